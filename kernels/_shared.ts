@@ -1,0 +1,30 @@
+/**
+ * @file What every kernel file shares: the WGSL that turns a folded 2-D dispatch back
+ * into one workgroup index, and the packing of a uniform block from u32/f32 words.
+ */
+
+/**
+ * WGSL: the linear index of this workgroup in a dispatch folded by
+ * {@linkcode GpuRuntime.grid} (x first, then y). Kernels must ignore indices at or
+ * past the workgroup count they asked for: the fold can round the grid up.
+ */
+export const LINEAR_WORKGROUP = /* wgsl */ `
+fn linearWorkgroup(wid: vec3u, groups: vec3u) -> u32 {
+  return wid.x + wid.y * groups.x;
+}
+`;
+
+/** A uniform word: an unsigned 32-bit integer or a float32. */
+export type UniformWord = { u32: number } | { f32: number };
+
+/** Packs words into a uniform block (4 bytes each, padded to 16 bytes). */
+export function packUniforms(words: readonly UniformWord[]): ArrayBuffer {
+  const buffer = new ArrayBuffer(Math.max(16, Math.ceil(words.length / 4) * 16));
+  const u32 = new Uint32Array(buffer);
+  const f32 = new Float32Array(buffer);
+  words.forEach((word, i) => {
+    if ("u32" in word) u32[i] = word.u32;
+    else f32[i] = word.f32;
+  });
+  return buffer;
+}

@@ -1,0 +1,81 @@
+/**
+ * @file WGSL for `dropout`: one Philox-4x32-10 call gives the four random words of
+ * four consecutive elements, so each thread handles four. Element `i` is kept when
+ * word `i mod 4` of `philox4x32([⌊i/4⌋, 0, 0, 0], key)` is ≥ `threshold` = ⌈p·2³²⌉,
+ * and a kept value is `x·scale` with `scale = fround(1/(1−p))`: one correctly rounded
+ * float32 multiply, so the CPU reference reproduces it bit for bit.
+ *
+ * Launch: ⌈n/4⌉ threads, 256 per workgroup, folded into two dimensions when needed.
+ */
+import { LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
+import { PHILOX_WGSL } from "./philox.ts";
+import type { DeviceArray, GpuRuntime } from "./runtime.ts";
+
+const WORKGROUP = 256;
+
+const wgsl = () => /* wgsl */ `
+struct Params { n: u32, threshold: u32, dropAll: u32, scale: f32, key: vec2u }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${LINEAR_WORKGROUP}
+${PHILOX_WGSL}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let block = linearWorkgroup(wid, groups) * ${WORKGROUP}u + lid;
+  if (block * 4u >= params.n) { return; }
+  let bits = philox4x32(vec4u(block, 0u, 0u, 0u), params.key);
+  for (var j = 0u; j < 4u; j++) {
+    let i = block * 4u + j;
+    if (i < params.n) {
+      let keep = params.dropAll == 0u && bits[j] >= params.threshold;
+      out[i] = select(0.0, x[i] * params.scale, keep);
+    }
+  }
+}
+`;
+
+/** Dropout's mask threshold and scale, derived once from p by {@linkcode dropoutParams}. */
+export interface DropoutParams {
+  /** Keep a word ≥ this; meaningless when `dropAll`. */
+  readonly threshold: number;
+  /** p = 1: drop every element. */
+  readonly dropAll: boolean;
+  /** float32 1/(1−p); 0 when `dropAll`. */
+  readonly scale: number;
+  /** The key words. */
+  readonly key: readonly [number, number];
+}
+
+/** Threshold and scale for a drop probability p in [0, 1]. */
+export function dropoutParams(p: number, key: readonly [number, number]): DropoutParams {
+  const threshold = Math.ceil(p * 2 ** 32);
+  const dropAll = threshold >= 2 ** 32;
+  return { threshold, dropAll, scale: dropAll ? 0 : Math.fround(1 / (1 - p)), key };
+}
+
+/** Encodes dropout of `x` into `out`. */
+export function encodeDropout(
+  runtime: GpuRuntime,
+  [x]: readonly DeviceArray[],
+  out: DeviceArray,
+  { threshold, dropAll, scale, key }: DropoutParams,
+): void {
+  const n = x.byteLength / 4;
+  runtime.dispatch({
+    op: "dropout",
+    key: "dropout",
+    wgsl,
+    uniforms: packUniforms([
+      { u32: n },
+      { u32: dropAll ? 0 : threshold },
+      { u32: dropAll ? 1 : 0 },
+      { f32: scale },
+      { u32: key[0] },
+      { u32: key[1] },
+    ]),
+    buffers: [x, out],
+    workgroups: Math.ceil(n / 4 / WORKGROUP),
+  });
+}

@@ -1,0 +1,53 @@
+/**
+ * GPU tensor kernels for Deno: pure functional ops that run as WebGPU (WGSL) compute
+ * kernels, each paired with a CPU reference implementation that accumulates in
+ * float64 and rounds once, so the kernels can be tested against it.
+ *
+ * - Backends: {@linkcode gpu} (WebGPU) and {@linkcode cpu} (the reference).
+ * - Ops: {@linkcode matmul}, {@linkcode l2Penalty}, {@linkcode sgdStep},
+ *   {@linkcode dropout}, {@linkcode corr2d}. An op never changes its inputs.
+ * - Random numbers: {@linkcode randomKey}, {@linkcode splitKey}, {@linkcode foldIn}
+ *   (Philox-4x32-10, bit-identical on both backends).
+ * - Memory: {@linkcode Tensor.dispose}, `using`, and {@linkcode scope}.
+ *
+ * The library imports nothing but the WebGPU API, so it works from a URL import.
+ *
+ * @example
+ * ```ts
+ * import { cpu, gpu, matmul } from "./mod.ts";
+ *
+ * // The GPU when there is an adapter, the CPU reference otherwise.
+ * const backend = await gpu().catch(() => cpu());
+ * using a = backend.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+ * using b = backend.tensor([1, 0, 0, 1, 1, 1], [3, 2]);
+ * using c = matmul(a, b);
+ * console.log(c.shape, await c.read()); // [2, 2] Float32Array [4, 5, 10, 11]
+ * if (backend.kind === "webgpu") backend.destroy();
+ * ```
+ *
+ * @module
+ */
+export { type Backend, Tensor } from "./ops/tensor.ts";
+export { cpu, CpuBackend, CpuTensor } from "./ops/cpu_backend.ts";
+export {
+  gpu,
+  GpuBackend,
+  type GpuBackendMemory,
+  type GpuOptions,
+  GpuTensor,
+} from "./ops/gpu_backend.ts";
+export {
+  type DeviceArray,
+  GpuError,
+  type GpuMemoryStats,
+  GpuRuntime,
+  type GpuRuntimeOptions,
+  type KernelDispatch,
+} from "./kernels/runtime.ts";
+export { type Disposable, scope } from "./ops/scope.ts";
+export { matmul, type MatmulOptions } from "./ops/matmul.ts";
+export { l2Penalty } from "./ops/l2_penalty.ts";
+export { sgdStep, type SgdStepOptions } from "./ops/sgd_step.ts";
+export { dropout } from "./ops/dropout.ts";
+export { corr2d } from "./ops/corr2d.ts";
+export { foldIn, philox4x32, type RandomKey, randomKey, splitKey } from "./ops/random.ts";

@@ -1,0 +1,98 @@
+/**
+ * @file Validation at the public boundary, shared by every op. Each check throws a
+ * `TypeError` or `RangeError` whose message names the op, what was expected and what
+ * was given, before any GPU work is encoded.
+ */
+import { describe, formatShape, Tensor } from "./tensor.ts";
+
+/** Checks that `value` is a live tensor. */
+export function checkTensor(op: string, name: string, value: unknown): Tensor {
+  if (!(value instanceof Tensor)) {
+    throw new TypeError(`${op}: expected ${name} to be a tensor, got ${describe(value)}`);
+  }
+  if (value.disposed) {
+    throw new TypeError(`${op}: expected ${name} to be a live tensor, got a disposed one`);
+  }
+  return value;
+}
+
+/** Checks that named tensors are live and share one backend; returns them in order. */
+export function checkTensors(op: string, named: Record<string, unknown>): Tensor[] {
+  const entries = Object.entries(named).map(([name, v]) =>
+    [name, checkTensor(op, name, v)] as const
+  );
+  const [firstName, first] = entries[0];
+  for (const [name, t] of entries.slice(1)) {
+    if (t.backend !== first.backend) {
+      throw new TypeError(
+        `${op}: expected ${firstName} and ${name} on the same backend, got ${first.backend.kind} ` +
+          `(${first.backend.name}) and ${t.backend.kind} (${t.backend.name})`,
+      );
+    }
+  }
+  return entries.map(([, t]) => t);
+}
+
+/** Checks that a tensor has `rank` dimensions. */
+export function checkRank(op: string, name: string, t: Tensor, rank: number): void {
+  if (t.shape.length !== rank) {
+    throw new RangeError(
+      `${op}: expected ${name} to have ${rank} dimensions, got shape ${formatShape(t.shape)}`,
+    );
+  }
+}
+
+/** Checks that two tensors have the same shape. */
+export function checkSameShape(op: string, names: [string, string], a: Tensor, b: Tensor): void {
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new RangeError(
+      `${op}: expected ${names[0]} and ${names[1]} to have the same shape, got ${
+        formatShape(a.shape)
+      } and ${formatShape(b.shape)}`,
+    );
+  }
+}
+
+/** Checks that an options argument is a plain object (or undefined, if allowed). */
+export function checkOptions(
+  op: string,
+  value: unknown,
+  required: boolean,
+): Record<string, unknown> {
+  if (value === undefined && !required) return {};
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new TypeError(`${op}: expected an options object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Checks that a scalar is a finite number within [min, max] (inclusive). */
+export function checkNumber(
+  op: string,
+  name: string,
+  value: unknown,
+  range: { min?: number; max?: number } = {},
+): number {
+  if (typeof value !== "number") {
+    throw new TypeError(`${op}: expected ${name} to be a number, got ${describe(value)}`);
+  }
+  const { min = -Infinity, max = Infinity } = range;
+  if (!Number.isFinite(value) || value < min || value > max) {
+    const wanted = min === -Infinity && max === Infinity
+      ? "a finite number"
+      : max === Infinity
+      ? `a finite number ≥ ${min}`
+      : `a number in [${min}, ${max}]`;
+    throw new RangeError(`${op}: expected ${name} to be ${wanted}, got ${value}`);
+  }
+  return value;
+}
+
+/** Checks an optional boolean flag. */
+export function checkFlag(op: string, name: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") {
+    throw new TypeError(`${op}: expected ${name} to be a boolean, got ${describe(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,35 @@
+/**
+ * @file `l2Penalty`: the weight-decay penalty sum(w²)/2 of the study, as a scalar.
+ */
+import { encodeL2Penalty } from "../kernels/l2_penalty.ts";
+import { type OpDefinition, runOp } from "./_op.ts";
+import { checkTensors } from "./_validate.ts";
+import type { Tensor } from "./tensor.ts";
+
+const l2PenaltyOp: OpDefinition<void> = {
+  name: "l2Penalty",
+  reference([w]) {
+    let sum = 0;
+    for (const v of w) sum += v * v;
+    return Float32Array.of(sum / 2);
+  },
+  kernel: (runtime, inputs, output) => encodeL2Penalty(runtime, inputs, output),
+};
+
+/**
+ * The L2 penalty `sum(w²)/2` of a tensor of any shape.
+ *
+ * @param w The weights.
+ * @returns A scalar tensor (shape `[]`).
+ * @example
+ * ```ts
+ * import { cpu, l2Penalty } from "./mod.ts";
+ * using w = cpu().tensor([1, 2, 3, 4], [2, 2]);
+ * using penalty = l2Penalty(w);
+ * console.log(penalty.shape, await penalty.read()); // [] Float32Array [15]
+ * ```
+ */
+export function l2Penalty(w: Tensor): Tensor {
+  const [weights] = checkTensors("l2Penalty", { w });
+  return runOp(l2PenaltyOp, [weights], undefined, []);
+}

@@ -1,0 +1,142 @@
+/**
+ * @file Counter-based random numbers: Philox-4x32-10 in TypeScript with 32-bit integer
+ * arithmetic, bit-identical to the WGSL in `kernels/philox.ts`. As in JAX, a key is a
+ * value: the same key gives the same numbers on every backend, and keys are split or
+ * folded to get independent streams. Word `j` of element block `c` of a key's stream
+ * is word `j` of `philox4x32([c, 0, 0, 0], key)`; splits and folds use counters with
+ * a different last word, so they never collide with a stream.
+ */
+
+/** A key for counter-based random numbers: two 32-bit words. Make one with {@linkcode randomKey}. */
+export interface RandomKey {
+  /** The two key words, unsigned 32-bit integers. */
+  readonly words: readonly [number, number];
+}
+
+const SPLIT_TAG = 1;
+const FOLD_TAG = 2;
+
+function mulhi32(a: number, b: number): number {
+  const al = a & 0xffff, ah = a >>> 16;
+  const bl = b & 0xffff, bh = b >>> 16;
+  const mid1 = ah * bl, mid2 = al * bh;
+  const t = ((al * bl) >>> 16) + (mid1 & 0xffff) + (mid2 & 0xffff);
+  return (ah * bh + (mid1 >>> 16) + (mid2 >>> 16) + (t >>> 16)) >>> 0;
+}
+
+/**
+ * Philox-4x32-10: four random 32-bit words from a 128-bit counter and a 64-bit key.
+ *
+ * @param counter Four unsigned 32-bit words.
+ * @param key Two unsigned 32-bit words.
+ * @returns Four unsigned 32-bit words.
+ * @example
+ * ```ts
+ * import { philox4x32 } from "./mod.ts";
+ * // Random123's first known-answer vector.
+ * console.log(philox4x32([0, 0, 0, 0], [0, 0]).map((w) => w.toString(16)));
+ * // ["6627e8d5", "e169c58d", "bc57ac4c", "9b00dbd8"]
+ * ```
+ */
+export function philox4x32(
+  counter: readonly [number, number, number, number],
+  key: readonly [number, number],
+): [number, number, number, number] {
+  let [c0, c1, c2, c3] = counter.map((w) => w >>> 0);
+  let [k0, k1] = key.map((w) => w >>> 0);
+  for (let round = 0; round < 10; round++) {
+    if (round > 0) {
+      k0 = (k0 + 0x9E3779B9) >>> 0;
+      k1 = (k1 + 0xBB67AE85) >>> 0;
+    }
+    const hi0 = mulhi32(0xD2511F53, c0), lo0 = Math.imul(0xD2511F53, c0) >>> 0;
+    const hi1 = mulhi32(0xCD9E8D57, c2), lo1 = Math.imul(0xCD9E8D57, c2) >>> 0;
+    [c0, c1, c2, c3] = [(hi1 ^ c1 ^ k0) >>> 0, lo1, (hi0 ^ c3 ^ k1) >>> 0, lo0];
+  }
+  return [c0, c1, c2, c3];
+}
+
+function makeKey(k0: number, k1: number): RandomKey {
+  return Object.freeze({ words: Object.freeze([k0 >>> 0, k1 >>> 0]) as [number, number] });
+}
+
+function checkU32(fn: string, name: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new RangeError(
+      `${fn}: expected ${name} to be an integer in [0, 4294967295], got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Checks that `value` is a {@linkcode RandomKey}; `fn` names the caller in errors. */
+export function checkKey(fn: string, value: unknown): RandomKey {
+  const words = (value as RandomKey | null)?.words;
+  if (
+    !Array.isArray(words) || words.length !== 2 ||
+    words.some((w) => typeof w !== "number" || !Number.isInteger(w) || w < 0 || w > 0xffffffff)
+  ) {
+    throw new TypeError(`${fn}: expected a random key from randomKey(seed), got ${String(value)}`);
+  }
+  return value as RandomKey;
+}
+
+/**
+ * A random key from a seed.
+ *
+ * @param seed An integer in [0, 2³²).
+ * @returns The key `[seed, 0]`.
+ * @example
+ * ```ts
+ * import { randomKey } from "./mod.ts";
+ * console.log(randomKey(42).words); // [42, 0]
+ * ```
+ */
+export function randomKey(seed: number): RandomKey {
+  return makeKey(checkU32("randomKey", "seed", seed), 0);
+}
+
+/**
+ * Splits a key into `count` new keys, independent of each other and of the key's own
+ * stream.
+ *
+ * @param key The key to split.
+ * @param count How many keys, an integer ≥ 1 (default 2).
+ * @returns `count` keys.
+ * @example
+ * ```ts
+ * import { randomKey, splitKey } from "./mod.ts";
+ * const [dataKey, dropoutKey] = splitKey(randomKey(0));
+ * console.log(dataKey.words.length, dropoutKey.words.length); // 2 2
+ * ```
+ */
+export function splitKey(key: RandomKey, count = 2): RandomKey[] {
+  const { words } = checkKey("splitKey", key);
+  if (!Number.isInteger(count) || count < 1 || count > 0xffffffff) {
+    throw new RangeError(`splitKey: expected count to be an integer ≥ 1, got ${count}`);
+  }
+  return Array.from({ length: count }, (_, i) => {
+    const [a, b] = philox4x32([i, 0, 0, SPLIT_TAG], words);
+    return makeKey(a, b);
+  });
+}
+
+/**
+ * Derives a key from a key and an integer (an epoch or step number, say): the same
+ * pair always gives the same key, different integers give independent keys.
+ *
+ * @param key The key.
+ * @param data An integer in [0, 2³²).
+ * @returns A new key.
+ * @example
+ * ```ts
+ * import { foldIn, randomKey } from "./mod.ts";
+ * const epochKey = foldIn(randomKey(7), 3);
+ * console.log(epochKey.words.length); // 2
+ * ```
+ */
+export function foldIn(key: RandomKey, data: number): RandomKey {
+  const { words } = checkKey("foldIn", key);
+  const [a, b] = philox4x32([checkU32("foldIn", "data", data), 0, 0, FOLD_TAG], words);
+  return makeKey(a, b);
+}

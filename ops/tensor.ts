@@ -1,0 +1,130 @@
+/**
+ * @file The tensor type and the backend interface every op is written against.
+ *
+ * A tensor is an immutable, row-major float32 array with a shape, owned by one
+ * backend. Its storage (a `Float32Array` on the CPU reference, a pooled GPU buffer on
+ * WebGPU) lives in the backend's own subclass; ops reach it only through
+ * {@linkcode runOp}, so one op definition serves both backends.
+ */
+import { trackInScope } from "./scope.ts";
+
+/** A backend: where tensors live and ops run. */
+export interface Backend {
+  /** `"cpu"` for the float64-accumulating reference, `"webgpu"` for the GPU. */
+  readonly kind: "cpu" | "webgpu";
+  /** A human-readable name: the adapter's description on WebGPU. */
+  readonly name: string;
+  /**
+   * Makes a tensor from row-major values.
+   *
+   * @param values The values; converted to float32.
+   * @param shape The shape; defaults to `[values.length]`. `[]` is a scalar.
+   */
+  tensor(values: Float32Array | readonly number[], shape?: readonly number[]): Tensor;
+}
+
+/** An immutable row-major float32 array owned by one backend. */
+export abstract class Tensor {
+  /** The dimensions; `[]` is a scalar. */
+  readonly shape: readonly number[];
+  /** The element count: the product of the dimensions. */
+  readonly size: number;
+  #disposed = false;
+
+  /** Records the tensor in the running {@linkcode scope}, if any. */
+  protected constructor(shape: readonly number[]) {
+    this.shape = Object.freeze([...shape]);
+    this.size = shape.reduce((a, b) => a * b, 1);
+    trackInScope(this);
+  }
+
+  /** The backend that owns this tensor. */
+  abstract get backend(): Backend;
+
+  /** Whether {@linkcode Tensor.dispose} was called. */
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /**
+   * Copies the values out, row-major.
+   *
+   * @returns A new `Float32Array` of {@linkcode Tensor.size} values.
+   */
+  abstract read(): Promise<Float32Array>;
+
+  /** Frees the storage. Disposing twice does nothing; using a disposed tensor throws. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.free();
+  }
+
+  /** Same as {@linkcode Tensor.dispose}, for `using` declarations. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Releases the backend storage; called once, by {@linkcode Tensor.dispose}. */
+  protected abstract free(): void;
+}
+
+/** Formats a shape for error messages: `[2, 3]`. */
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+/**
+ * Checks a shape and value count given to `tensor()`: dimensions are positive
+ * integers (zero-size dimensions are refused) and their product is the value count.
+ */
+export function checkTensorArgs(
+  values: unknown,
+  shape: unknown,
+  maxElements: number,
+): { values: Float32Array<ArrayBuffer>; shape: readonly number[] } {
+  if (!(values instanceof Float32Array) && !Array.isArray(values)) {
+    throw new TypeError(
+      `tensor: expected values as a Float32Array or an array of numbers, got ${describe(values)}`,
+    );
+  }
+  const dims = shape === undefined ? [values.length] : shape;
+  if (!Array.isArray(dims)) {
+    throw new TypeError(`tensor: expected shape as an array of integers, got ${describe(shape)}`);
+  }
+  for (const d of dims) {
+    if (typeof d !== "number" || !Number.isInteger(d) || d < 1) {
+      throw new RangeError(
+        `tensor: expected every dimension to be an integer ≥ 1 (zero-size tensors are not supported), got shape [${
+          dims.map(String).join(", ")
+        }]`,
+      );
+    }
+  }
+  const size = dims.reduce((a: number, b: number) => a * b, 1);
+  if (size > maxElements) {
+    throw new RangeError(
+      `tensor: expected at most ${maxElements} elements (the backend's largest buffer binding), got ${size}`,
+    );
+  }
+  if (size !== values.length) {
+    throw new RangeError(
+      `tensor: expected ${size} values for shape ${formatShape(dims)}, got ${values.length}`,
+    );
+  }
+  if (Array.isArray(values) && values.some((v) => typeof v !== "number")) {
+    throw new TypeError("tensor: expected every value to be a number");
+  }
+  return { values: Float32Array.from(values), shape: dims };
+}
+
+/** A short description of a value's type for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (value instanceof Tensor) return `a tensor of shape ${formatShape(value.shape)}`;
+  if (typeof value === "object") return value.constructor?.name ?? "an object";
+  if (typeof value === "number" || typeof value === "boolean") return `${typeof value} ${value}`;
+  if (typeof value === "string") return `string ${JSON.stringify(value)}`;
+  return typeof value;
+}
