@@ -14,7 +14,7 @@
  *
  * @example
  * ```ts
- * import { cpu, gpu, matmul } from "./mod.ts";
+ * import { cpu, gpu, matmul } from "@deno-gpu/kernels";
  *
  * // The GPU when there is an adapter, the CPU reference otherwise.
  * const backend = await gpu().catch(() => cpu());

@@ -1,16 +1,16 @@
 /**
- * @file What every kernel file shares: the WGSL that turns a folded 2-D dispatch back
+ * @file What every kernel file shares: the WGSL that turns a folded dispatch back
  * into one workgroup index, and the packing of a uniform block from u32/f32 words.
  */
 
 /**
  * WGSL: the linear index of this workgroup in a dispatch folded by
- * {@linkcode GpuRuntime.grid} (x first, then y). Kernels must ignore indices at or
+ * {@linkcode GpuRuntime.grid} (x first, then y, then z). Kernels must ignore indices at or
  * past the workgroup count they asked for: the fold can round the grid up.
  */
 export const LINEAR_WORKGROUP = /* wgsl */ `
 fn linearWorkgroup(wid: vec3u, groups: vec3u) -> u32 {
-  return wid.x + wid.y * groups.x;
+  return wid.x + groups.x * (wid.y + groups.y * wid.z);
 }
 `;
 

@@ -5,7 +5,7 @@
  * and a kept value is `x·scale` with `scale = fround(1/(1−p))`: one correctly rounded
  * float32 multiply, so the CPU reference reproduces it bit for bit.
  *
- * Launch: ⌈n/4⌉ threads, 256 per workgroup, folded into two dimensions when needed.
+ * Launch: ⌈n/4⌉ threads, 256 per workgroup, folded into more dimensions when needed.
  */
 import { LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
 import { PHILOX_WGSL } from "./philox.ts";

@@ -9,7 +9,7 @@
  * skipped for stores, so any m, k, n ≥ 1 works. Each output is a sequential sum over k:
  * its forward error is at most γ(k)·Σ|a·b|.
  *
- * Launch: workgroups = ⌈m/32⌉·⌈n/32⌉ tiles, folded into two dimensions when needed.
+ * Launch: workgroups = ⌈m/32⌉·⌈n/32⌉ tiles, folded into more dimensions when needed.
  */
 import { LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";

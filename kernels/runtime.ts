@@ -42,7 +42,7 @@ export interface KernelDispatch {
   readonly uniforms: ArrayBuffer;
   /** Storage buffers bound at `@binding(1)`, `@binding(2)`, … in order. */
   readonly buffers: readonly DeviceArray[];
-  /** Number of workgroups; folded into two dimensions past the per-dimension limit. */
+  /** Number of workgroups; folded into more dimensions past the per-dimension limit. */
   readonly workgroups: number;
 }
 
@@ -59,7 +59,7 @@ export interface GpuRuntimeOptions {
   /**
    * Largest workgroup count the runtime puts in one dispatch dimension. Defaults to the
    * device's `maxComputeWorkgroupsPerDimension`; tests lower it to exercise the
-   * two-dimensional dispatch path at small sizes.
+   * multi-dimensional dispatch path at small sizes.
    */
   readonly maxWorkgroupsPerDimension?: number;
   /** Dispatches encoded before the shared encoder is submitted without a read. */
@@ -178,6 +178,11 @@ export class GpuRuntime {
     });
   }
 
+  /** Number of compiled pipelines in the cache. */
+  get pipelineCount(): number {
+    return this.#pipelines.size;
+  }
+
   /** Largest float32 element count one storage binding can hold on this device. */
   get maxElements(): number {
     return Math.floor(
@@ -266,23 +271,25 @@ export class GpuRuntime {
     return pipeline;
   }
 
-  /** The dispatch grid for `workgroups` groups: x up to the limit, y for the rest. */
-  grid(workgroups: number): [number, number] {
-    const x = Math.max(1, Math.min(workgroups, this.maxWorkgroupsPerDimension));
-    const y = Math.ceil(workgroups / x);
-    if (y > this.maxWorkgroupsPerDimension) {
-      throw new RangeError(
-        `gpu: expected at most ${
-          this.maxWorkgroupsPerDimension ** 2
-        } workgroups, got ${workgroups}`,
-      );
+  /**
+   * The dispatch grid for `workgroups` groups: x up to the per-dimension limit, then y,
+   * then z. Kernels recover the linear index with `LINEAR_WORKGROUP`.
+   */
+  grid(workgroups: number): [number, number, number] {
+    const limit = this.maxWorkgroupsPerDimension;
+    if (workgroups > limit ** 3) {
+      throw new RangeError(`gpu: expected at most ${limit ** 3} workgroups, got ${workgroups}`);
     }
-    return [x, y];
+    const x = Math.max(1, Math.min(workgroups, limit));
+    const rows = Math.ceil(workgroups / x);
+    const y = Math.min(rows, limit);
+    return [x, y, Math.ceil(rows / y)];
   }
 
   /** Encodes one compute pass into the shared encoder. */
   dispatch(dispatch: KernelDispatch): void {
     this.assertUsable(dispatch.op);
+    const [x, y, z] = this.grid(dispatch.workgroups);
     const device = this.device;
     device.pushErrorScope("out-of-memory");
     device.pushErrorScope("validation");
@@ -301,8 +308,7 @@ export class GpuRuntime {
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
-    const [x, y] = this.grid(dispatch.workgroups);
-    pass.dispatchWorkgroups(x, y);
+    pass.dispatchWorkgroups(x, y, z);
     pass.end();
     this.#releasedInBatch.push([this.#uniforms, uniform]);
     this.#watch(dispatch.op);

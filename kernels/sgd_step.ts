@@ -3,7 +3,7 @@
  * `out = p − lr·(g·(1/batchSize) + weightDecay·p)`.
  *
  * Launch: one thread per element, 256 threads per workgroup, workgroups folded into
- * two dimensions past the per-dimension limit. The reciprocal of the batch size is
+ * more dimensions past the per-dimension limit. The reciprocal of the batch size is
  * rounded once on the host, so the kernel has no division (WGSL allows 2.5 ulp there).
  */
 import { LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";

@@ -35,7 +35,7 @@ const corr2dOp: OpDefinition<Corr2dParams> = {
  * @returns A new `[H − kh + 1, W − kw + 1]` tensor.
  * @example
  * ```ts
- * import { corr2d, cpu } from "./mod.ts";
+ * import { corr2d, cpu } from "@deno-gpu/kernels";
  * const ref = cpu();
  * using x = ref.tensor([1, 1, 0, 0, 1, 1, 0, 0], [2, 4]);
  * using k = ref.tensor([1, -1], [1, 2]); // vertical edges

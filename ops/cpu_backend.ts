@@ -69,7 +69,7 @@ const reference = new CpuBackend();
  * @returns The CPU backend.
  * @example
  * ```ts
- * import { cpu, l2Penalty } from "./mod.ts";
+ * import { cpu, l2Penalty } from "@deno-gpu/kernels";
  * const ref = cpu();
  * using w = ref.tensor([3, 4]);
  * using penalty = l2Penalty(w);

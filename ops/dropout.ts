@@ -35,7 +35,7 @@ const dropoutOp: OpDefinition<DropoutParams> = {
  * @returns A new tensor of `x`'s shape.
  * @example
  * ```ts
- * import { cpu, dropout, randomKey } from "./mod.ts";
+ * import { cpu, dropout, randomKey } from "@deno-gpu/kernels";
  * using x = cpu().tensor([1, 1, 1, 1, 1, 1, 1, 1]);
  * using y = dropout(x, 0.5, randomKey(0));
  * console.log(await y.read()); // each value 0 or 2

@@ -105,7 +105,7 @@ export interface GpuOptions {
   readonly powerPreference?: GPUPowerPreference;
   /**
    * Largest workgroup count per dispatch dimension; defaults to the device limit.
-   * Lower it only to test the folded two-dimensional dispatch at small sizes.
+   * Lower it only to test the folded multi-dimensional dispatch at small sizes.
    */
   readonly maxWorkgroupsPerDimension?: number;
 }
@@ -120,7 +120,7 @@ export interface GpuOptions {
  * message names what is missing.
  * @example
  * ```ts ignore
- * import { gpu, matmul } from "./mod.ts";
+ * import { gpu, matmul } from "@deno-gpu/kernels";
  * const dev = await gpu();
  * using a = dev.tensor([1, 2, 3, 4], [2, 2]);
  * using c = matmul(a, a);

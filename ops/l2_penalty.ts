@@ -23,7 +23,7 @@ const l2PenaltyOp: OpDefinition<void> = {
  * @returns A scalar tensor (shape `[]`).
  * @example
  * ```ts
- * import { cpu, l2Penalty } from "./mod.ts";
+ * import { cpu, l2Penalty } from "@deno-gpu/kernels";
  * using w = cpu().tensor([1, 2, 3, 4], [2, 2]);
  * using penalty = l2Penalty(w);
  * console.log(penalty.shape, await penalty.read()); // [] Float32Array [15]

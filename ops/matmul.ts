@@ -42,7 +42,7 @@ const matmulOp: OpDefinition<MatmulParams> = {
  * @returns A new `[m, n]` tensor.
  * @example
  * ```ts
- * import { cpu, matmul } from "./mod.ts";
+ * import { cpu, matmul } from "@deno-gpu/kernels";
  * const ref = cpu();
  * using a = ref.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
  * using c = matmul(a, a, { transposeB: true }); // A·Aᵀ

@@ -32,9 +32,9 @@ function mulhi32(a: number, b: number): number {
  * @returns Four unsigned 32-bit words.
  * @example
  * ```ts
- * import { philox4x32 } from "./mod.ts";
+ * import { philox4x32 } from "@deno-gpu/kernels";
  * // Random123's first known-answer vector.
- * console.log(philox4x32([0, 0, 0, 0], [0, 0]).map((w) => w.toString(16)));
+ * console.log(philox4x32([0, 0, 0, 0], [0, 0]).map((w: number) => w.toString(16)));
  * // ["6627e8d5", "e169c58d", "bc57ac4c", "9b00dbd8"]
  * ```
  */
@@ -88,7 +88,7 @@ export function checkKey(fn: string, value: unknown): RandomKey {
  * @returns The key `[seed, 0]`.
  * @example
  * ```ts
- * import { randomKey } from "./mod.ts";
+ * import { randomKey } from "@deno-gpu/kernels";
  * console.log(randomKey(42).words); // [42, 0]
  * ```
  */
@@ -105,7 +105,7 @@ export function randomKey(seed: number): RandomKey {
  * @returns `count` keys.
  * @example
  * ```ts
- * import { randomKey, splitKey } from "./mod.ts";
+ * import { randomKey, splitKey } from "@deno-gpu/kernels";
  * const [dataKey, dropoutKey] = splitKey(randomKey(0));
  * console.log(dataKey.words.length, dropoutKey.words.length); // 2 2
  * ```
@@ -130,7 +130,7 @@ export function splitKey(key: RandomKey, count = 2): RandomKey[] {
  * @returns A new key.
  * @example
  * ```ts
- * import { foldIn, randomKey } from "./mod.ts";
+ * import { foldIn, randomKey } from "@deno-gpu/kernels";
  * const epochKey = foldIn(randomKey(7), 3);
  * console.log(epochKey.words.length); // 2
  * ```

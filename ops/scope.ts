@@ -38,9 +38,9 @@ function collect(value: unknown, into: Set<unknown>, seen: Set<unknown>): void {
  * @returns What `block` returned.
  * @example
  * ```ts
- * import { cpu, scope, sgdStep } from "./mod.ts";
+ * import { cpu, scope, sgdStep, type Tensor } from "@deno-gpu/kernels";
  * const ref = cpu();
- * let w = ref.tensor([1, 2, 3]);
+ * let w: Tensor = ref.tensor([1, 2, 3]);
  * const g = ref.tensor([1, 1, 1]);
  * const next = scope(() => sgdStep(sgdStep(w, g, { lr: 0.5 }), g, { lr: 0.5 }));
  * w.dispose();

@@ -34,7 +34,7 @@ const sgdStepOp: OpDefinition<SgdStepParams> = {
  * @returns The new parameters; `p` and `g` are unchanged.
  * @example
  * ```ts
- * import { cpu, sgdStep } from "./mod.ts";
+ * import { cpu, sgdStep } from "@deno-gpu/kernels";
  * const ref = cpu();
  * using p = ref.tensor([1, -2]);
  * using g = ref.tensor([4, 4]);

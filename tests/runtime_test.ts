@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { gpu, GpuError, matmul } from "../mod.ts";
+import { gpuTest } from "./_harness.ts";
+
+gpuTest(
+  "runtime: a WebGPU validation error comes back as an exception naming the op",
+  async (dev) => {
+    using x = dev.tensor([1, 2, 3]);
+    dev.runtime.dispatch({
+      op: "probe",
+      key: "probe/invalid",
+      wgsl: () => "this is not WGSL",
+      uniforms: new ArrayBuffer(16),
+      buffers: [x.array],
+      workgroups: 1,
+    });
+    await assert.rejects(x.read(), (e: unknown) => {
+      assert.ok(e instanceof GpuError);
+      assert.match((e as Error).message, /^probe: WebGPU validation error/);
+      return true;
+    });
+    // The backend stays usable.
+    using y = dev.tensor([1, 2, 3, 4], [2, 2]);
+    using z = matmul(y, y);
+    assert.deepEqual([...await z.read()], [7, 10, 15, 22]);
+  },
+);
+
+gpuTest("runtime: pipelines are compiled once per kernel variant", async (dev) => {
+  using a = dev.tensor([1, 2, 3, 4], [2, 2]);
+  const before = dev.runtime.pipelineCount;
+  for (let i = 0; i < 5; i++) matmul(a, a).dispose();
+  matmul(a, a, { transposeA: true }).dispose();
+  await dev.sync();
+  assert.ok(dev.runtime.pipelineCount - before <= 2);
+});
+
+gpuTest(
+  "runtime: gpu({ device }) adopts a device the caller owns, and leaves it alive",
+  async (dev) => {
+    const adapter = await navigator.gpu.requestAdapter();
+    const device = await adapter!.requestDevice();
+    const adopted = await gpu({ device });
+    assert.equal(adopted.device, device);
+    using a = adopted.tensor([1, 2, 3, 4], [2, 2]);
+    using c = matmul(a, a);
+    assert.deepEqual([...await c.read()], [7, 10, 15, 22]);
+    adopted.destroy();
+    // The caller's device still works.
+    const buffer = device.createBuffer({ size: 4, usage: GPUBufferUsage.COPY_DST });
+    buffer.destroy();
+    device.destroy();
+    assert.notEqual(adopted.device, dev.device);
+  },
+);
+
+gpuTest(
+  "runtime: a lost device fails the next call and pending reads clearly, no hang",
+  async () => {
+    const own = await gpu();
+    using a = own.tensor([1, 2, 3, 4], [2, 2]);
+    using c = matmul(a, a);
+    const pending = c.read();
+    own.device.destroy();
+    await assert.rejects(pending, /device was lost|destroyed|read/i);
+    // Allow the lost promise to settle.
+    await own.device.lost;
+    assert.throws(() => matmul(a, a), /matmul: the WebGPU device was lost/);
+    await assert.rejects(a.read(), /device was lost/);
+    // A new backend works.
+    const fresh = await gpu();
+    using b = fresh.tensor([2], [1, 1]);
+    using d = matmul(b, b);
+    assert.deepEqual([...await d.read()], [4]);
+    fresh.destroy();
+  },
+);
