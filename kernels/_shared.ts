@@ -1,18 +1,44 @@
 /**
- * @file What every kernel file shares: the WGSL that turns a folded dispatch back
- * into one workgroup index, and the packing of a uniform block from u32/f32 words.
+ * @file What every kernel file shares: the WGSL that turns a folded dispatch back into
+ * one workgroup index, the launch of one-thread-per-element kernels, and the packing
+ * of a uniform block from u32/f32 words.
  */
 
 /**
  * WGSL: the linear index of this workgroup in a dispatch folded by
- * {@linkcode GpuRuntime.grid} (x first, then y, then z). Kernels must ignore indices at or
- * past the workgroup count they asked for: the fold can round the grid up.
+ * {@linkcode GpuRuntime.grid} (x first, then y, then z). Kernels must ignore indices at
+ * or past the workgroup count they asked for: the fold can round the grid up.
  */
 export const LINEAR_WORKGROUP = /* wgsl */ `
 fn linearWorkgroup(wid: vec3u, groups: vec3u) -> u32 {
   return wid.x + groups.x * (wid.y + groups.y * wid.z);
 }
 `;
+
+/** Threads per workgroup of one-thread-per-element kernels. */
+export const ELEMENTWISE_WORKGROUP = 256;
+
+/** Workgroups for `n` elements at one thread each. */
+export function elementwiseWorkgroups(n: number): number {
+  return Math.ceil(n / ELEMENTWISE_WORKGROUP);
+}
+
+/**
+ * WGSL: the entry point of a one-thread-per-element kernel. `body` runs with `i`, the
+ * element index, for every i < `params.n` (the uniform block must start with `n: u32`).
+ */
+export function elementwiseMain(body: string): string {
+  return /* wgsl */ `
+${LINEAR_WORKGROUP}
+@compute @workgroup_size(${ELEMENTWISE_WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, groups) * ${ELEMENTWISE_WORKGROUP}u + lid;
+  if (i >= params.n) { return; }
+  ${body}
+}
+`;
+}
 
 /** A uniform word: an unsigned 32-bit integer or a float32. */
 export type UniformWord = { u32: number } | { f32: number };

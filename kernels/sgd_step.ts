@@ -2,14 +2,12 @@
  * @file WGSL for `sgdStep`: one fused elementwise pass,
  * `out = p − lr·(g·(1/batchSize) + weightDecay·p)`.
  *
- * Launch: one thread per element, 256 threads per workgroup, workgroups folded into
- * more dimensions past the per-dimension limit. The reciprocal of the batch size is
- * rounded once on the host, so the kernel has no division (WGSL allows 2.5 ulp there).
+ * Launch: one thread per element (see `elementwiseMain`). The reciprocal of the batch
+ * size is rounded once on the host, so the kernel has no division (WGSL allows 2.5 ulp
+ * there).
  */
-import { LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
+import { elementwiseMain, elementwiseWorkgroups, packUniforms } from "./_shared.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
-
-const WORKGROUP = 256;
 
 const wgsl = () => /* wgsl */ `
 struct Params { n: u32, lr: f32, invBatch: f32, weightDecay: f32 }
@@ -17,16 +15,11 @@ struct Params { n: u32, lr: f32, invBatch: f32, weightDecay: f32 }
 @group(0) @binding(1) var<storage, read> p: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-${LINEAR_WORKGROUP}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearWorkgroup(wid, groups) * ${WORKGROUP}u + lid;
-  if (i >= params.n) { return; }
+${
+  elementwiseMain(`
   let w = p[i];
-  out[i] = w - params.lr * (g[i] * params.invBatch + params.weightDecay * w);
-}
-`;
+  out[i] = w - params.lr * (g[i] * params.invBatch + params.weightDecay * w);`)
+}`;
 
 /** Scalars of one SGD step. */
 export interface SgdStepParams {
@@ -57,6 +50,6 @@ export function encodeSgdStep(
       { f32: weightDecay },
     ]),
     buffers: [p, g, out],
-    workgroups: Math.ceil(n / WORKGROUP),
+    workgroups: elementwiseWorkgroups(n),
   });
 }

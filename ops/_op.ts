@@ -1,14 +1,16 @@
 /**
  * @file The one mechanism every op runs through: an op is defined once, with a CPU
- * reference and a GPU kernel, and {@linkcode runOp} picks the implementation of the
- * backend its (already validated) inputs live on.
+ * reference, a GPU kernel and (if differentiable) its vector-Jacobian product, and
+ * {@linkcode runOp} picks the implementation of the backend its (already validated)
+ * inputs live on, recording the application on the autodiff tape when one is active.
  */
 import type { DeviceArray, GpuRuntime } from "../kernels/runtime.ts";
+import { activeTape } from "./_tape.ts";
 import { CpuBackend, CpuTensor } from "./cpu_backend.ts";
 import { GpuBackend, GpuTensor } from "./gpu_backend.ts";
-import type { Tensor } from "./tensor.ts";
+import type { Backend, Tensor } from "./tensor.ts";
 
-/** An op's two implementations, with `P` the validated parameters. */
+/** An op's implementations, with `P` the validated parameters. */
 export interface OpDefinition<P> {
   /** The public name, used in errors. */
   readonly name: string;
@@ -21,19 +23,58 @@ export interface OpDefinition<P> {
     output: DeviceArray,
     params: P,
   ): void;
+  /**
+   * Gradients of the inputs given the output's gradient `g`, computed with ops (so on
+   * the same backend); `null` where not `needed`. Absent for ops that are not
+   * differentiable.
+   */
+  vjp?(
+    g: Tensor,
+    inputs: readonly Tensor[],
+    params: P,
+    needed: readonly boolean[],
+  ): (Tensor | null)[];
 }
 
 /**
- * Runs `op` on the backend of `inputs` (which the caller has validated: at least one,
- * all on one backend, none disposed) and returns a new tensor of `outShape`.
+ * Runs `op` on the backend of `inputs` (which the caller has validated: all on one
+ * backend, none disposed), or on `backend` for ops without inputs, and returns a new
+ * tensor of `outShape`.
  */
 export function runOp<P>(
   op: OpDefinition<P>,
   inputs: readonly Tensor[],
   params: P,
   outShape: readonly number[],
+  backend: Backend = inputs[0].backend,
 ): Tensor {
-  const backend = inputs[0].backend;
+  const output = execute(op, inputs, params, outShape, backend);
+  const tape = activeTape();
+  if (tape && inputs.some((t) => tape.tracked.has(t))) {
+    if (!op.vjp) {
+      output.dispose();
+      throw new TypeError(
+        `${op.name}: is not differentiable, but its input depends on a watched tensor`,
+      );
+    }
+    const vjp = op.vjp;
+    tape.tracked.add(output);
+    tape.entries.push({
+      inputs,
+      output,
+      vjp: (g, needed) => vjp(g, inputs, params, needed),
+    });
+  }
+  return output;
+}
+
+function execute<P>(
+  op: OpDefinition<P>,
+  inputs: readonly Tensor[],
+  params: P,
+  outShape: readonly number[],
+  backend: Backend,
+): Tensor {
   if (backend instanceof CpuBackend) {
     const values = op.reference(inputs.map((t) => (t as CpuTensor).data), params);
     return new CpuTensor(backend, values, outShape);

@@ -5,6 +5,7 @@
 import { type Corr2dParams, encodeCorr2d } from "../kernels/corr2d.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { checkRank, checkTensors } from "./_validate.ts";
+import { pad2d, reverse } from "./layout.ts";
 import { formatShape, type Tensor } from "./tensor.ts";
 
 const corr2dOp: OpDefinition<Corr2dParams> = {
@@ -24,6 +25,13 @@ const corr2dOp: OpDefinition<Corr2dParams> = {
     return out;
   },
   kernel: encodeCorr2d,
+  vjp(g, [x, k], { kh, kw }, needed) {
+    // dx: the full correlation of g with k turned by 180°; dk: the valid correlation of x with g.
+    return [
+      needed[0] ? corr2d(pad2d(g, kh - 1, kw - 1), reverse(k)) : null,
+      needed[1] ? corr2d(x, g) : null,
+    ];
+  },
 };
 
 /**

@@ -22,6 +22,8 @@ const dropoutOp: OpDefinition<DropoutParams> = {
     return out;
   },
   kernel: encodeDropout,
+  // The mask is a function of the key and the index: the same mask, and scale, backward.
+  vjp: (g, _inputs, params) => [runOp(dropoutOp, [g], params, g.shape)],
 };
 
 /**

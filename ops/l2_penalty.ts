@@ -1,9 +1,11 @@
 /**
- * @file `l2Penalty`: the weight-decay penalty sum(w²)/2 of the study, as a scalar.
+ * @file `l2Penalty`: the weight-decay penalty sum(w²)/2 of the study, as a scalar, on
+ * the tree reduction of `kernels/reduce.ts`.
  */
-import { encodeL2Penalty } from "../kernels/l2_penalty.ts";
+import { encodeTreeSum } from "../kernels/reduce.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { checkTensors } from "./_validate.ts";
+import { mul } from "./elementwise.ts";
 import type { Tensor } from "./tensor.ts";
 
 const l2PenaltyOp: OpDefinition<void> = {
@@ -13,7 +15,9 @@ const l2PenaltyOp: OpDefinition<void> = {
     for (const v of w) sum += v * v;
     return Float32Array.of(sum / 2);
   },
-  kernel: (runtime, inputs, output) => encodeL2Penalty(runtime, inputs, output),
+  kernel: (runtime, inputs, output) =>
+    encodeTreeSum(runtime, inputs, output, { op: "l2Penalty", square: true, scale: 0.5 }),
+  vjp: (g, [w]) => [mul(w, g)],
 };
 
 /**

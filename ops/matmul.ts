@@ -31,6 +31,19 @@ const matmulOp: OpDefinition<MatmulParams> = {
     return c;
   },
   kernel: encodeMatmul,
+  vjp(g, [a, b], { transposeA, transposeB }, needed) {
+    // C = op(A)·op(B): dop(A) = g·op(B)ᵀ and dop(B) = op(A)ᵀ·g, transposed back
+    // where A or B is stored transposed; the flags do it without copies.
+    const da = () =>
+      transposeA
+        ? matmul(b, g, { transposeA: transposeB, transposeB: true })
+        : matmul(g, b, { transposeB: !transposeB });
+    const db = () =>
+      transposeB
+        ? matmul(g, a, { transposeA: true, transposeB: transposeA })
+        : matmul(a, g, { transposeA: !transposeA });
+    return [needed[0] ? da() : null, needed[1] ? db() : null];
+  },
 };
 
 /**

@@ -1,0 +1,140 @@
+/**
+ * @file WGSL for sums: `l2Penalty` (Σx²/2), `sum`, `mean` as one parallel tree
+ * reduction in workgroup memory, in as many passes as the length needs; and column sums
+ * (`sumToShape`) as one sequential sum per output.
+ *
+ * Each workgroup of 256 threads reduces 1024 consecutive values: every thread first
+ * adds 4 of them (strided by 256, so neighbouring threads read neighbouring words),
+ * then the 256 partial sums are halved in 8 barrier-separated steps. The first pass
+ * maps (squares, for the penalty), the last multiplies by the scale; a pass with more
+ * than one workgroup writes one partial per workgroup, and the next pass reduces those.
+ *
+ * Error: each pass adds at most 4 + 8 = 12 rounded additions to any path through the
+ * sum ({@linkcode treeSumRoundings}); squaring adds one rounding and a scale that is not
+ * a power of two one more. passes = ⌈log₁₀₂₄ n⌉, at most 3 for 2²⁵ values.
+ */
+import {
+  elementwiseMain,
+  elementwiseWorkgroups,
+  LINEAR_WORKGROUP,
+  packUniforms,
+} from "./_shared.ts";
+import type { DeviceArray, GpuRuntime } from "./runtime.ts";
+
+const THREADS = 256;
+const PER_THREAD = 4;
+const PER_GROUP = THREADS * PER_THREAD;
+
+const treeWgsl = (square: boolean) => /* wgsl */ `
+struct Params { n: u32, groups: u32, scale: f32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+var<workgroup> partial: array<f32, ${THREADS}>;
+${LINEAR_WORKGROUP}
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let group = linearWorkgroup(wid, groups);
+  let base = group * ${PER_GROUP}u + lid;
+  var sum = 0.0;
+  for (var j = 0u; j < ${PER_THREAD}u; j++) {
+    let i = base + j * ${THREADS}u;
+    if (i < params.n) {
+      let v = x[i];
+      sum += ${square ? "v * v" : "v"};
+    }
+  }
+  partial[lid] = sum;
+  workgroupBarrier();
+  for (var stride = ${THREADS / 2}u; stride > 0u; stride >>= 1u) {
+    if (lid < stride) { partial[lid] += partial[lid + stride]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u && group < params.groups) { out[group] = partial[0] * params.scale; }
+}
+`;
+
+/** Number of reduction passes for `n` values. */
+function passes(n: number): number {
+  let count = 1;
+  for (let len = n; len > PER_GROUP; len = Math.ceil(len / PER_GROUP)) count++;
+  return count;
+}
+
+/**
+ * The longest chain of rounded additions from an input to the sum of n terms in
+ * {@linkcode encodeTreeSum}: the sum's error is at most γ(this)·Σ|terms|.
+ */
+export function treeSumRoundings(n: number): number {
+  return passes(n) * (PER_THREAD + Math.log2(THREADS));
+}
+
+/** What {@linkcode encodeTreeSum} sums: squares or values, times a scale. */
+export interface TreeSumParams {
+  /** The op, for errors. */
+  readonly op: string;
+  /** Sum x² instead of x. */
+  readonly square: boolean;
+  /** Multiplies the sum (exactly, for powers of two). */
+  readonly scale: number;
+}
+
+/** Encodes scale·Σ(x or x²) of `x` into the one-element `out`. */
+export function encodeTreeSum(
+  runtime: GpuRuntime,
+  [x]: readonly DeviceArray[],
+  out: DeviceArray,
+  { op, square, scale }: TreeSumParams,
+): void {
+  let input = x;
+  let length = x.byteLength / 4;
+  let first = true;
+  for (;;) {
+    const groups = Math.ceil(length / PER_GROUP);
+    const last = groups === 1;
+    const target = last ? out : runtime.allocate(op, groups);
+    const squares = first && square;
+    runtime.dispatch({
+      op,
+      key: `treeSum/${squares ? "squares" : "values"}`,
+      wgsl: () => treeWgsl(squares),
+      uniforms: packUniforms([{ u32: length }, { u32: groups }, { f32: last ? scale : 1 }]),
+      buffers: [input, target],
+      workgroups: groups,
+    });
+    if (input !== x) runtime.release(input);
+    if (last) return;
+    input = target;
+    length = groups;
+    first = false;
+  }
+}
+
+/** Encodes column sums: `out[j] = Σ_r x[r·columns + j]`, each a sequential sum. */
+export function encodeColumnSums(
+  runtime: GpuRuntime,
+  [x]: readonly DeviceArray[],
+  out: DeviceArray,
+): void {
+  const columns = out.byteLength / 4;
+  const rows = x.byteLength / 4 / columns;
+  runtime.dispatch({
+    op: "sumToShape",
+    key: "columnSums",
+    wgsl: () => /* wgsl */ `
+struct Params { n: u32, rows: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${
+      elementwiseMain(`
+  var sum = 0.0;
+  for (var r = 0u; r < params.rows; r++) { sum += x[r * params.n + i]; }
+  out[i] = sum;`)
+    }`,
+    uniforms: packUniforms([{ u32: columns }, { u32: rows }]),
+    buffers: [x, out],
+    workgroups: elementwiseWorkgroups(columns),
+  });
+}

@@ -1,0 +1,132 @@
+/**
+ * @file Ops that move values without arithmetic, on the index-map kernels of
+ * `kernels/gather.ts`: `takeRows` (minibatches), and `pad2d` and `reverse`, which give
+ * `corr2d` its input gradient (a full correlation with the kernel turned by 180°).
+ * Being copies, they are exact on every backend. `takeRows` and `pad2d` are not
+ * differentiable (training differentiates neither data selection nor the gradient).
+ */
+import { encodeIndexMap, encodeTakeRows } from "../kernels/gather.ts";
+import { type OpDefinition, runOp } from "./_op.ts";
+import { checkRank, checkTensors } from "./_validate.ts";
+import { describe, type Tensor } from "./tensor.ts";
+
+const takeRowsOp: OpDefinition<{ rows: Uint32Array<ArrayBuffer>; columns: number }> = {
+  name: "takeRows",
+  reference([x], { rows, columns }) {
+    const out = new Float32Array(rows.length * columns);
+    rows.forEach((r, i) => out.set(x.subarray(r * columns, (r + 1) * columns), i * columns));
+    return out;
+  },
+  kernel: encodeTakeRows,
+};
+
+/**
+ * The rows of a 2-D tensor at the given indices, in that order (a minibatch).
+ *
+ * @param x A `[n, c]` tensor.
+ * @param rows Row indices, integers in [0, n); repeats allowed.
+ * @returns A new `[rows.length, c]` tensor.
+ * @example
+ * ```ts
+ * import { cpu, takeRows } from "@deno-gpu/kernels";
+ * using x = cpu().tensor([1, 2, 3, 4, 5, 6], [3, 2]);
+ * using batch = takeRows(x, [2, 0]);
+ * console.log(await batch.read()); // Float32Array [5, 6, 1, 2]
+ * ```
+ */
+export function takeRows(x: Tensor, rows: ArrayLike<number>): Tensor {
+  const op = "takeRows";
+  const [input] = checkTensors(op, { x });
+  checkRank(op, "x", input, 2);
+  const [n, columns] = input.shape;
+  if (
+    rows === null || typeof rows !== "object" || typeof rows.length !== "number" || rows.length < 1
+  ) {
+    throw new TypeError(`${op}: expected a non-empty array of row indices, got ${describe(rows)}`);
+  }
+  const indices = Uint32Array.from({ length: rows.length }, (_, i) => {
+    const r = rows[i];
+    if (!Number.isInteger(r) || r < 0 || r >= n) {
+      throw new RangeError(`${op}: expected row indices in [0, ${n}), got ${r} at position ${i}`);
+    }
+    return r;
+  });
+  return runOp(takeRowsOp, [input], { rows: indices, columns }, [indices.length, columns]);
+}
+
+const padOp: OpDefinition<{ h: number; w: number; ph: number; pw: number }> = {
+  name: "pad2d",
+  reference([x], { h, w, ph, pw }) {
+    const ow = w + 2 * pw;
+    const out = new Float32Array((h + 2 * ph) * ow);
+    for (let r = 0; r < h; r++) out.set(x.subarray(r * w, (r + 1) * w), (r + ph) * ow + pw);
+    return out;
+  },
+  kernel(runtime, inputs, output, params) {
+    encodeIndexMap(runtime, inputs, output, {
+      op: "pad2d",
+      source: `select(-1, i32((i / (params.w + 2u * params.pw) - params.ph) * params.w +
+        i % (params.w + 2u * params.pw) - params.pw),
+        i / (params.w + 2u * params.pw) - params.ph < params.h &&
+        i % (params.w + 2u * params.pw) - params.pw < params.w)`,
+      params,
+    });
+  },
+};
+
+/**
+ * Surrounds a 2-D tensor with zeros: `ph` rows above and below, `pw` columns on each side.
+ *
+ * @param x A `[h, w]` tensor.
+ * @param ph Rows of zeros above and below, an integer ≥ 0.
+ * @param pw Columns of zeros left and right, an integer ≥ 0.
+ * @returns A new `[h + 2ph, w + 2pw]` tensor.
+ * @example
+ * ```ts
+ * import { cpu, pad2d } from "@deno-gpu/kernels";
+ * using padded = pad2d(cpu().tensor([1, 2], [1, 2]), 1, 0);
+ * console.log(padded.shape, await padded.read()); // [3, 2] Float32Array [0, 0, 1, 2, 0, 0]
+ * ```
+ */
+export function pad2d(x: Tensor, ph: number, pw: number): Tensor {
+  const op = "pad2d";
+  const [input] = checkTensors(op, { x });
+  checkRank(op, "x", input, 2);
+  for (const [name, v] of [["ph", ph], ["pw", pw]] as const) {
+    if (!Number.isInteger(v) || v < 0) {
+      throw new RangeError(`${op}: expected ${name} to be an integer ≥ 0, got ${v}`);
+    }
+  }
+  const [h, w] = input.shape;
+  return runOp(padOp, [input], { h, w, ph, pw }, [h + 2 * ph, w + 2 * pw]);
+}
+
+const reverseOp: OpDefinition<void> = {
+  name: "reverse",
+  reference: ([x]) => x.slice().reverse(),
+  kernel(runtime, inputs, output) {
+    encodeIndexMap(runtime, inputs, output, {
+      op: "reverse",
+      source: "i32(params.last - i)",
+      params: { last: output.byteLength / 4 - 1 },
+    });
+  },
+  vjp: (g) => [reverse(g)],
+};
+
+/**
+ * The elements in reverse row-major order; for a 2-D tensor, a turn by 180°.
+ *
+ * @param x A tensor.
+ * @returns A new tensor of `x`'s shape.
+ * @example
+ * ```ts
+ * import { cpu, reverse } from "@deno-gpu/kernels";
+ * using turned = reverse(cpu().tensor([1, 2, 3, 4], [2, 2]));
+ * console.log(await turned.read()); // Float32Array [4, 3, 2, 1]
+ * ```
+ */
+export function reverse(x: Tensor): Tensor {
+  const [input] = checkTensors("reverse", { x });
+  return runOp(reverseOp, [input], undefined, input.shape);
+}
