@@ -54,6 +54,16 @@ export { foldIn, philox4x32, type RandomKey, randomKey, splitKey } from "./ops/r
 export { add, mul, scale, square, sub } from "./ops/elementwise.ts";
 export { broadcastTo, sumToShape } from "./ops/broadcast.ts";
 export { mean, sum } from "./ops/reduce.ts";
-export { pad2d, reverse, takeRows } from "./ops/layout.ts";
+export { concat, pad2d, reverse, takeRows } from "./ops/layout.ts";
 export { randomNormal, type RandomNormalOptions } from "./ops/random_normal.ts";
 export { grad, valueAndGrad, type ValueAndGrads } from "./train/autodiff.ts";
+export {
+  type Dataset,
+  minibatch,
+  minibatchRows,
+  syntheticData,
+  type SyntheticDataOptions,
+} from "./train/data.ts";
+export { Linear, type LinearParams, linreg } from "./train/linear.ts";
+export { evaluateLoss, mseLoss, squaredLoss } from "./train/losses.ts";
+export { type ParamGroup, type Params, SGD } from "./train/sgd.ts";

@@ -330,18 +330,11 @@ export class GpuRuntime {
     );
   }
 
-  /** Copies `elements` values between buffers inside the shared encoder. */
-  copy(op: string, from: DeviceArray, to: DeviceArray): void {
+  /** Copies all of `from` into `to`, starting at element `offset`, inside the shared encoder. */
+  copy(op: string, from: DeviceArray, to: DeviceArray, offset = 0): void {
     this.assertUsable(op);
     const encoder = this.#encoder ??= this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(from.buffer, 0, to.buffer, 0, from.byteLength);
-  }
-
-  /** Fills a buffer with zeros inside the shared encoder. */
-  clear(op: string, array: DeviceArray): void {
-    this.assertUsable(op);
-    const encoder = this.#encoder ??= this.device.createCommandEncoder();
-    encoder.clearBuffer(array.buffer, 0, array.byteLength);
+    encoder.copyBufferToBuffer(from.buffer, 0, to.buffer, offset * 4, from.byteLength);
   }
 
   /** Submits the shared encoder, if it holds any work, without waiting for it. */

@@ -1,9 +1,11 @@
 /**
  * @file Ops that move values without arithmetic, on the index-map kernels of
  * `kernels/gather.ts`: `takeRows` (minibatches), and `pad2d` and `reverse`, which give
- * `corr2d` its input gradient (a full correlation with the kernel turned by 180°).
- * Being copies, they are exact on every backend. `takeRows` and `pad2d` are not
- * differentiable (training differentiates neither data selection nor the gradient).
+ * `corr2d` its input gradient (a full correlation with the kernel turned by 180°); and
+ * `concat`, buffer copies that gather scalars (losses) into one read.
+ * Being copies, they are exact on every backend. `takeRows` `pad2d` and `concat`
+ * are not differentiable (training differentiates neither data selection nor the
+ * gradient nor its logging).
  */
 import { encodeIndexMap, encodeTakeRows } from "../kernels/gather.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
@@ -129,4 +131,47 @@ const reverseOp: OpDefinition<void> = {
 export function reverse(x: Tensor): Tensor {
   const [input] = checkTensors("reverse", { x });
   return runOp(reverseOp, [input], undefined, input.shape);
+}
+
+const concatOp: OpDefinition<void> = {
+  name: "concat",
+  reference(inputs) {
+    const out = new Float32Array(inputs.reduce((n, x) => n + x.length, 0));
+    let offset = 0;
+    for (const x of inputs) {
+      out.set(x, offset);
+      offset += x.length;
+    }
+    return out;
+  },
+  kernel(runtime, inputs, output) {
+    let offset = 0;
+    for (const x of inputs) {
+      runtime.copy("concat", x, output, offset);
+      offset += x.byteLength / 4;
+    }
+  },
+};
+
+/**
+ * The elements of several tensors, in order, as one 1-D tensor: a way to read many
+ * small results (losses, say) with one wait.
+ *
+ * @param tensors Tensors of one backend, any shapes.
+ * @returns A new `[total size]` tensor.
+ * @example
+ * ```ts
+ * import { concat, cpu } from "@deno-gpu/kernels";
+ * const ref = cpu();
+ * using both = concat([ref.tensor([1], []), ref.tensor([2, 3])]);
+ * console.log(await both.read()); // Float32Array [1, 2, 3]
+ * ```
+ */
+export function concat(tensors: readonly Tensor[]): Tensor {
+  const op = "concat";
+  if (!Array.isArray(tensors) || tensors.length === 0) {
+    throw new TypeError(`${op}: expected a non-empty array of tensors, got ${describe(tensors)}`);
+  }
+  const inputs = checkTensors(op, Object.fromEntries(tensors.map((t, i) => [`tensors[${i}]`, t])));
+  return runOp(concatOp, inputs, undefined, [inputs.reduce((n, t) => n + t.size, 0)]);
 }
