@@ -1,0 +1,283 @@
+/**
+ * @file The weight-decay study (`../shared/seed/EXPERIMENTS.md`, sections 1 and 2) as a
+ * library of its own: its data, its two training variants, and one run of either,
+ * built from the library's ops, autodiff and optimiser. `decay.ts` is the command line
+ * around it; the tests run it on short and on full settings.
+ *
+ * Nothing in a run waits for the GPU between steps: every step is encoded back to back
+ * inside a scope that frees its intermediates, and every fifth epoch the train and test
+ * losses are computed on the device, gathered into one tensor and read without
+ * stopping the next steps (the read resolves while they are encoded).
+ */
+import {
+  add,
+  type Backend,
+  concat,
+  type Dataset,
+  evaluateLoss,
+  foldIn,
+  grad,
+  l2Penalty,
+  Linear,
+  linreg,
+  mean,
+  minibatch,
+  minibatchRows,
+  mseLoss,
+  randomKey,
+  randomNormal,
+  scale,
+  scope,
+  SGD,
+  splitKey,
+  squaredLoss,
+  sum,
+  syntheticData,
+  type Tensor,
+} from "../mod.ts";
+
+/** A run: the from-scratch variant with penalty λ, or the concise one with weight decay λ. */
+export interface RunSpec {
+  /** `scratch` (section 1) or `concise` (section 2). */
+  readonly variant: "scratch" | "concise";
+  /** λ: the L2 penalty (scratch) or SGD's weight decay on the weight (concise). */
+  readonly lambda: number;
+}
+
+/** The study's settings; the defaults are the note's. */
+export interface StudySettings {
+  /** Epochs per run (150). */
+  readonly epochs: number;
+  /** Learning rate (0.005). */
+  readonly lr: number;
+  /** Seed of everything random: data, initialisation, shuffling. */
+  readonly seed: number;
+  /** Examples per minibatch (5). */
+  readonly batchSize: number;
+  /** Training examples (20). */
+  readonly nTrain: number;
+  /** Test examples (100). */
+  readonly nTest: number;
+  /** Input dimension (200). */
+  readonly numInputs: number;
+  /** Losses are evaluated every this many epochs (5). */
+  readonly evaluateEvery: number;
+}
+
+/** The note's settings. */
+export const STUDY_DEFAULTS: StudySettings = {
+  epochs: 150,
+  lr: 0.005,
+  seed: 0,
+  batchSize: 5,
+  nTrain: 20,
+  nTest: 100,
+  numInputs: 200,
+  evaluateEvery: 5,
+};
+
+/** The outcome of one run, as written to `decay.json`. */
+export interface RunResult {
+  /** E.g. `scratch λ=15`. */
+  readonly name: string;
+  readonly variant: "scratch" | "concise";
+  readonly lambda: number;
+  readonly lr: number;
+  /** Epochs at which the losses were evaluated. */
+  readonly epochs: number[];
+  /** Mean loss over the training set at those epochs (squared loss with ½ for scratch, MSE for concise). */
+  readonly train: number[];
+  /** The same over the test set. */
+  readonly test: number[];
+  /** ‖w‖ (the weight) at the end. */
+  readonly wNorm: number;
+  /** ‖w‖ at initialisation. */
+  readonly wNormInitial: number;
+  /** Wall time of the run, in seconds. */
+  readonly seconds: number;
+  /** The final weight, row-major. */
+  readonly w: number[];
+}
+
+/** The study's data: `y = 0.01·Σx + 0.05 + ε` with 200 inputs, 20 train and 100 test examples. */
+export interface StudyData {
+  readonly train: Dataset;
+  readonly test: Dataset;
+  /** Frees the four tensors. */
+  dispose(): void;
+}
+
+/** The run names as the note writes them: `scratch λ=15`, `concise wd=-2`. */
+export function runName(spec: RunSpec): string {
+  return `${spec.variant} ${spec.variant === "scratch" ? "λ" : "wd"}=${spec.lambda}`;
+}
+
+function keys(seed: number) {
+  const [train, test, init, shuffle] = splitKey(randomKey(seed), 4);
+  return { train, test, init, shuffle };
+}
+
+/** Makes the study's data on `backend` from the seed. */
+export function makeStudyData(backend: Backend, settings: StudySettings): StudyData {
+  const k = keys(settings.seed);
+  return scope(() => {
+    const w = backend.tensor(new Float32Array(settings.numInputs).fill(0.01), [
+      settings.numInputs,
+      1,
+    ]);
+    const train = syntheticData({ w, b: 0.05, n: settings.nTrain, key: k.train });
+    const test = syntheticData({ w, b: 0.05, n: settings.nTest, key: k.test });
+    return {
+      train,
+      test,
+      dispose() {
+        for (const t of [train.X, train.y, test.X, test.y]) t.dispose();
+      },
+    };
+  });
+}
+
+/** A variant's parameters, loss, model and optimiser. */
+interface Trainer {
+  params: Record<string, Tensor>;
+  readonly weightName: string;
+  readonly optimizer: SGD;
+  /** The minibatch objective, a function of the parameters in `names` order. */
+  objective(batch: Dataset): (...params: Tensor[]) => Tensor;
+  readonly names: readonly string[];
+  /** The model with the current parameters, and the loss its curves report. */
+  net(X: Tensor): Tensor;
+  readonly loss: (yHat: Tensor, y: Tensor) => Tensor;
+}
+
+function scratchTrainer(backend: Backend, spec: RunSpec, settings: StudySettings): Trainer {
+  const trainer: Trainer = {
+    // w ~ N(0, 1) of shape (200, 1), b = 0.
+    params: {
+      w: randomNormal(backend, [settings.numInputs, 1], foldIn(keys(settings.seed).init, 0)),
+      b: backend.tensor([0], [1]),
+    },
+    weightName: "w",
+    names: ["w", "b"],
+    // sgd: param −= lr·grad/batch_size, for w and b; the penalty is in the loss.
+    optimizer: new SGD([{ params: ["w", "b"], lr: settings.lr, batchSize: settings.batchSize }]),
+    // l = squared_loss(Xw + b, y) + λ·l2_penalty(w), broadcast onto each example; l.sum().
+    objective: (batch) => (w, b) =>
+      sum(add(squaredLoss(linreg(batch.X, w, b), batch.y), scale(l2Penalty(w), spec.lambda))),
+    net: (X) => linreg(X, trainer.params.w, trainer.params.b),
+    loss: squaredLoss,
+  };
+  return trainer;
+}
+
+function conciseTrainer(backend: Backend, spec: RunSpec, settings: StudySettings): Trainer {
+  const layer = new Linear(settings.numInputs, 1);
+  const trainer: Trainer = {
+    // nn.Linear(200, 1) with weight and bias re-initialised ~ N(0, 1).
+    params: { ...layer.init(backend, foldIn(keys(settings.seed).init, 1)) },
+    weightName: "weight",
+    names: ["weight", "bias"],
+    // SGD with two groups: the weight with weight_decay = wd, the bias without.
+    optimizer: new SGD([
+      { params: ["weight"], lr: settings.lr, weightDecay: spec.lambda },
+      { params: ["bias"], lr: settings.lr },
+    ]),
+    // MSELoss(reduction='none'), mean over the batch.
+    objective: (batch) => (weight, bias) =>
+      mean(mseLoss(layer.apply({ weight, bias }, batch.X), batch.y)),
+    net: (X) => layer.apply({ weight: trainer.params.weight, bias: trainer.params.bias }, X),
+    loss: mseLoss,
+  };
+  return trainer;
+}
+
+/** Progress of a run: called at every evaluation, in epoch order. */
+export type OnEvaluation = (epoch: number, train: number, test: number) => void;
+
+const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+async function norm(t: Tensor): Promise<number> {
+  using penalty = l2Penalty(t);
+  return Math.sqrt(2 * (await penalty.read())[0]);
+}
+
+/**
+ * Trains one run of the study on `data`'s backend.
+ *
+ * @param data The study's data.
+ * @param spec Which variant, and λ.
+ * @param settings The settings (see {@linkcode STUDY_DEFAULTS}).
+ * @param onEvaluation Called with the losses at each evaluation, as they arrive.
+ */
+export async function runStudy(
+  data: StudyData,
+  spec: RunSpec,
+  settings: StudySettings,
+  onEvaluation: OnEvaluation = () => {},
+): Promise<RunResult> {
+  const started = performance.now();
+  const backend = data.train.X.backend;
+  const trainer = spec.variant === "scratch"
+    ? scratchTrainer(backend, spec, settings)
+    : conciseTrainer(backend, spec, settings);
+  const wNormInitial = await norm(trainer.params[trainer.weightName]);
+  const epochs: number[] = [], train: number[] = [], test: number[] = [];
+  const pending: Promise<void>[] = [];
+  const shuffle = keys(settings.seed).shuffle;
+
+  for (let epoch = 1; epoch <= settings.epochs; epoch++) {
+    for (
+      const rows of minibatchRows(settings.nTrain, settings.batchSize, { key: shuffle, epoch })
+    ) {
+      const next = scope(() => {
+        const batch = minibatch(data.train, rows);
+        const grads = grad(trainer.objective(batch))(
+          ...trainer.names.map((n) => trainer.params[n]),
+        );
+        return trainer.optimizer.step(
+          trainer.params,
+          Object.fromEntries(trainer.names.map((n, i) => [n, grads[i]])),
+        );
+      });
+      Object.values(trainer.params).forEach((t) => t.dispose());
+      trainer.params = next;
+    }
+    if (epoch % settings.evaluateEvery === 0 || epoch === settings.epochs) {
+      const losses = scope(() =>
+        concat([
+          evaluateLoss(trainer.net, data.train, trainer.loss),
+          evaluateLoss(trainer.net, data.test, trainer.loss),
+        ])
+      );
+      pending.push(
+        losses.read().then(([trainLoss, testLoss]) => {
+          epochs.push(epoch);
+          train.push(trainLoss);
+          test.push(testLoss);
+          onEvaluation(epoch, trainLoss, testLoss);
+        }),
+      );
+      losses.dispose();
+      // Lets finished reads report; it does not wait for the GPU.
+      await nextTask();
+    }
+  }
+  await Promise.all(pending);
+  const weight = trainer.params[trainer.weightName];
+  const wNorm = await norm(weight);
+  const w = [...await weight.read()];
+  Object.values(trainer.params).forEach((t) => t.dispose());
+  return {
+    name: runName(spec),
+    variant: spec.variant,
+    lambda: spec.lambda,
+    lr: settings.lr,
+    epochs,
+    train,
+    test,
+    wNorm,
+    wNormInitial,
+    seconds: (performance.now() - started) / 1000,
+    w,
+  };
+}
