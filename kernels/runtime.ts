@@ -7,15 +7,21 @@
  * submitted when a result is read back or after a bounded number of dispatches, so a
  * training loop never waits for the GPU between steps (on Deno any wait costs ~11 ms).
  *
+ * Per dispatch, Deno and a software adapter cost tens of microseconds, so a batch keeps
+ * one compute pass open across its dispatches (ended only for copies), and gathers the
+ * dispatches' uniform blocks in one arena buffer, written once just before the submit
+ * (`writeBuffer` is ordered before the submit that follows it).
+ *
  * Buffers released while commands that use them are still unsubmitted go back to the
  * pool only when that encoder is submitted: `queue.writeBuffer` runs on the queue
  * timeline, ahead of unsubmitted commands, so reusing such a buffer at once would let
  * a later upload overwrite data an earlier dispatch has yet to read.
  *
- * WebGPU reports errors asynchronously. Every dispatch runs inside validation and
- * out-of-memory error scopes; an error found there is thrown, naming the op, by the
- * next dispatch or read. A lost device makes every later call throw at once and every
- * pending read reject, rather than hang.
+ * WebGPU reports errors asynchronously. Error scopes surround each pipeline's creation
+ * (a WGSL error names its op), each new buffer (out of memory names its op) and each
+ * batch's submit, where an invalid command's message names the op through the label
+ * of its bind group. An error is thrown by the next call or read. A lost device makes
+ * every later call throw at once and every pending read reject, rather than hang.
  */
 
 /** Byte size and count of GPU buffers, as reported by {@linkcode GpuRuntime.memory}. */
@@ -81,6 +87,8 @@ const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC |
   GPUBufferUsage.COPY_DST;
 const UNIFORM_USAGE = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
 const STAGING_USAGE = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+/** Largest uniform block a kernel may use. */
+const MAX_UNIFORM_BYTES = 64;
 /** Pooled bytes kept beyond this are destroyed instead. */
 const POOL_BYTE_BUDGET = 256 * 1024 * 1024;
 
@@ -95,9 +103,10 @@ class BufferPool {
   #bytes = 0;
   #count = 0;
 
-  constructor(readonly device: GPUDevice, readonly usage: GPUBufferUsageFlags) {}
+  constructor(readonly usage: GPUBufferUsageFlags) {}
 
-  take(bytes: number): GPUBuffer {
+  /** A free buffer of `bytes`' size class, or a new one (made by `create`). */
+  take(bytes: number, create: (size: number) => GPUBuffer): GPUBuffer {
     const size = sizeClass(bytes);
     const reused = this.#free.get(size)?.pop();
     if (reused) {
@@ -105,7 +114,7 @@ class BufferPool {
       this.#count--;
       return reused;
     }
-    return this.device.createBuffer({ size, usage: this.usage });
+    return create(size);
   }
 
   give(buffer: GPUBuffer): void {
@@ -136,6 +145,22 @@ class BufferPool {
   }
 }
 
+/** The commands encoded since the last submit. */
+interface Batch {
+  readonly encoder: GPUCommandEncoder;
+  /** The open compute pass, if the last command was a dispatch. */
+  pass: GPUComputePassEncoder | null;
+  /** The GPU side of the uniform arena; null until the first dispatch. */
+  uniformBuffer: GPUBuffer | null;
+  /** Bytes of the arena in use. */
+  uniformBytes: number;
+  dispatches: number;
+  /** The ops encoded, for error messages. */
+  readonly ops: Set<string>;
+  /** Buffers released while this batch may still use them. */
+  readonly released: Array<[BufferPool, GPUBuffer]>;
+}
+
 /** The device, pipeline cache, buffer pools and shared encoder behind the GPU backend. */
 export class GpuRuntime {
   /** The device every kernel runs on. */
@@ -148,10 +173,11 @@ export class GpuRuntime {
   readonly #storage: BufferPool;
   readonly #uniforms: BufferPool;
   readonly #staging: BufferPool;
-  #encoder: GPUCommandEncoder | null = null;
-  #dispatches = 0;
-  /** Buffers released while the current encoder may still use them. */
-  #releasedInBatch: Array<[BufferPool, GPUBuffer]> = [];
+  /** Bytes between two dispatches' uniform blocks in the arena. */
+  readonly #uniformStride: number;
+  /** The CPU side of the uniform arena, copied to the batch's buffer at submit. */
+  readonly #uniformArena: Uint8Array<ArrayBuffer>;
+  #batch: Batch | null = null;
   #pendingScopes: Promise<void>[] = [];
   #error: GpuError | null = null;
   #lost: string | null = null;
@@ -169,9 +195,12 @@ export class GpuRuntime {
     );
     this.#maxDispatchesPerSubmit = options.maxDispatchesPerSubmit ?? 64;
     this.#ownsDevice = options.ownsDevice ?? false;
-    this.#storage = new BufferPool(device, STORAGE_USAGE);
-    this.#uniforms = new BufferPool(device, UNIFORM_USAGE);
-    this.#staging = new BufferPool(device, STAGING_USAGE);
+    this.#storage = new BufferPool(STORAGE_USAGE);
+    this.#uniforms = new BufferPool(UNIFORM_USAGE);
+    this.#staging = new BufferPool(STAGING_USAGE);
+    const alignment = device.limits.minUniformBufferOffsetAlignment;
+    this.#uniformStride = Math.ceil(MAX_UNIFORM_BYTES / alignment) * alignment;
+    this.#uniformArena = new Uint8Array(this.#uniformStride * this.#maxDispatchesPerSubmit);
     this.#lostSignal = device.lost.then((info) => {
       this.#lost = info.message || info.reason || "unknown reason";
       return this.#lost;
@@ -215,10 +244,43 @@ export class GpuRuntime {
   allocate(op: string, elements: number): DeviceArray {
     this.assertUsable(op);
     const byteLength = elements * 4;
-    const buffer = this.#storage.take(byteLength);
+    const buffer = this.#take(op, this.#storage, byteLength);
     this.#liveBuffers++;
     this.#liveBytes += buffer.size;
     return { buffer, byteLength };
+  }
+
+  /** A buffer from `pool`; a new one is made inside an out-of-memory scope naming `op`. */
+  #take(op: string, pool: BufferPool, bytes: number): GPUBuffer {
+    return pool.take(
+      bytes,
+      (size) =>
+        this.#scoped(
+          op,
+          ["out-of-memory"],
+          () => this.device.createBuffer({ size, usage: pool.usage }),
+        ),
+    );
+  }
+
+  /** Runs `block` inside error scopes; an error they catch is kept, naming `op`. */
+  #scoped<T>(op: string, filters: GPUErrorFilter[], block: () => T): T {
+    filters.forEach((filter) => this.device.pushErrorScope(filter));
+    try {
+      return block();
+    } finally {
+      const popped = filters.map(() => this.device.popErrorScope());
+      this.#pendingScopes.push(
+        Promise.all(popped).then((errors) => {
+          const index = errors.findIndex((e) => e !== null);
+          if (index < 0 || this.#error) return;
+          const kind = filters[filters.length - 1 - index] === "out-of-memory"
+            ? "out of GPU memory"
+            : "WebGPU validation error";
+          this.#error = new GpuError(op, `${kind}: ${errors[index]!.message}`);
+        }, () => {}),
+      );
+    }
   }
 
   /** Uploads values into a new storage buffer. */
@@ -243,7 +305,7 @@ export class GpuRuntime {
 
   #recycle(pool: BufferPool, buffer: GPUBuffer): void {
     if (this.#lost !== null || this.#destroyed) return;
-    if (this.#encoder) this.#releasedInBatch.push([pool, buffer]);
+    if (this.#batch) this.#batch.released.push([pool, buffer]);
     else pool.give(buffer);
   }
 
@@ -260,12 +322,15 @@ export class GpuRuntime {
   #pipeline(dispatch: KernelDispatch): GPUComputePipeline {
     let pipeline = this.#pipelines.get(dispatch.key);
     if (!pipeline) {
-      const module = this.device.createShaderModule({ label: dispatch.key, code: dispatch.wgsl() });
-      pipeline = this.device.createComputePipeline({
-        label: dispatch.key,
-        layout: "auto",
-        compute: { module, entryPoint: "main" },
-      });
+      pipeline = this.#scoped(dispatch.op, ["validation"], () =>
+        this.device.createComputePipeline({
+          label: dispatch.op,
+          layout: "auto",
+          compute: {
+            module: this.device.createShaderModule({ label: dispatch.key, code: dispatch.wgsl() }),
+            entryPoint: "main",
+          },
+        }));
       this.#pipelines.set(dispatch.key, pipeline);
     }
     return pipeline;
@@ -286,76 +351,104 @@ export class GpuRuntime {
     return [x, y, Math.ceil(rows / y)];
   }
 
-  /** Encodes one compute pass into the shared encoder. */
+  /** The batch being encoded, begun if there is none. */
+  #open(): Batch {
+    return this.#batch ??= {
+      encoder: this.device.createCommandEncoder(),
+      pass: null,
+      uniformBuffer: null,
+      uniformBytes: 0,
+      dispatches: 0,
+      ops: new Set(),
+      released: [],
+    };
+  }
+
+  /** The open batch with no compute pass open, for copies. */
+  #openForCopy(op: string): Batch {
+    this.assertUsable(op);
+    const batch = this.#open();
+    batch.pass?.end();
+    batch.pass = null;
+    batch.ops.add(op);
+    return batch;
+  }
+
+  /** Encodes one dispatch into the batch's open compute pass. */
   dispatch(dispatch: KernelDispatch): void {
     this.assertUsable(dispatch.op);
+    if (dispatch.uniforms.byteLength > MAX_UNIFORM_BYTES) {
+      throw new RangeError(
+        `${dispatch.op}: expected a uniform block of at most ${MAX_UNIFORM_BYTES} bytes, got ${dispatch.uniforms.byteLength}`,
+      );
+    }
     const [x, y, z] = this.grid(dispatch.workgroups);
-    const device = this.device;
-    device.pushErrorScope("out-of-memory");
-    device.pushErrorScope("validation");
-    const uniform = this.#uniforms.take(dispatch.uniforms.byteLength);
-    device.queue.writeBuffer(uniform, 0, dispatch.uniforms);
     const pipeline = this.#pipeline(dispatch);
+    const batch = this.#open();
+    batch.uniformBuffer ??= this.#take(dispatch.op, this.#uniforms, this.#uniformArena.byteLength);
+    const offset = batch.uniformBytes;
+    this.#uniformArena.set(new Uint8Array(dispatch.uniforms), offset);
+    batch.uniformBytes += this.#uniformStride;
     const entries: GPUBindGroupEntry[] = [{
       binding: 0,
-      resource: { buffer: uniform, size: dispatch.uniforms.byteLength },
+      resource: { buffer: batch.uniformBuffer, offset, size: dispatch.uniforms.byteLength },
     }];
     dispatch.buffers.forEach((array, i) =>
       entries.push({ binding: i + 1, resource: { buffer: array.buffer, size: array.byteLength } })
     );
-    const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const encoder = this.#encoder ??= device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
+    const bindGroup = this.device.createBindGroup({
+      label: dispatch.op,
+      layout: pipeline.getBindGroupLayout(0),
+      entries,
+    });
+    const pass = batch.pass ??= batch.encoder.beginComputePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
-    pass.end();
-    this.#releasedInBatch.push([this.#uniforms, uniform]);
-    this.#watch(dispatch.op);
-    if (++this.#dispatches >= this.#maxDispatchesPerSubmit) this.flush();
-  }
-
-  /** Pops the two error scopes pushed for `op`, keeping the first error found. */
-  #watch(op: string): void {
-    const validation = this.device.popErrorScope();
-    const outOfMemory = this.device.popErrorScope();
-    this.#pendingScopes.push(
-      Promise.all([validation, outOfMemory]).then(([v, m]) => {
-        const error = v ?? m;
-        if (error && !this.#error) {
-          const kind = m && !v ? "out of GPU memory" : "WebGPU validation error";
-          this.#error = new GpuError(op, `${kind}: ${error.message}`);
-        }
-      }, () => {}),
-    );
+    batch.ops.add(dispatch.op);
+    if (++batch.dispatches >= this.#maxDispatchesPerSubmit) this.flush();
   }
 
   /** Copies all of `from` into `to`, starting at element `offset`, inside the shared encoder. */
   copy(op: string, from: DeviceArray, to: DeviceArray, offset = 0): void {
-    this.assertUsable(op);
-    const encoder = this.#encoder ??= this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(from.buffer, 0, to.buffer, offset * 4, from.byteLength);
+    this.#openForCopy(op).encoder.copyBufferToBuffer(
+      from.buffer,
+      0,
+      to.buffer,
+      offset * 4,
+      from.byteLength,
+    );
   }
 
-  /** Submits the shared encoder, if it holds any work, without waiting for it. */
+  /** Submits the batch, if there is one, without waiting for it. */
   flush(): void {
-    const encoder = this.#encoder;
-    if (!encoder || this.#lost !== null) return;
-    this.#encoder = null;
-    this.#dispatches = 0;
-    this.device.pushErrorScope("validation");
-    this.device.queue.submit([encoder.finish()]);
-    this.#watch("submit");
-    for (const [pool, buffer] of this.#releasedInBatch) pool.give(buffer);
-    this.#releasedInBatch = [];
+    const batch = this.#batch;
+    if (!batch || this.#lost !== null) return;
+    this.#batch = null;
+    batch.pass?.end();
+    if (batch.uniformBuffer) {
+      this.device.queue.writeBuffer(
+        batch.uniformBuffer,
+        0,
+        this.#uniformArena,
+        0,
+        batch.uniformBytes,
+      );
+      batch.released.push([this.#uniforms, batch.uniformBuffer]);
+    }
+    // An invalid command names its op by its bind group's label; else list the batch's ops.
+    const ops = [...batch.ops].join(", ");
+    this.#scoped(ops, ["out-of-memory", "validation"], () => {
+      this.device.queue.submit([batch.encoder.finish()]);
+    });
+    for (const [pool, buffer] of batch.released) pool.give(buffer);
   }
 
   /** Reads a buffer back: submits pending work and resolves with a copy of its values. */
   async read(op: string, array: DeviceArray): Promise<Float32Array> {
-    this.assertUsable(op);
-    const staging = this.#staging.take(array.byteLength);
-    const encoder = this.#encoder ??= this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(array.buffer, 0, staging, 0, array.byteLength);
+    const batch = this.#openForCopy(op);
+    const staging = this.#take(op, this.#staging, array.byteLength);
+    batch.encoder.copyBufferToBuffer(array.buffer, 0, staging, 0, array.byteLength);
     this.flush();
     const scopes = this.#pendingScopes;
     this.#pendingScopes = [];
