@@ -97,6 +97,8 @@ export interface RunResult {
   readonly seconds: number;
   /** The final weight, row-major. */
   readonly w: number[];
+  /** The initial weight, row-major. */
+  readonly wInitial: number[];
 }
 
 /** The study's data: `y = 0.01·Σx + 0.05 + ε` with 200 inputs, 20 train and 100 test examples. */
@@ -220,7 +222,8 @@ export async function runStudy(
   const trainer = spec.variant === "scratch"
     ? scratchTrainer(backend, spec, settings)
     : conciseTrainer(backend, spec, settings);
-  const wNormInitial = await norm(trainer.params[trainer.weightName]);
+  const wInitial = [...await trainer.params[trainer.weightName].read()];
+  const wNormInitial = Math.hypot(...wInitial);
   const epochs: number[] = [], train: number[] = [], test: number[] = [];
   const pending: Promise<void>[] = [];
   const shuffle = keys(settings.seed).shuffle;
@@ -279,5 +282,6 @@ export async function runStudy(
     wNormInitial,
     seconds: (performance.now() - started) / 1000,
     w,
+    wInitial,
   };
 }
