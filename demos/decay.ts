@@ -3,7 +3,6 @@
  * (sections 1 and 2) on the GPU, with progress, a table, `decay.json`, and the curves as
  * `decay.svg` and `decay.png`. The study itself is in `decay_study.ts`.
  */
-import { parseArgs } from "node:util";
 import { cpu, gpu, type GpuBackend } from "../mod.ts";
 import {
   makeStudyData,
@@ -15,6 +14,7 @@ import {
   type StudySettings,
 } from "./decay_study.ts";
 import { type Panel, renderPng, renderSvg } from "./plot.ts";
+import { parseOptions as parseCommandLine, UsageError } from "./args.ts";
 
 const HELP = `Reproduces the weight-decay study: linear regression with 200 inputs, 20 training
 and 100 test examples, trained with minibatch SGD (batch 5) from scratch with an L2
@@ -53,8 +53,6 @@ const consoleIo: Io = {
   progress: (line) => Deno.stdout.writeSync(new TextEncoder().encode(`\r\x1b[2K${line}`)),
 };
 
-class UsageError extends Error {}
-
 function integer(name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const v = Number(text);
   if (!/^-?\d+$/.test(text.trim()) || v < min || v > max) {
@@ -87,26 +85,12 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        epochs: { type: "string" },
-        lr: { type: "string" },
-        seed: { type: "string" },
-        runs: { type: "string" },
-        backend: { type: "string" },
-        out: { type: "string" },
-        help: { type: "boolean" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  if (parsed.help) return "help";
+  const { values: parsed, flags } = parseCommandLine(
+    args,
+    ["epochs", "lr", "seed", "runs", "backend", "out"],
+    ["help"],
+  );
+  if (flags.has("help")) return "help";
   const lr = parsed.lr === undefined ? STUDY_DEFAULTS.lr : Number(parsed.lr);
   if (!Number.isFinite(lr) || lr <= 0 || parsed.lr?.trim() === "") {
     throw new UsageError(`--lr: expected a finite number > 0, got "${parsed.lr}"`);
