@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { type Io, main } from "../demos/decay.ts";
 import { makeStudyData, runStudy, STUDY_DEFAULTS } from "../demos/decay_study.ts";
 import { gpuTest, ref } from "./_harness.ts";
-import type { Backend, GpuBackend } from "../mod.ts";
+import { type Backend, GpuBackend } from "../mod.ts";
 
 function capture(): Io & { lines: string[]; errors: string[] } {
   const lines: string[] = [], errors: string[] = [];
@@ -170,6 +170,10 @@ async function checkStudy(backend: Backend) {
   const data = makeStudyData(backend, settings);
   const X = await data.train.X.read();
   const runs = [];
+  // Live buffers at every evaluation: constant from epoch 5 to 150 if every step frees
+  // its intermediates.
+  const live = () => backend instanceof GpuBackend ? backend.memory().liveBuffers : ref.liveTensors;
+  const before = live();
   for (
     const spec of [
       { variant: "scratch", lambda: 0 },
@@ -177,7 +181,14 @@ async function checkStudy(backend: Backend) {
       { variant: "concise", lambda: -2 },
     ] as const
   ) {
-    runs.push(await runStudy(data, spec, settings));
+    const counts: number[] = [];
+    runs.push(await runStudy(data, spec, settings, () => counts.push(live())));
+    assert.equal(counts.length, 30);
+    assert.ok(
+      counts.every((c) => c === counts[0]),
+      `live buffers during ${spec.variant}: ${counts}`,
+    );
+    assert.equal(live(), before, "a run left tensors behind");
   }
   data.dispose();
   const [none, fifteen, anti] = runs;
