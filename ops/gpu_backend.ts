@@ -166,5 +166,9 @@ export async function gpu(options: GpuOptions = {}): Promise<GpuBackend> {
     ownsDevice: true,
     maxWorkgroupsPerDimension: options.maxWorkgroupsPerDimension,
   });
-  return new GpuBackend(runtime, adapter.info.description || adapter.info.vendor || "WebGPU");
+  const { description, vendor, architecture } = adapter.info;
+  return new GpuBackend(
+    runtime,
+    description || [vendor, architecture].filter((part) => part).join(" ") || "WebGPU",
+  );
 }
