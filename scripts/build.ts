@@ -4,7 +4,7 @@
  * property runner are bundled beside it with `mod.ts` left as an import of
  * `../kernels.js`, so the page and the test run the very bundle users get. The TypeScript
  * compiler then checks the same sources against `@webgpu/types` and the DOM
- * (`tsconfig.json`), so the core compiles outside Deno, and the bundle is searched for
+ * (`tsconfig.web.json`), so the core compiles outside Deno, and the bundle is searched for
  * any Deno-only API.
  */
 import * as esbuild from "esbuild";
@@ -66,8 +66,8 @@ if (denoUses.length > 0) {
   Deno.exit(1);
 }
 
-step("type-checking with the TypeScript compiler against @webgpu/types (tsconfig.json)");
-const configPath = `${root}tsconfig.json`;
+step("type-checking with the TypeScript compiler against @webgpu/types (tsconfig.web.json)");
+const configPath = `${root}tsconfig.web.json`;
 const config = ts.getParsedCommandLineOfConfigFile(configPath, {}, {
   ...ts.sys,
   onUnRecoverableConfigFileDiagnostic: (d) => {
