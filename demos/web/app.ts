@@ -154,6 +154,7 @@ async function start(): Promise<void> {
       (globalThis as { demo?: DemoRun }).demo = run;
       status.textContent = `${name} on WebGPU adapter "${run.adapter}". Time per op: dispatch ` +
         `and read-back of the result.`;
+      document.body.dataset.picture = name;
       document.body.dataset.state = "done";
     } catch (error) {
       fail(`${name}: ${error instanceof Error ? error.message : error}`);

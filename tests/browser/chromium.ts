@@ -11,6 +11,7 @@
  * ignored, except under `CI=true`, where that is a failure.
  */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { chromium, type Page } from "playwright-core";
 import { cpu, dropout, randomKey } from "../../mod.ts";
 import { serveDirectory } from "../../scripts/static_server.ts";
@@ -52,6 +53,70 @@ interface PageImage {
   medianMs?: number;
 }
 
+/** The demo's run as the page hands it over. */
+interface PageRun {
+  adapter: string;
+  images: PageImage[];
+}
+
+/** Waits for the demo page to finish on the picture `name` and returns its run. */
+async function demoRun(page: Page, name: string): Promise<PageRun> {
+  await page.waitForSelector(
+    `body[data-state=error], body[data-state=done][data-picture=${JSON.stringify(name)}]`,
+    { timeout: 60_000 },
+  );
+  const state = await page.getAttribute("body", "data-state");
+  assert.equal(state, "done", `the page reports: ${await page.textContent("#status")}`);
+  return await page.evaluate(() => {
+    const demo = (globalThis as unknown as {
+      demo: { adapter: string; images: { values: Float32Array }[] };
+    }).demo;
+    return {
+      adapter: demo.adapter,
+      images: demo.images.map((image) => ({ ...image, values: Array.from(image.values) })),
+    };
+  }) as PageRun;
+}
+
+/**
+ * Checks the demo's dropout and edge images against the CPU reference computed here, in
+ * Deno, from the page's grey image: dropout bit for bit, the edges within their bound.
+ */
+async function checkDemo(run: PageRun): Promise<void> {
+  const [grey, dropped, vertical, horizontal] = run.images;
+  const [h, w] = grey.shape;
+  const x = Float32Array.from(grey.values);
+  assert.ok(x.every((v) => v >= 0 && v <= 1), "grey levels in [0, 1]");
+  using rx = cpu().tensor(x, [h, w]);
+  using expected = dropout(rx, 0.2, randomKey(0));
+  assertBitwise(Float32Array.from(dropped.values), await expected.read(), "page dropout");
+  assert.deepEqual(vertical.shape, [h, w - 1]);
+  assert.deepEqual(horizontal.shape, [h - 1, w]);
+  const edge = Float32Array.of(1, -1);
+  const v = Float32Array.from(vertical.values), hz = Float32Array.from(horizontal.values);
+  await assertCorr2dWithin(v, x, [h, w], edge, [1, 2], "page corr2d [[1, −1]]");
+  await assertCorr2dWithin(hz, x, [h, w], edge, [2, 1], "page corr2d [[1], [−1]]");
+}
+
+/** A 24-bit BMP of `width × height` pixels with the given red values (green = blue = 0). */
+function bmp(width: number, height: number, red: readonly number[]): Uint8Array {
+  const rowBytes = Math.ceil((width * 3) / 4) * 4;
+  const bytes = new Uint8Array(54 + rowBytes * height);
+  const view = new DataView(bytes.buffer);
+  bytes.set([0x42, 0x4d]); // "BM"
+  view.setUint32(2, bytes.length, true);
+  view.setUint32(10, 54, true); // pixel data offset
+  view.setUint32(14, 40, true); // BITMAPINFOHEADER
+  view.setInt32(18, width, true);
+  view.setInt32(22, -height, true); // negative: rows top to bottom
+  view.setUint16(26, 1, true); // planes
+  view.setUint16(28, 24, true); // bits per pixel
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) bytes[54 + y * rowBytes + x * 3 + 2] = red[y * width + x];
+  }
+  return bytes;
+}
+
 /** Opens `url`, recording uncaught page errors, console errors and failed requests. */
 async function open(page: Page, url: string, problems: string[]): Promise<void> {
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
@@ -75,61 +140,45 @@ Deno.test({
       viewport: { width: 980, height: 760 },
     });
     try {
-      await t.step("the demo's images match the CPU reference", async () => {
-        const page = await browser.newPage();
-        const problems: string[] = [];
-        await open(page, `${server.origin}/demos/web/`, problems);
-        await page.waitForSelector("body[data-state=done], body[data-state=error]", {
-          timeout: 60_000,
-        });
-        const state = await page.getAttribute("body", "data-state");
-        const status = await page.textContent("#status");
-        assert.equal(state, "done", `the page reports: ${status}`);
-        await Deno.mkdir(`${root}/out/web`, { recursive: true });
-        await page.screenshot({ path: `${root}/${SCREENSHOT}`, fullPage: true });
-        const run = await page.evaluate(() => {
-          const demo = (globalThis as unknown as {
-            demo: { adapter: string; images: { values: Float32Array }[] };
-          }).demo;
-          return {
-            adapter: demo.adapter,
-            images: demo.images.map((image) => ({ ...image, values: Array.from(image.values) })),
-          };
-        }) as { adapter: string; images: PageImage[] };
-        assert.deepEqual(problems, []);
-        const [grey, dropped, vertical, horizontal] = run.images;
-        const [h, w] = grey.shape;
-        assert.deepEqual([h, w], [300, 451], "the cat's size");
-        const x = Float32Array.from(grey.values);
-        assert.ok(x.every((v) => v >= 0 && v <= 1) && x.some((v) => v > 0.5), "grey levels");
-        using rx = cpu().tensor(x, [h, w]);
-        using expected = dropout(rx, 0.2, randomKey(0));
-        assertBitwise(Float32Array.from(dropped.values), await expected.read(), "page dropout");
-        await assertCorr2dWithin(
-          Float32Array.from(vertical.values),
-          x,
-          [h, w],
-          Float32Array.of(1, -1),
-          [1, 2],
-          "page corr2d [[1, −1]]",
-        );
-        await assertCorr2dWithin(
-          Float32Array.from(horizontal.values),
-          x,
-          [h, w],
-          Float32Array.of(1, -1),
-          [2, 1],
-          "page corr2d [[1], [−1]]",
-        );
-        console.log(`adapter: ${run.adapter}; screenshot: ${SCREENSHOT}`);
-        for (const image of run.images.slice(1)) {
-          console.log(
-            `  ${image.title}: median ${image.medianMs!.toFixed(2)} ms, first ` +
-              `${image.firstMs!.toFixed(1)} ms`,
+      await t.step(
+        "the demo's images, of the cat and of a picked picture, match the CPU reference",
+        async () => {
+          const page = await browser.newPage();
+          const problems: string[] = [];
+          await open(page, `${server.origin}/demos/web/`, problems);
+          const run = await demoRun(page, "chelsea.png");
+          await Deno.mkdir(`${root}/out/web`, { recursive: true });
+          await page.screenshot({ path: `${root}/${SCREENSHOT}`, fullPage: true });
+          assert.deepEqual(run.images[0].shape, [300, 451], "the cat's size");
+          await checkDemo(run);
+          console.log(`adapter: ${run.adapter}; screenshot: ${SCREENSHOT}`);
+          for (const image of run.images.slice(1)) {
+            console.log(
+              `  ${image.title}: median ${image.medianMs!.toFixed(2)} ms, first ` +
+                `${image.firstMs!.toFixed(1)} ms`,
+            );
+          }
+          assert.deepEqual(problems, []);
+
+          // A picture the user picks: a 7 × 5 BMP whose red channel is known exactly.
+          const red = Array.from({ length: 35 }, (_, i) => (i * 37 + 11) % 256);
+          await page.setInputFiles("#picture", {
+            name: "picked.bmp",
+            mimeType: "image/bmp",
+            buffer: Buffer.from(bmp(7, 5, red)),
+          });
+          const picked = await demoRun(page, "picked.bmp");
+          assert.deepEqual(picked.images[0].shape, [5, 7], "the picked picture's size");
+          assertBitwise(
+            Float32Array.from(picked.images[0].values),
+            Float32Array.from(red, (r) => r / 255),
+            "grey channel of the picked picture",
           );
-        }
-        await page.close();
-      });
+          await checkDemo(picked);
+          assert.deepEqual(problems, []);
+          await page.close();
+        },
+      );
 
       await t.step(`every op's property, ${RUNS_PER_OP} cases each`, async () => {
         const page = await browser.newPage();
