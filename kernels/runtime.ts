@@ -24,7 +24,19 @@
  * every later call throw at once and every pending read reject, rather than hang.
  */
 
-/** Byte size and count of GPU buffers, as reported by {@linkcode GpuRuntime.memory}. */
+/**
+ * Byte size and count of GPU buffers, as reported by {@linkcode GpuRuntime.memory}.
+ *
+ * @example
+ * ```ts
+ * import { gpu, type GpuMemoryStats } from "@deno-gpu/kernels";
+ * const dev = await gpu();
+ * using t = dev.tensor(new Float32Array(100));
+ * const stats: GpuMemoryStats = dev.runtime.memory();
+ * console.log(stats.liveBuffers, stats.liveBytes); // 1 512: 400 bytes, pooled in 256-byte classes
+ * dev.destroy();
+ * ```
+ */
 export interface GpuMemoryStats {
   /** Buffers held by live tensors. */
   readonly liveBuffers: number;
@@ -36,7 +48,37 @@ export interface GpuMemoryStats {
   readonly pooledBytes: number;
 }
 
-/** One compute dispatch, as a kernel describes it to the runtime. */
+/**
+ * One compute dispatch, as a kernel describes it to the runtime.
+ *
+ * @example
+ * ```ts
+ * import { gpu, GpuTensor, type KernelDispatch } from "@deno-gpu/kernels";
+ * // A kernel of one's own on the library's runtime: y = 2·x.
+ * const dev = await gpu();
+ * using x = dev.tensor([1, 2, 3]);
+ * const y = dev.runtime.allocate("double", 3);
+ * const double: KernelDispatch = {
+ *   op: "double",
+ *   key: "example/double",
+ *   wgsl: () => `
+ *     @group(0) @binding(0) var<uniform> n: u32;
+ *     @group(0) @binding(1) var<storage, read> x: array<f32>;
+ *     @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+ *     @compute @workgroup_size(64)
+ *     fn main(@builtin(global_invocation_id) id: vec3u) {
+ *       if (id.x < n) { y[id.x] = 2.0 * x[id.x]; }
+ *     }`,
+ *   uniforms: new Uint32Array([3, 0, 0, 0]).buffer,
+ *   buffers: [x.array, y],
+ *   workgroups: 1,
+ * };
+ * dev.runtime.dispatch(double);
+ * using doubled = new GpuTensor(dev, y, [3]); // the tensor owns the buffer from now on
+ * console.log(await doubled.read()); // Float32Array [2, 4, 6]
+ * dev.destroy();
+ * ```
+ */
 export interface KernelDispatch {
   /** The public op this dispatch serves, named in any error. */
   readonly op: string;
@@ -52,7 +94,19 @@ export interface KernelDispatch {
   readonly workgroups: number;
 }
 
-/** A float32 array in a pooled GPU storage buffer. */
+/**
+ * A float32 array in a pooled GPU storage buffer.
+ *
+ * @example
+ * ```ts
+ * import { type DeviceArray, gpu } from "@deno-gpu/kernels";
+ * const dev = await gpu();
+ * using t = dev.tensor([1, 2, 3]);
+ * const array: DeviceArray = t.array;
+ * console.log(array.byteLength, array.buffer.size); // 12 256
+ * dev.destroy();
+ * ```
+ */
 export interface DeviceArray {
   /** The underlying buffer; may be larger than `byteLength`. */
   readonly buffer: GPUBuffer;
@@ -60,7 +114,20 @@ export interface DeviceArray {
   readonly byteLength: number;
 }
 
-/** Options of {@linkcode GpuRuntime}. */
+/**
+ * Options of {@linkcode GpuRuntime}.
+ *
+ * @example
+ * ```ts
+ * import { gpu, GpuRuntime, type GpuRuntimeOptions } from "@deno-gpu/kernels";
+ * const dev = await gpu();
+ * const options: GpuRuntimeOptions = { maxDispatchesPerSubmit: 16 };
+ * const runtime = new GpuRuntime(dev.device, options); // a second runtime on the same device
+ * console.log(runtime.pipelineCount); // 0
+ * runtime.destroy();
+ * dev.destroy();
+ * ```
+ */
 export interface GpuRuntimeOptions {
   /**
    * Largest workgroup count the runtime puts in one dispatch dimension. Defaults to the
@@ -74,7 +141,16 @@ export interface GpuRuntimeOptions {
   readonly ownsDevice?: boolean;
 }
 
-/** An error raised by WebGPU for an op's dispatch, or by a lost device. */
+/**
+ * An error raised by WebGPU for an op's dispatch, or by a lost device.
+ *
+ * @example
+ * ```ts
+ * import { GpuError } from "@deno-gpu/kernels";
+ * const error = new GpuError("matmul", "out of GPU memory");
+ * console.log(error.name, error.message); // "GpuError" "matmul: out of GPU memory"
+ * ```
+ */
 export class GpuError extends Error {
   /** Creates an error whose message names the op. */
   constructor(op: string, message: string) {
@@ -161,7 +237,20 @@ interface Batch {
   readonly released: Array<[BufferPool, GPUBuffer]>;
 }
 
-/** The device, pipeline cache, buffer pools and shared encoder behind the GPU backend. */
+/**
+ * The device, pipeline cache, buffer pools and shared encoder behind the GPU backend.
+ *
+ * @example
+ * ```ts
+ * import { gpu, l2Penalty } from "@deno-gpu/kernels";
+ * const dev = await gpu();
+ * using w = dev.tensor([1, 2]);
+ * using p = l2Penalty(w);
+ * await p.read(); // submits the shared encoder and waits for the result
+ * console.log(dev.runtime.pipelineCount > 0, dev.runtime.maxElements > 0); // true true
+ * dev.destroy();
+ * ```
+ */
 export class GpuRuntime {
   /** The device every kernel runs on. */
   readonly device: GPUDevice;

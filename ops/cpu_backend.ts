@@ -5,7 +5,16 @@
  */
 import { type Backend, checkTensorArgs, Tensor } from "./tensor.ts";
 
-/** A tensor of the CPU reference backend. */
+/**
+ * A tensor of the CPU reference backend.
+ *
+ * @example
+ * ```ts
+ * import { cpu, type CpuTensor } from "@deno-gpu/kernels";
+ * using t: CpuTensor = cpu().tensor([1, 2]);
+ * console.log(t.data); // Float32Array [1, 2]: the values themselves, not a copy
+ * ```
+ */
 export class CpuTensor extends Tensor {
   readonly #backend: CpuBackend;
   #data: Float32Array | null;
@@ -45,7 +54,17 @@ export class CpuTensor extends Tensor {
   }
 }
 
-/** The CPU reference backend; get it with {@linkcode cpu}. */
+/**
+ * The CPU reference backend; get it with {@linkcode cpu}.
+ *
+ * @example
+ * ```ts
+ * import { cpu, type CpuBackend } from "@deno-gpu/kernels";
+ * const ref: CpuBackend = cpu();
+ * using x = ref.tensor([1, 2, 3]);
+ * console.log(ref.kind, ref.liveTensors); // "cpu" 1
+ * ```
+ */
 export class CpuBackend implements Backend {
   /** Always `"cpu"`. */
   readonly kind = "cpu" as const;

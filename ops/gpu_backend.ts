@@ -5,7 +5,18 @@
 import { type DeviceArray, type GpuMemoryStats, GpuRuntime } from "../kernels/runtime.ts";
 import { type Backend, checkTensorArgs, Tensor } from "./tensor.ts";
 
-/** A tensor stored in a GPU buffer. */
+/**
+ * A tensor stored in a GPU buffer.
+ *
+ * @example
+ * ```ts
+ * import { gpu, type GpuTensor } from "@deno-gpu/kernels";
+ * const dev = await gpu();
+ * using t: GpuTensor = dev.tensor([1, 2, 3]);
+ * console.log(t.array.byteLength, await t.read()); // 12 Float32Array [1, 2, 3]
+ * dev.destroy();
+ * ```
+ */
 export class GpuTensor extends Tensor {
   readonly #backend: GpuBackend;
   #array: DeviceArray | null;
@@ -46,13 +57,38 @@ export class GpuTensor extends Tensor {
   }
 }
 
-/** Live tensors and GPU memory of a {@linkcode GpuBackend}. */
+/**
+ * Live tensors and GPU memory of a {@linkcode GpuBackend}.
+ *
+ * @example
+ * ```ts
+ * import { gpu, type GpuBackendMemory } from "@deno-gpu/kernels";
+ * const dev = await gpu();
+ * dev.tensor([1, 2, 3]).dispose();
+ * const memory: GpuBackendMemory = dev.memory();
+ * console.log(memory.liveTensors, memory.liveBuffers, memory.pooledBuffers); // 0 0 1
+ * dev.destroy();
+ * ```
+ */
 export interface GpuBackendMemory extends GpuMemoryStats {
   /** Tensors made and not yet disposed. */
   readonly liveTensors: number;
 }
 
-/** The WebGPU backend; get one with {@linkcode gpu}. */
+/**
+ * The WebGPU backend; get one with {@linkcode gpu}.
+ *
+ * @example
+ * ```ts
+ * import { gpu, type GpuBackend, matmul } from "@deno-gpu/kernels";
+ * const dev: GpuBackend = await gpu();
+ * console.log(dev.kind, dev.name); // "webgpu" and the adapter, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"
+ * using a = dev.tensor([1, 2, 3, 4], [2, 2]);
+ * using c = matmul(a, a);
+ * await dev.sync(); // waits for the work so far and throws any WebGPU error it raised
+ * dev.destroy();
+ * ```
+ */
 export class GpuBackend implements Backend {
   /** Always `"webgpu"`. */
   readonly kind = "webgpu" as const;
@@ -97,7 +133,20 @@ export class GpuBackend implements Backend {
   }
 }
 
-/** Options of {@linkcode gpu}. */
+/**
+ * Options of {@linkcode gpu}.
+ *
+ * @example
+ * ```ts
+ * import { gpu, type GpuOptions } from "@deno-gpu/kernels";
+ * const mine = await (await navigator.gpu.requestAdapter())!.requestDevice();
+ * const options: GpuOptions = { device: mine }; // adopt a device this program owns
+ * const dev = await gpu(options);
+ * console.log(dev.device === mine); // true
+ * dev.destroy(); // frees the pool; the adopted device stays usable
+ * mine.destroy();
+ * ```
+ */
 export interface GpuOptions {
   /** A device the caller owns, to adopt instead of requesting one. It is not destroyed. */
   readonly device?: GPUDevice;
@@ -119,7 +168,7 @@ export interface GpuOptions {
  * @throws {Error} When WebGPU is unavailable or no adapter or device can be had; the
  * message names what is missing.
  * @example
- * ```ts ignore
+ * ```ts
  * import { gpu, matmul } from "@deno-gpu/kernels";
  * const dev = await gpu();
  * using a = dev.tensor([1, 2, 3, 4], [2, 2]);
@@ -166,5 +215,9 @@ export async function gpu(options: GpuOptions = {}): Promise<GpuBackend> {
     ownsDevice: true,
     maxWorkgroupsPerDimension: options.maxWorkgroupsPerDimension,
   });
-  return new GpuBackend(runtime, adapter.info.description || adapter.info.vendor || "WebGPU");
+  const { description, vendor, architecture } = adapter.info;
+  return new GpuBackend(
+    runtime,
+    description || [vendor, architecture].filter((part) => part).join(" ") || "WebGPU",
+  );
 }

@@ -7,7 +7,18 @@ import { type OpDefinition, runOp } from "./_op.ts";
 import { checkFlag, checkOptions, checkRank, checkTensors } from "./_validate.ts";
 import { formatShape, type Tensor } from "./tensor.ts";
 
-/** Options of {@linkcode matmul}. */
+/**
+ * Options of {@linkcode matmul}.
+ *
+ * @example
+ * ```ts
+ * import { cpu, matmul, type MatmulOptions } from "@deno-gpu/kernels";
+ * using a = cpu().tensor([1, 2, 3, 4, 5, 6], [3, 2]);
+ * const aTa: MatmulOptions = { transposeA: true }; // Aᵀ·A without a transposed copy
+ * using c = matmul(a, a, aTa);
+ * console.log(c.shape, await c.read()); // [2, 2] Float32Array [35, 44, 44, 56]
+ * ```
+ */
 export interface MatmulOptions {
   /** Use Aᵀ: `a` is stored as [k, m]. */
   readonly transposeA?: boolean;

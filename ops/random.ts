@@ -7,7 +7,19 @@
  * a different last word, so they never collide with a stream.
  */
 
-/** A key for counter-based random numbers: two 32-bit words. Make one with {@linkcode randomKey}. */
+/**
+ * A key for counter-based random numbers: two 32-bit words. Make one with {@linkcode randomKey}.
+ *
+ * @example
+ * ```ts
+ * import { cpu, dropout, type RandomKey, randomKey } from "@deno-gpu/kernels";
+ * const key: RandomKey = randomKey(0);
+ * using x = cpu().tensor([1, 1, 1, 1, 1, 1, 1, 1]);
+ * using a = dropout(x, 0.5, key);
+ * using b = dropout(x, 0.5, key);
+ * console.log(await a.read(), await b.read()); // the same mask twice: [0, 2, 2, 2, 2, 0, 2, 0]
+ * ```
+ */
 export interface RandomKey {
   /** The two key words, unsigned 32-bit integers. */
   readonly words: readonly [number, number];

@@ -7,7 +7,17 @@
  * inside one would let tensors of unrelated code land in the wrong scope.
  */
 
-/** Anything that owns a resource that {@linkcode scope} may dispose. */
+/**
+ * Anything that owns a resource that {@linkcode scope} may dispose.
+ *
+ * @example
+ * ```ts
+ * import { cpu, type Disposable } from "@deno-gpu/kernels";
+ * const resource: Disposable = cpu().tensor([1]);
+ * resource.dispose();
+ * resource.dispose(); // a second call does nothing
+ * ```
+ */
 export interface Disposable {
   /** Frees the resource; a second call does nothing. */
   dispose(): void;

@@ -7,7 +7,19 @@ import { type OpDefinition, runOp } from "./_op.ts";
 import { checkNumber, checkOptions, checkSameShape, checkTensors } from "./_validate.ts";
 import type { Tensor } from "./tensor.ts";
 
-/** Options of {@linkcode sgdStep}. */
+/**
+ * Options of {@linkcode sgdStep}.
+ *
+ * @example
+ * ```ts
+ * import { cpu, sgdStep, type SgdStepOptions } from "@deno-gpu/kernels";
+ * const options: SgdStepOptions = { lr: 0.5, weightDecay: 0.5, batchSize: 4 };
+ * using p = cpu().tensor([1, 2]);
+ * using g = cpu().tensor([4, 8]);
+ * using next = sgdStep(p, g, options);
+ * console.log(await next.read()); // Float32Array [0.25, 0.5]
+ * ```
+ */
 export interface SgdStepOptions {
   /** Learning rate: a finite number. */
   readonly lr: number;

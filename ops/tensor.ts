@@ -8,7 +8,23 @@
  */
 import { trackInScope } from "./scope.ts";
 
-/** A backend: where tensors live and ops run. */
+/**
+ * A backend: where tensors live and ops run.
+ *
+ * @example
+ * ```ts
+ * import { type Backend, cpu, gpu, l2Penalty } from "@deno-gpu/kernels";
+ * // Code written against Backend runs on the GPU and on the CPU reference alike.
+ * async function penalty(backend: Backend, values: number[]): Promise<number> {
+ *   using w = backend.tensor(values);
+ *   using p = l2Penalty(w);
+ *   return (await p.read())[0];
+ * }
+ * const dev = await gpu();
+ * console.log(await penalty(dev, [3, 4]), await penalty(cpu(), [3, 4])); // 12.5 12.5
+ * dev.destroy();
+ * ```
+ */
 export interface Backend {
   /** `"cpu"` for the float64-accumulating reference, `"webgpu"` for the GPU. */
   readonly kind: "cpu" | "webgpu";
@@ -23,7 +39,18 @@ export interface Backend {
   tensor(values: Float32Array | readonly number[], shape?: readonly number[]): Tensor;
 }
 
-/** An immutable row-major float32 array owned by one backend. */
+/**
+ * An immutable row-major float32 array owned by one backend.
+ *
+ * @example
+ * ```ts
+ * import { cpu, type Tensor } from "@deno-gpu/kernels";
+ * const t: Tensor = cpu().tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+ * console.log(t.shape, t.size, await t.read()); // [2, 3] 6 Float32Array [1, 2, 3, 4, 5, 6]
+ * t.dispose();
+ * console.log(t.disposed); // true
+ * ```
+ */
 export abstract class Tensor {
   /** The dimensions; `[]` is a scalar. */
   readonly shape: readonly number[];

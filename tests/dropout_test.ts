@@ -1,62 +1,15 @@
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { type Backend, dropout, randomKey } from "../mod.ts";
-import {
-  assertBitwise,
-  dim,
-  folded,
-  gpuTest,
-  profile,
-  ref,
-  runs,
-  seed,
-  values,
-} from "./_harness.ts";
+import { dropout, randomKey } from "../mod.ts";
+import { assertProperty, dropoutProperty } from "./_properties.ts";
+import { assertBitwise, folded, gpuTest, runs, seed, values } from "./_harness.ts";
 
-const probability = fc.oneof(
-  fc.constantFrom(0, 0.2, 0.5, 1),
-  fc.double({ min: 0, max: 1, noNaN: true }),
+gpuTest(dropoutProperty.name, (dev) => assertProperty(dropoutProperty, dev, runs(100)));
+
+gpuTest(
+  "dropout: folded dispatch is bit-identical to the reference",
+  () => assertProperty(dropoutProperty, folded!, runs(25)),
 );
-
-async function checkAgainstReference(
-  backend: Backend,
-  n: number,
-  kind: Parameters<typeof values>[1],
-  s: number,
-  p: number,
-) {
-  const x = values(n, kind, s);
-  using gx = backend.tensor(x);
-  using out = dropout(gx, p, randomKey(s));
-  using expected = dropout(ref.tensor(x), p, randomKey(s));
-  assertBitwise(await out.read(), await expected.read(), `dropout n=${n} p=${p} seed=${s}`);
-}
-
-gpuTest("dropout: GPU output is bit-identical to the reference", async (dev) => {
-  await fc.assert(
-    fc.asyncProperty(
-      dim(20000),
-      profile,
-      seed,
-      probability,
-      (n, kind, s, p) => checkAgainstReference(dev, n, kind, s, p),
-    ),
-    runs(100),
-  );
-});
-
-gpuTest("dropout: folded dispatch is bit-identical to the reference", async () => {
-  await fc.assert(
-    fc.asyncProperty(
-      dim(20000),
-      profile,
-      seed,
-      probability,
-      (n, kind, s, p) => checkAgainstReference(folded!, n, kind, s, p),
-    ),
-    runs(25),
-  );
-});
 
 gpuTest(
   "dropout: keep rate within binomial bounds, kept values exactly x·fround(1/(1−p))",

@@ -1,62 +1,23 @@
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { type Backend, l2Penalty } from "../mod.ts";
+import { l2Penalty } from "../mod.ts";
+import { assertProperty, l2PenaltyProperty } from "./_properties.ts";
 import { treeSumRoundings } from "../kernels/reduce.ts";
-import {
-  assertWithin,
-  dim,
-  folded,
-  gamma,
-  gpuTest,
-  MIN_NORMAL,
-  profile,
-  ref,
-  runs,
-  seed,
-  U,
-  values,
-} from "./_harness.ts";
+import { dim, folded, gpuTest, profile, ref, runs, seed, values } from "./_harness.ts";
 
-const length = fc.oneof(dim(5000), fc.integer({ min: 1025, max: 300_000 }));
+gpuTest(l2PenaltyProperty.name, (dev) => assertProperty(l2PenaltyProperty, dev, runs(80)));
 
-async function checkAgainstReference(backend: Backend, n: number, kind: typeof PROFILE, s: number) {
-  const x = values(n, kind, s);
-  using gx = backend.tensor(x);
-  using gp = l2Penalty(gx);
-  assert.deepEqual(gp.shape, []);
-  using rp = l2Penalty(ref.tensor(x));
-  const exact = x.reduce((sum, v) => sum + v * v, 0) / 2;
-  // Tree reduction: the longest chain of roundings grows with log n, not n; +1 for the squares.
-  const bound = (gamma(1 + treeSumRoundings(n)) + U) * exact + n * MIN_NORMAL;
-  assertWithin(await gp.read(), await rp.read(), () => bound, `l2Penalty n=${n} ${kind}`);
-}
-const PROFILE = "unit" as Parameters<typeof values>[1];
-
-gpuTest("l2Penalty: GPU agrees with the reference within γ(1 + 12·passes)·Σx²/2", async (dev) => {
-  await fc.assert(
-    fc.asyncProperty(length, profile, seed, (n, kind, s) => checkAgainstReference(dev, n, kind, s)),
-    runs(80),
-  );
-});
-
-gpuTest("l2Penalty: folded dispatch agrees with the reference", async () => {
-  await fc.assert(
-    fc.asyncProperty(
-      length,
-      profile,
-      seed,
-      (n, kind, s) => checkAgainstReference(folded!, n, kind, s),
-    ),
-    runs(25),
-  );
-});
+gpuTest(
+  "l2Penalty: folded dispatch agrees with the reference",
+  () => assertProperty(l2PenaltyProperty, folded!, runs(25)),
+);
 
 gpuTest(
   "l2Penalty: three passes at 2²⁵ values (the binding limit), within its bound",
   async (dev) => {
     const n = Math.min(2 ** 25, dev.runtime.maxElements);
     assert.equal(treeSumRoundings(n), 3 * 12);
-    await checkAgainstReference(dev, n, "mixed", 11);
+    await l2PenaltyProperty.check(dev, { n, profile: "mixed", seed: 11 });
   },
 );
 

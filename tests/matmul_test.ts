@@ -1,83 +1,26 @@
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { type Backend, matmul } from "../mod.ts";
+import { matmul } from "../mod.ts";
+import { assertProperty, matmulProperty } from "./_properties.ts";
 import {
   assertBitwise,
   assertEqualValues,
-  assertWithin,
   dim,
   folded,
-  gamma,
   gpuTest,
-  MIN_NORMAL,
   profile,
   ref,
   runs,
   seed,
-  U,
   values,
 } from "./_harness.ts";
 
-const shape = fc.record({
-  m: dim(80),
-  k: dim(300),
-  n: dim(80),
-  transposeA: fc.boolean(),
-  transposeB: fc.boolean(),
-  profile,
-  seed,
-});
-type Case = typeof shape extends fc.Arbitrary<infer T> ? T : never;
+gpuTest(matmulProperty.name, (dev) => assertProperty(matmulProperty, dev, runs(120)));
 
-function operands(c: Case) {
-  const a = values(c.m * c.k, c.profile, c.seed);
-  const b = values(c.k * c.n, c.profile, c.seed + 1);
-  const aShape = c.transposeA ? [c.k, c.m] : [c.m, c.k];
-  const bShape = c.transposeB ? [c.n, c.k] : [c.k, c.n];
-  return { a, b, aShape, bShape };
-}
-
-/** Σ|a·b| per output, in float64: the scale of each dot product's error bound. */
-function absProducts(c: Case, a: Float32Array, b: Float32Array): Float64Array {
-  const out = new Float64Array(c.m * c.n);
-  for (let i = 0; i < c.m; i++) {
-    for (let j = 0; j < c.n; j++) {
-      let s = 0;
-      for (let p = 0; p < c.k; p++) {
-        const av = a[c.transposeA ? p * c.m + i : i * c.k + p];
-        const bv = b[c.transposeB ? j * c.k + p : p * c.n + j];
-        s += Math.abs(av * bv);
-      }
-      out[i * c.n + j] = s;
-    }
-  }
-  return out;
-}
-
-async function checkAgainstReference(backend: Backend, c: Case) {
-  const { a, b, aShape, bShape } = operands(c);
-  const flags = { transposeA: c.transposeA, transposeB: c.transposeB };
-  using ga = backend.tensor(a, aShape);
-  using gb = backend.tensor(b, bShape);
-  using gc = matmul(ga, gb, flags);
-  assert.deepEqual(gc.shape, [c.m, c.n]);
-  using ra = ref.tensor(a, aShape);
-  using rb = ref.tensor(b, bShape);
-  using rc = matmul(ra, rb, flags);
-  const scale = absProducts(c, a, b);
-  // Sequential sum over k: |gpu − exact| ≤ γ(k)·Σ|ab|; the reference is exact rounded
-  // once (+ u·Σ|ab|); a flushed subnormal product is off by < 2⁻¹²⁶ each.
-  const bound = (i: number) => (gamma(c.k) + U) * scale[i] + c.k * MIN_NORMAL;
-  assertWithin(await gc.read(), await rc.read(), bound, `matmul ${JSON.stringify(c)}`);
-}
-
-gpuTest("matmul: GPU agrees with the reference within γ(k)·Σ|ab|", async (dev) => {
-  await fc.assert(fc.asyncProperty(shape, (c) => checkAgainstReference(dev, c)), runs(120));
-});
-
-gpuTest("matmul: folded multi-dimensional dispatch agrees with the reference", async () => {
-  await fc.assert(fc.asyncProperty(shape, (c) => checkAgainstReference(folded!, c)), runs(30));
-});
+gpuTest(
+  "matmul: folded multi-dimensional dispatch agrees with the reference",
+  () => assertProperty(matmulProperty, folded!, runs(30)),
+);
 
 gpuTest("matmul: more than 65,535 tiles (m = 2,097,153, k = n = 1)", async (dev) => {
   const m = 32 * 65536 + 1;

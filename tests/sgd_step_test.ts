@@ -1,83 +1,31 @@
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { type Backend, sgdStep } from "../mod.ts";
+import { sgdStep } from "../mod.ts";
+import { assertProperty, sgdScalars, sgdStepProperty } from "./_properties.ts";
 import {
   assertEqualValues,
-  assertWithin,
   dim,
   folded,
-  gamma,
   gpuTest,
-  MIN_NORMAL,
   profile,
   ref,
   runs,
   seed,
-  U,
   values,
 } from "./_harness.ts";
 
-const scalars = fc.record({
-  lr: fc.oneof(fc.constant(0.005), fc.double({ min: -2, max: 2, noNaN: true })),
-  weightDecay: fc.oneof(fc.constantFrom(0, 15, -2), fc.double({ min: -20, max: 20, noNaN: true })),
-  batchSize: fc.integer({ min: 1, max: 1000 }),
-});
+gpuTest(sgdStepProperty.name, (dev) => assertProperty(sgdStepProperty, dev, runs(100)));
 
-async function checkAgainstReference(
-  backend: Backend,
-  n: number,
-  kind: Parameters<typeof values>[1],
-  s: number,
-  o: { lr: number; weightDecay: number; batchSize: number },
-) {
-  const p = values(n, kind, s), g = values(n, kind, s + 1);
-  using gp = backend.tensor(p);
-  using gg = backend.tensor(g);
-  using out = sgdStep(gp, gg, o);
-  using expected = sgdStep(ref.tensor(p), ref.tensor(g), o);
-  // Six float32 roundings (three scalars, two products, the sum, the difference) on
-  // terms no larger than these; the reference rounds once.
-  const bound = (i: number) =>
-    gamma(6) *
-      (Math.abs(p[i]) +
-        Math.abs(o.lr) * (Math.abs(g[i]) / o.batchSize + Math.abs(o.weightDecay * p[i]))) +
-    U * Math.abs(p[i]) + 4 * MIN_NORMAL;
-  assertWithin(
-    await out.read(),
-    await expected.read(),
-    bound,
-    `sgdStep n=${n} ${JSON.stringify(o)}`,
-  );
-}
-
-gpuTest("sgdStep: GPU agrees with the reference within six roundings", async (dev) => {
-  await fc.assert(
-    fc.asyncProperty(
-      dim(5000),
-      profile,
-      seed,
-      scalars,
-      (n, kind, s, o) => checkAgainstReference(dev, n, kind, s, o),
-    ),
-    runs(100),
-  );
-});
-
-gpuTest("sgdStep: folded dispatch agrees with the reference", async () => {
-  await fc.assert(
-    fc.asyncProperty(
-      dim(5000),
-      profile,
-      seed,
-      scalars,
-      (n, kind, s, o) => checkAgainstReference(folded!, n, kind, s, o),
-    ),
-    runs(25),
-  );
-});
+gpuTest(
+  "sgdStep: folded dispatch agrees with the reference",
+  () => assertProperty(sgdStepProperty, folded!, runs(25)),
+);
 
 gpuTest("sgdStep: 16,777,221 elements, past 65,535 workgroups of 256", async (dev) => {
-  await checkAgainstReference(dev, 65536 * 256 + 5, "unit", 3, {
+  await sgdStepProperty.check(dev, {
+    n: 65536 * 256 + 5,
+    profile: "unit",
+    seed: 3,
     lr: 0.1,
     weightDecay: 2,
     batchSize: 5,
@@ -86,7 +34,7 @@ gpuTest("sgdStep: 16,777,221 elements, past 65,535 workgroups of 256", async (de
 
 gpuTest("sgdStep: lr = 0 is the identity", async (dev) => {
   await fc.assert(
-    fc.asyncProperty(dim(3000), profile, seed, scalars, async (n, kind, s, o) => {
+    fc.asyncProperty(dim(3000), profile, seed, sgdScalars, async (n, kind, s, o) => {
       const p = values(n, kind, s);
       using gp = dev.tensor(p);
       using gg = dev.tensor(values(n, kind, s + 1));
