@@ -43,14 +43,17 @@ export interface Picture {
   readonly height: number;
   /** Columns. */
   readonly width: number;
-  /** Channels per pixel (4 for PNG and JPEG: jimp decodes to RGBA). */
+  /** Channels per pixel: 3 for PNG and JPEG (red, green, blue; alpha is ignored). */
   readonly channels: number;
   /**
-   * Reads one channel, row-major, as float32: 8-bit values divided by 255, float32
-   * values as they are. `luma` weighs R, G, B as BT.601; a picture with fewer than
-   * three channels is its own luma.
+   * Checks that the picture has channel `choice`, and returns a function that reads it,
+   * row-major, as float32: 8-bit values divided by 255, float32 values as they are.
+   * `luma` weighs R, G, B as BT.601; a picture with fewer than three channels is its
+   * own luma.
+   *
+   * @throws {InputError} When the picture lacks that channel.
    */
-  channel(choice: Channel): Promise<Float32Array>;
+  select(choice: Channel): () => Promise<Float32Array>;
 }
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -120,11 +123,12 @@ async function openWithJimp(path: string, bytes: Uint8Array, format: string): Pr
     description: format,
     height,
     width,
-    channels: 4,
-    channel: (choice) =>
-      Promise.resolve(
-        extract(data, width * height, 4, channelWeights(choice, 3, path), 1 / 255),
-      ),
+    channels: 3,
+    select: (choice) => {
+      const weights = channelWeights(choice, 3, path);
+      // jimp decodes to RGBA: a stride of 4.
+      return () => Promise.resolve(extract(data, width * height, 4, weights, 1 / 255));
+    },
   };
 }
 
@@ -142,32 +146,37 @@ function openNpy(path: string, header: NpyHeader): Picture {
     height,
     width,
     channels,
-    channel: async (choice) => {
+    select: (choice) => {
       const weights = channelWeights(choice, channels, path);
-      using file = await Deno.open(path);
-      let values;
-      try {
-        values = decodeNpyData(header, await readAt(file, header.dataOffset, header.dataLength));
-      } catch (error) {
-        throw new InputError(`${path}: ${(error as Error).message}`);
-      }
-      const out = extract(
-        values,
-        height * width,
-        channels,
-        weights,
-        dtype === "uint8" ? 1 / 255 : 1,
-      );
-      const bad = out.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) {
-        throw new InputError(
-          `${path}: expected finite values, got ${out[bad]} at row ${Math.floor(bad / width)}, ` +
-            `column ${bad % width}`,
-        );
-      }
-      return out;
+      return () => readChannel(path, header, weights);
     },
   };
+}
+
+/** Reads a `.npy` picture's data and combines its channels with `weights`. */
+async function readChannel(
+  path: string,
+  header: NpyHeader,
+  weights: readonly number[],
+): Promise<Float32Array> {
+  const [height, width, channels = 1] = header.shape;
+  using file = await Deno.open(path);
+  let values;
+  try {
+    values = decodeNpyData(header, await readAt(file, header.dataOffset, header.dataLength));
+  } catch (error) {
+    throw new InputError(`${path}: ${(error as Error).message}`);
+  }
+  const scale = header.dtype === "uint8" ? 1 / 255 : 1;
+  const out = extract(values, height * width, channels, weights, scale);
+  const bad = out.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    throw new InputError(
+      `${path}: expected finite values, got ${out[bad]} at row ${Math.floor(bad / width)}, ` +
+        `column ${bad % width}`,
+    );
+  }
+  return out;
 }
 
 /**

@@ -8,7 +8,8 @@
  * the header length (2 bytes little-endian in version 1, 4 bytes in versions 2 and 3),
  * then an ASCII (version 3: UTF-8) Python dict literal such as
  * `{'descr': '<f4', 'fortran_order': False, 'shape': (300, 451), }`, padded with spaces
- * and a newline so that the data starts at a multiple of 64 bytes.
+ * and a newline so that the data starts at a multiple of 64 bytes. Values are read and
+ * written in the platform's byte order, little-endian on every platform Deno runs on.
  */
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -119,6 +120,26 @@ export function decodeNpy(
 }
 
 /**
+ * The header of a version 1.0 `.npy` file of float32 values (`'<f4'`, C order): the data
+ * follows it directly.
+ *
+ * @param shape The dimensions.
+ * @returns The header's bytes, a multiple of 64 long.
+ */
+export function npyHeader(shape: readonly number[]): Uint8Array {
+  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(", ");
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims}), }`;
+  const unpadded = 10 + dict.length + 1; // prefix, dict, newline
+  const text = dict + " ".repeat((ALIGNMENT - unpadded % ALIGNMENT) % ALIGNMENT) + "\n";
+  const out = new Uint8Array(10 + text.length);
+  out.set(MAGIC);
+  out.set([1, 0], 6);
+  new DataView(out.buffer).setUint16(8, text.length, true);
+  out.set(new TextEncoder().encode(text), 10);
+  return out;
+}
+
+/**
  * Encodes a float32 array as a version 1.0 `.npy` file (`'<f4'`, C order).
  *
  * @param values Row-major values; as many as the shape calls for.
@@ -132,16 +153,9 @@ export function encodeNpy(values: Float32Array, shape: readonly number[]): Uint8
       `encodeNpy: expected ${size} values for shape [${shape.join(", ")}], got ${values.length}`,
     );
   }
-  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(", ");
-  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims}), }`;
-  const unpadded = 10 + dict.length + 1; // prefix, dict, newline
-  const padding = (ALIGNMENT - unpadded % ALIGNMENT) % ALIGNMENT;
-  const header = dict + " ".repeat(padding) + "\n";
-  const out = new Uint8Array(10 + header.length + values.byteLength);
-  out.set(MAGIC);
-  out.set([1, 0], 6);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(new TextEncoder().encode(header), 10);
-  out.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), 10 + header.length);
+  const header = npyHeader(shape);
+  const out = new Uint8Array(header.length + values.byteLength);
+  out.set(header);
+  out.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), header.length);
   return out;
 }

@@ -65,7 +65,7 @@ Mapping to 8-bit grey:
   vertical, horizontal  e → round(127.5 + 127.5 · e / m), with m = the largest |e| of the two:
                         zero is mid-grey (128), −m black, +m white
 
-Exit status: 0 done (or --help), 1 a problem with the input file, 2 a bad option.`;
+Exit status: 0 done (or --help), 1 a problem with the input file or the GPU, 2 a bad option.`;
 
 /** Where the demo prints: progress and summary to `log`, problems to `error`. */
 export interface DemoOutput {
@@ -113,7 +113,9 @@ function parseFlags(args: string[]): Record<ValueOption, string> & { npy: boolea
       values[flag === "--npy" ? "npy" : "help"] = true;
     } else if (flag.startsWith("--") && name in VALUE_OPTIONS) {
       const value = inline ?? args[++i];
-      if (value === undefined) throw new UsageError(`${flag} expects a value; see --help`);
+      if (value === undefined || (inline === undefined && value.startsWith("--"))) {
+        throw new UsageError(`${flag} expects a value; see --help`);
+      }
       values[name as ValueOption] = value;
     } else if (arg.startsWith("-")) {
       throw new UsageError(`unknown option ${flag}; see --help`);
@@ -228,6 +230,7 @@ async function run(options: Options, out: DemoOutput): Promise<void> {
         "and [[1], [-1]] need at least 2 × 2",
     );
   }
+  const readGrey = picture.select(options.channel);
   out.log(`loaded ${picture.path}: ${picture.description}, ${width} × ${height} pixels`);
 
   const backend = options.backend === "gpu" ? await openGpu() : cpu();
@@ -239,7 +242,7 @@ async function run(options: Options, out: DemoOutput): Promise<void> {
           `${backend.name} holds at most ${limit} float32 values in one storage binding`,
       );
     }
-    const grey = await picture.channel(options.channel);
+    const grey = await readGrey();
     out.log(`channel ${options.channel}; running on ${backend.kind} (${backend.name})`);
     await compute(backend, grey, [height, width], options, out);
   } finally {
