@@ -91,13 +91,13 @@ function channelWeights(choice: Channel, channels: number, path: string): number
   return Array.from({ length: index + 1 }, (_, i) => i === index ? 1 : 0);
 }
 
-/** One channel of interleaved pixels, each value scaled by `scale`. */
+/** One channel (a weighted sum of channels) of interleaved pixels, divided by `divisor`. */
 function extract(
   pixels: ArrayLike<number>,
   count: number,
   channels: number,
   weights: readonly number[],
-  scale: number,
+  divisor: number,
 ): Float32Array {
   const out = new Float32Array(count);
   for (let i = 0; i < count; i++) {
@@ -105,7 +105,7 @@ function extract(
     for (let c = 0; c < weights.length; c++) {
       if (weights[c] !== 0) sum += weights[c] * pixels[i * channels + c];
     }
-    out[i] = sum * scale;
+    out[i] = sum / divisor;
   }
   return out;
 }
@@ -127,7 +127,7 @@ async function openWithJimp(path: string, bytes: Uint8Array, format: string): Pr
     select: (choice) => {
       const weights = channelWeights(choice, 3, path);
       // jimp decodes to RGBA: a stride of 4.
-      return () => Promise.resolve(extract(data, width * height, 4, weights, 1 / 255));
+      return () => Promise.resolve(extract(data, width * height, 4, weights, 255));
     },
   };
 }
@@ -167,8 +167,13 @@ async function readChannel(
   } catch (error) {
     throw new InputError(`${path}: ${(error as Error).message}`);
   }
-  const scale = header.dtype === "uint8" ? 1 / 255 : 1;
-  const out = extract(values, height * width, channels, weights, scale);
+  const out = extract(
+    values,
+    height * width,
+    channels,
+    weights,
+    header.dtype === "uint8" ? 255 : 1,
+  );
   const bad = out.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) {
     throw new InputError(

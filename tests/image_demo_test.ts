@@ -10,7 +10,8 @@ import { Jimp } from "jimp";
 import { main } from "../demos/image.ts";
 import { encodeGreyPng } from "../demos/_image_io.ts";
 import { decodeNpy, encodeNpy, npyHeader } from "../demos/_npy.ts";
-import { assertBitwise, dev, gpuTest } from "./_harness.ts";
+import { dropout, randomKey } from "../mod.ts";
+import { assertBitwise, dev, gpuTest, ref } from "./_harness.ts";
 
 const H = 24, W = 32;
 /** The rectangle: rows TOP..BOTTOM and columns LEFT..RIGHT, inclusive. */
@@ -81,7 +82,18 @@ gpuTest("image demo: edges exactly on the rectangle's borders, fair dropout", as
     await Deno.writeFile(input, await encodeGreyPng({ bytes: rectangle(), width: W, height: H }));
     const out = join(dir, "out");
     const p = 0.2;
-    const run = await runDemo(["--input", input, "--out", out, "--npy", "--p", `${p}`]);
+    const seed = 7;
+    const run = await runDemo([
+      "--input",
+      input,
+      "--out",
+      out,
+      "--npy",
+      "--p",
+      `${p}`,
+      "--seed",
+      `${seed}`,
+    ]);
     assert.equal(run.code, 0, run.error);
     assert.match(run.log, new RegExp(`loaded .*rectangle.png: PNG, ${W} × ${H} pixels`));
     assert.match(run.log, /GPU time per step: upload [\d.]+ ms, dropout [\d.]+ ms/);
@@ -92,7 +104,7 @@ gpuTest("image demo: edges exactly on the rectangle's borders, fair dropout", as
     const gray = await readNpy(join(out, "gray.npy"));
     assert.deepEqual(gray.shape, [H, W]);
     const bytes = rectangle();
-    gray.values.forEach((v, i) => assert.ok(Math.abs(v - bytes[i] / 255) < 1e-7, `gray ${i}`));
+    gray.values.forEach((v, i) => assert.equal(v, Math.fround(bytes[i] / 255), `gray ${i}`));
     const g = (y: number, x: number) => gray.values[y * W + x];
 
     // [[1, -1]]: out[y][x] = g[y][x] − g[y][x+1], on the left and right borders only.
@@ -133,6 +145,10 @@ gpuTest("image demo: edges exactly on the rectangle's borders, fair dropout", as
     });
     const n = H * W, sd = Math.sqrt(n * p * (1 - p));
     assert.ok(Math.abs(kept - n * (1 - p)) <= 4 * sd, `kept ${kept} of ${n} at p = ${p}`);
+    // The mask is the one of randomKey(--seed).
+    using x = ref.tensor(gray.values, [H, W]);
+    using expected = dropout(x, p, randomKey(seed));
+    assertBitwise(dropped.values, await expected.read(), "dropout with --seed");
 
     // The pictures: sizes, and the signed mapping (zero mid-grey, ±max black/white).
     assert.deepEqual(await pngSize(join(out, "gray.png")), [W, H]);
@@ -177,7 +193,7 @@ gpuTest("image demo: GPU and CPU reference give bit-identical results", async ()
   });
 });
 
-gpuTest("image demo: with no arguments it writes the five pictures of the cat", async () => {
+gpuTest("image demo: with no --input it writes the five pictures of the cat", async () => {
   await withTempDir(async (dir) => {
     const out = join(dir, "out");
     const run = await runDemo(["--out", out]);
