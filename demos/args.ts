@@ -29,7 +29,10 @@ export function parseOptions(
       set.add(name);
     } else if (values.includes(name)) {
       const value = inline ?? args[++i];
-      if (value === undefined) throw new UsageError(`--${name}: expected a value`);
+      // "--p --out x" is a missing value, not p = "--out".
+      if (value === undefined || (inline === undefined && value.startsWith("--"))) {
+        throw new UsageError(`--${name}: expected a value`);
+      }
       if (name in given) throw new UsageError(`--${name}: given twice`);
       given[name] = value;
     } else {

@@ -9,6 +9,7 @@
  * written all or nothing (see {@linkcode writeAll}). `main` takes the arguments and
  * returns the exit status, so tests run the demo in-process.
  */
+import { parseOptions as parseCommandLine, UsageError } from "./args.ts";
 import { fileURLToPath } from "node:url";
 import { relative } from "node:path";
 import {
@@ -47,7 +48,7 @@ Usage: deno task demo:image [options]
   --backend B     gpu (WebGPU) or cpu (the reference)  [default: gpu]
   --out DIR       output directory  [default: out/image]
   --npy           also write each result as float32 .npy (the values before mapping to 8 bits)
-  -h, --help      print this and exit
+  --help          print this and exit
 
 The grey image is the chosen channel: 8-bit values (PNG, JPEG, uint8 .npy) divided by 255, so
 in [0, 1]; float32 .npy values as they are. Written to DIR:
@@ -75,9 +76,6 @@ export interface DemoOutput {
   error(line: string): void;
 }
 
-/** A bad command-line option (exit status 2). */
-class UsageError extends InputError {}
-
 interface Options {
   input: string;
   channel: Channel;
@@ -97,38 +95,11 @@ const VALUE_OPTIONS = {
   backend: "gpu",
   out: "out/image",
 };
-type ValueOption = keyof typeof VALUE_OPTIONS;
-
-/** Splits `--name value`, `--name=value`, `--npy` and `-h`/`--help`; refuses anything else. */
-function parseFlags(args: string[]): Record<ValueOption, string> & { npy: boolean; help: boolean } {
-  const values = { ...VALUE_OPTIONS, npy: false, help: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=")
-      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
-      : [arg, undefined];
-    const name = flag.replace(/^--/, "");
-    if (flag === "-h" || flag === "--help" || flag === "--npy") {
-      if (inline !== undefined) throw new UsageError(`${flag} takes no value, got ${arg}`);
-      values[flag === "--npy" ? "npy" : "help"] = true;
-    } else if (flag.startsWith("--") && name in VALUE_OPTIONS) {
-      const value = inline ?? args[++i];
-      if (value === undefined || (inline === undefined && value.startsWith("--"))) {
-        throw new UsageError(`${flag} expects a value; see --help`);
-      }
-      values[name as ValueOption] = value;
-    } else if (arg.startsWith("-")) {
-      throw new UsageError(`unknown option ${flag}; see --help`);
-    } else {
-      throw new UsageError(`unexpected argument ${arg}: every value follows an option; see --help`);
-    }
-  }
-  return values;
-}
 
 function parseOptions(args: string[]): Options | "help" {
-  const values = parseFlags(args);
-  if (values.help) return "help";
+  const parsed = parseCommandLine(args, Object.keys(VALUE_OPTIONS), ["help", "npy"]);
+  if (parsed.flags.has("help")) return "help";
+  const values = { ...VALUE_OPTIONS, ...parsed.values };
   const channel = values.channel as Channel;
   if (!CHANNELS.includes(channel)) {
     throw new UsageError(
@@ -153,7 +124,7 @@ function parseOptions(args: string[]): Options | "help" {
     seed,
     backend: values.backend,
     out: values.out,
-    npy: values.npy,
+    npy: parsed.flags.has("npy"),
   };
 }
 
@@ -356,7 +327,7 @@ export async function main(
     await run(options, out);
     return 0;
   } catch (error) {
-    if (!(error instanceof InputError)) throw error;
+    if (!(error instanceof InputError) && !(error instanceof UsageError)) throw error;
     out.error(`error: ${error.message}`);
     return error instanceof UsageError ? 2 : 1;
   }
