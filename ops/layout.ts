@@ -9,7 +9,7 @@
  */
 import { encodeIndexMap, encodeTakeRows } from "../kernels/gather.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
-import { checkRank, checkTensors } from "./_validate.ts";
+import { checkInteger, checkRank, checkResultSize, checkTensors } from "./_validate.ts";
 import { describe, type Tensor } from "./tensor.ts";
 
 const takeRowsOp: OpDefinition<{ rows: Uint32Array<ArrayBuffer>; columns: number }> = {
@@ -42,14 +42,20 @@ export function takeRows(x: Tensor, rows: ArrayLike<number>): Tensor {
   checkRank(op, "x", input, 2);
   const [n, columns] = input.shape;
   if (
-    rows === null || typeof rows !== "object" || typeof rows.length !== "number" || rows.length < 1
+    rows === null || typeof rows !== "object" || !Number.isInteger(rows.length) ||
+    rows.length < 1
   ) {
     throw new TypeError(`${op}: expected a non-empty array of row indices, got ${describe(rows)}`);
   }
+  checkResultSize(op, input.backend, [rows.length, columns]);
   const indices = Uint32Array.from({ length: rows.length }, (_, i) => {
     const r = rows[i];
     if (!Number.isInteger(r) || r < 0 || r >= n) {
-      throw new RangeError(`${op}: expected row indices in [0, ${n}), got ${r} at position ${i}`);
+      throw new RangeError(
+        `${op}: expected row indices in [0, ${n}), got ${
+          typeof r === "number" ? r : describe(r)
+        } at position ${i}`,
+      );
     }
     return r;
   });
@@ -94,11 +100,8 @@ export function pad2d(x: Tensor, ph: number, pw: number): Tensor {
   const op = "pad2d";
   const [input] = checkTensors(op, { x });
   checkRank(op, "x", input, 2);
-  for (const [name, v] of [["ph", ph], ["pw", pw]] as const) {
-    if (!Number.isInteger(v) || v < 0) {
-      throw new RangeError(`${op}: expected ${name} to be an integer ≥ 0, got ${v}`);
-    }
-  }
+  checkInteger(op, "ph", ph, { min: 0 });
+  checkInteger(op, "pw", pw, { min: 0 });
   const [h, w] = input.shape;
   return runOp(padOp, [input], { h, w, ph, pw }, [h + 2 * ph, w + 2 * pw]);
 }
@@ -172,6 +175,10 @@ export function concat(tensors: readonly Tensor[]): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) {
     throw new TypeError(`${op}: expected a non-empty array of tensors, got ${describe(tensors)}`);
   }
-  const inputs = checkTensors(op, Object.fromEntries(tensors.map((t, i) => [`tensors[${i}]`, t])));
+  // Array.from, not map: a hole in a sparse array is checked as `undefined`.
+  const inputs = checkTensors(
+    op,
+    Object.fromEntries(Array.from(tensors, (t, i) => [`tensors[${i}]`, t])),
+  );
   return runOp(concatOp, inputs, undefined, [inputs.reduce((n, t) => n + t.size, 0)]);
 }

@@ -3,7 +3,14 @@
  * the backend that trains on it, and minibatches that reshuffle every epoch from a key
  * (as PyTorch's `DataLoader(shuffle=True)`), so a run is reproducible from its seed.
  */
-import { checkNumber, checkTensor } from "../ops/_validate.ts";
+import {
+  checkInteger,
+  checkNumber,
+  checkOptions,
+  checkResultSize,
+  checkTensor,
+  checkTensors,
+} from "../ops/_validate.ts";
 import { add } from "../ops/elementwise.ts";
 import { takeRows } from "../ops/layout.ts";
 import { matmul } from "../ops/matmul.ts";
@@ -52,18 +59,17 @@ export interface SyntheticDataOptions {
  */
 export function syntheticData(options: SyntheticDataOptions): Dataset {
   const op = "syntheticData";
-  const w = checkTensor(op, "w", options?.w);
+  const o = checkOptions(op, options, true);
+  const w = checkTensor(op, "w", o.w);
   if (w.shape.length !== 2 || w.shape[1] !== 1) {
     throw new RangeError(`${op}: expected w of shape [d, 1], got [${w.shape.join(", ")}]`);
   }
-  const b = checkNumber(op, "b", options.b);
-  const n = checkNumber(op, "n", options.n, { min: 1 });
-  if (!Number.isInteger(n)) throw new RangeError(`${op}: expected n to be an integer, got ${n}`);
-  const noise = options.noise === undefined
-    ? 0.01
-    : checkNumber(op, "noise", options.noise, { min: 0 });
-  const [featureKey, noiseKey] = splitKey(checkKey(op, options.key));
+  const b = checkNumber(op, "b", o.b);
+  const n = checkInteger(op, "n", o.n, { min: 1 });
+  const noise = o.noise === undefined ? 0.01 : checkNumber(op, "noise", o.noise, { min: 0 });
+  const [featureKey, noiseKey] = splitKey(checkKey(op, o.key));
   const backend: Backend = w.backend;
+  checkResultSize(op, backend, [n, w.shape[0]]);
   return scope(() => {
     const X = randomNormal(backend, [n, w.shape[0]], featureKey);
     const clean = add(matmul(X, w), backend.tensor([b], []));
@@ -73,15 +79,18 @@ export function syntheticData(options: SyntheticDataOptions): Dataset {
 }
 
 const SHUFFLE_STREAM = 4;
+/** Most examples {@linkcode minibatchRows} orders (2²⁶): beyond that a row list is gigabytes. */
+const MAX_ROWS = 2 ** 26;
 
 /**
  * Row indices of the minibatches of one epoch: a permutation of `0 … n−1` drawn from
  * `foldIn(key, epoch)` (Fisher–Yates on Philox words), cut into batches of `batchSize`
  * (the last may be shorter). Without a key, the rows in order.
  *
- * @param n Number of examples.
+ * @param n Number of examples, an integer in [1, 2²⁶].
  * @param batchSize Examples per batch, an integer ≥ 1.
- * @param shuffle The key and epoch to shuffle with; omit for the rows in order.
+ * @param shuffle The key and epoch (an integer in [0, 2³²)) to shuffle with; omit for
+ * the rows in order.
  * @returns The batches' row indices.
  * @example
  * ```ts
@@ -96,14 +105,14 @@ export function minibatchRows(
   shuffle?: { readonly key: RandomKey; readonly epoch: number },
 ): number[][] {
   const op = "minibatchRows";
-  for (const [name, v] of [["n", n], ["batchSize", batchSize]] as const) {
-    if (!Number.isInteger(v) || v < 1) {
-      throw new RangeError(`${op}: expected ${name} to be an integer ≥ 1, got ${v}`);
-    }
-  }
+  checkInteger(op, "n", n, { min: 1, max: MAX_ROWS });
+  checkInteger(op, "batchSize", batchSize, { min: 1 });
+  const s = shuffle === undefined ? undefined : checkOptions(op, shuffle, true);
+  const key = s && checkKey(op, s.key);
+  const epoch = s && checkInteger(op, "epoch", s.epoch, { min: 0, max: 0xffffffff });
   const order = Array.from({ length: n }, (_, i) => i);
-  if (shuffle) {
-    const { words } = foldIn(checkKey(op, shuffle.key), shuffle.epoch);
+  if (key) {
+    const { words } = foldIn(key, epoch!);
     for (let i = n - 1; i > 0; i--) {
       const j = Math.floor((philox4x32([i, 0, 0, SHUFFLE_STREAM], words)[0] / 2 ** 32) * (i + 1));
       [order[i], order[j]] = [order[j], order[i]];
@@ -132,5 +141,8 @@ export function minibatchRows(
  * ```
  */
 export function minibatch(data: Dataset, rows: readonly number[]): Dataset {
-  return { X: takeRows(data.X, rows), y: takeRows(data.y, rows) };
+  const d = checkOptions("minibatch", data, true);
+  const [X, y] = checkTensors("minibatch", { "data.X": d.X, "data.y": d.y });
+  // In a scope: when y's rows are refused, the selection of X made first is disposed.
+  return scope(() => ({ X: takeRows(X, rows), y: takeRows(y, rows) }));
 }
