@@ -4,6 +4,8 @@
  * was given, before any GPU work is encoded.
  */
 import { checkElementCount } from "../kernels/runtime.ts";
+import { CpuTensor } from "./cpu_backend.ts";
+import { GpuTensor } from "./gpu_backend.ts";
 import { type Backend, describe, formatShape, isTensor, type Tensor } from "./tensor.ts";
 
 /** Checks that `value` is a live tensor. */
@@ -13,6 +15,11 @@ export function checkTensor(op: string, name: string, value: unknown): Tensor {
   }
   if (value.disposed) {
     throw new TypeError(`${op}: expected ${name} to be a live tensor, got a disposed one`);
+  }
+  if (!(value instanceof CpuTensor) && !(value instanceof GpuTensor)) {
+    throw new TypeError(
+      `${op}: expected ${name} to be a tensor made by cpu() or gpu(), got a ${value.constructor.name}`,
+    );
   }
   return value;
 }

@@ -23,6 +23,35 @@ const takeRowsOp: OpDefinition<{ rows: Uint32Array<ArrayBuffer>; columns: number
 };
 
 /**
+ * Checks row indices for a tensor of `n` rows: a non-empty array-like of integers in
+ * [0, n); returns them as a `Uint32Array`.
+ */
+export function checkRows(op: string, rows: unknown, n: number): Uint32Array<ArrayBuffer> {
+  const list = rows as ArrayLike<unknown>;
+  if (
+    list === null || typeof list !== "object" || !Number.isInteger(list.length) ||
+    list.length < 1
+  ) {
+    throw new TypeError(`${op}: expected a non-empty array of row indices, got ${describe(rows)}`);
+  }
+  // Before the indices are copied: an array-like may claim any length.
+  if (list.length > 2 ** 31) {
+    throw new RangeError(`${op}: expected at most 2147483648 row indices, got ${list.length}`);
+  }
+  return Uint32Array.from({ length: list.length }, (_, i) => {
+    const r = list[i];
+    if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r >= n) {
+      throw new RangeError(
+        `${op}: expected row indices in [0, ${n}), got ${
+          typeof r === "number" ? r : describe(r)
+        } at position ${i}`,
+      );
+    }
+    return r;
+  });
+}
+
+/**
  * The rows of a 2-D tensor at the given indices, in that order (a minibatch).
  *
  * @param x A `[n, c]` tensor.
@@ -41,24 +70,8 @@ export function takeRows(x: Tensor, rows: ArrayLike<number>): Tensor {
   const [input] = checkTensors(op, { x });
   checkRank(op, "x", input, 2);
   const [n, columns] = input.shape;
-  if (
-    rows === null || typeof rows !== "object" || !Number.isInteger(rows.length) ||
-    rows.length < 1
-  ) {
-    throw new TypeError(`${op}: expected a non-empty array of row indices, got ${describe(rows)}`);
-  }
-  checkResultSize(op, input.backend, [rows.length, columns]);
-  const indices = Uint32Array.from({ length: rows.length }, (_, i) => {
-    const r = rows[i];
-    if (!Number.isInteger(r) || r < 0 || r >= n) {
-      throw new RangeError(
-        `${op}: expected row indices in [0, ${n}), got ${
-          typeof r === "number" ? r : describe(r)
-        } at position ${i}`,
-      );
-    }
-    return r;
-  });
+  const indices = checkRows(op, rows, n);
+  checkResultSize(op, input.backend, [indices.length, columns]);
   return runOp(takeRowsOp, [input], { rows: indices, columns }, [indices.length, columns]);
 }
 

@@ -45,7 +45,7 @@ export function philox4x32(
   key: readonly [number, number],
 ): [number, number, number, number] {
   for (const [name, words, n] of [["counter", counter, 4], ["key", key, 2]] as const) {
-    if (!Array.isArray(words) || words.length !== n || !words.every(isU32)) {
+    if (!Array.isArray(words) || words.length !== n || !Array.from(words).every(isU32)) {
       throw new TypeError(
         `philox4x32: expected ${name} to be ${n} integers in [0, 4294967295], got ${
           describeShape(words)
@@ -85,7 +85,7 @@ const MAX_SPLIT = 2 ** 20;
 /** Checks that `value` is a {@linkcode RandomKey}; `fn` names the caller in errors. */
 export function checkKey(fn: string, value: unknown): RandomKey {
   const words = (value as RandomKey | null)?.words;
-  if (!Array.isArray(words) || words.length !== 2 || !words.every(isU32)) {
+  if (!Array.isArray(words) || words.length !== 2 || !Array.from(words).every(isU32)) {
     throw new TypeError(
       `${fn}: expected a random key from randomKey(seed), got ${describe(value)}`,
     );

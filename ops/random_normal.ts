@@ -12,7 +12,7 @@ import {
 import { checkBackend, type OpDefinition, runOp } from "./_op.ts";
 import { checkNumber, checkOptions } from "./_validate.ts";
 import { checkKey, philox4x32, type RandomKey } from "./random.ts";
-import { type Backend, describeShape, type Tensor } from "./tensor.ts";
+import { type Backend, describeShape, isShape, type Tensor } from "./tensor.ts";
 
 /** The Box–Muller pair from two Philox words, in float64 (the kernel's reference). */
 export function boxMuller(r0: number, r1: number): [number, number] {
@@ -69,7 +69,7 @@ export function randomNormal(
 ): Tensor {
   const op = "randomNormal";
   checkBackend(op, backend);
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 1)) {
+  if (!isShape(shape)) {
     throw new TypeError(
       `${op}: expected shape as an array of integers ≥ 1, got ${describeShape(shape)}`,
     );

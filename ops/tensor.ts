@@ -91,7 +91,7 @@ export function isTensor(value: unknown): value is Tensor {
  * tensor constructor is public, so it checks what it wraps.
  */
 export function storageSize(shape: unknown, length?: number): number {
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 1)) {
+  if (!isShape(shape)) {
     throw new RangeError(`tensor: expected a shape of integers ≥ 1, got ${describeShape(shape)}`);
   }
   const size = shape.reduce((a: number, b: number) => a * b, 1);
@@ -103,9 +103,19 @@ export function storageSize(shape: unknown, length?: number): number {
   return size;
 }
 
+/**
+ * Whether `value` is an array of integers ≥ 1 (`Array.from`, so that a hole in a sparse
+ * array counts as `undefined` rather than being skipped).
+ */
+export function isShape(value: unknown): value is readonly number[] {
+  return Array.isArray(value) && Array.from(value).every((d) => Number.isInteger(d) && d >= 1);
+}
+
 /** A shape, or what was given instead of one, for error messages. */
 export function describeShape(shape: unknown): string {
-  return Array.isArray(shape) ? `[${shape.map(describeScalar).join(", ")}]` : describe(shape);
+  return Array.isArray(shape)
+    ? `[${Array.from(shape, describeScalar).join(", ")}]`
+    : describe(shape);
 }
 
 function describeScalar(value: unknown): string {

@@ -7,17 +7,18 @@ import {
   checkInteger,
   checkNumber,
   checkOptions,
+  checkRank,
   checkResultSize,
   checkTensor,
   checkTensors,
 } from "../ops/_validate.ts";
 import { add } from "../ops/elementwise.ts";
-import { takeRows } from "../ops/layout.ts";
+import { checkRows, takeRows } from "../ops/layout.ts";
 import { matmul } from "../ops/matmul.ts";
 import { checkKey, foldIn, philox4x32, type RandomKey, splitKey } from "../ops/random.ts";
 import { randomNormal } from "../ops/random_normal.ts";
 import { scope } from "../ops/scope.ts";
-import type { Backend, Tensor } from "../ops/tensor.ts";
+import { type Backend, formatShape, type Tensor } from "../ops/tensor.ts";
 
 /** Features and targets: `X` is `[n, d]`, `y` is `[n, 1]`. */
 export interface Dataset {
@@ -125,6 +126,21 @@ export function minibatchRows(
   return batches;
 }
 
+/** Checks a {@linkcode Dataset}: live `X` `[n, d]` and `y` `[n, 1]` on one backend. */
+export function checkDataset(op: string, data: unknown): Dataset {
+  const d = checkOptions(op, data, true);
+  const [X, y] = checkTensors(op, { "data.X": d.X, "data.y": d.y });
+  checkRank(op, "data.X", X, 2);
+  if (y.shape.length !== 2 || y.shape[0] !== X.shape[0] || y.shape[1] !== 1) {
+    throw new RangeError(
+      `${op}: expected data.y of shape [${X.shape[0]}, 1] for data.X ${formatShape(X.shape)}, got ${
+        formatShape(y.shape)
+      }`,
+    );
+  }
+  return { X, y };
+}
+
 /**
  * The examples of a dataset at the given rows.
  *
@@ -141,8 +157,7 @@ export function minibatchRows(
  * ```
  */
 export function minibatch(data: Dataset, rows: readonly number[]): Dataset {
-  const d = checkOptions("minibatch", data, true);
-  const [X, y] = checkTensors("minibatch", { "data.X": d.X, "data.y": d.y });
-  // In a scope: when y's rows are refused, the selection of X made first is disposed.
-  return scope(() => ({ X: takeRows(X, rows), y: takeRows(y, rows) }));
+  const { X, y } = checkDataset("minibatch", data);
+  checkRows("minibatch", rows, X.shape[0]);
+  return { X: takeRows(X, rows), y: takeRows(y, rows) };
 }

@@ -3,12 +3,12 @@
  * version) and `mseLoss` (without, PyTorch's `MSELoss(reduction='none')`); and
  * `evaluateLoss`, their mean over a whole dataset, kept on the device.
  */
-import { checkOptions, checkSameShape, checkTensors } from "../ops/_validate.ts";
+import { checkSameShape, checkTensors } from "../ops/_validate.ts";
 import { scale, square, sub } from "../ops/elementwise.ts";
 import { mean } from "../ops/reduce.ts";
 import { scope } from "../ops/scope.ts";
 import { describe, type Tensor } from "../ops/tensor.ts";
-import type { Dataset } from "./data.ts";
+import { checkDataset, type Dataset } from "./data.ts";
 
 function residual(op: string, yHat: Tensor, y: Tensor): Tensor {
   const [prediction, target] = checkTensors(op, { yHat, y });
@@ -80,8 +80,7 @@ export function evaluateLoss(
       throw new TypeError(`${op}: expected ${name} to be a function, got ${describe(f)}`);
     }
   }
-  const d = checkOptions(op, data, true);
-  const [X, y] = checkTensors(op, { "data.X": d.X, "data.y": d.y });
+  const { X, y } = checkDataset(op, data);
   // The predictions and per-example losses are intermediates: freed here.
   return scope(() => mean(loss(net(X), y)));
 }

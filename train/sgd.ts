@@ -55,7 +55,7 @@ export class SGD {
     const byName = new Map<string, Required<Omit<ParamGroup, "params">>>();
     for (const group of groups) {
       const o = checkOptions(op, group, true);
-      if (!Array.isArray(o.params) || o.params.some((p) => typeof p !== "string")) {
+      if (!Array.isArray(o.params) || !Array.from(o.params).every((p) => typeof p === "string")) {
         throw new TypeError(`${op}: expected each group's params to be an array of names`);
       }
       const settings = {
