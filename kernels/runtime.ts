@@ -168,6 +168,21 @@ const MAX_UNIFORM_BYTES = 64;
 /** Pooled bytes kept beyond this are destroyed instead. */
 const POOL_BYTE_BUDGET = 256 * 1024 * 1024;
 
+/** How long a failed read waits to learn whether the device was lost. */
+const LOST_GRACE_MS = 1000;
+
+/**
+ * Checks an element count for one storage buffer: an integer in [1, `limit`]; else a
+ * `RangeError` naming `op` and the limit. Shared by both backends' size checks.
+ */
+export function checkElementCount(op: string, elements: number, limit: number): void {
+  if (!Number.isInteger(elements) || elements < 1 || elements > limit) {
+    throw new RangeError(
+      `${op}: expected a tensor of at most ${limit} elements (the backend's largest buffer), got ${elements}`,
+    );
+  }
+}
+
 /** Buffers are pooled in size classes: multiples of 256 bytes. */
 function sizeClass(bytes: number): number {
   return Math.max(256, Math.ceil(bytes / 256) * 256);
@@ -181,20 +196,25 @@ class BufferPool {
 
   constructor(readonly usage: GPUBufferUsageFlags) {}
 
-  /** A free buffer of `bytes`' size class, or a new one (made by `create`). */
-  take(bytes: number, create: (size: number) => GPUBuffer): GPUBuffer {
+  /**
+   * A free buffer of `bytes`' size class, or a new one (made by `create`). Buffers in
+   * `invalid` (their creation failed) are destroyed, never handed out again.
+   */
+  take(bytes: number, create: (size: number) => GPUBuffer, invalid: WeakSet<GPUBuffer>): GPUBuffer {
     const size = sizeClass(bytes);
-    const reused = this.#free.get(size)?.pop();
-    if (reused) {
+    const list = this.#free.get(size);
+    while (list?.length) {
+      const reused = list.pop()!;
       this.#bytes -= size;
       this.#count--;
-      return reused;
+      if (!invalid.has(reused)) return reused;
+      reused.destroy();
     }
     return create(size);
   }
 
-  give(buffer: GPUBuffer): void {
-    if (this.#bytes + buffer.size > POOL_BYTE_BUDGET) {
+  give(buffer: GPUBuffer, invalid: WeakSet<GPUBuffer>): void {
+    if (invalid.has(buffer) || this.#bytes + buffer.size > POOL_BYTE_BUDGET) {
       buffer.destroy();
       return;
     }
@@ -274,6 +294,9 @@ export class GpuRuntime {
   #destroyed = false;
   #liveBuffers = 0;
   #liveBytes = 0;
+  #workCount = 0;
+  /** Buffers whose creation raised an error (out of memory): never pooled. */
+  readonly #invalidBuffers = new WeakSet<GPUBuffer>();
 
   /** Wraps a device; see {@linkcode GpuRuntimeOptions}. */
   constructor(device: GPUDevice, options: GpuRuntimeOptions = {}) {
@@ -299,6 +322,14 @@ export class GpuRuntime {
   /** Number of compiled pipelines in the cache. */
   get pipelineCount(): number {
     return this.#pipelines.size;
+  }
+
+  /**
+   * Storage buffers taken plus dispatches and copies encoded since the runtime was made.
+   * A call refused at the public boundary leaves it unchanged (the tests check this).
+   */
+  get workCount(): number {
+    return this.#workCount;
   }
 
   /** Largest float32 element count one storage binding can hold on this device. */
@@ -329,9 +360,15 @@ export class GpuRuntime {
     }
   }
 
-  /** Takes a storage buffer for `elements` float32 values from the pool. */
+  /**
+   * Takes a storage buffer for `elements` float32 values from the pool. More elements
+   * than one binding holds ({@linkcode GpuRuntime.maxElements}) is a `RangeError` naming
+   * `op` and the limit, thrown before anything is allocated.
+   */
   allocate(op: string, elements: number): DeviceArray {
     this.assertUsable(op);
+    checkElementCount(op, elements, this.maxElements);
+    this.#workCount++;
     const byteLength = elements * 4;
     const buffer = this.#take(op, this.#storage, byteLength);
     this.#liveBuffers++;
@@ -339,21 +376,30 @@ export class GpuRuntime {
     return { buffer, byteLength };
   }
 
-  /** A buffer from `pool`; a new one is made inside an out-of-memory scope naming `op`. */
+  /**
+   * A buffer from `pool`; a new one is made inside error scopes naming `op`, and is
+   * marked invalid (destroyed, not pooled, once released) if its creation failed.
+   */
   #take(op: string, pool: BufferPool, bytes: number): GPUBuffer {
-    return pool.take(
-      bytes,
-      (size) =>
-        this.#scoped(
-          op,
-          ["out-of-memory"],
-          () => this.device.createBuffer({ size, usage: pool.usage }),
-        ),
-    );
+    return pool.take(bytes, (size) => {
+      let buffer: GPUBuffer | null = null;
+      this.#scoped(op, ["out-of-memory", "validation"], () => {
+        buffer = this.device.createBuffer({ size, usage: pool.usage });
+      }, () => this.#invalidBuffers.add(buffer!));
+      return buffer!;
+    }, this.#invalidBuffers);
   }
 
-  /** Runs `block` inside error scopes; an error they catch is kept, naming `op`. */
-  #scoped<T>(op: string, filters: GPUErrorFilter[], block: () => T): T {
+  /**
+   * Runs `block` inside error scopes; an error they catch is kept, naming `op`, and
+   * `onError` runs.
+   */
+  #scoped<T>(
+    op: string,
+    filters: GPUErrorFilter[],
+    block: () => T,
+    onError: () => void = () => {},
+  ): T {
     filters.forEach((filter) => this.device.pushErrorScope(filter));
     try {
       return block();
@@ -362,7 +408,9 @@ export class GpuRuntime {
       this.#pendingScopes.push(
         Promise.all(popped).then((errors) => {
           const index = errors.findIndex((e) => e !== null);
-          if (index < 0 || this.#error) return;
+          if (index < 0) return;
+          onError();
+          if (this.#error) return;
           const kind = filters[filters.length - 1 - index] === "out-of-memory"
             ? "out of GPU memory"
             : "WebGPU validation error";
@@ -395,7 +443,7 @@ export class GpuRuntime {
   #recycle(pool: BufferPool, buffer: GPUBuffer): void {
     if (this.#lost !== null || this.#destroyed) return;
     if (this.#batch) this.#batch.released.push([pool, buffer]);
-    else pool.give(buffer);
+    else pool.give(buffer, this.#invalidBuffers);
   }
 
   /** Counts of buffers and bytes held by live tensors and by the pool. */
@@ -494,6 +542,7 @@ export class GpuRuntime {
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
+    this.#workCount++;
     batch.ops.add(dispatch.op);
     if (++batch.dispatches >= this.#maxDispatchesPerSubmit) this.flush();
   }
@@ -507,6 +556,7 @@ export class GpuRuntime {
       offset * 4,
       from.byteLength,
     );
+    this.#workCount++;
   }
 
   /** Submits the batch, if there is one, without waiting for it. */
@@ -530,7 +580,7 @@ export class GpuRuntime {
     this.#scoped(ops, ["out-of-memory", "validation"], () => {
       this.device.queue.submit([batch.encoder.finish()]);
     });
-    for (const [pool, buffer] of batch.released) pool.give(buffer);
+    for (const [pool, buffer] of batch.released) pool.give(buffer, this.#invalidBuffers);
   }
 
   /** Reads a buffer back: submits pending work and resolves with a copy of its values. */
@@ -547,6 +597,8 @@ export class GpuRuntime {
     try {
       await Promise.race([staging.mapAsync(GPUMapMode.READ, 0, array.byteLength), lost]);
     } catch (error) {
+      // A device destroyed underneath fails the map before its lost promise settles.
+      if (this.#lost === null) await this.#lostWithin(LOST_GRACE_MS);
       if (this.#lost !== null) {
         throw new GpuError(
           op,
@@ -561,6 +613,17 @@ export class GpuRuntime {
     await Promise.all(scopes);
     this.assertUsable(op);
     return values;
+  }
+
+  /** Waits up to `ms` for the device's lost promise to settle. */
+  async #lostWithin(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#lostSignal.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** Waits until all submitted work is done and any error it raised is known. */

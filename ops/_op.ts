@@ -6,9 +6,18 @@
  */
 import type { DeviceArray, GpuRuntime } from "../kernels/runtime.ts";
 import { activeTape } from "./_tape.ts";
+import { checkResultSize } from "./_validate.ts";
 import { CpuBackend, CpuTensor } from "./cpu_backend.ts";
 import { GpuBackend, GpuTensor } from "./gpu_backend.ts";
-import type { Backend, Tensor } from "./tensor.ts";
+import { type Backend, describe, type Tensor } from "./tensor.ts";
+
+/** Checks that `value` is a backend from `cpu()` or `gpu()`. */
+export function checkBackend(op: string, value: unknown): Backend {
+  if (!(value instanceof CpuBackend) && !(value instanceof GpuBackend)) {
+    throw new TypeError(`${op}: expected a backend from cpu() or gpu(), got ${describe(value)}`);
+  }
+  return value;
+}
 
 /** An op's implementations, with `P` the validated parameters. */
 export interface OpDefinition<P> {
@@ -39,7 +48,8 @@ export interface OpDefinition<P> {
 /**
  * Runs `op` on the backend of `inputs` (which the caller has validated: all on one
  * backend, none disposed), or on `backend` for ops without inputs, and returns a new
- * tensor of `outShape`.
+ * tensor of `outShape`. A result larger than the backend's largest tensor is a
+ * `RangeError` naming the op, thrown before anything is allocated.
  */
 export function runOp<P>(
   op: OpDefinition<P>,
@@ -48,6 +58,7 @@ export function runOp<P>(
   outShape: readonly number[],
   backend: Backend = inputs[0].backend,
 ): Tensor {
+  checkResultSize(op.name, backend, outShape);
   const output = execute(op, inputs, params, outShape, backend);
   const tape = activeTape();
   if (tape && inputs.some((t) => tape.tracked.has(t))) {
@@ -81,8 +92,7 @@ function execute<P>(
   }
   if (backend instanceof GpuBackend) {
     const runtime = backend.runtime;
-    const size = outShape.reduce((a, b) => a * b, 1);
-    const output = runtime.allocate(op.name, size);
+    const output = runtime.allocate(op.name, outShape.reduce((a, b) => a * b, 1));
     try {
       op.kernel(runtime, inputs.map((t) => (t as GpuTensor).array), output, params);
     } catch (error) {

@@ -3,15 +3,23 @@
  * `TypeError` or `RangeError` whose message names the op, what was expected and what
  * was given, before any GPU work is encoded.
  */
-import { describe, formatShape, Tensor } from "./tensor.ts";
+import { checkElementCount } from "../kernels/runtime.ts";
+import { CpuTensor } from "./cpu_backend.ts";
+import { GpuTensor } from "./gpu_backend.ts";
+import { type Backend, describe, formatShape, isTensor, type Tensor } from "./tensor.ts";
 
 /** Checks that `value` is a live tensor. */
 export function checkTensor(op: string, name: string, value: unknown): Tensor {
-  if (!(value instanceof Tensor)) {
+  if (!isTensor(value)) {
     throw new TypeError(`${op}: expected ${name} to be a tensor, got ${describe(value)}`);
   }
   if (value.disposed) {
     throw new TypeError(`${op}: expected ${name} to be a live tensor, got a disposed one`);
+  }
+  if (!(value instanceof CpuTensor) && !(value instanceof GpuTensor)) {
+    throw new TypeError(
+      `${op}: expected ${name} to be a tensor made by cpu() or gpu(), got a ${value.constructor.name}`,
+    );
   }
   return value;
 }
@@ -31,6 +39,16 @@ export function checkTensors(op: string, named: Record<string, unknown>): Tensor
     }
   }
   return entries.map(([, t]) => t);
+}
+
+/**
+ * Checks that a result of `shape` fits one tensor of `backend` ({@linkcode Backend.maxElements});
+ * else a `RangeError` naming `op` and the limit. Returns the element count.
+ */
+export function checkResultSize(op: string, backend: Backend, shape: readonly number[]): number {
+  const size = shape.reduce((a, b) => a * b, 1);
+  checkElementCount(op, size, backend.maxElements);
+  return size;
 }
 
 /** Checks that a tensor has `rank` dimensions. */
@@ -93,6 +111,24 @@ export function checkFlag(op: string, name: string, value: unknown): boolean {
   if (value === undefined) return false;
   if (typeof value !== "boolean") {
     throw new TypeError(`${op}: expected ${name} to be a boolean, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Checks that a count or index is an integer within [min, max] (inclusive). */
+export function checkInteger(
+  op: string,
+  name: string,
+  value: unknown,
+  range: { min: number; max?: number },
+): number {
+  if (typeof value !== "number") {
+    throw new TypeError(`${op}: expected ${name} to be an integer, got ${describe(value)}`);
+  }
+  const { min, max = Number.MAX_SAFE_INTEGER } = range;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const wanted = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in [${min}, ${max}]`;
+    throw new RangeError(`${op}: expected ${name} to be an integer ${wanted}, got ${value}`);
   }
   return value;
 }

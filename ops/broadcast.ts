@@ -9,7 +9,7 @@ import { encodeIndexMap } from "../kernels/gather.ts";
 import { encodeColumnSums, encodeTreeSum } from "../kernels/reduce.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { checkTensors } from "./_validate.ts";
-import { describe, formatShape, type Tensor } from "./tensor.ts";
+import { describeShape, formatShape, isShape, type Tensor } from "./tensor.ts";
 
 function withoutLeadingOnes(shape: readonly number[]): readonly number[] {
   const first = shape.findIndex((d) => d !== 1);
@@ -43,9 +43,9 @@ export function broadcastShapes(
 }
 
 function checkShape(op: string, shape: unknown): readonly number[] {
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 1)) {
+  if (!isShape(shape)) {
     throw new TypeError(
-      `${op}: expected shape as an array of integers ≥ 1, got ${describe(shape)}`,
+      `${op}: expected shape as an array of integers ≥ 1, got ${describeShape(shape)}`,
     );
   }
   return shape;

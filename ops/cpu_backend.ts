@@ -3,7 +3,13 @@
  * its reference implementation (float64 accumulation, one rounding to float32). It is
  * the "truth" the WebGPU kernels are tested against, written for clarity, not speed.
  */
-import { type Backend, checkTensorArgs, Tensor } from "./tensor.ts";
+import { type Backend, checkTensorArgs, describe, storageSize, Tensor } from "./tensor.ts";
+
+/**
+ * The CPU backend's largest tensor: 2²⁸ elements (1 GiB of float32), so that a
+ * mistaken huge shape is refused rather than exhausting the process's memory.
+ */
+const CPU_MAX_ELEMENTS = 2 ** 28;
 
 /**
  * A tensor of the CPU reference backend.
@@ -21,6 +27,14 @@ export class CpuTensor extends Tensor {
 
   /** Wraps `data` (not copied) as a tensor of `backend`. */
   constructor(backend: CpuBackend, data: Float32Array, shape: readonly number[]) {
+    if (!(backend instanceof CpuBackend) || !(data instanceof Float32Array)) {
+      throw new TypeError(
+        `tensor: expected a CpuBackend and a Float32Array, got ${describe(backend)} and ${
+          describe(data)
+        }`,
+      );
+    }
+    storageSize(shape, data.length);
     super(shape);
     this.#backend = backend;
     this.#data = data;
@@ -34,17 +48,14 @@ export class CpuTensor extends Tensor {
 
   /** The values, for ops; throws once disposed. */
   get data(): Float32Array {
-    if (!this.#data) throw new Error("tensor: this tensor was disposed");
+    if (!this.#data) throw new TypeError("tensor: expected a live tensor, got a disposed one");
     return this.#data;
   }
 
   /** Copies the values out, row-major. */
   read(): Promise<Float32Array> {
-    try {
-      return Promise.resolve(this.data.slice());
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    if (this.disposed) return Promise.reject(disposedRead());
+    return Promise.resolve(this.data.slice());
   }
 
   /** Drops the reference to the values. */
@@ -72,12 +83,19 @@ export class CpuBackend implements Backend {
   readonly name = "cpu reference";
   /** Tensors made and not yet disposed. */
   liveTensors = 0;
+  /** 2²⁸: the largest tensor, in elements (1 GiB of float32). */
+  readonly maxElements: number = CPU_MAX_ELEMENTS;
 
   /** Makes a tensor from row-major values (copied). */
   tensor(values: Float32Array | readonly number[], shape?: readonly number[]): CpuTensor {
-    const args = checkTensorArgs(values, shape, 2 ** 31 - 1);
+    const args = checkTensorArgs(values, shape, this.maxElements);
     return new CpuTensor(this, args.values, args.shape);
   }
+}
+
+/** The error of `read()` on a disposed tensor. */
+export function disposedRead(): TypeError {
+  return new TypeError("read: expected a live tensor, got a disposed one");
 }
 
 const reference = new CpuBackend();

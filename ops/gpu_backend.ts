@@ -3,7 +3,9 @@
  * and tensors stored in pooled GPU buffers of the {@linkcode GpuRuntime}.
  */
 import { type DeviceArray, type GpuMemoryStats, GpuRuntime } from "../kernels/runtime.ts";
-import { type Backend, checkTensorArgs, Tensor } from "./tensor.ts";
+import { disposedRead } from "./cpu_backend.ts";
+import { type Backend, checkTensorArgs, describe, storageSize, Tensor } from "./tensor.ts";
+import { checkOptions } from "./_validate.ts";
 
 /**
  * A tensor stored in a GPU buffer.
@@ -23,6 +25,14 @@ export class GpuTensor extends Tensor {
 
   /** Wraps a device array (owned from now on) as a tensor of `backend`. */
   constructor(backend: GpuBackend, array: DeviceArray, shape: readonly number[]) {
+    if (!(backend instanceof GpuBackend) || !(array?.buffer instanceof GPUBuffer)) {
+      throw new TypeError(
+        `tensor: expected a GpuBackend and a device array, got ${describe(backend)} and ${
+          describe(array)
+        }`,
+      );
+    }
+    storageSize(shape, array.byteLength / 4);
     super(shape);
     this.#backend = backend;
     this.#array = array;
@@ -36,14 +46,15 @@ export class GpuTensor extends Tensor {
 
   /** The device array, for kernels; throws once disposed. */
   get array(): DeviceArray {
-    if (!this.#array) throw new Error("tensor: this tensor was disposed");
+    if (!this.#array) throw new TypeError("tensor: expected a live tensor, got a disposed one");
     return this.#array;
   }
 
   /** Submits pending work and copies the values back, row-major. */
   read(): Promise<Float32Array> {
+    if (!this.#array) return Promise.reject(disposedRead());
     try {
-      return this.#backend.runtime.read("read", this.array);
+      return this.#backend.runtime.read("read", this.#array);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -105,6 +116,11 @@ export class GpuBackend implements Backend {
     this.name = name;
   }
 
+  /** The largest tensor, in elements: what one storage binding of the device holds. */
+  get maxElements(): number {
+    return this.runtime.maxElements;
+  }
+
   /** The GPUDevice in use, for interop with other WebGPU code. */
   get device(): GPUDevice {
     return this.runtime.device;
@@ -159,6 +175,29 @@ export interface GpuOptions {
   readonly maxWorkgroupsPerDimension?: number;
 }
 
+const POWER_PREFERENCES = ["low-power", "high-performance"];
+
+/** Checks {@linkcode GpuOptions} before any adapter or device is requested. */
+function checkGpuOptions(options: unknown): asserts options is GpuOptions {
+  const o = checkOptions("gpu", options, false);
+  if (o.device !== undefined && !(o.device instanceof GPUDevice)) {
+    throw new TypeError(`gpu: expected device to be a GPUDevice, got ${describe(o.device)}`);
+  }
+  if (o.powerPreference !== undefined && !POWER_PREFERENCES.includes(o.powerPreference as string)) {
+    throw new TypeError(
+      `gpu: expected powerPreference to be "low-power" or "high-performance", got ${
+        describe(o.powerPreference)
+      }`,
+    );
+  }
+  const limit = o.maxWorkgroupsPerDimension;
+  if (limit !== undefined && (!Number.isInteger(limit) || (limit as number) < 1)) {
+    throw new RangeError(
+      `gpu: expected maxWorkgroupsPerDimension to be an integer ≥ 1, got ${describe(limit)}`,
+    );
+  }
+}
+
 /**
  * The WebGPU backend: finds an adapter and requests a device with its largest buffer
  * limits, or adopts `options.device`.
@@ -178,6 +217,7 @@ export interface GpuOptions {
  * ```
  */
 export async function gpu(options: GpuOptions = {}): Promise<GpuBackend> {
+  checkGpuOptions(options);
   if (options.device) {
     const runtime = new GpuRuntime(options.device, {
       maxWorkgroupsPerDimension: options.maxWorkgroupsPerDimension,

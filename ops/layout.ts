@@ -9,7 +9,7 @@
  */
 import { encodeIndexMap, encodeTakeRows } from "../kernels/gather.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
-import { checkRank, checkTensors } from "./_validate.ts";
+import { checkInteger, checkRank, checkResultSize, checkTensors } from "./_validate.ts";
 import { describe, type Tensor } from "./tensor.ts";
 
 const takeRowsOp: OpDefinition<{ rows: Uint32Array<ArrayBuffer>; columns: number }> = {
@@ -21,6 +21,35 @@ const takeRowsOp: OpDefinition<{ rows: Uint32Array<ArrayBuffer>; columns: number
   },
   kernel: encodeTakeRows,
 };
+
+/**
+ * Checks row indices for a tensor of `n` rows: a non-empty array-like of integers in
+ * [0, n); returns them as a `Uint32Array`.
+ */
+export function checkRows(op: string, rows: unknown, n: number): Uint32Array<ArrayBuffer> {
+  const list = rows as ArrayLike<unknown>;
+  if (
+    list === null || typeof list !== "object" || !Number.isInteger(list.length) ||
+    list.length < 1
+  ) {
+    throw new TypeError(`${op}: expected a non-empty array of row indices, got ${describe(rows)}`);
+  }
+  // Before the indices are copied: an array-like may claim any length.
+  if (list.length > 2 ** 31) {
+    throw new RangeError(`${op}: expected at most 2147483648 row indices, got ${list.length}`);
+  }
+  return Uint32Array.from({ length: list.length }, (_, i) => {
+    const r = list[i];
+    if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r >= n) {
+      throw new RangeError(
+        `${op}: expected row indices in [0, ${n}), got ${
+          typeof r === "number" ? r : describe(r)
+        } at position ${i}`,
+      );
+    }
+    return r;
+  });
+}
 
 /**
  * The rows of a 2-D tensor at the given indices, in that order (a minibatch).
@@ -41,18 +70,8 @@ export function takeRows(x: Tensor, rows: ArrayLike<number>): Tensor {
   const [input] = checkTensors(op, { x });
   checkRank(op, "x", input, 2);
   const [n, columns] = input.shape;
-  if (
-    rows === null || typeof rows !== "object" || typeof rows.length !== "number" || rows.length < 1
-  ) {
-    throw new TypeError(`${op}: expected a non-empty array of row indices, got ${describe(rows)}`);
-  }
-  const indices = Uint32Array.from({ length: rows.length }, (_, i) => {
-    const r = rows[i];
-    if (!Number.isInteger(r) || r < 0 || r >= n) {
-      throw new RangeError(`${op}: expected row indices in [0, ${n}), got ${r} at position ${i}`);
-    }
-    return r;
-  });
+  const indices = checkRows(op, rows, n);
+  checkResultSize(op, input.backend, [indices.length, columns]);
   return runOp(takeRowsOp, [input], { rows: indices, columns }, [indices.length, columns]);
 }
 
@@ -94,11 +113,8 @@ export function pad2d(x: Tensor, ph: number, pw: number): Tensor {
   const op = "pad2d";
   const [input] = checkTensors(op, { x });
   checkRank(op, "x", input, 2);
-  for (const [name, v] of [["ph", ph], ["pw", pw]] as const) {
-    if (!Number.isInteger(v) || v < 0) {
-      throw new RangeError(`${op}: expected ${name} to be an integer ≥ 0, got ${v}`);
-    }
-  }
+  checkInteger(op, "ph", ph, { min: 0 });
+  checkInteger(op, "pw", pw, { min: 0 });
   const [h, w] = input.shape;
   return runOp(padOp, [input], { h, w, ph, pw }, [h + 2 * ph, w + 2 * pw]);
 }
@@ -172,6 +188,10 @@ export function concat(tensors: readonly Tensor[]): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) {
     throw new TypeError(`${op}: expected a non-empty array of tensors, got ${describe(tensors)}`);
   }
-  const inputs = checkTensors(op, Object.fromEntries(tensors.map((t, i) => [`tensors[${i}]`, t])));
+  // Array.from, not map: a hole in a sparse array is checked as `undefined`.
+  const inputs = checkTensors(
+    op,
+    Object.fromEntries(Array.from(tensors, (t, i) => [`tensors[${i}]`, t])),
+  );
   return runOp(concatOp, inputs, undefined, [inputs.reduce((n, t) => n + t.size, 0)]);
 }

@@ -6,6 +6,8 @@
  * is word `j` of `philox4x32([c, 0, 0, 0], key)`; splits and folds use counters with
  * a different last word, so they never collide with a stream.
  */
+import { checkInteger } from "./_validate.ts";
+import { describe, describeShape } from "./tensor.ts";
 
 /**
  * A key for counter-based random numbers: two 32-bit words. Make one with {@linkcode randomKey}.
@@ -54,8 +56,17 @@ export function philox4x32(
   counter: readonly [number, number, number, number],
   key: readonly [number, number],
 ): [number, number, number, number] {
-  let [c0, c1, c2, c3] = counter.map((w) => w >>> 0);
-  let [k0, k1] = key.map((w) => w >>> 0);
+  for (const [name, words, n] of [["counter", counter, 4], ["key", key, 2]] as const) {
+    if (!Array.isArray(words) || words.length !== n || !Array.from(words).every(isU32)) {
+      throw new TypeError(
+        `philox4x32: expected ${name} to be ${n} integers in [0, 4294967295], got ${
+          describeShape(words)
+        }`,
+      );
+    }
+  }
+  let [c0, c1, c2, c3] = counter;
+  let [k0, k1] = key;
   for (let round = 0; round < 10; round++) {
     if (round > 0) {
       k0 = (k0 + 0x9E3779B9) >>> 0;
@@ -73,22 +84,23 @@ function makeKey(k0: number, k1: number): RandomKey {
 }
 
 function checkU32(fn: string, name: string, value: unknown): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-    throw new RangeError(
-      `${fn}: expected ${name} to be an integer in [0, 4294967295], got ${String(value)}`,
-    );
-  }
-  return value;
+  return checkInteger(fn, name, value, { min: 0, max: 0xffffffff });
 }
+
+function isU32(w: unknown): boolean {
+  return typeof w === "number" && Number.isInteger(w) && w >= 0 && w <= 0xffffffff;
+}
+
+/** Most keys one {@linkcode splitKey} call makes (2²⁰), so a wrong count cannot exhaust memory. */
+const MAX_SPLIT = 2 ** 20;
 
 /** Checks that `value` is a {@linkcode RandomKey}; `fn` names the caller in errors. */
 export function checkKey(fn: string, value: unknown): RandomKey {
   const words = (value as RandomKey | null)?.words;
-  if (
-    !Array.isArray(words) || words.length !== 2 ||
-    words.some((w) => typeof w !== "number" || !Number.isInteger(w) || w < 0 || w > 0xffffffff)
-  ) {
-    throw new TypeError(`${fn}: expected a random key from randomKey(seed), got ${String(value)}`);
+  if (!Array.isArray(words) || words.length !== 2 || !Array.from(words).every(isU32)) {
+    throw new TypeError(
+      `${fn}: expected a random key from randomKey(seed), got ${describe(value)}`,
+    );
   }
   return value as RandomKey;
 }
@@ -113,7 +125,7 @@ export function randomKey(seed: number): RandomKey {
  * stream.
  *
  * @param key The key to split.
- * @param count How many keys, an integer ≥ 1 (default 2).
+ * @param count How many keys, an integer in [1, 2²⁰] (default 2).
  * @returns `count` keys.
  * @example
  * ```ts
@@ -124,9 +136,7 @@ export function randomKey(seed: number): RandomKey {
  */
 export function splitKey(key: RandomKey, count = 2): RandomKey[] {
   const { words } = checkKey("splitKey", key);
-  if (!Number.isInteger(count) || count < 1 || count > 0xffffffff) {
-    throw new RangeError(`splitKey: expected count to be an integer ≥ 1, got ${count}`);
-  }
+  checkInteger("splitKey", "count", count, { min: 1, max: MAX_SPLIT });
   return Array.from({ length: count }, (_, i) => {
     const [a, b] = philox4x32([i, 0, 0, SPLIT_TAG], words);
     return makeKey(a, b);

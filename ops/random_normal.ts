@@ -9,12 +9,10 @@ import {
   NORMAL_STREAM,
   type RandomNormalParams,
 } from "../kernels/random_normal.ts";
-import { type OpDefinition, runOp } from "./_op.ts";
+import { checkBackend, type OpDefinition, runOp } from "./_op.ts";
 import { checkNumber, checkOptions } from "./_validate.ts";
-import { CpuBackend } from "./cpu_backend.ts";
-import { GpuBackend } from "./gpu_backend.ts";
 import { checkKey, philox4x32, type RandomKey } from "./random.ts";
-import { type Backend, describe, type Tensor } from "./tensor.ts";
+import { type Backend, describeShape, isShape, type Tensor } from "./tensor.ts";
 
 /** The Box–Muller pair from two Philox words, in float64 (the kernel's reference). */
 export function boxMuller(r0: number, r1: number): [number, number] {
@@ -70,12 +68,10 @@ export function randomNormal(
   options?: RandomNormalOptions,
 ): Tensor {
   const op = "randomNormal";
-  if (!(backend instanceof CpuBackend) && !(backend instanceof GpuBackend)) {
-    throw new TypeError(`${op}: expected a backend from cpu() or gpu(), got ${describe(backend)}`);
-  }
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 1)) {
+  checkBackend(op, backend);
+  if (!isShape(shape)) {
     throw new TypeError(
-      `${op}: expected shape as an array of integers ≥ 1, got ${describe(shape)}`,
+      `${op}: expected shape as an array of integers ≥ 1, got ${describeShape(shape)}`,
     );
   }
   const { words } = checkKey(op, key);

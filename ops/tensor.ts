@@ -37,7 +37,11 @@ export interface Backend {
    * @param shape The shape; defaults to `[values.length]`. `[]` is a scalar.
    */
   tensor(values: Float32Array | readonly number[], shape?: readonly number[]): Tensor;
+  /** The largest element count of one tensor; a larger result is refused before allocating. */
+  readonly maxElements: number;
 }
+
+let hasTensorBrand: (value: object) => boolean;
 
 /**
  * An immutable row-major float32 array owned by one backend.
@@ -58,10 +62,14 @@ export abstract class Tensor {
   readonly size: number;
   #disposed = false;
 
+  static {
+    hasTensorBrand = (value) => #disposed in value;
+  }
+
   /** Records the tensor in the running {@linkcode scope}, if any. */
   protected constructor(shape: readonly number[]) {
+    this.size = storageSize(shape);
     this.shape = Object.freeze([...shape]);
-    this.size = shape.reduce((a, b) => a * b, 1);
     trackInScope(this);
   }
 
@@ -96,6 +104,51 @@ export abstract class Tensor {
   protected abstract free(): void;
 }
 
+/**
+ * Whether `value` is a tensor made by a tensor constructor (not merely an object whose
+ * prototype chain includes `Tensor.prototype`).
+ */
+export function isTensor(value: unknown): value is Tensor {
+  return value instanceof Tensor && hasTensorBrand(value);
+}
+
+/**
+ * The element count of a tensor's storage, checking that `shape` is an array of
+ * integers ≥ 1 and, when given, that the storage holds `length` elements: a backend's
+ * tensor constructor is public, so it checks what it wraps.
+ */
+export function storageSize(shape: unknown, length?: number): number {
+  if (!isShape(shape)) {
+    throw new RangeError(`tensor: expected a shape of integers ≥ 1, got ${describeShape(shape)}`);
+  }
+  const size = shape.reduce((a: number, b: number) => a * b, 1);
+  if (length !== undefined && length !== size) {
+    throw new RangeError(
+      `tensor: expected storage of ${size} elements for shape ${formatShape(shape)}, got ${length}`,
+    );
+  }
+  return size;
+}
+
+/**
+ * Whether `value` is an array of integers ≥ 1 (`Array.from`, so that a hole in a sparse
+ * array counts as `undefined` rather than being skipped).
+ */
+export function isShape(value: unknown): value is readonly number[] {
+  return Array.isArray(value) && Array.from(value).every((d) => Number.isInteger(d) && d >= 1);
+}
+
+/** A shape, or what was given instead of one, for error messages. */
+export function describeShape(shape: unknown): string {
+  return Array.isArray(shape)
+    ? `[${Array.from(shape, describeScalar).join(", ")}]`
+    : describe(shape);
+}
+
+function describeScalar(value: unknown): string {
+  return typeof value === "number" ? String(value) : describe(value);
+}
+
 /** Formats a shape for error messages: `[2, 3]`. */
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;
@@ -122,16 +175,16 @@ export function checkTensorArgs(
   for (const d of dims) {
     if (typeof d !== "number" || !Number.isInteger(d) || d < 1) {
       throw new RangeError(
-        `tensor: expected every dimension to be an integer ≥ 1 (zero-size tensors are not supported), got shape [${
-          dims.map(String).join(", ")
-        }]`,
+        `tensor: expected every dimension to be an integer ≥ 1 (zero-size tensors are not supported), got shape ${
+          describeShape(dims)
+        }`,
       );
     }
   }
   const size = dims.reduce((a: number, b: number) => a * b, 1);
   if (size > maxElements) {
     throw new RangeError(
-      `tensor: expected at most ${maxElements} elements (the backend's largest buffer binding), got ${size}`,
+      `tensor: expected at most ${maxElements} elements (the backend's largest buffer), got ${size}`,
     );
   }
   if (size !== values.length) {
@@ -139,8 +192,15 @@ export function checkTensorArgs(
       `tensor: expected ${size} values for shape ${formatShape(dims)}, got ${values.length}`,
     );
   }
-  if (Array.isArray(values) && values.some((v) => typeof v !== "number")) {
-    throw new TypeError("tensor: expected every value to be a number");
+  if (Array.isArray(values)) {
+    // An index loop, not `some`, so that holes in a sparse array are caught too.
+    for (let i = 0; i < values.length; i++) {
+      if (typeof values[i] !== "number") {
+        throw new TypeError(
+          `tensor: expected every value to be a number, got ${describe(values[i])} at index ${i}`,
+        );
+      }
+    }
   }
   return { values: Float32Array.from(values), shape: dims };
 }
@@ -149,8 +209,11 @@ export function checkTensorArgs(
 export function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
-  if (value instanceof Tensor) return `a tensor of shape ${formatShape(value.shape)}`;
-  if (typeof value === "object") return value.constructor?.name ?? "an object";
+  if (isTensor(value)) return `a tensor of shape ${formatShape(value.shape)}`;
+  if (typeof value === "object") {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === "string" && name ? name : "an object";
+  }
   if (typeof value === "number" || typeof value === "boolean") return `${typeof value} ${value}`;
   if (typeof value === "string") return `string ${JSON.stringify(value)}`;
   return typeof value;

@@ -52,3 +52,16 @@ export function gpuTest(name: string, fn: (dev: GpuBackend) => Promise<void> | v
     fn: () => fn(dev!),
   });
 }
+
+/** `promise`, or a rejection naming `what` after `ms`: a hang fails the test instead. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer!);
+  }
+}

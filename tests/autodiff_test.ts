@@ -247,7 +247,7 @@ Deno.test("valueAndGrad: clear errors for non-scalars, non-differentiable ops, n
   using x = ref.tensor([1, 2], [1, 2]);
   assert.throws(
     () => grad((a: Tensor) => square(a))(x),
-    /valueAndGrad: expected f to return a scalar tensor, got shape \[1, 2\]/,
+    /grad: expected f to return a live scalar tensor, got shape \[1, 2\]/,
   );
   assert.throws(
     () => grad((a: Tensor) => sum(takeRows(a, [0])))(x),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { gpu, GpuError, matmul } from "../mod.ts";
-import { gpuTest } from "./_harness.ts";
+import { gpuTest, within } from "./_harness.ts";
 
 gpuTest(
   "runtime: a WebGPU validation error comes back as an exception naming the op",
@@ -55,23 +55,37 @@ gpuTest(
 );
 
 gpuTest(
-  "runtime: a lost device fails the next call and pending reads clearly, no hang",
+  "device loss: pending reads and syncs reject naming the loss, later calls throw, gpu() works",
   async () => {
     const own = await gpu();
-    using a = own.tensor([1, 2, 3, 4], [2, 2]);
-    using c = matmul(a, a);
-    const pending = c.read();
+    const a = own.tensor([1, 2, 3, 4], [2, 2]);
+    const submitted = matmul(a, a);
+    const first = submitted.read(); // submitted before the loss
+    const unsubmitted = matmul(submitted, a); // encoded, not yet submitted
     own.device.destroy();
-    await assert.rejects(pending, /device was lost|destroyed|read/i);
-    // Allow the lost promise to settle.
-    await own.device.lost;
-    assert.throws(() => matmul(a, a), /matmul: the WebGPU device was lost/);
-    await assert.rejects(a.read(), /device was lost/);
-    // A new backend works.
+    const afterDestroy = unsubmitted.read(); // started after destroy(), before `lost` settles
+    const synced = own.sync();
+    for (
+      const [name, p] of [["first", first], ["after destroy", afterDestroy], [
+        "sync",
+        synced,
+      ]] as const
+    ) {
+      await assert.rejects(within<unknown>(p, 5000, name), (e: unknown) => {
+        assert.ok(e instanceof GpuError, `${name}: ${e}`);
+        assert.match((e as Error).message, /device was lost/, name);
+        return true;
+      });
+    }
+    assert.throws(() => matmul(a, a), /^GpuError: matmul: the WebGPU device was lost/);
+    assert.throws(() => own.tensor([1]), /tensor: the WebGPU device was lost/);
+    await assert.rejects(within(a.read(), 5000, "read after loss"), /device was lost/);
+    for (const t of [a, submitted, unsubmitted]) t.dispose(); // harmless after the loss
+    own.destroy();
     const fresh = await gpu();
-    using b = fresh.tensor([2], [1, 1]);
-    using d = matmul(b, b);
-    assert.deepEqual([...await d.read()], [4]);
+    using b = fresh.tensor([1, 2, 3, 4], [2, 2]);
+    using c = matmul(b, b);
+    assert.deepEqual([...await within(c.read(), 5000, "fresh read")], [7, 10, 15, 22]);
     fresh.destroy();
   },
 );

@@ -14,7 +14,7 @@ import { checkTensors } from "../ops/_validate.ts";
 import { recordOn, Tape } from "../ops/_tape.ts";
 import { add, scale } from "../ops/elementwise.ts";
 import { scope } from "../ops/scope.ts";
-import { describe, formatShape, Tensor } from "../ops/tensor.ts";
+import { describe, formatShape, isTensor, type Tensor } from "../ops/tensor.ts";
 
 /** The value of a differentiated function and the gradient for each argument. */
 export interface ValueAndGrads {
@@ -71,11 +71,18 @@ function backpropagate(tape: Tape, value: Tensor, args: readonly Tensor[]): Tens
 export function valueAndGrad<A extends Tensor[]>(
   f: (...args: A) => Tensor,
 ): (...args: A) => ValueAndGrads {
+  return differentiate("valueAndGrad", f);
+}
+
+/** {@linkcode valueAndGrad}, with `op` (the public function called) named in errors. */
+function differentiate<A extends Tensor[]>(
+  op: string,
+  f: (...args: A) => Tensor,
+): (...args: A) => ValueAndGrads {
   if (typeof f !== "function") {
-    throw new TypeError(`valueAndGrad: expected a function, got ${describe(f)}`);
+    throw new TypeError(`${op}: expected a function, got ${describe(f)}`);
   }
   return (...args: A) => {
-    const op = "valueAndGrad";
     if (args.length === 0) {
       throw new TypeError(`${op}: expected at least one tensor argument, got none`);
     }
@@ -84,10 +91,14 @@ export function valueAndGrad<A extends Tensor[]>(
       const tape = new Tape();
       args.forEach((t) => tape.tracked.add(t));
       let value = recordOn(tape, () => f(...args));
-      if (!(value instanceof Tensor) || value.size !== 1) {
+      if (!isTensor(value) || value.size !== 1 || value.disposed) {
         throw new TypeError(
-          `${op}: expected f to return a scalar tensor, got ${
-            value instanceof Tensor ? `shape ${formatShape(value.shape)}` : describe(value)
+          `${op}: expected f to return a live scalar tensor, got ${
+            !isTensor(value)
+              ? describe(value)
+              : value.disposed
+              ? "a disposed one"
+              : `shape ${formatShape(value.shape)}`
           }`,
         );
       }
@@ -117,7 +128,7 @@ export function valueAndGrad<A extends Tensor[]>(
  * ```
  */
 export function grad<A extends Tensor[]>(f: (...args: A) => Tensor): (...args: A) => Tensor[] {
-  const both = valueAndGrad(f);
+  const both = differentiate("grad", f);
   return (...args: A) => {
     const { value, grads } = both(...args);
     value.dispose();

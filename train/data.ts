@@ -3,14 +3,22 @@
  * the backend that trains on it, and minibatches that reshuffle every epoch from a key
  * (as PyTorch's `DataLoader(shuffle=True)`), so a run is reproducible from its seed.
  */
-import { checkNumber, checkTensor } from "../ops/_validate.ts";
+import {
+  checkInteger,
+  checkNumber,
+  checkOptions,
+  checkRank,
+  checkResultSize,
+  checkTensor,
+  checkTensors,
+} from "../ops/_validate.ts";
 import { add } from "../ops/elementwise.ts";
-import { takeRows } from "../ops/layout.ts";
+import { checkRows, takeRows } from "../ops/layout.ts";
 import { matmul } from "../ops/matmul.ts";
 import { checkKey, foldIn, philox4x32, type RandomKey, splitKey } from "../ops/random.ts";
 import { randomNormal } from "../ops/random_normal.ts";
 import { scope } from "../ops/scope.ts";
-import type { Backend, Tensor } from "../ops/tensor.ts";
+import { type Backend, formatShape, type Tensor } from "../ops/tensor.ts";
 
 /** Features and targets: `X` is `[n, d]`, `y` is `[n, 1]`. */
 export interface Dataset {
@@ -52,18 +60,17 @@ export interface SyntheticDataOptions {
  */
 export function syntheticData(options: SyntheticDataOptions): Dataset {
   const op = "syntheticData";
-  const w = checkTensor(op, "w", options?.w);
+  const o = checkOptions(op, options, true);
+  const w = checkTensor(op, "w", o.w);
   if (w.shape.length !== 2 || w.shape[1] !== 1) {
     throw new RangeError(`${op}: expected w of shape [d, 1], got [${w.shape.join(", ")}]`);
   }
-  const b = checkNumber(op, "b", options.b);
-  const n = checkNumber(op, "n", options.n, { min: 1 });
-  if (!Number.isInteger(n)) throw new RangeError(`${op}: expected n to be an integer, got ${n}`);
-  const noise = options.noise === undefined
-    ? 0.01
-    : checkNumber(op, "noise", options.noise, { min: 0 });
-  const [featureKey, noiseKey] = splitKey(checkKey(op, options.key));
+  const b = checkNumber(op, "b", o.b);
+  const n = checkInteger(op, "n", o.n, { min: 1 });
+  const noise = o.noise === undefined ? 0.01 : checkNumber(op, "noise", o.noise, { min: 0 });
+  const [featureKey, noiseKey] = splitKey(checkKey(op, o.key));
   const backend: Backend = w.backend;
+  checkResultSize(op, backend, [n, w.shape[0]]);
   return scope(() => {
     const X = randomNormal(backend, [n, w.shape[0]], featureKey);
     const clean = add(matmul(X, w), backend.tensor([b], []));
@@ -73,15 +80,18 @@ export function syntheticData(options: SyntheticDataOptions): Dataset {
 }
 
 const SHUFFLE_STREAM = 4;
+/** Most examples {@linkcode minibatchRows} orders (2²⁶): beyond that a row list is gigabytes. */
+const MAX_ROWS = 2 ** 26;
 
 /**
  * Row indices of the minibatches of one epoch: a permutation of `0 … n−1` drawn from
  * `foldIn(key, epoch)` (Fisher–Yates on Philox words), cut into batches of `batchSize`
  * (the last may be shorter). Without a key, the rows in order.
  *
- * @param n Number of examples.
+ * @param n Number of examples, an integer in [1, 2²⁶].
  * @param batchSize Examples per batch, an integer ≥ 1.
- * @param shuffle The key and epoch to shuffle with; omit for the rows in order.
+ * @param shuffle The key and epoch (an integer in [0, 2³²)) to shuffle with; omit for
+ * the rows in order.
  * @returns The batches' row indices.
  * @example
  * ```ts
@@ -96,14 +106,14 @@ export function minibatchRows(
   shuffle?: { readonly key: RandomKey; readonly epoch: number },
 ): number[][] {
   const op = "minibatchRows";
-  for (const [name, v] of [["n", n], ["batchSize", batchSize]] as const) {
-    if (!Number.isInteger(v) || v < 1) {
-      throw new RangeError(`${op}: expected ${name} to be an integer ≥ 1, got ${v}`);
-    }
-  }
+  checkInteger(op, "n", n, { min: 1, max: MAX_ROWS });
+  checkInteger(op, "batchSize", batchSize, { min: 1 });
+  const s = shuffle === undefined ? undefined : checkOptions(op, shuffle, true);
+  const key = s && checkKey(op, s.key);
+  const epoch = s && checkInteger(op, "epoch", s.epoch, { min: 0, max: 0xffffffff });
   const order = Array.from({ length: n }, (_, i) => i);
-  if (shuffle) {
-    const { words } = foldIn(checkKey(op, shuffle.key), shuffle.epoch);
+  if (key) {
+    const { words } = foldIn(key, epoch!);
     for (let i = n - 1; i > 0; i--) {
       const j = Math.floor((philox4x32([i, 0, 0, SHUFFLE_STREAM], words)[0] / 2 ** 32) * (i + 1));
       [order[i], order[j]] = [order[j], order[i]];
@@ -114,6 +124,21 @@ export function minibatchRows(
     batches.push(order.slice(start, start + batchSize));
   }
   return batches;
+}
+
+/** Checks a {@linkcode Dataset}: live `X` `[n, d]` and `y` `[n, 1]` on one backend. */
+export function checkDataset(op: string, data: unknown): Dataset {
+  const d = checkOptions(op, data, true);
+  const [X, y] = checkTensors(op, { "data.X": d.X, "data.y": d.y });
+  checkRank(op, "data.X", X, 2);
+  if (y.shape.length !== 2 || y.shape[0] !== X.shape[0] || y.shape[1] !== 1) {
+    throw new RangeError(
+      `${op}: expected data.y of shape [${X.shape[0]}, 1] for data.X ${formatShape(X.shape)}, got ${
+        formatShape(y.shape)
+      }`,
+    );
+  }
+  return { X, y };
 }
 
 /**
@@ -132,5 +157,7 @@ export function minibatchRows(
  * ```
  */
 export function minibatch(data: Dataset, rows: readonly number[]): Dataset {
-  return { X: takeRows(data.X, rows), y: takeRows(data.y, rows) };
+  const { X, y } = checkDataset("minibatch", data);
+  checkRows("minibatch", rows, X.shape[0]);
+  return { X: takeRows(X, rows), y: takeRows(y, rows) };
 }

@@ -4,11 +4,48 @@
  * state: they make parameters and apply them, so parameters stay plain tensors that
  * `valueAndGrad` and the optimiser can pass around.
  */
+import {
+  checkInteger,
+  checkNumber,
+  checkOptions,
+  checkRank,
+  checkResultSize,
+  checkTensors,
+} from "../ops/_validate.ts";
 import { add } from "../ops/elementwise.ts";
 import { matmul } from "../ops/matmul.ts";
-import { type RandomKey, splitKey } from "../ops/random.ts";
+import { checkKey, type RandomKey, splitKey } from "../ops/random.ts";
 import { randomNormal } from "../ops/random_normal.ts";
-import type { Backend, Tensor } from "../ops/tensor.ts";
+import { scope } from "../ops/scope.ts";
+import { checkBackend } from "../ops/_op.ts";
+import { type Backend, formatShape, type Tensor } from "../ops/tensor.ts";
+
+/**
+ * Checks a model's operands up front (so an error names the model's function, not an
+ * op inside it): `X` is `[n, d]`, `w` is `[d, out]` (or `[out, d]` when `transposed`),
+ * `b` has `out` elements.
+ */
+function checkAffine(
+  op: string,
+  names: [string, string, string],
+  operands: [unknown, unknown, unknown],
+  transposed: boolean,
+): [Tensor, Tensor, Tensor] {
+  const [X, w, b] = checkTensors(op, Object.fromEntries(names.map((n, i) => [n, operands[i]])));
+  checkRank(op, names[0], X, 2);
+  checkRank(op, names[1], w, 2);
+  const [d, out] = transposed ? [w.shape[1], w.shape[0]] : w.shape;
+  if (X.shape[1] !== d || b.size !== out || b.shape.length > 1) {
+    throw new RangeError(
+      `${op}: expected ${names[0]} [n, ${d}], ${names[1]} ${formatShape(w.shape)} and ${
+        names[2]
+      } of ${out} element(s) as [] or [${out}], got ${formatShape(X.shape)}, ${
+        formatShape(w.shape)
+      } and ${formatShape(b.shape)}`,
+    );
+  }
+  return [X, w, b];
+}
 
 /**
  * Linear regression: `Xw + b`.
@@ -26,7 +63,8 @@ import type { Backend, Tensor } from "../ops/tensor.ts";
  * ```
  */
 export function linreg(X: Tensor, w: Tensor, b: Tensor): Tensor {
-  return add(matmul(X, w), b);
+  const [x, weight, bias] = checkAffine("linreg", ["X", "w", "b"], [X, w, b], false);
+  return scope(() => add(matmul(x, weight), bias));
 }
 
 /** The parameters of a {@linkcode Linear} layer. */
@@ -53,11 +91,8 @@ export class Linear {
    * @param outFeatures Output features, an integer ≥ 1.
    */
   constructor(inFeatures: number, outFeatures: number) {
-    for (const [name, v] of [["inFeatures", inFeatures], ["outFeatures", outFeatures]] as const) {
-      if (!Number.isInteger(v) || v < 1) {
-        throw new RangeError(`Linear: expected ${name} to be an integer ≥ 1, got ${v}`);
-      }
-    }
+    checkInteger("Linear", "inFeatures", inFeatures, { min: 1 });
+    checkInteger("Linear", "outFeatures", outFeatures, { min: 1 });
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
   }
@@ -72,11 +107,15 @@ export class Linear {
    * @returns `{ weight, bias }`.
    */
   init(backend: Backend, key: RandomKey, std = 1): LinearParams {
-    const [weightKey, biasKey] = splitKey(key);
-    return {
+    const op = "Linear.init";
+    checkBackend(op, backend);
+    const [weightKey, biasKey] = splitKey(checkKey(op, key));
+    checkNumber(op, "std", std, { min: 0 });
+    checkResultSize(op, backend, [this.outFeatures, this.inFeatures]);
+    return scope(() => ({
       weight: randomNormal(backend, [this.outFeatures, this.inFeatures], weightKey, { std }),
       bias: randomNormal(backend, [this.outFeatures], biasKey, { std }),
-    };
+    }));
   }
 
   /**
@@ -95,6 +134,21 @@ export class Linear {
    * ```
    */
   apply(params: LinearParams, X: Tensor): Tensor {
-    return add(matmul(X, params.weight, { transposeB: true }), params.bias);
+    const op = "Linear.apply";
+    const p = checkOptions(op, params, true);
+    const [x, weight, bias] = checkAffine(
+      op,
+      ["X", "params.weight", "params.bias"],
+      [X, p.weight, p.bias],
+      true,
+    );
+    if (weight.shape[1] !== this.inFeatures || weight.shape[0] !== this.outFeatures) {
+      throw new RangeError(
+        `${op}: expected params.weight [${this.outFeatures}, ${this.inFeatures}], got ${
+          formatShape(weight.shape)
+        }`,
+      );
+    }
+    return scope(() => add(matmul(x, weight, { transposeB: true }), bias));
   }
 }

@@ -6,8 +6,9 @@
 import { checkSameShape, checkTensors } from "../ops/_validate.ts";
 import { scale, square, sub } from "../ops/elementwise.ts";
 import { mean } from "../ops/reduce.ts";
-import type { Tensor } from "../ops/tensor.ts";
-import type { Dataset } from "./data.ts";
+import { scope } from "../ops/scope.ts";
+import { describe, type Tensor } from "../ops/tensor.ts";
+import { checkDataset, type Dataset } from "./data.ts";
 
 function residual(op: string, yHat: Tensor, y: Tensor): Tensor {
   const [prediction, target] = checkTensors(op, { yHat, y });
@@ -73,5 +74,13 @@ export function evaluateLoss(
   data: Dataset,
   loss: (yHat: Tensor, y: Tensor) => Tensor,
 ): Tensor {
-  return mean(loss(net(data.X), data.y));
+  const op = "evaluateLoss";
+  for (const [name, f] of [["net", net], ["loss", loss]] as const) {
+    if (typeof f !== "function") {
+      throw new TypeError(`${op}: expected ${name} to be a function, got ${describe(f)}`);
+    }
+  }
+  const { X, y } = checkDataset(op, data);
+  // The predictions and per-example losses are intermediates: freed here.
+  return scope(() => mean(loss(net(X), y)));
 }

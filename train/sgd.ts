@@ -4,9 +4,9 @@
  * update `p − lr·(g/batchSize + weightDecay·p)` is one fused `sgdStep` kernel per
  * parameter. Parameters are plain tensors in a record; a step returns new ones.
  */
-import { checkNumber, checkOptions, checkTensor } from "../ops/_validate.ts";
+import { checkNumber, checkOptions, checkSameShape, checkTensors } from "../ops/_validate.ts";
 import { sgdStep } from "../ops/sgd_step.ts";
-import type { Tensor } from "../ops/tensor.ts";
+import { describe, type Tensor } from "../ops/tensor.ts";
 
 /** Named parameters (or their gradients). */
 export type Params = Readonly<Record<string, Tensor>>;
@@ -49,13 +49,13 @@ export class SGD {
     const op = "SGD";
     if (!Array.isArray(groups) || groups.length === 0) {
       throw new TypeError(
-        `${op}: expected a non-empty array of parameter groups, got ${String(groups)}`,
+        `${op}: expected a non-empty array of parameter groups, got ${describe(groups)}`,
       );
     }
     const byName = new Map<string, Required<Omit<ParamGroup, "params">>>();
     for (const group of groups) {
       const o = checkOptions(op, group, true);
-      if (!Array.isArray(o.params) || o.params.some((p) => typeof p !== "string")) {
+      if (!Array.isArray(o.params) || !Array.from(o.params).every((p) => typeof p === "string")) {
         throw new TypeError(`${op}: expected each group's params to be an array of names`);
       }
       const settings = {
@@ -85,12 +85,19 @@ export class SGD {
    * @returns New parameters; `params` and `grads` are unchanged (dispose them when done).
    */
   step(params: Params, grads: Params): Record<string, Tensor> {
-    const next: Record<string, Tensor> = {};
-    for (const [name, settings] of this.#groups) {
-      const p = checkTensor("SGD.step", `params.${name}`, params[name]);
-      const g = checkTensor("SGD.step", `grads.${name}`, grads[name]);
-      next[name] = sgdStep(p, g, settings);
-    }
-    return next;
+    const op = "SGD.step";
+    const ps = checkOptions(op, params, true), gs = checkOptions(op, grads, true);
+    // Every pair is checked before the first update, so a bad one leaves nothing behind.
+    const pairs = [...this.#groups].map(([name, settings]) => {
+      const [p, g] = checkTensors(op, {
+        [`params.${name}`]: ps[name],
+        [`grads.${name}`]: gs[name],
+      });
+      checkSameShape(op, [`params.${name}`, `grads.${name}`], p, g);
+      return [name, p, g, settings] as const;
+    });
+    return Object.fromEntries(
+      pairs.map(([name, p, g, settings]) => [name, sgdStep(p, g, settings)]),
+    );
   }
 }
