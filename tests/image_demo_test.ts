@@ -193,6 +193,33 @@ gpuTest("image demo: GPU and CPU reference give bit-identical results", async ()
   });
 });
 
+gpuTest(
+  "image demo: bit-reproducible from --seed, run to run; another seed, another mask",
+  async () => {
+    await withTempDir(async (dir) => {
+      const runs = [["a", "7"], ["b", "7"], ["c", "8"]] as const;
+      for (const [name, seed] of runs) {
+        const run = await runDemo(["--npy", "--seed", seed, "--out", join(dir, name)]);
+        assert.equal(run.code, 0, run.error);
+      }
+      for (
+        const file of ["gray.npy", "dropout.npy", "vertical.npy", "horizontal.npy", "panel.png"]
+      ) {
+        const [a, b] = [
+          await Deno.readFile(join(dir, "a", file)),
+          await Deno.readFile(join(dir, "b", file)),
+        ];
+        assert.deepEqual(a, b, `${file} differs between two runs with --seed 7`);
+      }
+      const [a, c] = [
+        await readNpy(join(dir, "a", "dropout.npy")),
+        await readNpy(join(dir, "c", "dropout.npy")),
+      ];
+      assert.ok(a.values.some((v, i) => v !== c.values[i]), "--seed 8 gave the mask of --seed 7");
+    });
+  },
+);
+
 gpuTest("image demo: with no --input it writes the five pictures of the cat", async () => {
   await withTempDir(async (dir) => {
     const out = join(dir, "out");
