@@ -40,8 +40,11 @@ export interface KernelDispatch {
   readonly wgsl: () => string;
   /** Contents of the uniform buffer at `@binding(0)`. */
   readonly uniforms: ArrayBuffer;
-  /** Storage buffers bound at `@binding(1)`, `@binding(2)`, … in order. */
-  readonly buffers: readonly DeviceArray[];
+  /**
+   * Resources bound at `@binding(1)`, `@binding(2)`, … in order: storage buffers, or
+   * views of textures from {@linkcode GpuRuntime.scratchTexture}.
+   */
+  readonly buffers: readonly (DeviceArray | GPUTextureView)[];
   /** Number of workgroups; folded into more dimensions past the per-dimension limit. */
   readonly workgroups: number;
 }
@@ -81,6 +84,7 @@ const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC |
   GPUBufferUsage.COPY_DST;
 const UNIFORM_USAGE = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
 const STAGING_USAGE = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+const TEXTURE_USAGE = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING;
 /** Pooled bytes kept beyond this are destroyed instead. */
 const POOL_BYTE_BUDGET = 256 * 1024 * 1024;
 
@@ -152,6 +156,9 @@ export class GpuRuntime {
   #dispatches = 0;
   /** Buffers released while the current encoder may still use them. */
   #releasedInBatch: Array<[BufferPool, GPUBuffer]> = [];
+  /** Free scratch textures by "width×height", reused once their encoder is submitted. */
+  readonly #textures = new Map<string, GPUTexture[]>();
+  #texturesInBatch: GPUTexture[] = [];
   #pendingScopes: Promise<void>[] = [];
   #error: GpuError | null = null;
   #lost: string | null = null;
@@ -247,6 +254,34 @@ export class GpuRuntime {
     else pool.give(buffer);
   }
 
+  /**
+   * An rgba32float texture (storage-writable and sampleable) for the work being encoded
+   * now: it is reused only after the shared encoder is submitted, so a kernel may fill
+   * it in one dispatch and read it in the next.
+   */
+  scratchTexture(op: string, width: number, height: number): GPUTexture {
+    this.assertUsable(op);
+    const key = `${width}×${height}`;
+    const texture = this.#textures.get(key)?.pop() ?? this.device.createTexture({
+      label: `scratch ${key}`,
+      size: [width, height],
+      format: "rgba32float",
+      usage: TEXTURE_USAGE,
+    });
+    this.#encoder ??= this.device.createCommandEncoder();
+    this.#texturesInBatch.push(texture);
+    return texture;
+  }
+
+  /**
+   * Whether work can be encoded without first reporting a failure: false once the
+   * device is lost, the runtime destroyed, or an earlier dispatch failed (that error is
+   * left for the next op or read to throw).
+   */
+  get healthy(): boolean {
+    return this.#lost === null && !this.#destroyed && this.#error === null;
+  }
+
   /** Counts of buffers and bytes held by live tensors and by the pool. */
   memory(): GpuMemoryStats {
     return {
@@ -301,7 +336,12 @@ export class GpuRuntime {
       resource: { buffer: uniform, size: dispatch.uniforms.byteLength },
     }];
     dispatch.buffers.forEach((array, i) =>
-      entries.push({ binding: i + 1, resource: { buffer: array.buffer, size: array.byteLength } })
+      entries.push({
+        binding: i + 1,
+        resource: array instanceof GPUTextureView
+          ? array
+          : { buffer: array.buffer, size: array.byteLength },
+      })
     );
     const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const encoder = this.#encoder ??= device.createCommandEncoder();
@@ -355,6 +395,11 @@ export class GpuRuntime {
     this.#watch("submit");
     for (const [pool, buffer] of this.#releasedInBatch) pool.give(buffer);
     this.#releasedInBatch = [];
+    for (const texture of this.#texturesInBatch) {
+      const key = `${texture.width}×${texture.height}`;
+      this.#textures.set(key, [...this.#textures.get(key) ?? [], texture]);
+    }
+    this.#texturesInBatch = [];
   }
 
   /** Reads a buffer back: submits pending work and resolves with a copy of its values. */
@@ -407,6 +452,8 @@ export class GpuRuntime {
     this.#storage.destroy();
     this.#uniforms.destroy();
     this.#staging.destroy();
+    for (const list of this.#textures.values()) list.forEach((t) => t.destroy());
+    this.#textures.clear();
     this.#pipelines.clear();
     if (this.#ownsDevice) this.device.destroy();
   }
