@@ -142,10 +142,10 @@ export const BENCH_OPS: readonly BenchCase[] = [
  */
 export function benchIterations(c: BenchCase, rate: number): number | undefined {
   const seconds = c.work / rate;
-  return seconds > 0.02 ? Math.max(2, Math.min(10, Math.round(0.5 / seconds))) : undefined;
+  return seconds > 0.02 ? Math.max(1, Math.min(10, Math.round(0.5 / seconds))) : undefined;
 }
 
 /** Throughput benches put this many calls in flight before one wait. */
 export function inFlight(c: BenchCase): number {
-  return c.tier === "large" ? 4 : 16;
+  return c.tier === "large" ? 2 : 16;
 }
