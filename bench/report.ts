@@ -9,7 +9,7 @@
  */
 import { cpu, gpu, type GpuBackend, matmul, type Tensor } from "../mod.ts";
 import { MATMUL_VARIANTS, matmulTuning, matmulVariantFor } from "../kernels/matmul.ts";
-import { BENCH_OPS, type BenchCase, benchValues } from "./_cases.ts";
+import { BENCH_OPS, benchValues } from "./_cases.ts";
 import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
 import { openBenchDevice } from "./_gpu_timer.ts";
 

@@ -46,7 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
 /** The split-k variant: one workgroup per output, a tree over 64 strided partial sums. */
 export const splitKVariant: MatmulVariant = {
   name: "splitK",
-  supports: () => true,
+  supports: (runtime, { m, n }) => m * n <= runtime.maxWorkgroupsPerDimension ** 3,
   encode(runtime, [a, b], c, params) {
     const { uniforms, tiles } = matmulUniforms(params, 1, 1);
     runtime.dispatch({
