@@ -17,6 +17,12 @@
  *   that matters, or where results must stay bit-identical from the first call on.
  * - `gpu({ matmulVariant })` pins one variant for every shape (tests use this to check
  *   each variant against the reference; benches to compare them).
+ *
+ * The texture block shapes kept are those that won somewhere on llvmpipe (kernel-only,
+ * one quiet run, GFLOP/s): at 256³ 16×8 21.2, 16×12 20.6, 8×8 19.2, 20×12 12.0; at
+ * 1024³ 16×12 42.4, 20×12 41.1, 16×8 36.5, 8×12 35.6, 12×12 38.1, 16×4 27.8; at 2048³
+ * 20×12 46.0, 16×12 41.2, 16×8 37.5. Workgroups of 4×4 threads ran at half the speed
+ * of 8×8; explicit fma() changed nothing. `bench/report.ts` prints the current table.
  */
 import type { MatmulParams, MatmulVariant } from "./_matmul_shared.ts";
 import { registersVariant } from "./matmul_registers.ts";
@@ -33,8 +39,9 @@ export const MATMUL_VARIANTS: ReadonlyMap<string, MatmulVariant> = new Map(
     registersVariant(4, 4),
     registersVariant(8, 8),
     textureVariant(8, 8),
-    textureVariant(8, 16),
     textureVariant(16, 8),
+    textureVariant(16, 12),
+    textureVariant(20, 12),
     tiledVariant,
     splitKVariant,
   ].map((v) => [v.name, v]),

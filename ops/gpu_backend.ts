@@ -111,8 +111,8 @@ export interface GpuOptions {
   readonly maxWorkgroupsPerDimension?: number;
   /**
    * Runs every matmul with this kernel variant instead of choosing one per shape by
-   * measuring: one of `registers4x4`, `registers8x8`, `texture8x8`, `texture8x16`,
-   * `texture16x8`, `tiled`, `splitK`. For comparing variants and for results that stay
+   * measuring: one of `registers4x4`, `registers8x8`, `texture8x8`, `texture16x8`,
+   * `texture16x12`, `texture20x12`, `tiled`, `splitK`. For comparing variants and for results that stay
    * bit-identical whatever the shape class's measured choice would be.
    */
   readonly matmulVariant?: string;
