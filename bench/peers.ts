@@ -29,11 +29,16 @@ if (!(await tf.setBackend("webgpu"))) {
   Deno.exit(1);
 }
 await tf.ready();
-const theirAdapter = (tf.backend() as unknown as { adapterInfo?: { description?: string } })
-  .adapterInfo?.description;
+// tfjs requests its own device from navigator.gpu's default adapter, as ours does; it
+// keeps only the adapter's vendor and architecture.
+const theirInfo = (tf.backend() as unknown as { adapterInfo?: Record<string, unknown> })
+  .adapterInfo;
+const theirAdapter = theirInfo
+  ? `${theirInfo.vendor || "?"} ${theirInfo.architecture || ""}`.trim()
+  : "?";
 const bench = await openBenchDevice();
 const { backend: dev, timer } = bench;
-progress(`ours: ${bench.adapter}; tfjs-webgpu ${tf.version_core}: ${theirAdapter ?? "?"}`);
+progress(`ours: ${bench.adapter}; tfjs-webgpu ${tf.version_core}: ${theirAdapter}`);
 
 /** The tfjs program for each op of the catalogue, on inputs of the case's shapes. */
 const TFJS: Record<string, (inputs: tf.Tensor[]) => tf.Tensor> = {
@@ -133,7 +138,7 @@ const when = new Date().toISOString();
 const markdown =
   `Ours vs TensorFlow.js ${tf.version_core} (WebGPU backend) on **${bench.adapter}** (${
     Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default stack"
-  }), same run, medians of ${options.reps}; ${when}. Below 1: ours is faster.\n\n${table}`;
+  }; tfjs reports vendor/architecture "${theirAdapter}"), same run, medians of ${options.reps}; ${when}. Below 1: ours is faster.\n\n${table}`;
 console.log(markdown);
 const json = JSON.stringify(
   { adapter: bench.adapter, tfjs: tf.version_core, reps: options.reps, when, rows },

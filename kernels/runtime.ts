@@ -85,7 +85,7 @@ const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC |
 const UNIFORM_USAGE = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
 const STAGING_USAGE = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
 const TEXTURE_USAGE = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING;
-/** Pooled bytes kept beyond this are destroyed instead. */
+/** Pooled bytes kept beyond this (per pool: buffers of a usage, textures) are destroyed instead. */
 const POOL_BYTE_BUDGET = 256 * 1024 * 1024;
 
 /** Buffers are pooled in size classes: multiples of 256 bytes. */
@@ -158,6 +158,7 @@ export class GpuRuntime {
   #releasedInBatch: Array<[BufferPool, GPUBuffer]> = [];
   /** Free scratch textures by "width×height", reused once their encoder is submitted. */
   readonly #textures = new Map<string, GPUTexture[]>();
+  #textureBytes = 0;
   #texturesInBatch: GPUTexture[] = [];
   #pendingScopes: Promise<void>[] = [];
   #error: GpuError | null = null;
@@ -262,7 +263,9 @@ export class GpuRuntime {
   scratchTexture(op: string, width: number, height: number): GPUTexture {
     this.assertUsable(op);
     const key = `${width}×${height}`;
-    const texture = this.#textures.get(key)?.pop() ?? this.device.createTexture({
+    const reused = this.#textures.get(key)?.pop();
+    if (reused) this.#textureBytes -= width * height * 16;
+    const texture = reused ?? this.device.createTexture({
       label: `scratch ${key}`,
       size: [width, height],
       format: "rgba32float",
@@ -396,8 +399,14 @@ export class GpuRuntime {
     for (const [pool, buffer] of this.#releasedInBatch) pool.give(buffer);
     this.#releasedInBatch = [];
     for (const texture of this.#texturesInBatch) {
+      const bytes = texture.width * texture.height * 16;
+      if (this.#textureBytes + bytes > POOL_BYTE_BUDGET) {
+        texture.destroy();
+        continue;
+      }
       const key = `${texture.width}×${texture.height}`;
       this.#textures.set(key, [...this.#textures.get(key) ?? [], texture]);
+      this.#textureBytes += bytes;
     }
     this.#texturesInBatch = [];
   }
@@ -454,6 +463,7 @@ export class GpuRuntime {
     this.#staging.destroy();
     for (const list of this.#textures.values()) list.forEach((t) => t.destroy());
     this.#textures.clear();
+    this.#textureBytes = 0;
     this.#pipelines.clear();
     if (this.#ownsDevice) this.device.destroy();
   }
