@@ -1,8 +1,10 @@
 /**
  * @file What every kernel file shares: the WGSL that turns a folded dispatch back into
- * one workgroup index, the launch of one-thread-per-element kernels, and the packing
- * of a uniform block from u32/f32 words.
+ * one workgroup index, the launch of one-thread-per-element kernels, the packing of a
+ * uniform block from u32/f32 words, and the binding of an array as whole vec4 or mat4x4
+ * blocks.
  */
+import type { DeviceArray } from "./runtime.ts";
 
 /**
  * WGSL: the linear index of this workgroup in a dispatch folded by
@@ -53,4 +55,20 @@ export function packUniforms(words: readonly UniformWord[]): ArrayBuffer {
     else f32[i] = word.f32;
   });
   return buffer;
+}
+
+/**
+ * The same array bound as whole blocks of `bytes` (16 for vec4, 64 for mat4x4), so a
+ * kernel can read and write it a block at a time. The pool's buffers are whole
+ * multiples of 256 bytes, so the rounded binding fits the buffer; the tail past
+ * `byteLength` belongs to no other tensor and is never read back.
+ */
+export function asBlocks(array: DeviceArray, bytes: number): DeviceArray {
+  const byteLength = Math.ceil(array.byteLength / bytes) * bytes;
+  if (byteLength > array.buffer.size) {
+    throw new RangeError(
+      `asBlocks: ${byteLength} bytes do not fit a ${array.buffer.size}-byte buffer`,
+    );
+  }
+  return { buffer: array.buffer, byteLength };
 }

@@ -5,19 +5,23 @@
  * and a kept value is `x·scale` with `scale = fround(1/(1−p))`: one correctly rounded
  * float32 multiply, so the CPU reference reproduces it bit for bit.
  *
- * Launch: ⌈n/4⌉ threads, 256 per workgroup, folded into more dimensions when needed.
+ * Each thread reads and writes its four values as one vec4 (the arrays are bound as
+ * whole 16-byte blocks, {@linkcode asBlocks}; the tail past the last element is
+ * computed and never read): on Mesa's llvmpipe storage accesses cost per access.
+ *
+ * Launch: ⌈n/4⌉ threads, 64 per workgroup, folded into more dimensions when needed.
  */
-import { LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
+import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
 import { PHILOX_WGSL } from "./philox.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
-const WORKGROUP = 256;
+const WORKGROUP = 64;
 
 const wgsl = () => /* wgsl */ `
 struct Params { n: u32, threshold: u32, dropAll: u32, scale: f32, key: vec2u }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> out: array<vec4f>;
 ${LINEAR_WORKGROUP}
 ${PHILOX_WGSL}
 @compute @workgroup_size(${WORKGROUP})
@@ -26,13 +30,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   let block = linearWorkgroup(wid, groups) * ${WORKGROUP}u + lid;
   if (block * 4u >= params.n) { return; }
   let bits = philox4x32(vec4u(block, 0u, 0u, 0u), params.key);
-  for (var j = 0u; j < 4u; j++) {
-    let i = block * 4u + j;
-    if (i < params.n) {
-      let keep = params.dropAll == 0u && bits[j] >= params.threshold;
-      out[i] = select(0.0, x[i] * params.scale, keep);
-    }
-  }
+  let keep = bits >= vec4u(params.threshold) & vec4<bool>(params.dropAll == 0u);
+  out[block] = select(vec4f(0.0), x[block] * params.scale, keep);
 }
 `;
 
@@ -65,7 +64,7 @@ export function encodeDropout(
   const n = x.byteLength / 4;
   runtime.dispatch({
     op: "dropout",
-    key: "dropout",
+    key: "dropout/vec4",
     wgsl,
     uniforms: packUniforms([
       { u32: n },
@@ -75,7 +74,7 @@ export function encodeDropout(
       { u32: key[0] },
       { u32: key[1] },
     ]),
-    buffers: [x, out],
+    buffers: [asBlocks(x, 16), asBlocks(out, 16)],
     workgroups: Math.ceil(n / 4 / WORKGROUP),
   });
 }

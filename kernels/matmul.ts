@@ -1,94 +1,184 @@
 /**
- * @file WGSL for `matmul`: a register-blocked kernel. Each thread keeps a 4×4 block of
- * C in registers and reads A and B straight from storage buffers; a workgroup of 8×8
- * threads covers a 32×32 tile of C. This is what is fast on Mesa's llvmpipe, where
- * workgroup-memory tiling and its barriers are slow (issue 5 adds variants per adapter).
+ * @file Matmul on the GPU: which variant runs, chosen by measuring on the adapter in
+ * use. What is fast differs by adapter (on Mesa's llvmpipe texture-fed register
+ * blocks win and workgroup-memory tiling is slow; on a discrete GPU it is the other
+ * way round), so no ranking is hard-coded for large products.
  *
- * Transposes are compiled into the index expressions (one pipeline per flag pair), so
- * no transposed copy is made. Rows and columns past the edge are clamped for loads and
- * skipped for stores, so any m, k, n ≥ 1 works. Each output is a sequential sum over k:
- * its forward error is at most γ(k)·Σ|a·b|.
+ * - Small products (2·m·n·k < 2²⁴ flops): a fixed choice, `splitK` for tiny outputs
+ *   with a long k, `registers4x4` otherwise. Latency, not arithmetic, decides these,
+ *   and results stay reproducible call after call.
+ * - Large products: the first call for a shape class (m, k, n rounded up to powers of
+ *   two, and the transpose flags) runs the default and starts a short autotune in the
+ *   background: every variant that supports the shape runs on scratch operands of that
+ *   shape (each side capped at 1024), is timed from submit to completion (the two
+ *   fastest twice), and the fastest is cached for the class in this runtime (one
+ *   device, one adapter). Later calls of the class use it. Its measurements share the
+ *   queue with the caller's work, so a busy queue can mislead it; pin a variant where
+ *   that matters, or where results must stay bit-identical from the first call on.
+ * - `gpu({ matmulVariant })` pins one variant for every shape (tests use this to check
+ *   each variant against the reference; benches to compare them).
  *
- * Launch: workgroups = ⌈m/32⌉·⌈n/32⌉ tiles, folded into more dimensions when needed.
+ * The texture block shapes kept are those that won somewhere on llvmpipe (kernel-only,
+ * one quiet run, GFLOP/s): at 256³ 16×8 21.2, 16×12 20.6, 8×8 19.2, 20×12 12.0; at
+ * 1024³ 16×12 42.4, 20×12 41.1, 16×8 36.5, 8×12 35.6, 12×12 38.1, 16×4 27.8; at 2048³
+ * 20×12 46.0, 16×12 41.2, 16×8 37.5. Workgroups of 4×4 threads ran at half the speed
+ * of 8×8; explicit fma() changed nothing. `bench/report.ts` prints the current table.
  */
-import { LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
+import type { MatmulParams, MatmulVariant } from "./_matmul_shared.ts";
+import { registersVariant } from "./matmul_registers.ts";
+import { splitKVariant } from "./matmul_split_k.ts";
+import { textureVariant } from "./matmul_texture.ts";
+import { tiledVariant } from "./matmul_tiled.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
-const BLOCK = 4;
-const THREADS = 8;
-const TILE = BLOCK * THREADS;
+export type { MatmulParams } from "./_matmul_shared.ts";
 
-/** Dimensions of C = op(A)·op(B), with op(A) of shape [m, k] and op(B) of [k, n]. */
-export interface MatmulParams {
-  readonly m: number;
-  readonly k: number;
-  readonly n: number;
-  /** A is stored as [k, m]. */
-  readonly transposeA: boolean;
-  /** B is stored as [n, k]. */
-  readonly transposeB: boolean;
+/** Every matmul variant, by name. */
+export const MATMUL_VARIANTS: ReadonlyMap<string, MatmulVariant> = new Map(
+  [
+    registersVariant(4, 4),
+    registersVariant(8, 8),
+    textureVariant(8, 8),
+    textureVariant(16, 8),
+    textureVariant(16, 12),
+    textureVariant(20, 12),
+    tiledVariant,
+    splitKVariant,
+  ].map((v) => [v.name, v]),
+);
+
+/** Products of at least this many flops are autotuned per shape class. */
+const TUNE_FLOPS = 2 ** 24;
+/** Each side of the scratch product an autotune times is capped at this. */
+const TUNE_SIDE = 1024;
+
+/** The per-runtime state: a pinned variant, tuned choices, tunes in flight. */
+interface MatmulChoices {
+  pinned: MatmulVariant | null;
+  readonly tuned: Map<string, MatmulVariant>;
+  readonly tuning: Map<string, Promise<void>>;
 }
 
-function wgsl(transposeA: boolean, transposeB: boolean): string {
-  const aIndex = transposeA ? "p * params.m + r" : "r * params.k + p";
-  const bIndex = transposeB ? "c * params.k + p" : "p * params.n + c";
-  return /* wgsl */ `
-struct Params { m: u32, k: u32, n: u32, tilesN: u32, tiles: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-${LINEAR_WORKGROUP}
-fn loadA(r: u32, p: u32) -> f32 { return a[${aIndex}]; }
-fn loadB(p: u32, c: u32) -> f32 { return b[${bIndex}]; }
+const perRuntime = new WeakMap<GpuRuntime, MatmulChoices>();
 
-@compute @workgroup_size(${THREADS}, ${THREADS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
-        @builtin(local_invocation_id) lid: vec3u) {
-  let tile = linearWorkgroup(wid, groups);
-  if (tile >= params.tiles) { return; }
-  let row0 = (tile / params.tilesN) * ${TILE}u + lid.y * ${BLOCK}u;
-  let col0 = (tile % params.tilesN) * ${TILE}u + lid.x * ${BLOCK}u;
-  let rows = min(vec4u(row0) + vec4u(0u, 1u, 2u, 3u), vec4u(params.m - 1u));
-  let cols = min(vec4u(col0) + vec4u(0u, 1u, 2u, 3u), vec4u(params.n - 1u));
-  var acc0 = vec4f(0.0);
-  var acc1 = vec4f(0.0);
-  var acc2 = vec4f(0.0);
-  var acc3 = vec4f(0.0);
-  for (var p = 0u; p < params.k; p++) {
-    let bv = vec4f(loadB(p, cols.x), loadB(p, cols.y), loadB(p, cols.z), loadB(p, cols.w));
-    acc0 += loadA(rows.x, p) * bv;
-    acc1 += loadA(rows.y, p) * bv;
-    acc2 += loadA(rows.z, p) * bv;
-    acc3 += loadA(rows.w, p) * bv;
+function choicesOf(runtime: GpuRuntime): MatmulChoices {
+  let choices = perRuntime.get(runtime);
+  if (!choices) {
+    choices = { pinned: null, tuned: new Map(), tuning: new Map() };
+    perRuntime.set(runtime, choices);
   }
-  var acc = array<vec4f, 4>(acc0, acc1, acc2, acc3);
-  for (var i = 0u; i < ${BLOCK}u; i++) {
-    let r = row0 + i;
-    if (r >= params.m) { break; }
-    for (var j = 0u; j < ${BLOCK}u; j++) {
-      if (col0 + j < params.n) { c[r * params.n + col0 + j] = acc[i][j]; }
+  return choices;
+}
+
+/** The variant called `name`; a `RangeError` naming the accepted names otherwise. */
+export function matmulVariantNamed(name: unknown): MatmulVariant {
+  const variant = typeof name === "string" ? MATMUL_VARIANTS.get(name) : undefined;
+  if (!variant) {
+    throw new RangeError(
+      `gpu: expected matmulVariant to be one of ${[...MATMUL_VARIANTS.keys()].join(", ")}, ` +
+        `got ${JSON.stringify(name)}`,
+    );
+  }
+  return variant;
+}
+
+/** Runs every matmul on `runtime` with `variant`. */
+export function pinMatmulVariant(runtime: GpuRuntime, variant: MatmulVariant): void {
+  choicesOf(runtime).pinned = variant;
+}
+
+/** The shape class a tuned choice is cached under. */
+function shapeClass({ m, k, n, transposeA, transposeB }: MatmulParams): string {
+  const up = (d: number) => Math.ceil(Math.log2(d));
+  return `${up(m)}/${up(k)}/${up(n)}/${transposeA ? "T" : "N"}${transposeB ? "T" : "N"}`;
+}
+
+/** The choice without measurements: what is fast on llvmpipe and safe everywhere. */
+function defaultVariant({ m, k, n }: MatmulParams): MatmulVariant {
+  return MATMUL_VARIANTS.get(m * n <= 256 && k >= 1024 ? "splitK" : "registers4x4")!;
+}
+
+/** The variant that a matmul of `params` runs on `runtime` now. */
+export function matmulVariantFor(runtime: GpuRuntime, params: MatmulParams): MatmulVariant {
+  const choices = choicesOf(runtime);
+  if (choices.pinned) return choices.pinned;
+  if (2 * params.m * params.n * params.k < TUNE_FLOPS) return defaultVariant(params);
+  const key = shapeClass(params);
+  const tuned = choices.tuned.get(key);
+  if (tuned) return tuned;
+  if (!choices.tuning.has(key)) {
+    const done = autotune(runtime, params)
+      .then((best) => {
+        if (best) choices.tuned.set(key, best);
+      })
+      .finally(() => choices.tuning.delete(key));
+    choices.tuning.set(key, done);
+  }
+  return defaultVariant(params);
+}
+
+/** Resolves when the autotunes in flight on `runtime` have finished. */
+export async function matmulTuning(runtime: GpuRuntime): Promise<void> {
+  await Promise.all(choicesOf(runtime).tuning.values());
+}
+
+/** The fastest supporting variant on a capped scratch product; null if cut short. */
+async function autotune(runtime: GpuRuntime, params: MatmulParams): Promise<MatmulVariant | null> {
+  const candidates = [...MATMUL_VARIANTS.values()].filter((v) =>
+    v.supports(runtime, params) && (v.name !== "splitK" || params.m * params.n <= 4096)
+  );
+  const scratch = {
+    ...params,
+    m: Math.min(params.m, TUNE_SIDE),
+    k: Math.min(params.k, TUNE_SIDE),
+    n: Math.min(params.n, TUNE_SIDE),
+  };
+  // Yield first, so the call that asked returns before any tuning work is encoded.
+  await Promise.resolve();
+  if (!runtime.healthy) return null;
+  const a = runtime.allocate("matmul", scratch.m * scratch.k);
+  const b = runtime.allocate("matmul", scratch.k * scratch.n);
+  const c = runtime.allocate("matmul", scratch.m * scratch.n);
+  try {
+    runtime.clear("matmul", a);
+    runtime.clear("matmul", b);
+    const timeOf = async (variant: MatmulVariant): Promise<number> => {
+      if (!runtime.healthy) throw new Error("stop");
+      const start = performance.now();
+      variant.encode(runtime, [a, b], c, scratch);
+      runtime.flush();
+      await runtime.device.queue.onSubmittedWorkDone();
+      return performance.now() - start;
+    };
+    const times = new Map<MatmulVariant, number>();
+    for (const variant of candidates) {
+      // A 1×1×1 product compiles the variant's pipelines without timing the compile.
+      variant.encode(runtime, [a, b], c, { ...scratch, m: 1, k: 1, n: 1 });
+      times.set(variant, await timeOf(variant));
     }
+    const ranked = [...times].sort((x, y) => x[1] - y[1]).slice(0, 2);
+    for (const [variant, time] of ranked) times.set(variant, Math.min(time, await timeOf(variant)));
+    return ranked.map(([v]) => v).sort((x, y) => times.get(x)! - times.get(y)!)[0];
+  } catch {
+    return null;
+  } finally {
+    for (const array of [a, b, c]) runtime.release(array);
   }
 }
-`;
-}
 
-/** Encodes C = op(A)·op(B). */
+/** Encodes C = op(A)·op(B) with the variant chosen for this shape on this runtime. */
 export function encodeMatmul(
   runtime: GpuRuntime,
-  [a, b]: readonly DeviceArray[],
+  inputs: readonly DeviceArray[],
   c: DeviceArray,
-  { m, k, n, transposeA, transposeB }: MatmulParams,
+  params: MatmulParams,
 ): void {
-  const tilesN = Math.ceil(n / TILE);
-  const tiles = Math.ceil(m / TILE) * tilesN;
-  runtime.dispatch({
-    op: "matmul",
-    key: `matmul/registers4x4/${transposeA ? "T" : "N"}${transposeB ? "T" : "N"}`,
-    wgsl: () => wgsl(transposeA, transposeB),
-    uniforms: packUniforms([{ u32: m }, { u32: k }, { u32: n }, { u32: tilesN }, { u32: tiles }]),
-    buffers: [a, b, c],
-    workgroups: tiles,
-  });
+  const variant = matmulVariantFor(runtime, params);
+  if (!variant.supports(runtime, params)) {
+    throw new RangeError(
+      `matmul: the pinned variant ${variant.name} cannot run [${params.m}, ${params.k}]·` +
+        `[${params.k}, ${params.n}] within this device's limits; pin another or none`,
+    );
+  }
+  variant.encode(runtime, inputs, c, params);
 }

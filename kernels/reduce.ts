@@ -3,17 +3,23 @@
  * reduction in workgroup memory, in as many passes as the length needs; and column sums
  * (`sumToShape`) as one sequential sum per output.
  *
- * Each workgroup of 256 threads reduces 1024 consecutive values: every thread first
- * adds 4 of them (strided by 256, so neighbouring threads read neighbouring words),
- * then the 256 partial sums are halved in 8 barrier-separated steps. The first pass
- * maps (squares, for the penalty), the last multiplies by the scale; a pass with more
- * than one workgroup writes one partial per workgroup, and the next pass reduces those.
+ * Each workgroup of 64 threads reduces 1024 consecutive values: every thread reads 16
+ * of them as one mat4x4 (on Mesa's llvmpipe storage accesses cost per access, not per
+ * byte), adds its four columns into a vec4 (4 rounded additions per lane), folds the
+ * lanes pairwise (2 more), then the 64 partial sums are halved in 6 barrier-separated
+ * steps. Values past the end are masked to exact zeros; the array is bound as whole
+ * 64-byte blocks ({@linkcode asBlocks}). The first pass maps (squares, for the penalty),
+ * the last multiplies by the scale; a pass with more than one workgroup writes one
+ * partial per workgroup, and the next pass reduces those.
  *
- * Error: each pass adds at most 4 + 8 = 12 rounded additions to any path through the
- * sum ({@linkcode treeSumRoundings}); squaring adds one rounding and a scale that is not
- * a power of two one more. passes = ⌈log₁₀₂₄ n⌉, at most 3 for 2²⁵ values.
+ * Error: each pass adds at most 4 + 2 + 6 = 12 rounded additions to any path through
+ * the sum ({@linkcode treeSumRoundings}); squaring adds one rounding and a scale that is
+ * not a power of two one more. passes = ⌈log₁₀₂₄ n⌉, at most 3 for 2²⁵ values.
+ *
+ * Column sums (`sumToShape` to a row) are one sequential sum per output column.
  */
 import {
+  asBlocks,
   elementwiseMain,
   elementwiseWorkgroups,
   LINEAR_WORKGROUP,
@@ -21,14 +27,17 @@ import {
 } from "./_shared.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
-const THREADS = 256;
-const PER_THREAD = 4;
+const THREADS = 64;
+/** Values per thread: one mat4x4f, four vec4 columns. */
+const PER_THREAD = 16;
 const PER_GROUP = THREADS * PER_THREAD;
+/** Rounded additions a pass adds to a path: 4 columns, 2 to fold a vec4, the tree. */
+const ROUNDINGS_PER_PASS = 4 + 2 + Math.log2(THREADS);
 
 const treeWgsl = (square: boolean) => /* wgsl */ `
 struct Params { n: u32, groups: u32, scale: f32 }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<mat4x4f>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 var<workgroup> partial: array<f32, ${THREADS}>;
 ${LINEAR_WORKGROUP}
@@ -36,16 +45,15 @@ ${LINEAR_WORKGROUP}
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let group = linearWorkgroup(wid, groups);
-  let base = group * ${PER_GROUP}u + lid;
-  var sum = 0.0;
-  for (var j = 0u; j < ${PER_THREAD}u; j++) {
-    let i = base + j * ${THREADS}u;
-    if (i < params.n) {
-      let v = x[i];
-      sum += ${square ? "v * v" : "v"};
-    }
+  let i = group * ${THREADS}u + lid;
+  let block = x[min(i, arrayLength(&x) - 1u)];
+  var acc = vec4f(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    let valid = vec4u(i * ${PER_THREAD}u + j * 4u) + vec4u(0u, 1u, 2u, 3u) < vec4u(params.n);
+    let v = select(vec4f(0.0), block[j], valid);
+    acc += ${square ? "v * v" : "v"};
   }
-  partial[lid] = sum;
+  partial[lid] = (acc.x + acc.y) + (acc.z + acc.w);
   workgroupBarrier();
   for (var stride = ${THREADS / 2}u; stride > 0u; stride >>= 1u) {
     if (lid < stride) { partial[lid] += partial[lid + stride]; }
@@ -67,7 +75,7 @@ function passes(n: number): number {
  * {@linkcode encodeTreeSum}: the sum's error is at most γ(this)·Σ|terms|.
  */
 export function treeSumRoundings(n: number): number {
-  return passes(n) * (PER_THREAD + Math.log2(THREADS));
+  return passes(n) * ROUNDINGS_PER_PASS;
 }
 
 /** What {@linkcode encodeTreeSum} sums: squares or values, times a scale. */
@@ -100,7 +108,7 @@ export function encodeTreeSum(
       key: `treeSum/${squares ? "squares" : "values"}`,
       wgsl: () => treeWgsl(squares),
       uniforms: packUniforms([{ u32: length }, { u32: groups }, { f32: last ? scale : 1 }]),
-      buffers: [input, target],
+      buffers: [asBlocks(input, 4 * PER_THREAD), target],
       workgroups: groups,
     });
     if (input !== x) runtime.release(input);

@@ -88,8 +88,11 @@ export interface KernelDispatch {
   readonly wgsl: () => string;
   /** Contents of the uniform buffer at `@binding(0)`. */
   readonly uniforms: ArrayBuffer;
-  /** Storage buffers bound at `@binding(1)`, `@binding(2)`, … in order. */
-  readonly buffers: readonly DeviceArray[];
+  /**
+   * Resources bound at `@binding(1)`, `@binding(2)`, … in order: storage buffers, or
+   * views of textures from {@linkcode GpuRuntime.scratchTexture}.
+   */
+  readonly buffers: readonly (DeviceArray | GPUTextureView)[];
   /** Number of workgroups; folded into more dimensions past the per-dimension limit. */
   readonly workgroups: number;
 }
@@ -165,7 +168,8 @@ const UNIFORM_USAGE = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
 const STAGING_USAGE = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
 /** Largest uniform block a kernel may use. */
 const MAX_UNIFORM_BYTES = 64;
-/** Pooled bytes kept beyond this are destroyed instead. */
+const TEXTURE_USAGE = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING;
+/** Pooled bytes kept beyond this (per pool: buffers of a usage, textures) are destroyed instead. */
 const POOL_BYTE_BUDGET = 256 * 1024 * 1024;
 
 /** How long a failed read waits to learn whether the device was lost. */
@@ -255,6 +259,8 @@ interface Batch {
   readonly ops: Set<string>;
   /** Buffers released while this batch may still use them. */
   readonly released: Array<[BufferPool, GPUBuffer]>;
+  /** Scratch textures this batch uses, pooled again once it is submitted. */
+  readonly textures: GPUTexture[];
 }
 
 /**
@@ -287,6 +293,9 @@ export class GpuRuntime {
   /** The CPU side of the uniform arena, copied to the batch's buffer at submit. */
   readonly #uniformArena: Uint8Array<ArrayBuffer>;
   #batch: Batch | null = null;
+  /** Free scratch textures by "width×height", reused once their batch is submitted. */
+  readonly #textures = new Map<string, GPUTexture[]>();
+  #textureBytes = 0;
   #pendingScopes: Promise<void>[] = [];
   #error: GpuError | null = null;
   #lost: string | null = null;
@@ -446,6 +455,35 @@ export class GpuRuntime {
     else pool.give(buffer, this.#invalidBuffers);
   }
 
+  /**
+   * An rgba32float texture (storage-writable and sampleable) for the work being encoded
+   * now: it is reused only after the shared encoder is submitted, so a kernel may fill
+   * it in one dispatch and read it in the next.
+   */
+  scratchTexture(op: string, width: number, height: number): GPUTexture {
+    this.assertUsable(op);
+    const key = `${width}×${height}`;
+    const reused = this.#textures.get(key)?.pop();
+    if (reused) this.#textureBytes -= width * height * 16;
+    const texture = reused ?? this.device.createTexture({
+      label: `scratch ${key}`,
+      size: [width, height],
+      format: "rgba32float",
+      usage: TEXTURE_USAGE,
+    });
+    this.#open().textures.push(texture);
+    return texture;
+  }
+
+  /**
+   * Whether work can be encoded without first reporting a failure: false once the
+   * device is lost, the runtime destroyed, or an earlier dispatch failed (that error is
+   * left for the next op or read to throw).
+   */
+  get healthy(): boolean {
+    return this.#lost === null && !this.#destroyed && this.#error === null;
+  }
+
   /** Counts of buffers and bytes held by live tensors and by the pool. */
   memory(): GpuMemoryStats {
     return {
@@ -498,6 +536,7 @@ export class GpuRuntime {
       dispatches: 0,
       ops: new Set(),
       released: [],
+      textures: [],
     };
   }
 
@@ -531,7 +570,12 @@ export class GpuRuntime {
       resource: { buffer: batch.uniformBuffer, offset, size: dispatch.uniforms.byteLength },
     }];
     dispatch.buffers.forEach((array, i) =>
-      entries.push({ binding: i + 1, resource: { buffer: array.buffer, size: array.byteLength } })
+      entries.push({
+        binding: i + 1,
+        resource: array instanceof GPUTextureView
+          ? array
+          : { buffer: array.buffer, size: array.byteLength },
+      })
     );
     const bindGroup = this.device.createBindGroup({
       label: dispatch.op,
@@ -581,6 +625,16 @@ export class GpuRuntime {
       this.device.queue.submit([batch.encoder.finish()]);
     });
     for (const [pool, buffer] of batch.released) pool.give(buffer, this.#invalidBuffers);
+    for (const texture of batch.textures) {
+      const bytes = texture.width * texture.height * 16;
+      if (this.#textureBytes + bytes > POOL_BYTE_BUDGET) {
+        texture.destroy();
+        continue;
+      }
+      const key = `${texture.width}×${texture.height}`;
+      this.#textures.set(key, [...this.#textures.get(key) ?? [], texture]);
+      this.#textureBytes += bytes;
+    }
   }
 
   /** Reads a buffer back: submits pending work and resolves with a copy of its values. */
@@ -645,6 +699,9 @@ export class GpuRuntime {
     this.#storage.destroy();
     this.#uniforms.destroy();
     this.#staging.destroy();
+    for (const list of this.#textures.values()) list.forEach((t) => t.destroy());
+    this.#textures.clear();
+    this.#textureBytes = 0;
     this.#pipelines.clear();
     if (this.#ownsDevice) this.device.destroy();
   }

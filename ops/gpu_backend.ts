@@ -2,6 +2,7 @@
  * @file The WebGPU backend: finding an adapter and device (or adopting the caller's),
  * and tensors stored in pooled GPU buffers of the {@linkcode GpuRuntime}.
  */
+import { matmulVariantNamed, pinMatmulVariant } from "../kernels/matmul.ts";
 import { type DeviceArray, type GpuMemoryStats, GpuRuntime } from "../kernels/runtime.ts";
 import { disposedRead } from "./cpu_backend.ts";
 import { type Backend, checkTensorArgs, describe, storageSize, Tensor } from "./tensor.ts";
@@ -173,6 +174,13 @@ export interface GpuOptions {
    * Lower it only to test the folded multi-dimensional dispatch at small sizes.
    */
   readonly maxWorkgroupsPerDimension?: number;
+  /**
+   * Runs every matmul with this kernel variant instead of choosing one per shape by
+   * measuring: one of `registers4x4`, `registers8x8`, `texture8x8`, `texture16x8`,
+   * `texture16x12`, `texture20x12`, `tiled`, `splitK`. For comparing variants and for results that stay
+   * bit-identical whatever the shape class's measured choice would be.
+   */
+  readonly matmulVariant?: string;
 }
 
 const POWER_PREFERENCES = ["low-power", "high-performance"];
@@ -218,10 +226,14 @@ function checkGpuOptions(options: unknown): asserts options is GpuOptions {
  */
 export async function gpu(options: GpuOptions = {}): Promise<GpuBackend> {
   checkGpuOptions(options);
+  const pinned = options.matmulVariant === undefined
+    ? null
+    : matmulVariantNamed(options.matmulVariant);
   if (options.device) {
     const runtime = new GpuRuntime(options.device, {
       maxWorkgroupsPerDimension: options.maxWorkgroupsPerDimension,
     });
+    if (pinned) pinMatmulVariant(runtime, pinned);
     return new GpuBackend(runtime, options.device.adapterInfo?.description || "adopted device");
   }
   if (typeof navigator === "undefined" || !navigator.gpu) {
@@ -246,6 +258,7 @@ export async function gpu(options: GpuOptions = {}): Promise<GpuBackend> {
       requiredLimits: {
         maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
         maxBufferSize: adapter.limits.maxBufferSize,
+        maxTextureDimension2D: adapter.limits.maxTextureDimension2D,
       },
     });
   } catch (error) {
@@ -255,6 +268,7 @@ export async function gpu(options: GpuOptions = {}): Promise<GpuBackend> {
     ownsDevice: true,
     maxWorkgroupsPerDimension: options.maxWorkgroupsPerDimension,
   });
+  if (pinned) pinMatmulVariant(runtime, pinned);
   const { description, vendor, architecture } = adapter.info;
   return new GpuBackend(
     runtime,

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { matmul } from "../mod.ts";
+import { gpu, matmul } from "../mod.ts";
+import { MATMUL_VARIANTS, matmulTuning, matmulVariantFor } from "../kernels/matmul.ts";
 import { assertProperty, matmulProperty } from "./_properties.ts";
 import {
   assertBitwise,
@@ -20,6 +21,52 @@ gpuTest(matmulProperty.name, (dev) => assertProperty(matmulProperty, dev, runs(1
 gpuTest(
   "matmul: folded multi-dimensional dispatch agrees with the reference",
   () => assertProperty(matmulProperty, folded!, runs(30)),
+);
+
+for (const variant of MATMUL_VARIANTS.keys()) {
+  gpuTest(`matmul: variant ${variant} agrees with the reference within γ(k)·Σ|ab|`, async (dev) => {
+    // Pinned on the test device, with plain and with folded dispatch grids.
+    for (const maxWorkgroupsPerDimension of [undefined, 7]) {
+      const backend = await gpu({
+        device: dev.device,
+        matmulVariant: variant,
+        maxWorkgroupsPerDimension,
+      });
+      const property = fc.asyncProperty(matmulProperty.cases, (c) => {
+        // splitK needs a workgroup per output: more than 7³ do not fit the folded grid.
+        fc.pre(MATMUL_VARIANTS.get(variant)!.supports(backend.runtime, c));
+        return matmulProperty.check(backend, c);
+      });
+      await fc.assert(property, runs(maxWorkgroupsPerDimension ? 10 : 25));
+      backend.destroy();
+    }
+  });
+}
+
+gpuTest("matmul: gpu({ matmulVariant }) refuses an unknown variant, naming the known", async () => {
+  await assert.rejects(
+    gpu({ matmulVariant: "fastest" }),
+    (e: unknown) =>
+      e instanceof RangeError && /matmulVariant to be one of registers4x4, .*got "fastest"/
+        .test(e.message),
+  );
+});
+
+gpuTest(
+  "matmul: a large shape class is autotuned once, then uses its fastest variant",
+  async (dev) => {
+    const backend = await gpu({ device: dev.device });
+    const c = { m: 300, k: 512, n: 512, transposeA: false, transposeB: true };
+    const before = matmulVariantFor(backend.runtime, c);
+    await matmulTuning(backend.runtime);
+    const tuned = matmulVariantFor(backend.runtime, c);
+    assert.ok(tuned.supports(backend.runtime, c));
+    // The same class (sides rounded up to powers of two) reuses the choice.
+    assert.equal(matmulVariantFor(backend.runtime, { ...c, m: 400, k: 500, n: 480 }), tuned);
+    assert.equal(before.name, "registers4x4");
+    await matmulProperty.check(backend, { ...c, profile: "unit", seed: 3 });
+    backend.destroy();
+  },
 );
 
 gpuTest("matmul: more than 65,535 tiles (m = 2,097,153, k = n = 1)", async (dev) => {

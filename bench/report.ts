@@ -1,0 +1,285 @@
+/**
+ * @file `deno task bench:report`: every op of the bench catalogue at three sizes on
+ * the CPU reference and the GPU, as one table (median time, GFLOP/s or GB/s, speed-up
+ * over the reference) with the adapter's name, plus the matmul variants side by side
+ * and, for the memory-bound ops, the time of copying the same bytes (the ceiling). GPU times are kernel-only, from
+ * `timestamp-query`, where the adapter has it (llvmpipe does, and it works in Deno);
+ * otherwise wall time of one call and one wait. Writes `report.json` and `report.md`
+ * under `bench/results/` (or `--out`).
+ */
+import { cpu, gpu, type GpuBackend, matmul, type Tensor } from "../mod.ts";
+import { MATMUL_VARIANTS, matmulTuning, matmulVariantFor } from "../kernels/matmul.ts";
+import { BENCH_OPS, benchValues } from "./_cases.ts";
+import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
+import { openBenchDevice } from "./_gpu_timer.ts";
+import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "../kernels/_shared.ts";
+
+const options = parseBenchArgs(Deno.args, "bench:report");
+const bench = await openBenchDevice().catch((error) => {
+  console.error(`bench:report: ${error.message}`);
+  Deno.exit(1);
+});
+const { backend: dev, timer } = bench;
+const timing = timer ? "kernel-only (timestamp-query)" : "wall, one call and one wait";
+const progress = (line: string) => console.error(line);
+progress(`adapter: ${bench.adapter}; GPU times: ${timing}`);
+
+/** Median ms of `reps` timed calls on the GPU (after one untimed call). */
+async function gpuTime(backend: GpuBackend, reps: number, run: () => Tensor): Promise<number> {
+  run().dispose();
+  await backend.sync();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    if (timer) times.push(await timer.time(backend, () => run().dispose()));
+    else {
+      const start = performance.now();
+      const out = run();
+      await backend.sync();
+      times.push(performance.now() - start);
+      out.dispose();
+    }
+  }
+  return median(times);
+}
+
+/** Median wall ms of one call and one wait (`backend.sync()`). */
+async function wallTime(backend: GpuBackend, reps: number, run: () => Tensor): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const start = performance.now();
+    const out = run();
+    await backend.sync();
+    times.push(performance.now() - start);
+    out.dispose();
+  }
+  return median(times);
+}
+
+/**
+ * Median ms on the CPU reference, after one untimed call where a call is quick (to let
+ * the JIT compile); fewer repetitions where one call takes seconds.
+ */
+function cpuTime(reps: number, run: () => Tensor): number {
+  const first = performance.now();
+  run().dispose();
+  const times: number[] = [];
+  if (performance.now() - first > 1000) times.push(performance.now() - first);
+  const deadline = performance.now() + 4000;
+  while (times.length < reps && (times.length === 0 || performance.now() < deadline)) {
+    const start = performance.now();
+    run().dispose();
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+/**
+ * WGSL: the fastest plain copy a compute shader does here, 16 floats per thread as one
+ * mat4x4 (as sgdStep reads them): the ceiling of any kernel that reads and writes
+ * storage buffers on this adapter, where `copyBufferToBuffer` may take a faster path.
+ */
+const shaderCopy = () => /* wgsl */ `
+@group(0) @binding(0) var<uniform> blocks: vec4u;
+@group(0) @binding(1) var<storage, read> src: array<mat4x4f>;
+@group(0) @binding(2) var<storage, read_write> dst: array<mat4x4f>;
+${LINEAR_WORKGROUP}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, groups) * 64u + lid;
+  if (i < blocks.x) { dst[i] = src[i]; }
+}
+`;
+
+/**
+ * Median kernel ms of copying `bytes` bytes (moving 2·bytes), by `copyBufferToBuffer`
+ * and by the compute-shader copy.
+ */
+async function copyTimes(bytes: number, reps: number): Promise<{ buffer: number; shader: number }> {
+  const elements = Math.ceil(bytes / 4);
+  using from = dev.tensor(benchValues(elements, 0));
+  const to = dev.runtime.allocate("copy", elements);
+  const blocks = Math.ceil(elements / 16);
+  const copies = {
+    buffer: () => dev.runtime.copy("copy", from.array, to),
+    shader: () =>
+      dev.runtime.dispatch({
+        op: "copy",
+        key: "bench/shaderCopy",
+        wgsl: shaderCopy,
+        uniforms: packUniforms([{ u32: blocks }]),
+        buffers: [asBlocks(from.array, 64), asBlocks(to, 64)],
+        workgroups: Math.ceil(blocks / 64),
+      }),
+  };
+  const result = { buffer: 0, shader: 0 };
+  for (const [name, run] of Object.entries(copies) as [keyof typeof copies, () => void][]) {
+    const times: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      if (timer) times.push(await timer.time(dev, run));
+      else {
+        const start = performance.now();
+        run();
+        await dev.sync();
+        times.push(performance.now() - start);
+      }
+    }
+    result[name] = median(times);
+  }
+  dev.runtime.release(to);
+  return result;
+}
+
+interface Row {
+  op: string;
+  size: string;
+  backend: string;
+  medianMs: number;
+  wallMs: number | null;
+  rate: number;
+  unit: string;
+  speedup: number | null;
+  copyMs: number | null;
+  shaderCopyMs: number | null;
+}
+
+const rows: Row[] = [];
+const ref = cpu();
+const cases = BENCH_OPS.filter((c) => options.only.has(c.op));
+for (const [i, c] of cases.entries()) {
+  progress(`[${i + 1}/${cases.length}] ${c.op} ${c.size}`);
+  const onCpu = c.prepare(ref);
+  const cpuMs = cpuTime(options.reps, onCpu.run);
+  onCpu.dispose();
+  const onGpu = c.prepare(dev);
+  onGpu.run().dispose();
+  await matmulTuning(dev.runtime);
+  const gpuMs = await gpuTime(dev, options.reps, onGpu.run);
+  const wallMs = await wallTime(dev, options.reps, onGpu.run);
+  onGpu.dispose();
+  const copy = c.unit === "GB/s" ? await copyTimes(c.work / 2, options.reps) : null;
+  const rate = (ms: number) => c.work / ms / 1e6;
+  rows.push({
+    op: c.op,
+    size: c.size,
+    backend: "cpu reference",
+    medianMs: cpuMs,
+    wallMs: null,
+    rate: rate(cpuMs),
+    unit: c.unit,
+    speedup: null,
+    copyMs: null,
+    shaderCopyMs: null,
+  });
+  rows.push({
+    op: c.op,
+    size: c.size,
+    backend: "webgpu",
+    medianMs: gpuMs,
+    wallMs,
+    rate: rate(gpuMs),
+    unit: c.unit,
+    speedup: cpuMs / gpuMs,
+    copyMs: copy?.buffer ?? null,
+    shaderCopyMs: copy?.shader ?? null,
+  });
+}
+
+/** GFLOP/s of each matmul variant at each size, and the one the autotune picked. */
+const variantShapes: Array<[number, number, number]> = [
+  [64, 64, 64],
+  [256, 256, 256],
+  [1024, 1024, 1024],
+  [8, 4096, 8],
+];
+const variantRows: string[][] = [];
+const variantJson: Record<string, Record<string, number>> = {};
+if (options.only.has("matmul")) {
+  for (const [m, k, n] of variantShapes) {
+    const size = `${m}×${k}×${n}`;
+    progress(`matmul variants at ${size}`);
+    using a = dev.tensor(benchValues(m * k, 1), [m, k]);
+    using b = dev.tensor(benchValues(k * n, 2), [k, n]);
+    matmul(a, b).dispose();
+    await matmulTuning(dev.runtime);
+    const params = { m, k, n, transposeA: false, transposeB: false };
+    const chosen = matmulVariantFor(dev.runtime, params).name;
+    const cells = [size];
+    for (const name of MATMUL_VARIANTS.keys()) {
+      const pinned = await gpu({ device: dev.device, matmulVariant: name });
+      using pa = pinned.tensor(benchValues(m * k, 1), [m, k]);
+      using pb = pinned.tensor(benchValues(k * n, 2), [k, n]);
+      const ms = MATMUL_VARIANTS.get(name)!.supports(pinned.runtime, params) &&
+          (name !== "splitK" || m * n <= 4096 || k <= 256)
+        ? await gpuTime(pinned, options.reps, () => matmul(pa, pb))
+        : NaN;
+      pinned.destroy();
+      const gflops = (2 * m * n * k) / ms / 1e6;
+      (variantJson[size] ??= {})[name] = gflops;
+      cells.push(`${fmt(gflops)}${name === chosen ? " ✓" : ""}`);
+    }
+    variantRows.push(cells);
+  }
+}
+
+const header = [
+  "op",
+  "size",
+  "backend",
+  "median ms",
+  "rate",
+  "× cpu",
+  "wall ms (1 call + wait)",
+  "vs copy (same bytes)",
+];
+const table = markdownTable(
+  header,
+  rows.map((r) => [
+    r.op,
+    r.size,
+    r.backend,
+    fmt(r.medianMs),
+    `${fmt(r.rate)} ${r.unit}`,
+    r.speedup === null ? "" : `${fmt(r.speedup)}×`,
+    r.wallMs === null ? "" : fmt(r.wallMs),
+    r.copyMs === null || r.shaderCopyMs === null
+      ? ""
+      : `${fmt(r.medianMs / r.copyMs)}× copyBuffer (${fmt(r.copyMs)} ms), ${
+        fmt(r.medianMs / r.shaderCopyMs)
+      }× shader copy (${fmt(r.shaderCopyMs)} ms)`,
+  ]),
+);
+const variantsTable = variantRows.length
+  ? markdownTable(["matmul GFLOP/s", ...MATMUL_VARIANTS.keys()], variantRows)
+  : "";
+const when = new Date().toISOString();
+const markdown = [
+  `Adapter: **${bench.adapter}** (${
+    Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default stack"
+  }); GPU times ${timing}; medians of ${options.reps}; ${when}.`,
+  "",
+  table,
+  "",
+  variantsTable &&
+  `Matmul variants, GFLOP/s (${timing}); ✓ marks the autotune's choice, – a variant not tried at that shape:\n\n${variantsTable}`,
+  "",
+  "vs copy: the op's time over that of copying the same bytes (reads + writes) on the same " +
+  "adapter, by `copyBufferToBuffer` and by a compute shader that copies 16 floats per thread.",
+].join("\n");
+console.log(markdown);
+const json = JSON.stringify(
+  {
+    adapter: bench.adapter,
+    stack: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default",
+    timing,
+    reps: options.reps,
+    when,
+    rows,
+    matmulVariants: variantJson,
+  },
+  null,
+  2,
+);
+progress(`wrote ${await writeResult(options.out, "report.json", json)}`);
+progress(`wrote ${await writeResult(options.out, "report.md", markdown + "\n")}`);
+bench.destroy();
