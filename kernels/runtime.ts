@@ -603,6 +603,12 @@ export class GpuRuntime {
     this.#workCount++;
   }
 
+  /** Fills a buffer with zeros inside the shared encoder. */
+  clear(op: string, array: DeviceArray): void {
+    this.#openForCopy(op).encoder.clearBuffer(array.buffer, 0, array.byteLength);
+    this.#workCount++;
+  }
+
   /** Submits the batch, if there is one, without waiting for it. */
   flush(): void {
     const batch = this.#batch;
