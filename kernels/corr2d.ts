@@ -1,108 +1,15 @@
 /**
- * @file WGSL for `corr2d`: valid 2-D cross-correlation, out[y][x] = Σ x[y+i][x+j]·k[i][j].
- *
- * Register-blocked, with no workgroup memory and no barrier (both are slow on Mesa's
- * llvmpipe): each thread computes a 2×16 block of outputs. The kernel is walked four
- * taps of a row at a time: the four taps k[i][j…j+3] are read once, and for each of
- * the thread's output rows the 20 inputs x[y+i][x0+j … x0+j+19] (five vec4) give the
- * shifted windows of its four vec4 of outputs by constant swizzles. When the image
- * width is a multiple of 4 those are aligned vec4 loads; otherwise scalar loads. Taps
- * past the kernel's width are exact zeros, rows and columns past the edge are clamped
- * for loads and skipped for stores, so any sizes work. Each output is a sequential
- * sum of its kh·kw products in row-major tap order (plus exact zeros), so its error is
- * at most γ(kh·kw)·Σ|x·k|.
- *
- * Measured at 1024², 3×3 on llvmpipe (timestamp queries, one run): the previous
- * workgroup-memory kernel took 131–280 ms, blocks of 4×4 17 ms, 4×8 10–15, 8×8 10–16,
- * 4×16 8–9, 2×16 7.5–12 (minimum 4.0). Wider blocks share more loads per output.
- *
- * Launch: workgroups of 8×8 threads, one per 16×128 tile of the output, folded into
- * more dimensions when needed.
+ * @file `corr2d`'s kernel, chosen per adapter (DESIGN.md, principle 8). On a GPU, the
+ * image tile with its halo is staged in workgroup memory (`corr2d_staged.ts`); on a
+ * software adapter (Mesa's llvmpipe, SwiftShader), where workgroup memory and barriers
+ * are slow, each thread keeps a 2×16 block of outputs in registers
+ * (`corr2d_registers.ts`): 4 ms against 131–280 ms for 1024², 3×3 on llvmpipe. Both
+ * sum each output's kh·kw products in row-major tap order, so both have the error
+ * bound γ(kh·kw)·Σ|x·k|, and both are tested against the reference.
  */
-import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
+import { encodeCorr2dRegisters } from "./corr2d_registers.ts";
+import { encodeCorr2dStaged } from "./corr2d_staged.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
-
-const THREADS = 8;
-/** Output rows per thread. */
-const ROWS = [0, 1];
-/** Output columns per thread, in vec4 groups. */
-const GROUPS = [0, 1, 2, 3];
-const TILE_Y = THREADS * ROWS.length;
-const TILE_X = THREADS * 4 * GROUPS.length;
-
-/** WGSL: the image binding and `load4(row, col)`, x[row][col … col+3] clamped to the row. */
-const imageLoads = (aligned: boolean) =>
-  aligned
-    ? /* wgsl */ `
-@group(0) @binding(1) var<storage, read> x: array<vec4f>;
-fn load4(row: u32, col: u32) -> vec4f {
-  return x[row * (params.w / 4u) + min(col, params.w - 4u) / 4u];
-}`
-    : /* wgsl */ `
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-fn load1(row: u32, col: u32) -> f32 { return x[row * params.w + min(col, params.w - 1u)]; }
-fn load4(row: u32, col: u32) -> vec4f {
-  return vec4f(load1(row, col), load1(row, col + 1u), load1(row, col + 2u), load1(row, col + 3u));
-}`;
-
-const wgsl = (aligned: boolean) => /* wgsl */ `
-struct Params { h: u32, w: u32, kh: u32, kw: u32, oh: u32, ow: u32, tilesX: u32, tiles: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-${imageLoads(aligned)}
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-${LINEAR_WORKGROUP}
-fn tap(i: u32, j: u32) -> f32 { return select(0.0, k[i * params.kw + min(j, params.kw - 1u)], j < params.kw); }
-@compute @workgroup_size(${THREADS}, ${THREADS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
-        @builtin(local_invocation_id) lid: vec3u) {
-  let tile = linearWorkgroup(wid, groups);
-  if (tile >= params.tiles) { return; }
-  let y0 = (tile / params.tilesX) * ${TILE_Y}u + lid.y * ${ROWS.length}u;
-  let x0 = (tile % params.tilesX) * ${TILE_X}u + lid.x * ${4 * GROUPS.length}u;
-  ${ROWS.flatMap((r) => GROUPS.map((g) => `var acc${r}_${g} = vec4f(0.0);`)).join("\n  ")}
-  for (var i = 0u; i < params.kh; i++) {
-    ${ROWS.map((r) => `let row${r} = min(y0 + ${r}u + i, params.h - 1u);`).join("\n    ")}
-    for (var j = 0u; j < params.kw; j += 4u) {
-      let kv = vec4f(tap(i, j), tap(i, j + 1u), tap(i, j + 2u), tap(i, j + 3u));
-      ${
-  ROWS.map((r) =>
-    `{
-        ${
-      [...GROUPS, GROUPS.length].map((g) => `let v${g} = load4(row${r}, x0 + j + ${4 * g}u);`)
-        .join("\n        ")
-    }
-        ${
-      GROUPS.map((g) =>
-        [
-          `acc${r}_${g} += kv.x * v${g};`,
-          `acc${r}_${g} += kv.y * vec4f(v${g}.yzw, v${g + 1}.x);`,
-          `acc${r}_${g} += kv.z * vec4f(v${g}.zw, v${g + 1}.xy);`,
-          `acc${r}_${g} += kv.w * vec4f(v${g}.w, v${g + 1}.xyz);`,
-        ].join("\n        ")
-      ).join("\n        ")
-    }
-      }`
-  ).join("\n      ")
-}
-    }
-  }
-  ${
-  ROWS.map((r) =>
-    `if (y0 + ${r}u < params.oh) {
-    ${
-      GROUPS.map((g) =>
-        `for (var q = 0u; q < 4u; q++) {
-      let x = x0 + ${4 * g}u + q;
-      if (x < params.ow) { out[(y0 + ${r}u) * params.ow + x] = acc${r}_${g}[q]; }
-    }`
-      ).join("\n    ")
-    }
-  }`
-  ).join("\n  ")
-}
-}
-`;
 
 /** Image and kernel sizes of one correlation. */
 export interface Corr2dParams {
@@ -112,23 +19,40 @@ export interface Corr2dParams {
   readonly kw: number;
 }
 
+/** The two kernels of `corr2d`. */
+export const CORR2D_VARIANTS = {
+  staged: encodeCorr2dStaged,
+  registers: encodeCorr2dRegisters,
+} as const;
+
+/** A `corr2d` kernel's name. */
+export type Corr2dVariant = keyof typeof CORR2D_VARIANTS;
+
+const pinned = new WeakMap<GpuRuntime, Corr2dVariant>();
+
+/** Makes every `corr2d` on `runtime` use `variant` (tests run both this way). */
+export function pinCorr2dVariant(runtime: GpuRuntime, variant: Corr2dVariant): void {
+  pinned.set(runtime, variant);
+}
+
+/** Whether the device is a software rasteriser rather than a GPU. */
+function isSoftwareAdapter(device: GPUDevice): boolean {
+  const info = device.adapterInfo;
+  return Boolean(info?.isFallbackAdapter) ||
+    /llvmpipe|lavapipe|swiftshader/i.test(`${info?.description} ${info?.architecture}`);
+}
+
+/** The kernel `corr2d` uses on `runtime`: pinned, or chosen by the kind of adapter. */
+export function corr2dVariantFor(runtime: GpuRuntime): Corr2dVariant {
+  return pinned.get(runtime) ?? (isSoftwareAdapter(runtime.device) ? "registers" : "staged");
+}
+
 /** Encodes the valid cross-correlation of `x` [h, w] with `k` [kh, kw] into `out`. */
 export function encodeCorr2d(
   runtime: GpuRuntime,
-  [x, k]: readonly DeviceArray[],
+  inputs: readonly DeviceArray[],
   out: DeviceArray,
-  { h, w, kh, kw }: Corr2dParams,
+  params: Corr2dParams,
 ): void {
-  const oh = h - kh + 1, ow = w - kw + 1;
-  const tilesX = Math.ceil(ow / TILE_X);
-  const tiles = tilesX * Math.ceil(oh / TILE_Y);
-  const aligned = w % 4 === 0;
-  runtime.dispatch({
-    op: "corr2d",
-    key: `corr2d/registers${ROWS.length}x${4 * GROUPS.length}/${aligned ? "vec4" : "scalar"}`,
-    wgsl: () => wgsl(aligned),
-    uniforms: packUniforms([h, w, kh, kw, oh, ow, tilesX, tiles].map((u32) => ({ u32 }))),
-    buffers: [aligned ? asBlocks(x, 16) : x, k, out],
-    workgroups: tiles,
-  });
+  CORR2D_VARIANTS[corr2dVariantFor(runtime)](runtime, inputs, out, params);
 }

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { corr2d } from "../mod.ts";
+import { corr2d, gpu } from "../mod.ts";
+import { CORR2D_VARIANTS, type Corr2dVariant, pinCorr2dVariant } from "../kernels/corr2d.ts";
 import { assertProperty, corr2dProperty } from "./_properties.ts";
 import {
   assertEqualValues,
@@ -20,6 +21,21 @@ gpuTest(
   "corr2d: folded dispatch agrees with the reference",
   () => assertProperty(corr2dProperty, folded!, runs(25)),
 );
+
+for (const variant of Object.keys(CORR2D_VARIANTS) as Corr2dVariant[]) {
+  gpuTest(
+    `corr2d: the ${variant} kernel agrees with the reference, plain and folded grids`,
+    async (dev) => {
+      // Pinned on the test device: each adapter runs only one of them otherwise.
+      for (const maxWorkgroupsPerDimension of [undefined, 7]) {
+        const backend = await gpu({ device: dev.device, maxWorkgroupsPerDimension });
+        pinCorr2dVariant(backend.runtime, variant);
+        await assertProperty(corr2dProperty, backend, runs(maxWorkgroupsPerDimension ? 10 : 30));
+        backend.destroy();
+      }
+    },
+  );
+}
 
 gpuTest("corr2d: more than 65,535 tiles of 128 columns (a 1 × 8,388,609 image)", async (dev) => {
   const w = 128 * 65536 + 1;
