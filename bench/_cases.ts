@@ -5,13 +5,19 @@
  * library is benchmarked everywhere by adding one line to {@linkcode BENCH_OPS}.
  */
 import {
+  add,
   type Backend,
   corr2d,
   dropout,
   l2Penalty,
   matmul,
+  mean,
+  mul,
   randomKey,
+  scale,
   sgdStep,
+  square,
+  sum,
   type Tensor,
 } from "../mod.ts";
 
@@ -133,6 +139,12 @@ export const BENCH_OPS: readonly BenchCase[] = [
   ...elementwise("sgdStep", 2, 1, (p, g) => sgdStep(p, g, { lr: 0.1, weightDecay: 0.01 })),
   ...elementwise("dropout", 1, 1, (x) => dropout(x, 0.5, KEY)),
   ...elementwise("l2Penalty", 1, 0, (w) => l2Penalty(w)),
+  ...elementwise("add", 2, 1, (a, b) => add(a, b)),
+  ...elementwise("mul", 2, 1, (a, b) => mul(a, b)),
+  ...elementwise("scale", 1, 1, (x) => scale(x, 0.5)),
+  ...elementwise("square", 1, 1, (x) => square(x)),
+  ...elementwise("sum", 1, 0, (x) => sum(x)),
+  ...elementwise("mean", 1, 0, (x) => mean(x)),
 ];
 
 /**

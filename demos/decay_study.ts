@@ -203,6 +203,51 @@ async function norm(t: Tensor): Promise<number> {
   return Math.sqrt(2 * (await penalty.read())[0]);
 }
 
+/** One run's model and optimiser, stepped by {@linkcode StudyRun.step}. */
+export interface StudyRun {
+  /** One SGD step on the training rows `rows`: no wait for the GPU, intermediates freed. */
+  step(rows: readonly number[]): void;
+  /** Train and test loss as one two-element tensor on the device (the caller disposes it). */
+  losses(): Tensor;
+  /** The current weight (owned by the run). */
+  weight(): Tensor;
+  /** Frees the parameters. */
+  dispose(): void;
+}
+
+/** Initialises a run of `spec` on `data`'s backend, ready to step. */
+export function startRun(data: StudyData, spec: RunSpec, settings: StudySettings): StudyRun {
+  const backend = data.train.X.backend;
+  const trainer = spec.variant === "scratch"
+    ? scratchTrainer(backend, spec, settings)
+    : conciseTrainer(backend, spec, settings);
+  return {
+    step(rows) {
+      const next = scope(() => {
+        const batch = minibatch(data.train, rows);
+        const grads = grad(trainer.objective(batch))(
+          ...trainer.names.map((n) => trainer.params[n]),
+        );
+        return trainer.optimizer.step(
+          trainer.params,
+          Object.fromEntries(trainer.names.map((n, i) => [n, grads[i]])),
+        );
+      });
+      Object.values(trainer.params).forEach((t) => t.dispose());
+      trainer.params = next;
+    },
+    losses: () =>
+      scope(() =>
+        concat([
+          evaluateLoss(trainer.net, data.train, trainer.loss),
+          evaluateLoss(trainer.net, data.test, trainer.loss),
+        ])
+      ),
+    weight: () => trainer.params[trainer.weightName],
+    dispose: () => Object.values(trainer.params).forEach((t) => t.dispose()),
+  };
+}
+
 /**
  * Trains one run of the study on `data`'s backend.
  *
@@ -218,11 +263,8 @@ export async function runStudy(
   onEvaluation: OnEvaluation = () => {},
 ): Promise<RunResult> {
   const started = performance.now();
-  const backend = data.train.X.backend;
-  const trainer = spec.variant === "scratch"
-    ? scratchTrainer(backend, spec, settings)
-    : conciseTrainer(backend, spec, settings);
-  const wInitial = [...await trainer.params[trainer.weightName].read()];
+  const run = startRun(data, spec, settings);
+  const wInitial = [...await run.weight().read()];
   const wNormInitial = Math.hypot(...wInitial);
   const epochs: number[] = [], train: number[] = [], test: number[] = [];
   const pending: Promise<void>[] = [];
@@ -232,26 +274,10 @@ export async function runStudy(
     for (
       const rows of minibatchRows(settings.nTrain, settings.batchSize, { key: shuffle, epoch })
     ) {
-      const next = scope(() => {
-        const batch = minibatch(data.train, rows);
-        const grads = grad(trainer.objective(batch))(
-          ...trainer.names.map((n) => trainer.params[n]),
-        );
-        return trainer.optimizer.step(
-          trainer.params,
-          Object.fromEntries(trainer.names.map((n, i) => [n, grads[i]])),
-        );
-      });
-      Object.values(trainer.params).forEach((t) => t.dispose());
-      trainer.params = next;
+      run.step(rows);
     }
     if (epoch % settings.evaluateEvery === 0 || epoch === settings.epochs) {
-      const losses = scope(() =>
-        concat([
-          evaluateLoss(trainer.net, data.train, trainer.loss),
-          evaluateLoss(trainer.net, data.test, trainer.loss),
-        ])
-      );
+      const losses = run.losses();
       pending.push(
         losses.read().then(([trainLoss, testLoss]) => {
           epochs.push(epoch);
@@ -266,10 +292,9 @@ export async function runStudy(
     }
   }
   await Promise.all(pending);
-  const weight = trainer.params[trainer.weightName];
-  const wNorm = await norm(weight);
-  const w = [...await weight.read()];
-  Object.values(trainer.params).forEach((t) => t.dispose());
+  const wNorm = await norm(run.weight());
+  const w = [...await run.weight().read()];
+  run.dispose();
   return {
     name: runName(spec),
     variant: spec.variant,
