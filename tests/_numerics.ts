@@ -123,6 +123,34 @@ export function assertBitwise(actual: Float32Array, expected: Float32Array, what
   }
 }
 
+/** A float32 with subnormals flushed to zero (sign kept), as GPUs may treat them. */
+export function flushSubnormal(v: number): number {
+  return Math.abs(v) < MIN_NORMAL ? v * 0 : v;
+}
+
+/**
+ * Asserts each element is bit-identical to `expected`, or to `flushed`: what a GPU that
+ * flushes subnormal inputs and results to zero computes (NVIDIA's does; llvmpipe's
+ * does not). WGSL allows both.
+ */
+export function assertBitwiseOrFlushed(
+  actual: Float32Array,
+  expected: Float32Array,
+  flushed: Float32Array,
+  what: string,
+): void {
+  const bits = (a: Float32Array, i: number) => new Uint32Array(a.buffer, a.byteOffset, a.length)[i];
+  for (let i = 0; i < expected.length; i++) {
+    if (bits(actual, i) !== bits(expected, i) && bits(actual, i) !== bits(flushed, i)) {
+      throw new Error(
+        `${what}: element ${i} is ${actual[i]}, expected exactly ${expected[i]} (or ${
+          flushed[i]
+        } with subnormals flushed)`,
+      );
+    }
+  }
+}
+
 /** Asserts two float32 arrays are equal element by element (+0 equals −0; NaN never does). */
 export function assertEqualValues(
   actual: Float32Array,
