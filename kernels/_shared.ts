@@ -26,17 +26,22 @@ export function elementwiseWorkgroups(n: number): number {
 }
 
 /**
- * WGSL: the entry point of a one-thread-per-element kernel. `body` runs with `i`, the
- * element index, for every i < `params.n` (the uniform block must start with `n: u32`).
+ * WGSL: the entry point of a one-thread-per-item kernel. `body` runs with `i`, the item
+ * index, for every i < `params.<count>` (a u32 of the uniform block; `n` by default), in
+ * workgroups of `workgroup` threads.
  */
-export function elementwiseMain(body: string): string {
+export function elementwiseMain(
+  body: string,
+  count = "n",
+  workgroup = ELEMENTWISE_WORKGROUP,
+): string {
   return /* wgsl */ `
 ${LINEAR_WORKGROUP}
-@compute @workgroup_size(${ELEMENTWISE_WORKGROUP})
+@compute @workgroup_size(${workgroup})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let i = linearWorkgroup(wid, groups) * ${ELEMENTWISE_WORKGROUP}u + lid;
-  if (i >= params.n) { return; }
+  let i = linearWorkgroup(wid, groups) * ${workgroup}u + lid;
+  if (i >= params.${count}) { return; }
   ${body}
 }
 `;

@@ -13,7 +13,7 @@
  * per-dimension limit. The reciprocal of the batch size is rounded once on the host,
  * so the kernel has no division (WGSL allows 2.5 ulp there).
  */
-import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
+import { asBlocks, elementwiseMain, packUniforms } from "./_shared.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
 const WORKGROUP = 64;
@@ -26,16 +26,15 @@ struct Params { blocks: u32, lr: f32, invBatch: f32, weightDecay: f32 }
 @group(0) @binding(1) var<storage, read> p: array<mat4x4f>;
 @group(0) @binding(2) var<storage, read> g: array<mat4x4f>;
 @group(0) @binding(3) var<storage, read_write> out: array<mat4x4f>;
-${LINEAR_WORKGROUP}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearWorkgroup(wid, groups) * ${WORKGROUP}u + lid;
-  if (i >= params.blocks) { return; }
+${
+  elementwiseMain(
+    `
   let w = p[i];
-  out[i] = w - params.lr * (g[i] * params.invBatch + params.weightDecay * w);
-}
-`;
+  out[i] = w - params.lr * (g[i] * params.invBatch + params.weightDecay * w);`,
+    "blocks",
+    WORKGROUP,
+  )
+}`;
 
 /** Scalars of one SGD step. */
 export interface SgdStepParams {
