@@ -30,7 +30,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   let block = linearWorkgroup(wid, groups) * ${WORKGROUP}u + lid;
   if (block * 4u >= params.n) { return; }
   let bits = philox4x32(vec4u(block, 0u, 0u, 0u), params.key);
-  let keep = bits >= vec4u(params.threshold) & vec4<bool>(params.dropAll == 0u);
+  let keep = (bits >= vec4u(params.threshold)) & vec4<bool>(params.dropAll == 0u);
   out[block] = select(vec4f(0.0), x[block] * params.scale, keep);
 }
 `;
