@@ -27,8 +27,9 @@ async function openGpu(options = {}): Promise<GpuBackend | null> {
 export const dev: GpuBackend | null = await openGpu();
 
 /**
- * A second GPU backend that folds dispatches at 7 workgroups per dimension, so that
- * the two-dimensional dispatch path runs at small sizes.
+ * A second GPU backend, on a device of its own, that folds dispatches at 7 workgroups
+ * per dimension, so that the multi-dimensional dispatch path runs at small sizes (and
+ * the fuzz tests have tensors of another device).
  */
 export const folded: GpuBackend | null = dev
   ? await openGpu({ maxWorkgroupsPerDimension: 7 })
@@ -37,6 +38,12 @@ export const folded: GpuBackend | null = dev
 if (dev) {
   const stack = Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default (Vulkan on Linux)";
   console.log(`WebGPU adapter: ${dev.name}; DENO_WEBGPU_BACKEND=${stack}`);
+  // Each test file runs in its own isolate: free its device when the file is done,
+  // rather than leaving dozens of devices to the process's exit.
+  globalThis.addEventListener("unload", () => {
+    folded?.destroy();
+    dev.destroy();
+  });
 }
 
 /** The CPU reference backend. */
