@@ -18,7 +18,7 @@ fn linearWorkgroup(wid: vec3u, groups: vec3u) -> u32 {
 `;
 
 /** Threads per workgroup of one-thread-per-element kernels. */
-export const ELEMENTWISE_WORKGROUP = 256;
+const ELEMENTWISE_WORKGROUP = 256;
 
 /** Workgroups for `n` elements at one thread each. */
 export function elementwiseWorkgroups(n: number): number {

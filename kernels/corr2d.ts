@@ -43,7 +43,7 @@ function isSoftwareAdapter(device: GPUDevice): boolean {
 }
 
 /** The kernel `corr2d` uses on `runtime`: pinned, or chosen by the kind of adapter. */
-export function corr2dVariantFor(runtime: GpuRuntime): Corr2dVariant {
+function corr2dVariantFor(runtime: GpuRuntime): Corr2dVariant {
   return pinned.get(runtime) ?? (isSoftwareAdapter(runtime.device) ? "registers" : "staged");
 }
 

@@ -12,12 +12,12 @@ import { elementwiseMain, elementwiseWorkgroups, packUniforms } from "./_shared.
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
 /** The binary operators and their WGSL. */
-export const BINARY_OPERATORS = { add: "x + y", sub: "x - y", mul: "x * y" } as const;
+const BINARY_OPERATORS = { add: "x + y", sub: "x - y", mul: "x * y" } as const;
 /** A binary operator's name. */
 export type BinaryOperator = keyof typeof BINARY_OPERATORS;
 
 /** The unary operators and their WGSL; `c` is the op's scalar. */
-export const UNARY_OPERATORS = { scale: "x * params.c", square: "x * x" } as const;
+const UNARY_OPERATORS = { scale: "x * params.c", square: "x * x" } as const;
 /** A unary operator's name. */
 export type UnaryOperator = keyof typeof UNARY_OPERATORS;
 

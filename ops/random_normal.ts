@@ -15,7 +15,7 @@ import { checkKey, philox4x32, type RandomKey } from "./random.ts";
 import { type Backend, describeShape, isShape, type Tensor } from "./tensor.ts";
 
 /** The Box–Muller pair from two Philox words, in float64 (the kernel's reference). */
-export function boxMuller(r0: number, r1: number): [number, number] {
+function boxMuller(r0: number, r1: number): [number, number] {
   const u = ((r0 >>> 8) + 1) * 2 ** -24;
   const v = (r1 >>> 8) * 2 ** -24;
   const theta = Math.fround(Math.fround(2 * Math.fround(Math.PI) * v) - Math.fround(Math.PI));
