@@ -51,10 +51,15 @@ export { sgdStep, type SgdStepOptions } from "./ops/sgd_step.ts";
 export { dropout } from "./ops/dropout.ts";
 export { corr2d } from "./ops/corr2d.ts";
 export { foldIn, philox4x32, type RandomKey, randomKey, splitKey } from "./ops/random.ts";
-export { add, mul, scale, square, sub } from "./ops/elementwise.ts";
+export { add, div, maximum, minimum, mul, neg, pow, sub } from "./ops/arithmetic.ts";
+export { abs, exp, log, relu, scale, sigmoid, sqrt, square, tanh } from "./ops/math.ts";
+export { equal, greater, less, where } from "./ops/compare.ts";
 export { broadcastTo, sumToShape } from "./ops/broadcast.ts";
-export { mean, sum } from "./ops/reduce.ts";
-export { concat, pad2d, reverse, takeRows } from "./ops/layout.ts";
+export { reshape, transpose } from "./ops/shape.ts";
+export { argmax, max, mean, type ReduceOptions, sum } from "./ops/reduce.ts";
+export { logSoftmax, logSumExp, softmax } from "./ops/softmax.ts";
+export { stopGradient } from "./ops/stop_gradient.ts";
+export { concat, pad2d, reverse, slice, takeRows } from "./ops/layout.ts";
 export { randomNormal, type RandomNormalOptions } from "./ops/random_normal.ts";
 export { grad, valueAndGrad, type ValueAndGrads } from "./train/autodiff.ts";
 export {
@@ -65,5 +70,5 @@ export {
   type SyntheticDataOptions,
 } from "./train/data.ts";
 export { Linear, type LinearParams, linreg } from "./train/linear.ts";
-export { evaluateLoss, mseLoss, squaredLoss } from "./train/losses.ts";
+export { crossEntropy, evaluateLoss, mseLoss, squaredLoss } from "./train/losses.ts";
 export { type ParamGroup, type Params, SGD } from "./train/sgd.ts";

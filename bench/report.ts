@@ -7,7 +7,7 @@
  * otherwise wall time of one call and one wait. Writes `report.json` and `report.md`
  * under `bench/results/` (or `--out`).
  */
-import { cpu, gpu, type GpuBackend, matmul, type Tensor } from "../mod.ts";
+import { cpu, gpu, type GpuBackend, type GpuTensor, matmul, type Tensor } from "../mod.ts";
 import { MATMUL_VARIANTS, matmulTuning, matmulVariantFor } from "../kernels/matmul.ts";
 import { BENCH_OPS, benchValues } from "./_cases.ts";
 import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
@@ -97,7 +97,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
  */
 async function copyTimes(bytes: number, reps: number): Promise<{ buffer: number; shader: number }> {
   const elements = Math.ceil(bytes / 4);
-  using from = dev.tensor(benchValues(elements, 0));
+  using from = dev.tensor(benchValues(elements, 0)) as GpuTensor;
   const to = dev.runtime.allocate("copy", elements);
   const blocks = Math.ceil(elements / 16);
   const copies = {

@@ -26,6 +26,7 @@ import {
   mseLoss,
   randomKey,
   randomNormal,
+  reshape,
   scale,
   scope,
   SGD,
@@ -238,10 +239,11 @@ export function startRun(data: StudyData, spec: RunSpec, settings: StudySettings
     },
     losses: () =>
       scope(() =>
-        concat([
-          evaluateLoss(trainer.net, data.train, trainer.loss),
-          evaluateLoss(trainer.net, data.test, trainer.loss),
-        ])
+        concat(
+          [data.train, data.test].map((set) =>
+            reshape(evaluateLoss(trainer.net, set, trainer.loss), [1])
+          ),
+        )
       ),
     weight: () => trainer.params[trainer.weightName],
     dispose: () => Object.values(trainer.params).forEach((t) => t.dispose()),

@@ -1,9 +1,10 @@
 /**
  * @file Philox-4x32-10 (Salmon et al., "Parallel Random Numbers: As Easy as 1, 2, 3",
- * SC11), the counter-based generator of cuRAND and PyTorch, in WGSL. Its twin in
- * TypeScript is `philox4x32` in `ops/random.ts`; both compute the 32×32→64-bit
- * product from 16-bit halves, so they are bit-identical by construction, and the
- * tests check both against Random123's known-answer vectors.
+ * SC11), the counter-based generator of cuRAND and PyTorch, written twice side by side:
+ * in WGSL ({@linkcode PHILOX_WGSL}) and in TypeScript with 32-bit integer arithmetic
+ * ({@linkcode philoxWords}, public as `philox4x32` with its argument checks). Both
+ * compute the 32×32→64-bit product from 16-bit halves, so they are bit-identical by
+ * construction, and the tests check both against Random123's known-answer vectors.
  */
 
 /** WGSL: `philox4x32(counter, key) -> vec4u`, ten rounds. */
@@ -31,3 +32,30 @@ fn philox4x32(counter: vec4u, key: vec2u) -> vec4u {
   return c;
 }
 `;
+
+function mulhi32(a: number, b: number): number {
+  const al = a & 0xffff, ah = a >>> 16;
+  const bl = b & 0xffff, bh = b >>> 16;
+  const mid1 = ah * bl, mid2 = al * bh;
+  const t = ((al * bl) >>> 16) + (mid1 & 0xffff) + (mid2 & 0xffff);
+  return (ah * bh + (mid1 >>> 16) + (mid2 >>> 16) + (t >>> 16)) >>> 0;
+}
+
+/** Philox-4x32-10 in TypeScript: four words from a counter and a key (unchecked u32 words). */
+export function philoxWords(
+  counter: readonly [number, number, number, number],
+  key: readonly [number, number],
+): [number, number, number, number] {
+  let [c0, c1, c2, c3] = counter;
+  let [k0, k1] = key;
+  for (let round = 0; round < 10; round++) {
+    if (round > 0) {
+      k0 = (k0 + 0x9E3779B9) >>> 0;
+      k1 = (k1 + 0xBB67AE85) >>> 0;
+    }
+    const hi0 = mulhi32(0xD2511F53, c0), lo0 = Math.imul(0xD2511F53, c0) >>> 0;
+    const hi1 = mulhi32(0xCD9E8D57, c2), lo1 = Math.imul(0xCD9E8D57, c2) >>> 0;
+    [c0, c1, c2, c3] = [(hi1 ^ c1 ^ k0) >>> 0, lo1, (hi0 ^ c3 ^ k1) >>> 0, lo0];
+  }
+  return [c0, c1, c2, c3];
+}

@@ -56,7 +56,7 @@ export interface GpuMemoryStats {
  * import { gpu, GpuTensor, type KernelDispatch } from "@deno-gpu/kernels";
  * // A kernel of one's own on the library's runtime: y = 2·x.
  * const dev = await gpu();
- * using x = dev.tensor([1, 2, 3]);
+ * using x = dev.tensor([1, 2, 3]) as GpuTensor;
  * const y = dev.runtime.allocate("double", 3);
  * const double: KernelDispatch = {
  *   op: "double",
@@ -102,9 +102,9 @@ export interface KernelDispatch {
  *
  * @example
  * ```ts
- * import { type DeviceArray, gpu } from "@deno-gpu/kernels";
+ * import { type DeviceArray, gpu, type GpuTensor } from "@deno-gpu/kernels";
  * const dev = await gpu();
- * using t = dev.tensor([1, 2, 3]);
+ * using t = dev.tensor([1, 2, 3]) as GpuTensor;
  * const array: DeviceArray = t.array;
  * console.log(array.byteLength, array.buffer.size); // 12 256
  * dev.destroy();
@@ -166,8 +166,11 @@ const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC |
   GPUBufferUsage.COPY_DST;
 const UNIFORM_USAGE = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
 const STAGING_USAGE = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
-/** Largest uniform block a kernel may use. */
-const MAX_UNIFORM_BYTES = 64;
+/**
+ * Largest uniform block a kernel may use: 64 words, one alignment step of the arena on
+ * every adapter (`minUniformBufferOffsetAlignment` is at most 256).
+ */
+const MAX_UNIFORM_BYTES = 256;
 const TEXTURE_USAGE = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING;
 /** Pooled bytes kept beyond this (per pool: buffers of a usage, textures) are destroyed instead. */
 const POOL_BYTE_BUDGET = 256 * 1024 * 1024;

@@ -1,11 +1,15 @@
 /**
  * @file The one mechanism every op runs through: an op is defined once, with a CPU
- * reference, a GPU kernel and (if differentiable) its vector-Jacobian product, and
- * {@linkcode runOp} picks the implementation of the backend its (already validated)
- * inputs live on, recording the application on the autodiff tape when one is active.
+ * reference, a GPU computation — a form the kernel generator understands (and `jit`
+ * fuses), a hand-written kernel, or both — and (if differentiable) its vector-Jacobian
+ * product. {@linkcode runOp} picks the implementation of the backend its (already
+ * validated) inputs live on, hands the application to `jit`'s recorder when one is
+ * active, and records it on the autodiff tape when one is active.
  */
+import { encodeForm, type OpForm, type OpShapes } from "../kernels/forms.ts";
 import type { DeviceArray, GpuRuntime } from "../kernels/runtime.ts";
 import { activeTape } from "./_tape.ts";
+import { recorderFor } from "./_trace.ts";
 import { checkResultSize } from "./_validate.ts";
 import { CpuBackend, CpuTensor } from "./cpu_backend.ts";
 import { GpuBackend, GpuTensor } from "./gpu_backend.ts";
@@ -19,19 +23,34 @@ export function checkBackend(op: string, value: unknown): Backend {
   return value;
 }
 
+export type { OpForm, OpShapes };
+
 /** An op's implementations, with `P` the validated parameters. */
 export interface OpDefinition<P> {
   /** The public name, used in errors. */
   readonly name: string;
   /** The CPU reference: returns the output values, row-major. */
-  reference(inputs: readonly Float32Array[], params: P): Float32Array;
-  /** The GPU implementation: encodes work that writes `output`. */
-  kernel(
+  reference(inputs: readonly Float32Array[], params: P, shapes: OpShapes): Float32Array;
+  /**
+   * The GPU computation for the kernel generator and `jit`; the eager kernel too, unless
+   * {@linkcode OpDefinition.kernel} is given.
+   */
+  form?(params: P, shapes: OpShapes): OpForm;
+  /** A hand-written GPU kernel: encodes work that writes `output`. */
+  kernel?(
     runtime: GpuRuntime,
     inputs: readonly DeviceArray[],
     output: DeviceArray,
     params: P,
+    shapes: OpShapes,
   ): void;
+  /**
+   * The part of `params` a compiled program is specialised to (default: all of it, as
+   * JSON). What it leaves out must reach the kernels as runtime values — uniform words
+   * or uploaded data — never as WGSL text, so that `jit` replays a new learning rate or
+   * key without compiling again.
+   */
+  staticKey?(params: P): string;
   /**
    * Gradients of the inputs given the output's gradient `g`, computed with ops (so on
    * the same backend); `null` where not `needed`. Absent for ops that are not
@@ -59,7 +78,10 @@ export function runOp<P>(
   backend: Backend = inputs[0].backend,
 ): Tensor {
   checkResultSize(op.name, backend, outShape);
-  const output = execute(op, inputs, params, outShape, backend);
+  const recorder = recorderFor(backend);
+  const output = recorder
+    ? recorder.record(op, inputs, params, outShape)
+    : execute(op, inputs, params, outShape, backend);
   const tape = activeTape();
   if (tape && inputs.some((t) => tape.tracked.has(t))) {
     if (!op.vjp) {
@@ -70,6 +92,7 @@ export function runOp<P>(
     }
     const vjp = op.vjp;
     tape.tracked.add(output);
+    inputs.forEach((t) => tape.referenced.add(t));
     tape.entries.push({
       inputs,
       output,
@@ -86,15 +109,16 @@ function execute<P>(
   outShape: readonly number[],
   backend: Backend,
 ): Tensor {
+  const shapes: OpShapes = { inputs: inputs.map((t) => t.shape), output: outShape };
   if (backend instanceof CpuBackend) {
-    const values = op.reference(inputs.map((t) => (t as CpuTensor).data), params);
+    const values = op.reference(inputs.map((t) => (t as CpuTensor).data), params, shapes);
     return new CpuTensor(backend, values, outShape);
   }
   if (backend instanceof GpuBackend) {
     const runtime = backend.runtime;
     const output = runtime.allocate(op.name, outShape.reduce((a, b) => a * b, 1));
     try {
-      op.kernel(runtime, inputs.map((t) => (t as GpuTensor).array), output, params);
+      encodeOp(runtime, op, inputs.map((t) => (t as GpuTensor).array), output, params, shapes);
     } catch (error) {
       runtime.release(output);
       throw error;
@@ -102,4 +126,18 @@ function execute<P>(
     return new GpuTensor(backend, output, outShape);
   }
   throw new TypeError(`${op.name}: unknown backend ${backend}`);
+}
+
+/** Encodes one application of `op` on the GPU: its kernel, or the one generated from its form. */
+export function encodeOp<P>(
+  runtime: GpuRuntime,
+  op: OpDefinition<P>,
+  inputs: readonly DeviceArray[],
+  output: DeviceArray,
+  params: P,
+  shapes: OpShapes,
+): void {
+  if (op.kernel) op.kernel(runtime, inputs, output, params, shapes);
+  else if (op.form) encodeForm(runtime, op.name, op.form(params, shapes), inputs, output, shapes);
+  else throw new TypeError(`${op.name}: has neither a kernel nor a form`);
 }

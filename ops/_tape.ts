@@ -24,6 +24,11 @@ export interface TapeEntry {
 export class Tape {
   /** Tensors whose gradient flows: the watched inputs and what was computed from them. */
   readonly tracked = new Set<Tensor>();
+  /**
+   * Every tensor a recorded vector-Jacobian product may read: a `scope` inside the
+   * differentiated function keeps these alive (the differentiating scope frees them).
+   */
+  readonly referenced = new Set<Tensor>();
   /** The recorded ops, in the order they ran. */
   readonly entries: TapeEntry[] = [];
 }

@@ -4,6 +4,7 @@
  * was given, before any GPU work is encoded.
  */
 import { checkElementCount } from "../kernels/runtime.ts";
+import { recorderFor, SymbolicTensor } from "./_trace.ts";
 import { CpuTensor } from "./cpu_backend.ts";
 import { GpuTensor } from "./gpu_backend.ts";
 import { type Backend, describe, formatShape, isTensor, type Tensor } from "./tensor.ts";
@@ -15,6 +16,14 @@ export function checkTensor(op: string, name: string, value: unknown): Tensor {
   }
   if (value.disposed) {
     throw new TypeError(`${op}: expected ${name} to be a live tensor, got a disposed one`);
+  }
+  if (value instanceof SymbolicTensor) {
+    if (!recorderFor(value.backend)) {
+      throw new TypeError(
+        `${op}: expected ${name} to be a tensor, got a traced tensor of a jitted function outside that function`,
+      );
+    }
+    return value;
   }
   if (!(value instanceof CpuTensor) && !(value instanceof GpuTensor)) {
     throw new TypeError(
@@ -71,17 +80,59 @@ export function checkSameShape(op: string, names: [string, string], a: Tensor, b
   }
 }
 
-/** Checks that an options argument is a plain object (or undefined, if allowed). */
+/**
+ * Checks that an options argument is a plain object (or undefined, if allowed) and,
+ * when `keys` is given, that it names no other option: a misspelt option is an error,
+ * never silently ignored.
+ */
 export function checkOptions(
   op: string,
   value: unknown,
   required: boolean,
+  keys?: readonly string[],
 ): Record<string, unknown> {
   if (value === undefined && !required) return {};
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new TypeError(`${op}: expected an options object, got ${describe(value)}`);
   }
+  if (keys) {
+    const unknown = Object.keys(value).find((k) => !keys.includes(k));
+    if (unknown !== undefined) {
+      throw new TypeError(
+        `${op}: expected options among ${keys.join(", ")}, got an unknown option "${unknown}"`,
+      );
+    }
+  }
   return value as Record<string, unknown>;
+}
+
+/**
+ * Checks an `axis` option for a tensor of `rank` dimensions: an integer or a list of
+ * distinct integers in [−rank, rank) (negative counts from the end); `undefined` means
+ * every axis. Returns the axes, non-negative and ascending.
+ */
+export function checkAxes(op: string, axis: unknown, rank: number): number[] {
+  if (axis === undefined) return Array.from({ length: rank }, (_, d) => d);
+  const list = typeof axis === "number" ? [axis] : axis;
+  if (!Array.isArray(list)) {
+    throw new TypeError(
+      `${op}: expected axis to be an integer or an array of integers, got ${describe(axis)}`,
+    );
+  }
+  const axes = Array.from(list, (a) => {
+    if (typeof a !== "number" || !Number.isInteger(a) || a < -rank || a >= rank) {
+      throw new RangeError(
+        `${op}: expected axes to be integers in [${-rank}, ${rank}) for a tensor of ${rank} dimensions, got ${
+          typeof a === "number" ? a : describe(a)
+        }`,
+      );
+    }
+    return a < 0 ? a + rank : a;
+  });
+  if (new Set(axes).size !== axes.length) {
+    throw new RangeError(`${op}: expected distinct axes, got [${list.join(", ")}]`);
+  }
+  return axes.sort((a, b) => a - b);
 }
 
 /** Checks that a scalar is a finite number within [min, max] (inclusive). */

@@ -3,6 +3,7 @@
  * its reference implementation (float64 accumulation, one rounding to float32). It is
  * the "truth" the WebGPU kernels are tested against, written for clarity, not speed.
  */
+import { fill } from "./creation.ts";
 import { type Backend, checkTensorArgs, describe, storageSize, Tensor } from "./tensor.ts";
 
 /**
@@ -85,6 +86,45 @@ export class CpuBackend implements Backend {
   liveTensors = 0;
   /** 2²⁸: the largest tensor, in elements (1 GiB of float32). */
   readonly maxElements: number = CPU_MAX_ELEMENTS;
+
+  /**
+   * A tensor of `shape` filled with 0.
+   *
+   * @param shape Dimensions, integers ≥ 1.
+   * @returns A new tensor.
+   */
+  zeros(shape: readonly number[]): Tensor {
+    return fill("zeros", this, shape, 0);
+  }
+
+  /**
+   * A tensor of `shape` filled with 1.
+   *
+   * @param shape Dimensions, integers ≥ 1.
+   * @returns A new tensor.
+   */
+  ones(shape: readonly number[]): Tensor {
+    return fill("ones", this, shape, 1);
+  }
+
+  /**
+   * A tensor of `shape` filled with `value`, rounded to float32.
+   *
+   * @param shape Dimensions, integers ≥ 1.
+   * @param value A finite number.
+   * @returns A new tensor.
+   * @example
+   * ```ts
+   * import { cpu } from "@deno-gpu/kernels";
+   * const backend = cpu();
+   * using t = backend.full([2, 2], 0.5);
+   * console.log(await t.read()); // Float32Array [0.5, 0.5, 0.5, 0.5]
+   *
+   * ```
+   */
+  full(shape: readonly number[], value: number): Tensor {
+    return fill("full", this, shape, value);
+  }
 
   /** Makes a tensor from row-major values (copied). */
   tensor(values: Float32Array | readonly number[], shape?: readonly number[]): CpuTensor {

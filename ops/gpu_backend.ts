@@ -5,7 +5,9 @@
 import { matmulVariantNamed, pinMatmulVariant } from "../kernels/matmul.ts";
 import { type DeviceArray, type GpuMemoryStats, GpuRuntime } from "../kernels/runtime.ts";
 import { disposedRead } from "./cpu_backend.ts";
+import { fill } from "./creation.ts";
 import { type Backend, checkTensorArgs, describe, storageSize, Tensor } from "./tensor.ts";
+import { recorderFor } from "./_trace.ts";
 import { checkOptions } from "./_validate.ts";
 
 /**
@@ -15,7 +17,7 @@ import { checkOptions } from "./_validate.ts";
  * ```ts
  * import { gpu, type GpuTensor } from "@deno-gpu/kernels";
  * const dev = await gpu();
- * using t: GpuTensor = dev.tensor([1, 2, 3]);
+ * using t = dev.tensor([1, 2, 3]) as GpuTensor;
  * console.log(t.array.byteLength, await t.read()); // 12 Float32Array [1, 2, 3]
  * dev.destroy();
  * ```
@@ -127,11 +129,55 @@ export class GpuBackend implements Backend {
     return this.runtime.device;
   }
 
-  /** Makes a tensor from row-major values, uploaded to the device. */
-  tensor(values: Float32Array | readonly number[], shape?: readonly number[]): GpuTensor {
-    this.runtime.assertUsable("tensor");
+  /**
+   * Makes a tensor from row-major values, uploaded to the device (inside a function being
+   * compiled by `jit`, a constant of the program whose values are uploaded per call).
+   */
+  tensor(values: Float32Array | readonly number[], shape?: readonly number[]): Tensor {
     const args = checkTensorArgs(values, shape, this.runtime.maxElements);
+    const recorder = recorderFor(this);
+    if (recorder) return recorder.constant(args.values, args.shape);
+    this.runtime.assertUsable("tensor");
     return new GpuTensor(this, this.runtime.upload("tensor", args.values), args.shape);
+  }
+
+  /**
+   * A tensor of `shape` filled with 0.
+   *
+   * @param shape Dimensions, integers ≥ 1.
+   * @returns A new tensor.
+   */
+  zeros(shape: readonly number[]): Tensor {
+    return fill("zeros", this, shape, 0);
+  }
+
+  /**
+   * A tensor of `shape` filled with 1.
+   *
+   * @param shape Dimensions, integers ≥ 1.
+   * @returns A new tensor.
+   */
+  ones(shape: readonly number[]): Tensor {
+    return fill("ones", this, shape, 1);
+  }
+
+  /**
+   * A tensor of `shape` filled with `value`, rounded to float32.
+   *
+   * @param shape Dimensions, integers ≥ 1.
+   * @param value A finite number.
+   * @returns A new tensor.
+   * @example
+   * ```ts
+   * import { gpu } from "@deno-gpu/kernels";
+   * const backend = await gpu();
+   * using t = backend.full([2, 2], 0.5);
+   * console.log(await t.read()); // Float32Array [0.5, 0.5, 0.5, 0.5]
+   * backend.destroy();
+   * ```
+   */
+  full(shape: readonly number[], value: number): Tensor {
+    return fill("full", this, shape, value);
   }
 
   /** Live tensors, and the buffers and bytes they and the pool hold. */

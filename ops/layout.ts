@@ -1,32 +1,64 @@
 /**
- * @file Ops that move values without arithmetic, on the index-map kernels of
- * `kernels/gather.ts`: `takeRows` (minibatches), and `pad2d` and `reverse`, which give
- * `corr2d` its input gradient (a full correlation with the kernel turned by 180°); and
- * `concat`, buffer copies that gather scalars (losses) into one read.
- * Being copies, they are exact on every backend. `takeRows` `pad2d` and `concat`
- * are not differentiable (training differentiates neither data selection nor the
- * gradient nor its logging).
+ * @file Ops that move values without arithmetic, as views (`kernels/term.ts`): `takeRows`
+ * (minibatches: a gather of rows, by a list or by a tensor of indices), `slice`,
+ * `pad2d` and a general zero padding, `reverse`, and `concat` along an axis. Eagerly each
+ * is one copy kernel; under `jit` none is a kernel of its own — its consumer reads
+ * through the rewritten index (a minibatch is gathered inside the matmul that uses it).
+ * Being copies they are exact on every backend, and each is differentiable: the
+ * gradient of a view is the opposite view (a gather's is a one-hot matmul, which sums
+ * repeated rows).
  */
-import { encodeIndexMap, encodeTakeRows } from "../kernels/gather.ts";
+import { gatherView, padView, reverseView, sliceView, type Term } from "../kernels/term.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
-import { checkInteger, checkRank, checkResultSize, checkTensors } from "./_validate.ts";
-import { describe, type Tensor } from "./tensor.ts";
+import { activeTape } from "./_tape.ts";
+import {
+  checkInteger,
+  checkOptions,
+  checkRank,
+  checkResultSize,
+  checkTensors,
+} from "./_validate.ts";
+import { equal } from "./compare.ts";
+import { iota } from "./creation.ts";
+import { matmul } from "./matmul.ts";
+import { reshape } from "./shape.ts";
+import { describe, describeShape, formatShape, isTensor, type Tensor } from "./tensor.ts";
 
-const takeRowsOp: OpDefinition<{ rows: Uint32Array<ArrayBuffer>; columns: number }> = {
+/** Indices held in float32 are exact below this. */
+const MAX_INDEX = 2 ** 24;
+
+const takeRowsOp: OpDefinition<void> = {
   name: "takeRows",
-  reference([x], { rows, columns }) {
-    const out = new Float32Array(rows.length * columns);
-    rows.forEach((r, i) => out.set(x.subarray(r * columns, (r + 1) * columns), i * columns));
+  reference([x, rows], _params, shapes) {
+    const n = shapes.inputs[0][0];
+    const rowSize = x.length / n;
+    const out = new Float32Array(rows.length * rowSize);
+    rows.forEach((r, i) => {
+      if (!Number.isInteger(r) || r < 0 || r >= n) {
+        throw new RangeError(
+          `takeRows: expected row indices in [0, ${n}), got ${r} at position ${i}`,
+        );
+      }
+      out.set(x.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize);
+    });
     return out;
   },
-  kernel: encodeTakeRows,
+  form: () => ({ kind: "term", build: ([x, rows]) => gatherView(x, rows) }),
+  // Row j of dx sums the rows of g taken from j: a one-hot matrix, transposed, times g.
+  vjp(g, [x, rows], _params, needed) {
+    if (!needed[0]) return [null, null];
+    const n = x.shape[0];
+    const hits = equal(reshape(rows, [rows.size, 1]), iota(x.backend, n));
+    const flat = matmul(hits, reshape(g, [rows.size, g.size / rows.size]), { transposeA: true });
+    return [reshape(flat, x.shape), null];
+  },
 };
 
 /**
  * Checks row indices for a tensor of `n` rows: a non-empty array-like of integers in
- * [0, n); returns them as a `Uint32Array`.
+ * [0, n); returns them as float32 (exact: each below 2²⁴).
  */
-export function checkRows(op: string, rows: unknown, n: number): Uint32Array<ArrayBuffer> {
+export function checkRows(op: string, rows: unknown, n: number): Float32Array<ArrayBuffer> {
   const list = rows as ArrayLike<unknown>;
   if (
     list === null || typeof list !== "object" || !Number.isInteger(list.length) ||
@@ -38,13 +70,14 @@ export function checkRows(op: string, rows: unknown, n: number): Uint32Array<Arr
   if (list.length > 2 ** 31) {
     throw new RangeError(`${op}: expected at most 2147483648 row indices, got ${list.length}`);
   }
-  return Uint32Array.from({ length: list.length }, (_, i) => {
+  const limit = Math.min(n, MAX_INDEX);
+  return Float32Array.from({ length: list.length }, (_, i) => {
     const r = list[i];
-    if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r >= n) {
+    if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r >= limit) {
       throw new RangeError(
-        `${op}: expected row indices in [0, ${n}), got ${
+        `${op}: expected row indices in [0, ${limit}), got ${
           typeof r === "number" ? r : describe(r)
-        } at position ${i}`,
+        } at position ${i}${n > MAX_INDEX ? " (indices are float32, exact below 2^24)" : ""}`,
       );
     }
     return r;
@@ -52,11 +85,15 @@ export function checkRows(op: string, rows: unknown, n: number): Uint32Array<Arr
 }
 
 /**
- * The rows of a 2-D tensor at the given indices, in that order (a minibatch).
+ * Rows of a tensor (its leading dimension) at the given indices, in that order: a
+ * minibatch. The indices are a list, or a 1-D tensor of whole numbers on the same
+ * backend (the fastest way under `jit`, where a new index tensor replays the compiled
+ * program without running the function again). Indices in a tensor are checked on the
+ * CPU backend; on the GPU an index out of range reads an unspecified row.
  *
- * @param x A `[n, c]` tensor.
- * @param rows Row indices, integers in [0, n); repeats allowed.
- * @returns A new `[rows.length, c]` tensor.
+ * @param x A tensor `[n, …]`.
+ * @param rows Row indices in [0, n), repeats allowed: an array, or a tensor `[r]`.
+ * @returns A new tensor `[r, …]`.
  * @example
  * ```ts
  * import { cpu, takeRows } from "@deno-gpu/kernels";
@@ -65,35 +102,60 @@ export function checkRows(op: string, rows: unknown, n: number): Uint32Array<Arr
  * console.log(await batch.read()); // Float32Array [5, 6, 1, 2]
  * ```
  */
-export function takeRows(x: Tensor, rows: ArrayLike<number>): Tensor {
+export function takeRows(x: Tensor, rows: ArrayLike<number> | Tensor): Tensor {
   const op = "takeRows";
   const [input] = checkTensors(op, { x });
-  checkRank(op, "x", input, 2);
-  const [n, columns] = input.shape;
-  const indices = checkRows(op, rows, n);
-  checkResultSize(op, input.backend, [indices.length, columns]);
-  return runOp(takeRowsOp, [input], { rows: indices, columns }, [indices.length, columns]);
+  if (input.shape.length < 1) {
+    throw new RangeError(`${op}: expected x to have at least one dimension, got a scalar`);
+  }
+  const [n, ...rest] = input.shape;
+  if (isTensor(rows)) {
+    const [, indices] = checkTensors(op, { x, rows });
+    checkRank(op, "rows", indices, 1);
+    checkResultSize(op, input.backend, [indices.size, ...rest]);
+    return runOp(takeRowsOp, [input, indices], undefined, [indices.size, ...rest]);
+  }
+  const values = checkRows(op, rows, n);
+  checkResultSize(op, input.backend, [values.length, ...rest]);
+  const indices = input.backend.tensor(values);
+  try {
+    return runOp(takeRowsOp, [input, indices], undefined, [values.length, ...rest]);
+  } finally {
+    // A gradient taken later needs the indices: then the differentiating scope frees them.
+    if (!activeTape()?.tracked.has(input)) indices.dispose();
+  }
 }
 
-const padOp: OpDefinition<{ h: number; w: number; ph: number; pw: number }> = {
-  name: "pad2d",
-  reference([x], { h, w, ph, pw }) {
-    const ow = w + 2 * pw;
-    const out = new Float32Array((h + 2 * ph) * ow);
-    for (let r = 0; r < h; r++) out.set(x.subarray(r * w, (r + 1) * w), (r + ph) * ow + pw);
+/** Zero padding: `before[d]` and `after[d]` zeros around dimension d. */
+interface PadParams {
+  readonly before: readonly number[];
+  readonly after: readonly number[];
+}
+
+const padOp: OpDefinition<PadParams> = {
+  name: "pad",
+  reference([x], { before }, shapes) {
+    const [from, to] = [shapes.inputs[0], shapes.output];
+    const out = new Float32Array(to.reduce((a, b) => a * b, 1));
+    const coordinate = new Array<number>(from.length).fill(0);
+    for (let i = 0; i < x.length; i++) {
+      let o = 0;
+      for (let d = 0; d < to.length; d++) o = o * to[d] + coordinate[d] + before[d];
+      out[o] = x[i];
+      for (let d = from.length - 1; d >= 0 && ++coordinate[d] === from[d]; d--) coordinate[d] = 0;
+    }
     return out;
   },
-  kernel(runtime, inputs, output, params) {
-    encodeIndexMap(runtime, inputs, output, {
-      op: "pad2d",
-      source: `select(-1, i32((i / (params.w + 2u * params.pw) - params.ph) * params.w +
-        i % (params.w + 2u * params.pw) - params.pw),
-        i / (params.w + 2u * params.pw) - params.ph < params.h &&
-        i % (params.w + 2u * params.pw) - params.pw < params.w)`,
-      params,
-    });
-  },
+  form: ({ before, after }) => ({ kind: "term", build: ([x]) => padView(x, before, after) }),
+  vjp: (g, [x], { before }) => [slice(g, before, x.shape)],
 };
+
+/** `x` surrounded by zeros: an op of its own for `pad2d` and for `slice`'s gradient. */
+function pad(x: Tensor, before: readonly number[], after: readonly number[]): Tensor {
+  const shape = x.shape.map((d, i) => d + before[i] + after[i]);
+  checkResultSize("pad", x.backend, shape);
+  return runOp(padOp, [x], { before, after }, shape);
+}
 
 /**
  * Surrounds a 2-D tensor with zeros: `ph` rows above and below, `pw` columns on each side.
@@ -116,19 +178,74 @@ export function pad2d(x: Tensor, ph: number, pw: number): Tensor {
   checkInteger(op, "ph", ph, { min: 0 });
   checkInteger(op, "pw", pw, { min: 0 });
   const [h, w] = input.shape;
-  return runOp(padOp, [input], { h, w, ph, pw }, [h + 2 * ph, w + 2 * pw]);
+  checkResultSize(op, input.backend, [h + 2 * ph, w + 2 * pw]);
+  return runOp(padOp, [input], { before: [ph, pw], after: [ph, pw] }, [h + 2 * ph, w + 2 * pw]);
+}
+
+const sliceOp: OpDefinition<{ begin: readonly number[] }> = {
+  name: "slice",
+  reference([x], { begin }, shapes) {
+    const [from, to] = [shapes.inputs[0], shapes.output];
+    const out = new Float32Array(to.reduce((a, b) => a * b, 1));
+    const coordinate = new Array<number>(to.length).fill(0);
+    for (let i = 0; i < out.length; i++) {
+      let source = 0;
+      for (let d = 0; d < from.length; d++) source = source * from[d] + coordinate[d] + begin[d];
+      out[i] = x[source];
+      for (let d = to.length - 1; d >= 0 && ++coordinate[d] === to[d]; d--) coordinate[d] = 0;
+    }
+    return out;
+  },
+  form: ({ begin }, shapes) => ({
+    kind: "term",
+    build: ([x]) => sliceView(x, begin, shapes.output),
+  }),
+  vjp: (g, [x], { begin }) => [pad(g, begin, x.shape.map((d, i) => d - begin[i] - g.shape[i]))],
+};
+
+/**
+ * The block of `size` starting at `begin` (NumPy's `x[b0:b0+s0, b1:b1+s1, …]`).
+ *
+ * @param x A tensor.
+ * @param begin The first index in each dimension, integers ≥ 0.
+ * @param size The extent in each dimension, integers ≥ 1 (−1: to the end).
+ * @returns A new tensor of `size`.
+ * @example
+ * ```ts
+ * import { cpu, slice } from "@deno-gpu/kernels";
+ * using x = cpu().tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+ * using s = slice(x, [0, 1], [2, 2]);
+ * console.log(await s.read()); // Float32Array [2, 3, 5, 6]
+ * ```
+ */
+export function slice(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
+  const op = "slice";
+  const [input] = checkTensors(op, { x });
+  const rank = input.shape.length;
+  for (const [name, list] of [["begin", begin], ["size", size]] as const) {
+    if (!Array.isArray(list) || list.length !== rank) {
+      throw new TypeError(
+        `${op}: expected ${name} to be an array of ${rank} integers for shape ${
+          formatShape(input.shape)
+        }, got ${describeShape(list)}`,
+      );
+    }
+  }
+  const start = input.shape.map((d, i) =>
+    checkInteger(op, `begin[${i}]`, begin[i], { min: 0, max: d - 1 })
+  );
+  const extent = input.shape.map((d, i) =>
+    size[i] === -1
+      ? d - start[i]
+      : checkInteger(op, `size[${i}]`, size[i], { min: 1, max: d - start[i] })
+  );
+  return runOp(sliceOp, [input], { begin: start }, extent);
 }
 
 const reverseOp: OpDefinition<void> = {
   name: "reverse",
   reference: ([x]) => x.slice().reverse(),
-  kernel(runtime, inputs, output) {
-    encodeIndexMap(runtime, inputs, output, {
-      op: "reverse",
-      source: "i32(params.last - i)",
-      params: { last: output.byteLength / 4 - 1 },
-    });
-  },
+  form: () => ({ kind: "term", build: ([x]) => reverseView(x) }),
   vjp: (g) => [reverse(g)],
 };
 
@@ -149,41 +266,69 @@ export function reverse(x: Tensor): Tensor {
   return runOp(reverseOp, [input], undefined, input.shape);
 }
 
-const concatOp: OpDefinition<void> = {
+const concatOp: OpDefinition<{ axis: number }> = {
   name: "concat",
-  reference(inputs) {
-    const out = new Float32Array(inputs.reduce((n, x) => n + x.length, 0));
+  reference(inputs, { axis }, shapes) {
+    const to = shapes.output;
+    const outer = to.slice(0, axis).reduce((a, b) => a * b, 1);
+    const out = new Float32Array(to.reduce((a, b) => a * b, 1));
     let offset = 0;
-    for (const x of inputs) {
-      out.set(x, offset);
-      offset += x.length;
+    for (let o = 0; o < outer; o++) {
+      for (const x of inputs) {
+        const block = x.length / outer;
+        out.set(x.subarray(o * block, (o + 1) * block), offset);
+        offset += block;
+      }
     }
     return out;
   },
-  kernel(runtime, inputs, output) {
-    let offset = 0;
-    for (const x of inputs) {
-      runtime.copy("concat", x, output, offset);
-      offset += x.byteLength / 4;
-    }
+  // Each input is the output padded along the axis; outside it, the next input is read.
+  form: ({ axis }, shapes) => ({
+    kind: "term",
+    build: (inputs) => {
+      const total = shapes.output[axis];
+      let start = total;
+      let term: Term | undefined;
+      for (let k = inputs.length - 1; k >= 0; k--) {
+        start -= shapes.inputs[k][axis];
+        const around = (after: number) => shapes.output.map((_, d) => (d === axis ? after : 0));
+        term = padView(
+          inputs[k],
+          around(start),
+          around(total - start - shapes.inputs[k][axis]),
+          term,
+        );
+      }
+      return term!;
+    },
+  }),
+  vjp(g, inputs, { axis }, needed) {
+    let start = 0;
+    return inputs.map((x, k) => {
+      const begin = g.shape.map((_, d) => (d === axis ? start : 0));
+      start += x.shape[axis];
+      return needed[k] ? slice(g, begin, x.shape) : null;
+    });
   },
 };
 
 /**
- * The elements of several tensors, in order, as one 1-D tensor: a way to read many
- * small results (losses, say) with one wait.
+ * Joins tensors along an existing axis (NumPy's `concatenate`): all have the same rank
+ * and agree in every other dimension.
  *
- * @param tensors Tensors of one backend, any shapes.
- * @returns A new `[total size]` tensor.
+ * @param tensors Tensors of one backend.
+ * @param options `axis` (default 0; negative counts from the end).
+ * @returns A new tensor whose `axis` is the sum of theirs.
  * @example
  * ```ts
  * import { concat, cpu } from "@deno-gpu/kernels";
  * const ref = cpu();
- * using both = concat([ref.tensor([1], []), ref.tensor([2, 3])]);
- * console.log(await both.read()); // Float32Array [1, 2, 3]
+ * using rows = concat([ref.tensor([1, 2], [1, 2]), ref.tensor([3, 4, 5, 6], [2, 2])]);
+ * using both = concat([ref.tensor([1], [1]), ref.tensor([2, 3])]);
+ * console.log(rows.shape, await both.read()); // [3, 2] Float32Array [1, 2, 3]
  * ```
  */
-export function concat(tensors: readonly Tensor[]): Tensor {
+export function concat(tensors: readonly Tensor[], options?: { readonly axis?: number }): Tensor {
   const op = "concat";
   if (!Array.isArray(tensors) || tensors.length === 0) {
     throw new TypeError(`${op}: expected a non-empty array of tensors, got ${describe(tensors)}`);
@@ -193,5 +338,30 @@ export function concat(tensors: readonly Tensor[]): Tensor {
     op,
     Object.fromEntries(Array.from(tensors, (t, i) => [`tensors[${i}]`, t])),
   );
-  return runOp(concatOp, inputs, undefined, [inputs.reduce((n, t) => n + t.size, 0)]);
+  const rank = inputs[0].shape.length;
+  if (rank === 0) {
+    throw new RangeError(
+      `${op}: expected tensors of at least one dimension, got scalars (reshape them to [1])`,
+    );
+  }
+  const o = checkOptions(op, options, false, ["axis"]);
+  const axis = o.axis === undefined
+    ? 0
+    : checkInteger(op, "axis", o.axis, { min: -rank, max: rank - 1 });
+  const a = axis < 0 ? axis + rank : axis;
+  inputs.forEach((t, k) => {
+    if (t.shape.length !== rank || t.shape.some((d, i) => i !== a && d !== inputs[0].shape[i])) {
+      throw new RangeError(
+        `${op}: expected shapes that agree except along axis ${a}, got ${
+          formatShape(inputs[0].shape)
+        } and ${formatShape(t.shape)} (tensors[${k}])`,
+      );
+    }
+  });
+  const shape = inputs[0].shape.map((
+    d,
+    i,
+  ) => (i === a ? inputs.reduce((n, t) => n + t.shape[a], 0) : d));
+  checkResultSize(op, inputs[0].backend, shape);
+  return runOp(concatOp, inputs, { axis: a }, shape);
 }

@@ -1,11 +1,12 @@
 /**
- * @file Counter-based random numbers: Philox-4x32-10 in TypeScript with 32-bit integer
- * arithmetic, bit-identical to the WGSL in `kernels/philox.ts`. As in JAX, a key is a
+ * @file Counter-based random numbers: Philox-4x32-10 (`kernels/philox.ts`, in WGSL and in
+ * TypeScript, bit-identical). As in JAX, a key is a
  * value: the same key gives the same numbers on every backend, and keys are split or
  * folded to get independent streams. Word `j` of element block `c` of a key's stream
  * is word `j` of `philox4x32([c, 0, 0, 0], key)`; splits and folds use counters with
  * a different last word, so they never collide with a stream.
  */
+import { philoxWords } from "../kernels/philox.ts";
 import { checkInteger } from "./_validate.ts";
 import { describe, describeShape } from "./tensor.ts";
 
@@ -29,14 +30,6 @@ export interface RandomKey {
 
 const SPLIT_TAG = 1;
 const FOLD_TAG = 2;
-
-function mulhi32(a: number, b: number): number {
-  const al = a & 0xffff, ah = a >>> 16;
-  const bl = b & 0xffff, bh = b >>> 16;
-  const mid1 = ah * bl, mid2 = al * bh;
-  const t = ((al * bl) >>> 16) + (mid1 & 0xffff) + (mid2 & 0xffff);
-  return (ah * bh + (mid1 >>> 16) + (mid2 >>> 16) + (t >>> 16)) >>> 0;
-}
 
 /**
  * Philox-4x32-10: four random 32-bit words from a 128-bit counter and a 64-bit key.
@@ -65,18 +58,7 @@ export function philox4x32(
       );
     }
   }
-  let [c0, c1, c2, c3] = counter;
-  let [k0, k1] = key;
-  for (let round = 0; round < 10; round++) {
-    if (round > 0) {
-      k0 = (k0 + 0x9E3779B9) >>> 0;
-      k1 = (k1 + 0xBB67AE85) >>> 0;
-    }
-    const hi0 = mulhi32(0xD2511F53, c0), lo0 = Math.imul(0xD2511F53, c0) >>> 0;
-    const hi1 = mulhi32(0xCD9E8D57, c2), lo1 = Math.imul(0xCD9E8D57, c2) >>> 0;
-    [c0, c1, c2, c3] = [(hi1 ^ c1 ^ k0) >>> 0, lo1, (hi0 ^ c3 ^ k1) >>> 0, lo0];
-  }
-  return [c0, c1, c2, c3];
+  return philoxWords(counter, key);
 }
 
 function makeKey(k0: number, k1: number): RandomKey {

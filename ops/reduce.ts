@@ -1,68 +1,269 @@
 /**
- * @file Reductions to a scalar: `sum` and `mean`, on the tree reduction of
- * `kernels/reduce.ts` (the one `l2Penalty` uses), so their error grows with log n.
+ * @file Reductions over axes: `sum`, `mean`, `max`, `argmax`. `axis` is an integer or a
+ * list (negative counts from the end), none means every axis; `keepDims` keeps the
+ * reduced axes as 1s. On the GPU each is a reduction form (`kernels/forms.ts`): the
+ * generated kernel — one thread per output for short reductions, a workgroup's tree for
+ * long ones — which `jit` extends with the ops before and after it. A sum of everything
+ * runs the tuned tree of `kernels/reduce.ts` eagerly. The error of a sum grows with the
+ * tree depth, not the length (`reductionRoundings`, `treeSumRoundings`).
  */
+import { reductionRoundings } from "../kernels/codegen.ts";
+import { call, input, scalar } from "../kernels/expression.ts";
+import { encodeForm, type OpForm } from "../kernels/forms.ts";
 import { encodeTreeSum } from "../kernels/reduce.ts";
+import { mapTerm } from "../kernels/term.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
-import { checkTensors } from "./_validate.ts";
+import { checkAxes, checkOptions, checkTensors } from "./_validate.ts";
+import { div, mul } from "./arithmetic.ts";
 import { broadcastTo } from "./broadcast.ts";
-import { scale } from "./elementwise.ts";
+import { equal } from "./compare.ts";
+import { scale } from "./math.ts";
+import { reshape } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
 
-const sumOp: OpDefinition<void> = {
-  name: "sum",
-  reference([x]) {
-    let s = 0;
-    for (const v of x) s += v;
-    return Float32Array.of(s);
-  },
-  kernel: (runtime, inputs, output) =>
-    encodeTreeSum(runtime, inputs, output, { op: "sum", square: false, scale: 1 }),
-  vjp: (g, [x]) => [broadcastTo(g, x.shape)],
-};
+export { reductionRoundings };
 
-const meanOp: OpDefinition<{ n: number }> = {
-  name: "mean",
-  reference([x]) {
-    let s = 0;
-    for (const v of x) s += v;
-    return Float32Array.of(s / x.length);
-  },
-  kernel: (runtime, inputs, output, { n }) =>
-    encodeTreeSum(runtime, inputs, output, { op: "mean", square: false, scale: 1 / n }),
-  vjp: (g, [x], { n }) => [broadcastTo(scale(g, 1 / n), x.shape)],
-};
+/** Which axes, and whether they stay as 1s. */
+interface ReduceParams {
+  readonly axes: readonly number[];
+  readonly keepDims: boolean;
+}
 
-/**
- * The sum of all elements.
- *
- * @param x A tensor.
- * @returns A scalar tensor (shape `[]`).
- * @example
- * ```ts
- * import { cpu, sum } from "@deno-gpu/kernels";
- * using s = sum(cpu().tensor([1, 2, 3, 4], [2, 2]));
- * console.log(s.shape, await s.read()); // [] Float32Array [10]
- * ```
- */
-export function sum(x: Tensor): Tensor {
-  const [input] = checkTensors("sum", { x });
-  return runOp(sumOp, [input], undefined, []);
+/** Elements per output: the product of the reduced dimensions. */
+function countOf(shape: readonly number[], axes: readonly number[]): number {
+  return axes.reduce((n, a) => n * shape[a], 1);
 }
 
 /**
- * The mean of all elements.
+ * For the reference: the output each input element reduces into (row-major over the
+ * kept axes), and the number of outputs. Elements of one output come in row-major order.
+ */
+function outputOf(shape: readonly number[], axes: readonly number[]): [Int32Array, number] {
+  const kept = shape.map((_, d) => d).filter((d) => !axes.includes(d));
+  const size = shape.reduce((a, b) => a * b, 1);
+  const out = new Int32Array(size);
+  const coordinate = new Array<number>(shape.length).fill(0);
+  for (let i = 0; i < size; i++) {
+    let o = 0;
+    for (const d of kept) o = o * shape[d] + coordinate[d];
+    out[i] = o;
+    for (let d = shape.length - 1; d >= 0 && ++coordinate[d] === shape[d]; d--) coordinate[d] = 0;
+  }
+  return [out, kept.reduce((n, d) => n * shape[d], 1)];
+}
+
+/** Float64 sums per output, for the reference. */
+function sums(x: Float32Array, shape: readonly number[], axes: readonly number[]): Float64Array {
+  const [to, outputs] = outputOf(shape, axes);
+  const out = new Float64Array(outputs);
+  x.forEach((v, i) => out[to[i]] += v);
+  return out;
+}
+
+/** A reduction op: reference, form and (for sums of everything) the tuned tree kernel. */
+function reduction(
+  name: string,
+  form: (params: ReduceParams, shape: readonly number[]) => OpForm,
+  reference: (x: Float32Array, shape: readonly number[], params: ReduceParams) => Float32Array,
+  vjp: OpDefinition<ReduceParams>["vjp"],
+  treeScale?: (count: number) => number,
+): OpDefinition<ReduceParams> {
+  return {
+    name,
+    reference: ([x], params, shapes) => reference(x, shapes.inputs[0], params),
+    form: (params, shapes) => form(params, shapes.inputs[0]),
+    kernel(runtime, inputs, output, params, shapes) {
+      const shape = shapes.inputs[0];
+      const all = shape.every((d, a) => d === 1 || params.axes.includes(a));
+      if (treeScale && all) {
+        const count = countOf(shape, params.axes);
+        encodeTreeSum(runtime, inputs, output, {
+          op: name,
+          square: false,
+          scale: treeScale(count),
+        });
+      } else encodeForm(runtime, name, form(params, shape), inputs, output, shapes);
+    },
+    ...(vjp ? { vjp } : {}),
+  };
+}
+
+/** `g` (of the reduced shape) repeated over the reduced axes of `x`. */
+function spread(g: Tensor, x: Tensor, axes: readonly number[]): Tensor {
+  const kept = x.shape.map((d, a) => (axes.includes(a) ? 1 : d));
+  return broadcastTo(reshape(g, kept), x.shape);
+}
+
+const sumOp = reduction(
+  "sum",
+  ({ axes }) => ({ kind: "reduce", reducer: "sum", axes }),
+  (x, shape, { axes }) => Float32Array.from(sums(x, shape, axes)),
+  (g, [x], { axes }) => [spread(g, x, axes)],
+  () => 1,
+);
+
+const meanOp = reduction(
+  "mean",
+  ({ axes }, shape) => ({
+    kind: "reduce",
+    reducer: "sum",
+    axes,
+    epilogue: (r) => mapTerm(call("mul", input(0), scalar(1 / countOf(shape, axes))), [r], r.shape),
+  }),
+  (x, shape, { axes }) => {
+    const count = countOf(shape, axes);
+    return Float32Array.from(sums(x, shape, axes), (s) => s / count);
+  },
+  (g, [x], { axes }) => [spread(scale(g, 1 / countOf(x.shape, axes)), x, axes)],
+  (count) => 1 / count,
+);
+
+const maxOp = reduction(
+  "max",
+  ({ axes }) => ({ kind: "reduce", reducer: "max", axes }),
+  (x, shape, { axes }) => {
+    const [to, outputs] = outputOf(shape, axes);
+    const out = new Float32Array(outputs).fill(-Infinity);
+    x.forEach((v, i) => out[to[i]] = Math.max(out[to[i]], v));
+    return out;
+  },
+  // The gradient goes to the maximal elements, split equally among ties (as JAX does).
+  (g, [x], { axes }) => {
+    const kept = x.shape.map((d, a) => (axes.includes(a) ? 1 : d));
+    const winners = equal(x, reshape(max(x, { axis: axes, keepDims: true }), kept));
+    const ties = sum(winners, { axis: axes, keepDims: true });
+    return [mul(winners, div(reshape(g, kept), ties))];
+  },
+);
+
+const argmaxOp = reduction(
+  "argmax",
+  ({ axes }) => ({ kind: "reduce", reducer: "argmax", axes }),
+  (x, shape, { axes }) => {
+    const [to, outputs] = outputOf(shape, axes);
+    const best = new Float32Array(outputs).fill(-Infinity);
+    const index = new Float32Array(outputs).fill(-1);
+    const seen = new Int32Array(outputs);
+    x.forEach((v, i) => {
+      const o = to[i], position = seen[o]++;
+      const better = index[o] < 0 || (!isNaN(best[o]) && (v > best[o] || isNaN(v)));
+      if (better) [best[o], index[o]] = [v, position];
+    });
+    return index;
+  },
+  () => [null],
+);
+
+/** Options of the reductions. */
+export interface ReduceOptions {
+  /** The axis or axes to reduce (negative counts from the end); default: all. */
+  readonly axis?: number | readonly number[];
+  /** Keep reduced axes as dimensions of 1 (default false). */
+  readonly keepDims?: boolean;
+}
+
+/** Validates a reduction's input and options; returns the input, params and output shape. */
+function reduceArgs(
+  op: string,
+  x: unknown,
+  options: unknown,
+): [Tensor, ReduceParams, number[]] {
+  const [input] = checkTensors(op, { x });
+  const o = checkOptions(op, options, false, ["axis", "keepDims"]);
+  const axes = checkAxes(op, o.axis, input.shape.length);
+  if (o.keepDims !== undefined && typeof o.keepDims !== "boolean") {
+    throw new TypeError(`${op}: expected keepDims to be a boolean, got ${typeof o.keepDims}`);
+  }
+  const keepDims = o.keepDims === true;
+  const shape = keepDims
+    ? input.shape.map((d, a) => (axes.includes(a) ? 1 : d))
+    : input.shape.filter((_, a) => !axes.includes(a));
+  return [input, { axes, keepDims }, shape];
+}
+
+/**
+ * The sum over `axis` (all axes by default).
  *
  * @param x A tensor.
- * @returns A scalar tensor (shape `[]`).
+ * @param options `axis` (a number or a list; negative counts from the end) and `keepDims`.
+ * @returns A new tensor without the reduced axes (or with them as 1s).
+ * @example
+ * ```ts
+ * import { cpu, sum } from "@deno-gpu/kernels";
+ * using x = cpu().tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+ * using all = sum(x);
+ * using rows = sum(x, { axis: -1 });
+ * console.log(await all.read(), await rows.read()); // Float32Array [21] Float32Array [6, 15]
+ * ```
+ */
+export function sum(x: Tensor, options?: ReduceOptions): Tensor {
+  const [input, params, shape] = reduceArgs("sum", x, options);
+  return runOp(sumOp, [input], params, shape);
+}
+
+/**
+ * The mean over `axis` (all axes by default): the sum times the float32 reciprocal of
+ * the count.
+ *
+ * @param x A tensor.
+ * @param options `axis` and `keepDims`, as for {@linkcode sum}.
+ * @returns A new tensor without the reduced axes (or with them as 1s).
  * @example
  * ```ts
  * import { cpu, mean } from "@deno-gpu/kernels";
- * using m = mean(cpu().tensor([1, 2, 3, 4]));
- * console.log(await m.read()); // Float32Array [2.5]
+ * using m = mean(cpu().tensor([1, 2, 3, 4], [2, 2]), { axis: 0 });
+ * console.log(await m.read()); // Float32Array [2, 3]
  * ```
  */
-export function mean(x: Tensor): Tensor {
-  const [input] = checkTensors("mean", { x });
-  return runOp(meanOp, [input], { n: input.size }, []);
+export function mean(x: Tensor, options?: ReduceOptions): Tensor {
+  const [input, params, shape] = reduceArgs("mean", x, options);
+  return runOp(meanOp, [input], params, shape);
+}
+
+/**
+ * The maximum over `axis` (all axes by default); NaN if any value is NaN. Its gradient
+ * is shared equally by the elements that attain the maximum.
+ *
+ * @param x A tensor.
+ * @param options `axis` and `keepDims`, as for {@linkcode sum}.
+ * @returns A new tensor without the reduced axes (or with them as 1s).
+ * @example
+ * ```ts
+ * import { cpu, max } from "@deno-gpu/kernels";
+ * using m = max(cpu().tensor([1, 5, 3, 4], [2, 2]), { axis: 1 });
+ * console.log(await m.read()); // Float32Array [5, 4]
+ * ```
+ */
+export function max(x: Tensor, options?: ReduceOptions): Tensor {
+  const [input, params, shape] = reduceArgs("max", x, options);
+  return runOp(maxOp, [input], params, shape);
+}
+
+/**
+ * The index of the maximum along one axis (the first on ties, the first NaN if any), as
+ * a float32 whole number. Not differentiable.
+ *
+ * @param x A tensor.
+ * @param options `axis` (one integer; negative counts from the end) and `keepDims`.
+ * @returns A new tensor without that axis (or with it as 1).
+ * @example
+ * ```ts
+ * import { argmax, cpu } from "@deno-gpu/kernels";
+ * using i = argmax(cpu().tensor([1, 5, 3, 9, 4, 9], [2, 3]), { axis: 1 });
+ * console.log(await i.read()); // Float32Array [1, 0]
+ * ```
+ */
+export function argmax(
+  x: Tensor,
+  options: { readonly axis: number; readonly keepDims?: boolean },
+): Tensor {
+  const op = "argmax";
+  const o = checkOptions(op, options, true, ["axis", "keepDims"]);
+  if (typeof o.axis !== "number") {
+    throw new TypeError(
+      `${op}: expected axis to be an integer, got ${o.axis === undefined ? "none" : typeof o.axis}`,
+    );
+  }
+  const [input, params, shape] = reduceArgs(op, x, options);
+  return runOp(argmaxOp, [input], params, shape);
 }

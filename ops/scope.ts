@@ -4,8 +4,11 @@
  * Every tensor made while a scope runs is recorded in it. When the block returns,
  * every recorded tensor that is not part of the returned value is disposed, and the
  * returned tensors move to the enclosing scope. Blocks must be synchronous: an `await`
- * inside one would let tensors of unrelated code land in the wrong scope.
+ * inside one would let tensors of unrelated code land in the wrong scope. While a
+ * function is being differentiated, tensors its recorded gradients will read are kept
+ * too (moved to the enclosing scope, which `valueAndGrad` frees after the backward pass).
  */
+import { activeTape } from "./_tape.ts";
 
 /**
  * Anything that owns a resource that {@linkcode scope} may dispose.
@@ -82,9 +85,11 @@ export function scope<T>(block: () => T): T {
   }
   const kept = new Set<unknown>();
   collect(result, kept, new Set());
+  const tape = activeTape();
   for (const value of made) {
-    if (kept.has(value)) trackInScope(value);
-    else value.dispose();
+    if (kept.has(value) || (tape?.referenced as Set<unknown> | undefined)?.has(value)) {
+      trackInScope(value);
+    } else value.dispose();
   }
   return result;
 }

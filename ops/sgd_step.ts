@@ -1,10 +1,21 @@
 /**
  * @file `sgdStep`: one step of minibatch SGD with L2 weight decay, the update the
- * study's `sgd` and PyTorch's `SGD(weight_decay=…)` perform, fused into one kernel.
+ * study's `sgd` and PyTorch's `SGD(weight_decay=…)` perform, as one expression
+ * `p − lr·(g·(1/batchSize) + weightDecay·p)`: one kernel eagerly, and under `jit` the
+ * epilogue of whatever computed the gradient. The reciprocal of the batch size is
+ * rounded to float32 once (no division on the GPU, where WGSL allows 2.5 ulp); the three
+ * numbers are runtime values, so a new learning rate reuses a compiled program.
  */
-import { encodeSgdStep, type SgdStepParams } from "../kernels/sgd_step.ts";
-import { type OpDefinition, runOp } from "./_op.ts";
-import { checkNumber, checkOptions, checkSameShape, checkTensors } from "./_validate.ts";
+import { call, input, scalar } from "../kernels/expression.ts";
+import { elementwiseOp } from "./_elementwise.ts";
+import { runOp } from "./_op.ts";
+import {
+  checkInteger,
+  checkNumber,
+  checkOptions,
+  checkSameShape,
+  checkTensors,
+} from "./_validate.ts";
 import type { Tensor } from "./tensor.ts";
 
 /**
@@ -25,17 +36,32 @@ export interface SgdStepOptions {
   readonly lr: number;
   /** L2 weight decay coefficient, finite; negative values push weights away from zero. */
   readonly weightDecay?: number;
-  /** The gradient is divided by this (the gradient of a sum over a batch); ≥ 1. */
+  /** The gradient is divided by this (the gradient of a sum over a batch); an integer ≥ 1. */
   readonly batchSize?: number;
 }
 
-const sgdStepOp: OpDefinition<SgdStepParams> = {
+/** Scalars of one SGD step. */
+interface SgdStepParams {
+  readonly lr: number;
+  readonly weightDecay: number;
+  readonly batchSize: number;
+}
+
+const [p, g] = [input(0), input(1)];
+
+const sgdStepOp = elementwiseOp<SgdStepParams>({
   name: "sgdStep",
-  reference([p, g], { lr, weightDecay, batchSize }) {
-    return p.map((w, i) => w - lr * (g[i] / batchSize + weightDecay * w));
-  },
-  kernel: encodeSgdStep,
-};
+  expression: ({ lr, weightDecay, batchSize }) =>
+    call(
+      "sub",
+      p,
+      call(
+        "mul",
+        scalar(lr),
+        call("add", call("mul", g, scalar(1 / batchSize)), call("mul", scalar(weightDecay), p)),
+      ),
+    ),
+});
 
 /**
  * One SGD step with weight decay: `p − lr·(g/batchSize + weightDecay·p)`.
@@ -65,6 +91,6 @@ export function sgdStep(p: Tensor, g: Tensor, options: SgdStepOptions): Tensor {
     : checkNumber(op, "weightDecay", o.weightDecay);
   const batchSize = o.batchSize === undefined
     ? 1
-    : checkNumber(op, "batchSize", o.batchSize, { min: 1 });
+    : checkInteger(op, "batchSize", o.batchSize, { min: 1 });
   return runOp(sgdStepOp, [params, grad], { lr, weightDecay, batchSize }, params.shape);
 }

@@ -37,6 +37,12 @@ export interface Backend {
    * @param shape The shape; defaults to `[values.length]`. `[]` is a scalar.
    */
   tensor(values: Float32Array | readonly number[], shape?: readonly number[]): Tensor;
+  /** A tensor of `shape` filled with 0. */
+  zeros(shape: readonly number[]): Tensor;
+  /** A tensor of `shape` filled with 1. */
+  ones(shape: readonly number[]): Tensor;
+  /** A tensor of `shape` filled with `value` (rounded to float32). */
+  full(shape: readonly number[], value: number): Tensor;
   /** The largest element count of one tensor; a larger result is refused before allocating. */
   readonly maxElements: number;
 }

@@ -90,9 +90,12 @@ Deno.test("elementwise: references compute known values; bad shapes are refused"
   using r = sub(a, row);
   assert.deepEqual([...await r.read()], [-9, -18, -27, -6, -15, -24]);
   using col = ref.tensor([1, 2], [2, 1]);
+  using outer = add(a, col);
+  assert.deepEqual([...await outer.read()], [2, 3, 4, 6, 7, 8]);
+  using square2 = ref.tensor([1, 2, 3, 4], [2, 2]);
   assert.throws(
-    () => add(a, col),
-    /add: expected shapes that broadcast .* got \[2, 3\] and \[2, 1\]/,
+    () => add(a, square2),
+    /add: expected shapes that broadcast .* got \[2, 3\] and \[2, 2\]/,
   );
   assert.throws(() => scale(a, NaN), /scale: expected c to be a finite number, got NaN/);
 });

@@ -51,7 +51,7 @@ import {
   Tensor,
   valueAndGrad,
 } from "../mod.ts";
-import { broadcastsOver } from "../ops/broadcast.ts";
+import { broadcastsTo } from "../ops/broadcast.ts";
 import { isShape } from "../ops/tensor.ts";
 import { dev, folded, gpuTest, ref, runs } from "./_harness.ts";
 
@@ -310,7 +310,7 @@ function entries(f: Fixtures): Entry[] {
       valid: () => [v3, [2, 3]],
       positions: [solo(0, [m32]), {
         index: 1,
-        ok: (v) => fitsShape(v) && broadcastsOver([3], v as number[]),
+        ok: (v) => fitsShape(v) && broadcastsTo([3], v as number[]),
         extra: [...BAD_SHAPES, [2, 2], [HUGE, HUGE, 3]],
       }],
     },
@@ -320,15 +320,19 @@ function entries(f: Fixtures): Entry[] {
       valid: () => [m23, [3]],
       positions: [solo(0, [m32]), {
         index: 1,
-        ok: (v) => isShape(v) && broadcastsOver(v, [2, 3]),
+        ok: (v) => isShape(v) && broadcastsTo(v, [2, 3]),
         extra: [...BAD_SHAPES, [2], [2, 2, 3]],
       }],
     },
     {
       name: "concat",
       call: (list) => concat(list as Tensor[]),
-      valid: () => [[v3, s]],
-      positions: [{ index: 0, ok: never, extra: [[v3, ...bad], [v3, , s], new Set([v3])] }],
+      valid: () => [[v3, v3]],
+      positions: [{
+        index: 0,
+        ok: never,
+        extra: [[v3, ...bad], [v3, , v3], new Set([v3]), [v3, s], [v3, m23]],
+      }],
     },
     {
       name: "pad2d",
@@ -349,7 +353,7 @@ function entries(f: Fixtures): Entry[] {
       call: (x, rows) => takeRows(x as Tensor, rows as number[]),
       valid: () => [m32, [2, 0]],
       positions: [
-        solo(0, [v3]),
+        solo(0, [s]),
         {
           index: 1,
           ok: isRows,

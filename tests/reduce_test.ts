@@ -88,10 +88,10 @@ Deno.test("broadcast ops: reference values and refused shapes", async () => {
   assert.deepEqual([...await total.read()], [21]);
   assert.throws(
     () => broadcastTo(x, [2, 3]),
-    /broadcastTo: expected a shape that \[3, 2\] broadcasts over, got \[2, 3\]/,
+    /broadcastTo: expected a shape that \[3, 2\] broadcasts to, got \[2, 3\]/,
   );
   assert.throws(
     () => sumToShape(x, [3]),
-    /sumToShape: expected a shape that broadcasts over \[3, 2\], got \[3\]/,
+    /sumToShape: expected a shape that broadcasts to \[3, 2\], got \[3\]/,
   );
 });

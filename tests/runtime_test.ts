@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { gpu, GpuError, matmul } from "../mod.ts";
+import { gpu, GpuError, type GpuTensor, matmul } from "../mod.ts";
 import { gpuTest, within } from "./_harness.ts";
 
 gpuTest(
@@ -11,7 +11,7 @@ gpuTest(
       key: "probe/invalid",
       wgsl: () => "this is not WGSL",
       uniforms: new ArrayBuffer(16),
-      buffers: [x.array],
+      buffers: [(x as GpuTensor).array],
       workgroups: 1,
     });
     await assert.rejects(x.read(), (e: unknown) => {

@@ -12,7 +12,8 @@
  */
 import { checkTensors } from "../ops/_validate.ts";
 import { recordOn, Tape } from "../ops/_tape.ts";
-import { add, scale } from "../ops/elementwise.ts";
+import { add } from "../ops/arithmetic.ts";
+import { scale } from "../ops/math.ts";
 import { scope } from "../ops/scope.ts";
 import { describe, formatShape, isTensor, type Tensor } from "../ops/tensor.ts";
 
@@ -27,7 +28,7 @@ export interface ValueAndGrads {
 /** Walks the tape backwards from `value`, returning the gradient of each argument. */
 function backpropagate(tape: Tape, value: Tensor, args: readonly Tensor[]): Tensor[] {
   const adjoints = new Map<Tensor, Tensor>();
-  adjoints.set(value, value.backend.tensor([1], value.shape));
+  adjoints.set(value, value.backend.ones(value.shape));
   for (let i = tape.entries.length - 1; i >= 0; i--) {
     const entry = tape.entries[i];
     const g = adjoints.get(entry.output);
@@ -44,7 +45,7 @@ function backpropagate(tape: Tape, value: Tensor, args: readonly Tensor[]): Tens
   const given = new Set<Tensor>([value, ...args]);
   return args.map((arg) => {
     const g = adjoints.get(arg);
-    if (!g) return arg.backend.tensor(new Float32Array(arg.size), arg.shape);
+    if (!g) return arg.backend.zeros(arg.shape);
     const own = given.has(g) ? scale(g, 1) : g;
     given.add(own);
     return own;

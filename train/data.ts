@@ -12,7 +12,7 @@ import {
   checkTensor,
   checkTensors,
 } from "../ops/_validate.ts";
-import { add } from "../ops/elementwise.ts";
+import { add } from "../ops/arithmetic.ts";
 import { checkRows, takeRows } from "../ops/layout.ts";
 import { matmul } from "../ops/matmul.ts";
 import { checkKey, foldIn, philox4x32, type RandomKey, splitKey } from "../ops/random.ts";

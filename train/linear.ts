@@ -12,7 +12,7 @@ import {
   checkResultSize,
   checkTensors,
 } from "../ops/_validate.ts";
-import { add } from "../ops/elementwise.ts";
+import { add } from "../ops/arithmetic.ts";
 import { matmul } from "../ops/matmul.ts";
 import { checkKey, type RandomKey, splitKey } from "../ops/random.ts";
 import { randomNormal } from "../ops/random_normal.ts";

@@ -1,13 +1,21 @@
 /**
- * @file The study's losses, per example: `squaredLoss` (with the ½, the from-scratch
- * version) and `mseLoss` (without, PyTorch's `MSELoss(reduction='none')`); and
- * `evaluateLoss`, their mean over a whole dataset, kept on the device.
+ * @file Losses: the study's, per example — `squaredLoss` (with the ½, the from-scratch
+ * version) and `mseLoss` (without, PyTorch's `MSELoss(reduction='none')`) —, the
+ * classifier's `crossEntropy` (PyTorch's default: the mean over the batch of
+ * −log softmax at the label, from stable log-softmax), and `evaluateLoss`, the mean of a
+ * per-example loss over a whole dataset, kept on the device.
  */
-import { checkSameShape, checkTensors } from "../ops/_validate.ts";
-import { scale, square, sub } from "../ops/elementwise.ts";
-import { mean } from "../ops/reduce.ts";
+import { checkRank, checkSameShape, checkTensors } from "../ops/_validate.ts";
+import { mul, neg, sub } from "../ops/arithmetic.ts";
+import { equal } from "../ops/compare.ts";
+import { CpuTensor } from "../ops/cpu_backend.ts";
+import { iota } from "../ops/creation.ts";
+import { scale, square } from "../ops/math.ts";
+import { mean, sum } from "../ops/reduce.ts";
 import { scope } from "../ops/scope.ts";
-import { describe, type Tensor } from "../ops/tensor.ts";
+import { reshape } from "../ops/shape.ts";
+import { logSoftmax } from "../ops/softmax.ts";
+import { describe, formatShape, type Tensor } from "../ops/tensor.ts";
 import { checkDataset, type Dataset } from "./data.ts";
 
 function residual(op: string, yHat: Tensor, y: Tensor): Tensor {
@@ -50,6 +58,51 @@ export function squaredLoss(yHat: Tensor, y: Tensor): Tensor {
  */
 export function mseLoss(yHat: Tensor, y: Tensor): Tensor {
   return square(residual("mseLoss", yHat, y));
+}
+
+/**
+ * Softmax cross-entropy, PyTorch's default: the mean over the `n` examples of
+ * `−log softmax(logits)[i, labels[i]]`, computed from a stable log-softmax (logits of
+ * ±10⁴ give a finite loss). Its gradient with respect to the logits is
+ * `(softmax − one-hot)/n`. Labels are class ids in [0, c) as float32 whole numbers;
+ * they are checked on the CPU backend, while on the GPU a label outside the range
+ * contributes nothing to the loss.
+ *
+ * @param logits Scores `[n, c]`.
+ * @param labels Class ids `[n]`, on the same backend.
+ * @returns A scalar tensor.
+ * @example
+ * ```ts
+ * import { cpu, crossEntropy } from "@deno-gpu/kernels";
+ * const ref = cpu();
+ * using loss = crossEntropy(ref.tensor([0, 0, 1e4, -1e4], [2, 2]), ref.tensor([1, 0]));
+ * console.log(await loss.read()); // Float32Array [0.34657359]: (ln 2 + 0)/2
+ * ```
+ */
+export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
+  const op = "crossEntropy";
+  const [scores, classes] = checkTensors(op, { logits, labels });
+  checkRank(op, "logits", scores, 2);
+  const [n, c] = scores.shape;
+  if (classes.shape.length !== 1 || classes.shape[0] !== n) {
+    throw new RangeError(
+      `${op}: expected labels of shape [${n}] for logits ${formatShape(scores.shape)}, got ${
+        formatShape(classes.shape)
+      }`,
+    );
+  }
+  if (classes instanceof CpuTensor) {
+    classes.data.forEach((label, i) => {
+      if (!Number.isInteger(label) || label < 0 || label >= c) {
+        throw new RangeError(`${op}: expected labels in [0, ${c}), got ${label} at position ${i}`);
+      }
+    });
+  }
+  return scope(() => {
+    const oneHot = equal(reshape(classes, [n, 1]), iota(scores.backend, c));
+    const picked = sum(mul(oneHot, logSoftmax(scores)), { axis: -1 });
+    return neg(mean(picked));
+  });
 }
 
 /**

@@ -1,0 +1,732 @@
+/**
+ * @file The kernel generator: WGSL for a DAG of terms (`kernels/term.ts`), shared by the
+ * eager ops (one op per kernel) and by `jit` (many ops fused into one). Three kernel
+ * shapes exist:
+ *
+ * - **map**: one thread per output element (or per four, as vec4, when every read is at
+ *   the element's own index or a constant one: on llvmpipe a storage access costs per
+ *   access, not per byte), writing one or more terms of the same size;
+ * - **reduce**: a reduction over some axes of a term (its prologue, fused), then an
+ *   epilogue term of the reduced value, per output element: one thread per output for
+ *   short reductions (a sequential sum), one workgroup per output for long ones (strided
+ *   partial sums, then a tree in workgroup memory), two passes for very long ones with
+ *   few outputs (chunks, then the chunks' results); {@linkcode reductionRoundings} gives
+ *   the longest chain of roundings, which the error-bound tests use;
+ * - **matmul hooks**: operand loads and an epilogue store that a matmul variant's own
+ *   kernel calls (`kernels/_matmul_shared.ts`, `MatmulHooks`).
+ *
+ * Every term becomes one WGSL function of its flat index (`fn t3(i: u32) -> f32`), so a
+ * consumer reads a view by calling its function at a rewritten index and a value with two
+ * consumers is one function called twice. Numbers come in two kinds. Runtime words (a
+ * learning rate, a dropout key) always travel in the kernel's word block. Shapes,
+ * strides and sizes travel there too in **uniform** mode (eager ops: one pipeline per
+ * structure, whatever the shape) or are written into the WGSL in **inline** mode (`jit`:
+ * a compiled program is specialised to its shapes anyway, and constants fold).
+ *
+ * A kernel is generated in two steps. Its signature — the structure without the words —
+ * is computed on every call and keys a cache of templates: the WGSL text and, for each
+ * word, a getter that reads it from a new term DAG of the same structure. So an eager op
+ * on new values, or a replay with a new learning rate, fills in a word block without
+ * writing WGSL again.
+ */
+import {
+  type Expr,
+  expressionPrelude,
+  expressionSignature,
+  expressionWgsl,
+  runtimeWords,
+  type Word,
+} from "./expression.ts";
+import { LINEAR_WORKGROUP } from "./_shared.ts";
+import { type Shape, sizeOf, type StridedDim, type Term, type View } from "./term.ts";
+
+/** How a reduction combines values. */
+export type Reducer = "sum" | "max" | "min" | "argmax";
+
+/** A kernel to generate. */
+export type KernelPlan =
+  | {
+    readonly kind: "map";
+    /** The values written, one output each; all of one size. */
+    readonly outputs: readonly Term[];
+  }
+  | ReducePlan;
+
+/** A reduction of `source` over `axes`, then `epilogue` (over the `result` term) per output. */
+export interface ReducePlan {
+  readonly kind: "reduce";
+  readonly reducer: Reducer;
+  /** The values reduced (the prologue), of the reduction's input shape. */
+  readonly source: Term;
+  /** Reduced axes of `source.shape`, ascending. */
+  readonly axes: readonly number[];
+  /** Of the kept shape; reads the reduced value through `result` terms. Absent: the value. */
+  readonly epilogue?: Term;
+}
+
+/** Where the generator puts numbers that are not runtime words. */
+export type ConstantMode = "uniform" | "inline";
+
+/** A generated kernel: its WGSL and what to bind. */
+export interface GeneratedKernel {
+  /** Equal keys mean equal WGSL. */
+  readonly key: string;
+  readonly wgsl: string;
+  /** The word block, bound as the uniform at binding 0. */
+  readonly words: readonly Word[];
+  /**
+   * Resources from binding 1 on: buffer sources (a term's `source`) read as f32 or as
+   * vec4f blocks, then the outputs (`output` index), read-write.
+   */
+  readonly bindings: readonly Binding[];
+  /** Workgroups to dispatch. */
+  readonly workgroups: number;
+}
+
+/** One storage binding of a generated kernel. */
+export type Binding =
+  | { readonly kind: "input"; readonly source: number; readonly vector: boolean }
+  | { readonly kind: "output"; readonly index: number; readonly vector: boolean };
+
+/** Threads per workgroup of map kernels. */
+const MAP_WORKGROUP = 256;
+/**
+ * Elements (or blocks of four) each map thread writes, strided by the workgroup: llvmpipe
+ * pays a few microseconds per workgroup, so a workgroup should do thousands of elements.
+ */
+const MAP_ITEMS = 4;
+/** Threads per workgroup reducing one output. */
+const REDUCE_WORKGROUP = 64;
+/** Reductions at most this long are one sequential loop per output. */
+const SEQUENTIAL_MAX = 32;
+/** Values one workgroup reduces in the first pass of a two-pass reduction. */
+const CHUNK = 4096;
+/** Two passes are used only below this many outputs (else there is parallelism enough). */
+const SPLIT_OUTPUTS = 256;
+
+/**
+ * The longest chain of rounded operations from an input to one output of a `sum` of
+ * `length` values with `outputs` outputs, as the generated reduction computes it: the
+ * sum's error is at most γ(this)·Σ|terms|.
+ */
+export function reductionRoundings(length: number, outputs: number): number {
+  const pass = (n: number) =>
+    n <= SEQUENTIAL_MAX ? n - 1 : Math.ceil(n / REDUCE_WORKGROUP) - 1 + Math.log2(REDUCE_WORKGROUP);
+  if (!splits(length, outputs)) return pass(length);
+  return pass(CHUNK) + pass(Math.ceil(length / CHUNK));
+}
+
+function splits(length: number, outputs: number): boolean {
+  return length > CHUNK && outputs < SPLIT_OUTPUTS;
+}
+
+/** Context of a word getter: a DAG of the same structure, in canonical order. */
+interface BindContext {
+  readonly terms: readonly Term[];
+  readonly plan: KernelPlan;
+  /** Runtime words of map term `index`, computed once per bind. */
+  exprWords(index: number): Word[];
+}
+
+type Getter = (context: BindContext) => Word;
+
+/** A cached generation: WGSL and how to fill its word block. */
+interface Template {
+  readonly wgsl: string;
+  readonly getters: readonly Getter[];
+  readonly bindings: readonly Binding[];
+  readonly workgroups: (plan: KernelPlan) => number;
+}
+
+const templates = new Map<string, Template>();
+
+/** Terms of a plan in canonical order (post-order from the roots) with their indices. */
+function canonicalTerms(plan: KernelPlan): { terms: Term[]; index: Map<Term, number> } {
+  const terms: Term[] = [];
+  const index = new Map<Term, number>();
+  const visit = (t: Term): void => {
+    if (index.has(t)) return;
+    if (t.kind === "map") t.args.forEach(visit);
+    else if (t.kind === "view") {
+      visit(t.source);
+      if (t.view.kind === "strided" && t.view.outside) visit(t.view.outside);
+      if (t.view.kind === "gather") visit(t.view.rows);
+    }
+    index.set(t, terms.length);
+    terms.push(t);
+  };
+  if (plan.kind === "map") plan.outputs.forEach(visit);
+  else {
+    visit(plan.source);
+    if (plan.epilogue) visit(plan.epilogue);
+  }
+  return { terms, index };
+}
+
+function dimsSignature(dims: readonly StridedDim[], mode: ConstantMode): string {
+  return dims.map((d) =>
+    mode === "inline" ? `${d.size}:${d.stride}${d.mask ? `[${d.mask}]` : ""}` : d.mask ? "m" : "d"
+  ).join(",");
+}
+
+/** The structural key of a plan: equal keys give equal WGSL and equal word layouts. */
+function signatureOf(
+  plan: KernelPlan,
+  terms: readonly Term[],
+  index: Map<Term, number>,
+  mode: ConstantMode,
+  vector: boolean,
+): string {
+  const ref = (t: Term) => index.get(t)!;
+  const parts = terms.map((t) => {
+    const size = mode === "inline" ? `#${sizeOf(t.shape)}` : "";
+    switch (t.kind) {
+      case "buffer":
+        return `b${t.source}${size}`;
+      case "result":
+        return `r`;
+      case "map":
+        return `m(${expressionSignature(t.expr)})[${t.args.map(ref)}]${size}`;
+      case "view":
+        return t.view.kind === "gather"
+          ? `g${ref(t.view.rows)}:${mode === "inline" ? t.view.rowSize : ""}[${ref(t.source)}]`
+          : `v(${dimsSignature(t.view.dims, mode)}${mode === "inline" ? `@${t.view.offset}` : ""})${
+            t.view.outside ? `o${ref(t.view.outside)}` : ""
+          }[${ref(t.source)}]${size}`;
+    }
+  });
+  const head = plan.kind === "map"
+    ? `map${vector ? "4" : ""}[${plan.outputs.map(ref)}]`
+    : `reduce:${plan.reducer}:${reductionSignature(plan, mode)}[${ref(plan.source)}${
+      plan.epilogue ? `,${ref(plan.epilogue)}` : ""
+    }]`;
+  return `${mode}|${head}|${parts.join(";")}`;
+}
+
+/** The index structure of a reduction: its canonical kept and reduced dimensions. */
+function reductionSignature(plan: ReducePlan, mode: ConstantMode): string {
+  const { kept, reduced } = reductionDims(plan.source.shape, plan.axes);
+  return mode === "inline"
+    ? `${dimsSignature(kept, mode)}/${dimsSignature(reduced, mode)}`
+    : `${kept.length}/${reduced.length}`;
+}
+
+/**
+ * Whether a map kernel can work on four elements per thread: every buffer is read at
+ * the element's own index or at a constant index, and nothing gathers.
+ */
+function vectorizable(outputs: readonly Term[]): boolean {
+  const n = sizeOf(outputs[0].shape);
+  if (n < 4) return false;
+  const ok = (t: Term): boolean => {
+    switch (t.kind) {
+      case "buffer":
+        return true;
+      case "result":
+        return false;
+      case "map":
+        return t.args.every(ok);
+      case "view":
+        // A constant read (every stride 0, no mask) splats a scalar.
+        return t.view.kind === "strided" && !t.view.outside &&
+          t.view.dims.every((d) => d.stride === 0 && !d.mask);
+    }
+  };
+  return outputs.every(ok);
+}
+
+/** Writes the WGSL of one kernel, collecting the getters of its words. */
+class Writer {
+  readonly getters: Getter[] = [];
+  readonly bindings: Binding[] = [];
+  readonly #functions: string[] = [];
+  readonly #emitted = new Set<string>();
+  readonly #inputBindings = new Map<string, number>();
+
+  constructor(
+    readonly terms: readonly Term[],
+    readonly index: Map<Term, number>,
+    readonly mode: ConstantMode,
+  ) {}
+
+  /** WGSL of a u32 constant: a literal, or a word of the block. */
+  u32(get: (c: BindContext) => number): string {
+    if (this.mode === "inline") return `${get(this.#context())}u`;
+    return this.word((c) => ({ u32: get(c) }), "u32");
+  }
+
+  /** WGSL of an i32 constant. */
+  i32(get: (c: BindContext) => number): string {
+    if (this.mode === "inline") return `${get(this.#context())}i`;
+    return `bitcast<i32>(${this.word((c) => ({ u32: get(c) >>> 0 }), "u32")})`;
+  }
+
+  /** WGSL reading a new word of the block. */
+  word(get: Getter, type: "u32" | "f32"): string {
+    const k = this.getters.length;
+    this.getters.push(get);
+    const read = `params.w[${k >> 2}][${k & 3}]`;
+    return type === "u32" ? read : `bitcast<f32>(${read})`;
+  }
+
+  #bindContext: BindContext | null = null;
+  #context(): BindContext {
+    return this.#bindContext ??= bindContext(this.terms, this.#plan!);
+  }
+  #plan: KernelPlan | null = null;
+  setPlan(plan: KernelPlan): void {
+    this.#plan = plan;
+  }
+
+  /** The binding that reads buffer `source` as f32 (or vec4f). */
+  input(source: number, vector: boolean): string {
+    const key = `${source}/${vector}`;
+    let binding = this.#inputBindings.get(key);
+    if (binding === undefined) {
+      this.bindings.push({ kind: "input", source, vector });
+      binding = this.bindings.length;
+      this.#inputBindings.set(key, binding);
+    }
+    return `in${binding}`;
+  }
+
+  /** The name of term `t`'s function in scalar or vector form, emitting it if needed. */
+  fn(t: Term, vector: boolean): string {
+    const k = this.index.get(t)!;
+    const name = `t${k}${vector ? "v" : ""}`;
+    if (this.#emitted.has(name)) return name;
+    this.#emitted.add(name);
+    const type = vector ? "vec4f" : "f32";
+    const body = this.#body(t, k, vector);
+    this.#functions.push(`fn ${name}(i: u32) -> ${type} {\n${body}\n}`);
+    return name;
+  }
+
+  #body(t: Term, k: number, vector: boolean): string {
+    switch (t.kind) {
+      case "buffer":
+        return `  return ${this.input(t.source, vector)}[i];`;
+      case "result":
+        return `  return acc;`;
+      case "map": {
+        const args = t.args.map((a) => this.fn(a, vector));
+        const wordRefs: string[] = [];
+        const words = runtimeWords(t.expr);
+        words.forEach((w, ordinal) =>
+          wordRefs.push(
+            this.word((c) => c.exprWords(k)[ordinal], "u32" in w ? "u32" : "f32"),
+          )
+        );
+        const code = expressionWgsl(t.expr, {
+          input: (j) => `${args[j]}(i)`,
+          word: (ordinal) => wordRefs[ordinal],
+          index: "i",
+          vector,
+        });
+        return `  return ${code};`;
+      }
+      case "view":
+        return t.view.kind === "gather"
+          ? this.#gather(t, k, t.view)
+          : this.#strided(t, k, t.view, vector);
+    }
+  }
+
+  #gather(t: Term & { kind: "view" }, k: number, view: View & { kind: "gather" }): string {
+    const rows = this.fn(view.rows, false);
+    const source = this.fn(t.source, false);
+    const rowSize = this.u32((c) => gatherOf(c, k).rowSize);
+    return `  let row = u32(${rows}(i / ${rowSize}));\n  return ${source}(row * ${rowSize} + i % ${rowSize});`;
+  }
+
+  #strided(
+    t: Term & { kind: "view" },
+    k: number,
+    view: View & { kind: "strided" },
+    vector: boolean,
+  ): string {
+    if (vector) {
+      // Only constant reads are vectorised (see vectorizable): splat the scalar.
+      const offset = this.u32((c) => stridedOf(c, k).offset);
+      return `  return vec4f(${this.fn(t.source, false)}(${offset}));`;
+    }
+    const { lines, offset, inside } = this.decompose(
+      "i",
+      view.dims.length,
+      (c, d) => stridedOf(c, k).dims[d],
+      (c) => stridedOf(c, k).offset,
+    );
+    const read = `${this.fn(t.source, false)}(u32(${offset}))`;
+    if (!inside) return `${lines}\n  return ${read};`;
+    const outside = view.outside ? `${this.fn(view.outside, false)}(i)` : "0.0";
+    return `${lines}\n  if (${inside}) { return ${read}; }\n  return ${outside};`;
+  }
+
+  /**
+   * Statements computing an i32 source offset `offset + Σ c_d·stride_d` from the
+   * coordinates of flat index `i` over `rank` canonical dimensions, and the mask test.
+   */
+  decompose(
+    i: string,
+    rank: number,
+    dim: (c: BindContext, d: number) => StridedDim,
+    offset: (c: BindContext) => number,
+  ): { lines: string; offset: string; inside: string } {
+    const lines: string[] = [];
+    const tests: string[] = [];
+    const sum = [this.i32(offset)];
+    for (let d = 0; d < rank; d++) {
+      // The first coordinate needs no modulo, the last no division.
+      const size = d === 0 ? "" : this.u32((c) => dim(c, d).size);
+      const after = d === rank - 1 ? "" : this.u32((c) => {
+        let p = 1;
+        for (let e = d + 1; e < rank; e++) p *= dim(c, e).size;
+        return p;
+      });
+      const coordinate = d === 0
+        ? (rank === 1 ? i : `${i} / ${after}`)
+        : d === rank - 1
+        ? `${i} % ${size}`
+        : `(${i} / ${after}) % ${size}`;
+      lines.push(`  let c${d} = ${coordinate};`);
+      sum.push(`i32(c${d}) * ${this.i32((c) => dim(c, d).stride)}`);
+      if (dim(this.#context(), d).mask) {
+        const lo = this.u32((c) => dim(c, d).mask?.[0] ?? 0);
+        const hi = this.u32((c) => dim(c, d).mask?.[1] ?? dim(c, d).size);
+        tests.push(`c${d} >= ${lo} && c${d} < ${hi}`);
+      }
+    }
+    return { lines: lines.join("\n"), offset: sum.join(" + "), inside: tests.join(" && ") };
+  }
+
+  /** The term functions written so far, in dependency order. */
+  functions(): string {
+    return this.#functions.join("\n");
+  }
+}
+
+function bindContext(terms: readonly Term[], plan: KernelPlan): BindContext {
+  const cache = new Map<number, Word[]>();
+  return {
+    terms,
+    plan,
+    exprWords(index) {
+      let words = cache.get(index);
+      if (!words) {
+        words = runtimeWords((terms[index] as Term & { kind: "map" }).expr);
+        cache.set(index, words);
+      }
+      return words;
+    },
+  };
+}
+
+function stridedOf(c: BindContext, k: number): View & { kind: "strided" } {
+  return (c.terms[k] as Term & { kind: "view" }).view as View & { kind: "strided" };
+}
+
+function gatherOf(c: BindContext, k: number): View & { kind: "gather" } {
+  return (c.terms[k] as Term & { kind: "view" }).view as View & { kind: "gather" };
+}
+
+/** WGSL declarations of a kernel's word block and storage bindings. */
+function declarations(words: number, bindings: readonly Binding[]): string {
+  const lines = [
+    `struct Params { w: array<vec4u, ${Math.max(1, Math.ceil(words / 4))}> }`,
+    `@group(0) @binding(0) var<uniform> params: Params;`,
+  ];
+  bindings.forEach((b, i) => {
+    const type = b.vector ? "vec4f" : "f32";
+    lines.push(
+      b.kind === "input"
+        ? `@group(0) @binding(${i + 1}) var<storage, read> in${i + 1}: array<${type}>;`
+        : `@group(0) @binding(${i + 1}) var<storage, read_write> out${b.index}: array<${type}>;`,
+    );
+  });
+  return lines.join("\n");
+}
+
+function exprsOf(terms: readonly Term[]): Expr[] {
+  return terms.flatMap((t) => (t.kind === "map" ? [t.expr] : []));
+}
+
+/** Writes a map kernel. */
+function writeMap(
+  plan: KernelPlan & { kind: "map" },
+  terms: readonly Term[],
+  index: Map<Term, number>,
+  mode: ConstantMode,
+  vector: boolean,
+): Template {
+  const w = new Writer(terms, index, mode);
+  w.setPlan(plan);
+  const count = w.u32((c) => {
+    const n = sizeOf((c.plan as KernelPlan & { kind: "map" }).outputs[0].shape);
+    return vector ? Math.ceil(n / 4) : n;
+  });
+  const stores = plan.outputs.map((t, o) => `  out${o}[i] = ${w.fn(t, vector)}(i);`);
+  plan.outputs.forEach((_, o) => w.bindings.push({ kind: "output", index: o, vector }));
+  const wgsl = [
+    declarations(w.getters.length, w.bindings),
+    `var<private> acc: f32;`,
+    expressionPrelude(exprsOf(terms)),
+    LINEAR_WORKGROUP,
+    w.functions(),
+    `@compute @workgroup_size(${MAP_WORKGROUP})`,
+    `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,`,
+    `        @builtin(local_invocation_index) lid: u32) {`,
+    `  let first = linearWorkgroup(wid, groups) * ${MAP_WORKGROUP * MAP_ITEMS}u + lid;`,
+    `  for (var item = 0u; item < ${MAP_ITEMS}u; item++) {`,
+    `    let i = first + item * ${MAP_WORKGROUP}u;`,
+    `    if (i >= ${count}) { return; }`,
+    ...stores.map((line) => `  ${line}`),
+    `  }`,
+    `}`,
+  ].join("\n");
+  return {
+    wgsl,
+    getters: w.getters,
+    bindings: w.bindings,
+    workgroups: (p) => {
+      const n = sizeOf((p as KernelPlan & { kind: "map" }).outputs[0].shape);
+      return Math.ceil((vector ? Math.ceil(n / 4) : n) / (MAP_WORKGROUP * MAP_ITEMS));
+    },
+  };
+}
+
+/** Kept and reduced dimensions of a reduction, each canonical (merged where contiguous). */
+function reductionDims(
+  shape: Shape,
+  axes: readonly number[],
+): { kept: StridedDim[]; reduced: StridedDim[] } {
+  const strides: number[] = [];
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d];
+  }
+  const kept: StridedDim[] = [], reduced: StridedDim[] = [];
+  shape.forEach((size, d) => {
+    if (size === 1) return;
+    const list = axes.includes(d) ? reduced : kept;
+    const last = list.at(-1);
+    if (last && last.stride === strides[d] * size) {
+      list[list.length - 1] = { size: last.size * size, stride: strides[d] };
+    } else list.push({ size, stride: strides[d] });
+  });
+  return { kept, reduced };
+}
+
+/**
+ * WGSL of a reducer: its identity (±∞ come from a word: WGSL cannot write infinities as
+ * constants), how two values combine, and the type combined.
+ */
+function reducerWgsl(
+  reducer: Reducer,
+  infinity: string,
+): { type: string; identity: string; combine: string } {
+  switch (reducer) {
+    case "sum":
+      return { type: "f32", identity: "0.0", combine: "return a + b;" };
+    case "max":
+      return {
+        type: "f32",
+        identity: `-${infinity}`,
+        combine: "return select(b, a, a > b || a != a);",
+      };
+    case "min":
+      return {
+        type: "f32",
+        identity: infinity,
+        combine: "return select(b, a, a < b || a != a);",
+      };
+    case "argmax":
+      // (value, index): the larger value, the smaller index on ties; NaN wins (NumPy).
+      return {
+        type: "vec2f",
+        identity: `vec2f(-${infinity}, ${infinity})`,
+        combine:
+          "let aWins = a.x > b.x || (a.x == b.x && a.y < b.y) || (a.x != a.x && (b.x == b.x || a.y < b.y));\n  return select(b, a, aWins);",
+      };
+  }
+}
+
+/** Writes a reduce kernel (or the first pass of a two-pass one, `chunks` > 1). */
+function writeReduce(
+  plan: ReducePlan,
+  terms: readonly Term[],
+  index: Map<Term, number>,
+  mode: ConstantMode,
+  strategy: "sequential" | "workgroup",
+  chunks: boolean,
+): Template {
+  const w = new Writer(terms, index, mode);
+  w.setPlan(plan);
+  const dims = (c: BindContext) => {
+    const p = c.plan as ReducePlan;
+    return reductionDims(p.source.shape, p.axes);
+  };
+  const shape = plan.source.shape;
+  const { kept, reduced } = reductionDims(shape, plan.axes);
+  const outputs = w.u32((c) => sizeOf(dims(c).kept.map((d) => d.size)));
+  const length = w.u32((c) => sizeOf(dims(c).reduced.map((d) => d.size)));
+  const chunkCount = chunks
+    ? w.u32((c) => Math.ceil(sizeOf(dims(c).reduced.map((d) => d.size)) / CHUNK))
+    : "";
+  const keptIndex = w.decompose("o", kept.length, (c, d) => dims(c).kept[d], () => 0);
+  const reducedIndex = w.decompose("r", reduced.length, (c, d) => dims(c).reduced[d], () => 0);
+  const source = w.fn(plan.source, false);
+  const infinity = plan.reducer === "sum" ? "" : w.word(() => ({ f32: Infinity }), "f32");
+  const r = reducerWgsl(plan.reducer, infinity);
+  const isArg = plan.reducer === "argmax";
+  const value = (
+    v: string,
+  ) => (isArg
+    ? `vec2f(${source}(base + rIndex(${v})), f32(${v}))`
+    : `${source}(base + rIndex(${v}))`);
+  const finish = chunks
+    ? `out0[slot] = ${isArg ? "a.y" : "a"};`
+    : plan.epilogue
+    ? `acc = ${isArg ? "a.y" : "a"};\n  out0[o] = ${w.fn(plan.epilogue, false)}(o);`
+    : `out0[o] = ${isArg ? "a.y" : "a"};`;
+  w.bindings.push({ kind: "output", index: 0, vector: false });
+  const helpers = [
+    `fn combine(a: ${r.type}, b: ${r.type}) -> ${r.type} {\n  ${r.combine}\n}`,
+    `fn oIndex(o: u32) -> u32 {\n${keptIndex.lines}\n  return u32(${keptIndex.offset});\n}`,
+    `fn rIndex(r: u32) -> u32 {\n${reducedIndex.lines}\n  return u32(${reducedIndex.offset});\n}`,
+  ];
+  // Range of r this invocation reduces: all of it, or one chunk.
+  const range = chunks
+    ? `let first = chunk * ${CHUNK}u;\n  let end = min(first + ${CHUNK}u, ${length});`
+    : `let first = 0u;\n  let end = ${length};`;
+  const body = strategy === "sequential"
+    ? [
+      `  let o = linearWorkgroup(wid, groups) * ${REDUCE_WORKGROUP}u + lid;`,
+      `  if (o >= ${outputs}) { return; }`,
+      `  let base = oIndex(o);`,
+      `  var a = ${r.identity};`,
+      `  for (var j = 0u; j < ${length}; j++) { a = combine(a, ${value("j")}); }`,
+      `  ${finish}`,
+    ]
+    : [
+      `  let group = linearWorkgroup(wid, groups);`,
+      `  let valid = group < ${outputs}${chunks ? ` * ${chunkCount}` : ""};`,
+      chunks
+        ? `  let o = group / ${chunkCount};\n  let chunk = group % ${chunkCount};\n  let slot = group;`
+        : `  let o = group;`,
+      `  let base = oIndex(min(o, ${outputs} - 1u));`,
+      `  ${range}`,
+      `  var a = ${r.identity};`,
+      `  for (var j = first + lid; j < end; j += ${REDUCE_WORKGROUP}u) { a = combine(a, ${
+        value("j")
+      }); }`,
+      `  partial[lid] = a;`,
+      `  workgroupBarrier();`,
+      `  for (var stride = ${REDUCE_WORKGROUP / 2}u; stride > 0u; stride >>= 1u) {`,
+      `    if (lid < stride) { partial[lid] = combine(partial[lid], partial[lid + stride]); }`,
+      `    workgroupBarrier();`,
+      `  }`,
+      `  a = partial[0];`,
+      `  if (lid == 0u && valid) {`,
+      `  ${finish}`,
+      `  }`,
+    ];
+  const wgsl = [
+    declarations(w.getters.length, w.bindings),
+    `var<private> acc: f32;`,
+    strategy === "workgroup"
+      ? `var<workgroup> partial: array<${r.type}, ${REDUCE_WORKGROUP}>;`
+      : "",
+    expressionPrelude(exprsOf(terms)),
+    LINEAR_WORKGROUP,
+    w.functions(),
+    ...helpers,
+    `@compute @workgroup_size(${REDUCE_WORKGROUP})`,
+    `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,`,
+    `        @builtin(local_invocation_index) lid: u32) {`,
+    ...body,
+    `}`,
+  ].join("\n");
+  return {
+    wgsl,
+    getters: w.getters,
+    bindings: w.bindings,
+    workgroups: (p) => {
+      const { kept, reduced } = reductionDims(
+        (p as ReducePlan).source.shape,
+        (p as ReducePlan).axes,
+      );
+      const n = sizeOf(kept.map((d) => d.size));
+      if (strategy === "sequential") return Math.ceil(n / REDUCE_WORKGROUP);
+      return chunks ? n * Math.ceil(sizeOf(reduced.map((d) => d.size)) / CHUNK) : n;
+    },
+  };
+}
+
+/** The generated kernel for a plan, from the template cache or written now. */
+function generate(
+  plan: KernelPlan,
+  mode: ConstantMode,
+  variant: { strategy?: "sequential" | "workgroup"; chunks?: boolean } = {},
+): GeneratedKernel {
+  const { terms, index } = canonicalTerms(plan);
+  const vector = plan.kind === "map" && vectorizable(plan.outputs);
+  const key = `${signatureOf(plan, terms, index, mode, vector)}|${variant.strategy ?? ""}${
+    variant.chunks ? "/chunks" : ""
+  }`;
+  let template = templates.get(key);
+  if (!template) {
+    template = plan.kind === "map"
+      ? writeMap(plan, terms, index, mode, vector)
+      : writeReduce(plan, terms, index, mode, variant.strategy!, variant.chunks ?? false);
+    templates.set(key, template);
+  }
+  const context = bindContext(terms, plan);
+  return {
+    key,
+    wgsl: template.wgsl,
+    words: template.getters.map((get) => get(context)),
+    bindings: template.bindings,
+    workgroups: template.workgroups(plan),
+  };
+}
+
+/** The map kernel writing `outputs` (terms of one size). */
+export function generateMap(outputs: readonly Term[], mode: ConstantMode): GeneratedKernel {
+  return generate({ kind: "map", outputs }, mode);
+}
+
+/**
+ * The kernels of a reduction: one, or (very long reductions with few outputs) two —
+ * the first writes one partial result per chunk into a temporary the caller provides
+ * (`output 0` of the first kernel, of {@linkcode ReduceKernels.partials} elements) and
+ * the second reduces those partials (its input `source` −1) with the epilogue.
+ */
+export interface ReduceKernels {
+  readonly kernels: readonly GeneratedKernel[];
+  /** Elements of the temporary between two passes; 0 for one pass. */
+  readonly partials: number;
+}
+
+/** The buffer source number that stands for the partials between two reduction passes. */
+export const PARTIALS_SOURCE = -1;
+
+/** Generates the kernel(s) of a reduction plan. */
+export function generateReduce(plan: ReducePlan, mode: ConstantMode): ReduceKernels {
+  const { kept, reduced } = reductionDims(plan.source.shape, plan.axes);
+  const outputs = sizeOf(kept.map((d) => d.size));
+  const length = sizeOf(reduced.map((d) => d.size));
+  if (!splits(length, outputs) || plan.reducer === "argmax") {
+    const strategy = length <= SEQUENTIAL_MAX ? "sequential" : "workgroup";
+    return { kernels: [generate(plan, mode, { strategy })], partials: 0 };
+  }
+  const chunks = Math.ceil(length / CHUNK);
+  const first = generate(plan, mode, { strategy: "workgroup", chunks: true });
+  const partials = { kind: "buffer", shape: [outputs, chunks], source: PARTIALS_SOURCE } as const;
+  const second = generate(
+    { kind: "reduce", reducer: plan.reducer, source: partials, axes: [1], epilogue: plan.epilogue },
+    mode,
+    { strategy: chunks <= SEQUENTIAL_MAX ? "sequential" : "workgroup" },
+  );
+  return { kernels: [first, second], partials: outputs * chunks };
+}

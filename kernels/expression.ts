@@ -1,0 +1,323 @@
+/**
+ * @file The elementwise expression language (DESIGN principle 11): an elementwise op is
+ * one small expression tree over its inputs, with two interpreters written side by side
+ * here — {@linkcode expressionWgsl}, the WGSL text the kernel generator (eager and fused
+ * alike) compiles, and {@linkcode evaluateExpression}, float64 arithmetic that is the CPU
+ * reference (the result is rounded to float32 once, by the caller). Adding an op is then
+ * one expression, its derivative and its tests, not a kernel file.
+ *
+ * Leaves are the op's inputs, literals (constants of the formula, part of the WGSL
+ * text) and runtime words: a `scalar` (a float32 such as a learning rate) or the words
+ * of a dropout mask (key, threshold). Runtime words are never written into the WGSL:
+ * they travel in the kernel's uniform block, so a new learning rate or key reuses the
+ * compiled pipeline and, under `jit`, the compiled program. {@linkcode runtimeWords}
+ * lists them in the order the WGSL interpreter reads them (pre-order), which is the
+ * order a kernel's uniform block holds them.
+ *
+ * The functions are written for robustness on every WebGPU implementation, not for the
+ * shortest WGSL: `sigmoid` and `tanh` divide only by numbers in [1, 2] (WGSL bounds a
+ * division's error only there), `maximum`/`minimum`/`relu` propagate NaN as NumPy does
+ * (WGSL leaves `max` with NaN unspecified), and `pow` follows NumPy for negative bases.
+ * Modelled on jax-js's `alu.ts` (one tiny IR, one interpreter per target).
+ */
+import { PHILOX_WGSL, philoxWords } from "./philox.ts";
+
+/** An expression over an elementwise op's inputs. */
+export type Expr =
+  | { readonly kind: "input"; readonly index: number }
+  | { readonly kind: "literal"; readonly value: number }
+  | { readonly kind: "scalar"; readonly value: number }
+  | { readonly kind: "call"; readonly fn: FunctionName; readonly args: readonly Expr[] }
+  | { readonly kind: "keep"; readonly mask: DropoutMask }
+  | { readonly kind: "position" };
+
+/**
+ * A dropout mask: element `i` is kept when word `i mod 4` of
+ * `philox4x32([⌊i/4⌋, 0, 0, 0], key)` is ≥ `threshold` (= ⌈p·2³²⌉), never when `dropAll`.
+ */
+export interface DropoutMask {
+  readonly key: readonly [number, number];
+  /** In [0, 2³² − 1]; meaningless when `dropAll`. */
+  readonly threshold: number;
+  readonly dropAll: boolean;
+}
+
+/** One function of the language: its WGSL and its float64 meaning. */
+interface FunctionDefinition {
+  readonly arity: number;
+  /** WGSL of the call, from the WGSL of its arguments (all f32, or all vec4f). */
+  readonly wgsl: (args: readonly string[], vector: boolean) => string;
+  /** The float64 reference. */
+  readonly f64: (...args: number[]) => number;
+}
+
+const one = (vector: boolean) => (vector ? "vec4f(1.0)" : "1.0");
+const zero = (vector: boolean) => (vector ? "vec4f(0.0)" : "0.0");
+const isNaN = (x: string) => `(${x} != ${x})`;
+// `|` and `&`, not `||` and `&&`: WGSL defines only the former on vectors of bool.
+
+const FUNCTIONS = {
+  add: { arity: 2, wgsl: ([a, b]) => `(${a} + ${b})`, f64: (a, b) => a + b },
+  sub: { arity: 2, wgsl: ([a, b]) => `(${a} - ${b})`, f64: (a, b) => a - b },
+  mul: { arity: 2, wgsl: ([a, b]) => `(${a} * ${b})`, f64: (a, b) => a * b },
+  div: { arity: 2, wgsl: ([a, b]) => `(${a} / ${b})`, f64: (a, b) => a / b },
+  neg: { arity: 1, wgsl: ([a]) => `(-${a})`, f64: (a) => -a },
+  abs: { arity: 1, wgsl: ([a]) => `abs(${a})`, f64: Math.abs },
+  exp: { arity: 1, wgsl: ([a]) => `exp(${a})`, f64: Math.exp },
+  log: { arity: 1, wgsl: ([a]) => `log(${a})`, f64: Math.log },
+  sqrt: { arity: 1, wgsl: ([a]) => `sqrt(${a})`, f64: Math.sqrt },
+  // NaN-propagating, as NumPy's maximum/minimum (and Math.max) are.
+  maximum: {
+    arity: 2,
+    wgsl: ([a, b]) => `select(${b}, ${a}, (${a} > ${b}) | ${isNaN(a)})`,
+    f64: Math.max,
+  },
+  minimum: {
+    arity: 2,
+    wgsl: ([a, b]) => `select(${b}, ${a}, (${a} < ${b}) | ${isNaN(a)})`,
+    f64: Math.min,
+  },
+  relu: {
+    arity: 1,
+    wgsl: ([a], v) => `select(${a}, ${zero(v)}, ${a} < ${zero(v)})`,
+    f64: (a) => (a < 0 ? 0 : a),
+  },
+  // exp of a non-positive number, then a division by 1 + e ∈ [1, 2].
+  sigmoid: {
+    arity: 1,
+    wgsl: ([a], v) =>
+      `select(exp(${a}) / (${one(v)} + exp(${a})), ${one(v)} / (${one(v)} + exp(-${a})), ${a} >= ${
+        zero(v)
+      })`,
+    f64: (a) => 1 / (1 + Math.exp(-a)),
+  },
+  // sign(x)·(1 − t)/(1 + t) with t = exp(−2|x|) ∈ (0, 1]: no overflow, divisor in [1, 2].
+  tanh: {
+    arity: 1,
+    wgsl: ([a], v) =>
+      `(sign(${a}) * (${one(v)} - exp(-2.0 * abs(${a}))) / (${one(v)} + exp(-2.0 * abs(${a}))))`,
+    f64: Math.tanh,
+  },
+  // A negative base keeps the sign of an odd integer exponent (NumPy's result for integer
+  // exponents; for others NumPy gives NaN and the GPU's value is unspecified).
+  pow: {
+    arity: 2,
+    wgsl: ([a, b], v) =>
+      `(select(${one(v)}, -${one(v)}, (${a} < ${zero(v)}) & (fract(${b} * 0.5) != ${
+        zero(v)
+      })) * pow(abs(${a}), ${b}))`,
+    f64: Math.pow,
+  },
+  greater: {
+    arity: 2,
+    wgsl: ([a, b], v) => `select(${zero(v)}, ${one(v)}, ${a} > ${b})`,
+    f64: (a, b) => (a > b ? 1 : 0),
+  },
+  less: {
+    arity: 2,
+    wgsl: ([a, b], v) => `select(${zero(v)}, ${one(v)}, ${a} < ${b})`,
+    f64: (a, b) => (a < b ? 1 : 0),
+  },
+  equal: {
+    arity: 2,
+    wgsl: ([a, b], v) => `select(${zero(v)}, ${one(v)}, ${a} == ${b})`,
+    f64: (a, b) => (a === b ? 1 : 0),
+  },
+  /** `where(c, a, b)`: a where c ≠ 0 (NaN counts as true, as in NumPy), else b. */
+  where: {
+    arity: 3,
+    wgsl: ([c, a, b], v) => `select(${b}, ${a}, ${c} != ${zero(v)})`,
+    f64: (c, a, b) => (c !== 0 ? a : b),
+  },
+} as const satisfies Record<string, FunctionDefinition>;
+
+/** The name of a function of the language. */
+export type FunctionName = keyof typeof FUNCTIONS;
+
+/** The expression of the op's `index`-th input. */
+export function input(index: number): Expr {
+  return { kind: "input", index };
+}
+
+/** A constant of the formula (compiled into the WGSL). */
+export function literal(value: number): Expr {
+  return { kind: "literal", value };
+}
+
+/** A runtime float32 (a uniform word: changing it needs no new pipeline). */
+export function scalar(value: number): Expr {
+  return { kind: "scalar", value };
+}
+
+/** A call of one of the language's functions. */
+export function call(fn: FunctionName, ...args: Expr[]): Expr {
+  const arity = FUNCTIONS[fn].arity;
+  if (args.length !== arity) {
+    throw new TypeError(`expression: ${fn} takes ${arity} arguments, got ${args.length}`);
+  }
+  return { kind: "call", fn, args };
+}
+
+/** 1 where the dropout mask keeps the element, else 0. */
+export function keep(mask: DropoutMask): Expr {
+  return { kind: "keep", mask };
+}
+
+/** The element's flat index, as a float32 (exact below 2²⁴). */
+export function position(): Expr {
+  return { kind: "position" };
+}
+
+/** The number of inputs an expression reads: one more than its largest input index. */
+export function inputCount(expr: Expr): number {
+  switch (expr.kind) {
+    case "input":
+      return expr.index + 1;
+    case "call":
+      return Math.max(0, ...expr.args.map(inputCount));
+    default:
+      return 0;
+  }
+}
+
+/** A 32-bit word of a uniform block: an unsigned integer or a float32. */
+export type Word = { readonly u32: number } | { readonly f32: number };
+
+/** The runtime words of an expression, in the order {@linkcode expressionWgsl} reads them. */
+export function runtimeWords(expr: Expr): Word[] {
+  const words: Word[] = [];
+  const visit = (e: Expr): void => {
+    if (e.kind === "scalar") words.push({ f32: e.value });
+    else if (e.kind === "keep") {
+      const { key, threshold, dropAll } = e.mask;
+      words.push({ u32: key[0] }, { u32: key[1] }, { u32: threshold }, { u32: dropAll ? 1 : 0 });
+    } else if (e.kind === "call") e.args.forEach(visit);
+  };
+  visit(expr);
+  return words;
+}
+
+/** What the WGSL interpreter needs from the kernel it writes into. */
+export interface WgslContext {
+  /** WGSL of the op's `index`-th input at the current element (f32, or vec4f). */
+  input(index: number): string;
+  /** WGSL reading runtime word `ordinal` of this expression (in {@linkcode runtimeWords} order). */
+  word(ordinal: number, type: "u32" | "f32"): string;
+  /** WGSL of the current flat element index (u32); with `vector`, of the block of four. */
+  readonly index: string;
+  /** Four consecutive elements per evaluation, as vec4f. */
+  readonly vector: boolean;
+}
+
+/** WGSL of a float32 literal: nine significant digits round-trip every float32. */
+export function f32Literal(value: number): string {
+  const v = Math.fround(value);
+  if (!Number.isFinite(v)) throw new RangeError(`expression: a literal must be finite, got ${v}`);
+  const text = Number.isInteger(v) && Math.abs(v) < 2 ** 24 ? `${v}.0` : v.toPrecision(9);
+  return v < 0 ? `(${text})` : text;
+}
+
+/** WGSL needed once per module by expressions that use `keep`. */
+export function expressionPrelude(exprs: readonly Expr[]): string {
+  const usesKeep = (e: Expr): boolean =>
+    e.kind === "keep" || (e.kind === "call" && e.args.some(usesKeep));
+  return exprs.some(usesKeep) ? PHILOX_WGSL : "";
+}
+
+/** The WGSL interpreter: the expression as WGSL text, f32 or (with `vector`) vec4f. */
+export function expressionWgsl(expr: Expr, context: WgslContext): string {
+  let ordinal = 0;
+  const emit = (e: Expr): string => {
+    switch (e.kind) {
+      case "input":
+        return context.input(e.index);
+      case "literal":
+        return context.vector ? `vec4f(${f32Literal(e.value)})` : f32Literal(e.value);
+      case "scalar": {
+        const word = context.word(ordinal++, "f32");
+        return context.vector ? `vec4f(${word})` : word;
+      }
+      case "call":
+        return FUNCTIONS[e.fn].wgsl(e.args.map(emit), context.vector);
+      case "position":
+        return context.vector
+          ? `vec4f(vec4u(${context.index} * 4u) + vec4u(0u, 1u, 2u, 3u))`
+          : `f32(${context.index})`;
+      case "keep": {
+        const [k0, k1, threshold, dropAll] = [0, 1, 2, 3].map(() => context.word(ordinal++, "u32"));
+        const block = context.vector ? context.index : `(${context.index} / 4u)`;
+        const bits = `philox4x32(vec4u(${block}, 0u, 0u, 0u), vec2u(${k0}, ${k1}))`;
+        const v = context.vector;
+        const word = v ? bits : `${bits}[${context.index} % 4u]`;
+        const kept = v ? `(${word} >= vec4u(${threshold}))` : `(${word} >= ${threshold})`;
+        const all = v ? `vec4<bool>(${dropAll} == 0u)` : `(${dropAll} == 0u)`;
+        return `select(${zero(v)}, ${one(v)}, ${kept} & ${all})`;
+      }
+    }
+  };
+  return emit(expr);
+}
+
+/**
+ * The float64 interpreter, compiled once per expression into nested closures: the
+ * expression's exact value for `inputs` at element `index` (before the single rounding
+ * to float32 that the reference does). Scalars are the float32 the kernel receives.
+ */
+export function expressionFunction(
+  expr: Expr,
+): (inputs: readonly number[], index: number) => number {
+  switch (expr.kind) {
+    case "input": {
+      const k = expr.index;
+      return (inputs) => inputs[k];
+    }
+    case "literal": {
+      const v = expr.value;
+      return () => v;
+    }
+    case "scalar": {
+      const v = Math.fround(expr.value);
+      return () => v;
+    }
+    case "call": {
+      const f = FUNCTIONS[expr.fn].f64 as (...args: number[]) => number;
+      const args = expr.args.map(expressionFunction);
+      if (args.length === 1) {
+        const [a] = args;
+        return (inputs, index) => f(a(inputs, index));
+      }
+      if (args.length === 2) {
+        const [a, b] = args;
+        return (inputs, index) => f(a(inputs, index), b(inputs, index));
+      }
+      return (inputs, index) => f(...args.map((a) => a(inputs, index)));
+    }
+    case "position":
+      return (_inputs, index) => index;
+    case "keep": {
+      const { key, threshold, dropAll } = expr.mask;
+      return (_inputs, index) =>
+        !dropAll && philoxWords([Math.floor(index / 4), 0, 0, 0], key)[index % 4] >= threshold
+          ? 1
+          : 0;
+    }
+  }
+}
+
+/** The structure of an expression, runtime words left out: equal signatures, equal WGSL. */
+export function expressionSignature(expr: Expr): string {
+  switch (expr.kind) {
+    case "input":
+      return `i${expr.index}`;
+    case "literal":
+      return `${expr.value}`;
+    case "scalar":
+      return "s";
+    case "keep":
+      return "k";
+    case "position":
+      return "p";
+    case "call":
+      return `${expr.fn}(${expr.args.map(expressionSignature).join(",")})`;
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * @file The values a generated kernel computes, as a small DAG of terms. A term has a
+ * shape and a value at every flat (row-major) index of it: a bound buffer, an
+ * elementwise expression of terms of its own shape, a view of another term (an index
+ * rewrite: broadcast, transpose, slice, pad, reverse, gather of rows), or the kernel's
+ * accumulated result (what a reduction or a matmul computed, for its epilogue).
+ *
+ * Views make reshape, broadcast, transpose and slice free: nothing is copied, the
+ * consumer reads the source at a rewritten index (tinygrad's ShapeTracker, jax-js's
+ * `shape.ts`). A strided view maps output coordinates c to the source index
+ * `offset + Σ c_d·stride_d` (a stride of 0 broadcasts), optionally inside a mask of
+ * per-dimension ranges outside of which another term (zero by default) is read: that is
+ * padding and, chained, concatenation. Views are canonical: dimensions of size 1 are
+ * dropped and neighbours that step together are merged, so a kernel's index arithmetic
+ * is as short as the access allows and equal accesses give equal WGSL.
+ *
+ * Eager ops build a one-op term graph over their input buffers; `jit` builds a fused one
+ * over many ops. Both go through `kernels/codegen.ts`.
+ */
+import type { Expr } from "./expression.ts";
+
+/** A shape: dimensions ≥ 1, row-major; `[]` is a scalar. */
+export type Shape = readonly number[];
+
+/** A value of a generated kernel, at each flat index of its shape. */
+export type Term =
+  | BufferTerm
+  | {
+    readonly kind: "map";
+    readonly shape: Shape;
+    readonly expr: Expr;
+    readonly args: readonly Term[];
+  }
+  | { readonly kind: "view"; readonly shape: Shape; readonly view: View; readonly source: Term }
+  | { readonly kind: "result"; readonly shape: Shape };
+
+/** A storage buffer the kernel reads; `source` tells the caller which one to bind. */
+export interface BufferTerm {
+  readonly kind: "buffer";
+  readonly shape: Shape;
+  /** Identifies the buffer for the caller (an input index, a graph node, …). */
+  readonly source: number;
+}
+
+/** One dimension of a strided view: output extent and source stride. */
+export interface StridedDim {
+  readonly size: number;
+  readonly stride: number;
+  /** Coordinates in [lo, hi) read the source; others read the view's `outside` term. */
+  readonly mask?: readonly [number, number];
+}
+
+/** An index rewrite. */
+export type View =
+  | {
+    readonly kind: "strided";
+    /** Canonical: no size-1 dimension, no mergeable neighbours. */
+    readonly dims: readonly StridedDim[];
+    readonly offset: number;
+    /** Read where a mask excludes the coordinate (zero when absent). */
+    readonly outside?: Term;
+  }
+  | {
+    readonly kind: "gather";
+    /** Row indices (whole numbers in float32), one per output row. */
+    readonly rows: Term;
+    /** Elements per row. */
+    readonly rowSize: number;
+  };
+
+/** Element count of a shape. */
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Row-major strides of a shape. */
+export function stridesOf(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d];
+  }
+  return strides;
+}
+
+/** A buffer read at its own index. */
+export function bufferTerm(source: number, shape: Shape): BufferTerm {
+  return { kind: "buffer", shape, source };
+}
+
+/** An elementwise expression of `args`, which all have `shape`. */
+export function mapTerm(expr: Expr, args: readonly Term[], shape: Shape): Term {
+  return { kind: "map", shape, expr, args };
+}
+
+/** The accumulated value of the kernel (a reduction's or a matmul's), for its epilogue. */
+export function resultTerm(shape: Shape): Term {
+  return { kind: "result", shape };
+}
+
+/**
+ * The same values under another shape of equal size. Every term is evaluated at flat
+ * indices (a view's index arithmetic was fixed when it was made), so only the label
+ * changes.
+ */
+export function reshapeTerm(source: Term, shape: Shape): Term {
+  return { ...source, shape };
+}
+
+/**
+ * A strided view of `source` with output `shape`: output coordinate c reads source
+ * index `offset + Σ c_d·strides[d]`, where `masks[d]` (if given) admits it, else
+ * `outside` (zero when absent). An identity view returns `source` itself.
+ */
+export function stridedView(
+  source: Term,
+  shape: Shape,
+  strides: readonly number[],
+  offset: number,
+  masks?: readonly ((readonly [number, number]) | undefined)[],
+  outside?: Term,
+): Term {
+  const dims: StridedDim[] = [];
+  shape.forEach((size, d) => {
+    const mask = masks?.[d];
+    const full = !mask || (mask[0] <= 0 && mask[1] >= size);
+    if (size === 1 && full) return;
+    const dim: StridedDim = full
+      ? { size, stride: strides[d] }
+      : { size, stride: strides[d], mask };
+    const last = dims.at(-1);
+    if (last && !last.mask && !dim.mask && last.stride === dim.stride * dim.size) {
+      dims[dims.length - 1] = { size: last.size * dim.size, stride: dim.stride };
+    } else dims.push(dim);
+  });
+  // Reading the source at the view's own flat index: no view at all.
+  const identity = offset === 0 && dims.length <= 1 && !outside &&
+    (dims.length === 0 ? sizeOf(source.shape) === 1 : !dims[0].mask && dims[0].stride === 1);
+  if (identity) return reshapeTerm(source, shape);
+  return {
+    kind: "view",
+    shape,
+    view: { kind: "strided", dims, offset, ...(outside ? { outside } : {}) },
+    source,
+  };
+}
+
+/** NumPy broadcasting of `source` to `shape` (which it must broadcast to). */
+export function broadcastView(source: Term, shape: Shape): Term {
+  const from = source.shape;
+  const strides = stridesOf(from);
+  const lead = shape.length - from.length;
+  return stridedView(
+    source,
+    shape,
+    shape.map((_, d) => (d < lead || from[d - lead] === 1 ? 0 : strides[d - lead])),
+    0,
+  );
+}
+
+/** Output dimension d is source dimension `perm[d]`. */
+export function transposeView(source: Term, perm: readonly number[]): Term {
+  const strides = stridesOf(source.shape);
+  return stridedView(source, perm.map((p) => source.shape[p]), perm.map((p) => strides[p]), 0);
+}
+
+/** The block of `size` starting at `begin` in each dimension. */
+export function sliceView(source: Term, begin: readonly number[], size: Shape): Term {
+  const strides = stridesOf(source.shape);
+  const offset = begin.reduce((sum, b, d) => sum + b * strides[d], 0);
+  return stridedView(source, size, strides, offset);
+}
+
+/**
+ * `source` surrounded by `before[d]` and `after[d]` elements in each dimension, which
+ * read `outside` (zero when absent).
+ */
+export function padView(
+  source: Term,
+  before: readonly number[],
+  after: readonly number[],
+  outside?: Term,
+): Term {
+  const strides = stridesOf(source.shape);
+  const shape = source.shape.map((d, i) => d + before[i] + after[i]);
+  const offset = -before.reduce((sum, b, d) => sum + b * strides[d], 0);
+  const masks = source.shape.map((d, i) => [before[i], before[i] + d] as const);
+  return stridedView(source, shape, strides, offset, masks, outside);
+}
+
+/** The elements in reverse row-major order. */
+export function reverseView(source: Term): Term {
+  const n = sizeOf(source.shape);
+  return stridedView(source, source.shape, stridesOf(source.shape).map((s) => -s), n - 1);
+}
+
+/**
+ * Rows of `source` (leading dimension) at the indices held by `rows` (a 1-D term of
+ * whole numbers): output `[rows, ...rest]`.
+ */
+export function gatherView(source: Term, rows: Term): Term {
+  const rowSize = sizeOf(source.shape.slice(1));
+  return {
+    kind: "view",
+    shape: [rows.shape[0], ...source.shape.slice(1)],
+    view: { kind: "gather", rows, rowSize },
+    source,
+  };
+}

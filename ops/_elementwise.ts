@@ -1,0 +1,93 @@
+/**
+ * @file Elementwise ops from one expression each (DESIGN principle 11). The factory turns
+ * an expression over the op's inputs into a whole {@linkcode OpDefinition}: the reference
+ * is the expression's float64 interpreter (rounded once to float32), the GPU form a map
+ * term over the inputs broadcast to the output shape — the eager kernel is generated from
+ * it, and `jit` fuses it — and the vector-Jacobian product is summed back over broadcast
+ * axes. Adding an op is one expression and its derivative.
+ */
+import { type Expr, expressionFunction, expressionSignature } from "../kernels/expression.ts";
+import { broadcastView, mapTerm } from "../kernels/term.ts";
+import { type OpDefinition, runOp } from "./_op.ts";
+import { checkResultSize, checkTensors } from "./_validate.ts";
+import { broadcastShapes, sourceIndices, sumToShape } from "./broadcast.ts";
+import type { Tensor } from "./tensor.ts";
+
+/** An elementwise op: its name, its expression, and its derivative. */
+export interface ElementwiseSpec<P> {
+  readonly name: string;
+  /** The output at one element, over inputs `input(0)`, `input(1)`, …. */
+  expression(params: P): Expr;
+  /**
+   * Gradients of the inputs at the output's shape (the factory sums them down to each
+   * input's shape); `null` where none flows. Absent: not differentiable.
+   */
+  vjp?(
+    g: Tensor,
+    inputs: readonly Tensor[],
+    params: P,
+    needed: readonly boolean[],
+  ): (Tensor | null)[];
+}
+
+/** The gradient of a broadcast operand: `g` summed down to the operand's shape. */
+function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
+  const same = g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i]);
+  return same ? g : sumToShape(g, shape);
+}
+
+/** The op definition of an elementwise expression. */
+export function elementwiseOp<P>(spec: ElementwiseSpec<P>): OpDefinition<P> {
+  const vjp = spec.vjp;
+  return {
+    name: spec.name,
+    reference(inputs, params, shapes) {
+      const f = expressionFunction(spec.expression(params));
+      const n = shapes.output.reduce((a, b) => a * b, 1);
+      const maps = shapes.inputs.map((shape) => sourceIndices(shapes.output, shape));
+      const args = new Array<number>(inputs.length);
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < inputs.length; k++) {
+          const map = maps[k];
+          args[k] = inputs[k][map ? map[i] : i];
+        }
+        out[i] = f(args, i);
+      }
+      return out;
+    },
+    form: (params, shapes) => ({
+      kind: "term",
+      build: (inputs) =>
+        mapTerm(
+          spec.expression(params),
+          inputs.map((t) => broadcastView(t, shapes.output)),
+          shapes.output,
+        ),
+    }),
+    staticKey: (params) => expressionSignature(spec.expression(params)),
+    ...(vjp
+      ? {
+        vjp: (g: Tensor, inputs: readonly Tensor[], params: P, needed: readonly boolean[]) =>
+          vjp(g, inputs, params, needed).map((d, k) =>
+            needed[k] && d ? unbroadcast(d, inputs[k].shape) : null
+          ),
+      }
+      : {}),
+  };
+}
+
+/**
+ * Applies an elementwise op to tensors that broadcast together (validated, named by
+ * `name`, e.g. `{ a, b }`), with `params`.
+ */
+export function applyElementwise<P>(
+  op: OpDefinition<P>,
+  named: Record<string, unknown>,
+  params: P,
+): Tensor {
+  const inputs = checkTensors(op.name, named);
+  const shape = broadcastShapes(op.name, ...inputs.map((t) => t.shape));
+  checkResultSize(op.name, inputs[0].backend, shape);
+  return runOp(op, inputs, params, shape);
+}

@@ -1,0 +1,120 @@
+/**
+ * @file Comparisons and selection with NumPy broadcasting: `greater`, `less`, `equal` give
+ * 1 where the comparison holds and 0 elsewhere (float32, as masks for `mul` and `where`);
+ * `where(cond, a, b)` picks `a` where `cond` ≠ 0. All exact. Comparisons pass no
+ * gradient (they are piecewise constant); `where` passes `g` to the operand it picked.
+ */
+import { call, input, literal } from "../kernels/expression.ts";
+import { applyElementwise, elementwiseOp } from "./_elementwise.ts";
+import type { Tensor } from "./tensor.ts";
+
+const [a, b, c] = [input(0), input(1), input(2)];
+
+function comparison(name: "greater" | "less" | "equal") {
+  return elementwiseOp<void>({
+    name,
+    expression: () => call(name, a, b),
+    vjp: () => [null, null],
+  });
+}
+
+const greaterOp = comparison("greater");
+const lessOp = comparison("less");
+const equalOp = comparison("equal");
+
+/** `g` where `cond` picked this operand, 0 elsewhere: inputs (cond, g); `taken` says which. */
+function pickedGradOp(taken: boolean) {
+  return elementwiseOp<void>({
+    name: "where",
+    expression: () => taken ? call("where", a, b, literal(0)) : call("where", a, literal(0), b),
+  });
+}
+
+const pickedA = pickedGradOp(true);
+const pickedB = pickedGradOp(false);
+
+const whereOp = elementwiseOp<void>({
+  name: "where",
+  expression: () => call("where", a, b, c),
+  vjp: (g, [cond], _params, needed) => [
+    null,
+    needed[1] ? applyElementwise(pickedA, { cond, g }, undefined) : null,
+    needed[2] ? applyElementwise(pickedB, { cond, g }, undefined) : null,
+  ],
+});
+
+/**
+ * 1 where `a > b`, else 0 (NaN compares false), broadcasting as `add`.
+ *
+ * @param a A tensor.
+ * @param b A tensor whose shape broadcasts with `a`'s.
+ * @returns A new tensor of 0s and 1s, of the broadcast shape.
+ * @example
+ * ```ts
+ * import { cpu, greater } from "@deno-gpu/kernels";
+ * const ref = cpu();
+ * using m = greater(ref.tensor([1, 2, 3]), ref.tensor([2], []));
+ * console.log(await m.read()); // Float32Array [0, 0, 1]
+ * ```
+ */
+export function greater(a: Tensor, b: Tensor): Tensor {
+  return applyElementwise(greaterOp, { a, b }, undefined);
+}
+
+/**
+ * 1 where `a < b`, else 0, broadcasting as `add`.
+ *
+ * @param a A tensor.
+ * @param b A tensor whose shape broadcasts with `a`'s.
+ * @returns A new tensor of 0s and 1s, of the broadcast shape.
+ * @example
+ * ```ts
+ * import { cpu, less } from "@deno-gpu/kernels";
+ * const ref = cpu();
+ * using m = less(ref.tensor([1, 2, 3]), ref.tensor([2], []));
+ * console.log(await m.read()); // Float32Array [1, 0, 0]
+ * ```
+ */
+export function less(a: Tensor, b: Tensor): Tensor {
+  return applyElementwise(lessOp, { a, b }, undefined);
+}
+
+/**
+ * 1 where `a == b`, else 0, broadcasting as `add`.
+ *
+ * @param a A tensor.
+ * @param b A tensor whose shape broadcasts with `a`'s.
+ * @returns A new tensor of 0s and 1s, of the broadcast shape.
+ * @example
+ * ```ts
+ * import { cpu, equal } from "@deno-gpu/kernels";
+ * const ref = cpu();
+ * using m = equal(ref.tensor([1, 2, 3]), ref.tensor([2], []));
+ * console.log(await m.read()); // Float32Array [0, 1, 0]
+ * ```
+ */
+export function equal(a: Tensor, b: Tensor): Tensor {
+  return applyElementwise(equalOp, { a, b }, undefined);
+}
+
+/**
+ * `a` where `cond` ≠ 0 (NaN counts as true, as in NumPy), else `b`; all three broadcast
+ * together.
+ *
+ * @param cond The condition, e.g. a mask from {@linkcode greater}.
+ * @param a Values where the condition holds.
+ * @param b Values elsewhere.
+ * @returns A new tensor of the broadcast shape.
+ * @example
+ * ```ts
+ * import { cpu, greater, where } from "@deno-gpu/kernels";
+ * const ref = cpu();
+ * using x = ref.tensor([-1, 2, -3]);
+ * using zero = ref.tensor([0], []);
+ * using positive = where(greater(x, zero), x, zero);
+ * console.log(await positive.read()); // Float32Array [0, 2, 0]
+ * ```
+ */
+export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
+  return applyElementwise(whereOp, { cond, a, b }, undefined);
+}

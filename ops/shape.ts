@@ -1,0 +1,118 @@
+/**
+ * @file Ops that rearrange values without arithmetic: `reshape` and `transpose`. On the
+ * GPU each is a view (`kernels/term.ts`): eagerly one copy kernel, and under `jit` no
+ * kernel at all — the consumer reads through the rewritten index. Exact on every backend.
+ */
+import { reshapeTerm, transposeView } from "../kernels/term.ts";
+import { type OpDefinition, runOp } from "./_op.ts";
+import { checkTensors } from "./_validate.ts";
+import { checkShape } from "./broadcast.ts";
+import { describe, describeShape, formatShape, type Tensor } from "./tensor.ts";
+
+const reshapeOp: OpDefinition<void> = {
+  name: "reshape",
+  reference: ([x]) => x.slice(),
+  form: (_params, shapes) => ({ kind: "term", build: ([x]) => reshapeTerm(x, shapes.output) }),
+  vjp: (g, [x]) => [reshape(g, x.shape)],
+};
+
+/**
+ * The same values, row-major, under another shape of the same size. One dimension may be
+ * −1: it is inferred.
+ *
+ * @param x A tensor.
+ * @param shape The new shape: integers ≥ 1, or one −1.
+ * @returns A new tensor of `shape`.
+ * @example
+ * ```ts
+ * import { cpu, reshape } from "@deno-gpu/kernels";
+ * using m = reshape(cpu().tensor([1, 2, 3, 4, 5, 6]), [2, -1]);
+ * console.log(m.shape, await m.read()); // [2, 3] Float32Array [1, 2, 3, 4, 5, 6]
+ * ```
+ */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const op = "reshape";
+  const [input] = checkTensors(op, { x });
+  if (!Array.isArray(shape)) {
+    throw new TypeError(`${op}: expected shape as an array of integers, got ${describe(shape)}`);
+  }
+  const inferred = Array.from(shape).filter((d) => d === -1).length;
+  const known = Array.from(shape).map((d) => (d === -1 ? 1 : d));
+  if (inferred > 1) {
+    throw new RangeError(`${op}: expected at most one −1 in shape, got ${describeShape(shape)}`);
+  }
+  checkShape(op, known);
+  const rest = known.reduce((a, b) => a * b, 1);
+  const target = inferred && input.size % rest === 0
+    ? Array.from(shape).map((d) => (d === -1 ? input.size / rest : d))
+    : known;
+  if (target.reduce((a, b) => a * b, 1) !== input.size) {
+    throw new RangeError(
+      `${op}: expected a shape of ${input.size} elements for ${formatShape(input.shape)}, got ${
+        describeShape(shape)
+      }`,
+    );
+  }
+  return runOp(reshapeOp, [input], undefined, target);
+}
+
+const transposeOp: OpDefinition<{ perm: readonly number[] }> = {
+  name: "transpose",
+  reference([x], { perm }, shapes) {
+    const from = shapes.inputs[0];
+    const strides = from.map((_, d) => from.slice(d + 1).reduce((a, b) => a * b, 1));
+    const to = shapes.output;
+    const out = new Float32Array(x.length);
+    const coordinate = new Array<number>(to.length).fill(0);
+    for (let i = 0; i < out.length; i++) {
+      let source = 0;
+      for (let d = 0; d < to.length; d++) source += coordinate[d] * strides[perm[d]];
+      out[i] = x[source];
+      for (let d = to.length - 1; d >= 0 && ++coordinate[d] === to[d]; d--) coordinate[d] = 0;
+    }
+    return out;
+  },
+  form: ({ perm }) => ({ kind: "term", build: ([x]) => transposeView(x, perm) }),
+  staticKey: ({ perm }) => perm.join(","),
+  vjp: (g, _inputs, { perm }) => {
+    const inverse = perm.map((_, d) => perm.indexOf(d));
+    return [transpose(g, inverse)];
+  },
+};
+
+/**
+ * Permutes the dimensions: output dimension d is input dimension `perm[d]` (NumPy's
+ * `transpose`).
+ *
+ * @param x A tensor.
+ * @param perm A permutation of `0 … rank − 1` (default: reversed, so a matrix is transposed).
+ * @returns A new tensor of the permuted shape.
+ * @example
+ * ```ts
+ * import { cpu, transpose } from "@deno-gpu/kernels";
+ * using t = transpose(cpu().tensor([1, 2, 3, 4, 5, 6], [2, 3]));
+ * console.log(t.shape, await t.read()); // [3, 2] Float32Array [1, 4, 2, 5, 3, 6]
+ * ```
+ */
+export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  const op = "transpose";
+  const [input] = checkTensors(op, { x });
+  const rank = input.shape.length;
+  const order = perm === undefined ? input.shape.map((_, d) => rank - 1 - d) : perm;
+  const valid = Array.isArray(order) && order.length === rank &&
+    Array.from(order).every((p) => Number.isInteger(p) && p >= 0 && p < rank) &&
+    new Set(order).size === rank;
+  if (!valid) {
+    throw new RangeError(
+      `${op}: expected perm to be a permutation of 0…${rank - 1} for shape ${
+        formatShape(input.shape)
+      }, got ${describeShape(perm)}`,
+    );
+  }
+  return runOp(
+    transposeOp,
+    [input],
+    { perm: [...order] },
+    order.map((p) => input.shape[p]),
+  );
+}
