@@ -1,7 +1,6 @@
 /**
  * @file What every kernel file shares: the WGSL that turns a folded dispatch back into
- * one workgroup index, the launch of one-thread-per-element kernels, the packing of a
- * uniform block from u32/f32 words, and the binding of an array as whole vec4 or mat4x4
+ * one workgroup index, the packing of a uniform block from u32/f32 words, and the binding of an array as whole vec4 or mat4x4
  * blocks.
  */
 import type { DeviceArray } from "./runtime.ts";
@@ -16,36 +15,6 @@ fn linearWorkgroup(wid: vec3u, groups: vec3u) -> u32 {
   return wid.x + groups.x * (wid.y + groups.y * wid.z);
 }
 `;
-
-/** Threads per workgroup of one-thread-per-element kernels. */
-const ELEMENTWISE_WORKGROUP = 256;
-
-/** Workgroups for `n` elements at one thread each. */
-export function elementwiseWorkgroups(n: number): number {
-  return Math.ceil(n / ELEMENTWISE_WORKGROUP);
-}
-
-/**
- * WGSL: the entry point of a one-thread-per-item kernel. `body` runs with `i`, the item
- * index, for every i < `params.<count>` (a u32 of the uniform block; `n` by default), in
- * workgroups of `workgroup` threads.
- */
-export function elementwiseMain(
-  body: string,
-  count = "n",
-  workgroup = ELEMENTWISE_WORKGROUP,
-): string {
-  return /* wgsl */ `
-${LINEAR_WORKGROUP}
-@compute @workgroup_size(${workgroup})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearWorkgroup(wid, groups) * ${workgroup}u + lid;
-  if (i >= params.${count}) { return; }
-  ${body}
-}
-`;
-}
 
 /** A uniform word: an unsigned 32-bit integer or a float32. */
 export type UniformWord = { u32: number } | { f32: number };

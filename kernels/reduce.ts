@@ -1,7 +1,8 @@
 /**
- * @file WGSL for sums: `l2Penalty` (Σx²/2), `sum`, `mean` as one parallel tree
- * reduction in workgroup memory, in as many passes as the length needs; and column sums
- * (`sumToShape`) as one sequential sum per output.
+ * @file WGSL for sums of everything, eagerly: `l2Penalty` (Σx²/2), `sum`, `mean` as one
+ * parallel tree reduction in workgroup memory, in as many passes as the length needs
+ * (a tuned special case of the generated reductions of `kernels/codegen.ts`, which
+ * handle axes and, under `jit`, fusion).
  *
  * Each workgroup of 64 threads reduces 1024 consecutive values: every thread reads 16
  * of them as one mat4x4 (on Mesa's llvmpipe storage accesses cost per access, not per
@@ -15,16 +16,8 @@
  * Error: each pass adds at most 4 + 2 + 6 = 12 rounded additions to any path through
  * the sum ({@linkcode treeSumRoundings}); squaring adds one rounding and a scale that is
  * not a power of two one more. passes = ⌈log₁₀₂₄ n⌉, at most 3 for 2²⁵ values.
- *
- * Column sums (`sumToShape` to a row) are one sequential sum per output column.
  */
-import {
-  asBlocks,
-  elementwiseMain,
-  elementwiseWorkgroups,
-  LINEAR_WORKGROUP,
-  packUniforms,
-} from "./_shared.ts";
+import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
 const THREADS = 64;
@@ -117,32 +110,4 @@ export function encodeTreeSum(
     length = groups;
     first = false;
   }
-}
-
-/** Encodes column sums: `out[j] = Σ_r x[r·columns + j]`, each a sequential sum. */
-export function encodeColumnSums(
-  runtime: GpuRuntime,
-  [x]: readonly DeviceArray[],
-  out: DeviceArray,
-): void {
-  const columns = out.byteLength / 4;
-  const rows = x.byteLength / 4 / columns;
-  runtime.dispatch({
-    op: "sumToShape",
-    key: "columnSums",
-    wgsl: () => /* wgsl */ `
-struct Params { n: u32, rows: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${
-      elementwiseMain(`
-  var sum = 0.0;
-  for (var r = 0u; r < params.rows; r++) { sum += x[r * params.n + i]; }
-  out[i] = sum;`)
-    }`,
-    uniforms: packUniforms([{ u32: columns }, { u32: rows }]),
-    buffers: [x, out],
-    workgroups: elementwiseWorkgroups(columns),
-  });
 }
