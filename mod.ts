@@ -42,6 +42,7 @@ export {
   type GpuMemoryStats,
   GpuRuntime,
   type GpuRuntimeOptions,
+  type GpuStats,
   type KernelDispatch,
 } from "./kernels/runtime.ts";
 export { type Disposable, scope } from "./ops/scope.ts";
@@ -62,6 +63,7 @@ export { stopGradient } from "./ops/stop_gradient.ts";
 export { concat, pad2d, reverse, slice, takeRows } from "./ops/layout.ts";
 export { randomNormal, type RandomNormalOptions } from "./ops/random_normal.ts";
 export { grad, valueAndGrad, type ValueAndGrads } from "./train/autodiff.ts";
+export { jit, type JitOptions, type Jitted } from "./jit/jit.ts";
 export {
   type Dataset,
   minibatch,

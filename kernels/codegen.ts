@@ -50,7 +50,25 @@ export type KernelPlan =
     /** The values written, one output each; all of one size. */
     readonly outputs: readonly Term[];
   }
-  | ReducePlan;
+  | ReducePlan
+  | HooksPlan;
+
+/**
+ * The operand reads and the store of a matmul variant's kernel: op(A)[r][p] is term `a`
+ * (of A's stored shape) at its index, likewise `b`; the store writes `epilogue` (over
+ * the `result` term, the accumulated dot product) at C's index, or the product itself.
+ */
+export interface HooksPlan {
+  readonly kind: "hooks";
+  readonly a: Term;
+  readonly b: Term;
+  readonly epilogue?: Term;
+  readonly m: number;
+  readonly k: number;
+  readonly n: number;
+  readonly transposeA: boolean;
+  readonly transposeB: boolean;
+}
 
 /** A reduction of `source` over `axes`, then `epilogue` (over the `result` term) per output. */
 export interface ReducePlan {
@@ -156,7 +174,11 @@ function canonicalTerms(plan: KernelPlan): { terms: Term[]; index: Map<Term, num
     terms.push(t);
   };
   if (plan.kind === "map") plan.outputs.forEach(visit);
-  else {
+  else if (plan.kind === "hooks") {
+    visit(plan.a);
+    visit(plan.b);
+    if (plan.epilogue) visit(plan.epilogue);
+  } else {
     visit(plan.source);
     if (plan.epilogue) visit(plan.epilogue);
   }
@@ -195,8 +217,13 @@ function signatureOf(
           }[${ref(t.source)}]${size}`;
     }
   });
+  const epilogue = "epilogue" in plan && plan.epilogue ? `,${ref(plan.epilogue)}` : "";
   const head = plan.kind === "map"
     ? `map${vector ? "4" : ""}[${plan.outputs.map(ref)}]`
+    : plan.kind === "hooks"
+    ? `hooks:${+plan.transposeA}${+plan.transposeB}${
+      mode === "inline" ? `:${plan.m}x${plan.k}x${plan.n}` : ""
+    }[${ref(plan.a)},${ref(plan.b)}${epilogue}]`
     : `reduce:${plan.reducer}:${reductionSignature(plan, mode)}[${ref(plan.source)}${
       plan.epilogue ? `,${ref(plan.epilogue)}` : ""
     }]`;
@@ -247,6 +274,8 @@ class Writer {
     readonly terms: readonly Term[],
     readonly index: Map<Term, number>,
     readonly mode: ConstantMode,
+    /** Where words are read: the uniform block, or (matmul hooks) a storage array. */
+    readonly words: "uniform" | "storage" = "uniform",
   ) {}
 
   /** WGSL of a u32 constant: a literal, or a word of the block. */
@@ -265,7 +294,7 @@ class Writer {
   word(get: Getter, type: "u32" | "f32"): string {
     const k = this.getters.length;
     this.getters.push(get);
-    const read = `params.w[${k >> 2}][${k & 3}]`;
+    const read = this.words === "uniform" ? `params.w[${k >> 2}][${k & 3}]` : `hookWords[${k}]`;
     return type === "u32" ? read : `bitcast<f32>(${read})`;
   }
 
@@ -307,7 +336,7 @@ class Writer {
       case "buffer":
         return `  return ${this.input(t.source, vector)}[i];`;
       case "result":
-        return `  return acc;`;
+        return `  return fusedResult;`;
       case "map": {
         const args = t.args.map((a) => this.fn(a, vector));
         const wordRefs: string[] = [];
@@ -429,6 +458,13 @@ function gatherOf(c: BindContext, k: number): View & { kind: "gather" } {
   return (c.terms[k] as Term & { kind: "view" }).view as View & { kind: "gather" };
 }
 
+/**
+ * WGSL that uses the word block even when no word is read (a kernel of constants only):
+ * a pipeline's automatic layout leaves out bindings the shader never uses, and the
+ * binding would then be refused.
+ */
+const USE_PARAMS = "  _ = params.w[0].x;";
+
 /** WGSL declarations of a kernel's word block and storage bindings. */
 function declarations(words: number, bindings: readonly Binding[]): string {
   const lines = [
@@ -468,13 +504,14 @@ function writeMap(
   plan.outputs.forEach((_, o) => w.bindings.push({ kind: "output", index: o, vector }));
   const wgsl = [
     declarations(w.getters.length, w.bindings),
-    `var<private> acc: f32;`,
+    `var<private> fusedResult: f32;`,
     expressionPrelude(exprsOf(terms)),
     LINEAR_WORKGROUP,
     w.functions(),
     `@compute @workgroup_size(${MAP_WORKGROUP})`,
     `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,`,
     `        @builtin(local_invocation_index) lid: u32) {`,
+    USE_PARAMS,
     `  let first = linearWorkgroup(wid, groups) * ${MAP_WORKGROUP * MAP_ITEMS}u + lid;`,
     `  for (var item = 0u; item < ${MAP_ITEMS}u; item++) {`,
     `    let i = first + item * ${MAP_WORKGROUP}u;`,
@@ -587,7 +624,7 @@ function writeReduce(
   const finish = chunks
     ? `out0[slot] = ${isArg ? "a.y" : "a"};`
     : plan.epilogue
-    ? `acc = ${isArg ? "a.y" : "a"};\n  out0[o] = ${w.fn(plan.epilogue, false)}(o);`
+    ? `fusedResult = ${isArg ? "a.y" : "a"};\n  out0[o] = ${w.fn(plan.epilogue, false)}(o);`
     : `out0[o] = ${isArg ? "a.y" : "a"};`;
   w.bindings.push({ kind: "output", index: 0, vector: false });
   const helpers = [
@@ -633,7 +670,7 @@ function writeReduce(
     ];
   const wgsl = [
     declarations(w.getters.length, w.bindings),
-    `var<private> acc: f32;`,
+    `var<private> fusedResult: f32;`,
     strategy === "workgroup"
       ? `var<workgroup> partial: array<${r.type}, ${REDUCE_WORKGROUP}>;`
       : "",
@@ -644,6 +681,7 @@ function writeReduce(
     `@compute @workgroup_size(${REDUCE_WORKGROUP})`,
     `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,`,
     `        @builtin(local_invocation_index) lid: u32) {`,
+    USE_PARAMS,
     ...body,
     `}`,
   ].join("\n");
@@ -663,6 +701,48 @@ function writeReduce(
   };
 }
 
+/** Writes the hooks of a matmul variant: bindings from 1, term functions, loadA/loadB/storeC. */
+function writeHooks(plan: HooksPlan, terms: readonly Term[], index: Map<Term, number>): Template {
+  const w = new Writer(terms, index, "inline", "storage");
+  w.setPlan(plan);
+  const { m, k, n, transposeA, transposeB } = plan;
+  const a = w.fn(plan.a, false), b = w.fn(plan.b, false);
+  const store = plan.epilogue
+    ? `fusedResult = v;\n  out0[row * ${n}u + col] = ${w.fn(plan.epilogue, false)}(row * ${n}u + col);`
+    : `out0[row * ${n}u + col] = v;`;
+  w.bindings.push({ kind: "output", index: 0, vector: false });
+  const storage = w.bindings.map((binding, i) => {
+    const name = binding.kind === "input" ? `in${i + 1}` : `out${binding.index}`;
+    const access = binding.kind === "input" ? "read" : "read_write";
+    return `@group(0) @binding(${i + 1}) var<storage, ${access}> ${name}: array<f32>;`;
+  });
+  if (w.getters.length > 0) {
+    storage.push(
+      `@group(0) @binding(${w.bindings.length + 1}) var<storage, read> hookWords: array<u32>;`,
+    );
+  }
+  const wgsl = [
+    ...storage,
+    `var<private> fusedResult: f32;`,
+    expressionPrelude(exprsOf(terms)),
+    w.functions(),
+    `fn loadA(r: u32, p: u32) -> f32 { return ${a}(${transposeA ? `p * ${m}u + r` : `r * ${k}u + p`}); }`,
+    `fn loadB(p: u32, col: u32) -> f32 { return ${b}(${transposeB ? `col * ${k}u + p` : `p * ${n}u + col`}); }`,
+    `fn storeC(row: u32, col: u32, v: f32) {\n  ${store}\n}`,
+  ].join("\n");
+  return { wgsl, getters: w.getters, bindings: w.bindings, workgroups: () => 0 };
+}
+
+/**
+ * The hooks of a fused matmul (inline constants: `jit` only): WGSL that a hookable
+ * matmul variant puts in its kernel. Its storage bindings start at 1 (inputs, then the
+ * output); when it reads runtime words, they come last as a storage array of
+ * {@linkcode GeneratedKernel.words} (the variant's uniform block is its own).
+ */
+export function generateMatmulHooks(plan: HooksPlan): GeneratedKernel {
+  return generate(plan, "inline");
+}
+
 /** The generated kernel for a plan, from the template cache or written now. */
 function generate(
   plan: KernelPlan,
@@ -678,6 +758,8 @@ function generate(
   if (!template) {
     template = plan.kind === "map"
       ? writeMap(plan, terms, index, mode, vector)
+      : plan.kind === "hooks"
+      ? writeHooks(plan, terms, index)
       : writeReduce(plan, terms, index, mode, variant.strategy!, variant.chunks ?? false);
     templates.set(key, template);
   }

@@ -22,7 +22,14 @@
  * batch's submit, where an invalid command's message names the op through the label
  * of its bind group. An error is thrown by the next call or read. A lost device makes
  * every later call throw at once and every pending read reject, rather than hang.
+ *
+ * For `jit`, the runtime can capture kernels instead of encoding them
+ * (`kernels/capture.ts`), and replay prepared dispatches: a pipeline and a bind group
+ * made once, encoded into the shared pass, with the runtime values of a call staged
+ * into fixed buffers by copies inside the command stream (so calls encoded back to back
+ * in one batch each see their own values).
  */
+import { Capture, type CapturedCommand, type CaptureResources } from "./capture.ts";
 
 /**
  * Byte size and count of GPU buffers, as reported by {@linkcode GpuRuntime.memory}.
@@ -46,6 +53,32 @@ export interface GpuMemoryStats {
   readonly pooledBuffers: number;
   /** Bytes kept in the pool for reuse. */
   readonly pooledBytes: number;
+}
+
+/**
+ * What the runtime has done since it was made: dispatches encoded (eager and replayed),
+ * command buffers submitted, reads of values back, pipelines compiled.
+ *
+ * @example
+ * ```ts
+ * import { gpu, relu } from "@deno-gpu/kernels";
+ * const dev = await gpu();
+ * using x = dev.tensor([-1, 2]);
+ * using y = relu(x);
+ * await y.read();
+ * console.log(dev.stats()); // { dispatches: 1, submits: 1, reads: 1, pipelines: 1 }
+ * dev.destroy();
+ * ```
+ */
+export interface GpuStats {
+  /** Compute dispatches encoded. */
+  readonly dispatches: number;
+  /** Command buffers submitted to the queue. */
+  readonly submits: number;
+  /** Values read back (each a wait for the GPU). */
+  readonly reads: number;
+  /** Compute pipelines compiled (cached by WGSL). */
+  readonly pipelines: number;
 }
 
 /**
@@ -166,6 +199,7 @@ const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC |
   GPUBufferUsage.COPY_DST;
 const UNIFORM_USAGE = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
 const STAGING_USAGE = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+const UPLOAD_USAGE = GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 /**
  * Largest uniform block a kernel may use: 64 words, one alignment step of the arena on
  * every adapter (`minUniformBufferOffsetAlignment` is at most 256).
@@ -291,6 +325,12 @@ export class GpuRuntime {
   readonly #storage: BufferPool;
   readonly #uniforms: BufferPool;
   readonly #staging: BufferPool;
+  readonly #uploads: BufferPool;
+  /** The kernels being captured instead of encoded, if any. */
+  #capture: Capture | null = null;
+  #dispatches = 0;
+  #submits = 0;
+  #reads = 0;
   /** Bytes between two dispatches' uniform blocks in the arena. */
   readonly #uniformStride: number;
   /** The CPU side of the uniform arena, copied to the batch's buffer at submit. */
@@ -322,6 +362,7 @@ export class GpuRuntime {
     this.#storage = new BufferPool(STORAGE_USAGE);
     this.#uniforms = new BufferPool(UNIFORM_USAGE);
     this.#staging = new BufferPool(STAGING_USAGE);
+    this.#uploads = new BufferPool(UPLOAD_USAGE);
     const alignment = device.limits.minUniformBufferOffsetAlignment;
     this.#uniformStride = Math.ceil(MAX_UNIFORM_BYTES / alignment) * alignment;
     this.#uniformArena = new Uint8Array(this.#uniformStride * this.#maxDispatchesPerSubmit);
@@ -334,6 +375,16 @@ export class GpuRuntime {
   /** Number of compiled pipelines in the cache. */
   get pipelineCount(): number {
     return this.#pipelines.size;
+  }
+
+  /** Counts of dispatches, submits, reads and pipelines since the runtime was made. */
+  stats(): GpuStats {
+    return {
+      dispatches: this.#dispatches,
+      submits: this.#submits,
+      reads: this.#reads,
+      pipelines: this.#pipelines.size,
+    };
   }
 
   /**
@@ -380,6 +431,7 @@ export class GpuRuntime {
   allocate(op: string, elements: number): DeviceArray {
     this.assertUsable(op);
     checkElementCount(op, elements, this.maxElements);
+    if (this.#capture) return this.#capture.resources.temporary(op, elements);
     this.#workCount++;
     const byteLength = elements * 4;
     const buffer = this.#take(op, this.#storage, byteLength);
@@ -434,6 +486,11 @@ export class GpuRuntime {
 
   /** Uploads values into a new storage buffer. */
   upload(op: string, values: Float32Array<ArrayBuffer>): DeviceArray {
+    if (this.#capture) {
+      this.assertUsable(op);
+      checkElementCount(op, values.length, this.maxElements);
+      return this.#capture.upload(op, values);
+    }
     const array = this.allocate(op, values.length);
     this.device.queue.writeBuffer(
       array.buffer,
@@ -447,6 +504,7 @@ export class GpuRuntime {
 
   /** Returns a tensor's buffer to the pool once no unsubmitted command can still use it. */
   release(array: DeviceArray): void {
+    if (this.#capture?.resources.owns(array)) return;
     this.#liveBuffers--;
     this.#liveBytes -= array.buffer.size;
     this.#recycle(this.#storage, array.buffer);
@@ -465,6 +523,7 @@ export class GpuRuntime {
    */
   scratchTexture(op: string, width: number, height: number): GPUTexture {
     this.assertUsable(op);
+    if (this.#capture) return this.#capture.resources.texture(width, height);
     const key = `${width}×${height}`;
     const reused = this.#textures.get(key)?.pop();
     if (reused) this.#textureBytes -= width * height * 16;
@@ -492,9 +551,17 @@ export class GpuRuntime {
     return {
       liveBuffers: this.#liveBuffers,
       liveBytes: this.#liveBytes,
-      pooledBuffers: this.#storage.count + this.#uniforms.count + this.#staging.count,
-      pooledBytes: this.#storage.bytes + this.#uniforms.bytes + this.#staging.bytes,
+      pooledBuffers: this.#storage.count + this.#uniforms.count + this.#staging.count +
+        this.#uploads.count,
+      pooledBytes: this.#storage.bytes + this.#uniforms.bytes + this.#staging.bytes +
+        this.#uploads.bytes,
     };
+  }
+
+  /** The compiled pipeline of a dispatch (compiled on first use, then cached by key). */
+  pipeline(dispatch: KernelDispatch): GPUComputePipeline {
+    this.assertUsable(dispatch.op);
+    return this.#pipeline(dispatch);
   }
 
   #pipeline(dispatch: KernelDispatch): GPUComputePipeline {
@@ -545,6 +612,7 @@ export class GpuRuntime {
 
   /** The open batch with no compute pass open, for copies. */
   #openForCopy(op: string): Batch {
+    if (this.#capture) throw new Error(`${op}: the runtime is capturing kernels, not running them`);
     this.assertUsable(op);
     const batch = this.#open();
     batch.pass?.end();
@@ -560,6 +628,11 @@ export class GpuRuntime {
       throw new RangeError(
         `${dispatch.op}: expected a uniform block of at most ${MAX_UNIFORM_BYTES} bytes, got ${dispatch.uniforms.byteLength}`,
       );
+    }
+    if (this.#capture) {
+      this.grid(dispatch.workgroups);
+      this.#capture.dispatch(dispatch);
+      return;
     }
     const [x, y, z] = this.grid(dispatch.workgroups);
     const pipeline = this.#pipeline(dispatch);
@@ -590,12 +663,128 @@ export class GpuRuntime {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.#workCount++;
+    this.#dispatches++;
     batch.ops.add(dispatch.op);
     if (++batch.dispatches >= this.#maxDispatchesPerSubmit) this.flush();
   }
 
+  /**
+   * Runs `block` capturing instead of encoding (see `kernels/capture.ts`): returns the
+   * commands it issued, with temporaries and textures from `resources`.
+   */
+  capture(resources: CaptureResources, block: () => void): CapturedCommand[] {
+    if (this.#capture) throw new Error("runtime: captures do not nest");
+    const capture = new Capture(resources);
+    resources.begin({
+      allocate: (op, elements) => {
+        const previous = this.#capture;
+        this.#capture = null;
+        try {
+          return this.allocate(op, elements);
+        } finally {
+          this.#capture = previous;
+        }
+      },
+      release: (array) => this.release(array),
+      texture: (width, height) =>
+        this.device.createTexture({
+          label: `captured ${width}×${height}`,
+          size: [width, height],
+          format: "rgba32float",
+          usage: TEXTURE_USAGE,
+        }),
+    });
+    this.#capture = capture;
+    try {
+      block();
+    } finally {
+      this.#capture = null;
+    }
+    return capture.commands;
+  }
+
+  /** Makes a bind group: a uniform block at binding 0, then the resources. */
+  bindGroup(
+    op: string,
+    pipeline: GPUComputePipeline,
+    uniform: GPUBufferBinding,
+    resources: readonly (DeviceArray | GPUTextureView)[],
+  ): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: uniform }];
+    resources.forEach((array, i) =>
+      entries.push({
+        binding: i + 1,
+        resource: array instanceof GPUTextureView
+          ? array
+          : { buffer: array.buffer, size: array.byteLength },
+      })
+    );
+    return this.device.createBindGroup({
+      label: op,
+      layout: pipeline.getBindGroupLayout(0),
+      entries,
+    });
+  }
+
+  /** Encodes a prepared dispatch (pipeline and bind group made beforehand) into the batch. */
+  encodePrepared(
+    op: string,
+    pipeline: GPUComputePipeline,
+    bindGroup: GPUBindGroup,
+    workgroups: number,
+  ): void {
+    this.assertUsable(op);
+    const [x, y, z] = this.grid(workgroups);
+    const batch = this.#open();
+    const pass = batch.pass ??= batch.encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.#workCount++;
+    this.#dispatches++;
+    batch.ops.add(op);
+    if (++batch.dispatches >= this.#maxDispatchesPerSubmit) this.flush();
+  }
+
+  /**
+   * Writes bytes into buffers at this point of the command stream: one `writeBuffer` of
+   * all of them into a fresh staging buffer, then a copy per target. Work encoded
+   * earlier in the batch still sees the old contents; work encoded later the new.
+   */
+  stage(
+    op: string,
+    writes: readonly { target: GPUBuffer; offset: number; data: Uint8Array<ArrayBuffer> }[],
+  ): void {
+    const total = writes.reduce((n, w) => n + Math.ceil(w.data.byteLength / 4) * 4, 0);
+    if (total === 0) return;
+    const batch = this.#openForCopy(op);
+    const staging = this.#take(op, this.#uploads, total);
+    const bytes = new Uint8Array(total);
+    let at = 0;
+    for (const w of writes) {
+      bytes.set(w.data, at);
+      batch.encoder.copyBufferToBuffer(staging, at, w.target, w.offset, w.data.byteLength);
+      at += Math.ceil(w.data.byteLength / 4) * 4;
+    }
+    this.device.queue.writeBuffer(staging, 0, bytes);
+    batch.released.push([this.#uploads, staging]);
+    this.#workCount++;
+  }
+
+  /** A uniform buffer of `bytes` for prepared dispatches; give it back with {@linkcode GpuRuntime.releaseUniforms}. */
+  allocateUniforms(op: string, bytes: number): GPUBuffer {
+    this.assertUsable(op);
+    return this.#take(op, this.#uniforms, bytes);
+  }
+
+  /** Returns a buffer from {@linkcode GpuRuntime.allocateUniforms}. */
+  releaseUniforms(buffer: GPUBuffer): void {
+    this.#recycle(this.#uniforms, buffer);
+  }
+
   /** Copies all of `from` into `to`, starting at element `offset`, inside the shared encoder. */
   copy(op: string, from: DeviceArray, to: DeviceArray, offset = 0): void {
+    if (this.#capture) return this.#capture.copy(op, from, to, offset);
     this.#openForCopy(op).encoder.copyBufferToBuffer(
       from.buffer,
       0,
@@ -608,15 +797,18 @@ export class GpuRuntime {
 
   /** Fills a buffer with zeros inside the shared encoder. */
   clear(op: string, array: DeviceArray): void {
+    if (this.#capture) return this.#capture.clear(op, array);
     this.#openForCopy(op).encoder.clearBuffer(array.buffer, 0, array.byteLength);
     this.#workCount++;
   }
 
   /** Submits the batch, if there is one, without waiting for it. */
   flush(): void {
+    if (this.#capture) throw new Error("runtime: no submit while kernels are captured");
     const batch = this.#batch;
     if (!batch || this.#lost !== null) return;
     this.#batch = null;
+    this.#submits++;
     batch.pass?.end();
     if (batch.uniformBuffer) {
       this.device.queue.writeBuffer(
@@ -649,6 +841,7 @@ export class GpuRuntime {
   /** Reads a buffer back: submits pending work and resolves with a copy of its values. */
   async read(op: string, array: DeviceArray): Promise<Float32Array> {
     const batch = this.#openForCopy(op);
+    this.#reads++;
     const staging = this.#take(op, this.#staging, array.byteLength);
     batch.encoder.copyBufferToBuffer(array.buffer, 0, staging, 0, array.byteLength);
     this.flush();
@@ -708,6 +901,7 @@ export class GpuRuntime {
     this.#storage.destroy();
     this.#uniforms.destroy();
     this.#staging.destroy();
+    this.#uploads.destroy();
     for (const list of this.#textures.values()) list.forEach((t) => t.destroy());
     this.#textures.clear();
     this.#textureBytes = 0;

@@ -71,12 +71,13 @@ export class SymbolicTensor extends Tensor {
     return this.#backend;
   }
 
-  /** Refused: a jitted function must not wait for values. */
+  /**
+   * Refused, at once (a jitted function is synchronous and must not wait for values): a
+   * `TypeError` naming `jit`.
+   */
   read(): Promise<Float32Array> {
-    return Promise.reject(
-      new TypeError(
-        "jit: expected f to be pure, but it called read() on a traced tensor; read results after the call",
-      ),
+    throw new TypeError(
+      "jit: expected f to be pure, but it called read() on a traced tensor; read results after the call",
     );
   }
 

@@ -3,7 +3,12 @@
  * and tensors stored in pooled GPU buffers of the {@linkcode GpuRuntime}.
  */
 import { matmulVariantNamed, pinMatmulVariant } from "../kernels/matmul.ts";
-import { type DeviceArray, type GpuMemoryStats, GpuRuntime } from "../kernels/runtime.ts";
+import {
+  type DeviceArray,
+  type GpuMemoryStats,
+  GpuRuntime,
+  type GpuStats,
+} from "../kernels/runtime.ts";
 import { disposedRead } from "./cpu_backend.ts";
 import { fill } from "./creation.ts";
 import { type Backend, checkTensorArgs, describe, storageSize, Tensor } from "./tensor.ts";
@@ -183,6 +188,14 @@ export class GpuBackend implements Backend {
   /** Live tensors, and the buffers and bytes they and the pool hold. */
   memory(): GpuBackendMemory {
     return { liveTensors: this.liveTensors, ...this.runtime.memory() };
+  }
+
+  /**
+   * What the backend has done so far: dispatches, submits, reads and compiled pipelines
+   * (see {@linkcode GpuStats}); compare two snapshots to see what a step costs.
+   */
+  stats(): GpuStats {
+    return this.runtime.stats();
   }
 
   /** Waits until all work so far has run, and throws any error it raised. */

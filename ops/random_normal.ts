@@ -36,6 +36,8 @@ const randomNormalOp: OpDefinition<RandomNormalParams & { size: number }> = {
     return out;
   },
   kernel: encodeRandomNormal,
+  // The key, mean and standard deviation reach the kernel as uniforms.
+  staticKey: ({ size }) => String(size),
 };
 
 /** Options of {@linkcode randomNormal}. */

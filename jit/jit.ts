@@ -1,0 +1,262 @@
+/**
+ * @file `jit`: compiled execution beside eager execution (DESIGN principles 9–10). A
+ * jitted function is recorded into a graph of the library's own op definitions
+ * (`recorder.ts`), fused (`fusion.ts`), lowered to generated kernels (`lower.ts`) and
+ * compiled into a program whose memory, pipelines and bind groups are made once
+ * (`program.ts`); later calls replay it.
+ *
+ * Record and match, as Burn's fusion does, rather than trace once: JavaScript has no
+ * operator overloading, so `f` computes with its number arguments in plain JS, and a
+ * value computed from an earlier call's numbers must never be baked into a program. So
+ * a call whose numbers (and random keys, whose words are numbers) differ from the last
+ * call's runs `f` again in recording mode — cheap: JavaScript only, no GPU work —,
+ * looks its graph up by static key, and replays the matching program with the new
+ * runtime values. A call with the same numbers as the last one replays at once without
+ * running `f`: then only tensors changed, and tensors are bound per call. A new
+ * structure, shape or backend is a new signature; every program compiled stays cached
+ * (`traces` counts them).
+ */
+import type { DeviceArray } from "../kernels/runtime.ts";
+import { GpuBackend, GpuTensor } from "../ops/gpu_backend.ts";
+import { recordWith } from "../ops/_trace.ts";
+import { checkOptions, checkTensor } from "../ops/_validate.ts";
+import { type Backend, describe, type Tensor } from "../ops/tensor.ts";
+import {
+  flattenArguments,
+  flattenResult,
+  rebuildResult,
+  replaceTensors,
+} from "./arguments.ts";
+import { planFusion } from "./fusion.ts";
+import { type Graph, liveNodes, staticKey } from "./graph.ts";
+import { lower } from "./lower.ts";
+import { Program } from "./program.ts";
+import { GraphRecorder } from "./recorder.ts";
+
+/**
+ * Options of {@linkcode jit}.
+ *
+ * @example
+ * ```ts
+ * import { gpu, jit, type JitOptions, sgdStep } from "@deno-gpu/kernels";
+ * const options: JitOptions = { donate: [0] }; // w's buffer may hold the result
+ * const step = jit((w, g, lr: number) => sgdStep(w, g, { lr }), options);
+ * const dev = await gpu();
+ * let w = dev.tensor([1, 2]);
+ * using g = dev.tensor([1, 1]);
+ * w = step(w, g, 0.5); // the old w is disposed by the call
+ * console.log(await w.read()); // Float32Array [0.5, 1.5]
+ * w.dispose();
+ * step.dispose();
+ * dev.destroy();
+ * ```
+ */
+export interface JitOptions {
+  /**
+   * Positional arguments whose tensors the call may reuse for its results; they are
+   * disposed by the call (using one afterwards is a `TypeError`, as for any disposed
+   * tensor).
+   */
+  readonly donate?: readonly number[];
+  /** Fuse ops into shared kernels (default true); `false` replays one kernel per op. */
+  readonly fuse?: boolean;
+}
+
+/** A function compiled by {@linkcode jit}. */
+export interface Jitted<A extends unknown[], R> {
+  /** Calls the compiled function: the same results as `f`. */
+  (...args: A): R;
+  /** How many programs were compiled so far (one per signature and static structure). */
+  readonly traces: number;
+  /** Frees every compiled program's buffers; later calls compile again. */
+  dispose(): void;
+}
+
+/** What a signature remembers: its programs by static key, and the last call. */
+interface SignatureCache {
+  readonly programs: Map<string, Program>;
+  last: {
+    readonly numbers: readonly number[];
+    readonly graph: Graph;
+    readonly program: Program;
+    readonly result: unknown;
+  } | null;
+}
+
+const backendIds = new WeakMap<object, number>();
+let nextBackendId = 0;
+function backendId(backend: object): number {
+  let id = backendIds.get(backend);
+  if (id === undefined) {
+    id = nextBackendId++;
+    backendIds.set(backend, id);
+  }
+  return id;
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+}
+
+/**
+ * Compiles `f`, a function built from the library's ops, into a program that runs its
+ * whole computation as a few fused GPU kernels and replays them on every call:
+ * elementwise chains and broadcasts fuse into one kernel, a reduction or a matmul with
+ * what feeds it and what follows it, a row gather into its reader's indexing. On the CPU
+ * backend it runs `f` as is (bit-identical to calling `f`).
+ *
+ * Rules: arguments are tensors, numbers, random keys, and arrays or plain objects of
+ * those; results are tensors, or arrays or plain objects of tensors, which the caller
+ * owns. Numbers and keys are runtime values — a new learning rate or key replays the
+ * compiled program (running `f` again, cheaply, to see what changed) — and `f` may
+ * compute with them in JavaScript. A new nesting, shape or backend compiles again.
+ * Tensors `f` closes over are read by reference at each call and must stay alive; pass
+ * tensors that change as arguments. `f` must be synchronous and pure (no `read()`), and
+ * may call `valueAndGrad`, `grad` and `scope`.
+ *
+ * @param f The function to compile.
+ * @param options `donate` and `fuse`, see {@linkcode JitOptions}.
+ * @returns The compiled function, with `traces` and `dispose()`.
+ * @example
+ * ```ts
+ * import { gpu, jit, mul, sum, type Tensor } from "@deno-gpu/kernels";
+ * const dev = await gpu();
+ * const norm2 = jit((x: Tensor) => sum(mul(x, x)));
+ * using x = dev.tensor([3, 4]);
+ * using n = norm2(x);
+ * console.log(await n.read(), norm2.traces); // Float32Array [25] 1
+ * norm2.dispose();
+ * dev.destroy();
+ * ```
+ */
+export function jit<A extends unknown[], R>(
+  f: (...args: A) => R,
+  options?: JitOptions,
+): Jitted<A, R> {
+  if (typeof f !== "function") {
+    throw new TypeError(`jit: expected a function, got ${describe(f)}`);
+  }
+  const o = checkOptions("jit", options, false, ["donate", "fuse"]);
+  const donate = new Set<number>();
+  if (o.donate !== undefined) {
+    if (!Array.isArray(o.donate)) {
+      throw new TypeError(`jit: expected donate to be an array of argument positions, got ${describe(o.donate)}`);
+    }
+    for (const i of o.donate) {
+      if (!Number.isInteger(i) || i < 0) {
+        throw new RangeError(`jit: expected donate to hold argument positions (integers ≥ 0), got ${describe(i)}`);
+      }
+      donate.add(i);
+    }
+  }
+  if (o.fuse !== undefined && typeof o.fuse !== "boolean") {
+    throw new TypeError(`jit: expected fuse to be a boolean, got ${describe(o.fuse)}`);
+  }
+  const fuse = o.fuse !== false;
+  const signatures = new Map<string, SignatureCache>();
+  let traces = 0;
+
+  const call = (...args: A): R => {
+    const flat = flattenArguments(args);
+    flat.tensors.forEach((t, i) => checkTensor("jit", `tensor argument ${i}`, t));
+    const backend = commonBackend(flat.tensors);
+    if (!(backend instanceof GpuBackend)) {
+      const result = f(...args);
+      flattenResult(result);
+      disposeDonated(flat.tensors, flat.positions, donate, result);
+      return result;
+    }
+    const key = `${backendId(backend)}|${flat.structure}`;
+    let cache = signatures.get(key);
+    if (!cache) signatures.set(key, cache = { programs: new Map(), last: null });
+    const arrays = flat.tensors.map((t) => (t as GpuTensor).array);
+    let last = cache.last;
+    let recapture = false;
+    if (!last || !sameNumbers(last.numbers, flat.numbers)) {
+      const recorded = record(backend, f, args, flat.tensors);
+      const staticPart = staticKey(recorded.graph);
+      let program = cache.programs.get(staticPart);
+      if (!program) {
+        program = compile(backend, recorded.graph, fuse);
+        cache.programs.set(staticPart, program);
+        traces++;
+      }
+      last = cache.last = { numbers: flat.numbers, program, ...recorded };
+      recapture = true;
+    }
+    const externals = new Map<number, DeviceArray>();
+    last.graph.nodes.forEach((node, id) => {
+      if (node.kind !== "external") return;
+      const t = checkTensor("jit", "a tensor f closes over", node.tensor) as GpuTensor;
+      externals.set(id, t.array);
+    });
+    const outputs = last.program.run({ graph: last.graph, arguments: arrays, externals }, recapture);
+    const shapes = last.graph.outputs.map((id) => last!.graph.nodes[id].shape);
+    const result = rebuildResult(last.result, (i) => new GpuTensor(backend, outputs[i], shapes[i]));
+    disposeDonated(flat.tensors, flat.positions, donate, result);
+    return result as R;
+  };
+  Object.defineProperty(call, "traces", { get: () => traces });
+  Object.defineProperty(call, "dispose", {
+    value: () => {
+      for (const cache of signatures.values()) {
+        for (const program of cache.programs.values()) program.dispose();
+      }
+      signatures.clear();
+    },
+  });
+  return call as Jitted<A, R>;
+}
+
+/** The one backend of the tensor arguments (undefined when there are none). */
+function commonBackend(tensors: readonly Tensor[]): Backend | undefined {
+  const backend = tensors[0]?.backend;
+  for (const t of tensors) {
+    if (t.backend !== backend) {
+      throw new TypeError(
+        `jit: expected every tensor argument on one backend, got ${backend!.kind} (${backend!.name}) and ${t.backend.kind} (${t.backend.name})`,
+      );
+    }
+  }
+  return backend;
+}
+
+/** Records one call of `f` on `backend` into a graph, with the result's structure. */
+function record<A extends unknown[], R>(
+  backend: GpuBackend,
+  f: (...args: A) => R,
+  args: A,
+  tensors: readonly Tensor[],
+): { graph: Graph; result: unknown } {
+  const recorder = new GraphRecorder(backend);
+  const symbols = tensors.map((t, leaf) => recorder.argument(leaf, t.shape));
+  const traced = replaceTensors(args, (i) => symbols[i]) as A;
+  const result = recordWith(recorder, () => f(...traced)) as unknown;
+  if (result instanceof Promise) {
+    throw new TypeError("jit: expected f to be synchronous, got a function that returned a promise");
+  }
+  const { structure, tensors: returned } = flattenResult(result);
+  const outputs = returned.map((t) => recorder.nodeOf(t));
+  return { graph: { nodes: recorder.nodes, outputs, resultStructure: structure }, result };
+}
+
+/** Plans, lowers and compiles a recorded graph. */
+function compile(backend: GpuBackend, graph: Graph, fuse: boolean): Program {
+  const live = liveNodes(graph);
+  const plan = planFusion(graph, live, { fuse, hookedMatmul: false });
+  return new Program(backend.runtime, graph, plan, lower(graph, plan));
+}
+
+/** Disposes the tensors of donated positional arguments (not those returned). */
+function disposeDonated(
+  tensors: readonly Tensor[],
+  positions: readonly number[],
+  donate: ReadonlySet<number>,
+  result: unknown,
+): void {
+  if (donate.size === 0) return;
+  const returned = new Set(flattenResult(result).tensors);
+  tensors.forEach((t, i) => {
+    if (donate.has(positions[i]) && !returned.has(t)) t.dispose();
+  });
+}
