@@ -149,7 +149,7 @@ try {
 } finally {
   await browser.close();
 }
-await Deno.writeTextFile(
-  new URL("dejavu-sans.json", OUT),
-  JSON.stringify({ family: FAMILY, sizes: metrics }) + "\n",
-);
+const json = new URL("dejavu-sans.json", OUT);
+await Deno.writeTextFile(json, JSON.stringify({ family: FAMILY, sizes: metrics }) + "\n");
+// In the layout `deno fmt` keeps, so that `deno task check` passes on what this writes.
+await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", json.pathname] }).output();
