@@ -69,14 +69,14 @@ export function formatMs(ms: number): string {
 }
 
 /**
- * What was measured, in one sentence, to head the timings.
+ * What was measured, in one sentence.
  *
  * @param timing Any of the timings (they share the plan).
  * @param device `GPU` or `CPU`.
  */
 export function describeTiming(timing: OpTiming, device: "GPU" | "CPU"): string {
-  const base = `${device} time per call, the median of ${timing.batches} batches of ` +
+  const base = `${device} time per call: the median of ${timing.batches} batches of ` +
     `${timing.calls} calls after a warm-up call`;
-  return device === "CPU" ? `${base}:` : `${base} (each batch ends with one wait for the GPU; ` +
-    `the time of a bare wait, ${formatMs(timing.waitMs)} here, is subtracted):`;
+  return device === "CPU" ? `${base}.` : `${base}; each batch ends with one wait for the ` +
+    `GPU, and the time of a bare wait (${formatMs(timing.waitMs)} here) is subtracted.`;
 }
