@@ -104,9 +104,11 @@ export function signedLevels(values: ArrayLike<number>, m: number): Uint8Array {
 export interface ImageCaption {
   /** Short file name: `gray`, `dropout`, `vertical`, `horizontal`. */
   readonly name: string;
-  /** What it is: `dropout, p = 0.2, seed 0`. */
+  /** What it is: `vertical edges`. */
   readonly title: string;
-  /** How values map to grey: `zero is mid-grey; black −0.75, white +0.75`. */
+  /** How it was made: `corr2d with [[1, −1]]`. */
+  readonly detail: string;
+  /** How values map to grey: `zero is mid-grey, −0.750 black, +0.750 white`. */
   readonly mapping: string;
 }
 
@@ -135,13 +137,24 @@ export function imageCaptions(
     ? `kept ones ×${Number((1 / (1 - p)).toPrecision(4))}, clipped at white`
     : "none kept";
   return [
-    { name: "gray", title: `grey image: ${channelName(channel)}`, mapping: intensity },
+    { name: "gray", title: "grey image", detail: channelName(channel), mapping: intensity },
     {
       name: "dropout",
-      title: `dropout, p = ${p}, seed ${seed}`,
+      title: "dropout",
+      detail: `p = ${p}, seed ${seed}`,
       mapping: `dropped pixels are 0 (black), ${kept}`,
     },
-    { name: "vertical", title: "vertical edges: corr2d with [[1, −1]]", mapping: edges },
-    { name: "horizontal", title: "horizontal edges: corr2d with [[1], [−1]]", mapping: edges },
+    { name: "vertical", title: "vertical edges", detail: "corr2d with [[1, −1]]", mapping: edges },
+    {
+      name: "horizontal",
+      title: "horizontal edges",
+      detail: "corr2d with [[1], [−1]]",
+      mapping: edges,
+    },
   ];
+}
+
+/** A caption as lines, the title first: title, detail, mapping. */
+export function captionLines(caption: ImageCaption): string[] {
+  return [caption.title, caption.detail, caption.mapping];
 }

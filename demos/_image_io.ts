@@ -13,7 +13,7 @@ import { Buffer } from "node:buffer";
 import { decodeNpyData, isNpy, type NpyHeader, parseNpyHeader } from "./_npy.ts";
 import { DemoFailure } from "./args.ts";
 import { type Channel, channelWeights, extractChannel } from "./_grey_mapping.ts";
-import { loadFont } from "./_bitmap_font.ts";
+import { type BitmapFont, type FontSize, loadFont } from "./_bitmap_font.ts";
 import { Raster } from "./_raster.ts";
 
 /** A problem with the input file: reported without a stack, exit status 1. */
@@ -229,13 +229,27 @@ export async function encodeGreyPng(picture: GreyPicture): Promise<Uint8Array> {
 
 const MARGIN = 16;
 const CAPTION_GAP = 8;
-const LINE = 18;
+/** Baseline to baseline, by font size. */
+const LINE: Record<FontSize, number> = { 14: 18, 11: 15 };
+
+/** `text` broken at spaces into lines no wider than `width` (a longer word keeps its line). */
+function wrap(text: string, font: BitmapFont, width: number): string[] {
+  const lines: string[] = [];
+  for (const word of text.split(" ")) {
+    const last = lines.at(-1);
+    if (last !== undefined && font.measure(`${last} ${word}`) <= width) {
+      lines[lines.length - 1] = `${last} ${word}`;
+    } else lines.push(word);
+  }
+  return lines;
+}
 
 /**
- * Encodes pictures in a grid of `columns`, each with its caption lines under it, on
- * white, in the demos' font (`_bitmap_font.ts`).
+ * Encodes pictures in a grid of `columns`, each with its caption under it, on white, in
+ * the demos' font (`_bitmap_font.ts`), as a grey PNG. Captions are wrapped to the width
+ * of the widest picture.
  *
- * @param cells The pictures and their captions (the first line is drawn larger), in
+ * @param cells The pictures and their captions: a title (drawn larger) and notes, in
  * reading order.
  * @param columns Pictures per row.
  * @returns The PNG file's bytes.
@@ -244,13 +258,20 @@ export async function encodePanel(
   cells: readonly (GreyPicture & { caption: readonly string[] })[],
   columns: number,
 ): Promise<Uint8Array> {
-  const [title, small] = [await loadFont(14), await loadFont(11)];
-  const cellWidth = Math.max(
-    ...cells.map((c) =>
-      Math.max(c.width, ...c.caption.map((line, i) => (i === 0 ? title : small).measure(line)))
-    ),
+  const fonts = [await loadFont(14), await loadFont(11)];
+  const pictureWidth = Math.max(...cells.map((c) => c.width));
+  const captions = cells.map((c) =>
+    c.caption.flatMap((text, i) => {
+      const font = fonts[i === 0 ? 0 : 1];
+      return wrap(text, font, pictureWidth).map((line) => ({ line, font }));
+    })
   );
-  const captionHeight = Math.max(...cells.map((c) => c.caption.length)) * LINE;
+  const cellWidth = Math.ceil(
+    Math.max(pictureWidth, ...captions.flat().map(({ line, font }) => font.measure(line))),
+  );
+  const captionHeight = Math.max(
+    ...captions.map((lines) => lines.reduce((h, { font }) => h + LINE[font.size], 0)),
+  );
   const pictureHeight = Math.max(...cells.map((c) => c.height));
   const cellHeight = pictureHeight + CAPTION_GAP + captionHeight;
   const rows = Math.ceil(cells.length / columns);
@@ -262,15 +283,11 @@ export async function encodePanel(
     const x = MARGIN + (i % columns) * (cellWidth + MARGIN);
     const y = MARGIN + Math.floor(i / columns) * (cellHeight + MARGIN);
     panel.grey(cell, x, y);
-    cell.caption.forEach((line, j) =>
-      panel.text(
-        x,
-        y + pictureHeight + CAPTION_GAP + 13 + j * LINE,
-        line,
-        j === 0 ? title : small,
-        j === 0 ? "#000000" : "#444444",
-      )
-    );
+    let baseline = y + pictureHeight + CAPTION_GAP;
+    for (const { line, font } of captions[i]) {
+      baseline += LINE[font.size];
+      panel.text(x, baseline - 4, line, font, font === fonts[0] ? "#000000" : "#444444");
+    }
   });
-  return await panel.png();
+  return await panel.png("grey");
 }

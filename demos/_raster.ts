@@ -187,8 +187,9 @@ export class Raster {
     }
   }
 
-  /** Pastes 8-bit grey pixels with their top-left corner at (x, y). */
+  /** Pastes 8-bit grey pixels with their top-left corner at (x, y), rounded to a pixel. */
   grey(picture: { bytes: Uint8Array; width: number; height: number }, x: number, y: number): void {
+    [x, y] = [Math.round(x), Math.round(y)];
     for (let row = 0; row < picture.height; row++) {
       for (let col = 0; col < picture.width; col++) {
         const v = picture.bytes[row * picture.width + col];
@@ -197,9 +198,15 @@ export class Raster {
     }
   }
 
-  /** The picture as PNG bytes (RGB, no alpha). */
-  async png(): Promise<Uint8Array> {
+  /**
+   * The picture as PNG bytes, without alpha.
+   *
+   * @param kind `rgb`, or `grey` for a picture drawn in greys only (a third of the size).
+   */
+  async png(kind: "rgb" | "grey" = "rgb"): Promise<Uint8Array> {
     const image = Jimp.fromBitmap({ data: this.data, width: this.width, height: this.height });
-    return new Uint8Array(await image.getBuffer("image/png", { colorType: 2 }));
+    // colorType 0 is grey (pngjs averages R, G, B, which are equal in a grey picture), 2 RGB.
+    const colorType = kind === "grey" ? 0 : 2;
+    return new Uint8Array(await image.getBuffer("image/png", { colorType }));
   }
 }

@@ -25,6 +25,7 @@ import {
 } from "./args.ts";
 import { checkOutputDirectory, writeAll } from "./_output.ts";
 import {
+  captionLines,
   type Channel,
   CHANNELS,
   edgeLevel,
@@ -89,8 +90,8 @@ interface Options {
   npy: boolean;
 }
 
-/** Options that take a value, with their defaults. */
-const VALUE_OPTIONS = {
+/** Options that take a value, with their defaults (as typed on the command line). */
+export const DEFAULTS = {
   input: DEFAULT_INPUT,
   channel: "r",
   p: "0.2",
@@ -100,9 +101,9 @@ const VALUE_OPTIONS = {
 };
 
 function parseOptions(args: string[]): Options | "help" {
-  const parsed = parseCommandLine(args, Object.keys(VALUE_OPTIONS), ["help", "npy"]);
+  const parsed = parseCommandLine(args, Object.keys(DEFAULTS), ["help", "npy"]);
   if (parsed.flags.has("help")) return "help";
-  const values = { ...VALUE_OPTIONS, ...parsed.values };
+  const values = { ...DEFAULTS, ...parsed.values };
   return {
     input: values.input,
     channel: choiceOption("channel", values.channel, CHANNELS),
@@ -207,7 +208,7 @@ async function compute(
     }
     const cells = outputs.map(({ picture, caption }) => ({
       ...picture,
-      caption: [caption.title, caption.mapping],
+      caption: captionLines(caption),
     }));
     files.push(["panel.png", await encodePanel(cells, 2)]);
     if (options.npy) {

@@ -55,8 +55,10 @@ export interface DemoSettings {
 export interface DemoImage {
   /** `gray`, `dropout`, `vertical` or `horizontal`. */
   readonly name: string;
-  /** What it is, for the caption. */
+  /** What it is, for the caption: `vertical edges`. */
   readonly title: string;
+  /** How it was made: `corr2d with [[1, −1]]`. */
+  readonly detail: string;
   /** How its values map to grey. */
   readonly mapping: string;
   /** `[height, width]`. */
@@ -233,11 +235,9 @@ function show(run: DemoRun): void {
     const figure = document.createElement("figure");
     figure.dataset.name = image.name;
     const caption = document.createElement("figcaption");
-    // "vertical edges: corr2d with [[1, −1]]": what it is in bold, how it is made under it.
-    const [what, how] = image.title.split(": ");
-    caption.append(line("title", what));
-    if (how) caption.append(line("how", how));
     caption.append(
+      line("title", image.title),
+      line("detail", image.detail),
       line("mapping", `${image.shape[1]} × ${image.shape[0]} pixels; ${image.mapping}`),
     );
     if (image.gpu && image.cpu && image.difference) {
