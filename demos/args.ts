@@ -182,11 +182,15 @@ export interface Io {
 }
 
 const interactive = Deno.stdout.isTerminal();
+/** Clears a progress line first where it would share the terminal with it. */
+const clearing = (terminal: boolean) => (line: string) =>
+  interactive && terminal ? `\r\x1b[2K${line}` : line;
+const clearOut = clearing(true), clearErr = clearing(Deno.stderr.isTerminal());
 
 /** The console: progress rewrites its line on a terminal. */
 export const consoleIo: Io = {
-  out: (line) => console.log(interactive ? `\r\x1b[2K${line}` : line),
-  err: (line) => console.error(interactive ? `\r\x1b[2K${line}` : line),
+  out: (line) => console.log(clearOut(line)),
+  err: (line) => console.error(clearErr(line)),
   interactive,
   progress: (line) => Deno.stdout.writeSync(new TextEncoder().encode(`\r\x1b[2K${line}`)),
 };
