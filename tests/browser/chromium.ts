@@ -234,7 +234,7 @@ Deno.test({
         );
         assert.match(
           captions[1],
-          /^dropout, p = 0\.2, seed 0\n451 × 300 pixels; dropped pixels are 0 \(black\), kept ones ×1\.25, clipped at white\nGPU [\d.]+ ms · CPU reference [\d.]+ ms per call\n✓ the same values as the CPU reference$/,
+          /^dropout\np = 0\.2, seed 0\n451 × 300 pixels; dropped pixels are 0 \(black\), kept ones ×1\.25, clipped at white\nGPU [\d.]+ ms · CPU reference [\d.]+ ms per call\n✓ the same values as the CPU reference$/,
         );
         assert.match(
           captions[2],
