@@ -497,7 +497,8 @@ Deno.test("image demo: bad input gets a clear error, a non-zero exit and no outp
         assert.equal(run.code, 2, run.error);
         assert.match(
           run.error,
-          /^demo:image: --out: expected a directory it can write to, got "\/proc\/image-demo-out" \(to be created in "\/proc"\)/,
+          // Refused by the write check, or by Deno's permissions (/proc needs --allow-all).
+          /^demo:image: --out: expected a directory it can write to, got "\/proc\/image-demo-out"/,
         );
       },
     });
