@@ -1,37 +1,29 @@
 /**
  * @file Pictures in and out for the image demo: opening a PNG, JPEG (both with jimp) or
- * NumPy `.npy` file, taking one channel as float32 intensities, encoding 8-bit grey
- * PNGs and the captioned panel, and writing a set of files all or nothing.
+ * NumPy `.npy` file, taking one channel as float32 intensities (`_grey_mapping.ts`),
+ * and encoding 8-bit grey PNGs and the captioned panel.
  *
  * A picture's format is found from its first bytes, not its name, and its size is
  * known before its values are read: a `.npy` array is refused by its header alone, so
  * an array too large for the GPU is never read into memory. Every problem with a file
  * is an {@linkcode InputError} whose message names the file and what was expected.
  */
-import { Jimp, loadFont, measureText } from "jimp";
-import { SANS_16_BLACK } from "jimp/fonts";
-import { dirname, join, resolve } from "node:path";
+import { Jimp } from "jimp";
 import { Buffer } from "node:buffer";
-import { pathToFileURL } from "node:url";
 import { decodeNpyData, isNpy, type NpyHeader, parseNpyHeader } from "./_npy.ts";
+import { DemoFailure } from "./args.ts";
+import { type Channel, channelWeights, extractChannel } from "./_grey_mapping.ts";
+import { type BitmapFont, type FontSize, loadFont } from "./_bitmap_font.ts";
+import { Raster } from "./_raster.ts";
 
-/** A problem with what the user gave (an option or a file): reported without a stack. */
-export class InputError extends Error {
+/** A problem with the input file: reported without a stack, exit status 1. */
+export class InputError extends DemoFailure {
   /** Creates an error with a message for the user. */
   constructor(message: string) {
     super(message);
     this.name = "InputError";
   }
 }
-
-/** Which channel becomes the grey image. */
-export type Channel = "r" | "g" | "b" | "luma";
-
-/** The accepted values of {@linkcode Channel}. */
-export const CHANNELS: readonly Channel[] = ["r", "g", "b", "luma"];
-
-/** Weights of R, G, B in luma (ITU-R BT.601, as in PIL's `convert("L")`). */
-const LUMA = [0.299, 0.587, 0.114];
 
 /** A picture whose size is known; its values are read by {@linkcode Picture.channel}. */
 export interface Picture {
@@ -78,36 +70,16 @@ async function readAt(file: Deno.FsFile, offset: number, length: number): Promis
   return buffer.subarray(0, filled);
 }
 
-/** Index of channel `choice` in a pixel of `channels`, or luma's weights. */
-function channelWeights(choice: Channel, channels: number, path: string): number[] {
-  if (choice === "luma") return channels >= 3 ? LUMA : [1];
-  const index = CHANNELS.indexOf(choice);
-  if (index >= channels) {
+/** Weights of channel `choice` in a pixel of `channels` ({@linkcode channelWeights}). */
+function weightsOf(choice: Channel, channels: number, path: string): number[] {
+  const weights = channelWeights(choice, channels);
+  if (!weights) {
     throw new InputError(
       `--channel ${choice}: ${path} has ${channels} channel${channels === 1 ? "" : "s"}; ` +
         `choose r${channels === 2 ? ", g" : ""} or luma`,
     );
   }
-  return Array.from({ length: index + 1 }, (_, i) => i === index ? 1 : 0);
-}
-
-/** One channel (a weighted sum of channels) of interleaved pixels, divided by `divisor`. */
-function extract(
-  pixels: ArrayLike<number>,
-  count: number,
-  channels: number,
-  weights: readonly number[],
-  divisor: number,
-): Float32Array {
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    let sum = 0;
-    for (let c = 0; c < weights.length; c++) {
-      if (weights[c] !== 0) sum += weights[c] * pixels[i * channels + c];
-    }
-    out[i] = sum / divisor;
-  }
-  return out;
+  return weights;
 }
 
 async function openWithJimp(path: string, bytes: Uint8Array, format: string): Promise<Picture> {
@@ -125,9 +97,9 @@ async function openWithJimp(path: string, bytes: Uint8Array, format: string): Pr
     width,
     channels: 3,
     select: (choice) => {
-      const weights = channelWeights(choice, 3, path);
+      const weights = weightsOf(choice, 3, path);
       // jimp decodes to RGBA: a stride of 4.
-      return () => Promise.resolve(extract(data, width * height, 4, weights, 255));
+      return () => Promise.resolve(extractChannel(data, width * height, 4, weights, 255));
     },
   };
 }
@@ -147,7 +119,7 @@ function openNpy(path: string, header: NpyHeader): Picture {
     width,
     channels,
     select: (choice) => {
-      const weights = channelWeights(choice, channels, path);
+      const weights = weightsOf(choice, channels, path);
       return () => readChannel(path, header, weights);
     },
   };
@@ -167,7 +139,7 @@ async function readChannel(
   } catch (error) {
     throw new InputError(`${path}: ${(error as Error).message}`);
   }
-  const out = extract(
+  const out = extractChannel(
     values,
     height * width,
     channels,
@@ -255,57 +227,67 @@ export async function encodeGreyPng(picture: GreyPicture): Promise<Uint8Array> {
   return new Uint8Array(png);
 }
 
-const MARGIN = 12;
-const CAPTION_GAP = 6;
+const MARGIN = 16;
+const CAPTION_GAP = 8;
+/** Baseline to baseline, by font size. */
+const LINE: Record<FontSize, number> = { 14: 18, 11: 15 };
 
-/**
- * Encodes pictures side by side, each with a caption under it, on white.
- *
- * @param cells The pictures and their captions, left to right.
- * @returns The PNG file's bytes.
- */
-export async function encodePanel(
-  cells: readonly (GreyPicture & { caption: string })[],
-): Promise<Uint8Array> {
-  // jimp takes Deno for a web worker (`self` is defined, `self.document` is not) and
-  // then fetches fonts by URL: give it a file: URL of the font bundled in its package.
-  // On that path it leaves the font's `common` block as XML strings: hence Number().
-  const font = await loadFont(pathToFileURL(SANS_16_BLACK).href);
-  const captionHeight = Number(font.common.lineHeight);
-  const cellWidth = Math.max(...cells.map((c) => Math.max(c.width, measureText(font, c.caption))));
-  const pictureHeight = Math.max(...cells.map((c) => c.height));
-  const panel = new Jimp({
-    width: MARGIN + cells.length * (cellWidth + MARGIN),
-    height: MARGIN + pictureHeight + CAPTION_GAP + captionHeight + MARGIN,
-    color: 0xffffffff,
-  });
-  cells.forEach((cell, i) => {
-    const x = MARGIN + i * (cellWidth + MARGIN);
-    panel.composite(toJimp(cell), x, MARGIN);
-    panel.print({ font, x, y: MARGIN + pictureHeight + CAPTION_GAP, text: cell.caption });
-  });
-  return new Uint8Array(await panel.getBuffer("image/png"));
+/** `text` broken at spaces into lines no wider than `width` (a longer word keeps its line). */
+function wrap(text: string, font: BitmapFont, width: number): string[] {
+  const lines: string[] = [];
+  for (const word of text.split(" ")) {
+    const last = lines.at(-1);
+    if (last !== undefined && font.measure(`${last} ${word}`) <= width) {
+      lines[lines.length - 1] = `${last} ${word}`;
+    } else lines.push(word);
+  }
+  return lines;
 }
 
 /**
- * Writes files into a directory all or nothing: each is written into a fresh staging
- * directory beside it, and only when all are written are they moved into place.
+ * Encodes pictures in a grid of `columns`, each with its caption under it, on white, in
+ * the demos' font (`_bitmap_font.ts`), as a grey PNG. Captions are wrapped to the width
+ * of the widest picture.
  *
- * @param dir The destination; created if missing.
- * @param files Names and contents.
+ * @param cells The pictures and their captions: a title (drawn larger) and notes, in
+ * reading order.
+ * @param columns Pictures per row.
+ * @returns The PNG file's bytes.
  */
-export async function writeAll(
-  dir: string,
-  files: readonly (readonly [string, Uint8Array])[],
-): Promise<void> {
-  const parent = dirname(resolve(dir));
-  await Deno.mkdir(parent, { recursive: true });
-  const staging = await Deno.makeTempDir({ dir: parent, prefix: ".staging-image-" });
-  try {
-    for (const [name, bytes] of files) await Deno.writeFile(join(staging, name), bytes);
-    await Deno.mkdir(dir, { recursive: true });
-    for (const [name] of files) await Deno.rename(join(staging, name), join(dir, name));
-  } finally {
-    await Deno.remove(staging, { recursive: true });
-  }
+export async function encodePanel(
+  cells: readonly (GreyPicture & { caption: readonly string[] })[],
+  columns: number,
+): Promise<Uint8Array> {
+  const fonts = [await loadFont(14), await loadFont(11)];
+  const pictureWidth = Math.max(...cells.map((c) => c.width));
+  const captions = cells.map((c) =>
+    c.caption.flatMap((text, i) => {
+      const font = fonts[i === 0 ? 0 : 1];
+      return wrap(text, font, pictureWidth).map((line) => ({ line, font }));
+    })
+  );
+  const cellWidth = Math.ceil(
+    Math.max(pictureWidth, ...captions.flat().map(({ line, font }) => font.measure(line))),
+  );
+  const captionHeight = Math.max(
+    ...captions.map((lines) => lines.reduce((h, { font }) => h + LINE[font.size], 0)),
+  );
+  const pictureHeight = Math.max(...cells.map((c) => c.height));
+  const cellHeight = pictureHeight + CAPTION_GAP + captionHeight;
+  const rows = Math.ceil(cells.length / columns);
+  const panel = new Raster(
+    MARGIN + columns * (cellWidth + MARGIN),
+    MARGIN + rows * (cellHeight + MARGIN),
+  );
+  cells.forEach((cell, i) => {
+    const x = MARGIN + (i % columns) * (cellWidth + MARGIN);
+    const y = MARGIN + Math.floor(i / columns) * (cellHeight + MARGIN);
+    panel.grey(cell, x, y);
+    let baseline = y + pictureHeight + CAPTION_GAP;
+    for (const { line, font } of captions[i]) {
+      baseline += LINE[font.size];
+      panel.text(x, baseline - 4, line, font, font === fonts[0] ? "#000000" : "#444444");
+    }
+  });
+  return await panel.png("grey");
 }

@@ -1,9 +1,13 @@
 /**
- * @file `deno task demo:decay`: the weight-decay study of `../shared/seed/EXPERIMENTS.md`
- * (sections 1 and 2) on the GPU, with progress, a table, `decay.json`, and the curves as
- * `decay.svg` and `decay.png`. The study itself is in `decay_study.ts`.
+ * @file `deno task demo:decay`: the weight-decay study (`docs/decay-study.md`) on the
+ * GPU, with progress, a table, `decay.json`, and the curves as `decay.svg` and
+ * `decay.png`. The study itself is in `decay_study.ts`; the command line, its errors and
+ * exit statuses are the demos' shared ones (`args.ts`). Every option and the output
+ * directory are checked before the first run; a run whose loss becomes NaN or infinite
+ * is stopped, reported at that epoch and in its panel, and makes the exit status 3
+ * unless `--allow-divergence`.
  */
-import { cpu, gpu, type GpuBackend } from "../mod.ts";
+import { GpuBackend } from "../mod.ts";
 import {
   makeStudyData,
   runName,
@@ -14,7 +18,29 @@ import {
   type StudySettings,
 } from "./decay_study.ts";
 import { type Panel, renderPng, renderSvg } from "./plot.ts";
-import { parseOptions as parseCommandLine, UsageError } from "./args.ts";
+import {
+  choiceOption,
+  consoleIo,
+  EXIT,
+  expected,
+  integerOption,
+  type Io,
+  numberOption,
+  openBackend,
+  parseOptions as parseCommandLine,
+  quoted,
+  runDemo,
+} from "./args.ts";
+import { checkOutputDirectory, writeAll } from "./_output.ts";
+import {
+  describeDivergence,
+  type Divergence,
+  divergenceNote,
+  divergenceVerdict,
+  DivergenceWatch,
+} from "./_divergence.ts";
+
+export type { Io } from "./args.ts";
 
 const HELP = `Reproduces the weight-decay study: linear regression with 200 inputs, 20 training
 and 100 test examples, trained with minibatch SGD (batch 5) from scratch with an L2
@@ -30,36 +56,16 @@ Options:
                     (default scratch:0,scratch:15,concise:0,concise:-2)
   --backend NAME    gpu (WebGPU, default) or cpu (the reference)
   --out DIR         where decay.json, decay.svg and decay.png go (default out/decay)
+  --allow-divergence
+                    exit 0 even if a run diverges (its loss becomes NaN or infinite)
   --help            this text
 
-The losses reported are the mean over the whole train and test sets every 5 epochs:
-squared loss (½(ŷ − y)²) for scratch runs, MSE ((ŷ − y)²) for concise ones.`;
+The losses reported are the mean over the whole train and test sets every 5 epochs
+and at the last epoch: squared loss (½(ŷ − y)²) for scratch runs, MSE ((ŷ − y)²) for
+concise ones. A run whose loss is NaN or infinite is stopped there and reported.
 
-/** Where the demo writes: standard output and error. */
-export interface Io {
-  out(line: string): void;
-  err(line: string): void;
-  /** Whether progress can rewrite its line (a terminal); else it is printed every 25 epochs. */
-  readonly interactive: boolean;
-  /** Rewrites the current line with progress (used when interactive). */
-  progress(line: string): void;
-}
-
-const interactive = Deno.stdout.isTerminal();
-const consoleIo: Io = {
-  out: (line) => console.log(interactive ? `\r\x1b[2K${line}` : line),
-  err: (line) => console.error(line),
-  interactive,
-  progress: (line) => Deno.stdout.writeSync(new TextEncoder().encode(`\r\x1b[2K${line}`)),
-};
-
-function integer(name: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const v = Number(text);
-  if (!/^-?\d+$/.test(text.trim()) || v < min || v > max) {
-    throw new UsageError(`--${name}: expected an integer in [${min}, ${max}], got "${text}"`);
-  }
-  return v;
-}
+Exit status: 0 done, 1 a failure (no GPU), 2 a bad option, 3 a run diverged.
+The study and its four runs are explained in docs/decay-study.md.`;
 
 function parseRuns(text: string): RunSpec[] {
   return text.split(",").map((item) => {
@@ -69,8 +75,10 @@ function parseRuns(text: string): RunSpec[] {
       rest.length > 0 || (variant !== "scratch" && variant !== "concise") || lambda === undefined ||
       lambda.trim() === "" || !Number.isFinite(value)
     ) {
-      throw new UsageError(
-        `--runs: expected comma-separated variant:λ pairs with variant scratch or concise and a finite λ, got "${item}"`,
+      throw expected(
+        "runs",
+        "comma-separated variant:λ pairs with variant scratch or concise and a finite λ",
+        quoted(item),
       );
     }
     return { variant, lambda: value };
@@ -82,41 +90,53 @@ interface Options {
   runs: RunSpec[];
   backend: "gpu" | "cpu";
   out: string;
+  allowDivergence: boolean;
 }
 
 function parseOptions(args: string[]): Options | "help" {
   const { values: parsed, flags } = parseCommandLine(
     args,
     ["epochs", "lr", "seed", "runs", "backend", "out"],
-    ["help"],
+    ["allow-divergence", "help"],
   );
   if (flags.has("help")) return "help";
-  const lr = parsed.lr === undefined ? STUDY_DEFAULTS.lr : Number(parsed.lr);
-  if (!Number.isFinite(lr) || lr <= 0 || parsed.lr?.trim() === "") {
-    throw new UsageError(`--lr: expected a finite number > 0, got "${parsed.lr}"`);
-  }
-  const backend = parsed.backend ?? "gpu";
-  if (backend !== "gpu" && backend !== "cpu") {
-    throw new UsageError(`--backend: expected gpu or cpu, got "${backend}"`);
-  }
   return {
     settings: {
       ...STUDY_DEFAULTS,
-      lr,
+      lr: parsed.lr === undefined
+        ? STUDY_DEFAULTS.lr
+        : numberOption("lr", parsed.lr, "a finite number > 0", (v) => v > 0),
       epochs: parsed.epochs === undefined
         ? STUDY_DEFAULTS.epochs
-        : integer("epochs", parsed.epochs, 1),
+        : integerOption("epochs", parsed.epochs, 1),
       seed: parsed.seed === undefined
         ? STUDY_DEFAULTS.seed
-        : integer("seed", parsed.seed, 0, 2 ** 32 - 1),
+        : integerOption("seed", parsed.seed, 0, 2 ** 32 - 1),
     },
     runs: parseRuns(parsed.runs ?? "scratch:0,scratch:15,concise:0,concise:-2"),
-    backend,
+    backend: choiceOption("backend", parsed.backend ?? "gpu", ["gpu", "cpu"]),
     out: parsed.out ?? "out/decay",
+    allowDivergence: flags.has("allow-divergence"),
   };
 }
 
-function panels(results: readonly RunResult[]): Panel[] {
+/** A run's result and where it diverged, if it did. */
+type Run = RunResult & { divergence: Divergence | null };
+
+/** The run up to its divergence: evaluations that were under way when it stopped are dropped. */
+function until(result: RunResult, divergence: Divergence | null): Run {
+  if (!divergence) return { ...result, divergence };
+  const kept = result.epochs.filter((epoch) => epoch <= divergence.epoch).length;
+  return {
+    ...result,
+    epochs: result.epochs.slice(0, kept),
+    train: result.train.slice(0, kept),
+    test: result.test.slice(0, kept),
+    divergence,
+  };
+}
+
+function panels(results: readonly Run[]): Panel[] {
   return results.map((r) => ({
     title: [
       `${r.variant === "scratch" ? "from scratch, λ" : "concise, weight decay"} = ${r.lambda}`,
@@ -128,10 +148,13 @@ function panels(results: readonly RunResult[]): Panel[] {
       { label: "train", x: r.epochs, y: r.train, color: "#1f77b4" },
       { label: "test", x: r.epochs, y: r.test, color: "#bf00bf", dashed: true },
     ],
+    warning: r.divergence
+      ? { text: divergenceNote(r.divergence), x: r.divergence.epoch }
+      : undefined,
   }));
 }
 
-function table(results: readonly RunResult[]): string[] {
+function table(results: readonly Run[]): string[] {
   const rows = [
     ["run", "final train loss", "final test loss", "‖w‖", "seconds"],
     ...results.map((r) => [
@@ -148,46 +171,56 @@ function table(results: readonly RunResult[]): string[] {
   return [line(rows[0]), widths.map((w) => "─".repeat(w)).join("  "), ...rows.slice(1).map(line)];
 }
 
+function nonFiniteAsText(_key: string, value: unknown): unknown {
+  return typeof value === "number" && !Number.isFinite(value) ? String(value) : value;
+}
+
 /**
  * Runs the demo with command-line `args`.
  *
- * @returns The exit code: 0, 2 for a bad option, 1 for a failure.
+ * @returns The exit status: 0 done, 1 a failure, 2 a bad option, 3 a run diverged.
  */
-export async function main(args: string[], io: Io = consoleIo): Promise<number> {
-  let options;
+export function main(args: string[], io: Io = consoleIo): Promise<number> {
+  return runDemo("decay", io, async () => {
+    const options = parseOptions(args);
+    if (options === "help") {
+      io.out(HELP);
+      return EXIT.ok;
+    }
+    await checkOutputDirectory(options.out);
+    return await train(options, io);
+  });
+}
+
+async function train(options: Options, io: Io): Promise<number> {
+  const backend = await openBackend(options.backend);
   try {
-    options = parseOptions(args);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.err(`demo:decay: ${error.message}\nRun with --help for the options.`);
-    return 2;
-  }
-  if (options === "help") {
-    io.out(HELP);
-    return 0;
-  }
-  let device: GpuBackend | null = null;
-  try {
-    const backend = options.backend === "gpu" ? (device = await gpu()) : cpu();
     const adapter = backend.name;
     io.out(
       `Backend: ${backend.kind} (${adapter}); ${options.settings.epochs} epochs, lr ${options.settings.lr}, seed ${options.settings.seed}`,
     );
     const started = performance.now();
     const data = makeStudyData(backend, options.settings);
-    const results: RunResult[] = [];
+    const results: Run[] = [];
     for (const spec of options.runs) {
       const name = runName(spec);
+      const watch = new DivergenceWatch();
       const result = await runStudy(data, spec, options.settings, (epoch, train, test) => {
         const line = `${name}: epoch ${epoch}/${options.settings.epochs}  train ${
           train.toExponential(3)
         }  test ${test.toExponential(3)}`;
+        if (watch.divergence) return "stop"; // evaluations still under way when it stopped
+        const divergence = watch.check(epoch, { train, test });
+        if (divergence) {
+          io.out(`${name}: ${describeDivergence(divergence)}; stopping the run`);
+          return "stop";
+        }
         if (io.interactive) io.progress(line);
         if (epoch === options.settings.epochs || (!io.interactive && epoch % 25 === 0)) {
           io.out(line);
         }
       });
-      results.push(result);
+      results.push(until(result, watch.divergence));
     }
     data.dispose();
     const seconds = (performance.now() - started) / 1000;
@@ -195,7 +228,6 @@ export async function main(args: string[], io: Io = consoleIo): Promise<number> 
     table(results).forEach((line) => io.out(line));
     io.out(`total ${seconds.toFixed(2)} s on ${backend.kind}`);
 
-    await Deno.mkdir(options.out, { recursive: true });
     const json = {
       adapter,
       backend: backend.kind,
@@ -203,23 +235,18 @@ export async function main(args: string[], io: Io = consoleIo): Promise<number> 
       runs: results,
     };
     const figure = panels(results);
-    const files: Array<[string, string | Uint8Array]> = [
-      ["decay.json", JSON.stringify(json, null, 2) + "\n"],
+    const written = await writeAll(options.out, [
+      // NaN and ±Infinity, which JSON lacks, as the strings "NaN" and "Infinity".
+      ["decay.json", JSON.stringify(json, nonFiniteAsText, 2) + "\n"],
       ["decay.svg", renderSvg(figure)],
       ["decay.png", await renderPng(figure)],
-    ];
-    for (const [file, content] of files) {
-      const path = `${options.out}/${file}`;
-      if (typeof content === "string") await Deno.writeTextFile(path, content);
-      else await Deno.writeFile(path, content);
-      io.out(`wrote ${path}`);
-    }
-    return 0;
-  } catch (error) {
-    io.err(`demo:decay: ${(error as Error).message}`);
-    return 1;
+    ]);
+    written.forEach((path) => io.out(`wrote ${path}`));
+    const verdict = divergenceVerdict(results, options.allowDivergence);
+    verdict.lines.forEach((line) => io.err(line));
+    return verdict.exit;
   } finally {
-    device?.destroy();
+    if (backend instanceof GpuBackend) backend.destroy();
   }
 }
 

@@ -194,8 +194,12 @@ function conciseTrainer(backend: Backend, spec: RunSpec, settings: StudySettings
   return trainer;
 }
 
-/** Progress of a run: called at every evaluation, in epoch order. */
-export type OnEvaluation = (epoch: number, train: number, test: number) => void;
+/**
+ * Progress of a run: called at every evaluation, in epoch order. Returning `"stop"` ends
+ * the run before the next epoch it would start (e.g. once a loss is NaN); evaluations
+ * already under way still report.
+ */
+export type OnEvaluation = (epoch: number, train: number, test: number) => void | "stop";
 
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -271,8 +275,9 @@ export async function runStudy(
   const epochs: number[] = [], train: number[] = [], test: number[] = [];
   const pending: Promise<void>[] = [];
   const shuffle = keys(settings.seed).shuffle;
+  let stop = false;
 
-  for (let epoch = 1; epoch <= settings.epochs; epoch++) {
+  for (let epoch = 1; epoch <= settings.epochs && !stop; epoch++) {
     for (
       const rows of minibatchRows(settings.nTrain, settings.batchSize, { key: shuffle, epoch })
     ) {
@@ -285,7 +290,7 @@ export async function runStudy(
           epochs.push(epoch);
           train.push(trainLoss);
           test.push(testLoss);
-          onEvaluation(epoch, trainLoss, testLoss);
+          if (onEvaluation(epoch, trainLoss, testLoss) === "stop") stop = true;
         }),
       );
       losses.dispose();

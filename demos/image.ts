@@ -3,35 +3,42 @@
  * one channel of a picture, computed with the library's ops (`dropout`, `corr2d`) on
  * the GPU, or on the CPU reference with `--backend cpu`.
  *
- * Everything that can be refused is refused before anything is written: options are
- * parsed and checked first, the picture's size is checked against the kernels and the
+ * Everything that can be refused is refused before anything is written: options and
+ * the output directory are checked first (`args.ts`, `_output.ts`: the demos' shared
+ * errors and exit statuses), the picture's size is checked against the kernels and the
  * adapter's binding limit before its values are read, and the five pictures are
- * written all or nothing (see {@linkcode writeAll}). `main` takes the arguments and
- * returns the exit status, so tests run the demo in-process.
+ * written all or nothing (see {@linkcode writeAll}). Each op is timed once, as the
+ * median of several batches after a warm-up (`_op_timing.ts`). The channel and the
+ * mapping to grey are shared with the web page (`_grey_mapping.ts`). `main` takes the
+ * arguments and returns the exit status, so tests run the demo in-process.
  */
-import { parseOptions as parseCommandLine, UsageError } from "./args.ts";
-import { fileURLToPath } from "node:url";
-import { relative } from "node:path";
 import {
-  type Backend,
-  corr2d,
-  cpu,
-  dropout,
-  gpu,
-  GpuBackend,
-  randomKey,
-  type Tensor,
-} from "../mod.ts";
+  choiceOption,
+  consoleIo,
+  EXIT,
+  integerOption,
+  type Io,
+  numberOption,
+  openBackend,
+  parseOptions as parseCommandLine,
+  runDemo,
+} from "./args.ts";
+import { checkOutputDirectory, writeAll } from "./_output.ts";
 import {
+  captionLines,
   type Channel,
   CHANNELS,
-  encodeGreyPng,
-  encodePanel,
-  type GreyPicture,
-  InputError,
-  openPicture,
-  writeAll,
-} from "./_image_io.ts";
+  edgeLevel,
+  imageCaptions,
+  intensityLevels,
+  signedLevels,
+  whiteLevel,
+} from "./_grey_mapping.ts";
+import { describeTiming, formatMs, type OpTiming, timeOp } from "./_op_timing.ts";
+import { fileURLToPath } from "node:url";
+import { relative } from "node:path";
+import { type Backend, corr2d, dropout, GpuBackend, randomKey, type Tensor } from "../mod.ts";
+import { encodeGreyPng, encodePanel, InputError, openPicture } from "./_image_io.ts";
 import { encodeNpy } from "./_npy.ts";
 
 const DEFAULT_INPUT = relative(Deno.cwd(), fileURLToPath(new URL("chelsea.png", import.meta.url)));
@@ -57,7 +64,7 @@ in [0, 1]; float32 .npy values as they are. Written to DIR:
                   1/(1 − p), the others 0
   vertical.png    corr2d(grey, [[1, -1]]): vertical edges, H × (W − 1)
   horizontal.png  corr2d(grey, [[1], [-1]]): horizontal edges, (H − 1) × W
-  panel.png       the four side by side, captioned
+  panel.png       the four in a 2 × 2 grid, captioned with what they are and their mapping
 
 Mapping to 8-bit grey:
   gray, dropout         v → round(255 · v / s), clipped to [0, 255], with s = 1 (or the grey
@@ -66,15 +73,12 @@ Mapping to 8-bit grey:
   vertical, horizontal  e → round(127.5 + 127.5 · e / m), with m = the largest |e| of the two:
                         zero is mid-grey (128), −m black, +m white
 
+Each op is timed after a warm-up call (which compiles its kernel): the median of 5 batches
+of 10 calls; on the GPU each batch ends with one wait, and a bare wait's time is subtracted.
+
 Exit status: 0 done (or --help), 1 a problem with the input file or the GPU, 2 a bad option.`;
 
-/** Where the demo prints: progress and summary to `log`, problems to `error`. */
-export interface DemoOutput {
-  /** A line of progress or summary. */
-  log(line: string): void;
-  /** A line about a problem. */
-  error(line: string): void;
-}
+export type { Io } from "./args.ts";
 
 interface Options {
   input: string;
@@ -86,8 +90,8 @@ interface Options {
   npy: boolean;
 }
 
-/** Options that take a value, with their defaults. */
-const VALUE_OPTIONS = {
+/** Options that take a value, with their defaults (as typed on the command line). */
+export const DEFAULTS = {
   input: DEFAULT_INPUT,
   channel: "r",
   p: "0.2",
@@ -97,45 +101,18 @@ const VALUE_OPTIONS = {
 };
 
 function parseOptions(args: string[]): Options | "help" {
-  const parsed = parseCommandLine(args, Object.keys(VALUE_OPTIONS), ["help", "npy"]);
+  const parsed = parseCommandLine(args, Object.keys(DEFAULTS), ["help", "npy"]);
   if (parsed.flags.has("help")) return "help";
-  const values = { ...VALUE_OPTIONS, ...parsed.values };
-  const channel = values.channel as Channel;
-  if (!CHANNELS.includes(channel)) {
-    throw new UsageError(
-      `--channel: expected one of ${CHANNELS.join(", ")}, got ${values.channel}`,
-    );
-  }
-  const p = Number(values.p);
-  if (values.p.trim() === "" || !(p >= 0 && p <= 1)) {
-    throw new UsageError(`--p: expected a probability in [0, 1], got ${values.p}`);
-  }
-  const seed = Number(values.seed);
-  if (values.seed.trim() === "" || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-    throw new UsageError(`--seed: expected an integer in [0, 4294967295], got ${values.seed}`);
-  }
-  if (values.backend !== "gpu" && values.backend !== "cpu") {
-    throw new UsageError(`--backend: expected gpu or cpu, got ${values.backend}`);
-  }
+  const values = { ...DEFAULTS, ...parsed.values };
   return {
     input: values.input,
-    channel,
-    p,
-    seed,
-    backend: values.backend,
+    channel: choiceOption("channel", values.channel, CHANNELS),
+    p: numberOption("p", values.p, "a probability in [0, 1]", (p) => p >= 0 && p <= 1),
+    seed: integerOption("seed", values.seed, 0, 0xffffffff),
+    backend: choiceOption("backend", values.backend, ["gpu", "cpu"]),
     out: values.out,
     npy: parsed.flags.has("npy"),
   };
-}
-
-async function checkOutputDirectory(out: string): Promise<void> {
-  try {
-    if (!(await Deno.stat(out)).isDirectory) {
-      throw new UsageError(`--out ${out}: expected a directory, got an existing file`);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
 }
 
 /**
@@ -151,48 +128,7 @@ function finish(backend: Backend): Promise<void> {
   return backend instanceof GpuBackend ? backend.sync() : Promise.resolve();
 }
 
-/** Intensities in [0, white] to bytes: 0 black, `white` white, clipped. */
-function intensityPicture(
-  values: Float32Array,
-  shape: readonly number[],
-  white: number,
-): GreyPicture {
-  const bytes = new Uint8Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    bytes[i] = Math.round(255 * Math.min(1, Math.max(0, values[i] / white)));
-  }
-  return { bytes, height: shape[0], width: shape[1] };
-}
-
-/** Signed values to bytes: zero mid-grey, −m black, +m white. */
-function signedPicture(values: Float32Array, shape: readonly number[], m: number): GreyPicture {
-  const bytes = new Uint8Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    bytes[i] = Math.round(127.5 + 127.5 * (m === 0 ? 0 : values[i] / m));
-  }
-  return { bytes, height: shape[0], width: shape[1] };
-}
-
-function maxOf(values: Float32Array, f: (v: number) => number): number {
-  let m = 0;
-  for (const v of values) m = Math.max(m, f(v));
-  return m;
-}
-
-const ms = (t: number) => `${t.toFixed(1)} ms`;
-
-async function openGpu(): Promise<GpuBackend> {
-  try {
-    return await gpu();
-  } catch (error) {
-    throw new InputError(
-      `--backend gpu: ${(error as Error).message}; --backend cpu runs the CPU reference`,
-    );
-  }
-}
-
-async function run(options: Options, out: DemoOutput): Promise<void> {
-  await checkOutputDirectory(options.out);
+async function run(options: Options, out: Io): Promise<void> {
   const picture = await openPicture(options.input);
   const { height, width } = picture;
   if (width < 2 || height < 2) {
@@ -202,9 +138,9 @@ async function run(options: Options, out: DemoOutput): Promise<void> {
     );
   }
   const readGrey = picture.select(options.channel);
-  out.log(`loaded ${picture.path}: ${picture.description}, ${width} × ${height} pixels`);
+  out.out(`loaded ${picture.path}: ${picture.description}, ${width} × ${height} pixels`);
 
-  const backend = options.backend === "gpu" ? await openGpu() : cpu();
+  const backend = await openBackend(options.backend);
   try {
     const limit = capacity(backend);
     if (width * height > limit) {
@@ -214,7 +150,7 @@ async function run(options: Options, out: DemoOutput): Promise<void> {
       );
     }
     const grey = await readGrey();
-    out.log(`channel ${options.channel}; running on ${backend.kind} (${backend.name})`);
+    out.out(`channel ${options.channel}; running on ${backend.kind} (${backend.name})`);
     await compute(backend, grey, [height, width], options, out);
   } finally {
     if (backend instanceof GpuBackend) backend.destroy();
@@ -226,82 +162,63 @@ async function compute(
   grey: Float32Array,
   shape: [number, number],
   options: Options,
-  out: DemoOutput,
+  out: Io,
 ): Promise<void> {
   const unit = backend.kind === "cpu" ? "CPU" : "GPU";
-  const timings: string[] = [];
-  const step = async <T>(name: string, detail: string, work: () => T | Promise<T>): Promise<T> => {
-    const start = performance.now();
-    const result = await work();
-    await finish(backend);
-    const time = performance.now() - start;
-    timings.push(`${name} ${ms(time)}`);
-    out.log(`  ${name.padEnd(11)} ${detail.padEnd(38)} ${unit} ${ms(time)}`);
-    return result;
-  };
-
   const tensors: Tensor[] = [];
   const keep = <T extends Tensor>(t: T) => (tensors.push(t), t);
   try {
-    const x = await step(
-      "upload",
-      `[${shape.join(", ")}]`,
-      () => keep(backend.tensor(grey, shape)),
+    const x = keep(backend.tensor(grey, shape));
+    const vertical = keep(backend.tensor([1, -1], [1, 2]));
+    const horizontal = keep(backend.tensor([1, -1], [2, 1]));
+    const ops = [
+      {
+        name: "dropout",
+        detail: `p = ${options.p}, seed = ${options.seed}`,
+        call: () => dropout(x, options.p, randomKey(options.seed)),
+      },
+      { name: "vertical", detail: "corr2d with [[1, -1]]", call: () => corr2d(x, vertical) },
+      { name: "horizontal", detail: "corr2d with [[1], [-1]]", call: () => corr2d(x, horizontal) },
+    ];
+    const results = [x, ...ops.map((op) => keep(op.call()))];
+    const values = await Promise.all(results.map((t) => t.read()));
+    const timings: OpTiming[] = [];
+    for (const op of ops) {
+      timings.push(await timeOp(() => op.call().dispose(), () => finish(backend)));
+    }
+    out.out(describeTiming(timings[0], unit));
+    ops.forEach((op, i) =>
+      out.out(`  ${op.name.padEnd(11)} ${op.detail.padEnd(26)} ${formatMs(timings[i].perCallMs)}`)
     );
-    const dropped = await step(
-      "dropout",
-      `p = ${options.p}, seed = ${options.seed}`,
-      () => keep(dropout(x, options.p, randomKey(options.seed))),
-    );
-    const vertical = await step(
-      "vertical",
-      "corr2d with [[1, -1]]",
-      () => keep(corr2d(x, keep(backend.tensor([1, -1], [1, 2])))),
-    );
-    const horizontal = await step(
-      "horizontal",
-      "corr2d with [[1], [-1]]",
-      () => keep(corr2d(x, keep(backend.tensor([1, -1], [2, 1])))),
-    );
-    const results = [x, dropped, vertical, horizontal];
-    const values = await step(
-      "read back",
-      `${results.length} results`,
-      () => Promise.all(results.map((t) => t.read())),
-    );
-    const note = backend.kind === "webgpu"
-      ? " (each until the GPU finished: one wait for the device and the kernel's first compile)"
-      : "";
-    out.log(`${unit} time per step: ${timings.join(", ")}${note}`);
 
     const [gray, , vert, horiz] = values;
-    const white = Math.max(1, maxOf(gray, (v) => v));
-    const m = Math.max(maxOf(vert, Math.abs), maxOf(horiz, Math.abs));
-    const outputs = [
-      { name: "gray", caption: `grey (channel ${options.channel})` },
-      { name: "dropout", caption: `dropout, p = ${options.p}` },
-      { name: "vertical", caption: "vertical edges [[1, -1]]" },
-      { name: "horizontal", caption: "horizontal edges [[1], [-1]]" },
-    ].map((output, i) => ({
-      ...output,
-      picture: i < 2
-        ? intensityPicture(values[i], results[i].shape, white)
-        : signedPicture(values[i], results[i].shape, m),
+    const white = whiteLevel(gray), edge = edgeLevel(vert, horiz);
+    const captions = imageCaptions({ ...options, white, edge });
+    const outputs = captions.map((caption, i) => ({
+      caption,
+      picture: {
+        bytes: i < 2 ? intensityLevels(values[i], white) : signedLevels(values[i], edge),
+        height: results[i].shape[0],
+        width: results[i].shape[1],
+      },
     }));
     const files: [string, Uint8Array][] = [];
-    for (const { name, picture } of outputs) {
-      files.push([`${name}.png`, await encodeGreyPng(picture)]);
+    for (const { caption, picture } of outputs) {
+      files.push([`${caption.name}.png`, await encodeGreyPng(picture)]);
     }
-    const cells = outputs.map(({ picture, caption }) => ({ ...picture, caption }));
-    files.push(["panel.png", await encodePanel(cells)]);
+    const cells = outputs.map(({ picture, caption }) => ({
+      ...picture,
+      caption: captionLines(caption),
+    }));
+    files.push(["panel.png", await encodePanel(cells, 2)]);
     if (options.npy) {
-      outputs.forEach(({ name }, i) =>
+      captions.forEach(({ name }, i) =>
         files.push([`${name}.npy`, encodeNpy(values[i], results[i].shape)])
       );
     }
     await writeAll(options.out, files);
-    out.log(`wrote ${options.out}/: ${files.map(([name]) => name).join(", ")}`);
-    out.log(`  edges: zero is mid-grey, ±${m.toPrecision(4)} black/white`);
+    out.out(`wrote ${options.out}/: ${files.map(([name]) => name).join(", ")}`);
+    out.out(`  edges: zero is mid-grey, ±${edge.toPrecision(4)} black/white`);
   } finally {
     tensors.forEach((t) => t.dispose());
   }
@@ -311,26 +228,20 @@ async function compute(
  * Runs the image demo.
  *
  * @param args Command-line arguments (see `--help`).
- * @param out Where to print; the console by default.
+ * @param io Where to print; the console by default.
  * @returns The exit status: 0 done, 1 a problem with the input, 2 a bad option.
  */
-export async function main(
-  args: string[],
-  out: DemoOutput = { log: console.log, error: console.error },
-): Promise<number> {
-  try {
+export function main(args: string[], io: Io = consoleIo): Promise<number> {
+  return runDemo("image", io, async () => {
     const options = parseOptions(args);
     if (options === "help") {
-      out.log(HELP);
-      return 0;
+      io.out(HELP);
+      return EXIT.ok;
     }
-    await run(options, out);
-    return 0;
-  } catch (error) {
-    if (!(error instanceof InputError) && !(error instanceof UsageError)) throw error;
-    out.error(`error: ${error.message}`);
-    return error instanceof UsageError ? 2 : 1;
-  }
+    await checkOutputDirectory(options.out);
+    await run(options, io);
+    return EXIT.ok;
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

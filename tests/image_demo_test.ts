@@ -2,7 +2,8 @@
  * @file End-to-end tests of `deno task demo:image`, run in-process through its `main`:
  * a generated picture with known edges (a bright rectangle on a dark ground) gives
  * edges exactly on the rectangle's borders and a fair dropout; GPU and CPU agree bit
- * for bit; every kind of bad input gets a clear error, a non-zero exit and no output.
+ * for bit; every kind of bad input gets a clear error in the demos' shared style, a
+ * non-zero exit and no output, the output directory before anything else.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -37,7 +38,12 @@ interface Run {
 
 async function runDemo(args: string[]): Promise<Run> {
   const log: string[] = [], error: string[] = [];
-  const code = await main(args, { log: (l) => log.push(l), error: (l) => error.push(l) });
+  const code = await main(args, {
+    out: (l) => log.push(l),
+    err: (l) => error.push(l),
+    interactive: false,
+    progress: () => {},
+  });
   return { code, log: log.join("\n"), error: error.join("\n") };
 }
 
@@ -96,7 +102,12 @@ gpuTest("image demo: edges exactly on the rectangle's borders, fair dropout", as
     ]);
     assert.equal(run.code, 0, run.error);
     assert.match(run.log, new RegExp(`loaded .*rectangle.png: PNG, ${W} × ${H} pixels`));
-    assert.match(run.log, /GPU time per step: upload [\d.]+ ms, dropout [\d.]+ ms/);
+    // Timed once: a heading that says what was measured, then one line per op.
+    assert.match(
+      run.log,
+      /GPU time per call: the median of 5 batches of 10 calls after a warm-up call; each batch ends with one wait for the GPU, and the time of a bare wait \([\d.]+ ms here\) is subtracted\.\n {2}dropout +p = 0\.2, seed = 7 +[\d.]+ ms\n {2}vertical .* [\d.]+ ms\n {2}horizontal .* [\d.]+ ms\n/,
+    );
+    assert.equal(run.log.match(/ ms$/gm)?.length, 3, "one time per op, printed once");
     assert.match(run.log, /wrote .*gray.png, dropout.png, vertical.png, horizontal.png, panel.png/);
     const entries = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
     assert.deepEqual(entries, ["out", "rectangle.png"], "no staging directory is left behind");
@@ -155,8 +166,12 @@ gpuTest("image demo: edges exactly on the rectangle's borders, fair dropout", as
     assert.deepEqual(await pngSize(join(out, "dropout.png")), [W, H]);
     assert.deepEqual(await pngSize(join(out, "vertical.png")), [W - 1, H]);
     assert.deepEqual(await pngSize(join(out, "horizontal.png")), [W, H - 1]);
+    // The panel: 2 × 2 pictures, each with two caption lines under it.
     const [panelWidth, panelHeight] = await pngSize(join(out, "panel.png"));
-    assert.ok(panelWidth > 4 * W && panelHeight > H, `panel ${panelWidth} × ${panelHeight}`);
+    assert.ok(
+      panelWidth >= 2 * W + 3 * 16 && panelHeight >= 2 * (H + 2 * 18) + 3 * 16,
+      `panel ${panelWidth} × ${panelHeight}`,
+    );
     const edges = await Jimp.read((await Deno.readFile(join(out, "vertical.png"))).buffer);
     const grey = (x: number, y: number) => edges.bitmap.data[4 * (y * (W - 1) + x)];
     assert.equal(grey(0, 0), 128);
@@ -181,7 +196,10 @@ gpuTest("image demo: GPU and CPU reference give bit-identical results", async ()
     const onCpu = await runDemo([...common, "--out", join(dir, "cpu"), "--backend", "cpu"]);
     assert.equal(onGpu.code, 0, onGpu.error);
     assert.equal(onCpu.code, 0, onCpu.error);
-    assert.match(onCpu.log, /CPU time per step/);
+    assert.match(
+      onCpu.log,
+      /CPU time per call: the median of 5 batches of 10 calls after a warm-up call\.\n/,
+    );
     for (const name of ["gray", "dropout", "vertical", "horizontal"]) {
       const g = await readNpy(join(dir, "gpu", `${name}.npy`));
       const c = await readNpy(join(dir, "cpu", `${name}.npy`));
@@ -293,7 +311,10 @@ async function assertRefused(
   const run = await runDemo([...args, "--out", out]);
   assert.equal(run.code, code, `exit status for ${args.join(" ")}: ${run.error}`);
   assert.match(run.error, message);
-  assert.match(run.error, /^error: /);
+  assert.match(run.error, /^demo:image: /);
+  const hint = /\nRun "deno task demo:image --help" for the options\.$/;
+  if (code === 2) assert.match(run.error, hint, "a usage error ends with the hint");
+  else assert.doesNotMatch(run.error, hint, "a problem with the input is not a usage error");
   const after = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
   assert.deepEqual(after, before, "nothing was written");
 }
@@ -399,12 +420,18 @@ Deno.test("image demo: bad input gets a clear error, a non-zero exit and no outp
     for (const p of ["1.5", "-0.1", "abc", "", "NaN"]) {
       await t.step(
         `--p ${JSON.stringify(p)}`,
-        () => assertRefused(dir, [`--p=${p}`], 2, /--p: expected a probability in \[0, 1\], got/),
+        () =>
+          assertRefused(
+            dir,
+            [`--p=${p}`],
+            2,
+            new RegExp(`--p: expected a probability in \\[0, 1\\], got ${JSON.stringify(p)}`),
+          ),
       );
     }
     await t.step(
       "--p with no value",
-      () => assertRefused(dir, ["--p"], 2, /--p: expected a value/),
+      () => assertRefused(dir, ["--p"], 2, /--p: expected a value, got the option --out/),
     );
     await t.step(
       "an unknown option",
@@ -413,12 +440,18 @@ Deno.test("image demo: bad input gets a clear error, a non-zero exit and no outp
           dir,
           ["--frobnicate", "3"],
           2,
-          /unknown option --frobnicate; the options are --input/,
+          /--frobnicate: expected one of --input, --channel, .*, got an unknown option/,
         ),
     );
     await t.step(
       "a stray argument",
-      () => assertRefused(dir, ["cat.png"], 2, /unexpected argument "cat.png"/),
+      () =>
+        assertRefused(
+          dir,
+          ["cat.png"],
+          2,
+          /expected options of the form --name value or --name=value, got "cat.png"/,
+        ),
     );
     await t.step(
       "an unknown channel",
@@ -427,7 +460,7 @@ Deno.test("image demo: bad input gets a clear error, a non-zero exit and no outp
           dir,
           ["--channel", "alpha"],
           2,
-          /--channel: expected one of r, g, b, luma, got alpha/,
+          /--channel: expected one of r, g, b, luma, got "alpha"/,
         ),
     );
     await t.step(
@@ -437,14 +470,37 @@ Deno.test("image demo: bad input gets a clear error, a non-zero exit and no outp
     );
     await t.step(
       "an unknown backend",
-      () => assertRefused(dir, ["--backend", "tpu"], 2, /--backend: expected gpu or cpu, got tpu/),
+      () =>
+        assertRefused(dir, ["--backend", "tpu"], 2, /--backend: expected gpu or cpu, got "tpu"/),
     );
-    await t.step("--out naming a file", async () => {
+    await t.step("--out naming a file, or a folder under a file: refused first", async () => {
       const target = await file("taken", new Uint8Array(1));
-      const run = await runDemo(["--out", target]);
-      assert.equal(run.code, 2);
-      assert.match(run.error, /--out .*taken: expected a directory, got an existing file/);
+      // A missing input too: the output directory is checked before the picture is opened.
+      for (
+        const [out, message] of [
+          [target, /--out: expected a directory, got ".*taken", an existing file/],
+          [join(target, "sub"), /--out: expected a directory, got ".*taken\/sub", under the file/],
+        ] as const
+      ) {
+        const run = await runDemo(["--out", out, "--input", join(dir, "missing.png")]);
+        assert.equal(run.code, 2, run.error);
+        assert.match(run.error, message);
+        assert.doesNotMatch(run.error, /missing\.png/);
+      }
       assert.deepEqual(await Deno.readFile(target), new Uint8Array(1));
+    });
+    await t.step({
+      name: "--out where nothing can be written (/proc): refused before any work",
+      ignore: Deno.build.os !== "linux",
+      fn: async () => {
+        const run = await runDemo(["--out", "/proc/image-demo-out", "--input", "missing.png"]);
+        assert.equal(run.code, 2, run.error);
+        assert.match(
+          run.error,
+          // Refused by the write check, or by Deno's permissions (/proc needs --allow-all).
+          /^demo:image: --out: expected a directory it can write to, got "\/proc\/image-demo-out"/,
+        );
+      },
     });
     await t.step("--help prints the mapping and writes nothing", async () => {
       const run = await runDemo(["--help", "--out", join(dir, "out")]);
