@@ -36,15 +36,7 @@ export {
   type GpuOptions,
   GpuTensor,
 } from "./ops/gpu_backend.ts";
-export {
-  type DeviceArray,
-  GpuError,
-  type GpuMemoryStats,
-  GpuRuntime,
-  type GpuRuntimeOptions,
-  type GpuStats,
-  type KernelDispatch,
-} from "./kernels/runtime.ts";
+export { GpuError, type GpuMemoryStats, type GpuStats } from "./kernels/runtime.ts";
 export { type Disposable, scope } from "./ops/scope.ts";
 export { matmul, type MatmulOptions } from "./ops/matmul.ts";
 export { l2Penalty } from "./ops/l2_penalty.ts";

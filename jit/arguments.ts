@@ -71,7 +71,10 @@ export function flattenArguments(args: readonly unknown[]): FlatArguments {
 }
 
 /** `args` with each tensor leaf replaced, in order, by `replace(i)`. */
-export function replaceTensors(args: readonly unknown[], replace: (i: number) => Tensor): unknown[] {
+export function replaceTensors(
+  args: readonly unknown[],
+  replace: (i: number) => Tensor,
+): unknown[] {
   let next = 0;
   const visit = (value: unknown): unknown => {
     if (isTensor(value)) return replace(next++);

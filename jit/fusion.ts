@@ -20,7 +20,8 @@
  * a scale after a sum. Modelled on jax-js's `jit` fusion rules and Burn's fusers, with
  * the rules written down here rather than in the code generator.
  */
-import { type Term } from "../kernels/term.ts";
+import type { Expr } from "../kernels/expression.ts";
+import type { Term } from "../kernels/term.ts";
 import type { Graph, GraphNode } from "./graph.ts";
 import { shapesOf } from "./graph.ts";
 import type { OpForm } from "../ops/_op.ts";
@@ -58,7 +59,7 @@ export interface FusionOptions {
 /** Relative cost of recomputing an expression, per element. */
 function exprCost(term: Term): number {
   if (term.kind !== "map") return 0;
-  const costOf = (e: import("../kernels/expression.ts").Expr): number => {
+  const costOf = (e: Expr): number => {
     switch (e.kind) {
       case "call": {
         const own = ["exp", "log", "sqrt", "pow", "sigmoid", "tanh"].includes(e.fn) ? 4 : 1;
@@ -92,7 +93,11 @@ export function readsAtOwnIndex(term: Term, target: Term): boolean {
 }
 
 /** Plans the kernels of a graph. */
-export function planFusion(graph: Graph, live: ReadonlySet<number>, options: FusionOptions): FusionPlan {
+export function planFusion(
+  graph: Graph,
+  live: ReadonlySet<number>,
+  options: FusionOptions,
+): FusionPlan {
   const nodes = graph.nodes;
   const outputs = new Set(graph.outputs);
   // Recording order is a topological order: kernels run in it.
@@ -110,7 +115,10 @@ export function planFusion(graph: Graph, live: ReadonlySet<number>, options: Fus
   const formOf = (id: number): OpForm | null => {
     if (!forms.has(id)) {
       const node = nodes[id] as GraphNode & { kind: "op" };
-      forms.set(id, options.fuse && node.op.form ? node.op.form(node.params, shapesOf(graph, node)) : null);
+      forms.set(
+        id,
+        options.fuse && node.op.form ? node.op.form(node.params, shapesOf(graph, node)) : null,
+      );
     }
     return forms.get(id)!;
   };

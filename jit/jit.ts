@@ -21,12 +21,7 @@ import { GpuBackend, GpuTensor } from "../ops/gpu_backend.ts";
 import { recordWith } from "../ops/_trace.ts";
 import { checkOptions, checkTensor } from "../ops/_validate.ts";
 import { type Backend, describe, type Tensor } from "../ops/tensor.ts";
-import {
-  flattenArguments,
-  flattenResult,
-  rebuildResult,
-  replaceTensors,
-} from "./arguments.ts";
+import { flattenArguments, flattenResult, rebuildResult, replaceTensors } from "./arguments.ts";
 import { planFusion } from "./fusion.ts";
 import { type Graph, liveNodes, staticKey } from "./graph.ts";
 import { lower } from "./lower.ts";
@@ -140,11 +135,15 @@ export function jit<A extends unknown[], R>(
   const donate = new Set<number>();
   if (o.donate !== undefined) {
     if (!Array.isArray(o.donate)) {
-      throw new TypeError(`jit: expected donate to be an array of argument positions, got ${describe(o.donate)}`);
+      throw new TypeError(
+        `jit: expected donate to be an array of argument positions, got ${describe(o.donate)}`,
+      );
     }
     for (const i of o.donate) {
       if (!Number.isInteger(i) || i < 0) {
-        throw new RangeError(`jit: expected donate to hold argument positions (integers ≥ 0), got ${describe(i)}`);
+        throw new RangeError(
+          `jit: expected donate to hold argument positions (integers ≥ 0), got ${describe(i)}`,
+        );
       }
       donate.add(i);
     }
@@ -190,7 +189,10 @@ export function jit<A extends unknown[], R>(
       const t = checkTensor("jit", "a tensor f closes over", node.tensor) as GpuTensor;
       externals.set(id, t.array);
     });
-    const outputs = last.program.run({ graph: last.graph, arguments: arrays, externals }, recapture);
+    const outputs = last.program.run(
+      { graph: last.graph, arguments: arrays, externals },
+      recapture,
+    );
     const shapes = last.graph.outputs.map((id) => last!.graph.nodes[id].shape);
     const result = rebuildResult(last.result, (i) => new GpuTensor(backend, outputs[i], shapes[i]));
     disposeDonated(flat.tensors, flat.positions, donate, result);
@@ -214,7 +216,9 @@ function commonBackend(tensors: readonly Tensor[]): Backend | undefined {
   for (const t of tensors) {
     if (t.backend !== backend) {
       throw new TypeError(
-        `jit: expected every tensor argument on one backend, got ${backend!.kind} (${backend!.name}) and ${t.backend.kind} (${t.backend.name})`,
+        `jit: expected every tensor argument on one backend, got ${backend!.kind} (${
+          backend!.name
+        }) and ${t.backend.kind} (${t.backend.name})`,
       );
     }
   }
@@ -233,7 +237,9 @@ function record<A extends unknown[], R>(
   const traced = replaceTensors(args, (i) => symbols[i]) as A;
   const result = recordWith(recorder, () => f(...traced)) as unknown;
   if (result instanceof Promise) {
-    throw new TypeError("jit: expected f to be synchronous, got a function that returned a promise");
+    throw new TypeError(
+      "jit: expected f to be synchronous, got a function that returned a promise",
+    );
   }
   const { structure, tensors: returned } = flattenResult(result);
   const outputs = returned.map((t) => recorder.nodeOf(t));

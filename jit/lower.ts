@@ -105,7 +105,9 @@ export function lower(graph: Graph, plan: FusionPlan): Step[] {
           label: names([writes]),
           run(runtime, env) {
             const generated = generateMap([rootTerm(env.graph, stored, writes)], "inline");
-            dispatchGenerated(runtime, this.label, generated, (s) => env.array(s), [env.array(writes)]);
+            dispatchGenerated(runtime, this.label, generated, (s) => env.array(s), [
+              env.array(writes),
+            ]);
           },
         };
       case "reduce":

@@ -42,7 +42,13 @@ type Prepared =
     /** Bind groups by the buffers of their slots ("" when there are none). */
     readonly groups: Map<string, GPUBindGroup>;
   }
-  | { readonly kind: "copy"; readonly op: string; readonly from: Resource; readonly to: Resource; readonly offset: number }
+  | {
+    readonly kind: "copy";
+    readonly op: string;
+    readonly from: Resource;
+    readonly to: Resource;
+    readonly offset: number;
+  }
   | { readonly kind: "clear"; readonly op: string; readonly array: Resource }
   | { readonly kind: "upload"; readonly op: string; readonly array: DeviceArray };
 
@@ -179,7 +185,9 @@ export class Program {
    */
   run(call: CallStorage, recapture: boolean): DeviceArray[] {
     const runtime = this.#runtime;
-    const outputs = this.#outputNodes.map((id) => runtime.allocate("jit", size(call.graph.nodes[id])));
+    const outputs = this.#outputNodes.map((id) =>
+      runtime.allocate("jit", size(call.graph.nodes[id]))
+    );
     try {
       const slots = [
         ...call.arguments,
@@ -301,7 +309,9 @@ export class Program {
     for (const p of this.#prepared) {
       switch (p.kind) {
         case "dispatch": {
-          const key = p.resources.map((r) => (r.kind === "slot" ? bufferId(slots[r.slot].buffer) : "")).join(",");
+          const key = p.resources.map((
+            r,
+          ) => (r.kind === "slot" ? bufferId(slots[r.slot].buffer) : "")).join(",");
           let group = p.groups.get(key);
           if (!group) {
             group = runtime.bindGroup(
@@ -310,7 +320,9 @@ export class Program {
               { buffer: this.#uniforms!, offset: p.uniformOffset, size: p.uniformSize },
               p.resources.map(bound),
             );
-            if (p.groups.size >= GROUPS_PER_DISPATCH) p.groups.delete(p.groups.keys().next().value!);
+            if (p.groups.size >= GROUPS_PER_DISPATCH) {
+              p.groups.delete(p.groups.keys().next().value!);
+            }
             p.groups.set(key, group);
           }
           runtime.encodePrepared(p.op, p.pipeline, group, p.workgroups);
@@ -354,7 +366,10 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 function equalValues(a: Float32Array | undefined, b: Float32Array): boolean {
   if (!a || a.length !== b.length) return false;
-  return equalBytes(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+  return equalBytes(
+    new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
+    new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+  );
 }
 
 /** A captured command without its values: what must match for prepared state to stay valid. */
@@ -390,7 +405,11 @@ function describeCommands(
           resources: c.dispatch.buffers.map(classify),
         };
       case "copy":
-        return { kind: c.kind, shape: `${c.offset}`, resources: [classify(c.from), classify(c.to)] };
+        return {
+          kind: c.kind,
+          shape: `${c.offset}`,
+          resources: [classify(c.from), classify(c.to)],
+        };
       case "clear":
         return { kind: c.kind, shape: "", resources: [classify(c.array)] };
       case "upload":
@@ -415,9 +434,10 @@ function sameDescriptions(a: readonly Described[], b: readonly Described[]): boo
     }
     return r.buffer === s.buffer && r.byteLength === s.byteLength;
   };
-  return a.length === b.length && a.every((c, i) =>
-    c.kind === b[i].kind && c.shape === b[i].shape &&
-    c.resources.length === b[i].resources.length &&
-    c.resources.every((r, j) => same(r, b[i].resources[j]))
-  );
+  return a.length === b.length &&
+    a.every((c, i) =>
+      c.kind === b[i].kind && c.shape === b[i].shape &&
+      c.resources.length === b[i].resources.length &&
+      c.resources.every((r, j) => same(r, b[i].resources[j]))
+    );
 }

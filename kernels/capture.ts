@@ -32,8 +32,11 @@ export type CapturedCommand =
 
 /** How the resources get real storage (the runtime's own allocators). */
 export interface CaptureAllocators {
+  /** A storage buffer of `elements` float32 values. */
   allocate(op: string, elements: number): DeviceArray;
+  /** Returns a buffer from `allocate`. */
   release(array: DeviceArray): void;
+  /** A scratch rgba32float texture. */
   texture(width: number, height: number): GPUTexture;
 }
 

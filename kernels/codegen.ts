@@ -708,7 +708,9 @@ function writeHooks(plan: HooksPlan, terms: readonly Term[], index: Map<Term, nu
   const { m, k, n, transposeA, transposeB } = plan;
   const a = w.fn(plan.a, false), b = w.fn(plan.b, false);
   const store = plan.epilogue
-    ? `fusedResult = v;\n  out0[row * ${n}u + col] = ${w.fn(plan.epilogue, false)}(row * ${n}u + col);`
+    ? `fusedResult = v;\n  out0[row * ${n}u + col] = ${
+      w.fn(plan.epilogue, false)
+    }(row * ${n}u + col);`
     : `out0[row * ${n}u + col] = v;`;
   w.bindings.push({ kind: "output", index: 0, vector: false });
   const storage = w.bindings.map((binding, i) => {
@@ -726,8 +728,12 @@ function writeHooks(plan: HooksPlan, terms: readonly Term[], index: Map<Term, nu
     `var<private> fusedResult: f32;`,
     expressionPrelude(exprsOf(terms)),
     w.functions(),
-    `fn loadA(r: u32, p: u32) -> f32 { return ${a}(${transposeA ? `p * ${m}u + r` : `r * ${k}u + p`}); }`,
-    `fn loadB(p: u32, col: u32) -> f32 { return ${b}(${transposeB ? `col * ${k}u + p` : `p * ${n}u + col`}); }`,
+    `fn loadA(r: u32, p: u32) -> f32 { return ${a}(${
+      transposeA ? `p * ${m}u + r` : `r * ${k}u + p`
+    }); }`,
+    `fn loadB(p: u32, col: u32) -> f32 { return ${b}(${
+      transposeB ? `col * ${k}u + p` : `p * ${n}u + col`
+    }); }`,
     `fn storeC(row: u32, col: u32, v: f32) {\n  ${store}\n}`,
   ].join("\n");
   return { wgsl, getters: w.getters, bindings: w.bindings, workgroups: () => 0 };

@@ -86,7 +86,8 @@ export interface GpuStats {
  *
  * @example
  * ```ts
- * import { gpu, GpuTensor, type KernelDispatch } from "@deno-gpu/kernels";
+ * import { gpu } from "@deno-gpu/kernels";
+ * import { GpuTensor, type KernelDispatch } from "@deno-gpu/kernels/runtime";
  * // A kernel of one's own on the library's runtime: y = 2·x.
  * const dev = await gpu();
  * using x = dev.tensor([1, 2, 3]) as GpuTensor;
@@ -135,7 +136,8 @@ export interface KernelDispatch {
  *
  * @example
  * ```ts
- * import { type DeviceArray, gpu, type GpuTensor } from "@deno-gpu/kernels";
+ * import { gpu } from "@deno-gpu/kernels";
+ * import type { DeviceArray, GpuTensor } from "@deno-gpu/kernels/runtime";
  * const dev = await gpu();
  * using t = dev.tensor([1, 2, 3]) as GpuTensor;
  * const array: DeviceArray = t.array;
@@ -155,7 +157,8 @@ export interface DeviceArray {
  *
  * @example
  * ```ts
- * import { gpu, GpuRuntime, type GpuRuntimeOptions } from "@deno-gpu/kernels";
+ * import { gpu } from "@deno-gpu/kernels";
+ * import { GpuRuntime, type GpuRuntimeOptions } from "@deno-gpu/kernels/runtime";
  * const dev = await gpu();
  * const options: GpuRuntimeOptions = { maxDispatchesPerSubmit: 16 };
  * const runtime = new GpuRuntime(dev.device, options); // a second runtime on the same device
