@@ -56,6 +56,8 @@ Options:
                     (default scratch:0,scratch:15,concise:0,concise:-2)
   --backend NAME    gpu (WebGPU, default) or cpu (the reference)
   --out DIR         where decay.json, decay.svg and decay.png go (default out/decay)
+  --no-jit          run each training step eagerly, one kernel per op, instead of the
+                    compiled step (jit) — for comparison
   --allow-divergence
                     exit 0 even if a run diverges (its loss becomes NaN or infinite)
   --help            this text
@@ -97,7 +99,7 @@ function parseOptions(args: string[]): Options | "help" {
   const { values: parsed, flags } = parseCommandLine(
     args,
     ["epochs", "lr", "seed", "runs", "backend", "out"],
-    ["allow-divergence", "help"],
+    ["no-jit", "allow-divergence", "help"],
   );
   if (flags.has("help")) return "help";
   return {
@@ -112,6 +114,7 @@ function parseOptions(args: string[]): Options | "help" {
       seed: parsed.seed === undefined
         ? STUDY_DEFAULTS.seed
         : integerOption("seed", parsed.seed, 0, 2 ** 32 - 1),
+      jit: !flags.has("no-jit"),
     },
     runs: parseRuns(parsed.runs ?? "scratch:0,scratch:15,concise:0,concise:-2"),
     backend: choiceOption("backend", parsed.backend ?? "gpu", ["gpu", "cpu"]),
@@ -156,13 +159,14 @@ function panels(results: readonly Run[]): Panel[] {
 
 function table(results: readonly Run[]): string[] {
   const rows = [
-    ["run", "final train loss", "final test loss", "‖w‖", "seconds"],
+    ["run", "final train loss", "final test loss", "‖w‖", "seconds", "dispatches/step"],
     ...results.map((r) => [
       r.name,
       r.train.at(-1)!.toExponential(3),
       r.test.at(-1)!.toExponential(3),
       r.wNorm.toPrecision(4),
       r.seconds.toFixed(2),
+      r.dispatchesPerStep === null ? "–" : String(r.dispatchesPerStep),
     ]),
   ];
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
@@ -197,7 +201,9 @@ async function train(options: Options, io: Io): Promise<number> {
   try {
     const adapter = backend.name;
     io.out(
-      `Backend: ${backend.kind} (${adapter}); ${options.settings.epochs} epochs, lr ${options.settings.lr}, seed ${options.settings.seed}`,
+      `Backend: ${backend.kind} (${adapter}); ${options.settings.epochs} epochs, lr ${options.settings.lr}, seed ${options.settings.seed}, ${
+        options.settings.jit ? "compiled step (jit)" : "eager step (--no-jit)"
+      }`,
     );
     const started = performance.now();
     const data = makeStudyData(backend, options.settings);

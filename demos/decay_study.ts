@@ -1,12 +1,18 @@
 /**
- * @file The weight-decay study (`../shared/seed/EXPERIMENTS.md`, sections 1 and 2) as a
- * library of its own: its data, its two training variants, and one run of either,
- * built from the library's ops, autodiff and optimiser. `decay.ts` is the command line
- * around it; the tests run it on short and on full settings.
+ * @file The weight-decay study (`docs/decay-study.md`) as a library of its own: its
+ * data, its two training variants, and one run of either, built from the library's ops,
+ * autodiff and optimiser. `decay.ts` is the command line around it; the tests run it on
+ * short and on full settings.
  *
- * Nothing in a run waits for the GPU between steps: every step is encoded back to back
- * inside a scope that frees its intermediates, and every fifth epoch the train and test
- * losses are computed on the device, gathered into one tensor and read without
+ * A training step — the minibatch gather, the loss, its gradient and the SGD update —
+ * is one function of the parameters, the data and a row-index tensor, compiled with
+ * `jit` (`settings.jit`, the default): on the GPU it replays a few fused kernels per
+ * step, and since only tensors change from step to step (the rows travel as a tensor),
+ * every step after the first replays without running the function again. With
+ * `jit: false` the same function runs eagerly, one kernel per op, for comparison.
+ *
+ * Nothing in a run waits for the GPU between steps, and every fifth epoch the train and
+ * test losses are computed on the device, gathered into one tensor and read without
  * stopping the next steps (the read resolves while they are encoded).
  */
 import {
@@ -16,12 +22,13 @@ import {
   type Dataset,
   evaluateLoss,
   foldIn,
+  type GpuBackend,
   grad,
+  jit,
   l2Penalty,
   Linear,
   linreg,
   mean,
-  minibatch,
   minibatchRows,
   mseLoss,
   randomKey,
@@ -34,6 +41,7 @@ import {
   squaredLoss,
   sum,
   syntheticData,
+  takeRows,
   type Tensor,
 } from "../mod.ts";
 
@@ -63,6 +71,8 @@ export interface StudySettings {
   readonly numInputs: number;
   /** Losses are evaluated every this many epochs (5). */
   readonly evaluateEvery: number;
+  /** Compile the training step with `jit` (true); false runs it eagerly, op by op. */
+  readonly jit: boolean;
 }
 
 /** The note's settings. */
@@ -75,6 +85,7 @@ export const STUDY_DEFAULTS: StudySettings = {
   nTest: 100,
   numInputs: 200,
   evaluateEvery: 5,
+  jit: true,
 };
 
 /** The outcome of one run, as written to `decay.json`. */
@@ -100,6 +111,8 @@ export interface RunResult {
   readonly w: number[];
   /** The initial weight, row-major. */
   readonly wInitial: number[];
+  /** GPU dispatches of one training step (measured on a step after the first); null on the CPU. */
+  readonly dispatchesPerStep: number | null;
 }
 
 /** The study's data: `y = 0.01·Σx + 0.05 + ε` with 200 inputs, 20 train and 100 test examples. */
@@ -148,8 +161,8 @@ interface Trainer {
   /** The minibatch objective, a function of the parameters in `names` order. */
   objective(batch: Dataset): (...params: Tensor[]) => Tensor;
   readonly names: readonly string[];
-  /** The model with the current parameters, and the loss its curves report. */
-  net(X: Tensor): Tensor;
+  /** The model with parameters `params`, and the loss its curves report. */
+  net(params: Record<string, Tensor>, X: Tensor): Tensor;
   readonly loss: (yHat: Tensor, y: Tensor) => Tensor;
 }
 
@@ -167,7 +180,7 @@ function scratchTrainer(backend: Backend, spec: RunSpec, settings: StudySettings
     // l = squared_loss(Xw + b, y) + λ·l2_penalty(w), broadcast onto each example; l.sum().
     objective: (batch) => (w, b) =>
       sum(add(squaredLoss(linreg(batch.X, w, b), batch.y), scale(l2Penalty(w), spec.lambda))),
-    net: (X) => linreg(X, trainer.params.w, trainer.params.b),
+    net: (params, X) => linreg(X, params.w, params.b),
     loss: squaredLoss,
   };
   return trainer;
@@ -188,7 +201,7 @@ function conciseTrainer(backend: Backend, spec: RunSpec, settings: StudySettings
     // MSELoss(reduction='none'), mean over the batch.
     objective: (batch) => (weight, bias) =>
       mean(mseLoss(layer.apply({ weight, bias }, batch.X), batch.y)),
-    net: (X) => layer.apply({ weight: trainer.params.weight, bias: trainer.params.bias }, X),
+    net: (params, X) => layer.apply({ weight: params.weight, bias: params.bias }, X),
     loss: mseLoss,
   };
   return trainer;
@@ -216,7 +229,7 @@ export interface StudyRun {
   losses(): Tensor;
   /** The current weight (owned by the run). */
   weight(): Tensor;
-  /** Frees the parameters. */
+  /** Frees the parameters and the compiled programs. */
   dispose(): void;
 }
 
@@ -226,31 +239,49 @@ export function startRun(data: StudyData, spec: RunSpec, settings: StudySettings
   const trainer = spec.variant === "scratch"
     ? scratchTrainer(backend, spec, settings)
     : conciseTrainer(backend, spec, settings);
+  // The step: gather the minibatch, differentiate the objective, update (new parameters).
+  const step = (params: Record<string, Tensor>, X: Tensor, y: Tensor, rows: Tensor) => {
+    const batch = { X: takeRows(X, rows), y: takeRows(y, rows) };
+    const grads = grad(trainer.objective(batch))(...trainer.names.map((n) => params[n]));
+    return trainer.optimizer.step(
+      params,
+      Object.fromEntries(trainer.names.map((n, i) => [n, grads[i]])),
+    );
+  };
+  const losses = (params: Record<string, Tensor>, train: Dataset, test: Dataset) =>
+    concat(
+      [train, test].map((set) =>
+        reshape(evaluateLoss((X) => trainer.net(params, X), set, trainer.loss), [1])
+      ),
+    );
+  // The parameters' buffers may hold the new parameters: the old ones are donated.
+  const compiledStep = settings.jit ? jit(step, { donate: [0] }) : null;
+  const compiledLosses = settings.jit ? jit(losses) : null;
   return {
     step(rows) {
-      const next = scope(() => {
-        const batch = minibatch(data.train, rows);
-        const grads = grad(trainer.objective(batch))(
-          ...trainer.names.map((n) => trainer.params[n]),
-        );
-        return trainer.optimizer.step(
-          trainer.params,
-          Object.fromEntries(trainer.names.map((n, i) => [n, grads[i]])),
-        );
-      });
-      Object.values(trainer.params).forEach((t) => t.dispose());
-      trainer.params = next;
+      const indices = backend.tensor(rows);
+      try {
+        if (compiledStep) {
+          trainer.params = compiledStep(trainer.params, data.train.X, data.train.y, indices);
+        } else {
+          const next = scope(() => step(trainer.params, data.train.X, data.train.y, indices));
+          Object.values(trainer.params).forEach((t) => t.dispose());
+          trainer.params = next;
+        }
+      } finally {
+        indices.dispose();
+      }
     },
     losses: () =>
-      scope(() =>
-        concat(
-          [data.train, data.test].map((set) =>
-            reshape(evaluateLoss(trainer.net, set, trainer.loss), [1])
-          ),
-        )
-      ),
+      compiledLosses
+        ? compiledLosses(trainer.params, data.train, data.test)
+        : scope(() => losses(trainer.params, data.train, data.test)),
     weight: () => trainer.params[trainer.weightName],
-    dispose: () => Object.values(trainer.params).forEach((t) => t.dispose()),
+    dispose: () => {
+      Object.values(trainer.params).forEach((t) => t.dispose());
+      compiledStep?.dispose();
+      compiledLosses?.dispose();
+    },
   };
 }
 
@@ -276,12 +307,18 @@ export async function runStudy(
   const pending: Promise<void>[] = [];
   const shuffle = keys(settings.seed).shuffle;
   let stop = false;
+  const backend = data.train.X.backend;
+  const gpu = backend.kind === "webgpu" ? backend as GpuBackend : null;
+  let dispatchesPerStep: number | null = null;
 
   for (let epoch = 1; epoch <= settings.epochs && !stop; epoch++) {
-    for (
-      const rows of minibatchRows(settings.nTrain, settings.batchSize, { key: shuffle, epoch })
-    ) {
+    const batches = minibatchRows(settings.nTrain, settings.batchSize, { key: shuffle, epoch });
+    for (const [i, rows] of batches.entries()) {
+      // One step after the first (which compiles) is counted.
+      const counted: boolean = gpu !== null && dispatchesPerStep === null && (epoch > 1 || i > 0);
+      const before: number = counted ? gpu!.stats().dispatches : 0;
       run.step(rows);
+      if (counted) dispatchesPerStep = gpu!.stats().dispatches - before;
     }
     if (epoch % settings.evaluateEvery === 0 || epoch === settings.epochs) {
       const losses = run.losses();
@@ -315,5 +352,6 @@ export async function runStudy(
     seconds: (performance.now() - started) / 1000,
     w,
     wInitial,
+    dispatchesPerStep,
   };
 }
