@@ -54,6 +54,8 @@ export interface FusionOptions {
   readonly fuse: boolean;
   /** Whether matmuls take operand views and an epilogue (a hookable variant exists). */
   readonly hookedMatmul: boolean;
+  /** Storage buffers one kernel may bind (the device's `maxStorageBuffersPerShaderStage`). */
+  readonly maxStorageBuffers: number;
 }
 
 /** Relative cost of recomputing an expression, per element. */
@@ -197,6 +199,65 @@ export function planFusion(
     for (const c of chain.slice(0, -1)) materialized.delete(c);
     materialized.add(end);
     chain.forEach((c) => absorbed.set(c, id));
+  }
+
+  /** Inlined op nodes beneath a kernel's written node (its epilogue and prologue included). */
+  const inlinedBeneath = (root: number): number[] => {
+    const found: number[] = [];
+    const seen = new Set<number>();
+    const visit = (id: number, top: boolean): void => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      const node = nodes[id];
+      if (!top && (materialized.has(id) || node.kind !== "op")) return;
+      if (!top) found.push(id);
+      if (node.kind === "op") node.inputs.forEach((i) => visit(i, false));
+    };
+    visit(root, true);
+    return found;
+  };
+  /** Stored values a kernel writing `root` (or an inlined value) reads. */
+  const storedReads = (root: number): Set<number> => {
+    const reads = new Set<number>();
+    const seen = new Set<number>();
+    const visit = (id: number, top: boolean): void => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      const node = nodes[id];
+      if (!top && (materialized.has(id) || node.kind !== "op")) {
+        reads.add(id);
+        return;
+      }
+      if (node.kind === "op") node.inputs.forEach((i) => visit(i, false));
+    };
+    visit(root, true);
+    return reads;
+  };
+
+  // A kernel binds every stored value it reads, its output, and (a fused matmul) its
+  // words: while one would bind more than the device allows, store the inlined value
+  // beneath it that reads the most stored values, so that two kernels share the reads.
+  const budget = options.maxStorageBuffers - 2;
+  const protectedNodes = new Set([...chains.keys(), ...absorbed.keys()]);
+  // Storing a value makes a kernel of its own, which may itself bind too much: repeat.
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const id of order) {
+      if (!materialized.has(id) || kindOf(id) === "source") continue;
+      for (;;) {
+        const reads = storedReads(id);
+        if (reads.size <= budget) break;
+        let best = -1, bestCount = 0;
+        for (const candidate of inlinedBeneath(id)) {
+          if (protectedNodes.has(candidate)) continue;
+          const count = storedReads(candidate).size;
+          if (count > bestCount && count < reads.size) [best, bestCount] = [candidate, count];
+        }
+        if (best < 0) break;
+        materialized.add(best);
+        changed = true;
+      }
+    }
   }
 
   const kernels: PlannedKernel[] = [];

@@ -249,7 +249,11 @@ function record<A extends unknown[], R>(
 /** Plans, lowers and compiles a recorded graph. */
 function compile(backend: GpuBackend, graph: Graph, fuse: boolean): Program {
   const live = liveNodes(graph);
-  const plan = planFusion(graph, live, { fuse, hookedMatmul: false });
+  const plan = planFusion(graph, live, {
+    fuse,
+    hookedMatmul: false,
+    maxStorageBuffers: backend.device.limits.maxStorageBuffersPerShaderStage,
+  });
   return new Program(backend.runtime, graph, plan, lower(graph, plan));
 }
 

@@ -318,6 +318,8 @@ export async function gpu(options: GpuOptions = {}): Promise<GpuBackend> {
         maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
         maxBufferSize: adapter.limits.maxBufferSize,
         maxTextureDimension2D: adapter.limits.maxTextureDimension2D,
+        // Fused kernels read many buffers at once.
+        maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage,
       },
     });
   } catch (error) {

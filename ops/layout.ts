@@ -21,6 +21,7 @@ import {
 import { equal } from "./compare.ts";
 import { iota } from "./creation.ts";
 import { matmul } from "./matmul.ts";
+import { scope } from "./scope.ts";
 import { reshape } from "./shape.ts";
 import { describe, describeShape, formatShape, isTensor, type Tensor } from "./tensor.ts";
 

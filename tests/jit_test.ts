@@ -1,0 +1,352 @@
+/**
+ * `jit`: random compositions against `f` run eagerly on the CPU reference, within the
+ * error bound of the unfused computation (tests/_compositions.ts), fused and with
+ * `fuse: false`; the named edge cases; the retrace rules; donation; errors; memory.
+ */
+import fc from "fast-check";
+import assert from "node:assert/strict";
+import {
+  add,
+  broadcastTo,
+  type CpuTensor,
+  dropout,
+  exp,
+  gpu,
+  type GpuBackend,
+  jit,
+  matmul,
+  mean,
+  mul,
+  neg,
+  type RandomKey,
+  randomKey,
+  relu,
+  scale,
+  sgdStep,
+  sum,
+  sumToShape,
+  takeRows,
+  type Tensor,
+  transpose,
+} from "../mod.ts";
+import {
+  boundEvaluator,
+  inputTensors,
+  program,
+  programs,
+  tensorEvaluator,
+} from "./_compositions.ts";
+import { assertWithin, folded, gpuTest, MIN_NORMAL, ref, runs, seed, values } from "./_harness.ts";
+
+/** Runs random programs under `jit` on `backend`, each against the bound-tracked reference. */
+async function compositionsAgree(backend: GpuBackend, fuse: boolean, count: number) {
+  await fc.assert(
+    fc.asyncProperty(programs(), seed, async (c, s) => {
+      const p = program(c);
+      const key = randomKey(s);
+      const f = (inputs: Tensor[], k: RandomKey) => p.run(tensorEvaluator(inputs, k));
+      const compiled = jit(f, { fuse });
+      const gpuInputs = inputTensors(backend, p, (n, i) => values(n, "unit", s + i));
+      const cpuInputs = inputTensors(ref, p, (n, i) => values(n, "unit", s + i)) as CpuTensor[];
+      try {
+        const got = compiled(gpuInputs, key);
+        const expected = p.run(boundEvaluator(cpuInputs, key));
+        for (const [k, t] of got.entries()) {
+          const { value, error } = expected[k];
+          assert.deepEqual(t.shape, value.shape, p.text);
+          assertWithin(await t.read(), value.data, (i) => 2 * error[i] + 4 * MIN_NORMAL, p.text);
+          t.dispose();
+        }
+      } finally {
+        compiled.dispose();
+        gpuInputs.forEach((t) => t.dispose());
+      }
+    }),
+    runs(count),
+  );
+}
+
+gpuTest(
+  "jit: random compositions equal f on the CPU reference within the unfused error bound",
+  (dev) => compositionsAgree(dev, true, 80),
+);
+
+gpuTest(
+  "jit: the same with fuse: false (one kernel per op, replayed)",
+  (dev) => compositionsAgree(dev, false, 40),
+);
+
+gpuTest(
+  "jit: random compositions on a folded dispatch grid (7 workgroups per dimension)",
+  () => compositionsAgree(folded!, true, 25),
+);
+
+/** The compiled result on the GPU and f's on the CPU, for fixed inputs. */
+async function bothWays<A extends unknown[]>(
+  dev: GpuBackend,
+  f: (...args: A) => Tensor,
+  make: (backend: GpuBackend | typeof ref) => A,
+  options = {},
+): Promise<{ got: Float32Array; want: Float32Array; dispatches: number }> {
+  const compiled = jit(f, options);
+  const args = make(dev);
+  compiled(...args).dispose(); // compiles
+  const before = dev.stats().dispatches;
+  using out = compiled(...args);
+  const dispatches = dev.stats().dispatches - before;
+  const got = await out.read();
+  using reference = f(...make(ref));
+  compiled.dispose();
+  return { got, want: await reference.read(), dispatches };
+}
+
+gpuTest(
+  "jit: named edge cases — a value read twice, a broadcast into a matmul, an epilogue",
+  async (dev) => {
+    // exp(x) is read by two reductions; the relative bound covers exp's 3 + 2|x| ulp.
+    const twice = await bothWays(dev, (x: Tensor) => {
+      const e = exp(x);
+      return add(sum(e), mean(mul(e, e)));
+    }, (b) => [b.tensor(values(35, "unit", 1), [5, 7])] as [Tensor]);
+    assertWithin(twice.got, twice.want, (i) => 1e-5 * Math.abs(twice.want[i]), "exp read twice");
+
+    // A row broadcast to a matrix feeds a matmul: no copy, the same product.
+    const broadcast = await bothWays(
+      dev,
+      (row: Tensor, b: Tensor) => matmul(broadcastTo(row, [4, 3]), b),
+      (b) =>
+        [b.tensor([1, 2, 3], [1, 3]), b.tensor(values(6, "integers", 2), [3, 2])] as [
+          Tensor,
+          Tensor,
+        ],
+    );
+    assert.deepEqual([...broadcast.got], [...broadcast.want]);
+
+    // sumToShape's result goes straight into sgdStep: one kernel, the reduction's epilogue.
+    const epilogue = await bothWays(
+      dev,
+      (b: Tensor, g: Tensor) => sgdStep(b, sumToShape(g, [1]), { lr: 0.5, batchSize: 4 }),
+      (be) => [be.tensor([1]), be.tensor([1, 2, 3, 4], [4, 1])] as [Tensor, Tensor],
+    );
+    assert.deepEqual([...epilogue.got], [1 - 0.5 * (10 / 4)]);
+    assert.equal(epilogue.dispatches, 1);
+  },
+);
+
+gpuTest(
+  "jit: a transpose of a reduction is not fused as its epilogue (it reads other elements)",
+  async (dev) => {
+    const f = (x: Tensor) => transpose(sum(x, { axis: 0 }));
+    const made = (b: GpuBackend | typeof ref) =>
+      [b.tensor(values(24, "integers", 8), [2, 3, 4])] as [Tensor];
+    const { got, want } = await bothWays(dev, f, made);
+    assert.deepEqual([...got], [...want]);
+  },
+);
+
+gpuTest("jit: more inputs than the device binds in one kernel still add up", async (dev) => {
+  const limit = dev.device.limits.maxStorageBuffersPerShaderStage;
+  const count = limit + 3;
+  const f = (xs: Tensor[]) => xs.reduce((a, b) => add(a, b));
+  const compiled = jit(f);
+  const xs = Array.from({ length: count }, (_, i) => dev.tensor([i, 2 * i, 3 * i]));
+  using out = compiled(xs);
+  const n = (count * (count - 1)) / 2;
+  assert.deepEqual([...await out.read()], [n, 2 * n, 3 * n]);
+  // The sum could not be one kernel: the device would refuse its bindings.
+  assert.ok(compiled.traces === 1);
+  xs.forEach((t) => t.dispose());
+  compiled.dispose();
+});
+
+gpuTest("jit: a reduction past one dispatch dimension (70,000 workgroups)", async (dev) => {
+  const compiled = jit((x: Tensor) => scale(sum(x, { axis: 1 }), 0.5));
+  using x = dev.tensor(new Float32Array(70000 * 40).fill(1), [70000, 40]);
+  using out = compiled(x);
+  const v = await out.read();
+  assert.equal(v.length, 70000);
+  assert.ok(v.every((s) => s === 20), "each row sums to 40, halved");
+  compiled.dispose();
+});
+
+gpuTest(
+  "jit: a new number, key or row list replays; a new shape compiles; JS arithmetic is never stale",
+  async (dev) => {
+    let calls = 0;
+    const f = jit((x: Tensor, c: number, k: RandomKey, rows: number[]) => {
+      calls++;
+      // JS arithmetic on the numbers: must follow each call's values.
+      return dropout(scale(takeRows(x, rows), c * 2 + 1), 0.5, k);
+    });
+    const x = dev.tensor(values(40, "integers", 3), [10, 4]);
+    const reference = (c: number, k: RandomKey, rows: number[]) =>
+      dropout(
+        scale(takeRows(ref.tensor(values(40, "integers", 3), [10, 4]), rows), c * 2 + 1),
+        0.5,
+        k,
+      );
+    for (
+      const [c, k, rows] of [[1, 1, [0, 3]], [2, 1, [0, 3]], [2, 7, [0, 3]], [2, 7, [
+        9,
+        9,
+      ]]] as const
+    ) {
+      using out = f(x, c, randomKey(k), [...rows]);
+      using want = reference(c, randomKey(k), [...rows]);
+      assert.deepEqual(
+        [...await out.read()],
+        [...await want.read()],
+        `c=${c} key=${k} rows=${rows}`,
+      );
+    }
+    assert.equal(f.traces, 1, "numbers, keys and rows are runtime values");
+    assert.equal(calls, 4);
+    // The same numbers again: replays without running f.
+    f(x, 2, randomKey(7), [9, 9]).dispose();
+    assert.equal(calls, 4);
+    // A new shape compiles once; the old one is still cached.
+    f(x, 2, randomKey(7), [1, 2, 3]).dispose();
+    f(x, 2, randomKey(7), [9, 9]).dispose();
+    assert.equal(f.traces, 2);
+    x.dispose();
+    f.dispose();
+  },
+);
+
+gpuTest("jit: control flow on numbers follows each call (one program per branch)", async (dev) => {
+  const f = jit((x: Tensor, c: number) => (c > 0 ? relu(x) : neg(x)));
+  using x = dev.tensor([-1, 2]);
+  using a = f(x, 1);
+  using b = f(x, -1);
+  using c = f(x, 5);
+  assert.deepEqual([...await a.read()], [0, 2]);
+  assert.deepEqual([...await b.read()], [1, -2]);
+  assert.deepEqual([...await c.read()], [0, 2]);
+  assert.equal(f.traces, 2);
+  f.dispose();
+});
+
+gpuTest(
+  "jit: donated arguments are disposed; a donated buffer that is also read stays right",
+  async (dev) => {
+    const step = jit((w: Tensor, g: Tensor) => sgdStep(w, g, { lr: 0.5 }), { donate: [0] });
+    let w = dev.tensor([1, 2, 3]);
+    using g = dev.tensor([2, 2, 2]);
+    const old = w;
+    w = step(w, g);
+    assert.equal(old.disposed, true);
+    assert.throws(() => relu(old), /relu: expected x to be a live tensor, got a disposed one/);
+    assert.deepEqual([...await w.read()], [0, 1, 2]);
+    // w is read by a matmul and by the update of itself: the update must not clobber it early.
+    const both = jit((w: Tensor) => ({ a: add(w, matmul(w, w)), b: sum(w) }), { donate: [0] });
+    const m = dev.tensor([1, 2, 3, 4], [2, 2]);
+    const { a, b } = both(m);
+    assert.deepEqual([...await a.read()], [8, 12, 18, 26]);
+    assert.deepEqual([...await b.read()], [10]);
+    for (const t of [w, a, b]) t.dispose();
+    step.dispose();
+    both.dispose();
+  },
+);
+
+gpuTest("jit: errors name jit, and a failing trace leaks nothing", async (dev) => {
+  assert.throws(() => jit(3 as never), /jit: expected a function, got number 3/);
+  assert.throws(
+    () => jit((x: Tensor) => x, { donate: [-1] }),
+    /jit: expected donate to hold argument positions/,
+  );
+  assert.throws(
+    () => jit((x: Tensor) => x, { fusion: true } as never),
+    /jit: expected options among donate, fuse/,
+  );
+  using x = dev.tensor([1, 2]);
+  assert.throws(
+    () => jit((_y: Tensor) => 3 as never)(x),
+    /jit: expected f to return tensors .* got number 3/,
+  );
+  assert.throws(
+    () => jit((_x: Tensor, _s: string) => relu(x))(x, "a"),
+    /jit: expected arguments of tensors, numbers/,
+  );
+  assert.throws(() => jit((y: Tensor) => (y.read(), y))(x), /jit: expected f to be pure/);
+  assert.throws(
+    () => jit((a: Tensor, b: Tensor) => add(a, b))(x, ref.tensor([1, 2])),
+    /jit: expected every tensor argument on one backend/,
+  );
+  const before = dev.memory();
+  assert.throws(
+    () => jit((y: Tensor) => matmul(y, y))(x),
+    /matmul: expected a to have 2 dimensions/,
+  );
+  let leaked: Tensor | null = null;
+  jit((y: Tensor) => (leaked = relu(y)))(x).dispose();
+  assert.throws(
+    () => relu(leaked!),
+    /relu: expected x to be a tensor, got a traced tensor of a jitted function outside that function/,
+  );
+  assert.deepEqual(dev.memory().liveBuffers, before.liveBuffers);
+  const gone = dev.tensor([1]);
+  gone.dispose();
+  assert.throws(
+    () => jit((y: Tensor) => relu(y))(gone),
+    /jit: expected tensor argument 0 to be a live tensor/,
+  );
+});
+
+gpuTest("jit: on the CPU reference it runs f as is, bit for bit", async () => {
+  const f = (x: Tensor, c: number) => sum(mul(exp(x), scale(x, c)), { axis: 0 });
+  using x = ref.tensor(values(12, "mixed", 4), [3, 4]);
+  using a = jit(f)(x, 0.3);
+  using b = f(x, 0.3);
+  assert.deepEqual(
+    new Uint32Array((await a.read()).buffer),
+    new Uint32Array((await b.read()).buffer),
+  );
+});
+
+gpuTest("jit: live buffers stay flat over 10,000 compiled steps", async (dev) => {
+  const step = jit(
+    (w: Tensor, X: Tensor, y: Tensor, rows: Tensor) => {
+      const r = add(matmul(takeRows(X, rows), w), neg(takeRows(y, rows)));
+      return sgdStep(w, matmul(takeRows(X, rows), r, { transposeA: true }), {
+        lr: 1e-3,
+        batchSize: 5,
+      });
+    },
+    { donate: [0] },
+  );
+  using X = dev.tensor(values(400, "unit", 5), [20, 20]);
+  using y = dev.tensor(values(20, "unit", 6), [20, 1]);
+  using rows = dev.tensor([3, 1, 4, 1, 5]);
+  let w = dev.tensor(new Float32Array(20), [20, 1]);
+  let afterTen = 0;
+  for (let i = 1; i <= 10_000; i++) {
+    w = step(w, X, y, rows);
+    if (i === 10) afterTen = dev.memory().liveBuffers;
+    if (i % 2000 === 0) await dev.sync();
+  }
+  await dev.sync();
+  assert.equal(dev.memory().liveBuffers, afterTen);
+  assert.equal(step.traces, 1);
+  assert.ok((await w.read()).every(Number.isFinite));
+  w.dispose();
+  step.dispose();
+});
+
+gpuTest("jit: a device with the default storage-buffer limit splits a wide kernel", async () => {
+  const adapter = await navigator.gpu.requestAdapter();
+  const device = await adapter!.requestDevice();
+  const small = await gpu({ device });
+  try {
+    assert.equal(small.device.limits.maxStorageBuffersPerShaderStage, 8);
+    const compiled = jit((xs: Tensor[]) => xs.reduce((a, b) => mul(a, b)));
+    const xs = Array.from({ length: 12 }, () => small.tensor([2, 1]));
+    using out = compiled(xs);
+    assert.deepEqual([...await out.read()], [4096, 1]);
+    xs.forEach((t) => t.dispose());
+    compiled.dispose();
+  } finally {
+    small.destroy();
+    device.destroy();
+  }
+});
