@@ -359,10 +359,26 @@ export function concat(tensors: readonly Tensor[], options?: { readonly axis?: n
       );
     }
   });
-  const shape = inputs[0].shape.map((
-    d,
-    i,
-  ) => (i === a ? inputs.reduce((n, t) => n + t.shape[a], 0) : d));
+  const total = inputs.reduce((n, t) => n + t.shape[a], 0);
+  const shape = inputs[0].shape.map((d, i) => (i === a ? total : d));
   checkResultSize(op, inputs[0].backend, shape);
-  return runOp(concatOp, inputs, { axis: a }, shape);
+  return joined(inputs, a, shape);
+}
+
+/**
+ * Inputs a concatenation kernel reads at most: with its output, within the 8 storage
+ * buffers every WebGPU device binds. More are joined in a tree of concatenations.
+ */
+const CONCAT_FAN_IN = 6;
+
+function joined(inputs: readonly Tensor[], axis: number, shape: readonly number[]): Tensor {
+  if (inputs.length <= CONCAT_FAN_IN) return runOp(concatOp, inputs, { axis }, shape);
+  const half = Math.ceil(inputs.length / 2);
+  return scope(() => {
+    const parts = [inputs.slice(0, half), inputs.slice(half)].map((group) => {
+      const extent = group.reduce((n, t) => n + t.shape[axis], 0);
+      return joined(group, axis, shape.map((d, i) => (i === axis ? extent : d)));
+    });
+    return runOp(concatOp, parts, { axis }, shape);
+  });
 }

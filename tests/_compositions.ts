@@ -18,7 +18,7 @@ import {
   add,
   type Backend,
   corr2d,
-  CpuTensor,
+  type CpuTensor,
   dropout,
   matmul,
   mul,

@@ -249,7 +249,7 @@ gpuTest(
   },
 );
 
-gpuTest("jit: errors name jit, and a failing trace leaks nothing", async (dev) => {
+gpuTest("jit: errors name jit, and a failing trace leaks nothing", (dev) => {
   assert.throws(() => jit(3 as never), /jit: expected a function, got number 3/);
   assert.throws(
     () => jit((x: Tensor) => x, { donate: [-1] }),
