@@ -94,6 +94,19 @@ export function readsAtOwnIndex(term: Term, target: Term): boolean {
   return ok(term);
 }
 
+/**
+ * The term of op node `id` over placeholder terms for its inputs (`result` terms of the
+ * inputs' shapes), to ask how it reads them; null for a node whose form is not a term.
+ */
+export function ownTerm(graph: Graph, id: number): { term: Term; inputs: Term[] } | null {
+  const node = graph.nodes[id];
+  if (node.kind !== "op" || !node.op.form) return null;
+  const form = node.op.form(node.params, shapesOf(graph, node));
+  if (form.kind !== "term") return null;
+  const inputs = node.inputs.map((i) => ({ kind: "result", shape: graph.nodes[i].shape }) as Term);
+  return { term: form.build(inputs), inputs };
+}
+
 /** Plans the kernels of a graph. */
 export function planFusion(
   graph: Graph,

@@ -17,11 +17,12 @@
  * (`traces` counts them).
  */
 import type { DeviceArray } from "../kernels/runtime.ts";
-import { GpuBackend, GpuTensor } from "../ops/gpu_backend.ts";
+import { detachArray, GpuBackend, GpuTensor } from "../ops/gpu_backend.ts";
 import { recordWith } from "../ops/_trace.ts";
 import { checkOptions, checkTensor } from "../ops/_validate.ts";
 import { type Backend, describe, type Tensor } from "../ops/tensor.ts";
 import { flattenArguments, flattenResult, rebuildResult, replaceTensors } from "./arguments.ts";
+import { planInPlace } from "./donation.ts";
 import { planFusion } from "./fusion.ts";
 import { type Graph, liveNodes, staticKey } from "./graph.ts";
 import { lower } from "./lower.ts";
@@ -176,7 +177,16 @@ export function jit<A extends unknown[], R>(
       const staticPart = staticKey(recorded.graph);
       let program = cache.programs.get(staticPart);
       if (!program) {
-        program = compile(backend, recorded.graph, fuse);
+        const donated = new Set(
+          flat.tensors.flatMap((_, i) => (donate.has(flat.positions[i]) ? [i] : [])),
+        );
+        const aliased = new Set(
+          flat.tensors.flatMap((
+            t,
+            i,
+          ) => (flat.tensors.indexOf(t) !== i || flat.tensors.lastIndexOf(t) !== i ? [i] : [])),
+        );
+        program = compile(backend, recorded.graph, fuse, donated, aliased);
         cache.programs.set(staticPart, program);
         traces++;
       }
@@ -187,12 +197,19 @@ export function jit<A extends unknown[], R>(
     last.graph.nodes.forEach((node, id) => {
       if (node.kind !== "external") return;
       const t = checkTensor("jit", "a tensor f closes over", node.tensor) as GpuTensor;
+      if (flat.tensors.some((a, i) => a === t && donate.has(flat.positions[i]))) {
+        throw new TypeError(
+          "jit: expected f not to close over a tensor it is also given as a donated argument",
+        );
+      }
       externals.set(id, t.array);
     });
     const outputs = last.program.run(
       { graph: last.graph, arguments: arrays, externals },
       recapture,
     );
+    // Results written over donated arguments take their buffers over.
+    for (const leaf of last.program.donatedInPlace) detachArray(flat.tensors[leaf] as GpuTensor);
     const shapes = last.graph.outputs.map((id) => last!.graph.nodes[id].shape);
     const result = rebuildResult(last.result, (i) => new GpuTensor(backend, outputs[i], shapes[i]));
     disposeDonated(flat.tensors, flat.positions, donate, result);
@@ -246,15 +263,25 @@ function record<A extends unknown[], R>(
   return { graph: { nodes: recorder.nodes, outputs, resultStructure: structure }, result };
 }
 
-/** Plans, lowers and compiles a recorded graph. */
-function compile(backend: GpuBackend, graph: Graph, fuse: boolean): Program {
+/**
+ * Plans, lowers and compiles a recorded graph; `donated` and `aliased` are the tensor
+ * leaves given in donated positions and those given more than once.
+ */
+function compile(
+  backend: GpuBackend,
+  graph: Graph,
+  fuse: boolean,
+  donated: ReadonlySet<number>,
+  aliased: ReadonlySet<number>,
+): Program {
   const live = liveNodes(graph);
   const plan = planFusion(graph, live, {
     fuse,
     hookedMatmul: false,
     maxStorageBuffers: backend.device.limits.maxStorageBuffersPerShaderStage,
   });
-  return new Program(backend.runtime, graph, plan, lower(graph, plan));
+  const inPlace = fuse ? planInPlace(graph, plan, donated, aliased) : new Map<number, number>();
+  return new Program(backend.runtime, graph, plan, lower(graph, plan, inPlace), inPlace);
 }
 
 /** Disposes the tensors of donated positional arguments (not those returned). */

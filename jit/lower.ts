@@ -91,8 +91,15 @@ function epilogueTerm(
   return rootTerm(graph, stored, kernel.writes, new Map([[kernel.anchor, value]]));
 }
 
-/** The steps of a fusion plan. */
-export function lower(graph: Graph, plan: FusionPlan): Step[] {
+/**
+ * The steps of a fusion plan; `inPlace` maps results written over a donated argument to
+ * that argument's node (`jit/donation.ts`).
+ */
+export function lower(
+  graph: Graph,
+  plan: FusionPlan,
+  inPlace: ReadonlyMap<number, number> = new Map(),
+): Step[] {
   const stored = plan.materialized;
   return plan.kernels.map((kernel): Step => {
     const writes = kernel.writes;
@@ -104,7 +111,11 @@ export function lower(graph: Graph, plan: FusionPlan): Step[] {
           writes,
           label: names([writes]),
           run(runtime, env) {
-            const generated = generateMap([rootTerm(env.graph, stored, writes)], "inline");
+            const generated = generateMap(
+              [rootTerm(env.graph, stored, writes)],
+              "inline",
+              inPlace.get(writes),
+            );
             dispatchGenerated(runtime, this.label, generated, (s) => env.array(s), [
               env.array(writes),
             ]);
@@ -124,6 +135,7 @@ export function lower(graph: Graph, plan: FusionPlan): Step[] {
               source: form.prologue ? form.prologue(input) : input,
               axes: form.axes,
               epilogue: epilogueTerm(env.graph, stored, kernel, form.epilogue?.bind(form)),
+              inPlace: inPlace.get(writes),
             }, "inline");
             const output = env.array(writes);
             if (partials === 0) {

@@ -52,8 +52,13 @@ type Prepared =
   | { readonly kind: "clear"; readonly op: string; readonly array: Resource }
   | { readonly kind: "upload"; readonly op: string; readonly array: DeviceArray };
 
-/** Bind groups kept per dispatch (a training loop's slot buffers alternate among a few). */
-const GROUPS_PER_DISPATCH = 4;
+/**
+ * Bind groups kept per dispatch. A loop's per-call buffers come from the pool, which
+ * takes released buffers back at each submit: between two submits each call gets
+ * another buffer, and the same ones come round again after the submit. So a dispatch
+ * meets about as many combinations as calls fit in one submit.
+ */
+const GROUPS_PER_DISPATCH = 32;
 
 const bufferIds = new WeakMap<GPUBuffer, number>();
 let nextBufferId = 0;
@@ -106,8 +111,18 @@ export class Program {
   #described: Described[] | null = null;
   #disposed = false;
 
-  constructor(runtime: GpuRuntime, graph: Graph, plan: FusionPlan, steps: readonly Step[]) {
+  /** Results written over donated arguments: result node → argument node. */
+  readonly #inPlace: ReadonlyMap<number, number>;
+
+  constructor(
+    runtime: GpuRuntime,
+    graph: Graph,
+    plan: FusionPlan,
+    steps: readonly Step[],
+    inPlace: ReadonlyMap<number, number> = new Map(),
+  ) {
     this.#runtime = runtime;
+    this.#inPlace = inPlace;
     this.#graph = graph;
     this.#plan = plan;
     this.#steps = steps;
@@ -121,6 +136,13 @@ export class Program {
     this.#copies = copies;
     this.#externalIds = graph.nodes.flatMap((n, id) => (n.kind === "external" ? [id] : []));
     this.#planMemory();
+  }
+
+  /** The argument leaves whose buffers results take over (the caller hands them on). */
+  get donatedInPlace(): number[] {
+    return [...this.#inPlace.values()].map((id) =>
+      (this.#graph.nodes[id] as { leaf: number }).leaf
+    );
   }
 
   /** Buffers this program holds: intermediates, constants and kernel temporaries. */
@@ -185,9 +207,15 @@ export class Program {
    */
   run(call: CallStorage, recapture: boolean): DeviceArray[] {
     const runtime = this.#runtime;
-    const outputs = this.#outputNodes.map((id) =>
-      runtime.allocate("jit", size(call.graph.nodes[id]))
-    );
+    const taken = new Set<number>();
+    const outputs = this.#outputNodes.map((id, position) => {
+      const argument = this.#inPlace.get(id);
+      if (argument === undefined || this.#outputOf.get(id) !== position) {
+        return runtime.allocate("jit", size(call.graph.nodes[id]));
+      }
+      taken.add(position);
+      return call.arguments[(call.graph.nodes[argument] as { leaf: number }).leaf];
+    });
     try {
       const slots = [
         ...call.arguments,
@@ -212,7 +240,7 @@ export class Program {
       }
       return outputs;
     } catch (error) {
-      outputs.forEach((o) => runtime.release(o));
+      outputs.forEach((o, position) => taken.has(position) || runtime.release(o));
       throw error;
     }
   }

@@ -49,16 +49,29 @@ export type KernelPlan =
     readonly kind: "map";
     /** The values written, one output each; all of one size. */
     readonly outputs: readonly Term[];
+    /** The buffer source that output 0 overwrites in place (see {@linkcode InPlace}). */
+    readonly inPlace?: number;
   }
   | ReducePlan
   | HooksPlan;
+
+/**
+ * Output 0 may overwrite an input buffer (a donated argument under `jit`): WebGPU does
+ * not let one dispatch bind a buffer both read-only and writable, so reads of that
+ * source go through the output's binding. The caller guarantees each thread reads the
+ * input only at the element it writes.
+ */
+export interface InPlace {
+  /** The buffer source that output 0 overwrites. */
+  readonly inPlace?: number;
+}
 
 /**
  * The operand reads and the store of a matmul variant's kernel: op(A)[r][p] is term `a`
  * (of A's stored shape) at its index, likewise `b`; the store writes `epilogue` (over
  * the `result` term, the accumulated dot product) at C's index, or the product itself.
  */
-export interface HooksPlan {
+export interface HooksPlan extends InPlace {
   readonly kind: "hooks";
   readonly a: Term;
   readonly b: Term;
@@ -71,7 +84,7 @@ export interface HooksPlan {
 }
 
 /** A reduction of `source` over `axes`, then `epilogue` (over the `result` term) per output. */
-export interface ReducePlan {
+export interface ReducePlan extends InPlace {
   readonly kind: "reduce";
   readonly reducer: Reducer;
   /** The values reduced (the prologue), of the reduction's input shape. */
@@ -227,7 +240,8 @@ function signatureOf(
     : `reduce:${plan.reducer}:${reductionSignature(plan, mode)}[${ref(plan.source)}${
       plan.epilogue ? `,${ref(plan.epilogue)}` : ""
     }]`;
-  return `${mode}|${head}|${parts.join(";")}`;
+  const inPlace = plan.inPlace === undefined ? "" : `|in place of b${plan.inPlace}`;
+  return `${mode}|${head}|${parts.join(";")}${inPlace}`;
 }
 
 /** The index structure of a reduction: its canonical kept and reduced dimensions. */
@@ -309,6 +323,7 @@ class Writer {
 
   /** The binding that reads buffer `source` as f32 (or vec4f). */
   input(source: number, vector: boolean): string {
+    if (source === this.#plan?.inPlace) return "out0";
     const key = `${source}/${vector}`;
     let binding = this.#inputBindings.get(key);
     if (binding === undefined) {
@@ -779,9 +794,13 @@ function generate(
   };
 }
 
-/** The map kernel writing `outputs` (terms of one size). */
-export function generateMap(outputs: readonly Term[], mode: ConstantMode): GeneratedKernel {
-  return generate({ kind: "map", outputs }, mode);
+/** The map kernel writing `outputs` (terms of one size), output 0 maybe in place of an input. */
+export function generateMap(
+  outputs: readonly Term[],
+  mode: ConstantMode,
+  inPlace?: number,
+): GeneratedKernel {
+  return generate({ kind: "map", outputs, ...(inPlace === undefined ? {} : { inPlace }) }, mode);
 }
 
 /**
@@ -809,10 +828,21 @@ export function generateReduce(plan: ReducePlan, mode: ConstantMode): ReduceKern
     return { kernels: [generate(plan, mode, { strategy })], partials: 0 };
   }
   const chunks = Math.ceil(length / CHUNK);
-  const first = generate(plan, mode, { strategy: "workgroup", chunks: true });
+  // The first pass writes the partials; only the second writes (maybe in place) the output.
+  const first = generate({ ...plan, inPlace: undefined }, mode, {
+    strategy: "workgroup",
+    chunks: true,
+  });
   const partials = { kind: "buffer", shape: [outputs, chunks], source: PARTIALS_SOURCE } as const;
   const second = generate(
-    { kind: "reduce", reducer: plan.reducer, source: partials, axes: [1], epilogue: plan.epilogue },
+    {
+      kind: "reduce",
+      reducer: plan.reducer,
+      source: partials,
+      axes: [1],
+      epilogue: plan.epilogue,
+      inPlace: plan.inPlace,
+    },
     mode,
     { strategy: chunks <= SEQUENTIAL_MAX ? "sequential" : "workgroup" },
   );

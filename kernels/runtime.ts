@@ -325,6 +325,8 @@ export class GpuRuntime {
   readonly #maxDispatchesPerSubmit: number;
   readonly #ownsDevice: boolean;
   readonly #pipelines = new Map<string, GPUComputePipeline>();
+  /** Each pipeline's bind group layout (asking the pipeline costs a call into WebGPU). */
+  readonly #layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
   readonly #storage: BufferPool;
   readonly #uniforms: BufferPool;
   readonly #staging: BufferPool;
@@ -561,6 +563,15 @@ export class GpuRuntime {
     };
   }
 
+  #layoutOf(pipeline: GPUComputePipeline): GPUBindGroupLayout {
+    let layout = this.#layouts.get(pipeline);
+    if (!layout) {
+      layout = pipeline.getBindGroupLayout(0);
+      this.#layouts.set(pipeline, layout);
+    }
+    return layout;
+  }
+
   /** The compiled pipeline of a dispatch (compiled on first use, then cached by key). */
   pipeline(dispatch: KernelDispatch): GPUComputePipeline {
     this.assertUsable(dispatch.op);
@@ -658,7 +669,7 @@ export class GpuRuntime {
     );
     const bindGroup = this.device.createBindGroup({
       label: dispatch.op,
-      layout: pipeline.getBindGroupLayout(0),
+      layout: this.#layoutOf(pipeline),
       entries,
     });
     const pass = batch.pass ??= batch.encoder.beginComputePass();
@@ -724,7 +735,7 @@ export class GpuRuntime {
     );
     return this.device.createBindGroup({
       label: op,
-      layout: pipeline.getBindGroupLayout(0),
+      layout: this.#layoutOf(pipeline),
       entries,
     });
   }

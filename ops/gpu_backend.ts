@@ -15,6 +15,8 @@ import { type Backend, checkTensorArgs, describe, storageSize, Tensor } from "./
 import { recorderFor } from "./_trace.ts";
 import { checkOptions } from "./_validate.ts";
 
+let takeArray: (tensor: GpuTensor) => DeviceArray;
+
 /**
  * A tensor stored in a GPU buffer.
  *
@@ -30,6 +32,15 @@ import { checkOptions } from "./_validate.ts";
 export class GpuTensor extends Tensor {
   readonly #backend: GpuBackend;
   #array: DeviceArray | null;
+
+  static {
+    takeArray = (tensor) => {
+      const array = tensor.array;
+      tensor.#array = null;
+      tensor.dispose();
+      return array;
+    };
+  }
 
   /** Wraps a device array (owned from now on) as a tensor of `backend`. */
   constructor(backend: GpuBackend, array: DeviceArray, shape: readonly number[]) {
@@ -74,6 +85,14 @@ export class GpuTensor extends Tensor {
     this.#array = null;
     this.#backend.liveTensors--;
   }
+}
+
+/**
+ * Disposes `tensor` without freeing its storage, and returns the storage: for `jit`,
+ * whose results may take over a donated argument's buffer. Not part of the public API.
+ */
+export function detachArray(tensor: GpuTensor): DeviceArray {
+  return takeArray(tensor);
 }
 
 /**
