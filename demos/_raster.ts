@@ -116,24 +116,37 @@ export class Raster {
   polyline(points: readonly Point[], color: Color, width: number, dash?: [number, number]): void {
     if (points.length < 2) return;
     const pieces = dash ? dashes(points, dash) : [points];
+    const pad = width / 2 + 1;
     for (const piece of pieces) {
+      // Each pixel's coverage is its largest over the segments; only pixels near a
+      // segment are visited, so a long curve costs its length, not its bounding box.
       const xs = piece.map((p) => p[0]), ys = piece.map((p) => p[1]);
-      const pad = width / 2 + 1;
-      this.#shade(
-        [
-          Math.min(...xs) - pad,
-          Math.min(...ys) - pad,
-          Math.max(...xs) + pad,
-          Math.max(...ys) + pad,
-        ],
-        color,
-        (cx, cy) => {
-          let d = Infinity;
-          for (let i = 1; i < piece.length; i++) {
-            d = Math.min(d, segmentDistance([cx, cy], piece[i - 1], piece[i]));
+      const left = Math.max(0, Math.floor(Math.min(...xs) - pad));
+      const top = Math.max(0, Math.floor(Math.min(...ys) - pad));
+      const right = Math.min(this.width - 1, Math.ceil(Math.max(...xs) + pad));
+      const bottom = Math.min(this.height - 1, Math.ceil(Math.max(...ys) + pad));
+      if (right < left || bottom < top) continue;
+      const span = right - left + 1;
+      const coverage = new Float32Array(span * (bottom - top + 1));
+      for (let i = 1; i < piece.length; i++) {
+        const [a, b] = [piece[i - 1], piece[i]];
+        const y0 = Math.max(top, Math.floor(Math.min(a[1], b[1]) - pad));
+        const y1 = Math.min(bottom, Math.ceil(Math.max(a[1], b[1]) + pad));
+        const x0 = Math.max(left, Math.floor(Math.min(a[0], b[0]) - pad));
+        const x1 = Math.min(right, Math.ceil(Math.max(a[0], b[0]) + pad));
+        for (let y = y0; y <= y1; y++) {
+          for (let x = x0; x <= x1; x++) {
+            const d = segmentDistance([x + 0.5, y + 0.5], a, b);
+            const c = Math.max(0, Math.min(1, width / 2 + 0.5 - d));
+            const k = (y - top) * span + (x - left);
+            if (c > coverage[k]) coverage[k] = c;
           }
-          return Math.max(0, Math.min(1, width / 2 + 0.5 - d));
-        },
+        }
+      }
+      this.#shade(
+        [left, top, right, bottom],
+        color,
+        (cx, cy) => coverage[(cy - 0.5 - top) * span + (cx - 0.5 - left)],
       );
     }
   }
