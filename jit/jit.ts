@@ -20,6 +20,7 @@ import type { DeviceArray } from "../kernels/runtime.ts";
 import { detachArray, GpuBackend, GpuTensor } from "../ops/gpu_backend.ts";
 import { recordWith } from "../ops/_trace.ts";
 import { checkOptions, checkTensor } from "../ops/_validate.ts";
+import { scope } from "../ops/scope.ts";
 import { type Backend, describe, type Tensor } from "../ops/tensor.ts";
 import { flattenArguments, flattenResult, rebuildResult, replaceTensors } from "./arguments.ts";
 import { planInPlace } from "./donation.ts";
@@ -161,7 +162,8 @@ export function jit<A extends unknown[], R>(
     flat.tensors.forEach((t, i) => checkTensor("jit", `tensor argument ${i}`, t));
     const backend = commonBackend(flat.tensors);
     if (!(backend instanceof GpuBackend)) {
-      const result = f(...args);
+      // Eagerly, as f; its intermediates are freed as a compiled program's never exist.
+      const result = scope(() => f(...args));
       flattenResult(result);
       disposeDonated(flat.tensors, flat.positions, donate, result);
       return result;

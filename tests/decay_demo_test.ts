@@ -46,20 +46,23 @@ interface DecayJson {
     test: number[];
     wNorm: number;
     seconds: number;
+    dispatchesPerStep: number | null;
   }>;
 }
 
-async function runDemo(backend: "gpu" | "cpu"): Promise<DecayJson> {
+async function runDemo(backend: "gpu" | "cpu", ...extra: string[]): Promise<DecayJson> {
   const out = await Deno.makeTempDir();
   try {
     const io = capture();
-    const code = await main(["--epochs", "10", "--backend", backend, "--out", out], io);
+    const code = await main(["--epochs", "10", "--backend", backend, "--out", out, ...extra], io);
     assert.equal(code, 0, io.errors.join("\n"));
     assert.ok(
       io.lines.some((l) => /^scratch λ=15: epoch 10\/10 {2}train \S+ {2}test \S+$/.test(l)),
       "progress line",
     );
-    assert.ok(io.lines.some((l) => /^concise wd=-2 +\S+ +\S+ +\S+ +\S+$/.test(l)), "table row");
+    const row = io.lines.find((l) => /^concise wd=-2 +\S+ +\S+ +\S+ +\S+ +\S+$/.test(l));
+    assert.ok(row, "table row");
+    assert.match(row, backend === "gpu" ? / \d+$/ : / –$/, "dispatches per step");
     const json = JSON.parse(await Deno.readTextFile(`${out}/decay.json`)) as DecayJson;
     const png = await Deno.readFile(`${out}/decay.png`);
     assert.deepEqual([...png.slice(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], "PNG signature");
@@ -97,17 +100,27 @@ gpuTest(
   async () => {
     const gpuJson = await runDemo("gpu");
     checkShape(gpuJson);
+    const eagerJson = await runDemo("gpu", "--no-jit");
+    checkShape(eagerJson);
     const cpuJson = await runDemo("cpu");
     checkShape(cpuJson);
     assert.equal(cpuJson.adapter, "cpu reference");
     // Same data, same steps; float32 rounding differs in order only.
-    gpuJson.runs.forEach((r, i) => {
-      const c = cpuJson.runs[i];
-      [...r.train, ...r.test, r.wNorm].forEach((v, j) => {
-        const w = [...c.train, ...c.test, c.wNorm][j];
-        assert.ok(Math.abs(v - w) <= 1e-3 * Math.abs(w) + 1e-6, `${r.name}: ${v} vs ${w}`);
+    for (const json of [gpuJson, eagerJson]) {
+      json.runs.forEach((r, i) => {
+        const c = cpuJson.runs[i];
+        [...r.train, ...r.test, r.wNorm].forEach((v, j) => {
+          const w = [...c.train, ...c.test, c.wNorm][j];
+          assert.ok(Math.abs(v - w) <= 1e-3 * Math.abs(w) + 1e-6, `${r.name}: ${v} vs ${w}`);
+        });
       });
+    }
+    // The compiled step is a few fused dispatches; the eager one is one per op.
+    gpuJson.runs.forEach((r, i) => {
+      const eager = eagerJson.runs[i].dispatchesPerStep!;
+      assert.ok(r.dispatchesPerStep! < eager / 2, `${r.name}: ${r.dispatchesPerStep} vs ${eager}`);
     });
+    assert.ok(cpuJson.runs.every((r) => r.dispatchesPerStep === null));
   },
 );
 
