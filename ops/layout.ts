@@ -21,11 +21,20 @@ import {
 import { equal } from "./compare.ts";
 import { iota } from "./creation.ts";
 import { matmul } from "./matmul.ts";
+import { scope } from "./scope.ts";
 import { reshape } from "./shape.ts";
 import { describe, describeShape, formatShape, isTensor, type Tensor } from "./tensor.ts";
 
 /** Indices held in float32 are exact below this. */
 const MAX_INDEX = 2 ** 24;
+
+/**
+ * Inputs one concat kernel joins: each is a storage binding (WebGPU guarantees 8 per
+ * stage, one of them the output) and a padded view whose offset, sizes, strides and
+ * mask take up to 15 words of the 64-word uniform block. More inputs are joined in a
+ * tree of concats.
+ */
+const CONCAT_INPUTS = 4;
 
 const takeRowsOp: OpDefinition<void> = {
   name: "takeRows",
@@ -363,5 +372,15 @@ export function concat(tensors: readonly Tensor[], options?: { readonly axis?: n
     i,
   ) => (i === a ? inputs.reduce((n, t) => n + t.shape[a], 0) : d));
   checkResultSize(op, inputs[0].backend, shape);
+  if (inputs.length > CONCAT_INPUTS) {
+    return scope(() => {
+      const groups = [];
+      for (let k = 0; k < inputs.length; k += CONCAT_INPUTS) {
+        const group = inputs.slice(k, k + CONCAT_INPUTS);
+        groups.push(group.length === 1 ? group[0] : concat(group, { axis: a }));
+      }
+      return concat(groups, { axis: a });
+    });
+  }
   return runOp(concatOp, inputs, { axis: a }, shape);
 }
