@@ -86,12 +86,26 @@ export function gamma(n: number): number {
 export const MIN_NORMAL = 2 ** -126;
 
 /**
+ * WGSL's ULP(x) for float32: the smallest distance between two different finite float32
+ * a ≤ x ≤ b (at a power of two, the gap below it). WGSL states the accuracy of `exp`,
+ * `log`, division and friends in these units, measured at the exact result.
+ */
+export function ulp(x: number): number {
+  const a = Math.abs(x);
+  if (a < MIN_NORMAL) return 2 ** -149;
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  return a === 2 ** e ? 2 ** (e - 24) : 2 ** (e - 23);
+}
+
+/**
  * Asserts |actual[i] − expected[i]| ≤ bound[i] for every i, with a message that names
  * the first element that is off, its values, and its bound.
  */
 export function assertWithin(
   actual: Float32Array,
-  expected: Float32Array,
+  expected: ArrayLike<number>,
   bound: (i: number) => number,
   what: string,
 ): void {
