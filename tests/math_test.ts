@@ -29,9 +29,13 @@ import {
   assertBitwise,
   assertWithin,
   dim,
+  divBound,
+  EXP_ALLOWANCE,
+  expUlps,
   folded,
   gpuTest,
   MIN_NORMAL,
+  powBound,
   type Profile,
   profile,
   ref,
@@ -43,16 +47,6 @@ import {
 } from "./_harness.ts";
 
 const EPS = 2 ** -23;
-
-/**
- * ULPs that llvmpipe's exp exceeds WGSL's 3 + 2|x| by: measured over 2²⁰ points of
- * [−0.1, 0.1], its worst is 3.39 ULP at x = −0.0505 (WGSL allows 3.10 there), 0.29 over;
- * beyond |x| = 0.1 it stays within WGSL's bound. The exp-based bounds below use
- * 3.5 + 2|x| and say so.
- */
-const EXP_ALLOWANCE = 0.5;
-/** exp's error in ULPs at x, as the tests allow it. */
-const expUlps = (x: number) => 3 + EXP_ALLOWANCE + 2 * Math.abs(x);
 
 /** Profile values folded into [−limit, limit] (JavaScript's %: the sign is kept). */
 function foldInto(x: Float32Array, limit: number): Float32Array {
@@ -79,7 +73,7 @@ const UNARY: Record<string, Unary> = {
     exact: Math.exp,
     domain: (x) => foldInto(x, 88).map((v) => Math.max(v, -100)),
     bound: (x, r) => expUlps(x) * ulp(r) + (r < MIN_NORMAL ? MIN_NORMAL : 0),
-    source: "WGSL: 3 + 2|x| ULP (+ 0.5 for llvmpipe)",
+    source: `WGSL: 3 + 2|x| ULP (+ ${EXP_ALLOWANCE} for llvmpipe)`,
   },
   // WGSL: log within 3 ULP outside [0.5, 2], 2⁻²¹ absolute inside; positive inputs.
   log: {
@@ -204,10 +198,7 @@ gpuTest(
   },
 );
 
-/**
- * div: WGSL's 2.5 ULP of the exact quotient for divisors of magnitude in [2⁻¹²⁶, 2¹²⁶]
- * (a zero divisor is replaced by 1).
- */
+/** div: WGSL's 2.5 ULP of the exact quotient (a zero divisor is replaced by 1). */
 gpuTest("div: GPU within 2.5 ULP (WGSL) of the exact quotient", async (dev) => {
   await fc.assert(
     fc.asyncProperty(dim(5000), profile, profile, seed, async (n, ka, kb, s) => {
@@ -218,12 +209,7 @@ gpuTest("div: GPU within 2.5 ULP (WGSL) of the exact quotient", async (dev) => {
       using rq = div(ref.tensor(a), ref.tensor(b));
       const exact = Array.from(a, (v, i) => v / b[i]);
       const what = `div n=${n} ${ka}/${kb} seed=${s}`;
-      assertWithin(
-        await q.read(),
-        exact,
-        (i) => 2.5 * ulp(exact[i]) + (Math.abs(exact[i]) < MIN_NORMAL ? MIN_NORMAL : 0),
-        what,
-      );
+      assertWithin(await q.read(), exact, (i) => divBound(exact[i]), what);
       assertBitwise(await rq.read(), Float32Array.from(exact), `${what} (reference)`);
     }),
     runs(40),
@@ -231,11 +217,8 @@ gpuTest("div: GPU within 2.5 ULP (WGSL) of the exact quotient", async (dev) => {
 });
 
 /**
- * pow(a, b) = sign·exp2(b·log2|a|) (WGSL's pow inherits exp2(y·log2(x))): log2 is off by
- * εL (3 ULP, or 2⁻²¹ absolute for |a| in [0.5, 2]), the product by u more, so the
- * exponent P = b·log2|a| is off by Δ ≤ |b|·εL + u|P|(1 + u); exp2 turns that into a
- * factor 2^±Δ and adds its own 3 + 2|P̂| ULP. The sign is exact (a negative base takes
- * integer exponents). Bases |a| in [2⁻¹⁰, 2¹⁰], exponents in [−8, 8]: |P| ≤ 80.
+ * pow within `powBound` (tests/_numerics.ts: WGSL's log2 and exp2 composed). Bases |a|
+ * in [2⁻¹⁰, 2¹⁰], exponents in [−8, 8] (whole numbers for negative bases): |P| ≤ 80.
  */
 gpuTest("pow: GPU within the bound of exp2(b·log2|a|) from WGSL's log2 and exp2", async (dev) => {
   await fc.assert(
@@ -252,14 +235,7 @@ gpuTest("pow: GPU within the bound of exp2(b·log2|a|) from WGSL's log2 and exp2
       using out = pow(ga, gb);
       using expected = pow(ref.tensor(base), ref.tensor(exponent));
       const exact = Array.from(base, (a, i) => Math.pow(a, exponent[i]));
-      const bound = (i: number) => {
-        const a = Math.abs(base[i]), b = exponent[i];
-        const l2 = Math.log2(a), P = b * l2;
-        const errL = a >= 0.5 && a <= 2 ? 2 ** -21 : 3 * ulp(l2);
-        const delta = Math.abs(b) * errL + U * Math.abs(P) * (1 + U);
-        const r = Math.abs(exact[i]);
-        return r * (2 ** delta - 1) + (3 + 2 * (Math.abs(P) + delta)) * EPS * r * 2 ** delta;
-      };
+      const bound = (i: number) => powBound(base[i], exponent[i]);
       assertWithin(await out.read(), exact, bound, `pow n=${n} ${kind} seed=${s}`);
       assertBitwise(await expected.read(), Float32Array.from(exact), "pow (reference)");
     }),
