@@ -3,6 +3,7 @@
  * its reference implementation (float64 accumulation, one rounding to float32). It is
  * the "truth" the WebGPU kernels are tested against, written for clarity, not speed.
  */
+import type { ShownValues } from "./_format.ts";
 import { fill } from "./creation.ts";
 import { type Backend, checkTensorArgs, describe, storageSize, Tensor } from "./tensor.ts";
 
@@ -57,6 +58,11 @@ export class CpuTensor extends Tensor {
   read(): Promise<Float32Array> {
     if (this.disposed) return Promise.reject(disposedRead());
     return Promise.resolve(this.data.slice());
+  }
+
+  /** The values, always at hand. */
+  protected override shownValues(): ShownValues {
+    return { values: this.data };
   }
 
   /** Drops the reference to the values. */

@@ -5,6 +5,7 @@
 import { matmulVariantNamed, pinMatmulVariant } from "../kernels/matmul.ts";
 import { type DeviceArray, type GpuMemoryStats, GpuRuntime } from "../kernels/runtime.ts";
 import { disposedRead } from "./cpu_backend.ts";
+import { formatValues, type ShownValues, SUMMARY_THRESHOLD } from "./_format.ts";
 import { fill } from "./creation.ts";
 import { type Backend, checkTensorArgs, describe, storageSize, Tensor } from "./tensor.ts";
 import { recorderFor } from "./_trace.ts";
@@ -25,6 +26,8 @@ import { checkOptions } from "./_validate.ts";
 export class GpuTensor extends Tensor {
   readonly #backend: GpuBackend;
   #array: DeviceArray | null;
+  /** What the last read returned, for inspection: a copy, or (large tensors) its text. */
+  #lastRead: ShownValues | null = null;
 
   /** Wraps a device array (owned from now on) as a tensor of `backend`. */
   constructor(backend: GpuBackend, array: DeviceArray, shape: readonly number[]) {
@@ -53,14 +56,27 @@ export class GpuTensor extends Tensor {
     return this.#array;
   }
 
-  /** Submits pending work and copies the values back, row-major. */
+  /**
+   * Submits pending work and copies the values back, row-major. Inspection shows them
+   * from then on (a tensor never changes).
+   */
   read(): Promise<Float32Array> {
     if (!this.#array) return Promise.reject(disposedRead());
     try {
-      return this.#backend.runtime.read("read", this.#array);
+      return this.#backend.runtime.read("read", this.#array).then((values) => {
+        this.#lastRead = values.length <= SUMMARY_THRESHOLD
+          ? { values: values.slice() }
+          : { formatted: formatValues(this.shape, values) };
+        return values;
+      });
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** The last read's values, if any. */
+  protected override shownValues(): ShownValues {
+    return this.#lastRead ?? { missing: "on the device; read() it to see the values" };
   }
 
   /** Returns the buffer to the pool. */
