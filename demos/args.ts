@@ -45,3 +45,47 @@ export function parseOptions(
   }
   return { values: given, flags: set };
 }
+
+/**
+ * Reads an integer option.
+ *
+ * @param option The option's name, for the message.
+ * @param text What was given.
+ * @param min The smallest value accepted.
+ * @param max The largest value accepted.
+ * @throws {UsageError} When `text` is not a whole number in [min, max].
+ */
+export function integerOption(
+  option: string,
+  text: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const value = Number(text);
+  if (!/^\s*[-+]?\d+\s*$/.test(text) || value < min || value > max) {
+    throw new UsageError(`--${option}: expected an integer in [${min}, ${max}], got "${text}"`);
+  }
+  return value;
+}
+
+/** Where a demo writes: standard output and error. */
+export interface Io {
+  /** A line of progress, results or help. */
+  out(line: string): void;
+  /** A line about a problem. */
+  err(line: string): void;
+  /** Whether progress can rewrite its line (a terminal). */
+  readonly interactive: boolean;
+  /** Rewrites the current line with progress (used when interactive). */
+  progress(line: string): void;
+}
+
+const interactive = Deno.stdout.isTerminal();
+
+/** The console: progress rewrites its line on a terminal. */
+export const consoleIo: Io = {
+  out: (line) => console.log(interactive ? `\r\x1b[2K${line}` : line),
+  err: (line) => console.error(line),
+  interactive,
+  progress: (line) => Deno.stdout.writeSync(new TextEncoder().encode(`\r\x1b[2K${line}`)),
+};
