@@ -3,9 +3,15 @@
  * its reference implementation (float64 accumulation, one rounding to float32). It is
  * the "truth" the WebGPU kernels are tested against, written for clarity, not speed.
  */
-import type { ShownValues } from "./_format.ts";
 import { fill } from "./creation.ts";
-import { type Backend, checkTensorArgs, describe, storageSize, Tensor } from "./tensor.ts";
+import {
+  type Backend,
+  checkTensorArgs,
+  describe,
+  showValuesFrom,
+  storageSize,
+  Tensor,
+} from "./tensor.ts";
 
 /**
  * The CPU backend's largest tensor: 2²⁸ elements (1 GiB of float32), so that a
@@ -40,6 +46,7 @@ export class CpuTensor extends Tensor {
     super(shape);
     this.#backend = backend;
     this.#data = data;
+    showValuesFrom(this, () => ({ values: this.data }));
     backend.liveTensors++;
   }
 
@@ -58,11 +65,6 @@ export class CpuTensor extends Tensor {
   read(): Promise<Float32Array> {
     if (this.disposed) return Promise.reject(disposedRead());
     return Promise.resolve(this.data.slice());
-  }
-
-  /** The values, always at hand. */
-  protected override shownValues(): ShownValues {
-    return { values: this.data };
   }
 
   /** Drops the reference to the values. */

@@ -7,7 +7,14 @@ import { type DeviceArray, type GpuMemoryStats, GpuRuntime } from "../kernels/ru
 import { disposedRead } from "./cpu_backend.ts";
 import { formatValues, type ShownValues, SUMMARY_THRESHOLD } from "./_format.ts";
 import { fill } from "./creation.ts";
-import { type Backend, checkTensorArgs, describe, storageSize, Tensor } from "./tensor.ts";
+import {
+  type Backend,
+  checkTensorArgs,
+  describe,
+  showValuesFrom,
+  storageSize,
+  Tensor,
+} from "./tensor.ts";
 import { recorderFor } from "./_trace.ts";
 import { checkOptions } from "./_validate.ts";
 
@@ -42,6 +49,10 @@ export class GpuTensor extends Tensor {
     super(shape);
     this.#backend = backend;
     this.#array = array;
+    showValuesFrom(
+      this,
+      () => this.#lastRead ?? { missing: "on the device; read() it to see the values" },
+    );
     backend.liveTensors++;
   }
 
@@ -72,11 +83,6 @@ export class GpuTensor extends Tensor {
     } catch (error) {
       return Promise.reject(error);
     }
-  }
-
-  /** The last read's values, if any. */
-  protected override shownValues(): ShownValues {
-    return this.#lastRead ?? { missing: "on the device; read() it to see the values" };
   }
 
   /** Returns the buffer to the pool. */

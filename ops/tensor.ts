@@ -49,6 +49,7 @@ export interface Backend {
 }
 
 let hasTensorBrand: (value: object) => boolean;
+let setShownValues: (t: Tensor, source: () => ShownValues) => void;
 
 /**
  * An immutable row-major float32 array owned by one backend.
@@ -68,9 +69,11 @@ export abstract class Tensor {
   /** The element count: the product of the dimensions. */
   readonly size: number;
   #disposed = false;
+  #shownValues: () => ShownValues = () => ({ missing: "values not available" });
 
   static {
     hasTensorBrand = (value) => #disposed in value;
+    setShownValues = (t, source) => t.#shownValues = source;
   }
 
   /** Records the tensor in the running {@linkcode scope}, if any. */
@@ -110,11 +113,6 @@ export abstract class Tensor {
   /** Releases the backend storage; called once, by {@linkcode Tensor.dispose}. */
   protected abstract free(): void;
 
-  /** The values inspection may show without waiting for a device (none by default). */
-  protected shownValues(): ShownValues {
-    return { missing: "values not available" };
-  }
-
   /**
    * The shape, the backend and the values where they are on the host: always on the CPU
    * backend, after a `read()` on WebGPU (tensors are immutable, so the last read's
@@ -129,7 +127,7 @@ export abstract class Tensor {
    * ```
    */
   toString(): string {
-    const shown = this.disposed ? { missing: "disposed" } : this.shownValues();
+    const shown = this.disposed ? { missing: "disposed" } : this.#shownValues();
     return formatTensor(this.shape, this.backend.kind, shown);
   }
 
@@ -137,6 +135,14 @@ export abstract class Tensor {
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
+}
+
+/**
+ * Tells inspection where a backend's tensor finds the values it may show without
+ * waiting for a device (none by default).
+ */
+export function showValuesFrom(t: Tensor, source: () => ShownValues): void {
+  setShownValues(t, source);
 }
 
 /**
