@@ -184,6 +184,11 @@ export function splitDigits(digits: Digits, backend: Backend, settings: MlpSetti
   };
 }
 
+/** The minibatches of an epoch: the training rows in the epoch's shuffled order (from the seed). */
+export function epochBatches(settings: MlpSettings, n: number, epoch: number): number[][] {
+  return minibatchRows(n, settings.batchSize, { key: keys(settings.seed).shuffle, epoch });
+}
+
 /** The network's parameters, by name. */
 export type MlpParams = Readonly<Record<(typeof PARAM_NAMES)[number], Tensor>>;
 
@@ -345,7 +350,7 @@ export function startRun(data: StudyData, spec: RunSpec, settings: MlpSettings):
   const run: MlpRun = {
     epoch(epoch) {
       const losses: Tensor[] = [];
-      for (const rows of minibatchRows(n, settings.batchSize, { key: k.shuffle, epoch })) {
+      for (const rows of epochBatches(settings, n, epoch)) {
         const next = scope(() =>
           step(
             params,
