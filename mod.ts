@@ -65,4 +65,11 @@ export {
 } from "./train/data.ts";
 export { Linear, type LinearParams, linreg } from "./train/linear.ts";
 export { crossEntropy, evaluateLoss, mseLoss, squaredLoss } from "./train/losses.ts";
-export { type ParamGroup, type Params, SGD } from "./train/sgd.ts";
+export {
+  type OptimizerStep,
+  type ParamGroup,
+  type Params,
+  SGD,
+  type SgdState,
+} from "./train/sgd.ts";
+export { Adam, type AdamGroup, type AdamState } from "./train/adam.ts";

@@ -20,6 +20,7 @@ import { matmulTuning } from "../kernels/matmul.ts";
 import { BENCH_OPS, type BenchCase, benchValues } from "./_cases.ts";
 import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
 import { openBenchDevice } from "./_gpu_timer.ts";
+import { benchMlpPeer } from "./mlp_peer.ts";
 
 const options = parseBenchArgs(Deno.args, "bench:peers");
 const progress = (line: string) => console.error(line);
@@ -147,4 +148,5 @@ const json = JSON.stringify(
 );
 progress(`wrote ${await writeResult(options.out, "peers.json", json)}`);
 progress(`wrote ${await writeResult(options.out, "peers.md", markdown + "\n")}`);
+await benchMlpPeer(tf, dev, options.reps, options.out, progress);
 bench.destroy();

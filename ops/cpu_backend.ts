@@ -4,7 +4,14 @@
  * the "truth" the WebGPU kernels are tested against, written for clarity, not speed.
  */
 import { fill } from "./creation.ts";
-import { type Backend, checkTensorArgs, describe, storageSize, Tensor } from "./tensor.ts";
+import {
+  type Backend,
+  checkTensorArgs,
+  describe,
+  showValuesFrom,
+  storageSize,
+  Tensor,
+} from "./tensor.ts";
 
 /**
  * The CPU backend's largest tensor: 2²⁸ elements (1 GiB of float32), so that a
@@ -39,6 +46,7 @@ export class CpuTensor extends Tensor {
     super(shape);
     this.#backend = backend;
     this.#data = data;
+    showValuesFrom(this, () => ({ values: this.data }));
     backend.liveTensors++;
   }
 

@@ -10,8 +10,16 @@ import {
   type GpuStats,
 } from "../kernels/runtime.ts";
 import { disposedRead } from "./cpu_backend.ts";
+import { formatValues, type ShownValues, SUMMARY_THRESHOLD } from "./_format.ts";
 import { fill } from "./creation.ts";
-import { type Backend, checkTensorArgs, describe, storageSize, Tensor } from "./tensor.ts";
+import {
+  type Backend,
+  checkTensorArgs,
+  describe,
+  showValuesFrom,
+  storageSize,
+  Tensor,
+} from "./tensor.ts";
 import { recorderFor } from "./_trace.ts";
 import { checkOptions } from "./_validate.ts";
 
@@ -32,6 +40,8 @@ let takeArray: (tensor: GpuTensor) => DeviceArray;
 export class GpuTensor extends Tensor {
   readonly #backend: GpuBackend;
   #array: DeviceArray | null;
+  /** What the last read returned, for inspection: a copy, or (large tensors) its text. */
+  #lastRead: ShownValues | null = null;
 
   static {
     takeArray = (tensor) => {
@@ -55,6 +65,10 @@ export class GpuTensor extends Tensor {
     super(shape);
     this.#backend = backend;
     this.#array = array;
+    showValuesFrom(
+      this,
+      () => this.#lastRead ?? { missing: "on the device; read() it to see the values" },
+    );
     backend.liveTensors++;
   }
 
@@ -69,11 +83,19 @@ export class GpuTensor extends Tensor {
     return this.#array;
   }
 
-  /** Submits pending work and copies the values back, row-major. */
+  /**
+   * Submits pending work and copies the values back, row-major. Inspection shows them
+   * from then on (a tensor never changes).
+   */
   read(): Promise<Float32Array> {
     if (!this.#array) return Promise.reject(disposedRead());
     try {
-      return this.#backend.runtime.read("read", this.#array);
+      return this.#backend.runtime.read("read", this.#array).then((values) => {
+        this.#lastRead = values.length <= SUMMARY_THRESHOLD
+          ? { values: values.slice() }
+          : { formatted: formatValues(this.shape, values) };
+        return values;
+      });
     } catch (error) {
       return Promise.reject(error);
     }

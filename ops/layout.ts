@@ -28,6 +28,14 @@ import { describe, describeShape, formatShape, isTensor, type Tensor } from "./t
 /** Indices held in float32 are exact below this. */
 const MAX_INDEX = 2 ** 24;
 
+/**
+ * Inputs one concat kernel joins: each is a storage binding (WebGPU guarantees 8 per
+ * stage, one of them the output) and a padded view whose offset, sizes, strides and
+ * mask take up to 15 words of the 64-word uniform block. More inputs are joined in a
+ * tree of concats.
+ */
+const CONCAT_INPUTS = 4;
+
 const takeRowsOp: OpDefinition<void> = {
   name: "takeRows",
   reference([x, rows], _params, shapes) {
@@ -362,23 +370,15 @@ export function concat(tensors: readonly Tensor[], options?: { readonly axis?: n
   const total = inputs.reduce((n, t) => n + t.shape[a], 0);
   const shape = inputs[0].shape.map((d, i) => (i === a ? total : d));
   checkResultSize(op, inputs[0].backend, shape);
-  return joined(inputs, a, shape);
-}
-
-/**
- * Inputs a concatenation kernel reads at most: with its output, within the 8 storage
- * buffers every WebGPU device binds. More are joined in a tree of concatenations.
- */
-const CONCAT_FAN_IN = 6;
-
-function joined(inputs: readonly Tensor[], axis: number, shape: readonly number[]): Tensor {
-  if (inputs.length <= CONCAT_FAN_IN) return runOp(concatOp, inputs, { axis }, shape);
-  const half = Math.ceil(inputs.length / 2);
-  return scope(() => {
-    const parts = [inputs.slice(0, half), inputs.slice(half)].map((group) => {
-      const extent = group.reduce((n, t) => n + t.shape[axis], 0);
-      return joined(group, axis, shape.map((d, i) => (i === axis ? extent : d)));
+  if (inputs.length > CONCAT_INPUTS) {
+    return scope(() => {
+      const groups = [];
+      for (let k = 0; k < inputs.length; k += CONCAT_INPUTS) {
+        const group = inputs.slice(k, k + CONCAT_INPUTS);
+        groups.push(group.length === 1 ? group[0] : concat(group, { axis: a }));
+      }
+      return concat(groups, { axis: a });
     });
-    return runOp(concatOp, parts, { axis }, shape);
-  });
+  }
+  return runOp(concatOp, inputs, { axis: a }, shape);
 }

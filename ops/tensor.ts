@@ -6,6 +6,7 @@
  * WebGPU) lives in the backend's own subclass; ops reach it only through
  * {@linkcode runOp}, so one op definition serves both backends.
  */
+import { formatTensor, type ShownValues } from "./_format.ts";
 import { trackInScope } from "./scope.ts";
 
 /**
@@ -48,6 +49,7 @@ export interface Backend {
 }
 
 let hasTensorBrand: (value: object) => boolean;
+let setShownValues: (t: Tensor, source: () => ShownValues) => void;
 
 /**
  * An immutable row-major float32 array owned by one backend.
@@ -67,9 +69,11 @@ export abstract class Tensor {
   /** The element count: the product of the dimensions. */
   readonly size: number;
   #disposed = false;
+  #shownValues: () => ShownValues = () => ({ missing: "values not available" });
 
   static {
     hasTensorBrand = (value) => #disposed in value;
+    setShownValues = (t, source) => t.#shownValues = source;
   }
 
   /** Records the tensor in the running {@linkcode scope}, if any. */
@@ -108,6 +112,37 @@ export abstract class Tensor {
 
   /** Releases the backend storage; called once, by {@linkcode Tensor.dispose}. */
   protected abstract free(): void;
+
+  /**
+   * The shape, the backend and the values where they are on the host: always on the CPU
+   * backend, after a `read()` on WebGPU (tensors are immutable, so the last read's
+   * values stay true). Past 1,000 elements, the first and last three along each axis.
+   *
+   * @returns E.g. `Tensor [3] cpu [1, 2, 3]`.
+   * @example
+   * ```ts
+   * import { cpu } from "@deno-gpu/kernels";
+   * using t = cpu().tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+   * console.log(String(t)); // "Tensor [2, 3] cpu\n[[1, 2, 3],\n [4, 5, 6]]"
+   * ```
+   */
+  toString(): string {
+    const shown = this.disposed ? { missing: "disposed" } : this.#shownValues();
+    return formatTensor(this.shape, this.backend.kind, shown);
+  }
+
+  /** What `console.log` and `Deno.inspect` print: {@linkcode Tensor.toString}. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+}
+
+/**
+ * Tells inspection where a backend's tensor finds the values it may show without
+ * waiting for a device (none by default).
+ */
+export function showValuesFrom(t: Tensor, source: () => ShownValues): void {
+  setShownValues(t, source);
 }
 
 /**

@@ -86,12 +86,26 @@ export function gamma(n: number): number {
 export const MIN_NORMAL = 2 ** -126;
 
 /**
+ * WGSL's ULP(x) for float32: the smallest distance between two different finite float32
+ * a ≤ x ≤ b (at a power of two, the gap below it). WGSL states the accuracy of `exp`,
+ * `log`, division and friends in these units, measured at the exact result.
+ */
+export function ulp(x: number): number {
+  const a = Math.abs(x);
+  if (a < MIN_NORMAL) return 2 ** -149;
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  return a === 2 ** e ? 2 ** (e - 24) : 2 ** (e - 23);
+}
+
+/**
  * Asserts |actual[i] − expected[i]| ≤ bound[i] for every i, with a message that names
  * the first element that is off, its values, and its bound.
  */
 export function assertWithin(
   actual: Float32Array,
-  expected: Float32Array,
+  expected: ArrayLike<number>,
   bound: (i: number) => number,
   what: string,
 ): void {
@@ -107,6 +121,41 @@ export function assertWithin(
       );
     }
   }
+}
+
+/**
+ * ULPs by which llvmpipe's exp exceeds WGSL's 3 + 2|x|: measured over 2²⁰ points of
+ * [−0.1, 0.1], its worst is 3.39 ULP at x = −0.0505 (WGSL allows 3.10 there), 0.29
+ * over; beyond |x| = 0.1 it keeps WGSL's bound. Bounds built on exp allow this much more.
+ */
+export const EXP_ALLOWANCE = 0.5;
+
+/** exp's error at x in ULPs of the result: WGSL's 3 + 2|x|, plus {@linkcode EXP_ALLOWANCE}. */
+export function expUlps(x: number): number {
+  return 3 + EXP_ALLOWANCE + 2 * Math.abs(x);
+}
+
+/**
+ * WGSL's bound on a GPU division's error, at the exact quotient q: 2.5 ULP (divisor
+ * magnitudes in [2⁻¹²⁶, 2¹²⁶]), and MIN_NORMAL where q is subnormal (flushable).
+ */
+export function divBound(q: number): number {
+  return 2.5 * ulp(q) + (Math.abs(q) < MIN_NORMAL ? MIN_NORMAL : 0);
+}
+
+/**
+ * The GPU's bound for pow(a, b) = sign·exp2(b·log2|a|) (WGSL's pow inherits
+ * exp2(y·log2(x))): log2 is off by εL (3 ULP, or 2⁻²¹ absolute for |a| in [0.5, 2]), the
+ * product by u more, so the exponent P = b·log2|a| is off by Δ ≤ |b|·εL + u|P|(1 + u);
+ * exp2 turns that into a factor 2^±Δ and adds its own 3 + 2|P̂| ULP (≤ 2⁻²³ relative
+ * each). The sign is exact. Meaningful while the result is normal.
+ */
+export function powBound(a: number, b: number): number {
+  const l2 = Math.log2(Math.abs(a)), p = b * l2;
+  const errL = Math.abs(a) >= 0.5 && Math.abs(a) <= 2 ? 2 ** -21 : 3 * ulp(l2);
+  const delta = Math.abs(b) * errL + U * Math.abs(p) * (1 + U);
+  const r = Math.abs(Math.pow(a, b));
+  return r * (2 ** delta - 1) + (3 + 2 * (Math.abs(p) + delta)) * 2 ** -23 * r * 2 ** delta;
 }
 
 /** Asserts two float32 arrays are bit-identical. */

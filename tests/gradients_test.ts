@@ -1,0 +1,439 @@
+/**
+ * The gradient of every differentiable op of the model op set, on both backends, against
+ * central differences of a float64 implementation of the op written here.
+ *
+ * For f(x) = Σᵢ cᵢ·op(x)ᵢ with random c, each element j of each input gets
+ * (f(x + h·eⱼ) − f(x − h·eⱼ))/2h in float64 with h = 2⁻¹⁷: the truncation error is at
+ * most h²/6·Σ|cᵢ|·M₃ with M₃ ≤ 60 the largest third derivative on the domains used
+ * (each case says its domain), i.e. below 2⁻³⁰·Σ|cᵢ|, and float64 rounding adds at most
+ * 2⁻⁵²·Σ|cᵢ·opᵢ|/h < 2⁻³⁴·Σ|cᵢ·opᵢ|; τ = 2⁻³⁰·Σ|cᵢ|(1 + |opᵢ|) covers both. The same
+ * perturbations give the Jacobian's column Jᵢⱼ, so the size of the terms the gradient
+ * sums is Sⱼ = Σᵢ|cᵢ·Jᵢⱼ| (or, where the chain rule adds terms that cancel, the case's
+ * own `magnitude`). The float32 gradient from valueAndGrad must be within
+ * γ(K)·Sⱼ + τ, with K = the roundings (in u) of one term as the op's vector-Jacobian
+ * product computes it on the GPU (stated per case) + the number of outputs (the longest
+ * sum there can be) + 2.
+ *
+ * Kinks (abs, relu, maximum, max) are kept more than 2h away from every input.
+ */
+import fc from "fast-check";
+import assert from "node:assert/strict";
+import {
+  abs,
+  add,
+  type Backend,
+  broadcastTo,
+  concat,
+  crossEntropy,
+  div,
+  exp,
+  grad,
+  log,
+  logSoftmax,
+  logSumExp,
+  max,
+  maximum,
+  mean,
+  minimum,
+  mul,
+  neg,
+  pad2d,
+  pow,
+  relu,
+  reshape,
+  reverse,
+  scale,
+  scope,
+  sigmoid,
+  slice,
+  softmax,
+  sqrt,
+  square,
+  stopGradient,
+  sub,
+  sum,
+  sumToShape,
+  takeRows,
+  tanh,
+  type Tensor,
+  transpose,
+  valueAndGrad,
+  where,
+} from "../mod.ts";
+import { gamma, gpuTest, ref, runs, seed, values } from "./_harness.ts";
+
+const H = 2 ** -17;
+type Shape = readonly number[];
+const size = (shape: Shape) => shape.reduce((a, b) => a * b, 1);
+
+function coordinates(i: number, shape: Shape): number[] {
+  const c = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    c[d] = i % shape[d];
+    i = Math.floor(i / shape[d]);
+  }
+  return c;
+}
+/** Index into an operand of `shape` that NumPy broadcasting reads at output coordinate c. */
+const operandIndex = (c: readonly number[], shape: Shape) => {
+  const lead = c.length - shape.length;
+  return shape.reduce((i, d, k) => i * d + (d === 1 ? 0 : c[lead + k]), 0);
+};
+
+/** A case: the op, its float64 twin, input shapes and values. */
+interface Case {
+  readonly op: (...xs: Tensor[]) => Tensor;
+  readonly f64: (xs: readonly Float64Array[]) => Float64Array;
+  readonly shapes: readonly Shape[];
+  /** Roundings (in u) of one gradient term on the GPU. */
+  readonly roundings: number;
+  /** Input values from unit values in [−1, 1] (default: as they are). */
+  readonly domain?: (x: Float32Array, input: number) => Float32Array;
+  /** Size of the terms summed into ∂/∂xⱼ, if larger than Σᵢ|cᵢJᵢⱼ| (cancellation). */
+  readonly magnitude?: (
+    xs: readonly Float64Array[],
+    c: Float64Array,
+    input: number,
+    j: number,
+  ) => number;
+  /** Whether the inputs keep a gap > 2h from the op's kinks. */
+  readonly smooth?: (xs: readonly Float64Array[]) => boolean;
+}
+
+/** An elementwise op over broadcast operands, by its scalar float64 function. */
+function elementwise(
+  op: (...xs: Tensor[]) => Tensor,
+  f: (...v: number[]) => number,
+  shapes: readonly Shape[],
+  roundings: number,
+  extra: Partial<Case> = {},
+): Case {
+  const out = shapes.reduce((o, s) => {
+    const rank = Math.max(o.length, s.length);
+    return Array.from(
+      { length: rank },
+      (_, d) => Math.max(o[o.length - rank + d] ?? 1, s[s.length - rank + d] ?? 1),
+    );
+  }, [] as number[]);
+  return {
+    op,
+    shapes,
+    roundings,
+    f64: (xs) =>
+      Float64Array.from({ length: size(out) }, (_, i) => {
+        const c = coordinates(i, out);
+        return f(...xs.map((x, k) => x[operandIndex(c, shapes[k])]));
+      }),
+    ...extra,
+  };
+}
+
+const interval = (lo: number, hi: number) => (x: Float32Array) =>
+  x.map((v) => Math.fround(lo + (hi - lo) * (v + 1) / 2));
+/** Values at least `gap` away from 0. */
+const awayFromZero = (gap: number) => (x: Float32Array) =>
+  x.map((v) => Math.fround(v < 0 ? v - gap : v + gap));
+
+/** Shapes: a matrix and operands broadcasting to it. */
+const matrix = fc.tuple(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 9 }));
+const broadcastPairs = matrix.chain(([m, n]) =>
+  fc.constantFrom<Shape[]>([[m, n], [m, n]], [[m, n], [n]], [[m, 1], [m, n]], [[], [m, n]], [
+    [m, n],
+    [1, n],
+  ])
+);
+const vector = fc.integer({ min: 1, max: 40 }).map((n) => [[n]] as Shape[]);
+
+const sigmoid64 = (v: number) => 1 / (1 + Math.exp(-v));
+const softmaxRows = (x: Float64Array, [m, n]: Shape) => {
+  const out = new Float64Array(x.length);
+  for (let r = 0; r < m; r++) {
+    const row = x.subarray(r * n, (r + 1) * n), top = Math.max(...row);
+    const e = row.map((v) => Math.exp(v - top)), s = e.reduce((a, b) => a + b, 0);
+    e.forEach((v, k) => out[r * n + k] = v / s);
+  }
+  return out;
+};
+
+/** Every case, as an arbitrary of its shapes. */
+const CASES: Record<string, fc.Arbitrary<Case>> = {
+  // Copies: each gradient term is a c, summed.
+  "neg, add, sub (broadcast)": broadcastPairs.map((s) =>
+    elementwise((a, b) => sub(add(neg(a), b), a), (a, b) => -a + b - a, s, 1)
+  ),
+  // g·y: one product per term.
+  "mul (broadcast)": broadcastPairs.map((s) => elementwise(mul, (a, b) => a * b, s, 1)),
+  // g/y: a division (5u); −g·x/(y·y): two products and a division. |y| ≥ 3/4: M₃ ≤ 19.
+  "div (broadcast)": broadcastPairs.map((s) =>
+    elementwise(div, (a, b) => a / b, s, 7, {
+      domain: (x, k) => (k === 1 ? awayFromZero(0.75)(x.map((v) => v / 4)) : x),
+    })
+  ),
+  // g·share, share ∈ {0, 1}: exact; operands more than 2h apart.
+  "maximum, minimum (broadcast)": broadcastPairs.map((s) =>
+    elementwise(
+      (a, b) => add(maximum(a, b), scale(minimum(a, b), 3)),
+      (a, b) => Math.max(a, b) + 3 * Math.min(a, b),
+      s,
+      2,
+      { smooth: ([a, b]) => a.every((v) => b.every((w) => Math.abs(v - w) > 4 * H)) },
+    )
+  ),
+  // pow on bases in [2.5, 4] (log and log2 outside [0.5, 2]: 3 ULP relative), exponents in
+  // [−1.5, 1.5]: M₃ ≤ 21. pow itself is exp2(b·log2 a): with |b − 1| ≤ 2.5 its relative
+  // error is below 30u (powBound), the terms add a log (6u) and two products: 40.
+  "pow (broadcast)": broadcastPairs.map((s) =>
+    elementwise(pow, Math.pow, s, 40, {
+      domain: (x, k) => (k === 0 ? interval(2.5, 4)(x) : x.map((v) => Math.fround(1.5 * v))),
+    })
+  ),
+  // g·exp(x), x ∈ [−1, 1]: exp's 5.5 ULP (≤ 11u) and a product.
+  exp: vector.map((s) => elementwise(exp, Math.exp, s, 12)),
+  // g·(1/x), x ∈ [0.5, 2]: a division and a product.
+  log: vector.map((s) => elementwise(log, Math.log, s, 6, { domain: interval(0.5, 2) })),
+  // g·(0.5/√x), x ∈ [0.5, 2]: sqrt's 4.5 ULP (9u), a division (5u), a product.
+  sqrt: vector.map((s) => elementwise(sqrt, Math.sqrt, s, 15, { domain: interval(0.5, 2) })),
+  "square and scale": vector.map((s) =>
+    elementwise((x) => scale(square(x), -1.5), (x) => -1.5 * x * x, s, 3)
+  ),
+  // Kinks at 0: inputs at least 2⁻⁶ from it.
+  "abs and relu": vector.map((s) =>
+    elementwise((x) => add(abs(x), relu(x)), (x) => Math.abs(x) + Math.max(x, 0), s, 2, {
+      domain: awayFromZero(2 ** -6),
+    })
+  ),
+  // g·σ(1 − σ) on [−1, 1]: σ is off by ≤ 21u (math_test's bound), which 1 − σ ≥ 0.27
+  // magnifies 2.7 times; with the products, 80.
+  sigmoid: vector.map((s) => elementwise(sigmoid, sigmoid64, s, 80)),
+  // g·(1 − tanh²) on [−1, 1]: tanh is off by ≤ 4u + 7u|t| absolute, 1 − t² ≥ 0.42: 50.
+  tanh: vector.map((s) => elementwise(tanh, Math.tanh, s, 50)),
+  // where passes g to the operand it picked; the condition (shaped like the first
+  // operand) is data, not differentiated.
+  "where (broadcast)": broadcastPairs.map((shapes) => {
+    const cond = values(size(shapes[0]), "unit", 5).map((v) => (v > 0.2 ? 1 : 0));
+    const picked = elementwise(
+      (a, b) => where(a.backend.tensor(cond, shapes[0]), a, b),
+      (c, a, b) => (c ? a : b),
+      [shapes[0], ...shapes],
+      1,
+    );
+    return {
+      ...picked,
+      shapes,
+      f64: ([a, b]: readonly Float64Array[]) => picked.f64([Float64Array.from(cond), a, b]),
+    };
+  }),
+  // Views: reshape, transpose, slice, pad2d, reverse, concat, broadcastTo, sumToShape.
+  "reshape, transpose, slice, pad2d, reverse": matrix.map(([m, n]) => ({
+    op: (x: Tensor) =>
+      reverse(
+        pad2d(
+          slice(transpose(reshape(x, [n, m])), [0, n > 1 ? 1 : 0], [m, n - (n > 1 ? 1 : 0)]),
+          1,
+          2,
+        ),
+      ),
+    f64: ([x]) => {
+      // reshape [m, n] → [n, m] keeps the order; transpose gives t[i][j] = x[j·m + i], [m, n].
+      const w = n - (n > 1 ? 1 : 0), b = n > 1 ? 1 : 0;
+      const sliced = Float64Array.from({ length: m * w }, (_, k) => {
+        const [i, j] = [Math.floor(k / w), k % w + b];
+        return x[j * m + i];
+      });
+      const [ph, pw] = [m + 2, w + 4];
+      const padded = new Float64Array(ph * pw);
+      sliced.forEach((v, k) => padded[(Math.floor(k / w) + 1) * pw + (k % w) + 2] = v);
+      return padded.reverse();
+    },
+    shapes: [[m, n]],
+    roundings: 0,
+  })),
+  "concat (three, along either axis), broadcastTo, sumToShape": matrix.map(([m, n]) => ({
+    op: (a: Tensor, b: Tensor) => {
+      const columns = broadcastTo(sumToShape(concat([b, a], { axis: 0 }), [1, n]), [m, n]);
+      return add(concat([a, b, a], { axis: -1 }), concat([columns, columns, columns], { axis: 1 }));
+    },
+    f64: ([a, b]) => {
+      const out = new Float64Array(m * 3 * n);
+      const column = new Float64Array(n);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) column[j] += a[i * n + j] + b[i * n + j];
+      }
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < 3 * n; j++) {
+          const part = Math.floor(j / n), k = j % n;
+          out[i * 3 * n + j] = (part === 1 ? b : a)[i * n + k] + column[j % n];
+        }
+      }
+      return out;
+    },
+    shapes: [[m, n], [m, n]],
+    roundings: 0,
+  })),
+  // takeRows by a list and by an index tensor, with repeats: the one-hot matmul sums them.
+  takeRows: matrix.map(([m, n]) => {
+    const rows = [m - 1, 0, m - 1, Math.floor(m / 2)];
+    return {
+      op: (x: Tensor) => add(takeRows(x, rows), takeRows(x, x.backend.tensor([0, 0, 0, m - 1]))),
+      f64: ([x]) =>
+        Float64Array.from({ length: 4 * n }, (_, k) => {
+          const [r, j] = [Math.floor(k / n), k % n];
+          return x[rows[r] * n + j] + x[[0, 0, 0, m - 1][r] * n + j];
+        }),
+      shapes: [[m, n]],
+      roundings: 0,
+    };
+  }),
+  // Reductions over axes (negative, keepDims): sum's terms are c; mean's c·fl(1/count).
+  "sum and mean over axes": fc.tuple(matrix, fc.integer({ min: 1, max: 4 })).map((
+    [[m, n], p],
+  ) => ({
+    // [1, n, 1] + [1, n, p]: per (j, l), the sum over i and l′, plus the mean over i.
+    op: (x: Tensor) =>
+      add(sum(x, { axis: [0, -1], keepDims: true }), mean(x, { axis: -3, keepDims: true })),
+    f64: ([x]) =>
+      Float64Array.from({ length: n * p }, (_, k) => {
+        const [j, l] = [Math.floor(k / p), k % p];
+        let total = 0, column = 0;
+        for (let i = 0; i < m; i++) {
+          for (let q = 0; q < p; q++) total += x[(i * n + j) * p + q];
+          column += x[(i * n + j) * p + l];
+        }
+        return total + column / m;
+      }),
+    shapes: [[m, n, p]],
+    roundings: 2,
+  })),
+  // max over an axis: the gradient goes to the maximum (inputs with no near-ties).
+  "max over an axis": matrix.map(([m, n]) => ({
+    op: (x: Tensor) => max(x, { axis: -1 }),
+    f64: ([x]) =>
+      Float64Array.from({ length: m }, (_, i) => Math.max(...x.subarray(i * n, (i + 1) * n))),
+    shapes: [[m, n]],
+    roundings: 2,
+    smooth: ([x]) =>
+      Array.from({ length: m }, (_, i) => [...x.subarray(i * n, (i + 1) * n)].sort((a, b) => b - a))
+        .every((row) => row.length < 2 || row[0] - row[1] > 4 * H),
+  })),
+  // softmax along rows: J = p(δ − p); the chain adds |c_j|p_j and p_j·Σ|c_i|p_i, which
+  // cancel; exp (5.5 ULP), the sum, divisions and products: 30.
+  softmax: matrix.map(([m, n]) => ({
+    op: (x: Tensor) => softmax(x),
+    f64: ([x]) => softmaxRows(x, [m, n]),
+    shapes: [[m, n]],
+    roundings: 30,
+    magnitude: ([x], c, _k, j) => {
+      const p = softmaxRows(x, [m, n]), row = Math.floor(j / n) * n;
+      let weighted = 0;
+      for (let i = row; i < row + n; i++) weighted += Math.abs(c[i]) * p[i];
+      return p[j] * (Math.abs(c[j]) + weighted);
+    },
+  })),
+  // logSoftmax: J = δ − p; the chain adds c_j and p_j·Σc_i: magnitude |c_j| + p_j·Σ|c_i|.
+  logSoftmax: matrix.map(([m, n]) => ({
+    op: (x: Tensor) => logSoftmax(x, { axis: 1 }),
+    f64: ([x]) => softmaxRows(x, [m, n]).map(Math.log),
+    shapes: [[m, n]],
+    roundings: 30,
+    magnitude: ([x], c, _k, j) => {
+      const p = softmaxRows(x, [m, n]), row = Math.floor(j / n) * n;
+      let total = 0;
+      for (let i = row; i < row + n; i++) total += Math.abs(c[i]);
+      return Math.abs(c[j]) + p[j] * total;
+    },
+  })),
+  // logSumExp over rows: J = p.
+  logSumExp: matrix.map(([m, n]) => ({
+    op: (x: Tensor) => logSumExp(x, { axis: -1 }),
+    f64: ([x]) =>
+      Float64Array.from({ length: m }, (_, i) => {
+        const row = x.subarray(i * n, (i + 1) * n), top = Math.max(...row);
+        return top + Math.log(row.reduce((a, v) => a + Math.exp(v - top), 0));
+      }),
+    shapes: [[m, n]],
+    roundings: 30,
+  })),
+  // crossEntropy: (softmax − one-hot)/n; magnitude (p + one-hot)/n.
+  crossEntropy: matrix.map(([m, n]) => {
+    const labels = Array.from({ length: m }, (_, i) => (3 * i + 1) % n);
+    return {
+      op: (x: Tensor) => crossEntropy(x, x.backend.tensor(labels)),
+      f64: ([x]) => {
+        const p = softmaxRows(x, [m, n]);
+        return Float64Array.of(-labels.reduce((a, l, i) => a + Math.log(p[i * n + l]), 0) / m);
+      },
+      shapes: [[m, n]],
+      roundings: 30,
+      magnitude: ([x], c, _k, j) => {
+        const p = softmaxRows(x, [m, n]);
+        return Math.abs(c[0]) * (p[j] + (labels[Math.floor(j / n)] === j % n ? 1 : 0)) / m;
+      },
+    };
+  }),
+};
+
+async function checkGradient(backend: Backend, c: Case, s: number): Promise<void> {
+  const xs = c.shapes.map((shape, k) => {
+    const x = values(size(shape), "unit", s + k);
+    return c.domain ? c.domain(x, k) : x;
+  });
+  const x64 = xs.map((x) => Float64Array.from(x));
+  fc.pre(!c.smooth || c.smooth(x64));
+  const base = c.f64(x64);
+  const proj = Float64Array.from(values(base.length, "unit", s + 100));
+  const inputs = xs.map((x, k) => backend.tensor(x, c.shapes[k]));
+  const outShape = scope(() => c.op(...xs.map((x, k) => ref.tensor(x, c.shapes[k]))).shape);
+  using projection = backend.tensor(Float32Array.from(proj), outShape);
+  const { value, grads } = valueAndGrad((...args: Tensor[]) => sum(mul(c.op(...args), projection)))(
+    ...inputs,
+  );
+  const got = await Promise.all(grads.map((g) => g.read()));
+  [value, ...grads, ...inputs].forEach((t) => t.dispose());
+  const slack = 2 ** -30 * proj.reduce((a, v, i) => a + Math.abs(v) * (1 + Math.abs(base[i])), 0);
+  const K = c.roundings + base.length + 2;
+  for (let k = 0; k < xs.length; k++) {
+    for (let j = 0; j < xs[k].length; j++) {
+      const shifted = (sign: number) => {
+        const moved = x64.map((x) => x.slice());
+        moved[k][j] += sign * H;
+        return c.f64(moved);
+      };
+      const [plus, minus] = [shifted(1), shifted(-1)];
+      let fd = 0, terms = 0;
+      plus.forEach((v, i) => {
+        fd += proj[i] * (v - minus[i]) / (2 * H);
+        terms += Math.abs(proj[i] * (v - minus[i]) / (2 * H));
+      });
+      const size = c.magnitude ? Math.max(terms, c.magnitude(x64, proj, k, j)) : terms;
+      const bound = gamma(K) * size + slack;
+      const error = Math.abs(got[k][j] - fd);
+      assert.ok(
+        error <= bound,
+        `input ${k} element ${j} on ${backend.kind}: gradient ${
+          got[k][j]
+        }, central difference ${fd}, error ${error} > bound ${bound} (shapes ${
+          JSON.stringify(c.shapes)
+        }, seed ${s})`,
+      );
+    }
+  }
+}
+
+for (const [name, cases] of Object.entries(CASES)) {
+  Deno.test(`grad of ${name}: reference matches float64 central differences`, async () => {
+    await fc.assert(fc.asyncProperty(cases, seed, (c, s) => checkGradient(ref, c, s)), runs(20));
+  });
+  gpuTest(`grad of ${name}: GPU matches float64 central differences`, async (dev) => {
+    await fc.assert(fc.asyncProperty(cases, seed, (c, s) => checkGradient(dev, c, s)), runs(20));
+  });
+}
+
+Deno.test("stopGradient: no gradient flows through it, on both backends", async () => {
+  using x = ref.tensor([3, -2]);
+  const [dx] = grad((v: Tensor) => sum(mul(v, stopGradient(v))))(x);
+  assert.deepEqual([...await dx.read()], [3, -2]);
+  const [none] = grad((v: Tensor) => sum(stopGradient(square(v))))(x);
+  assert.deepEqual([...await none.read()], [0, 0]);
+  dx.dispose();
+  none.dispose();
+});
