@@ -19,7 +19,7 @@
 import type { DeviceArray } from "../kernels/runtime.ts";
 import { detachArray, GpuBackend, GpuTensor } from "../ops/gpu_backend.ts";
 import { recordWith } from "../ops/_trace.ts";
-import { checkOptions, checkTensor } from "../ops/_validate.ts";
+import { checkArity, checkOptions, checkTensor } from "../ops/_validate.ts";
 import { type Backend, describe, type Tensor } from "../ops/tensor.ts";
 import { flattenArguments, flattenResult, rebuildResult, replaceTensors } from "./arguments.ts";
 import { planInPlace } from "./donation.ts";
@@ -129,6 +129,7 @@ export function jit<A extends unknown[], R>(
   f: (...args: A) => R,
   options?: JitOptions,
 ): Jitted<A, R> {
+  checkArity("jit", arguments, 2);
   if (typeof f !== "function") {
     throw new TypeError(`jit: expected a function, got ${describe(f)}`);
   }
@@ -217,7 +218,8 @@ export function jit<A extends unknown[], R>(
   };
   Object.defineProperty(call, "traces", { get: () => traces });
   Object.defineProperty(call, "dispose", {
-    value: () => {
+    value: function dispose() {
+      checkArity("jit.dispose", arguments, 0);
       for (const cache of signatures.values()) {
         for (const program of cache.programs.values()) program.dispose();
       }

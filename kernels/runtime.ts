@@ -30,6 +30,7 @@
  * in one batch each see their own values).
  */
 import { Capture, type CapturedCommand, type CaptureResources } from "./capture.ts";
+import { checkArity, checkFlag, checkInteger, checkOptions, describeValue } from "./_checks.ts";
 
 /**
  * Byte size and count of GPU buffers, as reported by {@linkcode GpuRuntime.memory}.
@@ -174,7 +175,7 @@ export interface GpuRuntimeOptions {
    * multi-dimensional dispatch path at small sizes.
    */
   readonly maxWorkgroupsPerDimension?: number;
-  /** Dispatches encoded before the shared encoder is submitted without a read. */
+  /** Dispatches encoded before the shared encoder is submitted without a read (1 to 4096). */
   readonly maxDispatchesPerSubmit?: number;
   /** Whether destroying the runtime destroys the device (true when the runtime made it). */
   readonly ownsDevice?: boolean;
@@ -193,6 +194,7 @@ export interface GpuRuntimeOptions {
 export class GpuError extends Error {
   /** Creates an error whose message names the op. */
   constructor(op: string, message: string) {
+    checkArity("GpuError", arguments, 2);
     super(`${op}: ${message}`);
     this.name = "GpuError";
   }
@@ -211,6 +213,9 @@ const MAX_UNIFORM_BYTES = 256;
 const TEXTURE_USAGE = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING;
 /** Pooled bytes kept beyond this (per pool: buffers of a usage, textures) are destroyed instead. */
 const POOL_BYTE_BUDGET = 256 * 1024 * 1024;
+
+/** Most dispatches one submit may gather: the uniform arena holds 256 bytes for each. */
+const MAX_DISPATCHES_PER_SUBMIT = 4096;
 
 /** How long a failed read waits to learn whether the device was lost. */
 const LOST_GRACE_MS = 1000;
@@ -357,13 +362,30 @@ export class GpuRuntime {
 
   /** Wraps a device; see {@linkcode GpuRuntimeOptions}. */
   constructor(device: GPUDevice, options: GpuRuntimeOptions = {}) {
+    const op = "GpuRuntime";
+    checkArity(op, arguments, 2);
+    if (!(device instanceof GPUDevice)) {
+      throw new TypeError(`${op}: expected a GPUDevice, got ${describeValue(device)}`);
+    }
+    const o = checkOptions(op, options, false, [
+      "maxWorkgroupsPerDimension",
+      "maxDispatchesPerSubmit",
+      "ownsDevice",
+    ]);
     this.device = device;
     this.maxWorkgroupsPerDimension = Math.min(
-      options.maxWorkgroupsPerDimension ?? Infinity,
+      o.maxWorkgroupsPerDimension === undefined
+        ? Infinity
+        : checkInteger(op, "maxWorkgroupsPerDimension", o.maxWorkgroupsPerDimension, { min: 1 }),
       device.limits.maxComputeWorkgroupsPerDimension,
     );
-    this.#maxDispatchesPerSubmit = options.maxDispatchesPerSubmit ?? 64;
-    this.#ownsDevice = options.ownsDevice ?? false;
+    this.#maxDispatchesPerSubmit = o.maxDispatchesPerSubmit === undefined
+      ? 64
+      : checkInteger(op, "maxDispatchesPerSubmit", o.maxDispatchesPerSubmit, {
+        min: 1,
+        max: MAX_DISPATCHES_PER_SUBMIT,
+      });
+    this.#ownsDevice = checkFlag(op, "ownsDevice", o.ownsDevice);
     this.#storage = new BufferPool(STORAGE_USAGE);
     this.#uniforms = new BufferPool(UNIFORM_USAGE);
     this.#staging = new BufferPool(STAGING_USAGE);
