@@ -26,7 +26,7 @@ function softmaxArgs(
 ): { input: Tensor; axes: number[]; keepDims: boolean } {
   const [input] = checkTensors(op, { x });
   const o = checkOptions(op, options, false, keys);
-  const axes = checkAxes(op, o.axis ?? defaultAxis, input.shape.length);
+  const axes = checkAxes(op, o.axis === undefined ? defaultAxis : o.axis, input.shape.length);
   if (o.keepDims !== undefined && typeof o.keepDims !== "boolean") {
     throw new TypeError(`${op}: expected keepDims to be a boolean, got ${typeof o.keepDims}`);
   }
