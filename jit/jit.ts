@@ -34,9 +34,9 @@ import { GraphRecorder } from "./recorder.ts";
  *
  * @example
  * ```ts
- * import { gpu, jit, type JitOptions, sgdStep } from "@deno-gpu/kernels";
+ * import { gpu, jit, type JitOptions, sgdStep, type Tensor } from "@deno-gpu/kernels";
  * const options: JitOptions = { donate: [0] }; // w's buffer may hold the result
- * const step = jit((w, g, lr: number) => sgdStep(w, g, { lr }), options);
+ * const step = jit((w: Tensor, g: Tensor, lr: number) => sgdStep(w, g, { lr }), options);
  * const dev = await gpu();
  * let w = dev.tensor([1, 2]);
  * using g = dev.tensor([1, 1]);
