@@ -18,10 +18,11 @@
  * a later upload overwrite data an earlier dispatch has yet to read.
  *
  * WebGPU reports errors asynchronously. Error scopes surround each pipeline's creation
- * (a WGSL error names its op), each new buffer (out of memory names its op) and each
- * batch's submit, where an invalid command's message names the op through the label
- * of its bind group. An error is thrown by the next call or read. A lost device makes
- * every later call throw at once and every pending read reject, rather than hang.
+ * (a WGSL error names its op), each new buffer (out of memory names its op), each bind
+ * group a compiled program keeps, and each batch's submit, where an invalid command's
+ * message names the op through the label of its bind group. An error is thrown by the
+ * next call or read. A lost device makes every later call throw at once and every
+ * pending read reject, rather than hang.
  *
  * For `jit`, the runtime can capture kernels instead of encoding them
  * (`kernels/capture.ts`), and replay prepared dispatches: a pipeline and a bind group
@@ -529,6 +530,15 @@ export class GpuRuntime {
     return array;
   }
 
+  /**
+   * Whether creating `buffer` raised an error (out of GPU memory): known once that error
+   * was reported. Its contents are lost; a holder should let it go (a released buffer that
+   * failed is destroyed, never pooled).
+   */
+  failed(buffer: GPUBuffer): boolean {
+    return this.#invalidBuffers.has(buffer);
+  }
+
   /** Returns a tensor's buffer to the pool once no unsubmitted command can still use it. */
   release(array: DeviceArray): void {
     if (this.#capture?.resources.owns(array)) return;
@@ -739,7 +749,11 @@ export class GpuRuntime {
     return capture.commands;
   }
 
-  /** Makes a bind group: a uniform block at binding 0, then the resources. */
+  /**
+   * Makes a bind group: a uniform block at binding 0, then the resources. Made once and
+   * kept (by compiled programs), so inside an error scope: a failure (an invalid pipeline,
+   * a buffer that failed) is thrown by the next call or read, naming `op`.
+   */
   bindGroup(
     op: string,
     pipeline: GPUComputePipeline,
@@ -755,11 +769,12 @@ export class GpuRuntime {
           : { buffer: array.buffer, size: array.byteLength },
       })
     );
-    return this.device.createBindGroup({
-      label: op,
-      layout: this.#layoutOf(pipeline),
-      entries,
-    });
+    return this.#scoped(op, ["validation"], () =>
+      this.device.createBindGroup({
+        label: op,
+        layout: this.#layoutOf(pipeline),
+        entries,
+      }));
   }
 
   /** Encodes a prepared dispatch (pipeline and bind group made beforehand) into the batch. */
