@@ -9,13 +9,17 @@
  */
 
 /**
- * A short description of a value's type for error messages (`ops/tensor.ts` adds the
- * shape of a tensor).
+ * A short description of a value's type for error messages. A tensor is known by its own
+ * frozen `shape` (this file sits below the tensor type), read without calling a getter.
  */
 export function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") {
+    const shape = Object.getOwnPropertyDescriptor(value, "shape")?.value;
+    if (Array.isArray(shape) && Object.isFrozen(shape)) {
+      return `a tensor of shape [${shape.join(", ")}]`;
+    }
     const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
     return typeof name === "string" && name ? name : "an object";
   }

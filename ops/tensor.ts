@@ -214,6 +214,4 @@ export function checkTensorArgs(
 }
 
 /** A short description of a value's type for error messages; a tensor's gives its shape. */
-export function describe(value: unknown): string {
-  return isTensor(value) ? `a tensor of shape ${formatShape(value.shape)}` : describeValue(value);
-}
+export const describe: (value: unknown) => string = describeValue;
