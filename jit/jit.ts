@@ -19,7 +19,7 @@
 import type { DeviceArray } from "../kernels/runtime.ts";
 import { detachArray, GpuBackend, GpuTensor } from "../ops/gpu_backend.ts";
 import { recordWith } from "../ops/_trace.ts";
-import { checkOptions, checkTensor } from "../ops/_validate.ts";
+import { checkArity, checkOptions, checkTensor } from "../ops/_validate.ts";
 import { scope } from "../ops/scope.ts";
 import { type Backend, describe, type Tensor } from "../ops/tensor.ts";
 import { flattenArguments, flattenResult, rebuildResult, replaceTensors } from "./arguments.ts";
@@ -63,7 +63,10 @@ export interface JitOptions {
 export interface Jitted<A extends unknown[], R> {
   /** Calls the compiled function: the same results as `f`. */
   (...args: A): R;
-  /** How many programs were compiled so far (one per signature and static structure). */
+  /**
+   * How many programs were compiled and ran so far (one per signature and static
+   * structure; one compiled again because its storage failed counts again).
+   */
   readonly traces: number;
   /** Frees every compiled program's buffers; later calls compile again. */
   dispose(): void;
@@ -130,6 +133,7 @@ export function jit<A extends unknown[], R>(
   f: (...args: A) => R,
   options?: JitOptions,
 ): Jitted<A, R> {
+  checkArity("jit", arguments, 2);
   if (typeof f !== "function") {
     throw new TypeError(`jit: expected a function, got ${describe(f)}`);
   }
@@ -173,11 +177,21 @@ export function jit<A extends unknown[], R>(
     if (!cache) signatures.set(key, cache = { programs: new Map(), last: null });
     const arrays = flat.tensors.map((t) => (t as GpuTensor).array);
     let last = cache.last;
+    // A program whose storage failed (out of GPU memory) is freed: this call compiles again.
+    if (last?.program.failed) {
+      discard(cache, last.program);
+      last = null;
+    }
     let recapture = false;
+    let fresh = false;
     if (!last || !sameNumbers(last.numbers, flat.numbers)) {
       const recorded = record(backend, f, args, flat.tensors);
       const staticPart = staticKey(recorded.graph);
       let program = cache.programs.get(staticPart);
+      if (program?.failed) {
+        discard(cache, program);
+        program = undefined;
+      }
       if (!program) {
         const donated = new Set(
           flat.tensors.flatMap((_, i) => (donate.has(flat.positions[i]) ? [i] : [])),
@@ -190,7 +204,7 @@ export function jit<A extends unknown[], R>(
         );
         program = compile(backend, recorded.graph, fuse, donated, aliased);
         cache.programs.set(staticPart, program);
-        traces++;
+        fresh = true;
       }
       last = cache.last = { numbers: flat.numbers, program, ...recorded };
       recapture = true;
@@ -206,10 +220,15 @@ export function jit<A extends unknown[], R>(
       }
       externals.set(id, t.array);
     });
-    const outputs = last.program.run(
-      { graph: last.graph, arguments: arrays, externals },
-      recapture,
-    );
+    let outputs: DeviceArray[];
+    try {
+      outputs = last.program.run({ graph: last.graph, arguments: arrays, externals }, recapture);
+    } catch (error) {
+      // A program whose first run failed (its kernels could not be made) is freed, not kept.
+      if (fresh) discard(cache, last.program);
+      throw error;
+    }
+    if (fresh) traces++;
     // Results written over donated arguments take their buffers over.
     for (const leaf of last.program.donatedInPlace) detachArray(flat.tensors[leaf] as GpuTensor);
     const shapes = last.graph.outputs.map((id) => last!.graph.nodes[id].shape);
@@ -219,7 +238,8 @@ export function jit<A extends unknown[], R>(
   };
   Object.defineProperty(call, "traces", { get: () => traces });
   Object.defineProperty(call, "dispose", {
-    value: () => {
+    value: function dispose() {
+      checkArity("jit.dispose", arguments, 0);
       for (const cache of signatures.values()) {
         for (const program of cache.programs.values()) program.dispose();
       }
@@ -227,6 +247,13 @@ export function jit<A extends unknown[], R>(
     },
   });
   return call as Jitted<A, R>;
+}
+
+/** Frees a compiled program and forgets it. */
+function discard(cache: SignatureCache, program: Program): void {
+  program.dispose();
+  for (const [key, p] of cache.programs) if (p === program) cache.programs.delete(key);
+  if (cache.last?.program === program) cache.last = null;
 }
 
 /** The one backend of the tensor arguments (undefined when there are none). */

@@ -98,6 +98,8 @@ export class Program {
   readonly #copies: readonly number[];
   /** Nodes that are outputs written by kernels: node → output position. */
   readonly #outputOf = new Map<number, number>();
+  /** The label of the step that writes each node (`jit: matmul+add`), for errors. */
+  readonly #labelOf: ReadonlyMap<number, string>;
   readonly #externalIds: readonly number[];
   #prepared: Prepared[] = [];
   #uniforms: GPUBuffer | null = null;
@@ -126,6 +128,7 @@ export class Program {
     this.#graph = graph;
     this.#plan = plan;
     this.#steps = steps;
+    this.#labelOf = new Map(steps.map((s) => [s.writes, s.label]));
     const written = new Set(steps.map((s) => s.writes));
     const copies: number[] = [];
     graph.outputs.forEach((id, position) => {
@@ -148,6 +151,17 @@ export class Program {
   /** Buffers this program holds: intermediates, constants and kernel temporaries. */
   get buffers(): number {
     return this.#ownedBuffers.length + this.#resources.buffers;
+  }
+
+  /**
+   * Whether creating some of the program's storage failed (out of GPU memory, reported
+   * by then as an error of the call or read that followed): it cannot run again.
+   */
+  get failed(): boolean {
+    const runtime = this.#runtime;
+    const lost = (arrays: readonly DeviceArray[]) => arrays.some((a) => runtime.failed(a.buffer));
+    return lost(this.#ownedBuffers) || lost(this.#resources.temporaries) ||
+      (this.#uniforms !== null && runtime.failed(this.#uniforms));
   }
 
   /** Intermediates share buffers when their lifetimes do not overlap; constants own theirs. */
@@ -211,7 +225,7 @@ export class Program {
     const outputs = this.#outputNodes.map((id, position) => {
       const argument = this.#inPlace.get(id);
       if (argument === undefined || this.#outputOf.get(id) !== position) {
-        return runtime.allocate("jit", size(call.graph.nodes[id]));
+        return runtime.allocate(this.#labelOf.get(id) ?? "jit", size(call.graph.nodes[id]));
       }
       taken.add(position);
       return call.arguments[(call.graph.nodes[argument] as { leaf: number }).leaf];
@@ -281,22 +295,24 @@ export class Program {
     this.#prepared = commands.map((c, i): Prepared => {
       const r = described[i].resources;
       switch (c.kind) {
-        case "dispatch":
+        case "dispatch": {
+          const op = underJit(c.dispatch.op);
           return {
             kind: "dispatch",
-            op: c.dispatch.op,
+            op,
             key: c.dispatch.key,
-            pipeline: runtime.pipeline(c.dispatch),
+            pipeline: runtime.pipeline({ ...c.dispatch, op }),
             workgroups: c.dispatch.workgroups,
             uniformOffset: this.#uniformStride * d++,
             uniformSize: Math.max(16, c.dispatch.uniforms.byteLength),
             resources: r,
             groups: new Map(),
           };
+        }
         case "copy":
-          return { kind: "copy", op: c.op, from: r[0], to: r[1], offset: c.offset };
+          return { kind: "copy", op: underJit(c.op), from: r[0], to: r[1], offset: c.offset };
         case "clear":
-          return { kind: "clear", op: c.op, array: r[0] };
+          return { kind: "clear", op: underJit(c.op), array: r[0] };
         case "upload":
           return { kind: "upload", op: c.op, array: c.array };
       }
@@ -376,6 +392,14 @@ export class Program {
     this.#resources.dispose();
     if (this.#uniforms) this.#runtime.releaseUniforms(this.#uniforms);
   }
+}
+
+/**
+ * An op's name as a program's errors give it: an op's own kernel (`matmul`) becomes
+ * `jit: matmul`, like the generated kernels' labels (`jit: sum+sgdStep`).
+ */
+function underJit(op: string): string {
+  return op === "jit" || op.startsWith("jit: ") ? op : `jit: ${op}`;
 }
 
 function size(node: GraphNode): number {

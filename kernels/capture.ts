@@ -94,6 +94,11 @@ export class CaptureResources {
     return this.#temporaries.length;
   }
 
+  /** The temporaries themselves. */
+  get temporaries(): readonly DeviceArray[] {
+    return this.#temporaries;
+  }
+
   /** Frees every temporary and texture. */
   dispose(): void {
     for (const t of this.#temporaries) this.#allocators?.release(t);

@@ -18,10 +18,11 @@
  * a later upload overwrite data an earlier dispatch has yet to read.
  *
  * WebGPU reports errors asynchronously. Error scopes surround each pipeline's creation
- * (a WGSL error names its op), each new buffer (out of memory names its op) and each
- * batch's submit, where an invalid command's message names the op through the label
- * of its bind group. An error is thrown by the next call or read. A lost device makes
- * every later call throw at once and every pending read reject, rather than hang.
+ * (a WGSL error names its op), each new buffer (out of memory names its op), each bind
+ * group a compiled program keeps, and each batch's submit, where an invalid command's
+ * message names the op through the label of its bind group. An error is thrown by the
+ * next call or read. A lost device makes every later call throw at once and every
+ * pending read reject, rather than hang.
  *
  * For `jit`, the runtime can capture kernels instead of encoding them
  * (`kernels/capture.ts`), and replay prepared dispatches: a pipeline and a bind group
@@ -30,6 +31,7 @@
  * in one batch each see their own values).
  */
 import { Capture, type CapturedCommand, type CaptureResources } from "./capture.ts";
+import { checkArity, checkFlag, checkInteger, checkOptions, describeValue } from "./_checks.ts";
 
 /**
  * Byte size and count of GPU buffers, as reported by {@linkcode GpuRuntime.memory}.
@@ -174,7 +176,7 @@ export interface GpuRuntimeOptions {
    * multi-dimensional dispatch path at small sizes.
    */
   readonly maxWorkgroupsPerDimension?: number;
-  /** Dispatches encoded before the shared encoder is submitted without a read. */
+  /** Dispatches encoded before the shared encoder is submitted without a read (1 to 4096). */
   readonly maxDispatchesPerSubmit?: number;
   /** Whether destroying the runtime destroys the device (true when the runtime made it). */
   readonly ownsDevice?: boolean;
@@ -193,6 +195,7 @@ export interface GpuRuntimeOptions {
 export class GpuError extends Error {
   /** Creates an error whose message names the op. */
   constructor(op: string, message: string) {
+    checkArity("GpuError", arguments, 2);
     super(`${op}: ${message}`);
     this.name = "GpuError";
   }
@@ -211,6 +214,9 @@ const MAX_UNIFORM_BYTES = 256;
 const TEXTURE_USAGE = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING;
 /** Pooled bytes kept beyond this (per pool: buffers of a usage, textures) are destroyed instead. */
 const POOL_BYTE_BUDGET = 256 * 1024 * 1024;
+
+/** Most dispatches one submit may gather: the uniform arena holds 256 bytes for each. */
+const MAX_DISPATCHES_PER_SUBMIT = 4096;
 
 /** How long a failed read waits to learn whether the device was lost. */
 const LOST_GRACE_MS = 1000;
@@ -357,13 +363,30 @@ export class GpuRuntime {
 
   /** Wraps a device; see {@linkcode GpuRuntimeOptions}. */
   constructor(device: GPUDevice, options: GpuRuntimeOptions = {}) {
+    const op = "GpuRuntime";
+    checkArity(op, arguments, 2);
+    if (!(device instanceof GPUDevice)) {
+      throw new TypeError(`${op}: expected a GPUDevice, got ${describeValue(device)}`);
+    }
+    const o = checkOptions(op, options, false, [
+      "maxWorkgroupsPerDimension",
+      "maxDispatchesPerSubmit",
+      "ownsDevice",
+    ]);
     this.device = device;
     this.maxWorkgroupsPerDimension = Math.min(
-      options.maxWorkgroupsPerDimension ?? Infinity,
+      o.maxWorkgroupsPerDimension === undefined
+        ? Infinity
+        : checkInteger(op, "maxWorkgroupsPerDimension", o.maxWorkgroupsPerDimension, { min: 1 }),
       device.limits.maxComputeWorkgroupsPerDimension,
     );
-    this.#maxDispatchesPerSubmit = options.maxDispatchesPerSubmit ?? 64;
-    this.#ownsDevice = options.ownsDevice ?? false;
+    this.#maxDispatchesPerSubmit = o.maxDispatchesPerSubmit === undefined
+      ? 64
+      : checkInteger(op, "maxDispatchesPerSubmit", o.maxDispatchesPerSubmit, {
+        min: 1,
+        max: MAX_DISPATCHES_PER_SUBMIT,
+      });
+    this.#ownsDevice = checkFlag(op, "ownsDevice", o.ownsDevice);
     this.#storage = new BufferPool(STORAGE_USAGE);
     this.#uniforms = new BufferPool(UNIFORM_USAGE);
     this.#staging = new BufferPool(STAGING_USAGE);
@@ -505,6 +528,15 @@ export class GpuRuntime {
       values.byteLength,
     );
     return array;
+  }
+
+  /**
+   * Whether creating `buffer` raised an error (out of GPU memory): known once that error
+   * was reported. Its contents are lost; a holder should let it go (a released buffer that
+   * failed is destroyed, never pooled).
+   */
+  failed(buffer: GPUBuffer): boolean {
+    return this.#invalidBuffers.has(buffer);
   }
 
   /** Returns a tensor's buffer to the pool once no unsubmitted command can still use it. */
@@ -717,7 +749,11 @@ export class GpuRuntime {
     return capture.commands;
   }
 
-  /** Makes a bind group: a uniform block at binding 0, then the resources. */
+  /**
+   * Makes a bind group: a uniform block at binding 0, then the resources. Made once and
+   * kept (by compiled programs), so inside an error scope: a failure (an invalid pipeline,
+   * a buffer that failed) is thrown by the next call or read, naming `op`.
+   */
   bindGroup(
     op: string,
     pipeline: GPUComputePipeline,
@@ -733,11 +769,12 @@ export class GpuRuntime {
           : { buffer: array.buffer, size: array.byteLength },
       })
     );
-    return this.device.createBindGroup({
-      label: op,
-      layout: this.#layoutOf(pipeline),
-      entries,
-    });
+    return this.#scoped(op, ["validation"], () =>
+      this.device.createBindGroup({
+        label: op,
+        layout: this.#layoutOf(pipeline),
+        entries,
+      }));
   }
 
   /** Encodes a prepared dispatch (pipeline and bind group made beforehand) into the batch. */

@@ -1,13 +1,24 @@
 /**
  * @file Validation at the public boundary, shared by every op. Each check throws a
  * `TypeError` or `RangeError` whose message names the op, what was expected and what
- * was given, before any GPU work is encoded.
+ * was given, before any GPU work is encoded. The checks of plain arguments — how many
+ * there are, option keys, numbers, integers, flags — live in `kernels/_checks.ts` (the
+ * runtime uses them too) and are re-exported here, so the library imports every check
+ * from this file.
  */
 import { checkElementCount } from "../kernels/runtime.ts";
 import { recorderFor, SymbolicTensor } from "./_trace.ts";
 import { CpuTensor } from "./cpu_backend.ts";
 import { GpuTensor } from "./gpu_backend.ts";
 import { type Backend, describe, formatShape, isTensor, type Tensor } from "./tensor.ts";
+
+export {
+  checkArity,
+  checkFlag,
+  checkInteger,
+  checkNumber,
+  checkOptions,
+} from "../kernels/_checks.ts";
 
 /** Checks that `value` is a live tensor. */
 export function checkTensor(op: string, name: string, value: unknown): Tensor {
@@ -81,32 +92,6 @@ export function checkSameShape(op: string, names: [string, string], a: Tensor, b
 }
 
 /**
- * Checks that an options argument is a plain object (or undefined, if allowed) and,
- * when `keys` is given, that it names no other option: a misspelt option is an error,
- * never silently ignored.
- */
-export function checkOptions(
-  op: string,
-  value: unknown,
-  required: boolean,
-  keys?: readonly string[],
-): Record<string, unknown> {
-  if (value === undefined && !required) return {};
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new TypeError(`${op}: expected an options object, got ${describe(value)}`);
-  }
-  if (keys) {
-    const unknown = Object.keys(value).find((k) => !keys.includes(k));
-    if (unknown !== undefined) {
-      throw new TypeError(
-        `${op}: expected options among ${keys.join(", ")}, got an unknown option "${unknown}"`,
-      );
-    }
-  }
-  return value as Record<string, unknown>;
-}
-
-/**
  * Checks an `axis` option for a tensor of `rank` dimensions: an integer or a list of
  * distinct integers in [−rank, rank) (negative counts from the end); `undefined` means
  * every axis. Returns the axes, non-negative and ascending.
@@ -133,53 +118,4 @@ export function checkAxes(op: string, axis: unknown, rank: number): number[] {
     throw new RangeError(`${op}: expected distinct axes, got [${list.join(", ")}]`);
   }
   return axes.sort((a, b) => a - b);
-}
-
-/** Checks that a scalar is a finite number within [min, max] (inclusive). */
-export function checkNumber(
-  op: string,
-  name: string,
-  value: unknown,
-  range: { min?: number; max?: number } = {},
-): number {
-  if (typeof value !== "number") {
-    throw new TypeError(`${op}: expected ${name} to be a number, got ${describe(value)}`);
-  }
-  const { min = -Infinity, max = Infinity } = range;
-  if (!Number.isFinite(value) || value < min || value > max) {
-    const wanted = min === -Infinity && max === Infinity
-      ? "a finite number"
-      : max === Infinity
-      ? `a finite number ≥ ${min}`
-      : `a number in [${min}, ${max}]`;
-    throw new RangeError(`${op}: expected ${name} to be ${wanted}, got ${value}`);
-  }
-  return value;
-}
-
-/** Checks an optional boolean flag. */
-export function checkFlag(op: string, name: string, value: unknown): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== "boolean") {
-    throw new TypeError(`${op}: expected ${name} to be a boolean, got ${describe(value)}`);
-  }
-  return value;
-}
-
-/** Checks that a count or index is an integer within [min, max] (inclusive). */
-export function checkInteger(
-  op: string,
-  name: string,
-  value: unknown,
-  range: { min: number; max?: number },
-): number {
-  if (typeof value !== "number") {
-    throw new TypeError(`${op}: expected ${name} to be an integer, got ${describe(value)}`);
-  }
-  const { min, max = Number.MAX_SAFE_INTEGER } = range;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    const wanted = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in [${min}, ${max}]`;
-    throw new RangeError(`${op}: expected ${name} to be an integer ${wanted}, got ${value}`);
-  }
-  return value;
 }

@@ -7,6 +7,7 @@
  */
 import { call, input, literal } from "../kernels/expression.ts";
 import { applyElementwise, elementwiseOp } from "./_elementwise.ts";
+import { checkArity } from "./_validate.ts";
 import type { Tensor } from "./tensor.ts";
 
 const [a, b, c] = [input(0), input(1), input(2)];
@@ -127,6 +128,7 @@ const powOp = elementwiseOp<void>({
  * ```
  */
 export function add(a: Tensor, b: Tensor): Tensor {
+  checkArity("add", arguments, 2);
   return applyElementwise(addOp, { a, b }, undefined);
 }
 
@@ -145,6 +147,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
  * ```
  */
 export function sub(a: Tensor, b: Tensor): Tensor {
+  checkArity("sub", arguments, 2);
   return applyElementwise(subOp, { a, b }, undefined);
 }
 
@@ -163,6 +166,7 @@ export function sub(a: Tensor, b: Tensor): Tensor {
  * ```
  */
 export function mul(a: Tensor, b: Tensor): Tensor {
+  checkArity("mul", arguments, 2);
   return applyElementwise(mulOp, { a, b }, undefined);
 }
 
@@ -183,6 +187,7 @@ export function mul(a: Tensor, b: Tensor): Tensor {
  * ```
  */
 export function div(a: Tensor, b: Tensor): Tensor {
+  checkArity("div", arguments, 2);
   return applyElementwise(divOp, { a, b }, undefined);
 }
 
@@ -203,6 +208,7 @@ export function div(a: Tensor, b: Tensor): Tensor {
  * ```
  */
 export function maximum(a: Tensor, b: Tensor): Tensor {
+  checkArity("maximum", arguments, 2);
   return applyElementwise(maximumOp, { a, b }, undefined);
 }
 
@@ -221,6 +227,7 @@ export function maximum(a: Tensor, b: Tensor): Tensor {
  * ```
  */
 export function minimum(a: Tensor, b: Tensor): Tensor {
+  checkArity("minimum", arguments, 2);
   return applyElementwise(minimumOp, { a, b }, undefined);
 }
 
@@ -241,6 +248,7 @@ export function minimum(a: Tensor, b: Tensor): Tensor {
  * ```
  */
 export function pow(a: Tensor, b: Tensor): Tensor {
+  checkArity("pow", arguments, 2);
   return applyElementwise(powOp, { a, b }, undefined);
 }
 
@@ -257,5 +265,6 @@ export function pow(a: Tensor, b: Tensor): Tensor {
  * ```
  */
 export function neg(x: Tensor): Tensor {
+  checkArity("neg", arguments, 1);
   return applyElementwise(negOp, { x }, undefined);
 }

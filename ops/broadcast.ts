@@ -8,7 +8,7 @@
  */
 import { broadcastView } from "../kernels/term.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
-import { checkResultSize, checkTensors } from "./_validate.ts";
+import { checkArity, checkResultSize, checkTensors } from "./_validate.ts";
 import { describeShape, formatShape, isShape, type Tensor } from "./tensor.ts";
 
 /** Whether `from` broadcasts to `to` under NumPy's rules. */
@@ -118,6 +118,7 @@ const broadcastToOp: OpDefinition<void> = {
  * ```
  */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  checkArity("broadcastTo", arguments, 2);
   const op = "broadcastTo";
   const [input] = checkTensors(op, { x });
   const target = checkShape(op, shape);
@@ -171,6 +172,7 @@ const sumToShapeOp: OpDefinition<void> = {
  * ```
  */
 export function sumToShape(x: Tensor, shape: readonly number[]): Tensor {
+  checkArity("sumToShape", arguments, 2);
   const op = "sumToShape";
   const [input] = checkTensors(op, { x });
   const target = checkShape(op, shape);

@@ -6,6 +6,7 @@
  */
 import { call, input, literal } from "../kernels/expression.ts";
 import { applyElementwise, elementwiseOp } from "./_elementwise.ts";
+import { checkArity } from "./_validate.ts";
 import type { Tensor } from "./tensor.ts";
 
 const [a, b, c] = [input(0), input(1), input(2)];
@@ -58,6 +59,7 @@ const whereOp = elementwiseOp<void>({
  * ```
  */
 export function greater(a: Tensor, b: Tensor): Tensor {
+  checkArity("greater", arguments, 2);
   return applyElementwise(greaterOp, { a, b }, undefined);
 }
 
@@ -76,6 +78,7 @@ export function greater(a: Tensor, b: Tensor): Tensor {
  * ```
  */
 export function less(a: Tensor, b: Tensor): Tensor {
+  checkArity("less", arguments, 2);
   return applyElementwise(lessOp, { a, b }, undefined);
 }
 
@@ -94,6 +97,7 @@ export function less(a: Tensor, b: Tensor): Tensor {
  * ```
  */
 export function equal(a: Tensor, b: Tensor): Tensor {
+  checkArity("equal", arguments, 2);
   return applyElementwise(equalOp, { a, b }, undefined);
 }
 
@@ -116,5 +120,6 @@ export function equal(a: Tensor, b: Tensor): Tensor {
  * ```
  */
 export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
+  checkArity("where", arguments, 3);
   return applyElementwise(whereOp, { cond, a, b }, undefined);
 }

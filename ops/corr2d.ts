@@ -4,7 +4,7 @@
  */
 import { type Corr2dParams, encodeCorr2d } from "../kernels/corr2d.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
-import { checkRank, checkTensors } from "./_validate.ts";
+import { checkArity, checkRank, checkTensors } from "./_validate.ts";
 import { pad2d, reverse } from "./layout.ts";
 import { formatShape, type Tensor } from "./tensor.ts";
 
@@ -52,6 +52,7 @@ const corr2dOp: OpDefinition<Corr2dParams> = {
  * ```
  */
 export function corr2d(x: Tensor, k: Tensor): Tensor {
+  checkArity("corr2d", arguments, 2);
   const op = "corr2d";
   const [image, kernel] = checkTensors(op, { x, k });
   checkRank(op, "x", image, 2);

@@ -3,6 +3,7 @@
  * its reference implementation (float64 accumulation, one rounding to float32). It is
  * the "truth" the WebGPU kernels are tested against, written for clarity, not speed.
  */
+import { checkArity } from "./_validate.ts";
 import { fill } from "./creation.ts";
 import {
   type Backend,
@@ -35,6 +36,7 @@ export class CpuTensor extends Tensor {
 
   /** Wraps `data` (not copied) as a tensor of `backend`. */
   constructor(backend: CpuBackend, data: Float32Array, shape: readonly number[]) {
+    checkArity("tensor", arguments, 3);
     if (!(backend instanceof CpuBackend) || !(data instanceof Float32Array)) {
       throw new TypeError(
         `tensor: expected a CpuBackend and a Float32Array, got ${describe(backend)} and ${
@@ -63,6 +65,11 @@ export class CpuTensor extends Tensor {
 
   /** Copies the values out, row-major. */
   read(): Promise<Float32Array> {
+    try {
+      checkArity("read", arguments, 0);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.disposed) return Promise.reject(disposedRead());
     return Promise.resolve(this.data.slice());
   }
@@ -95,6 +102,11 @@ export class CpuBackend implements Backend {
   /** 2²⁸: the largest tensor, in elements (1 GiB of float32). */
   readonly maxElements: number = CPU_MAX_ELEMENTS;
 
+  /** The reference backend; {@linkcode cpu} returns the one every caller shares. */
+  constructor() {
+    checkArity("CpuBackend", arguments, 0);
+  }
+
   /**
    * A tensor of `shape` filled with 0.
    *
@@ -102,6 +114,7 @@ export class CpuBackend implements Backend {
    * @returns A new tensor.
    */
   zeros(shape: readonly number[]): Tensor {
+    checkArity("zeros", arguments, 1);
     return fill("zeros", this, shape, 0);
   }
 
@@ -112,6 +125,7 @@ export class CpuBackend implements Backend {
    * @returns A new tensor.
    */
   ones(shape: readonly number[]): Tensor {
+    checkArity("ones", arguments, 1);
     return fill("ones", this, shape, 1);
   }
 
@@ -131,11 +145,13 @@ export class CpuBackend implements Backend {
    * ```
    */
   full(shape: readonly number[], value: number): Tensor {
+    checkArity("full", arguments, 2);
     return fill("full", this, shape, value);
   }
 
   /** Makes a tensor from row-major values (copied). */
   tensor(values: Float32Array | readonly number[], shape?: readonly number[]): CpuTensor {
+    checkArity("tensor", arguments, 2);
     const args = checkTensorArgs(values, shape, this.maxElements);
     return new CpuTensor(this, args.values, args.shape);
   }
@@ -162,5 +178,6 @@ const reference = new CpuBackend();
  * ```
  */
 export function cpu(): CpuBackend {
+  checkArity("cpu", arguments, 0);
   return reference;
 }

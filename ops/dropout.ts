@@ -11,7 +11,7 @@
 import { call, type DropoutMask, input, keep, literal, scalar } from "../kernels/expression.ts";
 import { applyElementwise, elementwiseOp } from "./_elementwise.ts";
 import type { OpDefinition } from "./_op.ts";
-import { checkNumber } from "./_validate.ts";
+import { checkArity, checkNumber } from "./_validate.ts";
 import { checkKey, type RandomKey } from "./random.ts";
 import type { Tensor } from "./tensor.ts";
 
@@ -58,6 +58,7 @@ const dropoutOp: OpDefinition<DropoutParams> = elementwiseOp<DropoutParams>({
  * ```
  */
 export function dropout(x: Tensor, p: number, key: RandomKey): Tensor {
+  checkArity("dropout", arguments, 3);
   const op = "dropout";
   const probability = checkNumber(op, "p", p, { min: 0, max: 1 });
   const { words } = checkKey(op, key);

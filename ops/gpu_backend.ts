@@ -21,7 +21,7 @@ import {
   Tensor,
 } from "./tensor.ts";
 import { recorderFor } from "./_trace.ts";
-import { checkOptions } from "./_validate.ts";
+import { checkArity, checkOptions } from "./_validate.ts";
 
 let takeArray: (tensor: GpuTensor) => DeviceArray;
 
@@ -54,6 +54,7 @@ export class GpuTensor extends Tensor {
 
   /** Wraps a device array (owned from now on) as a tensor of `backend`. */
   constructor(backend: GpuBackend, array: DeviceArray, shape: readonly number[]) {
+    checkArity("tensor", arguments, 3);
     if (!(backend instanceof GpuBackend) || !(array?.buffer instanceof GPUBuffer)) {
       throw new TypeError(
         `tensor: expected a GpuBackend and a device array, got ${describe(backend)} and ${
@@ -88,8 +89,9 @@ export class GpuTensor extends Tensor {
    * from then on (a tensor never changes).
    */
   read(): Promise<Float32Array> {
-    if (!this.#array) return Promise.reject(disposedRead());
     try {
+      checkArity("read", arguments, 0);
+      if (!this.#array) throw disposedRead();
       return this.#backend.runtime.read("read", this.#array).then((values) => {
         this.#lastRead = values.length <= SUMMARY_THRESHOLD
           ? { values: values.slice() }
@@ -161,6 +163,14 @@ export class GpuBackend implements Backend {
 
   /** Wraps a runtime; use {@linkcode gpu} instead. */
   constructor(runtime: GpuRuntime, name: string) {
+    checkArity("GpuBackend", arguments, 2);
+    if (!(runtime instanceof GpuRuntime) || typeof name !== "string") {
+      throw new TypeError(
+        `GpuBackend: expected a GpuRuntime and a name, got ${describe(runtime)} and ${
+          describe(name)
+        }`,
+      );
+    }
     this.runtime = runtime;
     this.name = name;
   }
@@ -180,6 +190,7 @@ export class GpuBackend implements Backend {
    * compiled by `jit`, a constant of the program whose values are uploaded per call).
    */
   tensor(values: Float32Array | readonly number[], shape?: readonly number[]): Tensor {
+    checkArity("tensor", arguments, 2);
     const args = checkTensorArgs(values, shape, this.runtime.maxElements);
     const recorder = recorderFor(this);
     if (recorder) return recorder.constant(args.values, args.shape);
@@ -194,6 +205,7 @@ export class GpuBackend implements Backend {
    * @returns A new tensor.
    */
   zeros(shape: readonly number[]): Tensor {
+    checkArity("zeros", arguments, 1);
     return fill("zeros", this, shape, 0);
   }
 
@@ -204,6 +216,7 @@ export class GpuBackend implements Backend {
    * @returns A new tensor.
    */
   ones(shape: readonly number[]): Tensor {
+    checkArity("ones", arguments, 1);
     return fill("ones", this, shape, 1);
   }
 
@@ -223,11 +236,13 @@ export class GpuBackend implements Backend {
    * ```
    */
   full(shape: readonly number[], value: number): Tensor {
+    checkArity("full", arguments, 2);
     return fill("full", this, shape, value);
   }
 
   /** Live tensors, and the buffers and bytes they and the pool hold. */
   memory(): GpuBackendMemory {
+    checkArity("memory", arguments, 0);
     return { liveTensors: this.liveTensors, ...this.runtime.memory() };
   }
 
@@ -236,16 +251,23 @@ export class GpuBackend implements Backend {
    * (see {@linkcode GpuStats}); compare two snapshots to see what a step costs.
    */
   stats(): GpuStats {
+    checkArity("stats", arguments, 0);
     return this.runtime.stats();
   }
 
   /** Waits until all work so far has run, and throws any error it raised. */
   sync(): Promise<void> {
+    try {
+      checkArity("sync", arguments, 0);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.runtime.sync();
   }
 
   /** Frees pooled buffers and, if {@linkcode gpu} created it, the device. */
   destroy(): void {
+    checkArity("destroy", arguments, 0);
     this.runtime.destroy();
   }
 }
@@ -287,7 +309,12 @@ const POWER_PREFERENCES = ["low-power", "high-performance"];
 
 /** Checks {@linkcode GpuOptions} before any adapter or device is requested. */
 function checkGpuOptions(options: unknown): asserts options is GpuOptions {
-  const o = checkOptions("gpu", options, false);
+  const o = checkOptions("gpu", options, false, [
+    "device",
+    "powerPreference",
+    "maxWorkgroupsPerDimension",
+    "matmulVariant",
+  ]);
   if (o.device !== undefined && !(o.device instanceof GPUDevice)) {
     throw new TypeError(`gpu: expected device to be a GPUDevice, got ${describe(o.device)}`);
   }
@@ -325,6 +352,7 @@ function checkGpuOptions(options: unknown): asserts options is GpuOptions {
  * ```
  */
 export async function gpu(options: GpuOptions = {}): Promise<GpuBackend> {
+  checkArity("gpu", arguments, 1);
   checkGpuOptions(options);
   const pinned = options.matmulVariant === undefined
     ? null

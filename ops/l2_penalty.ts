@@ -7,7 +7,7 @@ import { call, input, literal } from "../kernels/expression.ts";
 import { encodeTreeSum } from "../kernels/reduce.ts";
 import { mapTerm } from "../kernels/term.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
-import { checkTensors } from "./_validate.ts";
+import { checkArity, checkTensors } from "./_validate.ts";
 import { mul } from "./arithmetic.ts";
 import type { Tensor } from "./tensor.ts";
 
@@ -44,6 +44,7 @@ const l2PenaltyOp: OpDefinition<void> = {
  * ```
  */
 export function l2Penalty(w: Tensor): Tensor {
+  checkArity("l2Penalty", arguments, 1);
   const [weights] = checkTensors("l2Penalty", { w });
   return runOp(l2PenaltyOp, [weights], undefined, []);
 }

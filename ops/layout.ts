@@ -12,6 +12,7 @@ import { gatherView, padView, reverseView, sliceView, type Term } from "../kerne
 import { type OpDefinition, runOp } from "./_op.ts";
 import { activeTape } from "./_tape.ts";
 import {
+  checkArity,
   checkInteger,
   checkOptions,
   checkRank,
@@ -112,6 +113,7 @@ export function checkRows(op: string, rows: unknown, n: number): Float32Array<Ar
  * ```
  */
 export function takeRows(x: Tensor, rows: ArrayLike<number> | Tensor): Tensor {
+  checkArity("takeRows", arguments, 2);
   const op = "takeRows";
   const [input] = checkTensors(op, { x });
   if (input.shape.length < 1) {
@@ -181,6 +183,7 @@ function pad(x: Tensor, before: readonly number[], after: readonly number[]): Te
  * ```
  */
 export function pad2d(x: Tensor, ph: number, pw: number): Tensor {
+  checkArity("pad2d", arguments, 3);
   const op = "pad2d";
   const [input] = checkTensors(op, { x });
   checkRank(op, "x", input, 2);
@@ -228,6 +231,7 @@ const sliceOp: OpDefinition<{ begin: readonly number[] }> = {
  * ```
  */
 export function slice(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
+  checkArity("slice", arguments, 3);
   const op = "slice";
   const [input] = checkTensors(op, { x });
   const rank = input.shape.length;
@@ -271,6 +275,7 @@ const reverseOp: OpDefinition<void> = {
  * ```
  */
 export function reverse(x: Tensor): Tensor {
+  checkArity("reverse", arguments, 1);
   const [input] = checkTensors("reverse", { x });
   return runOp(reverseOp, [input], undefined, input.shape);
 }
@@ -338,6 +343,7 @@ const concatOp: OpDefinition<{ axis: number }> = {
  * ```
  */
 export function concat(tensors: readonly Tensor[], options?: { readonly axis?: number }): Tensor {
+  checkArity("concat", arguments, 2);
   const op = "concat";
   if (!Array.isArray(tensors) || tensors.length === 0) {
     throw new TypeError(`${op}: expected a non-empty array of tensors, got ${describe(tensors)}`);

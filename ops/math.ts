@@ -10,7 +10,7 @@
  */
 import { call, type Expr, input, literal, scalar } from "../kernels/expression.ts";
 import { applyElementwise, elementwiseOp } from "./_elementwise.ts";
-import { checkNumber } from "./_validate.ts";
+import { checkArity, checkNumber } from "./_validate.ts";
 import type { Tensor } from "./tensor.ts";
 
 const [g, x] = [input(0), input(1)];
@@ -70,6 +70,7 @@ const scaleOp = elementwiseOp<{ c: number }>({
  * ```
  */
 export function abs(x: Tensor): Tensor {
+  checkArity("abs", arguments, 1);
   return applyElementwise(absOp, { x }, undefined);
 }
 
@@ -86,6 +87,7 @@ export function abs(x: Tensor): Tensor {
  * ```
  */
 export function exp(x: Tensor): Tensor {
+  checkArity("exp", arguments, 1);
   return applyElementwise(expOp, { x }, undefined);
 }
 
@@ -103,6 +105,7 @@ export function exp(x: Tensor): Tensor {
  * ```
  */
 export function log(x: Tensor): Tensor {
+  checkArity("log", arguments, 1);
   return applyElementwise(logOp, { x }, undefined);
 }
 
@@ -119,6 +122,7 @@ export function log(x: Tensor): Tensor {
  * ```
  */
 export function sqrt(x: Tensor): Tensor {
+  checkArity("sqrt", arguments, 1);
   return applyElementwise(sqrtOp, { x }, undefined);
 }
 
@@ -135,6 +139,7 @@ export function sqrt(x: Tensor): Tensor {
  * ```
  */
 export function square(x: Tensor): Tensor {
+  checkArity("square", arguments, 1);
   return applyElementwise(squareOp, { x }, undefined);
 }
 
@@ -151,6 +156,7 @@ export function square(x: Tensor): Tensor {
  * ```
  */
 export function relu(x: Tensor): Tensor {
+  checkArity("relu", arguments, 1);
   return applyElementwise(reluOp, { x }, undefined);
 }
 
@@ -167,6 +173,7 @@ export function relu(x: Tensor): Tensor {
  * ```
  */
 export function sigmoid(x: Tensor): Tensor {
+  checkArity("sigmoid", arguments, 1);
   return applyElementwise(sigmoidOp, { x }, undefined);
 }
 
@@ -183,6 +190,7 @@ export function sigmoid(x: Tensor): Tensor {
  * ```
  */
 export function tanh(x: Tensor): Tensor {
+  checkArity("tanh", arguments, 1);
   return applyElementwise(tanhOp, { x }, undefined);
 }
 
@@ -201,6 +209,7 @@ export function tanh(x: Tensor): Tensor {
  * ```
  */
 export function scale(x: Tensor, c: number): Tensor {
+  checkArity("scale", arguments, 2);
   const factor = checkNumber("scale", "c", c);
   return applyElementwise(scaleOp, { x }, { c: factor });
 }

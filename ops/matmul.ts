@@ -4,7 +4,7 @@
  */
 import { encodeMatmul, type MatmulParams } from "../kernels/matmul.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
-import { checkFlag, checkOptions, checkRank, checkTensors } from "./_validate.ts";
+import { checkArity, checkFlag, checkOptions, checkRank, checkTensors } from "./_validate.ts";
 import { formatShape, type Tensor } from "./tensor.ts";
 
 /**
@@ -74,11 +74,12 @@ const matmulOp: OpDefinition<MatmulParams> = {
  * ```
  */
 export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor {
+  checkArity("matmul", arguments, 3);
   const op = "matmul";
   const [left, right] = checkTensors(op, { a, b });
   checkRank(op, "a", left, 2);
   checkRank(op, "b", right, 2);
-  const o = checkOptions(op, options, false);
+  const o = checkOptions(op, options, false, ["transposeA", "transposeB"]);
   const transposeA = checkFlag(op, "transposeA", o.transposeA);
   const transposeB = checkFlag(op, "transposeB", o.transposeB);
   const [m, k] = transposeA ? [left.shape[1], left.shape[0]] : left.shape;

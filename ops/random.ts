@@ -7,7 +7,7 @@
  * a different last word, so they never collide with a stream.
  */
 import { philoxWords } from "../kernels/philox.ts";
-import { checkInteger } from "./_validate.ts";
+import { checkArity, checkInteger } from "./_validate.ts";
 import { describe, describeShape } from "./tensor.ts";
 
 /**
@@ -49,6 +49,7 @@ export function philox4x32(
   counter: readonly [number, number, number, number],
   key: readonly [number, number],
 ): [number, number, number, number] {
+  checkArity("philox4x32", arguments, 2);
   for (const [name, words, n] of [["counter", counter, 4], ["key", key, 2]] as const) {
     if (!Array.isArray(words) || words.length !== n || !Array.from(words).every(isU32)) {
       throw new TypeError(
@@ -99,6 +100,7 @@ export function checkKey(fn: string, value: unknown): RandomKey {
  * ```
  */
 export function randomKey(seed: number): RandomKey {
+  checkArity("randomKey", arguments, 1);
   return makeKey(checkU32("randomKey", "seed", seed), 0);
 }
 
@@ -117,6 +119,7 @@ export function randomKey(seed: number): RandomKey {
  * ```
  */
 export function splitKey(key: RandomKey, count = 2): RandomKey[] {
+  checkArity("splitKey", arguments, 2);
   const { words } = checkKey("splitKey", key);
   checkInteger("splitKey", "count", count, { min: 1, max: MAX_SPLIT });
   return Array.from({ length: count }, (_, i) => {
@@ -140,6 +143,7 @@ export function splitKey(key: RandomKey, count = 2): RandomKey[] {
  * ```
  */
 export function foldIn(key: RandomKey, data: number): RandomKey {
+  checkArity("foldIn", arguments, 2);
   const { words } = checkKey("foldIn", key);
   const [a, b] = philox4x32([checkU32("foldIn", "data", data), 0, 0, FOLD_TAG], words);
   return makeKey(a, b);

@@ -10,7 +10,7 @@ import {
   type RandomNormalParams,
 } from "../kernels/random_normal.ts";
 import { checkBackend, type OpDefinition, runOp } from "./_op.ts";
-import { checkNumber, checkOptions } from "./_validate.ts";
+import { checkArity, checkNumber, checkOptions } from "./_validate.ts";
 import { checkKey, philox4x32, type RandomKey } from "./random.ts";
 import { type Backend, describeShape, isShape, type Tensor } from "./tensor.ts";
 
@@ -69,6 +69,7 @@ export function randomNormal(
   key: RandomKey,
   options?: RandomNormalOptions,
 ): Tensor {
+  checkArity("randomNormal", arguments, 4);
   const op = "randomNormal";
   checkBackend(op, backend);
   if (!isShape(shape)) {
@@ -77,7 +78,7 @@ export function randomNormal(
     );
   }
   const { words } = checkKey(op, key);
-  const o = checkOptions(op, options, false);
+  const o = checkOptions(op, options, false, ["mean", "std"]);
   const mean = o.mean === undefined ? 0 : checkNumber(op, "mean", o.mean);
   const std = o.std === undefined ? 1 : checkNumber(op, "std", o.std, { min: 0 });
   const size = shape.reduce((a, b) => a * b, 1);

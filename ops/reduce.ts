@@ -13,7 +13,7 @@ import { encodeForm, type OpForm } from "../kernels/forms.ts";
 import { encodeTreeSum } from "../kernels/reduce.ts";
 import { mapTerm } from "../kernels/term.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
-import { checkAxes, checkOptions, checkTensors } from "./_validate.ts";
+import { checkArity, checkAxes, checkOptions, checkTensors } from "./_validate.ts";
 import { div, mul } from "./arithmetic.ts";
 import { broadcastTo } from "./broadcast.ts";
 import { equal } from "./compare.ts";
@@ -197,6 +197,7 @@ function reduceArgs(
  * ```
  */
 export function sum(x: Tensor, options?: ReduceOptions): Tensor {
+  checkArity("sum", arguments, 2);
   const [input, params, shape] = reduceArgs("sum", x, options);
   return runOp(sumOp, [input], params, shape);
 }
@@ -216,6 +217,7 @@ export function sum(x: Tensor, options?: ReduceOptions): Tensor {
  * ```
  */
 export function mean(x: Tensor, options?: ReduceOptions): Tensor {
+  checkArity("mean", arguments, 2);
   const [input, params, shape] = reduceArgs("mean", x, options);
   return runOp(meanOp, [input], params, shape);
 }
@@ -235,6 +237,7 @@ export function mean(x: Tensor, options?: ReduceOptions): Tensor {
  * ```
  */
 export function max(x: Tensor, options?: ReduceOptions): Tensor {
+  checkArity("max", arguments, 2);
   const [input, params, shape] = reduceArgs("max", x, options);
   return runOp(maxOp, [input], params, shape);
 }
@@ -257,6 +260,7 @@ export function argmax(
   x: Tensor,
   options: { readonly axis: number; readonly keepDims?: boolean },
 ): Tensor {
+  checkArity("argmax", arguments, 2);
   const op = "argmax";
   const o = checkOptions(op, options, true, ["axis", "keepDims"]);
   if (typeof o.axis !== "number") {

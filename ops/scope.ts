@@ -8,6 +8,7 @@
  * function is being differentiated, tensors its recorded gradients will read are kept
  * too (moved to the enclosing scope, which `valueAndGrad` frees after the backward pass).
  */
+import { checkArity } from "../kernels/_checks.ts";
 import { activeTape } from "./_tape.ts";
 
 /**
@@ -62,6 +63,7 @@ function collect(value: unknown, into: Set<unknown>, seen: Set<unknown>): void {
  * ```
  */
 export function scope<T>(block: () => T): T {
+  checkArity("scope", arguments, 1);
   if (typeof block !== "function") {
     throw new TypeError(`scope: expected a function, got ${typeof block}`);
   }

@@ -10,6 +10,7 @@ import { call, input, scalar } from "../kernels/expression.ts";
 import { elementwiseOp } from "./_elementwise.ts";
 import { runOp } from "./_op.ts";
 import {
+  checkArity,
   checkInteger,
   checkNumber,
   checkOptions,
@@ -81,10 +82,11 @@ const sgdStepOp = elementwiseOp<SgdStepParams>({
  * ```
  */
 export function sgdStep(p: Tensor, g: Tensor, options: SgdStepOptions): Tensor {
+  checkArity("sgdStep", arguments, 3);
   const op = "sgdStep";
   const [params, grad] = checkTensors(op, { p, g });
   checkSameShape(op, ["p", "g"], params, grad);
-  const o = checkOptions(op, options, true);
+  const o = checkOptions(op, options, true, ["lr", "weightDecay", "batchSize"]);
   const lr = checkNumber(op, "lr", o.lr);
   const weightDecay = o.weightDecay === undefined
     ? 0

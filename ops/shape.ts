@@ -5,7 +5,7 @@
  */
 import { reshapeTerm, transposeView } from "../kernels/term.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
-import { checkTensors } from "./_validate.ts";
+import { checkArity, checkTensors } from "./_validate.ts";
 import { checkShape } from "./broadcast.ts";
 import { describe, describeShape, formatShape, type Tensor } from "./tensor.ts";
 
@@ -31,6 +31,7 @@ const reshapeOp: OpDefinition<void> = {
  * ```
  */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  checkArity("reshape", arguments, 2);
   const op = "reshape";
   const [input] = checkTensors(op, { x });
   if (!Array.isArray(shape)) {
@@ -95,6 +96,7 @@ const transposeOp: OpDefinition<{ perm: readonly number[] }> = {
  * ```
  */
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  checkArity("transpose", arguments, 2);
   const op = "transpose";
   const [input] = checkTensors(op, { x });
   const rank = input.shape.length;

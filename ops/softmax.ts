@@ -8,7 +8,7 @@
  * reductions anchor kernels and the elementwise steps fuse into them.
  */
 import { add, div, sub } from "./arithmetic.ts";
-import { checkAxes, checkOptions, checkTensors } from "./_validate.ts";
+import { checkArity, checkAxes, checkOptions, checkTensors } from "./_validate.ts";
 import { exp, log } from "./math.ts";
 import { max, sum } from "./reduce.ts";
 import { scope } from "./scope.ts";
@@ -26,7 +26,7 @@ function softmaxArgs(
 ): { input: Tensor; axes: number[]; keepDims: boolean } {
   const [input] = checkTensors(op, { x });
   const o = checkOptions(op, options, false, keys);
-  const axes = checkAxes(op, o.axis ?? defaultAxis, input.shape.length);
+  const axes = checkAxes(op, o.axis === undefined ? defaultAxis : o.axis, input.shape.length);
   if (o.keepDims !== undefined && typeof o.keepDims !== "boolean") {
     throw new TypeError(`${op}: expected keepDims to be a boolean, got ${typeof o.keepDims}`);
   }
@@ -57,6 +57,7 @@ export function logSumExp(
   x: Tensor,
   options?: { readonly axis?: number | readonly number[]; readonly keepDims?: boolean },
 ): Tensor {
+  checkArity("logSumExp", arguments, 2);
   const { input, axes, keepDims } = softmaxArgs(
     "logSumExp",
     x,
@@ -85,6 +86,7 @@ export function logSumExp(
  * ```
  */
 export function softmax(x: Tensor, options?: { readonly axis?: number }): Tensor {
+  checkArity("softmax", arguments, 2);
   const { input, axes } = softmaxArgs("softmax", x, options, ["axis"], -1);
   return scope(() => {
     const e = exp(shifted(input, axes).centred);
@@ -107,6 +109,7 @@ export function softmax(x: Tensor, options?: { readonly axis?: number }): Tensor
  * ```
  */
 export function logSoftmax(x: Tensor, options?: { readonly axis?: number }): Tensor {
+  checkArity("logSoftmax", arguments, 2);
   const { input, axes } = softmaxArgs("logSoftmax", x, options, ["axis"], -1);
   return scope(() => {
     const { centred } = shifted(input, axes);

@@ -5,7 +5,7 @@
  * flow through it. Under `jit` it costs nothing (its term is its input).
  */
 import { type OpDefinition, runOp } from "./_op.ts";
-import { checkTensors } from "./_validate.ts";
+import { checkArity, checkTensors } from "./_validate.ts";
 import type { Tensor } from "./tensor.ts";
 
 const stopGradientOp: OpDefinition<void> = {
@@ -31,6 +31,7 @@ const stopGradientOp: OpDefinition<void> = {
  * ```
  */
 export function stopGradient(x: Tensor): Tensor {
+  checkArity("stopGradient", arguments, 1);
   const [input] = checkTensors("stopGradient", { x });
   return runOp(stopGradientOp, [input], undefined, input.shape);
 }

@@ -6,6 +6,7 @@
  * WebGPU) lives in the backend's own subclass; ops reach it only through
  * {@linkcode runOp}, so one op definition serves both backends.
  */
+import { checkArity, describeValue } from "../kernels/_checks.ts";
 import { formatTensor, type ShownValues } from "./_format.ts";
 import { trackInScope } from "./scope.ts";
 
@@ -100,6 +101,7 @@ export abstract class Tensor {
 
   /** Frees the storage. Disposing twice does nothing; using a disposed tensor throws. */
   dispose(): void {
+    checkArity("dispose", arguments, 0);
     if (this.#disposed) return;
     this.#disposed = true;
     this.free();
@@ -246,16 +248,5 @@ export function checkTensorArgs(
   return { values: Float32Array.from(values), shape: dims };
 }
 
-/** A short description of a value's type for error messages. */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (isTensor(value)) return `a tensor of shape ${formatShape(value.shape)}`;
-  if (typeof value === "object") {
-    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-    return typeof name === "string" && name ? name : "an object";
-  }
-  if (typeof value === "number" || typeof value === "boolean") return `${typeof value} ${value}`;
-  if (typeof value === "string") return `string ${JSON.stringify(value)}`;
-  return typeof value;
-}
+/** A short description of a value's type for error messages; a tensor's gives its shape. */
+export const describe: (value: unknown) => string = describeValue;

@@ -18,6 +18,7 @@ import {
   type Tensor,
 } from "../mod.ts";
 import { makeStudyData, runStudy, STUDY_DEFAULTS } from "../demos/decay_study.ts";
+import { faultyDevice } from "./_faults.ts";
 import { assertBitwise, gpuTest, values, within } from "./_harness.ts";
 
 gpuTest(
@@ -48,34 +49,11 @@ gpuTest(
   async (dev) => {
     // A real OOM needs more memory than this shared machine should give up, so the device
     // reports one for the next buffer it makes: the runtime's error-scope path is the real one.
-    let fail = false;
-    const scopes: GPUErrorFilter[] = [];
-    const device = new Proxy(dev.device, {
-      get(target, prop) {
-        if (prop === "pushErrorScope") {
-          return (filter: GPUErrorFilter) => {
-            scopes.push(filter);
-            target.pushErrorScope(filter);
-          };
-        }
-        if (prop === "popErrorScope") {
-          return (): Promise<GPUError | null> => {
-            const filter = scopes.pop();
-            return target.popErrorScope().then((e) => {
-              if (!fail || e || filter !== "out-of-memory") return e;
-              fail = false;
-              return new GPUOutOfMemoryError("simulated: the adapter has no memory left");
-            });
-          };
-        }
-        const value = Reflect.get(target, prop, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    const backend = await gpu({ device });
+    const faulty = faultyDevice(dev.device);
+    const backend = await gpu({ device: faulty.device });
     using x = backend.tensor([1, 2, 3]);
     await backend.sync();
-    fail = true;
+    faulty.failNextBuffer();
     // A size class no buffer in the pool has, so a new buffer is made.
     const big = randomNormal(backend, [1 << 20], randomKey(1));
     await assert.rejects(within(big.read(), 5000, "read"), (e: unknown) => {

@@ -10,7 +10,7 @@
  * on the arguments' backend, GPU or CPU. Everything made on the way, forward or
  * backward, is disposed except the value and the gradients.
  */
-import { checkTensors } from "../ops/_validate.ts";
+import { checkArity, checkTensors } from "../ops/_validate.ts";
 import { recordOn, Tape } from "../ops/_tape.ts";
 import { add } from "../ops/arithmetic.ts";
 import { scale } from "../ops/math.ts";
@@ -72,6 +72,7 @@ function backpropagate(tape: Tape, value: Tensor, args: readonly Tensor[]): Tens
 export function valueAndGrad<A extends Tensor[]>(
   f: (...args: A) => Tensor,
 ): (...args: A) => ValueAndGrads {
+  checkArity("valueAndGrad", arguments, 1);
   return differentiate("valueAndGrad", f);
 }
 
@@ -129,6 +130,7 @@ function differentiate<A extends Tensor[]>(
  * ```
  */
 export function grad<A extends Tensor[]>(f: (...args: A) => Tensor): (...args: A) => Tensor[] {
+  checkArity("grad", arguments, 1);
   const both = differentiate("grad", f);
   return (...args: A) => {
     const { value, grads } = both(...args);

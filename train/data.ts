@@ -4,6 +4,7 @@
  * (as PyTorch's `DataLoader(shuffle=True)`), so a run is reproducible from its seed.
  */
 import {
+  checkArity,
   checkInteger,
   checkNumber,
   checkOptions,
@@ -59,8 +60,9 @@ export interface SyntheticDataOptions {
  * ```
  */
 export function syntheticData(options: SyntheticDataOptions): Dataset {
+  checkArity("syntheticData", arguments, 1);
   const op = "syntheticData";
-  const o = checkOptions(op, options, true);
+  const o = checkOptions(op, options, true, ["w", "b", "n", "key", "noise"]);
   const w = checkTensor(op, "w", o.w);
   if (w.shape.length !== 2 || w.shape[1] !== 1) {
     throw new RangeError(`${op}: expected w of shape [d, 1], got [${w.shape.join(", ")}]`);
@@ -105,10 +107,11 @@ export function minibatchRows(
   batchSize: number,
   shuffle?: { readonly key: RandomKey; readonly epoch: number },
 ): number[][] {
+  checkArity("minibatchRows", arguments, 3);
   const op = "minibatchRows";
   checkInteger(op, "n", n, { min: 1, max: MAX_ROWS });
   checkInteger(op, "batchSize", batchSize, { min: 1 });
-  const s = shuffle === undefined ? undefined : checkOptions(op, shuffle, true);
+  const s = shuffle === undefined ? undefined : checkOptions(op, shuffle, true, ["key", "epoch"]);
   const key = s && checkKey(op, s.key);
   const epoch = s && checkInteger(op, "epoch", s.epoch, { min: 0, max: 0xffffffff });
   const order = Array.from({ length: n }, (_, i) => i);
@@ -128,7 +131,7 @@ export function minibatchRows(
 
 /** Checks a {@linkcode Dataset}: live `X` `[n, d]` and `y` `[n, 1]` on one backend. */
 export function checkDataset(op: string, data: unknown): Dataset {
-  const d = checkOptions(op, data, true);
+  const d = checkOptions(op, data, true, ["X", "y"]);
   const [X, y] = checkTensors(op, { "data.X": d.X, "data.y": d.y });
   checkRank(op, "data.X", X, 2);
   if (y.shape.length !== 2 || y.shape[0] !== X.shape[0] || y.shape[1] !== 1) {
@@ -157,6 +160,7 @@ export function checkDataset(op: string, data: unknown): Dataset {
  * ```
  */
 export function minibatch(data: Dataset, rows: readonly number[]): Dataset {
+  checkArity("minibatch", arguments, 2);
   const { X, y } = checkDataset("minibatch", data);
   checkRows("minibatch", rows, X.shape[0]);
   return { X: takeRows(X, rows), y: takeRows(y, rows) };

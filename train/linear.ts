@@ -5,6 +5,7 @@
  * `valueAndGrad` and the optimiser can pass around.
  */
 import {
+  checkArity,
   checkInteger,
   checkNumber,
   checkOptions,
@@ -63,6 +64,7 @@ function checkAffine(
  * ```
  */
 export function linreg(X: Tensor, w: Tensor, b: Tensor): Tensor {
+  checkArity("linreg", arguments, 3);
   const [x, weight, bias] = checkAffine("linreg", ["X", "w", "b"], [X, w, b], false);
   return scope(() => add(matmul(x, weight), bias));
 }
@@ -91,6 +93,7 @@ export class Linear {
    * @param outFeatures Output features, an integer ≥ 1.
    */
   constructor(inFeatures: number, outFeatures: number) {
+    checkArity("Linear", arguments, 2);
     checkInteger("Linear", "inFeatures", inFeatures, { min: 1 });
     checkInteger("Linear", "outFeatures", outFeatures, { min: 1 });
     this.inFeatures = inFeatures;
@@ -108,6 +111,7 @@ export class Linear {
    */
   init(backend: Backend, key: RandomKey, std = 1): LinearParams {
     const op = "Linear.init";
+    checkArity(op, arguments, 3);
     checkBackend(op, backend);
     const [weightKey, biasKey] = splitKey(checkKey(op, key));
     checkNumber(op, "std", std, { min: 0 });
@@ -135,7 +139,8 @@ export class Linear {
    */
   apply(params: LinearParams, X: Tensor): Tensor {
     const op = "Linear.apply";
-    const p = checkOptions(op, params, true);
+    checkArity(op, arguments, 2);
+    const p = checkOptions(op, params, true, ["weight", "bias"]);
     const [x, weight, bias] = checkAffine(
       op,
       ["X", "params.weight", "params.bias"],

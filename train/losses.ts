@@ -5,7 +5,7 @@
  * −log softmax at the label, from stable log-softmax), and `evaluateLoss`, the mean of a
  * per-example loss over a whole dataset, kept on the device.
  */
-import { checkRank, checkSameShape, checkTensors } from "../ops/_validate.ts";
+import { checkArity, checkRank, checkSameShape, checkTensors } from "../ops/_validate.ts";
 import { mul, neg, sub } from "../ops/arithmetic.ts";
 import { equal } from "../ops/compare.ts";
 import { CpuTensor } from "../ops/cpu_backend.ts";
@@ -39,6 +39,7 @@ function residual(op: string, yHat: Tensor, y: Tensor): Tensor {
  * ```
  */
 export function squaredLoss(yHat: Tensor, y: Tensor): Tensor {
+  checkArity("squaredLoss", arguments, 2);
   return scale(square(residual("squaredLoss", yHat, y)), 0.5);
 }
 
@@ -57,6 +58,7 @@ export function squaredLoss(yHat: Tensor, y: Tensor): Tensor {
  * ```
  */
 export function mseLoss(yHat: Tensor, y: Tensor): Tensor {
+  checkArity("mseLoss", arguments, 2);
   return square(residual("mseLoss", yHat, y));
 }
 
@@ -80,6 +82,7 @@ export function mseLoss(yHat: Tensor, y: Tensor): Tensor {
  * ```
  */
 export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
+  checkArity("crossEntropy", arguments, 2);
   const op = "crossEntropy";
   const [scores, classes] = checkTensors(op, { logits, labels });
   checkRank(op, "logits", scores, 2);
@@ -127,6 +130,7 @@ export function evaluateLoss(
   data: Dataset,
   loss: (yHat: Tensor, y: Tensor) => Tensor,
 ): Tensor {
+  checkArity("evaluateLoss", arguments, 3);
   const op = "evaluateLoss";
   for (const [name, f] of [["net", net], ["loss", loss]] as const) {
     if (typeof f !== "function") {
