@@ -129,6 +129,7 @@ export abstract class Tensor {
    * ```
    */
   toString(): string {
+    checkArity("toString", arguments, 0);
     const shown = this.disposed ? { missing: "disposed" } : this.#shownValues();
     return formatTensor(this.shape, this.backend.kind, shown);
   }

@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import * as api from "../mod.ts";
 import {
   abs,
+  Adam,
   add,
   argmax,
   type Backend,
@@ -446,6 +447,8 @@ function entries(f: Fixtures): Entry[] {
     ];
   };
   const sgd = new SGD([{ params: ["w"], lr: 0.1 }]);
+  const adam = new Adam([{ params: ["w"] }]);
+  const adamState = adam.init({ w: v3 });
   const layer = new Linear(2, 1);
   const params = { weight: w12, bias: b1 };
   const compiled = jit((x: Tensor) => relu(x));
@@ -878,9 +881,8 @@ function entries(f: Fixtures): Entry[] {
       arity: 0,
     },
     {
-      // train/sgd.ts gains its arity and key checks on the optimiser branch (see below).
       name: "SGD",
-      call: (groups) => new SGD(groups as never),
+      call: construct(SGD),
       valid: () => [[{ params: ["w"], lr: 0.1 }]],
       positions: [{
         index: 0,
@@ -890,18 +892,91 @@ function entries(f: Fixtures): Entry[] {
           [{ params: "w", lr: 1 }],
           [{ params: ["w"], lr: NaN }],
           [{ params: ["w"], lr: 1, batchSize: 0 }],
+          [{ params: ["w"], lr: 1, batchSize: 2.5 }],
+          [{ params: ["w"], lr: 1, batchsize: 2 }],
+          [{ params: ["w"], lr: 1, momentum: -1 }],
           [{ params: ["w"], lr: 1 }, { params: ["w"], lr: 1 }],
         ],
       }],
+      arity: 1,
+    },
+    {
+      name: "SGD.init",
+      call: method(sgd, "init"),
+      valid: () => [{ w: v3 }],
+      // (A parameter on another backend is fine: an optimiser serves any backend.)
+      positions: [{
+        index: 0,
+        ok: never,
+        extra: [{}, { w: v3, b: v3 }, ...f.bad.map((w) => ({ w }))],
+      }],
+      arity: 1,
     },
     {
       name: "SGD.step",
-      call: (p, g) => sgd.step(p as never, g as never),
+      call: method(sgd, "step"),
       valid: () => [{ w: v3 }, { w: v3 }],
       positions: [
-        { index: 0, ok: never, extra: [{}, { w: m23 }, ...bad.map((w) => ({ w }))] },
-        { index: 1, ok: never, extra: [{}, { w: s }, ...bad.map((w) => ({ w }))] },
+        // A parameter in no group is refused, never silently left out of the result.
+        {
+          index: 0,
+          ok: never,
+          extra: [{}, { w: m23 }, { w: v3, b: v3 }, ...bad.map((w) => ({ w }))],
+        },
+        {
+          index: 1,
+          ok: never,
+          extra: [{}, { w: s }, { w: v3, b: v3 }, ...bad.map((w) => ({ w }))],
+        },
       ],
+      arity: 3,
+    },
+    {
+      name: "Adam",
+      call: construct(Adam),
+      valid: () => [[{ params: ["w"] }]],
+      positions: [{
+        index: 0,
+        ok: never,
+        extra: [
+          [{ params: ["w"], beta1: 1 }],
+          [{ params: ["w"], beta2: -0.1 }],
+          [{ params: ["w"], eps: -1 }],
+          [{ params: ["w"], lr: Infinity }],
+          [{ params: ["w"], betas: [0.9, 0.999] }],
+        ],
+      }],
+      arity: 1,
+    },
+    {
+      name: "Adam.init",
+      call: method(adam, "init"),
+      valid: () => [{ w: v3 }],
+      positions: [{
+        index: 0,
+        ok: never,
+        extra: [{}, { w: v3, b: v3 }, ...f.bad.map((w) => ({ w }))],
+      }],
+      arity: 1,
+    },
+    {
+      name: "Adam.step",
+      call: method(adam, "step"),
+      valid: () => [{ w: v3 }, { w: v3 }, adamState],
+      positions: [
+        { index: 0, ok: never, extra: [{}, { w: v3, b: v3 }, ...bad.map((w) => ({ w }))] },
+        { index: 1, ok: never, extra: [{ w: s }, ...bad.map((w) => ({ w }))] },
+        { index: 2, ok: never, extra: [{}, { ...adamState, t: 1 }, { ...adamState, m: { w: s } }] },
+      ],
+      arity: 3,
+    },
+    {
+      name: "toString",
+      covers: "Tensor.toString",
+      call: methodOf("toString"),
+      valid: () => [v3],
+      positions: [],
+      arity: 1,
     },
     {
       name: "Linear",
@@ -1207,10 +1282,9 @@ function collectTensors(value: unknown): Tensor[] {
 
 /**
  * Exports the table leaves out, with the reason: `gpu` has a test of its own below (its
- * valid call would make a device), `Tensor` is abstract (its subclasses are checked), and
- * `train/sgd.ts` gains its checks on the optimiser branch.
+ * valid call would make a device), and `Tensor` is abstract (its subclasses are checked).
  */
-const UNCHECKED = new Set(["gpu", "Tensor", "SGD", "SGD.step"]);
+const UNCHECKED = new Set(["gpu", "Tensor"]);
 
 /**
  * What the table must check with one argument too many: every function and class of

@@ -112,13 +112,23 @@ function scaleBy(a: Tracked, exact: number, used = exact): Tracked {
   });
 }
 
+/**
+ * A trajectory the first-order analysis cannot bound: a divisor's error bound has grown
+ * to its value (Adam's update m/(√v + ε) near m ≈ 0 with √v small amplifies every earlier
+ * error). The property discards such a case (fast-check counts discards, and fails if
+ * they outnumber the cases it could judge); it never passes one unchecked.
+ */
+class OutOfReach extends Error {}
+
 /** a/b with `relative` the division's own rounding; needs |b| > its error. */
 function div(a: Tracked, b: Tracked, relative: number): Tracked {
   return map(Math.max(a.x.length, b.x.length), (i) => {
     const [ai, bi] = [at(a, i), at(b, i)];
     const x = a.x[ai] / b.x[bi];
     const margin = Math.abs(b.x[bi]) - b.e[bi];
-    assert.ok(margin > 0, `a divisor's error bound ${b.e[bi]} reaches its value ${b.x[bi]}`);
+    if (!(margin > 0)) {
+      throw new OutOfReach(`a divisor's error bound ${b.e[bi]} reaches its value ${b.x[bi]}`);
+    }
     const ea = a.e[ai] + (maySubnormal(a.x[ai], a.e[ai]) ? MIN_NORMAL : 0);
     const e = (ea + Math.abs(x) * b.e[bi]) / margin;
     return [x, e + rounded(x, e, relative)];
@@ -361,7 +371,14 @@ for (
     fc.assert(
       fc.asyncProperty(
         cases(group as fc.Arbitrary<never>),
-        (c) => (check as (b: Backend, c: Case<unknown>) => Promise<void>)(backend, c),
+        async (c) => {
+          try {
+            await (check as (b: Backend, c: Case<unknown>) => Promise<void>)(backend, c);
+          } catch (error) {
+            fc.pre(!(error instanceof OutOfReach));
+            throw error;
+          }
+        },
       ),
       runs(6),
     );

@@ -17,7 +17,7 @@
  * line is computed as `p − (lr·√c₂/c₁)·m/(√v + ε·√c₂)`, the same quantity with one
  * division fewer per element.
  */
-import { checkNumber } from "../ops/_validate.ts";
+import { checkArity, checkNumber } from "../ops/_validate.ts";
 import { add, div, mul, sub } from "../ops/arithmetic.ts";
 import { scale, sqrt, square } from "../ops/math.ts";
 import { scope } from "../ops/scope.ts";
@@ -86,6 +86,7 @@ export class Adam {
    */
   constructor(groups: readonly AdamGroup[]) {
     const op = "Adam";
+    checkArity(op, arguments, 1);
     const decay = (name: string, value: unknown) => {
       const beta = checkNumber(op, name, value);
       if (beta < 0 || beta >= 1) {
@@ -116,6 +117,7 @@ export class Adam {
    * @returns New state; the caller owns its tensors.
    */
   init(params: Params): AdamState {
+    checkArity("Adam.init", arguments, 1);
     const entries = checkParams("Adam.init", this.#groups, params);
     const zeros = (shape: (p: Tensor) => readonly number[]) =>
       Object.fromEntries(entries.map(([name, p]) => [name, p.backend.zeros(shape(p))]));
@@ -136,6 +138,7 @@ export class Adam {
    * @returns New parameters and state; the arguments are unchanged (dispose them when done).
    */
   step<P extends Params>(params: P, grads: Params, state: AdamState): OptimizerStep<AdamState, P> {
+    checkArity("Adam.step", arguments, 3);
     const op = "Adam.step";
     const entries = checkStep(op, this.#groups, params, grads);
     const s = checkState(op, "Adam.init(params)", state, ["m", "v", "correction1", "correction2"]);

@@ -7,11 +7,11 @@
  * Nesterov). The momentum buffers are state that a step takes and returns
  * ({@linkcode SGD.init}), so the whole training step stays a pure function.
  */
-import { checkNumber } from "../ops/_validate.ts";
+import { checkArity, checkInteger, checkNumber } from "../ops/_validate.ts";
 import { add } from "../ops/arithmetic.ts";
 import { scale } from "../ops/math.ts";
 import { scope } from "../ops/scope.ts";
-import { sgdStep } from "../ops/sgd_step.ts";
+import { sgdStep, type SgdStepOptions } from "../ops/sgd_step.ts";
 import type { Tensor } from "../ops/tensor.ts";
 import {
   checkParams,
@@ -48,6 +48,11 @@ export interface SgdState {
 
 type SgdSettings = Required<Omit<ParamGroup, "params">>;
 
+/** The options of `sgdStep` among a group's settings. */
+function update({ lr, weightDecay, batchSize }: SgdStepOptions): SgdStepOptions {
+  return { lr, weightDecay, batchSize };
+}
+
 /** SGD with per-group learning rate, weight decay, batch size and momentum. */
 export class SGD {
   readonly #groups: GroupSettings<SgdSettings>;
@@ -72,6 +77,7 @@ export class SGD {
    */
   constructor(groups: readonly ParamGroup[]) {
     const op = "SGD";
+    checkArity(op, arguments, 1);
     this.#groups = parseGroups(
       op,
       groups,
@@ -83,7 +89,7 @@ export class SGD {
           : checkNumber(op, "weightDecay", o.weightDecay),
         batchSize: o.batchSize === undefined
           ? 1
-          : checkNumber(op, "batchSize", o.batchSize, { min: 1 }),
+          : checkInteger(op, "batchSize", o.batchSize, { min: 1 }),
         momentum: o.momentum === undefined
           ? 0
           : checkNumber(op, "momentum", o.momentum, { min: 0 }),
@@ -112,6 +118,7 @@ export class SGD {
    * ```
    */
   init(params: Params): SgdState {
+    checkArity("SGD.init", arguments, 1);
     const entries = checkParams("SGD.init", this.#groups, params);
     return {
       momentum: Object.fromEntries(
@@ -146,6 +153,7 @@ export class SGD {
     state?: SgdState,
   ): Record<string, Tensor> | OptimizerStep<SgdState, P> {
     const op = "SGD.step";
+    checkArity(op, arguments, 3);
     const entries = checkStep(op, this.#groups, params, grads);
     const moving = entries.filter(([, , , s]) => s.momentum !== 0);
     if (state === undefined) {
@@ -156,7 +164,7 @@ export class SGD {
           }; got none`,
         );
       }
-      return Object.fromEntries(entries.map(([name, p, g, s]) => [name, sgdStep(p, g, s)]));
+      return Object.fromEntries(entries.map(([name, p, g, s]) => [name, sgdStep(p, g, update(s))]));
     }
     const { momentum: given } = checkState(op, "SGD.init(params)", state, ["momentum"]);
     const buffers = checkStateRecord(op, "momentum", given, moving);
@@ -165,7 +173,7 @@ export class SGD {
       const momentum: Record<string, Tensor> = {};
       for (const [name, p, g, s] of entries) {
         if (s.momentum === 0) {
-          next[name] = sgdStep(p, g, s);
+          next[name] = sgdStep(p, g, update(s));
           continue;
         }
         // g′ = g/batchSize + weightDecay·p; buf = μ·buf + g′; p − lr·buf.
