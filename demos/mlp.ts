@@ -2,9 +2,13 @@
  * @file `deno task demo:mlp`: the dropout study (d2l.ai, "Dropout") on the 8×8 digits,
  * on the GPU: the same network trained with and without dropout from the same seed, with
  * progress per epoch, a table, `mlp.json`, and the curves as `mlp.svg` and `mlp.png`.
- * The study itself is in `mlp_study.ts`.
+ * The study itself is in `mlp_study.ts`; the command line, its errors and exit statuses
+ * are the demos' shared ones (`args.ts`), as in `demo:decay`: every option and the
+ * output directory are checked before the first run, and a run whose loss becomes NaN or
+ * infinite is stopped, reported at that epoch and makes the exit status 3 unless
+ * `--allow-divergence`.
  */
-import { cpu, gpu, type GpuBackend } from "../mod.ts";
+import { GpuBackend } from "../mod.ts";
 import {
   MLP_DEFAULTS,
   type MlpSettings,
@@ -16,12 +20,18 @@ import {
 } from "./mlp_study.ts";
 import { type Panel, renderPng, renderSvg } from "./plot.ts";
 import {
+  choiceOption,
   consoleIo,
+  EXIT,
   integerOption,
   type Io,
+  numberOption,
+  openBackend,
   parseOptions as parseCommandLine,
-  UsageError,
+  runDemo,
 } from "./args.ts";
+import { checkOutputDirectory, writeAll } from "./_output.ts";
+import { describeDivergence, divergenceVerdict, DivergenceWatch } from "./_divergence.ts";
 
 const HELP = `Trains the multilayer perceptron of d2l.ai's dropout chapter — 64 inputs, two hidden
 layers of 256 ReLU units, 10 outputs, softmax cross-entropy, minibatch SGD — on the 8×8
@@ -38,44 +48,47 @@ Options:
                     an integer in [0, 2³²) (default ${MLP_DEFAULTS.seed})
   --backend NAME    gpu (WebGPU, default) or cpu (the reference)
   --out DIR         where mlp.json, mlp.svg and mlp.png go (default out/mlp)
+  --no-jit          run each training step eagerly, one kernel per op, instead of the
+                    compiled step (jit) — for comparison
+  --allow-divergence
+                    exit 0 even if a run diverges (its loss becomes NaN or infinite)
   --help            this text
 
 Per epoch: the mean training loss over the epoch's minibatches (dropout on), and the
-accuracy on the training and the test images after the epoch (dropout off).`;
+accuracy on the training and the test images after the epoch (dropout off).
+
+Exit status: 0 done, 1 a failure (no GPU), 2 a bad option, 3 a run diverged.`;
 
 interface Options {
   settings: MlpSettings;
   backend: "gpu" | "cpu";
   out: string;
+  allowDivergence: boolean;
 }
 
 function parseOptions(args: string[]): Options | "help" {
   const { values: parsed, flags } = parseCommandLine(
     args,
     ["epochs", "lr", "batch-size", "seed", "backend", "out"],
-    ["help"],
+    ["no-jit", "allow-divergence", "help"],
   );
   if (flags.has("help")) return "help";
-  const lr = parsed.lr === undefined ? MLP_DEFAULTS.lr : Number(parsed.lr);
-  if (!Number.isFinite(lr) || lr <= 0 || parsed.lr?.trim() === "") {
-    throw new UsageError(`--lr: expected a finite number > 0, got "${parsed.lr}"`);
-  }
-  const backend = parsed.backend ?? "gpu";
-  if (backend !== "gpu" && backend !== "cpu") {
-    throw new UsageError(`--backend: expected gpu or cpu, got "${backend}"`);
-  }
   const optional = (name: string, fallback: number, min: number, max?: number) =>
     parsed[name] === undefined ? fallback : integerOption(name, parsed[name], min, max);
   return {
     settings: {
       ...MLP_DEFAULTS,
-      lr,
+      lr: parsed.lr === undefined
+        ? MLP_DEFAULTS.lr
+        : numberOption("lr", parsed.lr, "a finite number > 0", (v) => v > 0),
       epochs: optional("epochs", MLP_DEFAULTS.epochs, 1),
       batchSize: optional("batch-size", MLP_DEFAULTS.batchSize, 1, 1437),
       seed: optional("seed", MLP_DEFAULTS.seed, 0, 2 ** 32 - 1),
+      jit: !flags.has("no-jit"),
     },
-    backend,
+    backend: choiceOption("backend", parsed.backend ?? "gpu", ["gpu", "cpu"]),
     out: parsed.out ?? "out/mlp",
+    allowDivergence: flags.has("allow-divergence"),
   };
 }
 
@@ -138,69 +151,83 @@ function table(results: readonly RunResult[]): string[] {
 /**
  * Runs the demo with command-line `args`.
  *
- * @returns The exit code: 0, 2 for a bad option, 1 for a failure.
+ * @returns The exit status: 0 done, 1 a failure, 2 a bad option, 3 a run diverged.
  */
-export async function main(args: string[], io: Io = consoleIo): Promise<number> {
-  let options;
-  try {
-    options = parseOptions(args);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    io.err(`demo:mlp: ${error.message}\nRun with --help for the options.`);
-    return 2;
-  }
-  if (options === "help") {
-    io.out(HELP);
-    return 0;
-  }
+export function main(args: string[], io: Io = consoleIo): Promise<number> {
+  return runDemo("mlp", io, async () => {
+    const options = parseOptions(args);
+    if (options === "help") {
+      io.out(HELP);
+      return EXIT.ok;
+    }
+    await checkOutputDirectory(options.out);
+    return await train(options, io);
+  });
+}
+
+async function train(options: Options, io: Io): Promise<number> {
   const { settings } = options;
-  let device: GpuBackend | null = null;
+  const backend = await openBackend(options.backend);
   try {
-    const backend = options.backend === "gpu" ? (device = await gpu()) : cpu();
     const adapter = backend.name;
     io.out(
-      `Backend: ${backend.kind} (${adapter}); ${settings.epochs} epochs, lr ${settings.lr}, batches of ${settings.batchSize}, seed ${settings.seed}`,
+      `Backend: ${backend.kind} (${adapter}); ${settings.epochs} epochs, lr ${settings.lr}, batches of ${settings.batchSize}, seed ${settings.seed}, ${
+        settings.jit ? "compiled step (jit)" : "eager step (--no-jit)"
+      }`,
     );
     const started = performance.now();
     const data = splitDigits(await readDigits(), backend, settings);
     const results: RunResult[] = [];
+    const watches: DivergenceWatch[] = [];
     for (const spec of STUDY_RUNS) {
-      results.push(
-        await runStudy(data, spec, settings, (epoch, loss, train, test) => {
-          const line = `${spec.name}: epoch ${epoch}/${settings.epochs}  loss ${
-            loss.toFixed(4)
-          }  train ${percent(train)}  test ${percent(test)}`;
-          if (io.interactive) io.progress(line);
-          if (epoch === settings.epochs || (!io.interactive && epoch % 5 === 0)) io.out(line);
-        }),
-      );
+      const watch = new DivergenceWatch();
+      watches.push(watch);
+      const result = await runStudy(data, spec, settings, (epoch, loss, train, test) => {
+        if (watch.divergence) return "stop";
+        const divergence = watch.check(epoch, { train: loss });
+        if (divergence) {
+          io.out(`${spec.name}: ${describeDivergence(divergence)}; stopping the run`);
+          return "stop";
+        }
+        const line = `${spec.name}: epoch ${epoch}/${settings.epochs}  loss ${
+          loss.toFixed(4)
+        }  train ${percent(train)}  test ${percent(test)}`;
+        if (io.interactive) io.progress(line);
+        if (epoch === settings.epochs || (!io.interactive && epoch % 5 === 0)) io.out(line);
+      });
+      results.push(result);
     }
     data.dispose();
     io.out("");
     table(results).forEach((line) => io.out(line));
     io.out(`total ${((performance.now() - started) / 1000).toFixed(2)} s on ${backend.kind}`);
 
-    await Deno.mkdir(options.out, { recursive: true });
-    const json = { adapter, backend: backend.kind, settings, runs: results };
+    const json = {
+      adapter,
+      backend: backend.kind,
+      settings,
+      runs: results.map((r, i) => ({ ...r, divergence: watches[i].divergence })),
+    };
     const figure = panels(results);
-    const files: Array<[string, string | Uint8Array]> = [
-      ["mlp.json", JSON.stringify(json, null, 2) + "\n"],
+    const written = await writeAll(options.out, [
+      ["mlp.json", JSON.stringify(json, nonFiniteAsText, 2) + "\n"],
       ["mlp.svg", renderSvg(figure)],
       ["mlp.png", await renderPng(figure)],
-    ];
-    for (const [file, content] of files) {
-      const path = `${options.out}/${file}`;
-      if (typeof content === "string") await Deno.writeTextFile(path, content);
-      else await Deno.writeFile(path, content);
-      io.out(`wrote ${path}`);
-    }
-    return 0;
-  } catch (error) {
-    io.err(`demo:mlp: ${(error as Error).message}`);
-    return 1;
+    ]);
+    written.forEach((path) => io.out(`wrote ${path}`));
+    const verdict = divergenceVerdict(
+      results.map((r, i) => ({ name: r.name, divergence: watches[i].divergence })),
+      options.allowDivergence,
+    );
+    verdict.lines.forEach((line) => io.err(line));
+    return verdict.exit;
   } finally {
-    device?.destroy();
+    if (backend instanceof GpuBackend) backend.destroy();
   }
+}
+
+function nonFiniteAsText(_key: string, value: unknown): unknown {
+  return typeof value === "number" && !Number.isFinite(value) ? String(value) : value;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -8,10 +8,13 @@
  *
  * One training step is one pure function of tensors ({@linkcode makeTrainStep}):
  * (parameters, optimiser state, batch, labels, dropout key) → (parameters, state, loss),
- * built from `valueAndGrad` and the optimiser, so that `jit` can compile it whole.
- * Nothing in an epoch waits for the GPU: the steps are encoded back to back, and each
- * epoch's figures (mean training loss, training and test accuracy) are gathered on the
- * device into one tensor whose read resolves while the next epoch is encoded.
+ * built from `valueAndGrad` and the optimiser. A run compiles it with `jit`
+ * (`settings.jit`, the default), the minibatch gather included, so a step is a few fused
+ * kernels; each step's new dropout key makes `jit` run the function again to record it
+ * (JavaScript only), and replays the compiled program. Nothing in an epoch waits for the
+ * GPU: the steps are encoded back to back, and each epoch's figures (mean training
+ * loss, training and test accuracy) are gathered on the device into one tensor whose
+ * read resolves while the next epoch is encoded.
  */
 import {
   argmax,
@@ -21,6 +24,7 @@ import {
   dropout,
   equal,
   foldIn,
+  jit,
   Linear,
   type LinearParams,
   minibatchRows,
@@ -106,6 +110,8 @@ export interface MlpSettings {
   readonly hidden: readonly [number, number];
   /** Standard deviation of the initial weights and biases (d2l: 0.01). */
   readonly initStd: number;
+  /** Compile the training step with `jit` (true); false runs it eagerly, op by op. */
+  readonly jit: boolean;
 }
 
 /**
@@ -120,6 +126,7 @@ export const MLP_DEFAULTS: MlpSettings = {
   testSize: 360,
   hidden: [256, 256],
   initStd: 0.01,
+  jit: true,
 };
 
 /** A run: its name and the dropout probabilities after the two hidden layers. */
@@ -314,13 +321,17 @@ export interface RunResult {
   readonly seconds: number;
 }
 
-/** Progress of a run: called once per epoch, in order, as each epoch's figures arrive. */
+/**
+ * Progress of a run: called once per epoch, in order, as each epoch's figures arrive.
+ * Returning `"stop"` ends the run before the next epoch it would start (e.g. once the
+ * loss is NaN); epochs already under way still report.
+ */
 export type OnEpoch = (
   epoch: number,
   trainLoss: number,
   trainAccuracy: number,
   testAccuracy: number,
-) => void;
+) => void | "stop";
 
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -341,7 +352,20 @@ export interface MlpRun {
 export function startRun(data: StudyData, spec: RunSpec, settings: MlpSettings): MlpRun {
   const backend = data.train.X.backend;
   const optimizer = makeOptimizer(settings);
-  const step = makeTrainStep(settings, optimizer, spec.dropout);
+  const train = makeTrainStep(settings, optimizer, spec.dropout);
+  // The minibatch gather is part of the step, so that it fuses into the first layer.
+  const step = (
+    params: MlpParams,
+    state: SgdState,
+    X: Tensor,
+    labels: Tensor,
+    rows: Tensor,
+    key: RandomKey,
+  ) => train(params, state, takeRows(X, rows), takeRows(labels, rows), key);
+  // The old parameters and state are donated: the new ones may take their buffers.
+  const compiledStep = settings.jit ? jit(step, { donate: [0, 1] }) : null;
+  const count = (params: MlpParams, set: DigitSet) => correctCount(settings, params, set);
+  const compiledCount = settings.jit ? jit(count) : null;
   const k = keys(settings.seed);
   let params = initParams(backend, settings);
   let state = optimizer.init(params);
@@ -351,18 +375,18 @@ export function startRun(data: StudyData, spec: RunSpec, settings: MlpSettings):
     epoch(epoch) {
       const losses: Tensor[] = [];
       for (const rows of epochBatches(settings, n, epoch)) {
-        const next = scope(() =>
-          step(
-            params,
-            state,
-            takeRows(data.train.X, rows),
-            takeRows(data.train.labels, rows),
-            foldIn(k.masks, steps++),
-          )
-        );
-        for (const t of [...Object.values(params), ...Object.values(state.momentum)]) {
-          t.dispose();
+        const indices = backend.tensor(rows);
+        const key = foldIn(k.masks, steps++);
+        let next: StepResult;
+        if (compiledStep) {
+          next = compiledStep(params, state, data.train.X, data.train.labels, indices, key);
+        } else {
+          next = scope(() => step(params, state, data.train.X, data.train.labels, indices, key));
+          for (const t of [...Object.values(params), ...Object.values(state.momentum)]) {
+            t.dispose();
+          }
         }
+        indices.dispose();
         ({ params, state } = next);
         losses.push(scale(next.loss, rows.length / n));
         next.loss.dispose();
@@ -372,8 +396,8 @@ export function startRun(data: StudyData, spec: RunSpec, settings: MlpSettings):
         losses.forEach((l) => l.dispose());
         return concat([
           reshape(meanLoss, [1]),
-          reshape(correctCount(settings, params, data.train), [1]),
-          reshape(correctCount(settings, params, data.test), [1]),
+          reshape((compiledCount ?? count)(params, data.train), [1]),
+          reshape((compiledCount ?? count)(params, data.test), [1]),
         ]);
       });
     },
@@ -382,6 +406,8 @@ export function startRun(data: StudyData, spec: RunSpec, settings: MlpSettings):
     },
     dispose() {
       for (const t of [...Object.values(params), ...Object.values(state.momentum)]) t.dispose();
+      compiledStep?.dispose();
+      compiledCount?.dispose();
     },
   };
   return run;
@@ -407,7 +433,8 @@ export async function runStudy(
   const epochs: number[] = [], trainLoss: number[] = [];
   const trainAccuracy: number[] = [], testAccuracy: number[] = [];
   const pending: Promise<void>[] = [];
-  for (let epoch = 1; epoch <= settings.epochs; epoch++) {
+  let stop = false;
+  for (let epoch = 1; epoch <= settings.epochs && !stop; epoch++) {
     const figures = run.epoch(epoch);
     pending.push(
       figures.read().then(([loss, trainCorrect, testCorrect]) => {
@@ -415,7 +442,9 @@ export async function runStudy(
         trainLoss.push(loss);
         trainAccuracy.push(trainCorrect / nTrain);
         testAccuracy.push(testCorrect / nTest);
-        onEpoch(epoch, loss, trainCorrect / nTrain, testCorrect / nTest);
+        if (onEpoch(epoch, loss, trainCorrect / nTrain, testCorrect / nTest) === "stop") {
+          stop = true;
+        }
       }),
     );
     figures.dispose();

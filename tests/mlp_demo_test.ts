@@ -292,12 +292,28 @@ Deno.test("demo:mlp: bad options exit with status 2 and name the option", async 
       [["--lr", "-1"], /^demo:mlp: --lr: expected a finite number > 0, got "-1"/],
       [["--batch-size", "2000"], /^demo:mlp: --batch-size: expected an integer in \[1, 1437\]/],
       [["--backend", "tpu"], /^demo:mlp: --backend: expected gpu or cpu, got "tpu"/],
-      [["--dropout", "0.5"], /^demo:mlp: unknown option --dropout/],
+      [
+        ["--dropout", "0.5"],
+        /^demo:mlp: --dropout: expected one of --epochs, .* got an unknown option/,
+      ],
     ] as const
   ) {
     const io = capture();
     assert.equal(await main([...args], io), 2, args.join(" "));
     assert.match(io.errors.join("\n"), message);
+    assert.match(io.errors.join("\n"), /\nRun "deno task demo:mlp --help" for the options\.$/);
+    assert.deepEqual(io.lines, [], "nothing printed before the error");
+  }
+  // The output directory is checked before any training: a file is refused at once.
+  const file = await Deno.makeTempFile();
+  try {
+    const io = capture();
+    const started = performance.now();
+    assert.equal(await main(["--out", file], io), 2);
+    assert.match(io.errors.join("\n"), /^demo:mlp: --out: expected /);
+    assert.ok(performance.now() - started < 1000, "refused before training");
+  } finally {
+    await Deno.remove(file);
   }
   const io = capture();
   assert.equal(await main(["--help"], io), 0);
