@@ -20,7 +20,7 @@
  * a scale after a sum. Modelled on jax-js's `jit` fusion rules and Burn's fusers, with
  * the rules written down here rather than in the code generator.
  */
-import type { Expr } from "../kernels/expression.ts";
+import { type Expr, runtimeWords } from "../kernels/expression.ts";
 import type { Term } from "../kernels/term.ts";
 import type { Graph, GraphNode } from "./graph.ts";
 import { shapesOf } from "./graph.ts";
@@ -107,6 +107,12 @@ export function ownTerm(graph: Graph, id: number): { term: Term; inputs: Term[] 
   return { term: form.build(inputs), inputs };
 }
 
+/**
+ * Runtime words one generated kernel may read: its uniform block holds 64, and the
+ * reductions' identities and the block's first word take a few.
+ */
+const WORD_BUDGET = 56;
+
 /** Plans the kernels of a graph. */
 export function planFusion(
   graph: Graph,
@@ -192,6 +198,7 @@ export function planFusion(
     const size = nodes[id].shape.reduce((a, b) => a * b, 1);
     const chain: number[] = [];
     let end = id;
+    let words = 0;
     for (;;) {
       if (outputs.has(end)) break;
       const next = readers.get(end);
@@ -203,6 +210,9 @@ export function planFusion(
       const { term, inputs } = ownTerm(reader);
       const position = (nodes[reader] as GraphNode & { kind: "op" }).inputs.indexOf(end);
       if (!readsAtOwnIndex(term, inputs[position])) break;
+      // The epilogue's runtime words share the kernel's uniform block.
+      words += term.kind === "map" ? runtimeWords(term.expr).length : 0;
+      if (words > WORD_BUDGET) break;
       chain.push(reader);
       end = reader;
     }
@@ -252,19 +262,34 @@ export function planFusion(
   // beneath it that reads the most stored values, so that two kernels share the reads.
   const budget = options.maxStorageBuffers - 2;
   const protectedNodes = new Set([...chains.keys(), ...absorbed.keys()]);
+  /** Runtime words (a kernel's uniform block holds 64) of the values a kernel computes. */
+  const wordsOf = (root: number): number =>
+    [root, ...inlinedBeneath(root)].reduce((n, id) => {
+      const own = kindOf(id) === "term" ? ownTerm(id) : null;
+      return n + (own?.term.kind === "map" ? runtimeWords(own.term.expr).length : 0);
+    }, 0);
+  const fits = (id: number) =>
+    storedReads(id).size <= budget && (kindOf(id) === "matmul" || wordsOf(id) <= WORD_BUDGET);
   // Storing a value makes a kernel of its own, which may itself bind too much: repeat.
   for (let changed = true; changed;) {
     changed = false;
     for (const id of order) {
       if (!materialized.has(id) || kindOf(id) === "source") continue;
-      for (;;) {
-        const reads = storedReads(id);
-        if (reads.size <= budget) break;
-        let best = -1, bestCount = 0;
+      while (!fits(id)) {
+        // Store the inlined value beneath that carries the most reads (or words) that one
+        // kernel can still take, so that few kernels share the work; else the largest.
+        const byReads = storedReads(id).size > budget;
+        const [total, limit] = byReads
+          ? [storedReads(id).size, budget]
+          : [wordsOf(id), WORD_BUDGET];
+        let best = -1, bestScore = 0, bestFits = false;
         for (const candidate of inlinedBeneath(id)) {
           if (protectedNodes.has(candidate)) continue;
-          const count = storedReads(candidate).size;
-          if (count > bestCount && count < reads.size) [best, bestCount] = [candidate, count];
+          const score = byReads ? storedReads(candidate).size : wordsOf(candidate);
+          if (score === 0 || score >= total) continue;
+          const fitsOne = score <= limit;
+          const better = fitsOne !== bestFits ? fitsOne : score > bestScore;
+          if (best < 0 || better) [best, bestScore, bestFits] = [candidate, score, fitsOne];
         }
         if (best < 0) break;
         materialized.add(best);

@@ -159,6 +159,24 @@ gpuTest("jit: more inputs than the device binds in one kernel still add up", asy
   compiled.dispose();
 });
 
+gpuTest(
+  "jit: more runtime words than a uniform block holds are spread over kernels",
+  async (dev) => {
+    // 150 scales by distinct numbers: 150 words, a uniform block holds 64.
+    const factors = Array.from({ length: 150 }, (_, i) => 1 + i / 1000);
+    const chain = (y: Tensor) => factors.reduce((v, c) => scale(v, c), y);
+    const fused = jit((x: Tensor) => [chain(relu(x)), chain(sum(x))]);
+    using x = dev.tensor([1, 2, 3]);
+    const [elementwise, reduced] = fused(x);
+    const expect = (v: number) => factors.reduce((a, c) => Math.fround(a * Math.fround(c)), v);
+    assert.deepEqual([...await elementwise.read()], [1, 2, 3].map(expect));
+    assert.deepEqual([...await reduced.read()], [expect(6)]);
+    elementwise.dispose();
+    reduced.dispose();
+    fused.dispose();
+  },
+);
+
 gpuTest("jit: a reduction past one dispatch dimension (70,000 workgroups)", async (dev) => {
   const compiled = jit((x: Tensor) => scale(sum(x, { axis: 1 }), 0.5));
   using x = dev.tensor(new Float32Array(70000 * 40).fill(1), [70000, 40]);
