@@ -24,6 +24,12 @@
  * next call or read. A lost device makes every later call throw at once and every
  * pending read reject, rather than hang.
  *
+ * Eager dispatches make a bind group each: a cache of them keyed by pipeline and buffers
+ * would rarely hit, because a tensor's buffer comes from the pool and recombines with
+ * others (measured on the decay study's eager steps: 0% hits with 64 entries, 12% with
+ * 1,024, even ignoring the uniform block's offset). Compiled programs are the answer:
+ * their bind groups are made once.
+ *
  * For `jit`, the runtime can capture kernels instead of encoding them
  * (`kernels/capture.ts`), and replay prepared dispatches: a pipeline and a bind group
  * made once, encoded into the shared pass, with the runtime values of a call staged
