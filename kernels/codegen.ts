@@ -276,6 +276,16 @@ function vectorizable(outputs: readonly Term[]): boolean {
   return outputs.every(ok);
 }
 
+/**
+ * Names of one phase of a program kernel: its functions are prefixed, its words follow
+ * the earlier phases' words, and a buffer is read through the program's binding of it.
+ */
+interface PhaseNaming {
+  readonly prefix: string;
+  readonly wordBase: number;
+  readonly binding?: (source: number) => string;
+}
+
 /** Writes the WGSL of one kernel, collecting the getters of its words. */
 class Writer {
   readonly getters: Getter[] = [];
@@ -290,6 +300,8 @@ class Writer {
     readonly mode: ConstantMode,
     /** Where words are read: the uniform block, or (matmul hooks) a storage array. */
     readonly words: "uniform" | "storage" = "uniform",
+    /** How a program kernel's phase names its functions, words and buffers. */
+    readonly phase: PhaseNaming = { prefix: "", wordBase: 0 },
   ) {}
 
   /** WGSL of a u32 constant: a literal, or a word of the block. */
@@ -306,7 +318,7 @@ class Writer {
 
   /** WGSL reading a new word of the block. */
   word(get: Getter, type: "u32" | "f32"): string {
-    const k = this.getters.length;
+    const k = this.phase.wordBase + this.getters.length;
     this.getters.push(get);
     const read = this.words === "uniform" ? `params.w[${k >> 2}][${k & 3}]` : `hookWords[${k}]`;
     return type === "u32" ? read : `bitcast<f32>(${read})`;
@@ -323,6 +335,7 @@ class Writer {
 
   /** The binding that reads buffer `source` as f32 (or vec4f). */
   input(source: number, vector: boolean): string {
+    if (this.phase.binding) return this.phase.binding(source);
     if (source === this.#plan?.inPlace) return "out0";
     const key = `${source}/${vector}`;
     let binding = this.#inputBindings.get(key);
@@ -337,7 +350,7 @@ class Writer {
   /** The name of term `t`'s function in scalar or vector form, emitting it if needed. */
   fn(t: Term, vector: boolean): string {
     const k = this.index.get(t)!;
-    const name = `t${k}${vector ? "v" : ""}`;
+    const name = `${this.phase.prefix}t${k}${vector ? "v" : ""}`;
     if (this.#emitted.has(name)) return name;
     this.#emitted.add(name);
     const type = vector ? "vec4f" : "f32";
@@ -603,6 +616,69 @@ function reducerWgsl(
   }
 }
 
+/** The pieces of a reduction that a kernel loops over, written by one writer. */
+interface ReductionParts {
+  /** Functions `combine`, `oIndex` (output → base offset) and `rIndex`, prefixed. */
+  readonly helpers: readonly string[];
+  readonly combine: string;
+  readonly oIndex: string;
+  /** WGSL type of a partial value (`vec2f` for argmax: value and index). */
+  readonly type: string;
+  readonly identity: string;
+  /** WGSL of the output count and the reduction's length. */
+  readonly outputs: string;
+  readonly length: string;
+  /** WGSL of value `v` of the reduction of the output at offset `base`. */
+  value(v: string): string;
+  /** WGSL of the reduced value in accumulator `a` (argmax: its index). */
+  result(a: string): string;
+  /** Statements storing accumulator `a` as output `o` of `target`, through the epilogue. */
+  finish(a: string, o: string, target: string): string;
+}
+
+/** Writes the functions of a reduction plan and returns how to use them. */
+function reductionParts(w: Writer, plan: ReducePlan): ReductionParts {
+  const dims = (c: BindContext) => {
+    const p = c.plan as ReducePlan;
+    return reductionDims(p.source.shape, p.axes);
+  };
+  const { kept, reduced } = reductionDims(plan.source.shape, plan.axes);
+  const outputs = w.u32((c) => sizeOf(dims(c).kept.map((d) => d.size)));
+  const length = w.u32((c) => sizeOf(dims(c).reduced.map((d) => d.size)));
+  const keptIndex = w.decompose("o", kept.length, (c, d) => dims(c).kept[d], () => 0);
+  const reducedIndex = w.decompose("r", reduced.length, (c, d) => dims(c).reduced[d], () => 0);
+  const source = w.fn(plan.source, false);
+  const infinity = plan.reducer === "sum" ? "" : w.word(() => ({ f32: Infinity }), "f32");
+  const r = reducerWgsl(plan.reducer, infinity);
+  const isArg = plan.reducer === "argmax";
+  const [combine, oIndex, rIndex] = ["combine", "oIndex", "rIndex"].map((f) =>
+    `${w.phase.prefix}${f}`
+  );
+  const result = (a: string) => (isArg ? `${a}.y` : a);
+  return {
+    helpers: [
+      `fn ${combine}(a: ${r.type}, b: ${r.type}) -> ${r.type} {\n  ${r.combine}\n}`,
+      `fn ${oIndex}(o: u32) -> u32 {\n${keptIndex.lines}\n  return u32(${keptIndex.offset});\n}`,
+      `fn ${rIndex}(r: u32) -> u32 {\n${reducedIndex.lines}\n  return u32(${reducedIndex.offset});\n}`,
+    ],
+    combine,
+    oIndex,
+    type: r.type,
+    identity: r.identity,
+    outputs,
+    length,
+    value: (v) =>
+      isArg
+        ? `vec2f(${source}(base + ${rIndex}(${v})), f32(${v}))`
+        : `${source}(base + ${rIndex}(${v}))`,
+    result,
+    finish: (a, o, target) =>
+      plan.epilogue
+        ? `fusedResult = ${result(a)};\n  ${target}[${o}] = ${w.fn(plan.epilogue, false)}(${o});`
+        : `${target}[${o}] = ${result(a)};`,
+  };
+}
+
 /** Writes a reduce kernel (or the first pass of a two-pass one, `chunks` > 1). */
 function writeReduce(
   plan: ReducePlan,
@@ -614,39 +690,18 @@ function writeReduce(
 ): Template {
   const w = new Writer(terms, index, mode);
   w.setPlan(plan);
-  const dims = (c: BindContext) => {
-    const p = c.plan as ReducePlan;
-    return reductionDims(p.source.shape, p.axes);
-  };
-  const shape = plan.source.shape;
-  const { kept, reduced } = reductionDims(shape, plan.axes);
-  const outputs = w.u32((c) => sizeOf(dims(c).kept.map((d) => d.size)));
-  const length = w.u32((c) => sizeOf(dims(c).reduced.map((d) => d.size)));
+  const parts = reductionParts(w, plan);
+  const { outputs, length, combine, value } = parts;
   const chunkCount = chunks
-    ? w.u32((c) => Math.ceil(sizeOf(dims(c).reduced.map((d) => d.size)) / CHUNK))
+    ? w.u32((c) => {
+      const p = c.plan as ReducePlan;
+      return Math.ceil(
+        sizeOf(reductionDims(p.source.shape, p.axes).reduced.map((d) => d.size)) / CHUNK,
+      );
+    })
     : "";
-  const keptIndex = w.decompose("o", kept.length, (c, d) => dims(c).kept[d], () => 0);
-  const reducedIndex = w.decompose("r", reduced.length, (c, d) => dims(c).reduced[d], () => 0);
-  const source = w.fn(plan.source, false);
-  const infinity = plan.reducer === "sum" ? "" : w.word(() => ({ f32: Infinity }), "f32");
-  const r = reducerWgsl(plan.reducer, infinity);
-  const isArg = plan.reducer === "argmax";
-  const value = (
-    v: string,
-  ) => (isArg
-    ? `vec2f(${source}(base + rIndex(${v})), f32(${v}))`
-    : `${source}(base + rIndex(${v}))`);
-  const finish = chunks
-    ? `out0[slot] = ${isArg ? "a.y" : "a"};`
-    : plan.epilogue
-    ? `fusedResult = ${isArg ? "a.y" : "a"};\n  out0[o] = ${w.fn(plan.epilogue, false)}(o);`
-    : `out0[o] = ${isArg ? "a.y" : "a"};`;
+  const finish = chunks ? `out0[slot] = ${parts.result("a")};` : parts.finish("a", "o", "out0");
   w.bindings.push({ kind: "output", index: 0, vector: false });
-  const helpers = [
-    `fn combine(a: ${r.type}, b: ${r.type}) -> ${r.type} {\n  ${r.combine}\n}`,
-    `fn oIndex(o: u32) -> u32 {\n${keptIndex.lines}\n  return u32(${keptIndex.offset});\n}`,
-    `fn rIndex(r: u32) -> u32 {\n${reducedIndex.lines}\n  return u32(${reducedIndex.offset});\n}`,
-  ];
   // Range of r this invocation reduces: all of it, or one chunk.
   const range = chunks
     ? `let first = chunk * ${CHUNK}u;\n  let end = min(first + ${CHUNK}u, ${length});`
@@ -655,9 +710,9 @@ function writeReduce(
     ? [
       `  let o = linearWorkgroup(wid, groups) * ${REDUCE_WORKGROUP}u + lid;`,
       `  if (o >= ${outputs}) { return; }`,
-      `  let base = oIndex(o);`,
-      `  var a = ${r.identity};`,
-      `  for (var j = 0u; j < ${length}; j++) { a = combine(a, ${value("j")}); }`,
+      `  let base = ${parts.oIndex}(o);`,
+      `  var a = ${parts.identity};`,
+      `  for (var j = 0u; j < ${length}; j++) { a = ${combine}(a, ${value("j")}); }`,
       `  ${finish}`,
     ]
     : [
@@ -666,16 +721,16 @@ function writeReduce(
       chunks
         ? `  let o = group / ${chunkCount};\n  let chunk = group % ${chunkCount};\n  let slot = group;`
         : `  let o = group;`,
-      `  let base = oIndex(min(o, ${outputs} - 1u));`,
+      `  let base = ${parts.oIndex}(min(o, ${outputs} - 1u));`,
       `  ${range}`,
-      `  var a = ${r.identity};`,
-      `  for (var j = first + lid; j < end; j += ${REDUCE_WORKGROUP}u) { a = combine(a, ${
+      `  var a = ${parts.identity};`,
+      `  for (var j = first + lid; j < end; j += ${REDUCE_WORKGROUP}u) { a = ${combine}(a, ${
         value("j")
       }); }`,
       `  partial[lid] = a;`,
       `  workgroupBarrier();`,
       `  for (var stride = ${REDUCE_WORKGROUP / 2}u; stride > 0u; stride >>= 1u) {`,
-      `    if (lid < stride) { partial[lid] = combine(partial[lid], partial[lid + stride]); }`,
+      `    if (lid < stride) { partial[lid] = ${combine}(partial[lid], partial[lid + stride]); }`,
       `    workgroupBarrier();`,
       `  }`,
       `  a = partial[0];`,
@@ -687,12 +742,12 @@ function writeReduce(
     declarations(w.getters.length, w.bindings),
     `var<private> fusedResult: f32;`,
     strategy === "workgroup"
-      ? `var<workgroup> partial: array<${r.type}, ${REDUCE_WORKGROUP}>;`
+      ? `var<workgroup> partial: array<${parts.type}, ${REDUCE_WORKGROUP}>;`
       : "",
     expressionPrelude(exprsOf(terms)),
     LINEAR_WORKGROUP,
     w.functions(),
-    ...helpers,
+    ...parts.helpers,
     `@compute @workgroup_size(${REDUCE_WORKGROUP})`,
     `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,`,
     `        @builtin(local_invocation_index) lid: u32) {`,
@@ -716,17 +771,35 @@ function writeReduce(
   };
 }
 
+/**
+ * Writes a matmul's operand reads and store with `w` (inline constants): functions
+ * `loadA(r, p)`, `loadB(p, col)` and `storeC(row, col, v)`, prefixed, storing into
+ * `target`.
+ */
+function hookFunctions(w: Writer, plan: HooksPlan, target: string): string[] {
+  const { m, k, n, transposeA, transposeB } = plan;
+  const a = w.fn(plan.a, false), b = w.fn(plan.b, false);
+  const at = `row * ${n}u + col`;
+  const store = plan.epilogue
+    ? `fusedResult = v;\n  ${target}[${at}] = ${w.fn(plan.epilogue, false)}(${at});`
+    : `${target}[${at}] = v;`;
+  const prefix = w.phase.prefix;
+  return [
+    `fn ${prefix}loadA(r: u32, p: u32) -> f32 { return ${a}(${
+      transposeA ? `p * ${m}u + r` : `r * ${k}u + p`
+    }); }`,
+    `fn ${prefix}loadB(p: u32, col: u32) -> f32 { return ${b}(${
+      transposeB ? `col * ${k}u + p` : `p * ${n}u + col`
+    }); }`,
+    `fn ${prefix}storeC(row: u32, col: u32, v: f32) {\n  ${store}\n}`,
+  ];
+}
+
 /** Writes the hooks of a matmul variant: bindings from 1, term functions, loadA/loadB/storeC. */
 function writeHooks(plan: HooksPlan, terms: readonly Term[], index: Map<Term, number>): Template {
   const w = new Writer(terms, index, "inline", "storage");
   w.setPlan(plan);
-  const { m, k, n, transposeA, transposeB } = plan;
-  const a = w.fn(plan.a, false), b = w.fn(plan.b, false);
-  const store = plan.epilogue
-    ? `fusedResult = v;\n  out0[row * ${n}u + col] = ${
-      w.fn(plan.epilogue, false)
-    }(row * ${n}u + col);`
-    : `out0[row * ${n}u + col] = v;`;
+  const hooks = hookFunctions(w, plan, "out0");
   w.bindings.push({ kind: "output", index: 0, vector: false });
   const storage = w.bindings.map((binding, i) => {
     const name = binding.kind === "input" ? `in${i + 1}` : `out${binding.index}`;
@@ -743,13 +816,7 @@ function writeHooks(plan: HooksPlan, terms: readonly Term[], index: Map<Term, nu
     `var<private> fusedResult: f32;`,
     expressionPrelude(exprsOf(terms)),
     w.functions(),
-    `fn loadA(r: u32, p: u32) -> f32 { return ${a}(${
-      transposeA ? `p * ${m}u + r` : `r * ${k}u + p`
-    }); }`,
-    `fn loadB(p: u32, col: u32) -> f32 { return ${b}(${
-      transposeB ? `col * ${k}u + p` : `p * ${n}u + col`
-    }); }`,
-    `fn storeC(row: u32, col: u32, v: f32) {\n  ${store}\n}`,
+    ...hooks,
   ].join("\n");
   return { wgsl, getters: w.getters, bindings: w.bindings, workgroups: () => 0 };
 }
@@ -847,4 +914,257 @@ export function generateReduce(plan: ReducePlan, mode: ConstantMode): ReduceKern
     { strategy: chunks <= SEQUENTIAL_MAX ? "sequential" : "workgroup" },
   );
   return { kernels: [first, second], partials: outputs * chunks };
+}
+
+/** Threads of a program kernel's one workgroup. */
+const PROGRAM_WORKGROUP = 256;
+/** Outputs a program kernel's reduction tree handles per round (its lanes share the workgroup). */
+const PROGRAM_TREES = PROGRAM_WORKGROUP / REDUCE_WORKGROUP;
+/**
+ * From this many outputs on, each thread of a program kernel reduces whole outputs
+ * alone, in the same order as a workgroup's lanes and tree would (so with the same
+ * roundings); below, the lanes share each output.
+ */
+const PROGRAM_THREAD_TREES = REDUCE_WORKGROUP;
+
+/** A phase of a program kernel: a map, a reduction or a matmul's loop. */
+export interface ProgramPhase {
+  readonly plan: (KernelPlan & { kind: "map" }) | ReducePlan | HooksPlan;
+  /** The buffer source written: one per output of a map, else one. */
+  readonly writes: readonly number[];
+}
+
+/** A buffer of a program kernel: the buffer sources it holds, and whether a phase writes it. */
+export interface ProgramBuffer {
+  readonly sources: readonly number[];
+  readonly writable: boolean;
+}
+
+/**
+ * The work of a phase (elements, values reduced or multiply-adds), or `null` when a
+ * program kernel cannot run it: a reduction long enough to take two passes.
+ */
+export function phaseWork(plan: ProgramPhase["plan"]): number | null {
+  switch (plan.kind) {
+    case "map":
+      return sizeOf(plan.outputs[0].shape) * plan.outputs.length;
+    case "hooks":
+      return plan.m * plan.k * plan.n;
+    case "reduce": {
+      const { kept, reduced } = reductionDims(plan.source.shape, plan.axes);
+      const outputs = sizeOf(kept.map((d) => d.size));
+      const length = sizeOf(reduced.map((d) => d.size));
+      return splits(length, outputs) && plan.reducer !== "argmax" ? null : outputs * length;
+    }
+  }
+}
+
+/** A cached program kernel: WGSL and, per phase, the getters of its words. */
+interface ProgramTemplate {
+  readonly wgsl: string;
+  readonly getters: readonly (readonly Getter[])[];
+  readonly bindings: readonly Binding[];
+}
+
+const programTemplates = new Map<string, ProgramTemplate>();
+
+/**
+ * A **program kernel** (inline constants: `jit` only): one workgroup runs `phases` in
+ * order, a storage barrier between each, so a small program is one dispatch instead of
+ * one per phase (on llvmpipe a dispatch costs tens of microseconds whatever it does).
+ * Each phase computes what its own kernel would, with the same roundings. `buffers`
+ * are the distinct buffers the phases read and write: values sharing a buffer (an
+ * output over a donated input, intermediates whose lifetimes do not overlap) share its
+ * binding, since a dispatch may not bind one buffer twice when either is writable.
+ * Bindings: read-only buffers as inputs (by their first source), written ones as
+ * outputs, in `buffers` order.
+ */
+export function generateProgram(
+  phases: readonly ProgramPhase[],
+  buffers: readonly ProgramBuffer[],
+): GeneratedKernel {
+  const canonical = phases.map((phase) => canonicalTerms(phase.plan));
+  const layout = buffers.map((b) => `${b.writable ? "w" : "r"}${b.sources.join("+")}`);
+  const key = `program|${layout.join(",")}|${
+    phases.map((phase, p) => {
+      const { terms, index } = canonical[p];
+      return `${signatureOf(phase.plan, terms, index, "inline", false)}>${phase.writes}`;
+    }).join("||")
+  }`;
+  let template = programTemplates.get(key);
+  if (!template) {
+    template = writeProgram(phases, buffers, canonical);
+    programTemplates.set(key, template);
+  }
+  const words = template.getters.flatMap((getters, p) => {
+    const context = bindContext(canonical[p].terms, phases[p].plan);
+    return getters.map((get) => get(context));
+  });
+  return { key, wgsl: template.wgsl, words, bindings: template.bindings, workgroups: 1 };
+}
+
+function writeProgram(
+  phases: readonly ProgramPhase[],
+  buffers: readonly ProgramBuffer[],
+  canonical: readonly { terms: Term[]; index: Map<Term, number> }[],
+): ProgramTemplate {
+  const bindings: Binding[] = [];
+  const nameOf = new Map<number, string>();
+  let outputs = 0;
+  for (const buffer of buffers) {
+    const name = buffer.writable ? `out${outputs}` : `in${bindings.length + 1}`;
+    bindings.push(
+      buffer.writable
+        ? { kind: "output", index: outputs++, vector: false }
+        : { kind: "input", source: buffer.sources[0], vector: false },
+    );
+    for (const source of buffer.sources) nameOf.set(source, name);
+  }
+  const binding = (source: number) => {
+    const name = nameOf.get(source);
+    if (!name) throw new Error(`generateProgram: buffer source ${source} has no buffer`);
+    return name;
+  };
+  const getters: Getter[][] = [];
+  const functions: string[] = [];
+  const bodies: string[] = [];
+  const partials = new Set<string>();
+  let words = 0;
+  phases.forEach((phase, p) => {
+    const { terms, index } = canonical[p];
+    const w = new Writer(terms, index, "inline", "uniform", {
+      prefix: `p${p}_`,
+      wordBase: words,
+      binding,
+    });
+    w.setPlan(phase.plan);
+    const body = writePhase(w, phase, binding, partials);
+    functions.push(w.functions(), ...body.functions);
+    bodies.push(body.code);
+    getters.push(w.getters);
+    words += w.getters.length;
+  });
+  const wgsl = [
+    declarations(words, bindings),
+    `var<private> fusedResult: f32;`,
+    ...[...partials].map((type) =>
+      `var<workgroup> partial_${type}: array<${type}, ${PROGRAM_WORKGROUP}>;`
+    ),
+    expressionPrelude(canonical.flatMap(({ terms }) => exprsOf(terms))),
+    ...functions,
+    `@compute @workgroup_size(${PROGRAM_WORKGROUP})`,
+    `fn main(@builtin(local_invocation_index) lid: u32) {`,
+    USE_PARAMS,
+    bodies.join("\n  storageBarrier();\n"),
+    `}`,
+  ].join("\n");
+  return { wgsl, getters, bindings };
+}
+
+/** The functions and the statements (a block of `main`) of one phase of a program kernel. */
+function writePhase(
+  w: Writer,
+  phase: ProgramPhase,
+  binding: (source: number) => string,
+  partials: Set<string>,
+): { functions: string[]; code: string } {
+  const plan = phase.plan;
+  const loop = (count: number | string, variable: string, lines: readonly string[]) =>
+    [
+      `  for (var ${variable} = lid; ${variable} < ${count}; ${variable} += ${PROGRAM_WORKGROUP}u) {`,
+      ...lines.map((line) => `    ${line}`),
+      `  }`,
+    ].join("\n");
+  switch (plan.kind) {
+    case "map": {
+      const stores = plan.outputs.map((t, o) =>
+        `${binding(phase.writes[o])}[i] = ${w.fn(t, false)}(i);`
+      );
+      return { functions: [], code: loop(`${sizeOf(plan.outputs[0].shape)}u`, "i", stores) };
+    }
+    case "hooks": {
+      const functions = hookFunctions(w, plan, binding(phase.writes[0]));
+      const prefix = w.phase.prefix;
+      return {
+        functions,
+        code: loop(`${plan.m * plan.n}u`, "at", [
+          `let row = at / ${plan.n}u;`,
+          `let col = at % ${plan.n}u;`,
+          `var acc = 0.0;`,
+          `for (var p = 0u; p < ${plan.k}u; p++) { acc += ${prefix}loadA(row, p) * ${prefix}loadB(p, col); }`,
+          `${prefix}storeC(row, col, acc);`,
+        ]),
+      };
+    }
+    case "reduce": {
+      const parts = reductionParts(w, plan);
+      const { combine, outputs, length, value, identity, type } = parts;
+      const target = binding(phase.writes[0]);
+      const { kept, reduced } = reductionDims(plan.source.shape, plan.axes);
+      const count = sizeOf(kept.map((d) => d.size));
+      const functions = [...parts.helpers];
+      if (sizeOf(reduced.map((d) => d.size)) <= SEQUENTIAL_MAX) {
+        return {
+          functions,
+          code: loop(outputs, "o", [
+            `let base = ${parts.oIndex}(o);`,
+            `var a = ${identity};`,
+            `for (var j = 0u; j < ${length}; j++) { a = ${combine}(a, ${value("j")}); }`,
+            parts.finish("a", "o", target),
+          ]),
+        };
+      }
+      const lanes = REDUCE_WORKGROUP;
+      if (count >= PROGRAM_THREAD_TREES) {
+        // One thread per output: the lanes' partial sums in order, then the same tree.
+        return {
+          functions,
+          code: loop(outputs, "o", [
+            `let base = ${parts.oIndex}(o);`,
+            `var lane: array<${type}, ${lanes}>;`,
+            `for (var l = 0u; l < ${lanes}u; l++) {`,
+            `  var a = ${identity};`,
+            `  for (var j = l; j < ${length}; j += ${lanes}u) { a = ${combine}(a, ${
+              value("j")
+            }); }`,
+            `  lane[l] = a;`,
+            `}`,
+            `for (var stride = ${lanes / 2}u; stride > 0u; stride >>= 1u) {`,
+            `  for (var l = 0u; l < stride; l++) { lane[l] = ${combine}(lane[l], lane[l + stride]); }`,
+            `}`,
+            `let a = lane[0];`,
+            parts.finish("a", "o", target),
+          ]),
+        };
+      }
+      // Few outputs: each round, every group of lanes reduces one output as a workgroup would.
+      partials.add(type);
+      const partial = `partial_${type}`;
+      return {
+        functions,
+        code: [
+          `  for (var round = 0u; round < ${outputs}; round += ${PROGRAM_TREES}u) {`,
+          `    let lane = lid % ${lanes}u;`,
+          `    let o = round + lid / ${lanes}u;`,
+          `    let base = ${parts.oIndex}(min(o, ${outputs} - 1u));`,
+          `    var a = ${identity};`,
+          `    for (var j = lane; j < ${length}; j += ${lanes}u) { a = ${combine}(a, ${
+            value("j")
+          }); }`,
+          `    ${partial}[lid] = a;`,
+          `    workgroupBarrier();`,
+          `    for (var stride = ${lanes / 2}u; stride > 0u; stride >>= 1u) {`,
+          `      if (lane < stride) { ${partial}[lid] = ${combine}(${partial}[lid], ${partial}[lid + stride]); }`,
+          `      workgroupBarrier();`,
+          `    }`,
+          `    if (lane == 0u && o < ${outputs}) {`,
+          `      a = ${partial}[lid];`,
+          `      ${parts.finish("a", "o", target)}`,
+          `    }`,
+          `    workgroupBarrier();`,
+          `  }`,
+        ].join("\n"),
+      };
+    }
+  }
 }

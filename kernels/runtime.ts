@@ -216,7 +216,7 @@ const UPLOAD_USAGE = GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
  * Largest uniform block a kernel may use: 64 words, one alignment step of the arena on
  * every adapter (`minUniformBufferOffsetAlignment` is at most 256).
  */
-const MAX_UNIFORM_BYTES = 256;
+export const MAX_UNIFORM_BYTES = 256;
 const TEXTURE_USAGE = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING;
 /** Pooled bytes kept beyond this (per pool: buffers of a usage, textures) are destroyed instead. */
 const POOL_BYTE_BUDGET = 256 * 1024 * 1024;
