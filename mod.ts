@@ -55,7 +55,7 @@ export { stopGradient } from "./ops/stop_gradient.ts";
 export { concat, pad2d, reverse, slice, takeRows } from "./ops/layout.ts";
 export { randomNormal, type RandomNormalOptions } from "./ops/random_normal.ts";
 export { grad, valueAndGrad, type ValueAndGrads } from "./train/autodiff.ts";
-export { jit, type JitOptions, type Jitted } from "./jit/jit.ts";
+export { jit, type JitOptions, type Jitted, type KernelGranularity } from "./jit/jit.ts";
 export {
   type Dataset,
   minibatch,

@@ -24,9 +24,9 @@ import { scope } from "../ops/scope.ts";
 import { type Backend, describe, type Tensor } from "../ops/tensor.ts";
 import { flattenArguments, flattenResult, rebuildResult, replaceTensors } from "./arguments.ts";
 import { planInPlace } from "./donation.ts";
-import { planFusion } from "./fusion.ts";
+import { type FusionPlan, planFusion } from "./fusion.ts";
 import { type Graph, liveNodes, staticKey } from "./graph.ts";
-import { lower } from "./lower.ts";
+import { fitsOneProgram, lower, PROGRAM_WORK } from "./lower.ts";
 import { Program } from "./program.ts";
 import { GraphRecorder } from "./recorder.ts";
 
@@ -55,9 +55,22 @@ export interface JitOptions {
    * tensor).
    */
   readonly donate?: readonly number[];
-  /** Fuse ops into shared kernels (default true); `false` replays one kernel per op. */
-  readonly fuse?: boolean;
+  /**
+   * How the program is cut into kernels: `"auto"` (the default) runs a small program —
+   * up to 65,536 values computed, reduced or multiplied, its buffers within the
+   * device's storage bindings — as one kernel of one workgroup, and a larger one as
+   * fused kernels; `"program"` runs any program that fits as one kernel; `"fused"`
+   * always runs fused kernels (elementwise chains, broadcasts and gathers inlined into
+   * their readers, reductions and matmuls with what feeds and follows them); `"ops"`
+   * replays one kernel per op, exactly the eager kernels.
+   */
+  readonly kernels?: KernelGranularity;
 }
+
+/** How {@linkcode jit} cuts a program into kernels (see {@linkcode JitOptions.kernels}). */
+export type KernelGranularity = "auto" | "program" | "fused" | "ops";
+
+const GRANULARITIES: readonly KernelGranularity[] = ["auto", "program", "fused", "ops"];
 
 /** A function compiled by {@linkcode jit}. */
 export interface Jitted<A extends unknown[], R> {
@@ -137,7 +150,7 @@ export function jit<A extends unknown[], R>(
   if (typeof f !== "function") {
     throw new TypeError(`jit: expected a function, got ${describe(f)}`);
   }
-  const o = checkOptions("jit", options, false, ["donate", "fuse"]);
+  const o = checkOptions("jit", options, false, ["donate", "kernels"]);
   const donate = new Set<number>();
   if (o.donate !== undefined) {
     if (!Array.isArray(o.donate)) {
@@ -154,10 +167,14 @@ export function jit<A extends unknown[], R>(
       donate.add(i);
     }
   }
-  if (o.fuse !== undefined && typeof o.fuse !== "boolean") {
-    throw new TypeError(`jit: expected fuse to be a boolean, got ${describe(o.fuse)}`);
+  const kernels = (o.kernels ?? "auto") as KernelGranularity;
+  if (!GRANULARITIES.includes(kernels)) {
+    throw new TypeError(
+      `jit: expected kernels to be one of ${GRANULARITIES.map((g) => `"${g}"`).join(", ")}, got ${
+        describe(o.kernels)
+      }`,
+    );
   }
-  const fuse = o.fuse !== false;
   const signatures = new Map<string, SignatureCache>();
   let traces = 0;
 
@@ -202,7 +219,7 @@ export function jit<A extends unknown[], R>(
             i,
           ) => (flat.tensors.indexOf(t) !== i || flat.tensors.lastIndexOf(t) !== i ? [i] : [])),
         );
-        program = compile(backend, recorded.graph, fuse, donated, aliased);
+        program = compile(backend, recorded.graph, kernels, donated, aliased);
         cache.programs.set(staticPart, program);
         fresh = true;
       }
@@ -294,23 +311,46 @@ function record<A extends unknown[], R>(
 
 /**
  * Plans, lowers and compiles a recorded graph; `donated` and `aliased` are the tensor
- * leaves given in donated positions and those given more than once.
+ * leaves given in donated positions and those given more than once. One program kernel
+ * replaces fused kernels only where they would be more than one dispatch; it runs
+ * matmuls as its own loops, so its plan fuses every matmul, where fused kernels fuse a
+ * matmul only into a variant that takes hooks.
  */
 function compile(
   backend: GpuBackend,
   graph: Graph,
-  fuse: boolean,
+  kernels: KernelGranularity,
   donated: ReadonlySet<number>,
   aliased: ReadonlySet<number>,
 ): Program {
   const live = liveNodes(graph);
-  const plan = planFusion(graph, live, {
-    fuse,
-    hookedMatmul: false,
-    maxStorageBuffers: backend.device.limits.maxStorageBuffersPerShaderStage,
-  });
-  const inPlace = fuse ? planInPlace(graph, plan, donated, aliased) : new Map<number, number>();
-  return new Program(backend.runtime, graph, plan, lower(graph, plan, inPlace), inPlace);
+  const plan = (hookedMatmul: boolean) =>
+    planFusion(graph, live, {
+      fuse: kernels !== "ops",
+      hookedMatmul,
+      maxStorageBuffers: backend.device.limits.maxStorageBuffersPerShaderStage,
+    });
+  const build = (fusion: FusionPlan, oneProgram: boolean) => {
+    const inPlace = kernels === "ops"
+      ? new Map<number, number>()
+      : planInPlace(graph, fusion, donated, aliased);
+    const steps = lower(graph, fusion, inPlace);
+    return { fusion, inPlace, steps, oneProgram };
+  };
+  let chosen = build(plan(false), false);
+  if ((kernels === "auto" || kernels === "program") && chosen.steps.length > 1) {
+    const whole = build(plan(true), true);
+    const maxWork = kernels === "auto" ? PROGRAM_WORK : Infinity;
+    if (fitsOneProgram(graph, whole.steps, backend.device, maxWork)) chosen = whole;
+  }
+  return new Program(
+    backend.runtime,
+    graph,
+    chosen.fusion,
+    chosen.steps,
+    chosen.inPlace,
+    chosen.oneProgram,
+  );
 }
 
 /** Disposes the tensors of donated positional arguments (not those returned). */

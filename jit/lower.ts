@@ -5,11 +5,20 @@
  * of the program, runtime values are words), a matmul variant with fused operand loads
  * and epilogue, or an op's own eager kernel. Steps rebuild their terms from the graph
  * they are given, so the same steps serve the recording a program was compiled from and
- * every later recording of the same static key (with new runtime values).
+ * every later recording of the same static key (with new runtime values). A small
+ * program's steps may instead run together as the phases of one program kernel
+ * ({@linkcode fitsOneProgram}, {@linkcode runAsOneProgram}).
  */
-import { generateMap, generateReduce, PARTIALS_SOURCE } from "../kernels/codegen.ts";
+import {
+  generateMap,
+  generateProgram,
+  generateReduce,
+  PARTIALS_SOURCE,
+  phaseWork,
+  type ProgramPhase,
+} from "../kernels/codegen.ts";
 import { dispatchGenerated, type OpForm } from "../kernels/forms.ts";
-import type { DeviceArray, GpuRuntime } from "../kernels/runtime.ts";
+import { type DeviceArray, type GpuRuntime, MAX_UNIFORM_BYTES } from "../kernels/runtime.ts";
 import { bufferTerm, resultTerm, type Term } from "../kernels/term.ts";
 import { encodeOp } from "../ops/_op.ts";
 import type { FusionPlan, PlannedKernel } from "./fusion.ts";
@@ -31,6 +40,8 @@ export interface Step {
   readonly label: string;
   /** Issues its work. */
   run(runtime: GpuRuntime, env: StepEnvironment): void;
+  /** Its work as a phase of a program kernel, over `graph`'s values (not an op's own kernel). */
+  phase?(graph: Graph): ProgramPhase;
 }
 
 type OpNode = GraphNode & { kind: "op" };
@@ -91,6 +102,41 @@ function epilogueTerm(
   return rootTerm(graph, stored, kernel.writes, new Map([[kernel.anchor, value]]));
 }
 
+/** The kernel plan of a planned map, reduction or (hooked) matmul over `graph`'s values. */
+function kernelPlan(
+  graph: Graph,
+  stored: ReadonlySet<number>,
+  kernel: PlannedKernel & { kind: "map" | "reduce" | "matmul" },
+  inPlace: number | undefined,
+): ProgramPhase["plan"] {
+  const own = inPlace === undefined ? {} : { inPlace };
+  if (kernel.kind === "map") {
+    return { kind: "map", outputs: [rootTerm(graph, stored, kernel.writes)], ...own };
+  }
+  const form = formOf(graph, kernel.anchor);
+  const anchor = graph.nodes[kernel.anchor] as OpNode;
+  const inputs = anchor.inputs.map((i) => inputTerm(graph, stored, i));
+  if (form.kind === "matmul") {
+    return {
+      kind: "hooks",
+      a: inputs[0],
+      b: inputs[1],
+      epilogue: epilogueTerm(graph, stored, kernel, undefined),
+      ...form.params,
+      ...own,
+    };
+  }
+  if (form.kind !== "reduce") throw new Error(`jit: ${anchor.op.name} cannot anchor a kernel`);
+  return {
+    kind: "reduce",
+    reducer: form.reducer,
+    source: form.prologue ? form.prologue(inputs[0]) : inputs[0],
+    axes: form.axes,
+    epilogue: epilogueTerm(graph, stored, kernel, form.epilogue?.bind(form)),
+    ...own,
+  };
+}
+
 /**
  * The steps of a fusion plan; `inPlace` maps results written over a donated argument to
  * that argument's node (`jit/donation.ts`).
@@ -103,75 +149,140 @@ export function lower(
   const stored = plan.materialized;
   return plan.kernels.map((kernel): Step => {
     const writes = kernel.writes;
-    const names = (ids: number[]) =>
-      `jit: ${ids.map((i) => (graph.nodes[i] as OpNode).op.name).join("+")}`;
-    switch (kernel.kind) {
-      case "map":
-        return {
-          writes,
-          label: names([writes]),
-          run(runtime, env) {
-            const generated = generateMap(
-              [rootTerm(env.graph, stored, writes)],
-              "inline",
-              inPlace.get(writes),
-            );
-            dispatchGenerated(runtime, this.label, generated, (s) => env.array(s), [
-              env.array(writes),
-            ]);
-          },
-        };
-      case "reduce":
-        return {
-          writes,
-          label: names([kernel.anchor, ...kernel.epilogue]),
-          run(runtime, env) {
-            const form = formOf(env.graph, kernel.anchor) as OpForm & { kind: "reduce" };
-            const anchor = env.graph.nodes[kernel.anchor] as OpNode;
-            const input = inputTerm(env.graph, stored, anchor.inputs[0]);
-            const { kernels, partials } = generateReduce({
-              kind: "reduce",
-              reducer: form.reducer,
-              source: form.prologue ? form.prologue(input) : input,
-              axes: form.axes,
-              epilogue: epilogueTerm(env.graph, stored, kernel, form.epilogue?.bind(form)),
-              inPlace: inPlace.get(writes),
-            }, "inline");
-            const output = env.array(writes);
-            if (partials === 0) {
-              dispatchGenerated(runtime, this.label, kernels[0], (s) => env.array(s), [output]);
-              return;
-            }
-            const temporary = runtime.allocate(this.label, partials);
-            dispatchGenerated(runtime, this.label, kernels[0], (s) => env.array(s), [temporary]);
-            dispatchGenerated(
-              runtime,
-              this.label,
-              kernels[1],
-              (s) => (s === PARTIALS_SOURCE ? temporary : env.array(s)),
-              [output],
-            );
-            runtime.release(temporary);
-          },
-        };
-      case "matmul":
-        throw new Error("jit: fused matmuls need a hookable variant");
-      case "opaque":
-        return {
-          writes,
-          label: names([writes]),
-          run(runtime, env) {
-            const node = env.graph.nodes[writes] as OpNode;
-            encodeOp(
-              runtime,
-              node.op,
-              node.inputs.map((i) => env.array(i)),
-              env.array(writes),
-              node.params,
-              shapesOf(env.graph, node),
-            );
-          },
-        };
+    const names = (ids: number[]) => ids.map((i) => (graph.nodes[i] as OpNode).op.name).join("+");
+    if (kernel.kind === "opaque") {
+      return {
+        writes,
+        label: `jit: ${names([writes])}`,
+        run(runtime, env) {
+          const node = env.graph.nodes[writes] as OpNode;
+          encodeOp(
+            runtime,
+            node.op,
+            node.inputs.map((i) => env.array(i)),
+            env.array(writes),
+            node.params,
+            shapesOf(env.graph, node),
+          );
+        },
+      };
     }
+    const label = `jit: ${
+      names(kernel.kind === "map" ? [writes] : [kernel.anchor, ...kernel.epilogue])
+    }`;
+    return {
+      writes,
+      label,
+      phase: (graph) => ({ plan: kernelPlan(graph, stored, kernel, undefined), writes: [writes] }),
+      run(runtime, env) {
+        const planned = kernelPlan(env.graph, stored, kernel, inPlace.get(writes));
+        const inputFor = (s: number) => env.array(s);
+        const output = env.array(writes);
+        if (planned.kind === "map") {
+          const generated = generateMap(planned.outputs, "inline", planned.inPlace);
+          dispatchGenerated(runtime, label, generated, inputFor, [output]);
+          return;
+        }
+        // Fused kernels fuse a matmul only where a variant takes hooks (none does yet).
+        if (planned.kind === "hooks") throw new Error("jit: fused matmuls need a hookable variant");
+        const { kernels, partials } = generateReduce(planned, "inline");
+        if (partials === 0) {
+          dispatchGenerated(runtime, label, kernels[0], inputFor, [output]);
+          return;
+        }
+        const temporary = runtime.allocate(label, partials);
+        dispatchGenerated(runtime, label, kernels[0], inputFor, [temporary]);
+        const partialsFor = (s: number) => (s === PARTIALS_SOURCE ? temporary : env.array(s));
+        dispatchGenerated(runtime, label, kernels[1], partialsFor, [output]);
+        runtime.release(temporary);
+      },
+    };
   });
+}
+
+/**
+ * Work (values computed, reduced or multiplied) up to which `kernels: "auto"` runs a
+ * whole program as one program kernel: one workgroup, so one core of llvmpipe or one
+ * compute unit of a GPU, where every dispatch saved is worth tens of microseconds.
+ */
+export const PROGRAM_WORK = 1 << 16;
+
+/** The buffer sources the phases read (through buffer terms) and write, in order of first use. */
+function phaseSources(phases: readonly ProgramPhase[]): { reads: number[]; writes: number[] } {
+  const reads = new Set<number>();
+  const visit = (t: Term): void => {
+    if (t.kind === "buffer") reads.add(t.source);
+    else if (t.kind === "map") t.args.forEach(visit);
+    else if (t.kind === "view") {
+      visit(t.source);
+      if (t.view.kind === "strided" && t.view.outside) visit(t.view.outside);
+      if (t.view.kind === "gather") visit(t.view.rows);
+    }
+  };
+  for (const { plan } of phases) {
+    if (plan.kind === "map") plan.outputs.forEach(visit);
+    else if (plan.kind === "hooks") [plan.a, plan.b, plan.epilogue].forEach((t) => t && visit(t));
+    else [plan.source, plan.epilogue].forEach((t) => t && visit(t));
+  }
+  return { reads: [...reads], writes: phases.flatMap((p) => [...p.writes]) };
+}
+
+/**
+ * Whether `steps` can run as one program kernel (`kernels/codegen.ts`,
+ * {@linkcode generateProgram}) on `device`: every step is a phase (no op's own kernel,
+ * no two-pass reduction), their work is at most `maxWork`, their buffers fit the
+ * device's storage bindings and their runtime words one uniform block.
+ */
+export function fitsOneProgram(
+  graph: Graph,
+  steps: readonly Step[],
+  device: GPUDevice,
+  maxWork: number,
+): boolean {
+  if (!steps.every((s) => s.phase)) return false;
+  const phases = steps.map((s) => s.phase!(graph));
+  let work = 0;
+  for (const { plan } of phases) {
+    const w = phaseWork(plan);
+    if (w === null) return false;
+    work += w;
+  }
+  if (work > maxWork) return false;
+  const { reads, writes } = phaseSources(phases);
+  const sources = new Set([...reads, ...writes]);
+  if (sources.size > device.limits.maxStorageBuffersPerShaderStage) return false;
+  const buffers = [...sources].map((s) => ({ sources: [s], writable: writes.includes(s) }));
+  return generateProgram(phases, buffers).words.length * 4 <= MAX_UNIFORM_BYTES;
+}
+
+/**
+ * Issues `steps` as one program kernel (see {@linkcode fitsOneProgram}). Values that
+ * share a buffer (an output written over a donated argument, intermediates whose
+ * lifetimes do not overlap, an argument given twice) share its binding.
+ */
+export function runAsOneProgram(
+  runtime: GpuRuntime,
+  steps: readonly Step[],
+  env: StepEnvironment,
+): void {
+  const phases = steps.map((s) => s.phase!(env.graph));
+  const { reads, writes } = phaseSources(phases);
+  const byBuffer = new Map<GPUBuffer, { sources: number[]; writable: boolean }>();
+  for (const source of [...reads, ...writes]) {
+    const buffer = env.array(source).buffer;
+    let entry = byBuffer.get(buffer);
+    if (!entry) byBuffer.set(buffer, entry = { sources: [], writable: false });
+    if (!entry.sources.includes(source)) entry.sources.push(source);
+    if (writes.includes(source)) entry.writable = true;
+  }
+  const buffers = [...byBuffer.values()];
+  const kernel = generateProgram(phases, buffers);
+  const label = `jit: ${steps.map((s) => s.label.slice("jit: ".length)).join(", ")}`;
+  dispatchGenerated(
+    runtime,
+    label,
+    kernel,
+    (s) => env.array(s),
+    buffers.filter((b) => b.writable).map((b) => env.array(b.sources[0])),
+  );
 }

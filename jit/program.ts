@@ -19,10 +19,10 @@
  */
 import type { CapturedCommand } from "../kernels/capture.ts";
 import { CaptureResources } from "../kernels/capture.ts";
-import type { DeviceArray, GpuRuntime } from "../kernels/runtime.ts";
+import { type DeviceArray, type GpuRuntime, MAX_UNIFORM_BYTES } from "../kernels/runtime.ts";
 import type { FusionPlan } from "./fusion.ts";
 import type { Graph, GraphNode } from "./graph.ts";
-import type { Step } from "./lower.ts";
+import { runAsOneProgram, type Step } from "./lower.ts";
 
 /** A resource of a prepared command: a per-call slot, or fixed storage of the program. */
 type Resource =
@@ -115,6 +115,8 @@ export class Program {
 
   /** Results written over donated arguments: result node → argument node. */
   readonly #inPlace: ReadonlyMap<number, number>;
+  /** Whether the steps run as one program kernel (`jit/lower.ts`, `runAsOneProgram`). */
+  readonly #oneProgram: boolean;
 
   constructor(
     runtime: GpuRuntime,
@@ -122,8 +124,10 @@ export class Program {
     plan: FusionPlan,
     steps: readonly Step[],
     inPlace: ReadonlyMap<number, number> = new Map(),
+    oneProgram = false,
   ) {
     this.#runtime = runtime;
+    this.#oneProgram = oneProgram;
     this.#inPlace = inPlace;
     this.#graph = graph;
     this.#plan = plan;
@@ -274,7 +278,8 @@ export class Program {
   #capture(call: CallStorage, outputs: DeviceArray[]): CapturedCommand[] {
     const env = { graph: call.graph, array: (id: number) => this.#arrayOf(id, call, outputs) };
     return this.#runtime.capture(this.#resources, () => {
-      for (const step of this.#steps) step.run(this.#runtime, env);
+      if (this.#oneProgram) runAsOneProgram(this.#runtime, this.#steps, env);
+      else for (const step of this.#steps) step.run(this.#runtime, env);
     });
   }
 
@@ -283,7 +288,7 @@ export class Program {
     const runtime = this.#runtime;
     const alignment = runtime.device.limits.minUniformBufferOffsetAlignment;
     const dispatches = commands.filter((c) => c.kind === "dispatch").length;
-    this.#uniformStride = Math.ceil(256 / alignment) * alignment;
+    this.#uniformStride = Math.ceil(MAX_UNIFORM_BYTES / alignment) * alignment;
     const bytes = Math.max(1, dispatches) * this.#uniformStride;
     if (!this.#uniforms || this.#uniforms.size < bytes) {
       if (this.#uniforms) runtime.releaseUniforms(this.#uniforms);

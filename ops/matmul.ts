@@ -42,6 +42,9 @@ const matmulOp: OpDefinition<MatmulParams> = {
     return c;
   },
   kernel: encodeMatmul,
+  // Under jit, a matmul anchors a kernel that reads its operands through their views
+  // (a gathered minibatch, a transpose) and writes through its epilogue.
+  form: (params) => ({ kind: "matmul", params }),
   vjp(g, [a, b], { transposeA, transposeB }, needed) {
     // C = op(A)·op(B): dop(A) = g·op(B)ᵀ and dop(B) = op(A)ᵀ·g, transposed back
     // where A or B is stored transposed; the flags do it without copies.

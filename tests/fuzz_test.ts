@@ -846,7 +846,7 @@ function entries(f: Fixtures): Entry[] {
     {
       name: "jit",
       call: forward(jit),
-      valid: () => [(x: Tensor) => relu(x), { donate: [0], fuse: true }],
+      valid: () => [(x: Tensor) => relu(x), { donate: [0], kernels: "fused" }],
       positions: [
         { index: 0, ok: isFunction },
         { index: 1, ok: optional(isObject) },
@@ -856,7 +856,12 @@ function entries(f: Fixtures): Entry[] {
           ok: optional((v) => Array.isArray(v) && Array.from(v).every(isInt(0))),
           extra: [[-1], [0.5], "0", [, 1]],
         },
-        { index: 1, field: "fuse", ok: optional(isBoolean), extra: [1] },
+        {
+          index: 1,
+          field: "kernels",
+          ok: optional((v) => ["auto", "program", "fused", "ops"].includes(v as string)),
+          extra: ["all", true],
+        },
       ],
       arity: 2,
       options: 1,

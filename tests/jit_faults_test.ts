@@ -23,8 +23,9 @@ import { type FaultyDevice, faultyDevice } from "./_faults.ts";
 import { gpuTest, within } from "./_harness.ts";
 
 /**
- * Two kernels: the matmul's own (its result a planned intermediate), then a reduction
- * with the add and relu fused into it. For `a` and `b` below it gives [4, 8].
+ * As fused kernels, two: the matmul's own (its result a planned intermediate), then a
+ * reduction with the add and relu fused into it; by default, small as it is, one program
+ * kernel. For `a` and `b` below it gives [4, 8].
  */
 const f = (a: Tensor, b: Tensor) => sum(relu(add(matmul(a, b), b)), { axis: 1 });
 const A = [1, 2, 3, 4], B = [1, -1, 1, -1];
@@ -94,22 +95,32 @@ gpuTest(
     const a = backend.tensor(A, [2, 2]), b = backend.tensor(B, [2, 2]);
     await backend.sync();
     const before = backend.memory();
-    faulty.breakPipelines(/^jit: sum$/);
-    const step = jit(f);
-    const out = step(a, b);
-    await rejectsWith(
-      out.read(),
-      /^jit: sum: WebGPU validation error: .*this is not WGSL/s,
-      "read",
-    );
-    // Replayed, the broken kernel fails again, and its error names it too.
-    const again = step(a, b);
-    await rejectsWith(again.read(), /^jit: sum: WebGPU validation error/, "read again");
-    // The backend's other work is unaffected.
-    const c = matmul(a, b);
-    assert.deepEqual([...await within(c.read(), 5000, "eager read")], [3, -3, 7, -7]);
-    for (const t of [out, again, c]) t.dispose();
-    step.dispose();
+    // A fused kernel, then a program kernel: named by its phases' ops, phase by phase.
+    const cases = [
+      { kernels: "fused", label: "jit: sum" },
+      { kernels: "auto", label: "jit: matmul+add+relu, sum" },
+    ] as const;
+    for (const { kernels, label } of cases) {
+      faulty.breakPipelines(new RegExp(`^${label.replaceAll("+", "\\+")}$`));
+      const step = jit(f, { kernels });
+      const out = step(a, b);
+      await rejectsWith(
+        out.read(),
+        new RegExp(
+          `^${label.replaceAll("+", "\\+")}: WebGPU validation error: .*this is not WGSL`,
+          "s",
+        ),
+        `${kernels}: read`,
+      );
+      // Replayed, the broken kernel fails again, and its error names it too.
+      const again = step(a, b);
+      await rejectsWith(again.read(), /WebGPU validation error/, `${kernels}: read again`);
+      // The backend's other work is unaffected.
+      const c = matmul(a, b);
+      assert.deepEqual([...await within(c.read(), 5000, "eager read")], [3, -3, 7, -7]);
+      for (const t of [out, again, c]) t.dispose();
+      step.dispose();
+    }
     await within(backend.sync(), 5000, "sync");
     assert.deepEqual(live(backend.memory()), live(before));
     assert.deepEqual(uncaptured, [], "every error was caught by a scope and named");
@@ -144,7 +155,7 @@ gpuTest(
     const a = backend.tensor(A, [2, 2]), b = backend.tensor(B, [2, 2]);
     await backend.sync();
     const before = backend.memory();
-    const step = jit(f);
+    const step = jit(f, { kernels: "fused" });
     // The pool is empty: the first buffer made is the matmul's planned result.
     faulty.failNextBuffer();
     const out = step(a, b);
@@ -174,7 +185,8 @@ gpuTest("jit faults: a program whose kernels cannot be made is freed, not kept",
   const own = await gpu({ maxWorkgroupsPerDimension: 1 });
   const x = own.tensor(new Float32Array(64 * 64), [64, 64]);
   const before = own.memory();
-  const step = jit((t: Tensor) => sum(sum(exp(t), { axis: 1 })));
+  // As fused kernels (a program kernel is one workgroup: it would fit).
+  const step = jit((t: Tensor) => sum(sum(exp(t), { axis: 1 })), { kernels: "fused" });
   for (const attempt of ["first", "second"]) {
     assert.throws(() => step(x), /^RangeError: gpu: expected at most 1 workgroups/, attempt);
     assert.deepEqual(live(own.memory()), live(before), `${attempt}: a buffer was kept`);

@@ -1,12 +1,15 @@
 /**
  * `jit`: random compositions against `f` run eagerly on the CPU reference, within the
- * error bound of the unfused computation (tests/_compositions.ts), fused and with
- * `fuse: false`; the named edge cases; the retrace rules; donation; errors; memory.
+ * error bound of the unfused computation (tests/_compositions.ts), as the default
+ * chooses (small programs as one program kernel), as fused kernels and one kernel per
+ * op; the program kernel's reductions; the named edge cases; the retrace rules;
+ * donation; errors; memory.
  */
 import fc from "fast-check";
 import assert from "node:assert/strict";
 import {
   add,
+  argmax,
   broadcastTo,
   type CpuTensor,
   dropout,
@@ -14,7 +17,9 @@ import {
   gpu,
   type GpuBackend,
   jit,
+  type KernelGranularity,
   matmul,
+  max,
   mean,
   mul,
   neg,
@@ -36,16 +41,31 @@ import {
   programs,
   tensorEvaluator,
 } from "./_compositions.ts";
-import { assertWithin, folded, gpuTest, MIN_NORMAL, ref, runs, seed, values } from "./_harness.ts";
+import {
+  assertBitwise,
+  assertWithin,
+  folded,
+  gamma,
+  gpuTest,
+  MIN_NORMAL,
+  ref,
+  runs,
+  seed,
+  values,
+} from "./_harness.ts";
 
 /** Runs random programs under `jit` on `backend`, each against the bound-tracked reference. */
-async function compositionsAgree(backend: GpuBackend, fuse: boolean, count: number) {
+async function compositionsAgree(
+  backend: GpuBackend,
+  kernels: KernelGranularity,
+  count: number,
+) {
   await fc.assert(
     fc.asyncProperty(programs(), seed, async (c, s) => {
       const p = program(c);
       const key = randomKey(s);
       const f = (inputs: Tensor[], k: RandomKey) => p.run(tensorEvaluator(inputs, k));
-      const compiled = jit(f, { fuse });
+      const compiled = jit(f, { kernels });
       const gpuInputs = inputTensors(backend, p, (n, i) => values(n, "unit", s + i));
       const cpuInputs = inputTensors(ref, p, (n, i) => values(n, "unit", s + i)) as CpuTensor[];
       try {
@@ -68,17 +88,22 @@ async function compositionsAgree(backend: GpuBackend, fuse: boolean, count: numb
 
 gpuTest(
   "jit: random compositions equal f on the CPU reference within the unfused error bound",
-  (dev) => compositionsAgree(dev, true, 80),
+  (dev) => compositionsAgree(dev, "auto", 60),
 );
 
 gpuTest(
-  "jit: the same with fuse: false (one kernel per op, replayed)",
-  (dev) => compositionsAgree(dev, false, 40),
+  "jit: the same as fused kernels, never one program kernel",
+  (dev) => compositionsAgree(dev, "fused", 50),
+);
+
+gpuTest(
+  "jit: the same with one kernel per op (the eager kernels, replayed)",
+  (dev) => compositionsAgree(dev, "ops", 25),
 );
 
 gpuTest(
   "jit: random compositions on a folded dispatch grid (7 workgroups per dimension)",
-  () => compositionsAgree(folded!, true, 25),
+  () => compositionsAgree(folded!, "fused", 20),
 );
 
 /** The compiled result on the GPU and f's on the CPU, for fixed inputs. */
@@ -130,6 +155,71 @@ gpuTest(
     );
     assert.deepEqual([...epilogue.got], [1 - 0.5 * (10 / 4)]);
     assert.equal(epilogue.dispatches, 1);
+  },
+);
+
+gpuTest(
+  "jit: a small program is one program kernel, its reductions rounded as the fused kernels round them",
+  async (dev) => {
+    // Sums of 8 (sequential), of 40 for 100 outputs (each thread a tree), of 100 for 40
+    // outputs and of all 4,000 (lanes sharing trees); max and argmax; an epilogue.
+    const f = (x: Tensor, y: Tensor) => [
+      sum(y, { axis: 1 }),
+      sum(x, { axis: 1 }),
+      sum(x, { axis: 0 }),
+      scale(sum(x), 0.25),
+      max(x, { axis: 1 }),
+      argmax(x, { axis: 0 }),
+    ];
+    const x = dev.tensor(values(4000, "unit", 21), [100, 40]);
+    const y = dev.tensor(values(800, "unit", 22), [100, 8]);
+    const run = async (kernels: KernelGranularity) => {
+      const compiled = jit(f, { kernels });
+      compiled(x, y).forEach((t) => t.dispose()); // compiles
+      const before = dev.stats().dispatches;
+      const out = compiled(x, y);
+      const dispatches = dev.stats().dispatches - before;
+      const read = await Promise.all(out.map((t) => t.read()));
+      out.forEach((t) => t.dispose());
+      compiled.dispose();
+      return { read, dispatches };
+    };
+    const program = await run("program");
+    const fused = await run("fused");
+    assert.equal(program.dispatches, 1);
+    assert.ok(fused.dispatches >= 6, `${fused.dispatches} fused kernels`);
+    program.read.forEach((r, i) => assertBitwise(r, fused.read[i], `result ${i}`));
+    // And the values themselves: argmax and max exactly, the sums of L values in [-1, 1]
+    // within γ(L)·L (the quarter of the whole sum is exact scaling).
+    const lengths = [8, 40, 100, 4000];
+    const want = f(
+      ref.tensor(values(4000, "unit", 21), [100, 40]),
+      ref.tensor(values(800, "unit", 22), [100, 8]),
+    );
+    for (const [i, t] of want.entries()) {
+      const expected = await t.read();
+      assertWithin(
+        program.read[i],
+        expected,
+        () => (i >= 4 ? 0 : gamma(lengths[i]) * lengths[i] * (i === 3 ? 0.25 : 1)),
+        `result ${i}`,
+      );
+      t.dispose();
+    }
+    // A matmul with a transposed operand and a bias-and-relu epilogue, on integers (exact).
+    const layer = (a: Tensor, b: Tensor, bias: Tensor) =>
+      relu(add(matmul(a, b, { transposeB: true }), bias));
+    const inputs = (be: GpuBackend | typeof ref) =>
+      [
+        be.tensor(values(600, "integers", 23), [20, 30]),
+        be.tensor(values(300, "integers", 24), [10, 30]),
+        be.tensor(values(10, "integers", 25), [1, 10]),
+      ] as [Tensor, Tensor, Tensor];
+    const product = await bothWays(dev, layer, inputs, { kernels: "program" });
+    assert.deepEqual([...product.got], [...product.want]);
+    assert.equal(product.dispatches, 1);
+    x.dispose();
+    y.dispose();
   },
 );
 
@@ -275,7 +365,7 @@ gpuTest("jit: errors name jit, and a failing trace leaks nothing", (dev) => {
   );
   assert.throws(
     () => jit((x: Tensor) => x, { fusion: true } as never),
-    /jit: expected options among donate, fuse/,
+    /jit: expected options among donate, kernels/,
   );
   using x = dev.tensor([1, 2]);
   assert.throws(
