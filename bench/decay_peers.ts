@@ -16,13 +16,15 @@
  * reference's (see {@linkcode checkAgreement}), so no implementation can be faster by
  * doing less; a disagreement stops the bench.
  *
- * Cold: the first study in a fresh process (`deno run … decay_peers.ts --cold NAME`),
- * after the library has opened its device and uploaded the data, so compilation and
- * first-use costs are in; the median of `reps` processes per implementation,
- * interleaved. Warm: in one process, after one untimed study per implementation,
- * `reps` studies each, interleaved in a rotating order so that load on the machine hits
- * all alike; the median. Ratios are ours (jit) over each implementation: below 1, ours
- * is faster.
+ * Each implementation runs alone in a fresh process (`deno run … decay_peers.ts --child
+ * NAME`), as its users would run it: no other library's devices, threads or garbage
+ * share its process (in one process, ours ran 15–30% slower after a tfjs and a jax-js
+ * study than before them). The process opens the device and uploads the data, then
+ * times a cold study (the first: compilation and first-use costs are in) and
+ * {@linkcode WARM_STUDIES} warm ones. `reps` processes per implementation, interleaved
+ * in a rotating order so that load on the machine hits all alike; medians of the cold
+ * and of the warm studies. Ratios are ours (jit) over each implementation: below 1,
+ * ours is faster.
  */
 // The whole of TensorFlow.js, as its users import it: tfjs-core alone registers no
 // gradients, and its module that does cannot be loaded outside a bundler.
@@ -120,7 +122,7 @@ interface Session {
 
 /** One of the five implementations. */
 interface Implementation {
-  /** Its name on the command line (`--cold NAME`). */
+  /** Its name on the command line (`--child NAME`). */
   readonly id: string;
   /** Its label in the table. */
   readonly label: string;
@@ -456,22 +458,33 @@ async function implementations(): Promise<Implementation[]> {
   ];
 }
 
-const COLD_FLAG = "--cold";
-const COLD_LINE = "decay-peers-cold ";
+const CHILD_FLAG = "--child";
+const CHILD_LINE = "decay-peers-child ";
+/** Warm studies per process, after the cold one. */
+const WARM_STUDIES = 2;
 
-/** One cold study of `impl` in this fresh process, printed as one JSON line. */
-async function coldChild(id: string): Promise<void> {
-  const impl = (await implementations()).find((i) => i.id === id);
-  if (!impl) throw new Error(`decay peers: ${COLD_FLAG} expects an implementation, got "${id}"`);
-  const inputs = await makeInputs();
-  const session = await impl.open(inputs);
-  const outcome = await timeStudy(session, inputs);
-  session.close();
-  console.log(COLD_LINE + JSON.stringify(outcome));
+/** What one process measured: its cold study, then its warm ones. */
+interface ProcessOutcome {
+  readonly cold: StudyOutcome;
+  readonly warm: readonly StudyOutcome[];
 }
 
-/** Runs {@linkcode coldChild} in a new Deno process and returns its study. */
-async function coldStudy(id: string): Promise<StudyOutcome> {
+/** The studies of implementation `id` in this fresh process, printed as one JSON line. */
+async function child(id: string): Promise<void> {
+  const impl = (await implementations()).find((i) => i.id === id);
+  if (!impl) throw new Error(`decay peers: ${CHILD_FLAG} expects an implementation, got "${id}"`);
+  const inputs = await makeInputs();
+  const session = await impl.open(inputs);
+  const cold = await timeStudy(session, inputs);
+  const warm: StudyOutcome[] = [];
+  for (let i = 0; i < WARM_STUDIES; i++) warm.push(await timeStudy(session, inputs));
+  session.close();
+  const outcome: ProcessOutcome = { cold, warm };
+  console.log(CHILD_LINE + JSON.stringify(outcome));
+}
+
+/** Runs {@linkcode child} in a new Deno process and returns what it measured. */
+async function inFreshProcess(id: string): Promise<ProcessOutcome> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -480,20 +493,20 @@ async function coldStudy(id: string): Promise<StudyOutcome> {
       "--allow-env",
       "--allow-read",
       new URL(import.meta.url).pathname,
-      COLD_FLAG,
+      CHILD_FLAG,
       id,
     ],
     stdin: "null",
   }).output();
-  const line = new TextDecoder().decode(stdout).split("\n").find((l) => l.startsWith(COLD_LINE));
+  const line = new TextDecoder().decode(stdout).split("\n").find((l) => l.startsWith(CHILD_LINE));
   if (code !== 0 || !line) {
     throw new Error(
-      `decay peers: the cold process of ${id} exited with status ${code}:\n${
+      `decay peers: the process of ${id} exited with status ${code}:\n${
         new TextDecoder().decode(stderr).slice(-2000)
       }`,
     );
   }
-  return JSON.parse(line.slice(COLD_LINE.length));
+  return JSON.parse(line.slice(CHILD_LINE.length));
 }
 
 /** The 1-minute load average (needs `--allow-sys=loadavg`). */
@@ -505,7 +518,7 @@ const rotated = <T>(items: readonly T[], k: number): T[] =>
 
 /** Options of {@linkcode decayPeers}. */
 export interface DecayPeersOptions {
-  /** Cold processes and warm studies per implementation (the medians' samples). */
+  /** Processes per implementation (each times a cold and {@linkcode WARM_STUDIES} warm studies). */
   readonly reps: number;
   /** Folder `decay_peers.json` and `decay_peers.md` are written to. */
   readonly out: string;
@@ -519,7 +532,6 @@ export interface DecayPeersOptions {
  */
 export async function decayPeers(options: DecayPeersOptions): Promise<void> {
   const progress = (line: string) => console.error(`decay peers: ${line}`);
-  const loads = { start: load(), afterCold: NaN, end: NaN };
   const inputs = await makeInputs();
   const impls = await implementations();
   const steps = SPECS.length * inputs.batches.reduce((n, epoch) => n + epoch.length, 0);
@@ -539,29 +551,19 @@ export async function decayPeers(options: DecayPeersOptions): Promise<void> {
   };
 
   const cold = new Map(impls.map((i) => [i.id, [] as number[]]));
+  const warm = new Map(impls.map((i) => [i.id, [] as number[]]));
+  // The load average before each process: it counts this bench's own processes too.
+  const loads: number[] = [];
   for (let k = 0; k < options.reps; k++) {
     for (const impl of rotated(impls, k)) {
-      progress(`cold ${k + 1}/${options.reps}: ${impl.label}`);
-      const outcome = await coldStudy(impl.id);
-      check(impl, outcome);
-      cold.get(impl.id)!.push(outcome.seconds);
+      progress(`${k + 1}/${options.reps}: ${impl.label}`);
+      loads.push(load());
+      const measured = await inFreshProcess(impl.id);
+      for (const study of [measured.cold, ...measured.warm]) check(impl, study);
+      cold.get(impl.id)!.push(measured.cold.seconds);
+      warm.get(impl.id)!.push(...measured.warm.map((study) => study.seconds));
     }
   }
-  loads.afterCold = load();
-
-  const sessions = new Map<string, Session>();
-  for (const impl of impls) sessions.set(impl.id, await impl.open(inputs));
-  const warm = new Map(impls.map((i) => [i.id, [] as number[]]));
-  for (let k = -1; k < options.reps; k++) {
-    for (const impl of rotated(impls, k + 1)) {
-      progress(`${k < 0 ? "warm-up" : `warm ${k + 1}/${options.reps}`}: ${impl.label}`);
-      const outcome = await timeStudy(sessions.get(impl.id)!, inputs);
-      check(impl, outcome);
-      if (k >= 0) warm.get(impl.id)!.push(outcome.seconds);
-    }
-  }
-  for (const session of sessions.values()) session.close();
-  loads.end = load();
 
   const rows = impls.map((impl) => ({
     id: impl.id,
@@ -612,13 +614,14 @@ export async function decayPeers(options: DecayPeersOptions): Promise<void> {
       `The weight-decay study (${SPECS.length} runs, ${steps} SGD steps, the losses read every`,
       `${SETTINGS.evaluateEvery} epochs) on **${adapter}**`,
       `(${Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default stack"}): wall seconds of the whole`,
-      `study, medians of ${options.reps}; ${when}. Cold: the first study in a fresh process`,
-      "(compilation included); warm: later studies in one process, interleaved. Ratios: ours",
+      `study; ${when}. Each implementation alone in a fresh process, ${options.reps} processes`,
+      "each, interleaved: cold is the median of the processes' first studies (compilation",
+      `included), warm of their next ${WARM_STUDIES}. Ratios: ours`,
       "(jit) over the row; below 1, ours is faster. Every study's final losses, ‖w‖ and weight",
       "agree with the CPU reference's: the last two columns give the largest relative distance",
       "of the weight and the largest deviation over its allowance (10⁻³ relative plus the",
-      `predictions' rounding). 1-minute load average (2 cores): ${loads.start} at the start,`,
-      `${loads.afterCold} after the cold processes, ${loads.end} at the end.`,
+      `predictions' rounding). 1-minute load average before the processes (2 cores; it counts`,
+      `the bench's own): median ${median(loads)}, ${Math.min(...loads)}–${Math.max(...loads)}.`,
     ].join(" "),
     "",
     table,
@@ -631,7 +634,8 @@ export async function decayPeers(options: DecayPeersOptions): Promise<void> {
     {
       adapter,
       when,
-      reps: options.reps,
+      processes: options.reps,
+      warmStudiesPerProcess: WARM_STUDIES,
       steps,
       loads,
       rtol: RTOL,
@@ -646,8 +650,8 @@ export async function decayPeers(options: DecayPeersOptions): Promise<void> {
 }
 
 if (import.meta.main) {
-  if (Deno.args[0] === COLD_FLAG) {
-    await coldChild(Deno.args[1]);
+  if (Deno.args[0] === CHILD_FLAG) {
+    await child(Deno.args[1]);
   } else {
     const { reps, out } = parseBenchArgs(Deno.args, "decay_peers", ["decay"]);
     await decayPeers({ reps, out });
