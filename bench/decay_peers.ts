@@ -24,7 +24,10 @@
  * {@linkcode WARM_STUDIES} warm ones. `reps` processes per implementation, interleaved
  * in a rotating order so that load on the machine hits all alike; medians of the cold
  * and of the warm studies. Ratios are ours (jit) over each implementation: below 1,
- * ours is faster.
+ * ours is faster. (jax-js 0.1.25 slows from study to study in one process: each
+ * multi-pass dispatch makes a uniform buffer it never destroys, left to the garbage
+ * collector; with a forced collection between studies it does not slow. Its warm
+ * figure includes that, its cold one does not.)
  */
 // The whole of TensorFlow.js, as its users import it: tfjs-core alone registers no
 // gradients, and its module that does cannot be loaded outside a bundler.
