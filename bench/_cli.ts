@@ -1,7 +1,7 @@
 /**
- * @file Command-line options of the bench programs: `--reps N`, `--only op,op`,
- * `--out DIR`. A bad option exits with status 2 and a message naming the option and
- * what it accepts.
+ * @file Command-line options of the bench programs: `--reps N`, `--only name,name`
+ * (ops of the catalogue, and a program's own extra comparisons), `--out DIR`. A bad
+ * option exits with status 2 and a message naming the option and what it accepts.
  */
 import { BENCH_OPS } from "./_cases.ts";
 
@@ -9,15 +9,25 @@ import { BENCH_OPS } from "./_cases.ts";
 export interface BenchOptions {
   /** Timed repetitions per measurement (the median is reported). */
   readonly reps: number;
-  /** Ops to run; all of {@linkcode BENCH_OPS} when not given. */
+  /** Ops (and extras) to run; all of {@linkcode BENCH_OPS} and the extras when not given. */
   readonly only: ReadonlySet<string>;
   /** Folder the JSON and Markdown results are written to. */
   readonly out: string;
 }
 
-/** Parses `args`, or prints the problem and exits with status 2. */
-export function parseBenchArgs(args: readonly string[], program: string): BenchOptions {
-  const ops = [...new Set(BENCH_OPS.map((c) => c.op))];
+/**
+ * Parses `args`, or prints the problem and exits with status 2.
+ *
+ * @param args The command line.
+ * @param program The program's name, for messages.
+ * @param extras Names `--only` accepts besides the ops (e.g. `decay`).
+ */
+export function parseBenchArgs(
+  args: readonly string[],
+  program: string,
+  extras: readonly string[] = [],
+): BenchOptions {
+  const ops = [...new Set(BENCH_OPS.map((c) => c.op)), ...extras];
   const fail = (message: string): never => {
     console.error(
       `${program}: ${message}\nusage: ${program} [--reps N (1–50, default 5)] ` +

@@ -20,9 +20,10 @@ import { matmulTuning } from "../kernels/matmul.ts";
 import { BENCH_OPS, type BenchCase, benchValues } from "./_cases.ts";
 import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
 import { openBenchDevice } from "./_gpu_timer.ts";
+import { decayPeers } from "./decay_peers.ts";
 import { benchMlpPeer } from "./mlp_peer.ts";
 
-const options = parseBenchArgs(Deno.args, "bench:peers");
+const options = parseBenchArgs(Deno.args, "bench:peers", ["mlp", "decay"]);
 const progress = (line: string) => console.error(line);
 
 if (!(await tf.setBackend("webgpu"))) {
@@ -140,13 +141,17 @@ const markdown =
   `Ours vs TensorFlow.js ${tf.version_core} (WebGPU backend) on **${bench.adapter}** (${
     Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default stack"
   }; tfjs reports vendor/architecture "${theirAdapter}"), same run, medians of ${options.reps}; ${when}. Below 1: ours is faster.\n\n${table}`;
-console.log(markdown);
 const json = JSON.stringify(
   { adapter: bench.adapter, tfjs: tf.version_core, reps: options.reps, when, rows },
   null,
   2,
 );
-progress(`wrote ${await writeResult(options.out, "peers.json", json)}`);
-progress(`wrote ${await writeResult(options.out, "peers.md", markdown + "\n")}`);
-await benchMlpPeer(tf, dev, options.reps, options.out, progress);
+if (rows.length > 0) {
+  console.log(markdown);
+  progress(`wrote ${await writeResult(options.out, "peers.json", json)}`);
+  progress(`wrote ${await writeResult(options.out, "peers.md", markdown + "\n")}`);
+}
+if (options.only.has("mlp")) await benchMlpPeer(tf, dev, options.reps, options.out, progress);
 bench.destroy();
+// The weight-decay study on both peers and ours (bench/decay_peers.ts).
+if (options.only.has("decay")) await decayPeers(options);

@@ -153,6 +153,31 @@ export function makeStudyData(backend: Backend, settings: StudySettings): StudyD
   });
 }
 
+/**
+ * A run's initial parameters on `backend`, drawn from the seed: `{ w, b }` for the
+ * scratch variant (w ~ N(0, 1) of shape [numInputs, 1], b = 0), `{ weight, bias }` for
+ * the concise one (both ~ N(0, 1), as `nn.Linear`'s re-initialised [1, numInputs] and [1]).
+ */
+export function initialParams(
+  backend: Backend,
+  spec: RunSpec,
+  settings: StudySettings,
+): Record<string, Tensor> {
+  const init = keys(settings.seed).init;
+  return spec.variant === "scratch"
+    ? {
+      w: randomNormal(backend, [settings.numInputs, 1], foldIn(init, 0)),
+      b: backend.tensor([0], [1]),
+    }
+    : { ...new Linear(settings.numInputs, 1).init(backend, foldIn(init, 1)) };
+}
+
+/** The training rows of each minibatch of `epoch`, shuffled from the seed. */
+export function epochBatches(settings: StudySettings, epoch: number): number[][] {
+  const key = keys(settings.seed).shuffle;
+  return minibatchRows(settings.nTrain, settings.batchSize, { key, epoch });
+}
+
 /** A variant's parameters, loss, model and optimiser. */
 interface Trainer {
   params: Record<string, Tensor>;
@@ -166,13 +191,13 @@ interface Trainer {
   readonly loss: (yHat: Tensor, y: Tensor) => Tensor;
 }
 
-function scratchTrainer(backend: Backend, spec: RunSpec, settings: StudySettings): Trainer {
+function scratchTrainer(
+  params: Record<string, Tensor>,
+  spec: RunSpec,
+  settings: StudySettings,
+): Trainer {
   const trainer: Trainer = {
-    // w ~ N(0, 1) of shape (200, 1), b = 0.
-    params: {
-      w: randomNormal(backend, [settings.numInputs, 1], foldIn(keys(settings.seed).init, 0)),
-      b: backend.tensor([0], [1]),
-    },
+    params,
     weightName: "w",
     names: ["w", "b"],
     // sgd: param −= lr·grad/batch_size, for w and b; the penalty is in the loss.
@@ -186,11 +211,15 @@ function scratchTrainer(backend: Backend, spec: RunSpec, settings: StudySettings
   return trainer;
 }
 
-function conciseTrainer(backend: Backend, spec: RunSpec, settings: StudySettings): Trainer {
+function conciseTrainer(
+  params: Record<string, Tensor>,
+  spec: RunSpec,
+  settings: StudySettings,
+): Trainer {
   const layer = new Linear(settings.numInputs, 1);
   const trainer: Trainer = {
-    // nn.Linear(200, 1) with weight and bias re-initialised ~ N(0, 1).
-    params: { ...layer.init(backend, foldIn(keys(settings.seed).init, 1)) },
+    // nn.Linear(200, 1): weight [1, 200] and bias [1].
+    params,
     weightName: "weight",
     names: ["weight", "bias"],
     // SGD with two groups: the weight with weight_decay = wd, the bias without.
@@ -233,12 +262,25 @@ export interface StudyRun {
   dispose(): void;
 }
 
-/** Initialises a run of `spec` on `data`'s backend, ready to step. */
-export function startRun(data: StudyData, spec: RunSpec, settings: StudySettings): StudyRun {
+/**
+ * Initialises a run of `spec` on `data`'s backend, ready to step.
+ *
+ * @param data The study's data.
+ * @param spec Which variant, and λ.
+ * @param settings The settings.
+ * @param params The initial parameters, on `data`'s backend, taken over by the run (it
+ * frees them); by default {@linkcode initialParams} from the seed.
+ */
+export function startRun(
+  data: StudyData,
+  spec: RunSpec,
+  settings: StudySettings,
+  params: Record<string, Tensor> = initialParams(data.train.X.backend, spec, settings),
+): StudyRun {
   const backend = data.train.X.backend;
   const trainer = spec.variant === "scratch"
-    ? scratchTrainer(backend, spec, settings)
-    : conciseTrainer(backend, spec, settings);
+    ? scratchTrainer(params, spec, settings)
+    : conciseTrainer(params, spec, settings);
   // The step: gather the minibatch, differentiate the objective, update (new parameters).
   const step = (params: Record<string, Tensor>, X: Tensor, y: Tensor, rows: Tensor) => {
     const batch = { X: takeRows(X, rows), y: takeRows(y, rows) };
@@ -305,15 +347,13 @@ export async function runStudy(
   const wNormInitial = Math.hypot(...wInitial);
   const epochs: number[] = [], train: number[] = [], test: number[] = [];
   const pending: Promise<void>[] = [];
-  const shuffle = keys(settings.seed).shuffle;
   let stop = false;
   const backend = data.train.X.backend;
   const gpu = backend.kind === "webgpu" ? backend as GpuBackend : null;
   let dispatchesPerStep: number | null = null;
 
   for (let epoch = 1; epoch <= settings.epochs && !stop; epoch++) {
-    const batches = minibatchRows(settings.nTrain, settings.batchSize, { key: shuffle, epoch });
-    for (const [i, rows] of batches.entries()) {
+    for (const [i, rows] of epochBatches(settings, epoch).entries()) {
       // One step after the first (which compiles) is counted.
       const counted: boolean = gpu !== null && dispatchesPerStep === null && (epoch > 1 || i > 0);
       const before: number = counted ? gpu!.stats().dispatches : 0;
