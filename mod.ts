@@ -46,6 +46,7 @@ export {
 } from "./kernels/runtime.ts";
 export { type Disposable, scope } from "./ops/scope.ts";
 export { matmul, type MatmulOptions } from "./ops/matmul.ts";
+export type { MatmulShape, MatmulTuningMode } from "./kernels/matmul.ts";
 export { l2Penalty } from "./ops/l2_penalty.ts";
 export { sgdStep, type SgdStepOptions } from "./ops/sgd_step.ts";
 export { dropout } from "./ops/dropout.ts";
