@@ -11,7 +11,35 @@
  * |gpu − exact| ≤ γ(k)·Σ|a·b| holds for all of them; padding adds exact zeros.
  */
 import { asBlocks, packUniforms } from "./_shared.ts";
+import type { AdapterFields } from "./matmul_tuning.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
+
+/** "software" for CPU-based adapters (llvmpipe, SwiftShader, WARP), else "gpu". */
+export type AdapterClass = "software" | "gpu";
+
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|software|\bwarp\b|basic render/i;
+
+/** The class of an adapter, from its `GPUAdapterInfo`; "gpu" where it says nothing. */
+export function adapterClass(
+  info: (AdapterFields & { readonly isFallbackAdapter?: boolean }) | undefined,
+): AdapterClass {
+  if (!info) return "gpu";
+  if (info.isFallbackAdapter) return "software";
+  const text = [info.vendor, info.architecture, info.device, info.description].join(" ");
+  return SOFTWARE_ADAPTER.test(text) ? "software" : "gpu";
+}
+
+const classes = new WeakMap<GpuRuntime, AdapterClass>();
+
+/** Records the class of `runtime`'s adapter (matmul's configuration does). */
+export function setAdapterClass(runtime: GpuRuntime, cls: AdapterClass): void {
+  classes.set(runtime, cls);
+}
+
+/** The class of `runtime`'s adapter: as recorded, else from `device.adapterInfo`. */
+export function adapterClassOf(runtime: GpuRuntime): AdapterClass {
+  return classes.get(runtime) ?? adapterClass(runtime.device.adapterInfo);
+}
 
 /** Dimensions of C = op(A)·op(B), with op(A) of shape [m, k] and op(B) of [k, n]. */
 export interface MatmulParams {

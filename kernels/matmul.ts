@@ -19,14 +19,19 @@
  * change of variant changes results in the last bits: pin one (`gpu({ matmulVariant
  * })`) where results must stay bit-identical from the first call on.
  */
-import type { MatmulParams, MatmulVariant } from "./_matmul_shared.ts";
+import {
+  type AdapterClass,
+  adapterClass,
+  type MatmulParams,
+  type MatmulVariant,
+  setAdapterClass,
+} from "./_matmul_shared.ts";
 import { fastestVariant, scratchShape } from "./matmul_autotune.ts";
 import { registersVariant } from "./matmul_registers.ts";
 import { splitKVariant } from "./matmul_split_k.ts";
 import { textureVariant } from "./matmul_texture.ts";
 import { tiledVariant } from "./matmul_tiled.ts";
 import {
-  type AdapterFields,
   adapterKey,
   defaultStorage,
   driverStack,
@@ -34,7 +39,7 @@ import {
 } from "./matmul_tuning.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
-export type { MatmulParams } from "./_matmul_shared.ts";
+export { type AdapterClass, adapterClass, type MatmulParams } from "./_matmul_shared.ts";
 
 /** Every matmul variant, by name. */
 export const MATMUL_VARIANTS: ReadonlyMap<string, MatmulVariant> = new Map(
@@ -76,21 +81,6 @@ export interface MatmulShape {
   readonly n: number;
   readonly transposeA?: boolean;
   readonly transposeB?: boolean;
-}
-
-/** "software" for CPU-based adapters (llvmpipe, SwiftShader, WARP), else "gpu". */
-export type AdapterClass = "software" | "gpu";
-
-const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|software|\bwarp\b|basic render/i;
-
-/** The class of an adapter, from its `GPUAdapterInfo`; "gpu" where it says nothing. */
-export function adapterClass(
-  info: (AdapterFields & { readonly isFallbackAdapter?: boolean }) | undefined,
-): AdapterClass {
-  if (!info) return "gpu";
-  if (info.isFallbackAdapter) return "software";
-  const text = [info.vendor, info.architecture, info.device, info.description].join(" ");
-  return SOFTWARE_ADAPTER.test(text) ? "software" : "gpu";
 }
 
 /** Products of at least this many flops are tuned per shape class. */
@@ -172,14 +162,20 @@ function choicesOf(runtime: GpuRuntime): MatmulChoices {
       measuring: Promise.resolve(),
     };
     perRuntime.set(runtime, choices);
-    setAdapter(choices, runtime.device.adapterInfo);
+    setAdapter(runtime, choices, runtime.device.adapterInfo);
   }
   return choices;
 }
 
 /** Takes the adapter's class and, unless tuning is off, its remembered choices. */
-function setAdapter(choices: MatmulChoices, info: GPUAdapterInfo | undefined): void {
-  choices.policy = POLICIES[adapterClass(info)];
+function setAdapter(
+  runtime: GpuRuntime,
+  choices: MatmulChoices,
+  info: GPUAdapterInfo | undefined,
+): void {
+  const cls = adapterClass(info);
+  setAdapterClass(runtime, cls);
+  choices.policy = POLICIES[cls];
   choices.tuned.clear();
   choices.store = null;
   if (choices.mode === "off") return;
@@ -214,7 +210,7 @@ export async function configureMatmul(
   const choices = choicesOf(runtime);
   choices.pinned = variant;
   choices.mode = tuning;
-  setAdapter(choices, adapter ?? runtime.device.adapterInfo);
+  setAdapter(runtime, choices, adapter ?? runtime.device.adapterInfo);
   if (tuning === "eager" && !variant) {
     const sides = choices.policy.commonShapes;
     const missing = sides.map((s) => ({ m: s, k: s, n: s }))

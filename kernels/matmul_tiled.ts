@@ -18,16 +18,22 @@
  * loads and skipped for stores; k past the end is staged as exact zeros. Each output is
  * a sequential sum over k.
  *
- * BK is 16 where the device's `maxComputeWorkgroupStorageSize` holds the two buffers
- * (2·(BM + BN)·BK floats: 32 KiB for 128×128 tiles), else 8; 256 invocations per
- * workgroup. Not measured on a discrete GPU yet (no device was lent to this work); on
- * llvmpipe, where workgroup memory is read one SIMD lane at a time, it is slow (see
- * kernels/matmul.ts), and correct, as the property tests show on every adapter.
+ * BK, the depth of a slab: on a GPU, 16 where the device's
+ * `maxComputeWorkgroupStorageSize` holds the four slabs (2·(BM + BN)·BK floats: 32 KiB
+ * for 128×128 tiles; gpu() requests the adapter's limit), else 8 (16 KiB, WebGPU's
+ * default). On a software adapter, where this kernel is never the fast one (workgroup
+ * memory is read one SIMD lane at a time on llvmpipe; see kernels/matmul.ts), 4: Mesa's
+ * GL stack compiles workgroup arrays in time superlinear in their size (one 128×128
+ * kernel took 11 s to compile with BK = 8, 2.6 s with 4; 8 reads of a 1024-vec4 array
+ * 8.4 s, of a 256-vec4 one 0.7 s; lavapipe, 0.1 s either way). Not measured on a
+ * discrete GPU yet (no device was lent to this work); correct on every adapter we
+ * have, as the property tests show for both tilings.
  *
  * Launch: one workgroup per BM×BN tile of C.
  */
 import { LINEAR_WORKGROUP } from "./_shared.ts";
 import {
+  adapterClassOf,
   declareAccumulators,
   MATMUL_PARAMS_WGSL,
   type MatmulHooks,
@@ -54,19 +60,33 @@ interface Tiling {
   readonly bk: number;
 }
 
-/** WGSL: the `count` staging loads of one operand, `per` of them by each thread. */
-function stagingSlots(count: number): { per: number; guard: (u: number) => string } {
-  const per = Math.ceil(count / INVOCATIONS);
-  return {
-    per,
-    guard: (u) => count % INVOCATIONS === 0 ? "true" : `li + ${u * INVOCATIONS}u < ${count}u`,
-  };
+/** One operand's slab as staging sees it: A's rows, or B's columns, are its "outer" side. */
+interface Operand {
+  /** The workgroup array: k-major vec4s of four consecutive outer indices. */
+  readonly tile: string;
+  /** The slab's outer extent, and its first outer index and the matrix's. */
+  readonly outer: number;
+  readonly origin: string;
+  readonly limit: string;
+  /** WGSL calls of the hooks at (outer index, k). */
+  readonly load: (outer: string, p: string) => string;
+  readonly load4: (outer: string, p: string) => string;
 }
 
 /**
- * WGSL for staging one operand's slab: declarations of the staging registers, the
- * loads of the slab at k offset `k0` into them, and their stores into buffer `buf` of
- * workgroup memory.
+ * How a slab is staged, each way writing only whole vec4s to workgroup memory (dynamic
+ * component writes made Mesa's GL compiler take a minute over one kernel):
+ * - `direct`: one vec4 load holds four outer indices at one k (A stored [k, m], B
+ *   stored [k, n]);
+ * - `block`: vec4 loads hold four k of one outer index; four of them, transposed in
+ *   registers, make a 4×4 block (A stored [m, k], B stored [n, k]);
+ * - `scalar`: four loadA/loadB calls make each vec4 (hooks, or unaligned rows).
+ */
+type StagingMode = "direct" | "block" | "scalar";
+
+/**
+ * WGSL for staging one operand's slab: the staging registers, their loads of the slab
+ * at k offset `k0`, and their stores into buffer `buf` of workgroup memory.
  */
 interface Staging {
   readonly declare: string;
@@ -74,119 +94,55 @@ interface Staging {
   readonly store: (buf: string) => string;
 }
 
-function stageA(t: Tiling, bm: number, vector: boolean, transposed: boolean): Staging {
-  const { bk } = t;
-  const bm4 = bm / 4;
-  if (vector && !transposed) {
-    // vec4s along k: element s is row s / (bk/4), k 4·(s % (bk/4)) … + 3.
-    const { per, guard } = stagingSlots(bm * bk / 4);
-    const at = (u: number) => `(li + ${u * INVOCATIONS}u)`;
-    return {
-      declare: range(per).map((u) => `var sa${u} = vec4f(0.0);`).join("\n  "),
-      load: (k0) =>
-        range(per).map((u) => `if (${guard(u)}) {
-      let row = min(tileRow + ${at(u)} / ${bk / 4}u, params.m - 1u);
-      let p = ${k0} + 4u * (${at(u)} % ${bk / 4}u);
-      sa${u} = select(vec4f(0.0), loadA4(row, min(p, params.k - 4u)), p < params.k);
-    }`).join("\n    "),
-      store: (buf) =>
-        range(per).map((u) => `if (${guard(u)}) {
-      let row = ${at(u)} / ${bk / 4}u;
-      let kk = 4u * (${at(u)} % ${bk / 4}u);
-      ${range(4).map((q) => `tileA[${buf} + (kk + ${q}u) * ${bm4}u + row / 4u][row % 4u] = sa${u}[${q}];`).join("\n      ")}
-    }`).join("\n    "),
-    };
-  }
-  if (vector) {
-    // A stored [k, m]: vec4s along m, four rows at one k.
-    const { per, guard } = stagingSlots(bm * bk / 4);
-    const at = (u: number) => `(li + ${u * INVOCATIONS}u)`;
-    return {
-      declare: range(per).map((u) => `var sa${u} = vec4f(0.0);`).join("\n  "),
-      load: (k0) =>
-        range(per).map((u) => `if (${guard(u)}) {
-      let row = min(tileRow + 4u * (${at(u)} % ${bm4}u), params.m - 4u);
-      let p = ${k0} + ${at(u)} / ${bm4}u;
-      sa${u} = select(vec4f(0.0), loadA4(row, min(p, params.k - 1u)), p < params.k);
-    }`).join("\n    "),
-      store: (buf) =>
-        range(per).map((u) => `if (${guard(u)}) { tileA[${buf} + ${at(u)}] = sa${u}; }`)
-          .join("\n    "),
-    };
-  }
-  // One float at a time through loadA: element s is row s / bk, k s % bk.
-  const { per, guard } = stagingSlots(bm * bk);
-  const at = (u: number) => `(li + ${u * INVOCATIONS}u)`;
-  return {
-    declare: range(per).map((u) => `var sa${u} = 0.0;`).join("\n  "),
-    load: (k0) =>
-      range(per).map((u) => `if (${guard(u)}) {
-      let row = min(tileRow + ${at(u)} / ${bk}u, params.m - 1u);
-      let p = ${k0} + ${at(u)} % ${bk}u;
-      sa${u} = select(0.0, loadA(row, min(p, params.k - 1u)), p < params.k);
-    }`).join("\n    "),
-    store: (buf) =>
-      range(per).map((u) => `if (${guard(u)}) {
-      let row = ${at(u)} / ${bk}u;
-      tileA[${buf} + (${at(u)} % ${bk}u) * ${bm4}u + row / 4u][row % 4u] = sa${u};
-    }`).join("\n    "),
+function staging(op: Operand, mode: StagingMode, bk: number, name: string): Staging {
+  const outer4 = op.outer / 4;
+  const slots = mode === "block" ? outer4 * bk / 4 : outer4 * bk;
+  const per = Math.ceil(slots / INVOCATIONS);
+  const slot = (u: number) => `(li + ${u * INVOCATIONS}u)`;
+  const guard = (u: number) => slots % INVOCATIONS === 0 ? "true" : `${slot(u)} < ${slots}u`;
+  // A slot's outer vec4 (ov) and its k in the slab (kk: the first of four for blocks).
+  const where = (u: number) =>
+    `let ov = ${slot(u)} % ${outer4}u;\n      let kk = ${mode === "block" ? "4u * " : ""}(${
+      slot(u)
+    } / ${outer4}u);`;
+  const registers = mode === "block" ? [0, 1, 2, 3] : [0];
+  const reg = (u: number, i: number) => `${name}${u}_${i}`;
+  const outerAt = (i: number) => `min(${op.origin} + 4u * ov + ${i}u, ${op.limit} - 1u)`;
+  const fetch = (u: number) => {
+    if (mode === "direct") {
+      return `${reg(u, 0)} = select(vec4f(0.0), ${
+        op.load4(`min(${op.origin} + 4u * ov, ${op.limit} - 4u)`, "min(p, params.k - 1u)")
+      }, p < params.k);`;
+    }
+    if (mode === "block") {
+      return range(4).map((i) =>
+        `${reg(u, i)} = select(vec4f(0.0), ${
+          op.load4(outerAt(i), "min(p, params.k - 4u)")
+        }, p < params.k);`
+      ).join("\n      ");
+    }
+    return `${reg(u, 0)} = select(vec4f(0.0), vec4f(${
+      range(4).map((i) => op.load(outerAt(i), "min(p, params.k - 1u)")).join(", ")
+    }), p < params.k);`;
   };
-}
-
-function stageB(t: Tiling, bn: number, vector: boolean, transposed: boolean): Staging {
-  const { bk } = t;
-  const bn4 = bn / 4;
-  const at = (u: number) => `(li + ${u * INVOCATIONS}u)`;
-  if (vector && !transposed) {
-    // vec4s along n: element s is k s / (bn/4), columns 4·(s % (bn/4)) … + 3.
-    const { per, guard } = stagingSlots(bk * bn / 4);
-    return {
-      declare: range(per).map((u) => `var sb${u} = vec4f(0.0);`).join("\n  "),
-      load: (k0) =>
-        range(per).map((u) => `if (${guard(u)}) {
-      let col = min(tileCol + 4u * (${at(u)} % ${bn4}u), params.n - 4u);
-      let p = ${k0} + ${at(u)} / ${bn4}u;
-      sb${u} = select(vec4f(0.0), loadB4(min(p, params.k - 1u), col), p < params.k);
-    }`).join("\n    "),
-      store: (buf) =>
-        range(per).map((u) => `if (${guard(u)}) { tileB[${buf} + ${at(u)}] = sb${u}; }`)
-          .join("\n    "),
-    };
-  }
-  if (vector) {
-    // B stored [n, k]: vec4s along k, four k of one column.
-    const { per, guard } = stagingSlots(bk * bn / 4);
-    return {
-      declare: range(per).map((u) => `var sb${u} = vec4f(0.0);`).join("\n  "),
-      load: (k0) =>
-        range(per).map((u) => `if (${guard(u)}) {
-      let col = min(tileCol + ${at(u)} / ${bk / 4}u, params.n - 1u);
-      let p = ${k0} + 4u * (${at(u)} % ${bk / 4}u);
-      sb${u} = select(vec4f(0.0), loadB4(min(p, params.k - 4u), col), p < params.k);
-    }`).join("\n    "),
-      store: (buf) =>
-        range(per).map((u) => `if (${guard(u)}) {
-      let col = ${at(u)} / ${bk / 4}u;
-      let kk = 4u * (${at(u)} % ${bk / 4}u);
-      ${range(4).map((q) => `tileB[${buf} + (kk + ${q}u) * ${bn4}u + col / 4u][col % 4u] = sb${u}[${q}];`).join("\n      ")}
-    }`).join("\n    "),
-    };
-  }
-  // One float at a time through loadB: element s is k s / bn, column s % bn.
-  const { per, guard } = stagingSlots(bk * bn);
+  const write = (u: number, buf: string) =>
+    mode === "block"
+      ? range(4).map((q) =>
+        `${op.tile}[${buf} + (kk + ${q}u) * ${outer4}u + ov] = vec4f(${
+          range(4).map((i) => `${reg(u, i)}[${q}]`).join(", ")
+        });`
+      ).join("\n      ")
+      : `${op.tile}[${buf} + kk * ${outer4}u + ov] = ${reg(u, 0)};`;
   return {
-    declare: range(per).map((u) => `var sb${u} = 0.0;`).join("\n  "),
+    declare: range(per).flatMap((u) => registers.map((i) => `var ${reg(u, i)} = vec4f(0.0);`))
+      .join("\n  "),
     load: (k0) =>
-      range(per).map((u) => `if (${guard(u)}) {
-      let col = min(tileCol + ${at(u)} % ${bn}u, params.n - 1u);
-      let p = ${k0} + ${at(u)} / ${bn}u;
-      sb${u} = select(0.0, loadB(min(p, params.k - 1u), col), p < params.k);
-    }`).join("\n    "),
+      range(per).map((u) =>
+        `if (${guard(u)}) {\n      ${where(u)}\n      let p = ${k0} + kk;\n      ${fetch(u)}\n    }`
+      ).join("\n    "),
     store: (buf) =>
-      range(per).map((u) => `if (${guard(u)}) {
-      let col = ${at(u)} % ${bn}u;
-      tileB[${buf} + (${at(u)} / ${bn}u) * ${bn4}u + col / 4u][col % 4u] = sb${u};
-    }`).join("\n    "),
+      range(per).map((u) => `if (${guard(u)}) {\n      ${where(u)}\n      ${write(u, buf)}\n    }`)
+        .join("\n    "),
   };
 }
 
@@ -194,15 +150,37 @@ function wgsl(hooks: string, t: Tiling, vector: VectorOperands, params: MatmulPa
   const { tm, tn, bk } = t;
   const bm = THREADS * tm, bn = THREADS * tn;
   const slabA = bk * bm / 4, slabB = bk * bn / 4;
-  const a = stageA(t, bm, vector.a, params.transposeA);
-  const b = stageB(t, bn, vector.b, params.transposeB);
+  const a = staging(
+    {
+      tile: "tileA",
+      outer: bm,
+      origin: "tileRow",
+      limit: "params.m",
+      load: (r, p) => `loadA(${r}, ${p})`,
+      load4: (r, p) => `loadA4(${r}, ${p})`,
+    },
+    !vector.a ? "scalar" : params.transposeA ? "direct" : "block",
+    bk,
+    "sa",
+  );
+  const b = staging(
+    {
+      tile: "tileB",
+      outer: bn,
+      origin: "tileCol",
+      limit: "params.n",
+      load: (col, p) => `loadB(${p}, ${col})`,
+      load4: (col, p) => `loadB4(${p}, ${col})`,
+    },
+    !vector.b ? "scalar" : params.transposeB ? "block" : "direct",
+    bk,
+    "sb",
+  );
   const step = (kk: number) => [
     ...range(tm / 4).map((g) =>
-      `let a${g} = tileA[bufA + ${kk * bm / 4}u + lid.y * ${tm / 4}u + ${g}u];`
+      `let a${g} = tileA[bufA + ${kk * bm / 4 + g}u + lid.y * ${tm / 4}u];`
     ),
-    ...range(tn / 4).map((j) =>
-      `let b${j} = tileB[bufB + ${kk * bn / 4 + j * THREADS}u + lid.x];`
-    ),
+    ...range(tn / 4).map((j) => `let b${j} = tileB[bufB + ${kk * bn / 4 + j * THREADS}u + lid.x];`),
     ...range(tm).flatMap((i) =>
       range(tn / 4).map((j) => `acc${i}_${j} += a${i >> 2}[${i & 3}] * b${j};`)
     ),
@@ -274,7 +252,7 @@ export function tiledVariant(tm: number, tn: number): MatmulVariant {
       limits.maxComputeInvocationsPerWorkgroup < INVOCATIONS ||
       limits.maxComputeWorkgroupSizeX < THREADS || limits.maxComputeWorkgroupSizeY < THREADS
     ) return null;
-    return [16, 8].map((bk) => ({ tm, tn, bk }))
+    return (adapterClassOf(runtime) === "software" ? [4] : [16, 8]).map((bk) => ({ tm, tn, bk }))
       .find((t) => storageBytes(t) <= limits.maxComputeWorkgroupStorageSize) ?? null;
   };
   const dispatch = (

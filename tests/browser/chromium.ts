@@ -7,7 +7,8 @@
  * It serves the repository on 127.0.0.1, drives Debian's `/usr/bin/chromium` with
  * playwright-core in a fresh profile, checks the demo's images against the CPU reference
  * computed here in Deno, saves a screenshot to `out/web/screenshot.png`, and runs every
- * op's property for a few hundred random cases in the page. Without Chromium the test is
+ * op's property for a few hundred random cases in the page, and matmul's for each kernel
+ * variant pinned. Without Chromium the test is
  * ignored, except under `CI=true`, where that is a failure.
  */
 import assert from "node:assert/strict";
@@ -16,7 +17,8 @@ import { chromium, type Page } from "playwright-core";
 import { cpu, dropout, randomKey } from "../../mod.ts";
 import { serveDirectory } from "../../scripts/static_server.ts";
 import { assertBitwise } from "../_numerics.ts";
-import { assertCorr2dWithin } from "../_properties.ts";
+import { assertCorr2dWithin, OP_PROPERTIES } from "../_properties.ts";
+import { MATMUL_VARIANTS } from "../../kernels/matmul.ts";
 import type { PropertiesRun } from "./properties.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -180,7 +182,7 @@ Deno.test({
         },
       );
 
-      await t.step(`every op's property, ${RUNS_PER_OP} cases each`, async () => {
+      await t.step(`every op's property, ${RUNS_PER_OP} cases each, and matmul's per variant`, async () => {
         const page = await browser.newPage();
         const problems: string[] = [];
         await open(page, `${server.origin}/tests/browser/`, problems);
@@ -203,7 +205,11 @@ Deno.test({
           0,
           failures.map((r) => `${r.name}\n${r.error}`).join("\n\n"),
         );
-        assert.equal(result.reports.length, 5, "a report for each of the five ops");
+        assert.equal(
+          result.reports.length,
+          OP_PROPERTIES.length + MATMUL_VARIANTS.size,
+          "a report for each op and for each matmul variant",
+        );
         assert.deepEqual(problems, []);
         await page.close();
       });
