@@ -31,12 +31,7 @@ import { registersVariant } from "./matmul_registers.ts";
 import { splitKVariant } from "./matmul_split_k.ts";
 import { textureVariant } from "./matmul_texture.ts";
 import { tiledVariant } from "./matmul_tiled.ts";
-import {
-  adapterKey,
-  defaultStorage,
-  driverStack,
-  TuningStore,
-} from "./matmul_tuning.ts";
+import { adapterKey, defaultStorage, driverStack, TuningStore } from "./matmul_tuning.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
 export { type AdapterClass, adapterClass, type MatmulParams } from "./_matmul_shared.ts";
@@ -110,7 +105,7 @@ const POLICIES: Record<AdapterClass, ClassPolicy> = {
   software: {
     rule: (p) =>
       splitKShape(p) ? ["splitK"] : isLarge(p) ? ["texture8x8", "registers4x4"] : ["registers4x4"],
-    candidates: ["texture8x8", "texture16x16", "registers8x8"],
+    candidates: ["texture8x8", "texture16x16", "registers4x4"],
     maxSide: 1024,
     commonShapes: [256, 1024],
   },
@@ -123,7 +118,14 @@ const POLICIES: Record<AdapterClass, ClassPolicy> = {
         : p.m >= 1024 && p.n >= 1024
         ? ["tiled8x8", "tiled4x4", "registers4x4"]
         : ["tiled4x4", "registers4x4"],
-    candidates: ["tiled8x8", "tiled4x4", "texture8x8", "texture16x16", "registers8x8"],
+    candidates: [
+      "tiled8x8",
+      "tiled4x4",
+      "texture8x8",
+      "texture16x16",
+      "registers8x8",
+      "registers4x4",
+    ],
     maxSide: 4096,
     commonShapes: [256, 1024, 4096],
   },
@@ -336,9 +338,14 @@ function measureClass(
     const scratch = scratchShape(params, choices.policy.maxSide);
     const candidates = choices.policy.candidates.map((name) => MATMUL_VARIANTS.get(name)!)
       .filter((v) => v.supports(runtime, params) && v.supports(runtime, scratch));
+    const key = shapeClass(params);
+    if (candidates.length === 0) {
+      // Nothing to compare (sides past the texture limit): the rule's, not remembered.
+      choices.tuned.set(key, ruleVariant(runtime, params));
+      return "done";
+    }
     const result = await fastestVariant(runtime, scratch, candidates);
     if (!result) return runtime.healthy ? "interrupted" : "unusable";
-    const key = shapeClass(params);
     choices.tuned.set(key, result.best);
     choices.store?.save(new Map([[key, result.best.name]]));
     return "done";

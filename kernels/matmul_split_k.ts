@@ -61,6 +61,7 @@ function encodeHooked(runtime: GpuRuntime, params: MatmulParams, hooks: MatmulHo
 export const splitKVariant: MatmulVariant = {
   name: "splitK",
   supports: (runtime, { m, n }) => m * n <= runtime.maxWorkgroupsPerDimension ** 3,
-  encode: (runtime, [a, b], c, params) => encodeHooked(runtime, params, plainHooks(params, a, b, c)),
+  encode: (runtime, [a, b], c, params) =>
+    encodeHooked(runtime, params, plainHooks(params, a, b, c)),
   encodeHooked,
 };

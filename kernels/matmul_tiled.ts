@@ -44,8 +44,8 @@ import {
   range,
   SCALAR_OPERANDS,
   storeBlock,
-  vectorOperands,
   type VectorOperands,
+  vectorOperands,
 } from "./_matmul_shared.ts";
 import type { GpuRuntime } from "./runtime.ts";
 
@@ -176,15 +176,18 @@ function wgsl(hooks: string, t: Tiling, vector: VectorOperands, params: MatmulPa
     bk,
     "sb",
   );
-  const step = (kk: number) => [
-    ...range(tm / 4).map((g) =>
-      `let a${g} = tileA[bufA + ${kk * bm / 4 + g}u + lid.y * ${tm / 4}u];`
-    ),
-    ...range(tn / 4).map((j) => `let b${j} = tileB[bufB + ${kk * bn / 4 + j * THREADS}u + lid.x];`),
-    ...range(tm).flatMap((i) =>
-      range(tn / 4).map((j) => `acc${i}_${j} += a${i >> 2}[${i & 3}] * b${j};`)
-    ),
-  ].join("\n      ");
+  const step = (kk: number) =>
+    [
+      ...range(tm / 4).map((g) =>
+        `let a${g} = tileA[bufA + ${kk * bm / 4 + g}u + lid.y * ${tm / 4}u];`
+      ),
+      ...range(tn / 4).map((j) =>
+        `let b${j} = tileB[bufB + ${kk * bn / 4 + j * THREADS}u + lid.x];`
+      ),
+      ...range(tm).flatMap((i) =>
+        range(tn / 4).map((j) => `acc${i}_${j} += a${i >> 2}[${i & 3}] * b${j};`)
+      ),
+    ].join("\n      ");
   return /* wgsl */ `
 ${MATMUL_PARAMS_WGSL}
 ${hooks}

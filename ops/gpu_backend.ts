@@ -4,8 +4,8 @@
  */
 import {
   configureMatmul,
-  type MatmulConfiguration,
   MATMUL_TUNING_MODES,
+  type MatmulConfiguration,
   type MatmulShape,
   type MatmulTuningMode,
   matmulVariantNamed,

@@ -10,12 +10,7 @@
  */
 import { gpu } from "../mod.ts";
 import { matmulVariantFor, shapeClass } from "../kernels/matmul.ts";
-import {
-  adapterKey,
-  defaultStorage,
-  driverStack,
-  TuningStore,
-} from "../kernels/matmul_tuning.ts";
+import { adapterKey, defaultStorage, driverStack, TuningStore } from "../kernels/matmul_tuning.ts";
 
 const [command, side] = Deno.args;
 const square = (s: number) => ({ m: s, k: s, n: s, transposeA: false, transposeB: false });
@@ -29,7 +24,9 @@ if (command === "stack") {
   if (command === "tune") {
     await dev.tune([square(Number(side))]);
     new TuningStore(storage, key).save(new Map([[shapeClass(square(96)), "registers8x8"]]));
-    console.log(JSON.stringify({ tuned: matmulVariantFor(dev.runtime, square(Number(side))).name }));
+    console.log(
+      JSON.stringify({ tuned: matmulVariantFor(dev.runtime, square(Number(side))).name }),
+    );
   } else {
     const first = matmulVariantFor(dev.runtime, square(Number(side))).name;
     const remembered = matmulVariantFor(dev.runtime, square(96)).name;

@@ -182,37 +182,42 @@ Deno.test({
         },
       );
 
-      await t.step(`every op's property, ${RUNS_PER_OP} cases each, and matmul's per variant`, async () => {
-        const page = await browser.newPage();
-        const problems: string[] = [];
-        await open(page, `${server.origin}/tests/browser/`, problems);
-        await page.waitForFunction(() => "runProperties" in globalThis, null, { timeout: 30_000 });
-        const seed = Math.floor(Math.random() * 2 ** 31);
-        console.log(`fast-check seed ${seed}`);
-        const result = await page.evaluate(
-          ([numRuns, seed]) =>
-            (globalThis as unknown as {
-              runProperties: (n: number, s: number) => Promise<PropertiesRun>;
-            }).runProperties(numRuns, seed),
-          [RUNS_PER_OP, seed],
-        );
-        for (const r of result.reports) {
-          console.log(`  ${r.name}: ${r.numRuns} cases in ${(r.ms / 1000).toFixed(1)} s`);
-        }
-        const failures = result.reports.filter((r) => r.error !== null);
-        assert.equal(
-          failures.length,
-          0,
-          failures.map((r) => `${r.name}\n${r.error}`).join("\n\n"),
-        );
-        assert.equal(
-          result.reports.length,
-          OP_PROPERTIES.length + MATMUL_VARIANTS.size,
-          "a report for each op and for each matmul variant",
-        );
-        assert.deepEqual(problems, []);
-        await page.close();
-      });
+      await t.step(
+        `every op's property, ${RUNS_PER_OP} cases each, and matmul's per variant`,
+        async () => {
+          const page = await browser.newPage();
+          const problems: string[] = [];
+          await open(page, `${server.origin}/tests/browser/`, problems);
+          await page.waitForFunction(() => "runProperties" in globalThis, null, {
+            timeout: 30_000,
+          });
+          const seed = Math.floor(Math.random() * 2 ** 31);
+          console.log(`fast-check seed ${seed}`);
+          const result = await page.evaluate(
+            ([numRuns, seed]) =>
+              (globalThis as unknown as {
+                runProperties: (n: number, s: number) => Promise<PropertiesRun>;
+              }).runProperties(numRuns, seed),
+            [RUNS_PER_OP, seed],
+          );
+          for (const r of result.reports) {
+            console.log(`  ${r.name}: ${r.numRuns} cases in ${(r.ms / 1000).toFixed(1)} s`);
+          }
+          const failures = result.reports.filter((r) => r.error !== null);
+          assert.equal(
+            failures.length,
+            0,
+            failures.map((r) => `${r.name}\n${r.error}`).join("\n\n"),
+          );
+          assert.equal(
+            result.reports.length,
+            OP_PROPERTIES.length + MATMUL_VARIANTS.size,
+            "a report for each op and for each matmul variant",
+          );
+          assert.deepEqual(problems, []);
+          await page.close();
+        },
+      );
     } finally {
       await browser.close();
       await Deno.remove(profile, { recursive: true });
