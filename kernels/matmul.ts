@@ -3,9 +3,31 @@
  * choice starts from a rule by adapter class, is refined by measuring on the adapter in
  * use, and is remembered across runs (kernels/matmul_tuning.ts).
  *
- * The rule (no measurement; the first call of a process runs it):
+ * The rule (no measurement; what a process runs first), by adapter class (`adapter.info`:
+ * llvmpipe, SwiftShader and other CPU-based adapters are "software"; others "gpu"):
  *
- * RULE_FIGURES
+ * - Both: a tiny output with a long k (m·n ≤ 256, k ≥ 1024) takes `splitK` (8×4096×8 on
+ *   llvmpipe: 0.38 GFLOP/s against 0.20 for texture8x8 and 0.17 for registers4x4), and
+ *   a small product (2·m·n·k < 2²⁴ flops) `registers4x4`: latency decides there (one
+ *   wait costs ~11 ms in Deno, a 64³ kernel 0.4–0.5 ms whichever variant), and its
+ *   pipeline compiles fastest (65–95 ms on llvmpipe, texture8x8 190–290 ms).
+ * - Software, larger products: the texture kernels, `texture8x8` below 2³¹ flops and
+ *   `texture16x16` from there (1024³ on). Kernel-only GFLOP/s on llvmpipe, one quiet run
+ *   (`deno task bench:report --only matmul`): 256³ texture16x16 21.9, texture8x8 19.3,
+ *   registers8x8 5.9, tiled8x8 4.4, registers4x4 3.1; 1024³ 45.9, 40.6, 6.5, 8.2, 2.6;
+ *   2048³ 52.0, 44.5, 9.7, 11.0, 3.5. In a cold process (20 calls, one wait per 4,
+ *   three runs each, bench/_cold.ts' loop) the 16×16 pipeline's longer compile (~40 ms)
+ *   outweighs its speed at 256³ (texture8x8 131–145 ms, texture16x16 180–185) but not
+ *   at 1024³ (1464–1571 against 1368–1405). SwiftShader (Chromium, wall, loaded
+ *   machine) ranks the texture kernels first too: 256³ texture16x16 1.3, texture8x8
+ *   0.6, registers8x8 0.4, tiled 0.1–0.5 GFLOP/s.
+ * - GPU, larger products: the workgroup-tiled kernel, `tiled8x8` (128×128 tiles) where
+ *   the output has at least 2048² values, `tiled4x4` (64×64 tiles) below that, so that a
+ *   large GPU still gets ≥ 256 workgroups (an H200 has 132 SMs). Measured once on an
+ *   NVIDIA H200 at 1024³ before this kernel existed: texture8x8 1,862, the scalar
+ *   64×64 tiled kernel this one replaces 1,525, registers8x8 1,443 GFLOP/s. The vec4,
+ *   double-buffered tiled kernel has not met a GPU yet; the tuning compares it with
+ *   the others there.
  *
  * Tuning (`gpu({ tuning })`): with `"background"` (the default), the first product of
  * a large shape class (2·m·n·k ≥ 2²⁴ flops; the class is m, k, n rounded up to powers
@@ -71,10 +93,15 @@ export const MATMUL_TUNING_MODES: readonly MatmulTuningMode[] = ["off", "backgro
  * ```
  */
 export interface MatmulShape {
+  /** Rows of op(A) and of the product. */
   readonly m: number;
+  /** The inner dimension. */
   readonly k: number;
+  /** Columns of op(B) and of the product. */
   readonly n: number;
+  /** A is stored as [k, m], as `matmul`'s option of that name. */
   readonly transposeA?: boolean;
+  /** B is stored as [n, k]. */
   readonly transposeB?: boolean;
 }
 
@@ -104,7 +131,13 @@ const isLarge = ({ m, k, n }: MatmulParams) => 2 * m * n * k >= TUNE_FLOPS;
 const POLICIES: Record<AdapterClass, ClassPolicy> = {
   software: {
     rule: (p) =>
-      splitKShape(p) ? ["splitK"] : isLarge(p) ? ["texture8x8", "registers4x4"] : ["registers4x4"],
+      splitKShape(p)
+        ? ["splitK"]
+        : !isLarge(p)
+        ? ["registers4x4"]
+        : 2 * p.m * p.n * p.k >= 2 ** 31
+        ? ["texture16x16", "texture8x8", "registers4x4"]
+        : ["texture8x8", "registers4x4"],
     candidates: ["texture8x8", "texture16x16", "registers4x4"],
     maxSide: 1024,
     commonShapes: [256, 1024],
@@ -115,7 +148,7 @@ const POLICIES: Record<AdapterClass, ClassPolicy> = {
         ? ["splitK"]
         : !isLarge(p)
         ? ["registers4x4"]
-        : p.m >= 1024 && p.n >= 1024
+        : p.m * p.n >= 2048 * 2048
         ? ["tiled8x8", "tiled4x4", "registers4x4"]
         : ["tiled4x4", "registers4x4"],
     candidates: [

@@ -4,17 +4,20 @@
  * then the product reads whole texels. This is the variant for software adapters: on
  * Mesa's llvmpipe a texel load is a handful of vector instructions, where a storage
  * buffer load at a computed address runs one SIMD lane at a time, and a load from a
- * read-only storage texture (WGSL's `readonly_and_readwrite_storage_textures`) costs a
- * quarter of a sampled texture's `textureLoad` (measured: 2.3 against 11 ns per 8-lane
- * vec4 load, in a loop of 1024 loads per thread). Each thread keeps a rows×cols block of
- * C in vec4 registers and updates each accumulator with its four products in a row
- * (36.9 → 48.7 GFLOP/s at 1024³ for 16×12, against all products of one k first); each
- * output is a sequential sum over k plus exact zeros.
+ * read-only storage texture (WGSL's `readonly_and_readwrite_storage_textures`, used
+ * where the platform has it) costs a fraction of a sampled texture's `textureLoad`
+ * (2.3 against 11 ns per 8-lane vec4 load, in a loop of 1024 loads per thread; a
+ * 16×12 block at 1024³: 37.7 → 48.7 GFLOP/s, same run). Each thread keeps a rows×cols
+ * block of C in vec4 registers and updates each accumulator with its four products in
+ * a row (33.0 → 37.4 GFLOP/s at 1024³ against all accumulators per k, same run); each
+ * output is a sequential sum over k plus exact zeros. Together with the copies below,
+ * kernel-only on llvmpipe, one quiet run: 32.7 → 55.2 GFLOP/s at 1024³ (the old
+ * 16×12 kernel against this 16×16 one), 36.0 → 56.8 at 2048³ (old 20×12).
  *
  * Getting the operands into textures: where an operand's stored rows are already the
  * texel rows and 64-float aligned (A untransposed with k % 64 = 0, B untransposed with
  * n % 64 = 0 and k % 4 = 0) it is copied by `copyBufferToTexture` (0.6 ms for 4 MiB
- * here, against 3 ms for the packing kernel); otherwise a packing kernel writes every
+ * here, against ~3 ms for the packing kernel); otherwise a packing kernel writes every
  * texel, padding with zeros, reading vec4 blocks where the stored rows allow. A copied
  * texture's padding rows and columns keep old values: they meet only outputs past the
  * edge of C, which are never stored (k is never padded on that path).

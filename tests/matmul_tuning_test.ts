@@ -155,16 +155,19 @@ gpuTest("matmul tuning: the rule picks by adapter class before any measurement",
   const gpuClass = new GpuRuntime(dev.device);
   await configureMatmul(gpuClass, { tuning: "off", adapter: h200 as GPUAdapterInfo });
   const name = (runtime: GpuRuntime, p: ReturnType<typeof square>) => ruleVariant(runtime, p).name;
-  assert.equal(name(software, square(1024)), "texture8x8");
+  assert.equal(name(software, square(2048)), "texture16x16");
+  assert.equal(name(software, square(1024)), "texture16x16");
+  assert.equal(name(software, square(512)), "texture8x8");
   assert.equal(name(software, square(256)), "texture8x8");
   assert.equal(name(software, square(64)), "registers4x4");
   assert.equal(name(software, { ...square(1), k: 4096 }), "splitK");
   assert.equal(name(gpuClass, square(4096)), "tiled8x8");
-  assert.equal(name(gpuClass, square(1024)), "tiled8x8");
+  assert.equal(name(gpuClass, square(2048)), "tiled8x8");
+  assert.equal(name(gpuClass, square(1024)), "tiled4x4");
   assert.equal(name(gpuClass, square(512)), "tiled4x4");
   assert.equal(name(gpuClass, { ...square(2), k: 8192 }), "splitK");
   // With tuning off, the rule is what runs, and nothing is queued.
-  assert.equal(matmulVariantFor(software, square(1024)).name, "texture8x8");
+  assert.equal(matmulVariantFor(software, square(1024)).name, "texture16x16");
   software.destroy();
   gpuClass.destroy();
 });
