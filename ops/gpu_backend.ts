@@ -14,7 +14,7 @@ import {
 import { type DeviceArray, type GpuMemoryStats, GpuRuntime } from "../kernels/runtime.ts";
 import { disposedRead } from "./cpu_backend.ts";
 import { type Backend, checkTensorArgs, describe, storageSize, Tensor } from "./tensor.ts";
-import { checkOptions } from "./_validate.ts";
+import { checkFlag, checkInteger, checkOptions } from "./_validate.ts";
 
 /**
  * A tensor stored in a GPU buffer.
@@ -169,12 +169,12 @@ export class GpuBackend implements Backend {
    */
   tune(shapes?: readonly MatmulShape[]): Promise<void> {
     try {
-      if (shapes !== undefined) checkShapes(shapes);
+      const checked = shapes === undefined ? undefined : checkShapes(shapes);
       this.runtime.assertUsable("tune");
+      return tuneMatmul(this.runtime, checked);
     } catch (error) {
       return Promise.reject(error);
     }
-    return tuneMatmul(this.runtime, shapes);
   }
 
   /** Frees pooled buffers and, if {@linkcode gpu} created it, the device. */
@@ -228,27 +228,17 @@ export interface GpuOptions {
 }
 
 /** Checks the shapes given to {@linkcode GpuBackend.tune}. */
-function checkShapes(shapes: unknown): asserts shapes is readonly MatmulShape[] {
+function checkShapes(shapes: unknown): MatmulShape[] {
   if (!Array.isArray(shapes)) {
     throw new TypeError(`tune: expected shapes to be an array, got ${describe(shapes)}`);
   }
-  shapes.forEach((shape, i) => {
-    const o = checkOptions("tune", shape, false);
-    for (const side of ["m", "k", "n"]) {
-      const d = o[side];
-      if (!Number.isInteger(d) || (d as number) < 1) {
-        throw new RangeError(
-          `tune: expected shapes[${i}].${side} to be an integer ≥ 1, got ${describe(d)}`,
-        );
-      }
-    }
-    for (const flag of ["transposeA", "transposeB"]) {
-      if (o[flag] !== undefined && typeof o[flag] !== "boolean") {
-        throw new TypeError(
-          `tune: expected shapes[${i}].${flag} to be a boolean, got ${describe(o[flag])}`,
-        );
-      }
-    }
+  return shapes.map((shape, i) => {
+    const o = checkOptions("tune", shape, true);
+    const [m, k, n] = ["m", "k", "n"].map((side) =>
+      checkInteger("tune", `shapes[${i}].${side}`, o[side], { min: 1 })
+    );
+    const flag = (name: string) => checkFlag("tune", `shapes[${i}].${name}`, o[name]);
+    return { m, k, n, transposeA: flag("transposeA"), transposeB: flag("transposeB") };
   });
 }
 
