@@ -39,6 +39,7 @@ export {
 export { GpuError, type GpuMemoryStats, type GpuStats } from "./kernels/runtime.ts";
 export { type Disposable, scope } from "./ops/scope.ts";
 export { matmul, type MatmulOptions } from "./ops/matmul.ts";
+export type { MatmulShape, MatmulTuningMode } from "./kernels/matmul.ts";
 export { l2Penalty } from "./ops/l2_penalty.ts";
 export { sgdStep, type SgdStepOptions } from "./ops/sgd_step.ts";
 export { dropout } from "./ops/dropout.ts";

@@ -35,6 +35,11 @@ export async function openBenchDevice(): Promise<BenchDevice> {
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
       maxBufferSize: adapter.limits.maxBufferSize,
       maxTextureDimension2D: adapter.limits.maxTextureDimension2D,
+      // As gpu() requests them, so matmul's tiled kernel sizes its tiles as users get them.
+      maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: adapter.limits.maxComputeWorkgroupSizeY,
     },
   });
   const backend = await gpu({ device });

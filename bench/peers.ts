@@ -13,11 +13,22 @@
  * tfjs has no op of its own for some of ours; it runs what a tfjs user would write:
  * `conv2d` on [1, H, W, 1] for corr2d, `sub`/`mul`/`add` for sgdStep, `tf.dropout`
  * (its mask is drawn by `randomUniform`), `sum(square(w))·½` for l2Penalty.
+ *
+ * Matmul also as a fresh script sees it: the first call, ten and twenty calls, each in
+ * new processes, ours (with and without stored tuning) and theirs taking turns.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import { matmulTuning } from "../kernels/matmul.ts";
 import { BENCH_OPS, type BenchCase, benchValues } from "./_cases.ts";
+import {
+  coldClear,
+  type ColdFigures,
+  coldFigures,
+  coldTune,
+  newLocation,
+  WAIT_EVERY,
+} from "./_cold.ts";
 import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
 import { openBenchDevice } from "./_gpu_timer.ts";
 import { decayPeers } from "./decay_peers.ts";
@@ -113,6 +124,41 @@ for (const [i, c] of cases.entries()) {
   });
 }
 
+/**
+ * Matmul as a fresh script sees it, ours and theirs: each figure from processes of
+ * their own (bench/_cold.ts) taking turns, ours with nothing stored and with the tuning
+ * an earlier process stored.
+ */
+const COLD_SIZES = [256, 1024];
+const coldReps = Math.min(options.reps, 3);
+const coldRows: string[][] = [];
+const coldJson: Record<string, Record<string, ColdFigures>> = {};
+if (options.only.has("matmul")) {
+  for (const n of COLD_SIZES) {
+    progress(`matmul ${n}³ in cold processes, ours and tfjs`);
+    const location = newLocation();
+    await coldTune(n, location);
+    const [fresh, stored, tfjs] = await coldFigures(
+      [{ lib: "ours" }, { lib: "ours", location }, { lib: "tfjs" }],
+      n,
+      coldReps,
+    );
+    await coldClear(location);
+    coldJson[`${n}³`] = { fresh, stored, tfjs };
+    for (const figure of ["first", "ten", "twenty"] as const) {
+      coldRows.push([
+        `${n}³`,
+        { first: "1 call", ten: "10 calls", twenty: "20 calls" }[figure],
+        fmt(fresh[figure]),
+        fmt(stored[figure]),
+        fmt(tfjs[figure]),
+        `${fmt(tfjs[figure] / fresh[figure])}×`,
+        `${fmt(tfjs[figure] / stored[figure])}×`,
+      ]);
+    }
+  }
+}
+
 const ratio = (a: number | null, b: number | null) => a === null || b === null ? "–" : fmt(a / b);
 const table = markdownTable(
   [
@@ -137,16 +183,40 @@ const table = markdownTable(
   ]),
 );
 const when = new Date().toISOString();
+const coldTable = coldRows.length
+  ? markdownTable(
+    [
+      "matmul",
+      "calls",
+      "ours ms, nothing stored",
+      "ours ms, tuning stored",
+      "tfjs ms",
+      "speed-up, nothing stored",
+      "speed-up, tuning stored",
+    ],
+    coldRows,
+  )
+  : "";
 const markdown =
   `Ours vs TensorFlow.js ${tf.version_core} (WebGPU backend) on **${bench.adapter}** (${
     Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default stack"
-  }; tfjs reports vendor/architecture "${theirAdapter}"), same run, medians of ${options.reps}; ${when}. Below 1: ours is faster.\n\n${table}`;
+  }; tfjs reports vendor/architecture "${theirAdapter}"), same run, medians of ${options.reps}; ${when}. Below 1: ours is faster.\n\n${table}` +
+  (coldTable
+    ? `\n\nMatmul in cold processes (wall ms from the first call to the last result, one wait per ${WAIT_EVERY} calls and after the last; a new process per figure, ours and tfjs taking turns, medians of ${coldReps}, \`bench/_cold.ts\`); speed-up: tfjs's time over ours:\n\n${coldTable}`
+    : "");
 const json = JSON.stringify(
-  { adapter: bench.adapter, tfjs: tf.version_core, reps: options.reps, when, rows },
+  {
+    adapter: bench.adapter,
+    tfjs: tf.version_core,
+    reps: options.reps,
+    when,
+    rows,
+    matmulCold: coldJson,
+  },
   null,
   2,
 );
-if (rows.length > 0) {
+if (rows.length > 0 || coldRows.length > 0) {
   console.log(markdown);
   progress(`wrote ${await writeResult(options.out, "peers.json", json)}`);
   progress(`wrote ${await writeResult(options.out, "peers.md", markdown + "\n")}`);

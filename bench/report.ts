@@ -4,12 +4,23 @@
  * over the reference) with the adapter's name, plus the matmul variants side by side
  * and, for the memory-bound ops, the time of copying the same bytes (the ceiling). GPU times are kernel-only, from
  * `timestamp-query`, where the adapter has it (llvmpipe does, and it works in Deno);
- * otherwise wall time of one call and one wait. Writes `report.json` and `report.md`
+ * otherwise wall time of one call and one wait. Matmul also as a fresh script sees it:
+ * first call, ten and twenty calls, in new processes with and without stored tuning,
+ * beside the same calls in this warm process. Writes `report.json` and `report.md`
  * under `bench/results/` (or `--out`).
  */
 import { cpu, gpu, type GpuBackend, type GpuTensor, matmul, type Tensor } from "../mod.ts";
 import { MATMUL_VARIANTS, matmulTuning, matmulVariantFor } from "../kernels/matmul.ts";
 import { BENCH_OPS, benchValues } from "./_cases.ts";
+import {
+  coldClear,
+  type ColdFigures,
+  coldFigures,
+  coldTune,
+  newLocation,
+  timeProducts,
+  WAIT_EVERY,
+} from "./_cold.ts";
 import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
 import { openBenchDevice } from "./_gpu_timer.ts";
 import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "../kernels/_shared.ts";
@@ -24,12 +35,22 @@ const timing = timer ? "kernel-only (timestamp-query)" : "wall, one call and one
 const progress = (line: string) => console.error(line);
 progress(`adapter: ${bench.adapter}; GPU times: ${timing}`);
 
-/** Median ms of `reps` timed calls on the GPU (after one untimed call). */
-async function gpuTime(backend: GpuBackend, reps: number, run: () => Tensor): Promise<number> {
+/**
+ * Median ms of `reps` timed calls on the GPU (after one untimed call); of fewer where
+ * the untimed call took long, so that the timed ones take about `budgetMs`.
+ */
+async function gpuTime(
+  backend: GpuBackend,
+  reps: number,
+  run: () => Tensor,
+  budgetMs = Infinity,
+): Promise<number> {
+  const start = performance.now();
   run().dispose();
   await backend.sync();
+  const once = performance.now() - start;
   const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
+  for (let i = 0; i < Math.max(1, Math.min(reps, Math.floor(budgetMs / once))); i++) {
     if (timer) times.push(await timer.time(backend, () => run().dispose()));
     else {
       const start = performance.now();
@@ -190,8 +211,11 @@ const variantShapes: Array<[number, number, number]> = [
   [64, 64, 64],
   [256, 256, 256],
   [1024, 1024, 1024],
+  [2048, 2048, 2048],
   [8, 4096, 8],
 ];
+/** Timed calls of a slow variant stop after about this long. */
+const VARIANT_BUDGET_MS = 3000;
 const variantRows: string[][] = [];
 const variantJson: Record<string, Record<string, number>> = {};
 if (options.only.has("matmul")) {
@@ -211,7 +235,7 @@ if (options.only.has("matmul")) {
       using pb = pinned.tensor(benchValues(k * n, 2), [k, n]);
       const ms = MATMUL_VARIANTS.get(name)!.supports(pinned.runtime, params) &&
           (name !== "splitK" || m * n <= 4096 || k <= 256)
-        ? await gpuTime(pinned, options.reps, () => matmul(pa, pb))
+        ? await gpuTime(pinned, options.reps, () => matmul(pa, pb), VARIANT_BUDGET_MS)
         : NaN;
       pinned.destroy();
       const gflops = (2 * m * n * k) / ms / 1e6;
@@ -219,6 +243,54 @@ if (options.only.has("matmul")) {
       cells.push(`${fmt(gflops)}${name === chosen ? " ✓" : ""}`);
     }
     variantRows.push(cells);
+  }
+}
+
+/**
+ * Matmul as a fresh script sees it: each figure from processes of its own (bench/_cold.ts),
+ * with nothing stored (a first run on this adapter) and with the tuning stored by an
+ * earlier process, beside the same calls in this warm, tuned process.
+ */
+const COLD_SIZES = [256, 1024];
+/** Cold processes per figure (each is a new process, so fewer than the other reps). */
+const coldReps = Math.min(options.reps, 3);
+const coldRows: string[][] = [];
+const coldJson: Record<string, Record<string, ColdFigures>> = {};
+if (options.only.has("matmul")) {
+  for (const n of COLD_SIZES) {
+    progress(`matmul ${n}³ in cold processes`);
+    const location = newLocation();
+    await coldTune(n, location);
+    const [fresh, stored] = await coldFigures(
+      [{ lib: "ours" }, { lib: "ours", location }],
+      n,
+      coldReps,
+    );
+    await coldClear(location);
+    using a = dev.tensor(benchValues(n * n, 0), [n, n]);
+    using b = dev.tensor(benchValues(n * n, 1), [n, n]);
+    await matmul(a, b).read();
+    await matmulTuning(dev.runtime);
+    const product = () => {
+      const c = matmul(a, b);
+      return { wait: () => c.read(), dispose: () => c.dispose() };
+    };
+    const warm: ColdFigures = {
+      first: await timeProducts(product, 1, WAIT_EVERY),
+      ten: await timeProducts(product, 10, WAIT_EVERY),
+      twenty: await timeProducts(product, 20, WAIT_EVERY),
+    };
+    coldJson[`${n}³`] = { fresh, stored, warm };
+    const gflops = (f: ColdFigures) => fmt((20 * 2 * n ** 3) / f.twenty / 1e6);
+    for (
+      const [label, f] of [
+        ["cold process, nothing stored", fresh],
+        ["cold process, tuning stored", stored],
+        ["warm process, tuned", warm],
+      ] as const
+    ) {
+      coldRows.push([`${n}³`, label, fmt(f.first), fmt(f.ten), fmt(f.twenty), gflops(f)]);
+    }
   }
 }
 
@@ -249,6 +321,12 @@ const table = markdownTable(
       }× shader copy (${fmt(r.shaderCopyMs)} ms)`,
   ]),
 );
+const coldTable = coldRows.length
+  ? markdownTable(
+    ["matmul", "process", "1 call ms", "10 calls ms", "20 calls ms", "20 calls GFLOP/s"],
+    coldRows,
+  )
+  : "";
 const variantsTable = variantRows.length
   ? markdownTable(["matmul GFLOP/s", ...MATMUL_VARIANTS.keys()], variantRows)
   : "";
@@ -263,6 +341,9 @@ const markdown = [
   variantsTable &&
   `Matmul variants, GFLOP/s (${timing}); ✓ marks the autotune's choice, – a variant not tried at that shape:\n\n${variantsTable}`,
   "",
+  coldTable &&
+  `Matmul as a script sees it (wall ms from the first call to the last result, one wait per ${WAIT_EVERY} calls and after the last; cold: a new process per figure, medians of ${coldReps}, \`bench/_cold.ts\`):\n\n${coldTable}`,
+  "",
   "vs copy: the op's time over that of copying the same bytes (reads + writes) on the same " +
   "adapter, by `copyBufferToBuffer` and by a compute shader that copies 16 floats per thread.",
 ].join("\n");
@@ -276,6 +357,7 @@ const json = JSON.stringify(
     when,
     rows,
     matmulVariants: variantJson,
+    matmulCold: coldJson,
   },
   null,
   2,

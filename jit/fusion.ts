@@ -20,6 +20,7 @@
  * a scale after a sum. Modelled on jax-js's `jit` fusion rules and Burn's fusers, with
  * the rules written down here rather than in the code generator.
  */
+import type { MatmulParams } from "../kernels/_matmul_shared.ts";
 import { type Expr, runtimeWords } from "../kernels/expression.ts";
 import type { Term } from "../kernels/term.ts";
 import type { Graph, GraphNode } from "./graph.ts";
@@ -52,8 +53,8 @@ export interface FusionPlan {
 export interface FusionOptions {
   /** Fuse (false: every op a kernel of its own, as eagerly). */
   readonly fuse: boolean;
-  /** Whether matmuls take operand views and an epilogue (a hookable variant exists). */
-  readonly hookedMatmul: boolean;
+  /** Whether a matmul of these dimensions takes operand views and an epilogue. */
+  readonly fusesMatmul: (params: MatmulParams) => boolean;
   /** Storage buffers one kernel may bind (the device's `maxStorageBuffersPerShaderStage`). */
   readonly maxStorageBuffers: number;
 }
@@ -148,7 +149,7 @@ export function planFusion(
     if (node.kind !== "op") return "source";
     const form = formOf(id);
     if (!form) return "opaque";
-    if (form.kind === "matmul" && !options.hookedMatmul) return "opaque";
+    if (form.kind === "matmul" && !options.fusesMatmul(form.params)) return "opaque";
     return form.kind;
   };
   /** A term node's own term over placeholder inputs: to tell views from arithmetic. */

@@ -16,6 +16,7 @@
  * structure, shape or backend is a new signature; every program compiled stays cached
  * (`traces` counts them).
  */
+import type { MatmulParams } from "../kernels/_matmul_shared.ts";
 import type { DeviceArray } from "../kernels/runtime.ts";
 import { detachArray, GpuBackend, GpuTensor } from "../ops/gpu_backend.ts";
 import { recordWith } from "../ops/_trace.ts";
@@ -26,7 +27,7 @@ import { flattenArguments, flattenResult, rebuildResult, replaceTensors } from "
 import { planInPlace } from "./donation.ts";
 import { type FusionPlan, planFusion } from "./fusion.ts";
 import { type Graph, liveNodes, staticKey } from "./graph.ts";
-import { fitsOneProgram, lower, PROGRAM_WORK } from "./lower.ts";
+import { fitsOneProgram, fusesMatmul, lower, PROGRAM_WORK } from "./lower.ts";
 import { Program } from "./program.ts";
 import { GraphRecorder } from "./recorder.ts";
 
@@ -57,7 +58,7 @@ export interface JitOptions {
   readonly donate?: readonly number[];
   /**
    * How the program is cut into kernels: `"auto"` (the default) runs a small program —
-   * up to 65,536 values computed, reduced or multiplied, its buffers within the
+   * up to 131,072 values computed, reduced or multiplied, its buffers within the
    * device's storage bindings — as one kernel of one workgroup, and a larger one as
    * fused kernels; `"program"` runs any program that fits as one kernel; `"fused"`
    * always runs fused kernels (elementwise chains, broadcasts and gathers inlined into
@@ -324,10 +325,10 @@ function compile(
   aliased: ReadonlySet<number>,
 ): Program {
   const live = liveNodes(graph);
-  const plan = (hookedMatmul: boolean) =>
+  const plan = (fusesMatmul: (params: MatmulParams) => boolean) =>
     planFusion(graph, live, {
       fuse: kernels !== "ops",
-      hookedMatmul,
+      fusesMatmul,
       maxStorageBuffers: backend.device.limits.maxStorageBuffersPerShaderStage,
     });
   const build = (fusion: FusionPlan, oneProgram: boolean) => {
@@ -337,9 +338,9 @@ function compile(
     const steps = lower(graph, fusion, inPlace);
     return { fusion, inPlace, steps, oneProgram };
   };
-  let chosen = build(plan(false), false);
+  let chosen = build(plan((params) => fusesMatmul(backend.runtime, params)), false);
   if ((kernels === "auto" || kernels === "program") && chosen.steps.length > 1) {
-    const whole = build(plan(true), true);
+    const whole = build(plan(() => true), true);
     const maxWork = kernels === "auto" ? PROGRAM_WORK : Infinity;
     if (fitsOneProgram(graph, whole.steps, backend.device, maxWork)) chosen = whole;
   }

@@ -50,6 +50,14 @@ type Prepared =
     readonly offset: number;
   }
   | { readonly kind: "clear"; readonly op: string; readonly array: Resource }
+  | {
+    readonly kind: "copyToTexture";
+    readonly op: string;
+    readonly from: Resource;
+    readonly texture: GPUTexture;
+    readonly bytesPerRow: number;
+    readonly size: [number, number];
+  }
   | { readonly kind: "upload"; readonly op: string; readonly array: DeviceArray };
 
 /**
@@ -318,6 +326,15 @@ export class Program {
           return { kind: "copy", op: underJit(c.op), from: r[0], to: r[1], offset: c.offset };
         case "clear":
           return { kind: "clear", op: underJit(c.op), array: r[0] };
+        case "copyToTexture":
+          return {
+            kind: "copyToTexture",
+            op: underJit(c.op),
+            from: r[0],
+            texture: c.texture,
+            bytesPerRow: c.bytesPerRow,
+            size: [...c.size],
+          };
         case "upload":
           return { kind: "upload", op: c.op, array: c.array };
       }
@@ -382,6 +399,15 @@ export class Program {
           break;
         case "clear":
           runtime.clear(p.op, bound(p.array) as DeviceArray);
+          break;
+        case "copyToTexture":
+          runtime.copyToTexture(
+            p.op,
+            bound(p.from) as DeviceArray,
+            p.texture,
+            p.bytesPerRow,
+            p.size,
+          );
           break;
         case "upload":
           break;
@@ -469,6 +495,12 @@ function describeCommands(
         };
       case "clear":
         return { kind: c.kind, shape: "", resources: [classify(c.array)] };
+      case "copyToTexture":
+        return {
+          kind: c.kind,
+          shape: `${c.bytesPerRow}/${c.size}`,
+          resources: [classify(c.from), { kind: "fixed", resource: c.texture.createView() }],
+        };
       case "upload":
         return { kind: c.kind, shape: `${c.data.length}`, resources: [classify(c.array)] };
     }

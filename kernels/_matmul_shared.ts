@@ -1,16 +1,45 @@
 /**
  * @file What the matmul kernel variants share: the parameters, the variant interface,
- * the uniform block, the WGSL that reads op(A) and op(B) from storage buffers with the
- * transposes compiled into the index expressions, and the unrolled WGSL that stores a
- * thread's block of C with edge checks. Each variant (one file each) writes only its
- * own inner loop.
+ * the uniform block, the hooks through which a kernel reads op(A) and op(B) and stores
+ * C (the plain ones read storage buffers with the transposes compiled into the index
+ * expressions; a fused program brings its own), and the unrolled WGSL of a thread's
+ * block of accumulators and its edge-checked store. Each variant (one file each) writes
+ * only its own inner loop, once: its plain path is its hooked path with the plain hooks.
  *
  * Every variant computes each output as a sum of its k products in which no path has
  * more than k roundings (sequential sums, or a tree over strided partial sums), so
  * |gpu − exact| ≤ γ(k)·Σ|a·b| holds for all of them; padding adds exact zeros.
  */
-import { packUniforms } from "./_shared.ts";
+import { asBlocks, packUniforms } from "./_shared.ts";
+import type { AdapterFields } from "./matmul_tuning.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
+
+/** "software" for CPU-based adapters (llvmpipe, SwiftShader, WARP), else "gpu". */
+export type AdapterClass = "software" | "gpu";
+
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|software|\bwarp\b|basic render/i;
+
+/** The class of an adapter, from its `GPUAdapterInfo`; "gpu" where it says nothing. */
+export function adapterClass(
+  info: (AdapterFields & { readonly isFallbackAdapter?: boolean }) | undefined,
+): AdapterClass {
+  if (!info) return "gpu";
+  if (info.isFallbackAdapter) return "software";
+  const text = [info.vendor, info.architecture, info.device, info.description].join(" ");
+  return SOFTWARE_ADAPTER.test(text) ? "software" : "gpu";
+}
+
+const classes = new WeakMap<GpuRuntime, AdapterClass>();
+
+/** Records the class of `runtime`'s adapter (matmul's configuration does). */
+export function setAdapterClass(runtime: GpuRuntime, cls: AdapterClass): void {
+  classes.set(runtime, cls);
+}
+
+/** The class of `runtime`'s adapter: as recorded, else from `device.adapterInfo`. */
+export function adapterClassOf(runtime: GpuRuntime): AdapterClass {
+  return classes.get(runtime) ?? adapterClass(runtime.device.adapterInfo);
+}
 
 /** Dimensions of C = op(A)·op(B), with op(A) of shape [m, k] and op(B) of [k, n]. */
 export interface MatmulParams {
@@ -23,9 +52,27 @@ export interface MatmulParams {
   readonly transposeB: boolean;
 }
 
+/** WGSL that replaces a matmul kernel's operand reads and its store (for fused programs). */
+export interface MatmulHooks {
+  /** Module-scope WGSL declaring `fn loadA(r: u32, p: u32) -> f32` (op(A)[r][p], transposes
+   *  already applied), `fn loadB(p: u32, col: u32) -> f32` (op(B)[p][col]) and
+   *  `fn storeC(row: u32, col: u32, v: f32)`, plus any bindings they use, numbered from
+   *  `@binding(1)` on in @group(0) (binding 0 stays the variant's uniform block `params`,
+   *  {@linkcode MATMUL_PARAMS_WGSL}, whose `m`, `k` and `n` the hooks may read). A kernel
+   *  calls loadA and loadB only with indices in range (r < m, p < k, col < n) and storeC
+   *  only for outputs in range, once each. */
+  readonly wgsl: string;
+  /** Resources for those bindings, in binding order from 1. */
+  readonly buffers: readonly (DeviceArray | GPUTextureView)[];
+  /** A string that identifies `wgsl` (for the pipeline cache key). */
+  readonly key: string;
+  /** The name errors give the dispatch (default `matmul`; `jit: matmul+add` when fused). */
+  readonly op?: string;
+}
+
 /** One way of computing a matmul on the GPU. */
 export interface MatmulVariant {
-  /** The name a caller pins it by, e.g. `gpu({ matmulVariant: "texture4x8" })`. */
+  /** The name a caller pins it by, e.g. `gpu({ matmulVariant: "texture8x8" })`. */
   readonly name: string;
   /** Whether this variant can run this shape within this device's limits. */
   supports(runtime: GpuRuntime, params: MatmulParams): boolean;
@@ -36,6 +83,11 @@ export interface MatmulVariant {
     c: DeviceArray,
     params: MatmulParams,
   ): void;
+  /**
+   * Encodes the product with `hooks` in place of the plain operand reads and store, for
+   * variants that can take hooks (a fused program's gathers and epilogue).
+   */
+  encodeHooked?(runtime: GpuRuntime, params: MatmulParams, hooks: MatmulHooks): void;
 }
 
 /** "NN", "NT", "TN" or "TT": the transpose flags, for pipeline keys. */
@@ -61,18 +113,84 @@ export function matmulUniforms(
 }
 
 /**
- * WGSL: storage bindings 1–3 (a, b, c) and `loadA(r, p)`, `loadB(p, col)`, which read
- * op(A)[r][p] and op(B)[p][col] whatever the stored layout.
+ * Which operands the plain hooks bind as whole vec4 blocks, adding `loadA4`, `loadB4`
+ * and `storeC4` beside the scalar hooks. Only where the stored rows are whole blocks
+ * (see {@linkcode vectorOperands}).
  */
-export function storageOperands({ transposeA, transposeB }: MatmulParams): string {
+export interface VectorOperands {
+  /**
+   * `fn loadA4(r, p) -> vec4f`: the four stored values from op(A)[r][p] on along A's
+   * contiguous axis: op(A)[r][p..p+3], or op(A)[r..r+3][p] when A is transposed.
+   */
+  readonly a: boolean;
+  /**
+   * `fn loadB4(p, col) -> vec4f`: op(B)[p][col..col+3], or op(B)[p..p+3][col] when B is
+   * transposed.
+   */
+  readonly b: boolean;
+  /** `fn storeC4(row, col, v: vec4f)`: C[row][col..col+3] = v (col a multiple of 4). */
+  readonly c: boolean;
+}
+
+/**
+ * The operands whose stored rows have a multiple of 4 elements, so that vec4 loads and
+ * stores at multiples of 4 stay aligned and never straddle two rows.
+ */
+export function vectorOperands({ m, k, n, transposeA, transposeB }: MatmulParams): VectorOperands {
+  return {
+    a: (transposeA ? m : k) % 4 === 0,
+    b: (transposeB ? k : n) % 4 === 0,
+    c: n % 4 === 0,
+  };
+}
+
+/** No vec4 hooks: the scalar loads and store only. */
+export const SCALAR_OPERANDS: VectorOperands = { a: false, b: false, c: false };
+
+/** WGSL: `c` at `@binding(binding)` and `storeC` (and `storeC4` when `vector`). */
+export function storeOperand(binding: number, vector: boolean): string {
+  if (!vector) {
+    return /* wgsl */ `
+@group(0) @binding(${binding}) var<storage, read_write> c: array<f32>;
+fn storeC(row: u32, col: u32, v: f32) { c[row * params.n + col] = v; }`;
+  }
+  return /* wgsl */ `
+@group(0) @binding(${binding}) var<storage, read_write> c: array<vec4f>;
+fn storeC(row: u32, col: u32, v: f32) { let i = row * params.n + col; c[i / 4u][i % 4u] = v; }
+fn storeC4(row: u32, col: u32, v: vec4f) { c[(row * params.n + col) / 4u] = v; }`;
+}
+
+/**
+ * The plain hooks: A, B and C in storage buffers at bindings 1–3, read with the
+ * transposes in the index expressions; with `vector`, the operands it names are bound
+ * as vec4 blocks and get their vec4 hooks too.
+ */
+export function plainHooks(
+  params: MatmulParams,
+  a: DeviceArray,
+  b: DeviceArray,
+  c: DeviceArray,
+  vector: VectorOperands = SCALAR_OPERANDS,
+): MatmulHooks {
+  const { transposeA, transposeB } = params;
   const aIndex = transposeA ? "p * params.m + r" : "r * params.k + p";
   const bIndex = transposeB ? "col * params.k + p" : "p * params.n + col";
-  return /* wgsl */ `
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-fn loadA(r: u32, p: u32) -> f32 { return a[${aIndex}]; }
-fn loadB(p: u32, col: u32) -> f32 { return b[${bIndex}]; }`;
+  const operand = (name: string, binding: number, index: string, args: string, v: boolean) =>
+    v
+      ? /* wgsl */ `
+@group(0) @binding(${binding}) var<storage, read> ${name}: array<vec4f>;
+fn load${name.toUpperCase()}(${args}) -> f32 { let i = ${index}; return ${name}[i / 4u][i % 4u]; }
+fn load${name.toUpperCase()}4(${args}) -> vec4f { return ${name}[(${index}) / 4u]; }`
+      : /* wgsl */ `
+@group(0) @binding(${binding}) var<storage, read> ${name}: array<f32>;
+fn load${name.toUpperCase()}(${args}) -> f32 { return ${name}[${index}]; }`;
+  const blocks = (array: DeviceArray, v: boolean) => v ? asBlocks(array, 16) : array;
+  return {
+    wgsl: operand("a", 1, aIndex, "r: u32, p: u32", vector.a) +
+      operand("b", 2, bIndex, "p: u32, col: u32", vector.b) + storeOperand(3, vector.c),
+    buffers: [blocks(a, vector.a), blocks(b, vector.b), blocks(c, vector.c)],
+    key: `plain/${transposeKey(params)}/${+vector.a}${+vector.b}${+vector.c}`,
+  };
 }
 
 /** `[0, 1, …, count − 1]`, for unrolling WGSL in TypeScript. */
@@ -81,24 +199,33 @@ export function range(count: number): number[] {
 }
 
 /**
- * WGSL statements that store a thread's `rows`×`cols` block, held in vec4 accumulators
- * `acc{i}_{j}` (row i, columns 4j…4j+3), at C[row0 + i][col0 + 4j + q], skipping
- * what lies past the edge of C. Unrolled, so the accumulators stay in registers.
+ * WGSL statements that store a thread's block of `rows` × `blocks` vec4 accumulators
+ * `acc{i}_{j}` at C[row(i)][col(j) + q] (q = 0…3), skipping what lies past the edge of
+ * C. With `vector`, a whole vec4 in range is stored at once (`storeC4`; n must be a
+ * multiple of 4, so that col(j) < n puts all four in range). Unrolled, so the
+ * accumulators stay in registers.
  */
-export function storeBlock(rows: number, cols: number): string {
+export function storeBlock(
+  rows: number,
+  blocks: number,
+  row: (i: number) => string,
+  col: (j: number) => string,
+  vector: boolean,
+): string {
   return range(rows).map((i) => {
-    const stores = range(cols).map((q) => {
-      const col = `col0 + ${q}u`;
-      return `if (${col} < params.n) { c[(row0 + ${i}u) * params.n + ${col}] = acc${i}_${q >> 2}[${
-        q & 3
-      }]; }`;
-    });
-    return `if (row0 + ${i}u < params.m) {\n    ${stores.join("\n    ")}\n  }`;
+    const stores = range(blocks).map((j) =>
+      vector
+        ? `if (${col(j)} < params.n) { storeC4(r, ${col(j)}, acc${i}_${j}); }`
+        : range(4).map((q) =>
+          `if (${col(j)} + ${q}u < params.n) { storeC(r, ${col(j)} + ${q}u, acc${i}_${j}[${q}]); }`
+        ).join("\n    ")
+    );
+    return `if (${row(i)} < params.m) {\n    let r = ${row(i)};\n    ${stores.join("\n    ")}\n  }`;
   }).join("\n  ");
 }
 
-/** WGSL declarations of the zeroed accumulators that {@linkcode storeBlock} stores. */
-export function declareAccumulators(rows: number, cols: number): string {
-  return range(rows).flatMap((i) => range(cols / 4).map((j) => `var acc${i}_${j} = vec4f(0.0);`))
+/** WGSL declarations of `rows` × `blocks` zeroed vec4 accumulators `acc{i}_{j}`. */
+export function declareAccumulators(rows: number, blocks: number): string {
+  return range(rows).flatMap((i) => range(blocks).map((j) => `var acc${i}_${j} = vec4f(0.0);`))
     .join("\n  ");
 }

@@ -2,7 +2,8 @@
  * @file Capturing kernels instead of running them, for `jit`'s replay (CubeCL and CUDA
  * graphs work the same way). While {@linkcode GpuRuntime.capture} runs a block, the
  * runtime records the commands a kernel function issues — dispatches with their uniform
- * bytes, buffer copies and clears, uploads — rather than encoding them, and hands out
+ * bytes, buffer copies and clears, copies into textures, uploads — rather than encoding
+ * them, and hands out
  * temporaries and scratch textures from {@linkcode CaptureResources}: the same ones, in
  * the same order, every time the same kernels are captured. So a compiled program
  * captures its kernels once to build pipelines and bind groups, and again whenever its
@@ -23,6 +24,14 @@ export type CapturedCommand =
     readonly offset: number;
   }
   | { readonly kind: "clear"; readonly op: string; readonly array: DeviceArray }
+  | {
+    readonly kind: "copyToTexture";
+    readonly op: string;
+    readonly from: DeviceArray;
+    readonly texture: GPUTexture;
+    readonly bytesPerRow: number;
+    readonly size: readonly [number, number];
+  }
   | {
     readonly kind: "upload";
     readonly op: string;
@@ -130,5 +139,15 @@ export class Capture {
 
   clear(op: string, array: DeviceArray): void {
     this.commands.push({ kind: "clear", op, array });
+  }
+
+  copyToTexture(
+    op: string,
+    from: DeviceArray,
+    texture: GPUTexture,
+    bytesPerRow: number,
+    size: [number, number],
+  ): void {
+    this.commands.push({ kind: "copyToTexture", op, from, texture, bytesPerRow, size });
   }
 }

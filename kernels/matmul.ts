@@ -1,37 +1,62 @@
 /**
- * @file Matmul on the GPU: which variant runs, chosen by measuring on the adapter in
- * use. What is fast differs by adapter (on Mesa's llvmpipe texture-fed register
- * blocks win and workgroup-memory tiling is slow; on a discrete GPU it is the other
- * way round), so no ranking is hard-coded for large products.
+ * @file Matmul on the GPU: which variant runs. What is fast differs by adapter, so the
+ * choice starts from a rule by adapter class, is refined by measuring on the adapter in
+ * use, and is remembered across runs (kernels/matmul_tuning.ts).
  *
- * - Small products (2·m·n·k < 2²⁴ flops): a fixed choice, `splitK` for tiny outputs
- *   with a long k, `registers4x4` otherwise. Latency, not arithmetic, decides these,
- *   and results stay reproducible call after call.
- * - Large products: the first call for a shape class (m, k, n rounded up to powers of
- *   two, and the transpose flags) runs the default and starts a short autotune in the
- *   background: every variant that supports the shape runs on scratch operands of that
- *   shape (each side capped at 1024), is timed from submit to completion (the two
- *   fastest twice), and the fastest is cached for the class in this runtime (one
- *   device, one adapter). Later calls of the class use it. Its measurements share the
- *   queue with the caller's work, so a busy queue can mislead it; pin a variant where
- *   that matters, or where results must stay bit-identical from the first call on.
- * - `gpu({ matmulVariant })` pins one variant for every shape (tests use this to check
- *   each variant against the reference; benches to compare them).
+ * The rule (no measurement; what a process runs first), by adapter class (`adapter.info`:
+ * llvmpipe, SwiftShader and other CPU-based adapters are "software"; others "gpu"):
  *
- * The texture block shapes kept are those that won somewhere on llvmpipe (kernel-only,
- * one quiet run, GFLOP/s): at 256³ 16×8 21.2, 16×12 20.6, 8×8 19.2, 20×12 12.0; at
- * 1024³ 16×12 42.4, 20×12 41.1, 16×8 36.5, 8×12 35.6, 12×12 38.1, 16×4 27.8; at 2048³
- * 20×12 46.0, 16×12 41.2, 16×8 37.5. Workgroups of 4×4 threads ran at half the speed
- * of 8×8; explicit fma() changed nothing. `bench/report.ts` prints the current table.
+ * - Both: a tiny output with a long k (m·n ≤ 256, k ≥ 1024) takes `splitK` (8×4096×8 on
+ *   llvmpipe: 0.38 GFLOP/s against 0.20 for texture8x8 and 0.17 for registers4x4), and
+ *   a small product (2·m·n·k < 2²⁴ flops) `registers4x4`: latency decides there (one
+ *   wait costs ~11 ms in Deno, a 64³ kernel 0.4–0.5 ms whichever variant), and its
+ *   pipeline compiles fastest (65–95 ms on llvmpipe, texture8x8 190–290 ms).
+ * - Software, larger products: the texture kernels, `texture8x8` below 2³¹ flops and
+ *   `texture16x16` from there (1024³ on). Kernel-only GFLOP/s on llvmpipe, one quiet run
+ *   (`deno task bench:report --only matmul`): 256³ texture16x16 21.9, texture8x8 19.3,
+ *   registers8x8 5.9, tiled8x8 4.4, registers4x4 3.1; 1024³ 45.9, 40.6, 6.5, 8.2, 2.6;
+ *   2048³ 52.0, 44.5, 9.7, 11.0, 3.5. In a cold process (20 calls, one wait per 4,
+ *   three runs each, bench/_cold.ts' loop) the 16×16 pipeline's longer compile (~40 ms)
+ *   outweighs its speed at 256³ (texture8x8 131–145 ms, texture16x16 180–185) but not
+ *   at 1024³ (1464–1571 against 1368–1405). SwiftShader (Chromium, wall, loaded
+ *   machine) ranks the texture kernels first too: 256³ texture16x16 1.3, texture8x8
+ *   0.6, registers8x8 0.4, tiled 0.1–0.5 GFLOP/s.
+ * - GPU, larger products: the workgroup-tiled kernel, `tiled8x8` (128×128 tiles) where
+ *   the output has at least 2048² values, `tiled4x4` (64×64 tiles) below that, so that a
+ *   large GPU still gets ≥ 256 workgroups (an H200 has 132 SMs). Measured once on an
+ *   NVIDIA H200 at 1024³ before this kernel existed: texture8x8 1,862, the scalar
+ *   64×64 tiled kernel this one replaces 1,525, registers8x8 1,443 GFLOP/s. The vec4,
+ *   double-buffered tiled kernel has not met a GPU yet; the tuning compares it with
+ *   the others there.
+ *
+ * Tuning (`gpu({ tuning })`): with `"background"` (the default), the first product of
+ * a large shape class (2·m·n·k ≥ 2²⁴ flops; the class is m, k, n rounded up to powers
+ * of two, and the transpose flags) runs the rule's variant and queues a measurement of
+ * the class's candidates (kernels/matmul_autotune.ts). It runs once the runtime has
+ * been idle for {@linkcode IDLE_MS} ms, so a script's own products are never slowed by
+ * it (in Deno, a short script lingers for that measurement at its end); the fastest is
+ * used from then on and stored for later processes. With `"eager"`, `gpu()` measures
+ * the common shapes before it resolves; with `"off"`, the rule alone decides and
+ * nothing is read or stored. `dev.tune(shapes)` measures given shapes at once. A
+ * change of variant changes results in the last bits: pin one (`gpu({ matmulVariant
+ * })`) where results must stay bit-identical from the first call on.
  */
-import type { MatmulParams, MatmulVariant } from "./_matmul_shared.ts";
+import {
+  type AdapterClass,
+  adapterClass,
+  type MatmulParams,
+  type MatmulVariant,
+  setAdapterClass,
+} from "./_matmul_shared.ts";
+import { fastestVariant, scratchShape } from "./matmul_autotune.ts";
 import { registersVariant } from "./matmul_registers.ts";
 import { splitKVariant } from "./matmul_split_k.ts";
 import { textureVariant } from "./matmul_texture.ts";
 import { tiledVariant } from "./matmul_tiled.ts";
+import { adapterKey, defaultStorage, driverStack, TuningStore } from "./matmul_tuning.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
-export type { MatmulParams } from "./_matmul_shared.ts";
+export { type AdapterClass, adapterClass, type MatmulParams } from "./_matmul_shared.ts";
 
 /** Every matmul variant, by name. */
 export const MATMUL_VARIANTS: ReadonlyMap<string, MatmulVariant> = new Map(
@@ -39,35 +64,194 @@ export const MATMUL_VARIANTS: ReadonlyMap<string, MatmulVariant> = new Map(
     registersVariant(4, 4),
     registersVariant(8, 8),
     textureVariant(8, 8),
-    textureVariant(16, 8),
-    textureVariant(16, 12),
-    textureVariant(20, 12),
-    tiledVariant,
+    textureVariant(16, 16),
+    tiledVariant(4, 4),
+    tiledVariant(8, 8),
     splitKVariant,
   ].map((v) => [v.name, v]),
 );
 
-/** Products of at least this many flops are autotuned per shape class. */
-const TUNE_FLOPS = 2 ** 24;
-/** Each side of the scratch product an autotune times is capped at this. */
-const TUNE_SIDE = 1024;
+/**
+ * How matmul's variant is chosen: `"off"` (the rule alone), `"background"` (measured
+ * when the device is idle, remembered), `"eager"` (measured before `gpu()` resolves).
+ */
+export type MatmulTuningMode = "off" | "background" | "eager";
 
-/** The per-runtime state: a pinned variant, tuned choices, tunes in flight. */
+/** The tuning modes, for validation. */
+export const MATMUL_TUNING_MODES: readonly MatmulTuningMode[] = ["off", "background", "eager"];
+
+/**
+ * A matmul shape to tune for: op(A) is [m, k], op(B) is [k, n].
+ *
+ * @example
+ * ```ts
+ * import { gpu, type MatmulShape } from "@deno-gpu/kernels";
+ * const dev = await gpu();
+ * const shape: MatmulShape = { m: 300, k: 784, n: 10 };
+ * await dev.tune([shape]);
+ * dev.destroy();
+ * ```
+ */
+export interface MatmulShape {
+  /** Rows of op(A) and of the product. */
+  readonly m: number;
+  /** The inner dimension. */
+  readonly k: number;
+  /** Columns of op(B) and of the product. */
+  readonly n: number;
+  /** A is stored as [k, m], as `matmul`'s option of that name. */
+  readonly transposeA?: boolean;
+  /** B is stored as [n, k]. */
+  readonly transposeB?: boolean;
+}
+
+/** Products of at least this many flops are tuned per shape class. */
+const TUNE_FLOPS = 2 ** 24;
+/** The runtime must have been idle this long before a background measurement. */
+export const IDLE_MS = 100;
+/** A measurement interrupted by other work is tried at most this often per class. */
+const MAX_ATTEMPTS = 3;
+
+/** What the rule and the measurements use, per adapter class. */
+interface ClassPolicy {
+  /** The variant before any measurement (the first that supports the shape). */
+  rule(params: MatmulParams): readonly string[];
+  /** The variants a measurement compares. */
+  readonly candidates: readonly string[];
+  /** Each side of the scratch product measured is capped at this. */
+  readonly maxSide: number;
+  /** The shapes `"eager"` and `dev.tune()` measure by default. */
+  readonly commonShapes: readonly number[];
+}
+
+/** A tiny output with a long k: one workgroup per output keeps the device busy. */
+const splitKShape = ({ m, n, k }: MatmulParams) => m * n <= 256 && k >= 1024;
+const isLarge = ({ m, k, n }: MatmulParams) => 2 * m * n * k >= TUNE_FLOPS;
+
+const POLICIES: Record<AdapterClass, ClassPolicy> = {
+  software: {
+    rule: (p) =>
+      splitKShape(p)
+        ? ["splitK"]
+        : !isLarge(p)
+        ? ["registers4x4"]
+        : 2 * p.m * p.n * p.k >= 2 ** 31
+        ? ["texture16x16", "texture8x8", "registers4x4"]
+        : ["texture8x8", "registers4x4"],
+    candidates: ["texture8x8", "texture16x16", "registers4x4"],
+    maxSide: 1024,
+    commonShapes: [256, 1024],
+  },
+  gpu: {
+    rule: (p) =>
+      splitKShape(p)
+        ? ["splitK"]
+        : !isLarge(p)
+        ? ["registers4x4"]
+        : p.m * p.n >= 2048 * 2048
+        ? ["tiled8x8", "tiled4x4", "registers4x4"]
+        : ["tiled4x4", "registers4x4"],
+    candidates: [
+      "tiled8x8",
+      "tiled4x4",
+      "texture8x8",
+      "texture16x16",
+      "registers8x8",
+      "registers4x4",
+    ],
+    maxSide: 4096,
+    commonShapes: [256, 1024, 4096],
+  },
+};
+
+/** The per-runtime state: how to choose, the choices measured, the work queued. */
 interface MatmulChoices {
   pinned: MatmulVariant | null;
+  mode: MatmulTuningMode;
+  policy: ClassPolicy;
+  store: TuningStore | null;
+  /** Shape class → variant, measured here or remembered. */
   readonly tuned: Map<string, MatmulVariant>;
-  readonly tuning: Map<string, Promise<void>>;
+  /** Classes waiting for a background measurement, with attempts so far. */
+  readonly waiting: Map<string, { params: MatmulParams; attempts: number }>;
+  /** The background loop, while it runs. */
+  background: Promise<void> | null;
+  /** The end of the last measurement queued: measurements run one at a time. */
+  measuring: Promise<unknown>;
 }
 
 const perRuntime = new WeakMap<GpuRuntime, MatmulChoices>();
 
+/** The runtime's state; a runtime never configured gets the defaults for its device. */
 function choicesOf(runtime: GpuRuntime): MatmulChoices {
   let choices = perRuntime.get(runtime);
   if (!choices) {
-    choices = { pinned: null, tuned: new Map(), tuning: new Map() };
+    choices = {
+      pinned: null,
+      mode: "background",
+      policy: POLICIES.gpu,
+      store: null,
+      tuned: new Map(),
+      waiting: new Map(),
+      background: null,
+      measuring: Promise.resolve(),
+    };
     perRuntime.set(runtime, choices);
+    setAdapter(runtime, choices, runtime.device.adapterInfo);
   }
   return choices;
+}
+
+/** Takes the adapter's class and, unless tuning is off, its remembered choices. */
+function setAdapter(
+  runtime: GpuRuntime,
+  choices: MatmulChoices,
+  info: GPUAdapterInfo | undefined,
+): void {
+  const cls = adapterClass(info);
+  setAdapterClass(runtime, cls);
+  choices.policy = POLICIES[cls];
+  choices.tuned.clear();
+  choices.store = null;
+  if (choices.mode === "off") return;
+  const storage = defaultStorage();
+  const key = adapterKey(info, driverStack());
+  if (!storage || !key) return;
+  choices.store = new TuningStore(storage, key);
+  for (const [shape, name] of choices.store.load()) {
+    const variant = MATMUL_VARIANTS.get(name);
+    if (variant) choices.tuned.set(shape, variant);
+  }
+}
+
+/** How {@linkcode configureMatmul} sets up a runtime. */
+export interface MatmulConfiguration {
+  /** Runs every matmul with this variant. */
+  readonly variant?: MatmulVariant | null;
+  /** See {@linkcode MatmulTuningMode}; `"background"` by default. */
+  readonly tuning?: MatmulTuningMode;
+  /** The adapter's info, where the device does not carry it (`device.adapterInfo`). */
+  readonly adapter?: GPUAdapterInfo;
+}
+
+/**
+ * Sets how matmul chooses its variant on `runtime`; with `"eager"` tuning, resolves
+ * once the common shapes are measured (those remembered are not measured again).
+ */
+export async function configureMatmul(
+  runtime: GpuRuntime,
+  { variant = null, tuning = "background", adapter }: MatmulConfiguration,
+): Promise<void> {
+  const choices = choicesOf(runtime);
+  choices.pinned = variant;
+  choices.mode = tuning;
+  setAdapter(runtime, choices, adapter ?? runtime.device.adapterInfo);
+  if (tuning === "eager" && !variant) {
+    const sides = choices.policy.commonShapes;
+    const missing = sides.map((s) => ({ m: s, k: s, n: s }))
+      .filter((shape) => !choices.tuned.has(shapeClass(withFlags(shape))));
+    await tuneMatmul(runtime, missing);
+  }
 }
 
 /** The variant called `name`; a `RangeError` naming the accepted names otherwise. */
@@ -82,88 +266,126 @@ export function matmulVariantNamed(name: unknown): MatmulVariant {
   return variant;
 }
 
-/** Runs every matmul on `runtime` with `variant`. */
-export function pinMatmulVariant(runtime: GpuRuntime, variant: MatmulVariant): void {
-  choicesOf(runtime).pinned = variant;
-}
-
-/** The shape class a tuned choice is cached under. */
-function shapeClass({ m, k, n, transposeA, transposeB }: MatmulParams): string {
+/** The shape class a tuned choice is kept under. */
+export function shapeClass({ m, k, n, transposeA, transposeB }: MatmulParams): string {
   const up = (d: number) => Math.ceil(Math.log2(d));
   return `${up(m)}/${up(k)}/${up(n)}/${transposeA ? "T" : "N"}${transposeB ? "T" : "N"}`;
 }
 
-/** The choice without measurements: what is fast on llvmpipe and safe everywhere. */
-function defaultVariant({ m, k, n }: MatmulParams): MatmulVariant {
-  return MATMUL_VARIANTS.get(m * n <= 256 && k >= 1024 ? "splitK" : "registers4x4")!;
+function withFlags(shape: MatmulShape): MatmulParams {
+  return { ...shape, transposeA: !!shape.transposeA, transposeB: !!shape.transposeB };
+}
+
+/** The rule's variant for `params` on `runtime`: the first of its list that fits. */
+export function ruleVariant(runtime: GpuRuntime, params: MatmulParams): MatmulVariant {
+  const names = choicesOf(runtime).policy.rule(params);
+  const fits = names.map((name) => MATMUL_VARIANTS.get(name)!)
+    .find((v) => v.supports(runtime, params));
+  return fits ?? MATMUL_VARIANTS.get("registers4x4")!;
 }
 
 /** The variant that a matmul of `params` runs on `runtime` now. */
 export function matmulVariantFor(runtime: GpuRuntime, params: MatmulParams): MatmulVariant {
   const choices = choicesOf(runtime);
   if (choices.pinned) return choices.pinned;
-  if (2 * params.m * params.n * params.k < TUNE_FLOPS) return defaultVariant(params);
   const key = shapeClass(params);
   const tuned = choices.tuned.get(key);
-  if (tuned) return tuned;
-  if (!choices.tuning.has(key)) {
-    const done = autotune(runtime, params)
-      .then((best) => {
-        if (best) choices.tuned.set(key, best);
-      })
-      .finally(() => choices.tuning.delete(key));
-    choices.tuning.set(key, done);
+  if (tuned?.supports(runtime, params)) return tuned;
+  if (choices.mode !== "off" && !tuned && isLarge(params)) {
+    requestBackgroundTune(runtime, choices, key, params);
   }
-  return defaultVariant(params);
+  return ruleVariant(runtime, params);
 }
 
-/** Resolves when the autotunes in flight on `runtime` have finished. */
+/** Resolves when the background measurements queued on `runtime` have finished. */
 export async function matmulTuning(runtime: GpuRuntime): Promise<void> {
-  await Promise.all(choicesOf(runtime).tuning.values());
+  const choices = choicesOf(runtime);
+  while (choices.background) await choices.background;
 }
 
-/** The fastest supporting variant on a capped scratch product; null if cut short. */
-async function autotune(runtime: GpuRuntime, params: MatmulParams): Promise<MatmulVariant | null> {
-  const candidates = [...MATMUL_VARIANTS.values()].filter((v) =>
-    v.supports(runtime, params) && (v.name !== "splitK" || params.m * params.n <= 4096)
-  );
-  const scratch = {
-    ...params,
-    m: Math.min(params.m, TUNE_SIDE),
-    k: Math.min(params.k, TUNE_SIDE),
-    n: Math.min(params.n, TUNE_SIDE),
-  };
-  // Yield first, so the call that asked returns before any tuning work is encoded.
-  await Promise.resolve();
-  if (!runtime.healthy) return null;
-  const a = runtime.allocate("matmul", scratch.m * scratch.k);
-  const b = runtime.allocate("matmul", scratch.k * scratch.n);
-  const c = runtime.allocate("matmul", scratch.m * scratch.n);
-  try {
-    runtime.clear("matmul", a);
-    runtime.clear("matmul", b);
-    const timeOf = async (variant: MatmulVariant): Promise<number> => {
-      if (!runtime.healthy) throw new Error("stop");
-      const start = performance.now();
-      variant.encode(runtime, [a, b], c, scratch);
-      runtime.flush();
-      await runtime.device.queue.onSubmittedWorkDone();
-      return performance.now() - start;
-    };
-    const times = new Map<MatmulVariant, number>();
-    for (const variant of candidates) {
-      // A 1×1×1 product compiles the variant's pipelines without timing the compile.
-      variant.encode(runtime, [a, b], c, { ...scratch, m: 1, k: 1, n: 1 });
-      times.set(variant, await timeOf(variant));
+/**
+ * Measures the fastest variant for each shape's class now (by default the adapter
+ * class's common square shapes), uses it from now on and remembers it.
+ */
+export async function tuneMatmul(
+  runtime: GpuRuntime,
+  shapes?: readonly MatmulShape[],
+): Promise<void> {
+  const choices = choicesOf(runtime);
+  const list = shapes ?? choices.policy.commonShapes.map((s) => ({ m: s, k: s, n: s }));
+  for (const shape of list) {
+    const params = withFlags(shape);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const outcome = await measureClass(runtime, choices, params);
+      if (outcome !== "interrupted") break;
     }
-    const ranked = [...times].sort((x, y) => x[1] - y[1]).slice(0, 2);
-    for (const [variant, time] of ranked) times.set(variant, Math.min(time, await timeOf(variant)));
-    return ranked.map(([v]) => v).sort((x, y) => times.get(x)! - times.get(y)!)[0];
-  } catch {
-    return null;
-  } finally {
-    for (const array of [a, b, c]) runtime.release(array);
   }
+}
+
+/** Queues a background measurement of `key`'s class, started once the runtime is idle. */
+function requestBackgroundTune(
+  runtime: GpuRuntime,
+  choices: MatmulChoices,
+  key: string,
+  params: MatmulParams,
+): void {
+  if (choices.waiting.has(key)) return;
+  choices.waiting.set(key, { params, attempts: 0 });
+  choices.background ??= (async () => {
+    while (choices.waiting.size > 0 && await idle(runtime)) {
+      const [first, entry] = choices.waiting.entries().next().value!;
+      const outcome = await measureClass(runtime, choices, entry.params);
+      if (outcome !== "interrupted" || ++entry.attempts >= MAX_ATTEMPTS) {
+        choices.waiting.delete(first);
+      }
+      if (outcome === "unusable") break;
+    }
+  })().catch(() => {}).finally(() => {
+    choices.waiting.clear();
+    choices.background = null;
+  });
+}
+
+/** Resolves true once no work has reached `runtime` for {@linkcode IDLE_MS}; false if it became unusable. */
+async function idle(runtime: GpuRuntime): Promise<boolean> {
+  let seen = runtime.workCount;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+    if (!runtime.healthy) return false;
+    if (runtime.workCount === seen) return true;
+    seen = runtime.workCount;
+  }
+}
+
+/**
+ * Measures the candidates for `params`' class (one measurement at a time per runtime)
+ * and keeps the fastest.
+ */
+function measureClass(
+  runtime: GpuRuntime,
+  choices: MatmulChoices,
+  params: MatmulParams,
+): Promise<"done" | "interrupted" | "unusable"> {
+  const run = async () => {
+    if (!runtime.healthy) return "unusable";
+    const scratch = scratchShape(params, choices.policy.maxSide);
+    const candidates = choices.policy.candidates.map((name) => MATMUL_VARIANTS.get(name)!)
+      .filter((v) => v.supports(runtime, params) && v.supports(runtime, scratch));
+    const key = shapeClass(params);
+    if (candidates.length === 0) {
+      // Nothing to compare (sides past the texture limit): the rule's, not remembered.
+      choices.tuned.set(key, ruleVariant(runtime, params));
+      return "done";
+    }
+    const result = await fastestVariant(runtime, scratch, candidates);
+    if (!result) return runtime.healthy ? "interrupted" : "unusable";
+    choices.tuned.set(key, result.best);
+    choices.store?.save(new Map([[key, result.best.name]]));
+    return "done";
+  };
+  const outcome = choices.measuring.then(run, run);
+  choices.measuring = outcome;
+  return outcome;
 }
 
 /** Encodes C = op(A)·op(B) with the variant chosen for this shape on this runtime. */

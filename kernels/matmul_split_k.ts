@@ -7,22 +7,24 @@
  * roundings (adding the exact zeros of idle threads rounds nothing), within γ(k).
  *
  * Launch: one workgroup per output, m·n workgroups, folded into more dimensions.
+ * Takes hooks: its reads are loadA/loadB and its one store per output is storeC.
  */
 import { LINEAR_WORKGROUP } from "./_shared.ts";
 import {
   MATMUL_PARAMS_WGSL,
+  type MatmulHooks,
   type MatmulParams,
   matmulUniforms,
   type MatmulVariant,
-  storageOperands,
-  transposeKey,
+  plainHooks,
 } from "./_matmul_shared.ts";
+import type { GpuRuntime } from "./runtime.ts";
 
 const THREADS = 64;
 
-const wgsl = (params: MatmulParams) => /* wgsl */ `
+const wgsl = (hooks: string) => /* wgsl */ `
 ${MATMUL_PARAMS_WGSL}
-${storageOperands(params)}
+${hooks}
 ${LINEAR_WORKGROUP}
 var<workgroup> partial: array<f32, ${THREADS}>;
 @compute @workgroup_size(${THREADS})
@@ -39,23 +41,27 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
     if (lid < stride) { partial[lid] += partial[lid + stride]; }
     workgroupBarrier();
   }
-  if (lid == 0u && tile < params.tiles) { c[tile] = partial[0]; }
+  if (lid == 0u && tile < params.tiles) { storeC(tile / params.n, col, partial[0]); }
 }
 `;
+
+function encodeHooked(runtime: GpuRuntime, params: MatmulParams, hooks: MatmulHooks): void {
+  const { uniforms, tiles } = matmulUniforms(params, 1, 1);
+  runtime.dispatch({
+    op: hooks.op ?? "matmul",
+    key: `matmul/splitK/${hooks.key}`,
+    wgsl: () => wgsl(hooks.wgsl),
+    uniforms,
+    buffers: hooks.buffers,
+    workgroups: tiles,
+  });
+}
 
 /** The split-k variant: one workgroup per output, a tree over 64 strided partial sums. */
 export const splitKVariant: MatmulVariant = {
   name: "splitK",
   supports: (runtime, { m, n }) => m * n <= runtime.maxWorkgroupsPerDimension ** 3,
-  encode(runtime, [a, b], c, params) {
-    const { uniforms, tiles } = matmulUniforms(params, 1, 1);
-    runtime.dispatch({
-      op: "matmul",
-      key: `matmul/splitK/${transposeKey(params)}`,
-      wgsl: () => wgsl(params),
-      uniforms,
-      buffers: [a, b, c],
-      workgroups: tiles,
-    });
-  },
+  encode: (runtime, [a, b], c, params) =>
+    encodeHooked(runtime, params, plainHooks(params, a, b, c)),
+  encodeHooked,
 };

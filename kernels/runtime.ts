@@ -217,7 +217,8 @@ const UPLOAD_USAGE = GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
  * every adapter (`minUniformBufferOffsetAlignment` is at most 256).
  */
 export const MAX_UNIFORM_BYTES = 256;
-const TEXTURE_USAGE = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING;
+const TEXTURE_USAGE = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING |
+  GPUTextureUsage.COPY_DST;
 /** Pooled bytes kept beyond this (per pool: buffers of a usage, textures) are destroyed instead. */
 const POOL_BYTE_BUDGET = 256 * 1024 * 1024;
 
@@ -560,9 +561,10 @@ export class GpuRuntime {
   }
 
   /**
-   * An rgba32float texture (storage-writable and sampleable) for the work being encoded
-   * now: it is reused only after the shared encoder is submitted, so a kernel may fill
-   * it in one dispatch and read it in the next.
+   * An rgba32float texture (a storage texture, sampleable, a copy destination) for the
+   * work being encoded now: it is reused only after the shared encoder is submitted, so
+   * a kernel (or {@linkcode GpuRuntime.copyToTexture}) may fill it and the next dispatch
+   * read it.
    */
   scratchTexture(op: string, width: number, height: number): GPUTexture {
     this.assertUsable(op);
@@ -848,6 +850,28 @@ export class GpuRuntime {
       to.buffer,
       offset * 4,
       from.byteLength,
+    );
+    this.#workCount++;
+  }
+
+  /**
+   * Copies `from`, in rows of `bytesPerRow` bytes (a multiple of 256), into the first
+   * `width`×`height` texels of `texture` (a scratch texture), inside the shared encoder.
+   */
+  copyToTexture(
+    op: string,
+    from: DeviceArray,
+    texture: GPUTexture,
+    bytesPerRow: number,
+    [width, height]: [number, number],
+  ): void {
+    if (this.#capture) {
+      return this.#capture.copyToTexture(op, from, texture, bytesPerRow, [width, height]);
+    }
+    this.#openForCopy(op).encoder.copyBufferToTexture(
+      { buffer: from.buffer, bytesPerRow },
+      { texture },
+      [width, height],
     );
     this.#workCount++;
   }

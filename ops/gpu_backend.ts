@@ -2,7 +2,15 @@
  * @file The WebGPU backend: finding an adapter and device (or adopting the caller's),
  * and tensors stored in pooled GPU buffers of the {@linkcode GpuRuntime}.
  */
-import { matmulVariantNamed, pinMatmulVariant } from "../kernels/matmul.ts";
+import {
+  configureMatmul,
+  MATMUL_TUNING_MODES,
+  type MatmulConfiguration,
+  type MatmulShape,
+  type MatmulTuningMode,
+  matmulVariantNamed,
+  tuneMatmul,
+} from "../kernels/matmul.ts";
 import {
   type DeviceArray,
   type GpuMemoryStats,
@@ -21,7 +29,7 @@ import {
   Tensor,
 } from "./tensor.ts";
 import { recorderFor } from "./_trace.ts";
-import { checkArity, checkOptions } from "./_validate.ts";
+import { checkArity, checkFlag, checkInteger, checkOptions } from "./_validate.ts";
 
 let takeArray: (tensor: GpuTensor) => DeviceArray;
 
@@ -265,6 +273,32 @@ export class GpuBackend implements Backend {
     return this.runtime.sync();
   }
 
+  /**
+   * Measures now which matmul variant is fastest for each shape's class on this
+   * adapter, uses it from now on and remembers it for later processes (see
+   * {@linkcode GpuOptions.tuning}). Without shapes, common square shapes.
+   *
+   * @param shapes The products to tune for (the transposes count; sizes are rounded up
+   * to powers of two, so one shape stands for its neighbours).
+   * @example
+   * ```ts
+   * import { gpu } from "@deno-gpu/kernels";
+   * const dev = await gpu();
+   * await dev.tune([{ m: 512, k: 512, n: 512 }]); // a few seconds on a software adapter
+   * dev.destroy();
+   * ```
+   */
+  tune(shapes?: readonly MatmulShape[]): Promise<void> {
+    try {
+      checkArity("tune", arguments, 1);
+      const checked = shapes === undefined ? undefined : checkShapes(shapes);
+      this.runtime.assertUsable("tune");
+      return tuneMatmul(this.runtime, checked);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** Frees pooled buffers and, if {@linkcode gpu} created it, the device. */
   destroy(): void {
     checkArity("destroy", arguments, 0);
@@ -298,14 +332,54 @@ export interface GpuOptions {
   readonly maxWorkgroupsPerDimension?: number;
   /**
    * Runs every matmul with this kernel variant instead of choosing one per shape by
-   * measuring: one of `registers4x4`, `registers8x8`, `texture8x8`, `texture16x8`,
-   * `texture16x12`, `texture20x12`, `tiled`, `splitK`. For comparing variants and for results that stay
-   * bit-identical whatever the shape class's measured choice would be.
+   * rule and measurement: one of `registers4x4`, `registers8x8`, `texture8x8`,
+   * `texture16x16`, `tiled4x4`, `tiled8x8`, `splitK`. For comparing variants and for
+   * results that stay bit-identical whatever the shape class's choice would be.
    */
   readonly matmulVariant?: string;
+  /**
+   * How matmul's variant is chosen per shape. The first product runs the variant a
+   * rule picks for the adapter's class (a software adapter such as llvmpipe or
+   * SwiftShader, or a GPU); then
+   * - `"background"` (default): a large product's shape class is measured once the
+   *   device is idle, and the fastest variant is used from then on and remembered for
+   *   this adapter in `localStorage` where there is one;
+   * - `"eager"`: common shapes are measured (unless remembered) before `gpu()` resolves;
+   * - `"off"`: the rule alone, nothing measured, read or remembered.
+   */
+  readonly tuning?: MatmulTuningMode;
+}
+
+/** Checks the shapes given to {@linkcode GpuBackend.tune}. */
+function checkShapes(shapes: unknown): MatmulShape[] {
+  if (!Array.isArray(shapes)) {
+    throw new TypeError(`tune: expected shapes to be an array, got ${describe(shapes)}`);
+  }
+  // Array.from visits holes (as undefined), where map would skip them.
+  return Array.from(shapes, (shape, i) => {
+    const o = checkOptions("tune", shape, true, ["m", "k", "n", "transposeA", "transposeB"]);
+    const [m, k, n] = ["m", "k", "n"].map((side) =>
+      checkInteger("tune", `shapes[${i}].${side}`, o[side], { min: 1 })
+    );
+    const flag = (name: string) => checkFlag("tune", `shapes[${i}].${name}`, o[name]);
+    return { m, k, n, transposeA: flag("transposeA"), transposeB: flag("transposeB") };
+  });
 }
 
 const POWER_PREFERENCES = ["low-power", "high-performance"];
+
+/** Configures matmul on `runtime`; destroys the runtime if that fails ("eager" tuning). */
+async function configured(
+  runtime: GpuRuntime,
+  configuration: MatmulConfiguration,
+): Promise<void> {
+  try {
+    await configureMatmul(runtime, configuration);
+  } catch (error) {
+    runtime.destroy();
+    throw error;
+  }
+}
 
 /** Checks {@linkcode GpuOptions} before any adapter or device is requested. */
 function checkGpuOptions(options: unknown): asserts options is GpuOptions {
@@ -314,6 +388,7 @@ function checkGpuOptions(options: unknown): asserts options is GpuOptions {
     "powerPreference",
     "maxWorkgroupsPerDimension",
     "matmulVariant",
+    "tuning",
   ]);
   if (o.device !== undefined && !(o.device instanceof GPUDevice)) {
     throw new TypeError(`gpu: expected device to be a GPUDevice, got ${describe(o.device)}`);
@@ -323,6 +398,11 @@ function checkGpuOptions(options: unknown): asserts options is GpuOptions {
       `gpu: expected powerPreference to be "low-power" or "high-performance", got ${
         describe(o.powerPreference)
       }`,
+    );
+  }
+  if (o.tuning !== undefined && !MATMUL_TUNING_MODES.includes(o.tuning as MatmulTuningMode)) {
+    throw new TypeError(
+      `gpu: expected tuning to be "off", "background" or "eager", got ${describe(o.tuning)}`,
     );
   }
   const limit = o.maxWorkgroupsPerDimension;
@@ -357,11 +437,12 @@ export async function gpu(options: GpuOptions = {}): Promise<GpuBackend> {
   const pinned = options.matmulVariant === undefined
     ? null
     : matmulVariantNamed(options.matmulVariant);
+  const tuning = options.tuning ?? "background";
   if (options.device) {
     const runtime = new GpuRuntime(options.device, {
       maxWorkgroupsPerDimension: options.maxWorkgroupsPerDimension,
     });
-    if (pinned) pinMatmulVariant(runtime, pinned);
+    await configured(runtime, { variant: pinned, tuning });
     return new GpuBackend(runtime, options.device.adapterInfo?.description || "adopted device");
   }
   if (typeof navigator === "undefined" || !navigator.gpu) {
@@ -389,6 +470,11 @@ export async function gpu(options: GpuOptions = {}): Promise<GpuBackend> {
         maxTextureDimension2D: adapter.limits.maxTextureDimension2D,
         // Fused kernels read many buffers at once.
         maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage,
+        // Matmul's workgroup-tiled kernel sizes its tiles by these.
+        maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
+        maxComputeWorkgroupSizeY: adapter.limits.maxComputeWorkgroupSizeY,
       },
     });
   } catch (error) {
@@ -398,7 +484,7 @@ export async function gpu(options: GpuOptions = {}): Promise<GpuBackend> {
     ownsDevice: true,
     maxWorkgroupsPerDimension: options.maxWorkgroupsPerDimension,
   });
-  if (pinned) pinMatmulVariant(runtime, pinned);
+  await configured(runtime, { variant: pinned, tuning, adapter: adapter.info });
   const { description, vendor, architecture } = adapter.info;
   return new GpuBackend(
     runtime,

@@ -70,13 +70,21 @@ function absProducts(c: MatmulCase, a: Float32Array, b: Float32Array): Float64Ar
   return out;
 }
 
+/**
+ * Sides that are multiples of 4 and of 64, where kernels take their aligned paths (vec4
+ * loads and stores, operands copied into textures), up to `max`.
+ */
+function alignedDim(max: number): fc.Arbitrary<number> {
+  return fc.constantFrom(...[4, 8, 64, 128, 192, 256].filter((d) => d <= max));
+}
+
 /** matmul within γ(k)·Σ|ab| of the reference. */
 export const matmulProperty: OpProperty<MatmulCase> = {
   name: "matmul: GPU agrees with the reference within γ(k)·Σ|ab|",
   cases: fc.record({
-    m: dim(80),
-    k: dim(300),
-    n: dim(80),
+    m: fc.oneof(dim(80), alignedDim(128)),
+    k: fc.oneof(dim(300), alignedDim(256)),
+    n: fc.oneof(dim(80), alignedDim(128)),
     transposeA: fc.boolean(),
     transposeB: fc.boolean(),
     profile,

@@ -134,6 +134,14 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && !Array.isArray(v);
 const isBoolean = (v: unknown) => typeof v === "boolean";
 const optional = (ok: (v: unknown) => boolean) => (v: unknown) => v === undefined || ok(v);
+/** A `dev.tune()` shape: positive integer sides, optional transpose flags, nothing else. */
+const isMatmulShape = (v: unknown): boolean => {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  return Object.keys(o).every((k) => ["m", "k", "n", "transposeA", "transposeB"].includes(k)) &&
+    ["m", "k", "n"].every((side) => Number.isInteger(o[side]) && (o[side] as number) >= 1) &&
+    ["transposeA", "transposeB"].every((flag) => optional(isBoolean)(o[flag]));
+};
 const never = () => false;
 const isFunction = (v: unknown) => typeof v === "function";
 /** Row indices a 3-row tensor accepts (array-likes longer than 1000 count as refused). */
@@ -391,6 +399,27 @@ function entries(f: Fixtures): Entry[] {
         positions: [],
         arity: 0,
       })),
+      {
+        name: "tune",
+        covers: "GpuBackend.tune",
+        call: method(owner, "tune"),
+        valid: () => [[{ m: 4, k: 4, n: 4 }]],
+        positions: [{
+          index: 0,
+          ok: optional((v) => Array.isArray(v) && Array.from(v).every(isMatmulShape)),
+          extra: [
+            [{ m: 0, k: 1, n: 1 }],
+            [{ m: 1, k: 1 }],
+            [{ m: 1, k: 1, n: 1.5 }],
+            [{ m: 1, k: 1, n: 1, transposeA: 1 }],
+            [{ m: 1, k: 1, n: 1, sides: 3 }],
+            { m: 1, k: 1, n: 1 },
+            // deno-lint-ignore no-sparse-arrays
+            [, { m: 1, k: 1, n: 1 }],
+          ],
+        }],
+        arity: 1,
+      },
       {
         name: "destroy",
         covers: "GpuBackend.destroy",

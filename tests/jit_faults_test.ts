@@ -23,8 +23,8 @@ import { type FaultyDevice, faultyDevice } from "./_faults.ts";
 import { gpuTest, within } from "./_harness.ts";
 
 /**
- * As fused kernels, two: the matmul's own (its result a planned intermediate), then a
- * reduction with the add and relu fused into it; by default, small as it is, one program
+ * As fused kernels, two: the matmul with the add and relu as its epilogue (its result a
+ * planned intermediate), then the reduction; by default, small as it is, one program
  * kernel. For `a` and `b` below it gives [4, 8].
  */
 const f = (a: Tensor, b: Tensor) => sum(relu(add(matmul(a, b), b)), { axis: 1 });
@@ -156,12 +156,12 @@ gpuTest(
     await backend.sync();
     const before = backend.memory();
     const step = jit(f, { kernels: "fused" });
-    // The pool is empty: the first buffer made is the matmul's planned result.
+    // The pool is empty: the first buffer made is the matmul kernel's planned result.
     faulty.failNextBuffer();
     const out = step(a, b);
     await rejectsWith(
       out.read(),
-      /^jit: matmul: out of GPU memory: simulated/,
+      /^jit: matmul\+add\+relu: out of GPU memory: simulated/,
       "read",
     );
     // The program lost its storage: the next call compiles it again, and computes.

@@ -11,7 +11,8 @@
  * the pictures change and still match; a bad value clears the pictures and a good one
  * brings them back), a picked picture's channels, and its grid (1, 2 and 4 columns at
  * 480, 900 and 1280 pixels), with screenshots at 480 and 1280 pixels in `out/web/`. Then
- * it runs every op's property for a few hundred random cases in the page. Without
+ * it runs every op's property for a few hundred random cases in the page, and matmul's
+ * for each kernel variant pinned. Without
  * Chromium the test is ignored, except under `CI=true`, where that is a failure.
  */
 import assert from "node:assert/strict";
@@ -20,7 +21,8 @@ import { chromium, type Page } from "playwright-core";
 import { corr2d, cpu, dropout, randomKey } from "../../mod.ts";
 import { serveDirectory } from "../../scripts/static_server.ts";
 import { assertBitwise } from "../_numerics.ts";
-import { assertCorr2dWithin } from "../_properties.ts";
+import { assertCorr2dWithin, OP_PROPERTIES } from "../_properties.ts";
+import { MATMUL_VARIANTS } from "../../kernels/matmul.ts";
 import type { PropertiesRun } from "./properties.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -345,33 +347,42 @@ Deno.test({
         await page.close();
       });
 
-      await t.step(`every op's property, ${RUNS_PER_OP} cases each`, async () => {
-        const page = await browser.newPage();
-        const problems: string[] = [];
-        await open(page, `${server.origin}/tests/browser/`, problems);
-        await page.waitForFunction(() => "runProperties" in globalThis, null, { timeout: 30_000 });
-        const seed = Math.floor(Math.random() * 2 ** 31);
-        console.log(`fast-check seed ${seed}`);
-        const result = await page.evaluate(
-          ([numRuns, seed]) =>
-            (globalThis as unknown as {
-              runProperties: (n: number, s: number) => Promise<PropertiesRun>;
-            }).runProperties(numRuns, seed),
-          [RUNS_PER_OP, seed],
-        );
-        for (const r of result.reports) {
-          console.log(`  ${r.name}: ${r.numRuns} cases in ${(r.ms / 1000).toFixed(1)} s`);
-        }
-        const failures = result.reports.filter((r) => r.error !== null);
-        assert.equal(
-          failures.length,
-          0,
-          failures.map((r) => `${r.name}\n${r.error}`).join("\n\n"),
-        );
-        assert.equal(result.reports.length, 5, "a report for each of the five ops");
-        assert.deepEqual(problems, []);
-        await page.close();
-      });
+      await t.step(
+        `every op's property, ${RUNS_PER_OP} cases each, and matmul's per variant`,
+        async () => {
+          const page = await browser.newPage();
+          const problems: string[] = [];
+          await open(page, `${server.origin}/tests/browser/`, problems);
+          await page.waitForFunction(() => "runProperties" in globalThis, null, {
+            timeout: 30_000,
+          });
+          const seed = Math.floor(Math.random() * 2 ** 31);
+          console.log(`fast-check seed ${seed}`);
+          const result = await page.evaluate(
+            ([numRuns, seed]) =>
+              (globalThis as unknown as {
+                runProperties: (n: number, s: number) => Promise<PropertiesRun>;
+              }).runProperties(numRuns, seed),
+            [RUNS_PER_OP, seed],
+          );
+          for (const r of result.reports) {
+            console.log(`  ${r.name}: ${r.numRuns} cases in ${(r.ms / 1000).toFixed(1)} s`);
+          }
+          const failures = result.reports.filter((r) => r.error !== null);
+          assert.equal(
+            failures.length,
+            0,
+            failures.map((r) => `${r.name}\n${r.error}`).join("\n\n"),
+          );
+          assert.equal(
+            result.reports.length,
+            OP_PROPERTIES.length + MATMUL_VARIANTS.size,
+            "a report for each op and for each matmul variant",
+          );
+          assert.deepEqual(problems, []);
+          await page.close();
+        },
+      );
     } finally {
       await browser.close();
       await Deno.remove(profile, { recursive: true });

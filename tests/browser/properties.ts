@@ -1,11 +1,13 @@
 /**
  * @file The property tests in the browser: every op's GPU-versus-reference property
  * (tests/_properties.ts, the same cases and bounds as on Deno) run against the browser's
- * WebGPU through the bundle. Bundled to `dist/web/properties.js` and loaded by
- * `index.html` beside this file; the browser test calls `globalThis.runProperties`.
+ * WebGPU through the bundle, and matmul's once more for each kernel variant, pinned.
+ * Bundled to `dist/web/properties.js` and loaded by `index.html` beside this file; the
+ * browser test calls `globalThis.runProperties`.
  */
-import { gpu } from "../../mod.ts";
-import { assertProperty, OP_PROPERTIES } from "../_properties.ts";
+import { type Backend, gpu } from "../../mod.ts";
+import { MATMUL_VARIANTS } from "../../kernels/matmul.ts";
+import { assertProperty, matmulProperty, OP_PROPERTIES, type OpProperty } from "../_properties.ts";
 
 /** The outcome of one op's property. */
 export interface PropertyReport {
@@ -27,20 +29,37 @@ export interface PropertiesRun {
   readonly reports: readonly PropertyReport[];
 }
 
-/** Runs every op's property for `numRuns` cases from fast-check seed `seed`. */
+/** The cases each pinned matmul variant runs, as a share of an op's. */
+const VARIANT_SHARE = 1 / 4;
+
+/**
+ * Runs every op's property for `numRuns` cases from fast-check seed `seed`, then
+ * matmul's for each variant pinned, for a quarter as many.
+ */
 export async function runProperties(numRuns: number, seed: number): Promise<PropertiesRun> {
   const dev = await gpu();
   const reports: PropertyReport[] = [];
+  const run = async (name: string, property: OpProperty<unknown>, backend: Backend, n: number) => {
+    const start = performance.now();
+    let error: string | null = null;
+    try {
+      await assertProperty(property, backend, { numRuns: n, seed, verbose: 1 });
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+    }
+    reports.push({ name, numRuns: n, ms: performance.now() - start, error });
+  };
   try {
-    for (const property of OP_PROPERTIES) {
-      const start = performance.now();
-      let error: string | null = null;
+    for (const property of OP_PROPERTIES) await run(property.name, property, dev, numRuns);
+    for (const variant of MATMUL_VARIANTS.keys()) {
+      const pinned = await gpu({ device: dev.device, matmulVariant: variant });
       try {
-        await assertProperty(property, dev, { numRuns, seed, verbose: 1 });
-      } catch (e) {
-        error = e instanceof Error ? e.message : String(e);
+        const name = matmulProperty.name.replace("matmul:", `matmul (${variant}):`);
+        const n = Math.ceil(numRuns * VARIANT_SHARE);
+        await run(name, matmulProperty as OpProperty<unknown>, pinned, n);
+      } finally {
+        pinned.destroy();
       }
-      reports.push({ name: property.name, numRuns, ms: performance.now() - start, error });
     }
     return { adapter: dev.name, reports };
   } finally {
