@@ -237,18 +237,11 @@ function conciseTrainer(
 }
 
 /**
- * Progress of a run: called at every evaluation, in epoch order. Returning `"stop"` ends
- * the run before the next epoch it would start (e.g. once a loss is NaN); evaluations
- * already under way still report.
+ * Progress of a run: called at every evaluation, in epoch order, as the evaluations are
+ * read (together, at most every 250 ms). Returning `"stop"` ends the run before the next
+ * epoch it would start (e.g. once a loss is NaN); the evaluations read with it still report.
  */
 export type OnEvaluation = (epoch: number, train: number, test: number) => void | "stop";
-
-const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
-async function norm(t: Tensor): Promise<number> {
-  using penalty = l2Penalty(t);
-  return Math.sqrt(2 * (await penalty.read())[0]);
-}
 
 /** One run's model and optimiser, stepped by {@linkcode StudyRun.step}. */
 export interface StudyRun {
@@ -328,12 +321,20 @@ export function startRun(
 }
 
 /**
+ * How often a run reads its pending evaluations: every read waits for the GPU to finish
+ * all it was given (Deno's `mapAsync` blocks until the queue is idle) and then ~11 ms
+ * more, so the losses stay on the device and are read together, at most this often.
+ */
+const READ_EVERY_MS = 250;
+
+/**
  * Trains one run of the study on `data`'s backend.
  *
  * @param data The study's data.
  * @param spec Which variant, and λ.
  * @param settings The settings (see {@linkcode STUDY_DEFAULTS}).
- * @param onEvaluation Called with the losses at each evaluation, as they arrive.
+ * @param onEvaluation Called with the losses at each evaluation, in order; they are read
+ * from the device together, at most every 250 ms and at the end.
  */
 export async function runStudy(
   data: StudyData,
@@ -346,14 +347,34 @@ export async function runStudy(
   const wInitial = [...await run.weight().read()];
   const wNormInitial = Math.hypot(...wInitial);
   const epochs: number[] = [], train: number[] = [], test: number[] = [];
-  const pending: Promise<void>[] = [];
+  const shuffle = keys(settings.seed).shuffle;
   let stop = false;
   const backend = data.train.X.backend;
   const gpu = backend.kind === "webgpu" ? backend as GpuBackend : null;
   let dispatchesPerStep: number | null = null;
+  // Evaluations computed but not read yet: their epochs, and [train, test] each.
+  const pending: { epoch: number; losses: Tensor }[] = [];
+  let lastRead = performance.now();
+  /** Reads the pending evaluations and `also` (flattened) in one read; reports the former. */
+  const readPending = async (also?: Tensor): Promise<Float32Array> => {
+    const parts = pending.map((p) => p.losses);
+    using all = scope(() => concat(also ? [...parts, reshape(also, [also.size])] : parts));
+    const values = await all.read();
+    const read = pending.splice(0);
+    read.forEach(({ losses }) => losses.dispose());
+    read.forEach(({ epoch }, i) => {
+      epochs.push(epoch);
+      train.push(values[2 * i]);
+      test.push(values[2 * i + 1]);
+      if (onEvaluation(epoch, values[2 * i], values[2 * i + 1]) === "stop") stop = true;
+    });
+    lastRead = performance.now();
+    return values;
+  };
 
   for (let epoch = 1; epoch <= settings.epochs && !stop; epoch++) {
-    for (const [i, rows] of epochBatches(settings, epoch).entries()) {
+    const batches = minibatchRows(settings.nTrain, settings.batchSize, { key: shuffle, epoch });
+    for (const [i, rows] of batches.entries()) {
       // One step after the first (which compiles) is counted.
       const counted: boolean = gpu !== null && dispatchesPerStep === null && (epoch > 1 || i > 0);
       const before: number = counted ? gpu!.stats().dispatches : 0;
@@ -361,23 +382,13 @@ export async function runStudy(
       if (counted) dispatchesPerStep = gpu!.stats().dispatches - before;
     }
     if (epoch % settings.evaluateEvery === 0 || epoch === settings.epochs) {
-      const losses = run.losses();
-      pending.push(
-        losses.read().then(([trainLoss, testLoss]) => {
-          epochs.push(epoch);
-          train.push(trainLoss);
-          test.push(testLoss);
-          if (onEvaluation(epoch, trainLoss, testLoss) === "stop") stop = true;
-        }),
-      );
-      losses.dispose();
-      // Lets finished reads report; it does not wait for the GPU.
-      await nextTask();
+      pending.push({ epoch, losses: run.losses() });
+      if (performance.now() - lastRead >= READ_EVERY_MS) await readPending();
     }
   }
-  await Promise.all(pending);
-  const wNorm = await norm(run.weight());
-  const w = [...await run.weight().read()];
+  const pendingCount = pending.length;
+  const w = [...(await readPending(run.weight())).subarray(2 * pendingCount)];
+  const wNorm = Math.hypot(...w);
   run.dispose();
   return {
     name: runName(spec),
