@@ -116,8 +116,9 @@ function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
  * Compiles `f`, a function built from the library's ops, into a program that runs its
  * whole computation as a few fused GPU kernels and replays them on every call:
  * elementwise chains and broadcasts fuse into one kernel, a reduction or a matmul with
- * what feeds it and what follows it, a row gather into its reader's indexing. On the CPU
- * backend it runs `f` as is (bit-identical to calling `f`).
+ * what feeds it and what follows it, a row gather into its reader's indexing; a small
+ * program runs as one kernel (see {@linkcode JitOptions.kernels}). On the CPU backend it
+ * runs `f` as is (bit-identical to calling `f`).
  *
  * Rules: arguments are tensors, numbers, random keys, and arrays or plain objects of
  * those; results are tensors, or arrays or plain objects of tensors, which the caller
@@ -129,7 +130,7 @@ function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
  * may call `valueAndGrad`, `grad` and `scope`.
  *
  * @param f The function to compile.
- * @param options `donate` and `fuse`, see {@linkcode JitOptions}.
+ * @param options `donate` and `kernels`, see {@linkcode JitOptions}.
  * @returns The compiled function, with `traces` and `dispose()`.
  * @example
  * ```ts
