@@ -371,7 +371,7 @@ async function timeStudy(session: Session, inputs: StudyInputs): Promise<StudyOu
         if (performance.now() - lastRead >= READ_EVERY_MS) await readPending();
       }
     }
-    await readPending();
+    if (pending.length > 0) await readPending();
     const [train, test] = last.subarray(last.length - 2);
     const w = [...await run.weight()];
     run.dispose();
