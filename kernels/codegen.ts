@@ -1,6 +1,6 @@
 /**
  * @file The kernel generator: WGSL for a DAG of terms (`kernels/term.ts`), shared by the
- * eager ops (one op per kernel) and by `jit` (many ops fused into one). Three kernel
+ * eager ops (one op per kernel) and by `jit` (many ops fused into one). Four kernel
  * shapes exist:
  *
  * - **map**: one thread per output element (or per four, as vec4, when every read is at
@@ -13,7 +13,10 @@
  *   few outputs (chunks, then the chunks' results); {@linkcode reductionRoundings} gives
  *   the longest chain of roundings, which the error-bound tests use;
  * - **matmul hooks**: operand loads and an epilogue store that a matmul variant's own
- *   kernel calls (`kernels/_matmul_shared.ts`, `MatmulHooks`).
+ *   kernel calls (`kernels/_matmul_shared.ts`, `MatmulHooks`);
+ * - **program**: one workgroup running maps, reductions and matmul loops as phases in
+ *   order, a storage barrier between each (`jit`'s small programs, one dispatch each;
+ *   {@linkcode generateProgram}).
  *
  * Every term becomes one WGSL function of its flat index (`fn t3(i: u32) -> f32`), so a
  * consumer reads a view by calling its function at a rewritten index and a value with two
