@@ -169,7 +169,7 @@ export function jit<A extends unknown[], R>(
       donate.add(i);
     }
   }
-  const kernels = (o.kernels ?? "auto") as KernelGranularity;
+  const kernels = (o.kernels === undefined ? "auto" : o.kernels) as KernelGranularity;
   if (!GRANULARITIES.includes(kernels)) {
     throw new TypeError(
       `jit: expected kernels to be one of ${GRANULARITIES.map((g) => `"${g}"`).join(", ")}, got ${
