@@ -4,8 +4,13 @@
  * float64 and rounds once, so the kernels can be tested against it.
  *
  * - Backends: {@linkcode gpu} (WebGPU) and {@linkcode cpu} (the reference).
- * - Ops: {@linkcode matmul}, {@linkcode l2Penalty}, {@linkcode sgdStep},
- *   {@linkcode dropout}, {@linkcode corr2d}. An op never changes its inputs.
+ * - Ops: elementwise math with NumPy broadcasting ({@linkcode add}, {@linkcode exp}, …),
+ *   comparisons, shape and layout ops, reductions ({@linkcode sum}, …), softmax and
+ *   losses, {@linkcode matmul}, {@linkcode corr2d}, {@linkcode l2Penalty},
+ *   {@linkcode sgdStep}, {@linkcode dropout}. An op never changes its inputs.
+ * - Training: {@linkcode valueAndGrad} and {@linkcode grad} (autodiff), {@linkcode SGD}
+ *   and {@linkcode Adam}, and {@linkcode jit}, which compiles a training step into a few
+ *   fused kernels, or a small one into a single kernel.
  * - Random numbers: {@linkcode randomKey}, {@linkcode splitKey}, {@linkcode foldIn}
  *   (Philox-4x32-10, bit-identical on both backends).
  * - Memory: {@linkcode Tensor.dispose}, `using`, and {@linkcode scope}.

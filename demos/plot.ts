@@ -66,11 +66,15 @@ export type Primitive =
   };
 
 const PANEL_W = 460, PANEL_H = 330;
-const MARGIN = { left: 70, right: 20, top: 52, bottom: 46 };
+const MARGIN = { left: 70, right: 20, top: 60, bottom: 46 };
 /** Extra height above each plot when some panel has a warning line. */
 const WARNING_LINE = 22;
 const GRID = "#dddddd", FRAME = "#333333", TEXT = "#000000", WARNING = "#c00000";
 const FONT_PX = { small: 11, large: 14 } as const;
+/** A character of the small font at its widest but for a few (DejaVu Sans 11 px: ~6.3 on average). */
+const SMALL_CHAR_PX = 7;
+/** Space between two legend entries. */
+const LEGEND_GAP = 14;
 
 /**
  * Columns of the grid for `n` panels: all in one row up to 3, 2 × 2 for 4, rows of 3 up
@@ -204,9 +208,15 @@ function layoutPanel(panel: Panel, ox: number, oy: number, warningSpace: number)
     });
   }
 
-  // The legend sits above the plot's right corner, clear of every curve.
+  // The legend sits above the plot's right corner, clear of every curve and below a
+  // two-line title; each entry is as wide as its label, the last one ending at the frame.
+  const entryWidth = (s: Series) => 27 + SMALL_CHAR_PX * [...s.label].length;
+  const starts = panel.series.map((_, i) =>
+    right - panel.series.slice(i).reduce((w, s) => w + entryWidth(s), 0) -
+    LEGEND_GAP * (panel.series.length - 1 - i)
+  );
   panel.series.forEach((s, i) => {
-    const lx = right - 70 * (panel.series.length - i), ly = top - 8;
+    const lx = starts[i], ly = top - 8;
     out.push({
       kind: "line",
       points: [[lx, ly - 4], [lx + 22, ly - 4]],

@@ -5,6 +5,8 @@
  * the demos make.
  *
  * - `decay.png`: the decay demo's figure, as it writes it.
+ * - `mlp.png`: the MLP demo's figure, as it writes it (its full 30 epochs: under a
+ *   minute on llvmpipe).
  * - `image-panel.png`: the image demo's four pictures, each halved (2 × 2 pixels
  *   averaged), captioned as the demo captions its panel (`_grey_mapping.ts`); the
  *   full-size panel is four photographs, several hundred kilobytes.
@@ -14,6 +16,7 @@
 import { Jimp } from "jimp";
 import { join } from "node:path";
 import { main as decayDemo } from "../demos/decay.ts";
+import { main as mlpDemo } from "../demos/mlp.ts";
 import { DEFAULTS, main as imageDemo } from "../demos/image.ts";
 import { encodePanel, type GreyPicture } from "../demos/_image_io.ts";
 import { decodeNpy } from "../demos/_npy.ts";
@@ -71,6 +74,9 @@ try {
   await Deno.mkdir(DOCS, { recursive: true });
   await run("decay", decayDemo, ["--out", join(work, "decay")]);
   await save("decay.png", await Deno.readFile(join(work, "decay", "decay.png")));
+
+  await run("mlp", mlpDemo, ["--out", join(work, "mlp")]);
+  await save("mlp.png", await Deno.readFile(join(work, "mlp", "mlp.png")));
 
   const out = join(work, "image");
   await run("image", imageDemo, ["--out", out, "--npy"]);

@@ -505,3 +505,35 @@ Deno.test("plot: the PNG has the SVG's glyphs (λ, ‖, superscripts), never a s
     'DejaVu Sans 14px has no glyph for "☃" (U+2603)',
   );
 });
+
+Deno.test("plot: legend entries as wide as their labels, clear of each other and of the title", async () => {
+  const [small, large] = [await loadFont(11), await loadFont(14)];
+  const long: Panel = {
+    title: [
+      "test error = 1 − test accuracy",
+      "(dropout 97.2%, no dropout 97.5% accurate at the end)",
+    ],
+    xLabel: "epochs",
+    yLabel: "test error",
+    series: [
+      { label: "dropout", x: [1, 2], y: [0.5, 0.1], color: "#1f77b4" },
+      { label: "no dropout", x: [1, 2], y: [0.4, 0.2], color: "#bf00bf", dashed: true },
+    ],
+  };
+  const { primitives } = layoutFigure([long]);
+  const all = texts(primitives);
+  const labels = long.series.map((s) => all.find((t) => t.text === s.label)!);
+  // Each entry's line starts where the previous entry's label has ended, ink and all.
+  const swatches = primitives.filter((p) =>
+    p.kind === "line" && p.width === 2 && p.points.length === 2 && p.points[0][1] === p.points[1][1]
+  ) as Array<{ points: [number, number][] }>;
+  assert.equal(swatches.length, 2, "one swatch per entry");
+  const inkEnd = (t: (typeof labels)[number]) => t.x + small.measure(t.text);
+  assert.ok(inkEnd(labels[0]) < swatches[1].points[0][0], "first label ends before the second");
+  assert.ok(inkEnd(labels[1]) <= 460, "the last label inside the panel");
+  // Below the title's second line: its lowest ink above the labels' highest.
+  const titleLine = all.find((t) => t.text === long.title[1])!;
+  const titleBottom = titleLine.y +
+    Math.max(...[...titleLine.text].map((c) => large.glyph(c).y + large.glyph(c).height));
+  for (const t of labels) assert.ok(t.y - small.ascent > titleBottom, `${t.text} below the title`);
+});
