@@ -61,12 +61,14 @@ type Prepared =
   | { readonly kind: "upload"; readonly op: string; readonly array: DeviceArray };
 
 /**
- * Bind groups kept per dispatch. A loop's per-call buffers come from the pool, which
- * takes released buffers back at each submit: between two submits each call gets
- * another buffer, and the same ones come round again after the submit. So a dispatch
- * meets about as many combinations as calls fit in one submit.
+ * Bind groups kept per dispatch, as a multiple of the calls one submit gathers. A loop's
+ * per-call buffers come from the pool, which takes released buffers back at each submit:
+ * between two submits each call gets another buffer, and the same ones come round again
+ * after the submit. So a dispatch meets about as many combinations as calls fit in one
+ * submit; twice that leaves room for the pool's order. (With room for only half of them,
+ * the decay study made a bind group every other step, ~12 µs each in Deno.)
  */
-const GROUPS_PER_DISPATCH = 32;
+const GROUPS_PER_SUBMIT = 2;
 
 const bufferIds = new WeakMap<GPUBuffer, number>();
 let nextBufferId = 0;
@@ -386,7 +388,7 @@ export class Program {
               { buffer: this.#uniforms!, offset: p.uniformOffset, size: p.uniformSize },
               p.resources.map(bound),
             );
-            if (p.groups.size >= GROUPS_PER_DISPATCH) {
+            if (p.groups.size >= GROUPS_PER_SUBMIT * runtime.dispatchesPerSubmit) {
               p.groups.delete(p.groups.keys().next().value!);
             }
             p.groups.set(key, group);

@@ -412,6 +412,11 @@ export class GpuRuntime {
     return this.#pipelines.size;
   }
 
+  /** Dispatches encoded before the shared encoder is submitted without a read. */
+  get dispatchesPerSubmit(): number {
+    return this.#maxDispatchesPerSubmit;
+  }
+
   /** Counts of dispatches, submits, reads and pipelines since the runtime was made. */
   stats(): GpuStats {
     return {

@@ -441,6 +441,42 @@ gpuTest("jit: live buffers stay flat over 10,000 compiled steps", async (dev) =>
   step.dispose();
 });
 
+gpuTest(
+  "jit: a loop with a new tensor each call reuses its bind groups after two submits",
+  async (dev) => {
+    const device = dev.runtime.device;
+    const create = device.createBindGroup;
+    let made = 0;
+    device.createBindGroup = function (descriptor: GPUBindGroupDescriptor) {
+      made++;
+      return create.call(this, descriptor);
+    };
+    try {
+      const step = jit((w: Tensor, rows: Tensor) => add(w, sum(rows)), { donate: [0] });
+      let w = dev.zeros([4]);
+      const calls = dev.runtime.dispatchesPerSubmit;
+      const loop = (n: number) => {
+        for (let i = 0; i < n; i++) {
+          using rows = dev.tensor([i, 1, 2]); // a buffer from the pool, another each call
+          w = step(w, rows);
+        }
+      };
+      loop(2 * calls);
+      const warm = made;
+      loop(4 * calls);
+      assert.equal(made - warm, 0, `${made - warm} bind groups made in ${4 * calls} warm calls`);
+      assert.ok(warm >= calls, `the first submit's calls met new buffers (${warm} made)`);
+      const total = (n: number) => n * (n - 1) / 2 + 3 * n; // Σ (i + 3) over one loop
+      const expected = total(2 * calls) + total(4 * calls);
+      assert.deepEqual([...await w.read()], [expected, expected, expected, expected]);
+      w.dispose();
+      step.dispose();
+    } finally {
+      device.createBindGroup = create;
+    }
+  },
+);
+
 gpuTest("jit: a device with the default storage-buffer limit splits a wide kernel", async () => {
   const adapter = await navigator.gpu.requestAdapter();
   const device = await adapter!.requestDevice();
