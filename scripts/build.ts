@@ -24,6 +24,29 @@ const coreAsBundle: esbuild.Plugin = {
   },
 };
 
+/**
+ * The uses of a Deno API in a JavaScript module (`Deno.x` or `globalThis.Deno.x`), found
+ * in its syntax tree: a mention in a comment or a string (the
+ * `Symbol.for("Deno.customInspect")` key, a JSDoc line) uses nothing and is not one.
+ */
+function denoUses(source: string): { line: number; text: string }[] {
+  const file = ts.createSourceFile("bundle.js", source, ts.ScriptTarget.ES2022, true);
+  const lines = source.split("\n");
+  const isDeno = (node: ts.Node) =>
+    (ts.isIdentifier(node) && node.text === "Deno") ||
+    (ts.isPropertyAccessExpression(node) && node.name.text === "Deno");
+  const found: { line: number; text: string }[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isPropertyAccessExpression(node) && isDeno(node.expression)) {
+      const line = file.getLineAndCharacterOfPosition(node.getStart()).line;
+      found.push({ line: line + 1, text: lines[line].trim() });
+    }
+    ts.forEachChild(node, visit);
+  };
+  ts.forEachChild(file, visit);
+  return found;
+}
+
 const common: esbuild.BuildOptions = {
   absWorkingDir: root,
   bundle: true,
@@ -58,11 +81,9 @@ try {
 
 step("checking for Deno-only APIs in dist/kernels.js");
 const bundle = await Deno.readTextFile(`${root}dist/kernels.js`);
-const denoUses = bundle.split("\n").flatMap((line, i) =>
-  /\bDeno\./.test(line) ? [`  line ${i + 1}: ${line.trim()}`] : []
-);
-if (denoUses.length > 0) {
-  console.error(`build: dist/kernels.js uses Deno-only APIs:\n${denoUses.join("\n")}`);
+const uses = denoUses(bundle).map(({ line, text }) => `  line ${line}: ${text}`);
+if (uses.length > 0) {
+  console.error(`build: dist/kernels.js uses Deno-only APIs:\n${uses.join("\n")}`);
   Deno.exit(1);
 }
 

@@ -215,3 +215,18 @@ export function assertShape(actual: readonly number[], expected: readonly number
     throw new Error(`${what}: expected shape [${expected}], got [${actual}]`);
   }
 }
+
+/** The number of elements of a shape. */
+export function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Row-major coordinates of flat index i in `shape`. */
+export function coordinates(i: number, shape: readonly number[]): number[] {
+  const c = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    c[d] = i % shape[d];
+    i = Math.floor(i / shape[d]);
+  }
+  return c;
+}

@@ -3,12 +3,17 @@
  * value profiles, scalars) and the check that an op's result on a backend is within the
  * error bound of the algorithm actually implemented. Deno's tests run them on both driver
  * stacks; bundled, the browser test runs them on Chromium's WebGPU (Dawn). No Deno API.
+ *
+ * This file holds the mechanism ({@linkcode OpProperty}, {@linkcode assertProperty}) and
+ * the properties of the first five ops; the other families have a `_properties_*.ts` file
+ * each, and `_all_properties.ts` lists them all.
  */
 import fc from "fast-check";
 import {
   type Backend,
   corr2d,
   cpu,
+  type CpuBackend,
   dropout,
   l2Penalty,
   matmul,
@@ -36,11 +41,17 @@ export interface OpProperty<C> {
   readonly name: string;
   /** The random cases. */
   readonly cases: fc.Arbitrary<C>;
+  /**
+   * Cases one run checks: Deno's tests run this many on their device, the browser test
+   * a multiple of it. It reflects a case's cost, so that every property gets a like share.
+   */
+  readonly numRuns: number;
   /** Runs the op on `backend` and on the reference; throws when they disagree. */
   check(backend: Backend, c: C): Promise<void>;
 }
 
-const ref = cpu();
+/** The CPU reference every property compares with. */
+export const ref: CpuBackend = cpu();
 
 /** A matmul case: sizes, transposes and values. */
 export interface MatmulCase {
@@ -81,6 +92,7 @@ function alignedDim(max: number): fc.Arbitrary<number> {
 /** matmul within γ(k)·Σ|ab| of the reference. */
 export const matmulProperty: OpProperty<MatmulCase> = {
   name: "matmul: GPU agrees with the reference within γ(k)·Σ|ab|",
+  numRuns: 120,
   cases: fc.record({
     m: fc.oneof(dim(80), alignedDim(128)),
     k: fc.oneof(dim(300), alignedDim(256)),
@@ -121,6 +133,7 @@ export interface L2PenaltyCase {
 /** l2Penalty within the tree reduction's bound. */
 export const l2PenaltyProperty: OpProperty<L2PenaltyCase> = {
   name: "l2Penalty: GPU agrees with the reference within γ(1 + 12·passes)·Σx²/2",
+  numRuns: 80,
   cases: fc.record({
     n: fc.oneof(dim(5000), fc.integer({ min: 1025, max: 300_000 })),
     profile,
@@ -164,6 +177,7 @@ export const sgdScalars: fc.Arbitrary<{ lr: number; weightDecay: number; batchSi
 /** sgdStep within six float32 roundings. */
 export const sgdStepProperty: OpProperty<SgdStepCase> = {
   name: "sgdStep: GPU agrees with the reference within six roundings",
+  numRuns: 100,
   cases: fc.tuple(fc.record({ n: dim(5000), profile, seed }), sgdScalars)
     .map(([shape, scalars]) => ({ ...shape, ...scalars })),
   async check(backend, { n, profile, seed, ...o }) {
@@ -201,6 +215,7 @@ export interface DropoutCase {
 /** dropout bit-identical to the reference. */
 export const dropoutProperty: OpProperty<DropoutCase> = {
   name: "dropout: GPU output is bit-identical to the reference",
+  numRuns: 100,
   cases: fc.record({
     n: dim(20000),
     profile,
@@ -259,6 +274,7 @@ export async function assertCorr2dWithin(
 /** corr2d within γ(kh·kw)·Σ|x·k|. */
 export const corr2dProperty: OpProperty<Corr2dCase> = {
   name: "corr2d: GPU agrees with the reference within γ(kh·kw)·Σ|x·k|",
+  numRuns: 100,
   // An image and a kernel no larger than it, kernels past the 16×16 block included.
   cases: fc.tuple(dim(90), dim(90)).chain(([h, w]) =>
     fc.record({
@@ -295,15 +311,6 @@ export const corr2dProperty: OpProperty<Corr2dCase> = {
     );
   },
 };
-
-/** Every op's property, for runners that go through them all (the browser test). */
-export const OP_PROPERTIES: readonly OpProperty<unknown>[] = [
-  matmulProperty,
-  l2PenaltyProperty,
-  sgdStepProperty,
-  dropoutProperty,
-  corr2dProperty,
-];
 
 /**
  * Runs `property` on `backend` for `numRuns` random cases (fast-check: a failure shrinks

@@ -15,7 +15,10 @@ import {
   values,
 } from "./_harness.ts";
 
-gpuTest(corr2dProperty.name, (dev) => assertProperty(corr2dProperty, dev, runs(100)));
+gpuTest(
+  corr2dProperty.name,
+  (dev) => assertProperty(corr2dProperty, dev, runs(corr2dProperty.numRuns)),
+);
 
 gpuTest(
   "corr2d: folded dispatch agrees with the reference",

@@ -1,51 +1,20 @@
 /**
- * zeros, ones and full on both backends: every element the value rounded to float32,
- * the shape as given (scalars and shapes past one dispatch included), and bad shapes or
- * values refused with the method's name.
+ * zeros, ones and full on both backends: the shared property (tests/_properties_creation.ts:
+ * every element the value rounded to float32, the shape as given) on the reference, the
+ * test device and a folded dispatch grid; bad shapes or values refused with the method's
+ * name.
  */
-import fc from "fast-check";
 import assert from "node:assert/strict";
-import type { Backend } from "../mod.ts";
-import { assertBitwise, dim, folded, gpuTest, ref, runs } from "./_harness.ts";
+import { assertProperty } from "./_properties.ts";
+import { creationProperty } from "./_properties_creation.ts";
+import { folded, gpuTest, ref, runs } from "./_harness.ts";
 
-async function checkCreation(backend: Backend, shape: number[], value: number) {
-  const n = shape.reduce((a, b) => a * b, 1);
-  for (
-    const [made, expected] of [
-      [backend.zeros(shape), 0],
-      [backend.ones(shape), 1],
-      [backend.full(shape, value), Math.fround(value)],
-    ] as const
-  ) {
-    assert.deepEqual(made.shape, shape);
-    assert.equal(made.backend, backend);
-    assertBitwise(
-      await made.read(),
-      new Float32Array(n).fill(expected),
-      `[${shape}] of ${expected}`,
-    );
-    made.dispose();
-  }
-}
-
-const shapes = fc.array(dim(300), { maxLength: 3 }).filter((s) =>
-  s.reduce((a, b) => a * b, 1) <= 200_000
-);
-const fills = fc.oneof(
-  fc.constantFrom(0, -0, 0.1, -2.5, 3e38),
-  fc.double({ min: -1e30, max: 1e30, noNaN: true }),
-);
-
-Deno.test("zeros, ones, full on the reference", async () => {
-  await fc.assert(fc.asyncProperty(shapes, fills, (s, v) => checkCreation(ref, s, v)), runs(30));
-});
+Deno.test("zeros, ones, full on the reference", () =>
+  assertProperty(creationProperty, ref, runs(30)));
 
 gpuTest("zeros, ones, full on the GPU", async (dev) => {
   for (const backend of [dev, folded!]) {
-    await fc.assert(
-      fc.asyncProperty(shapes, fills, (s, v) => checkCreation(backend, s, v)),
-      runs(20),
-    );
+    await assertProperty(creationProperty, backend, runs(creationProperty.numRuns));
   }
 });
 

@@ -4,7 +4,10 @@ import { dropout, randomKey } from "../mod.ts";
 import { assertProperty, dropoutProperty } from "./_properties.ts";
 import { assertBitwise, folded, gpuTest, runs, seed, values } from "./_harness.ts";
 
-gpuTest(dropoutProperty.name, (dev) => assertProperty(dropoutProperty, dev, runs(100)));
+gpuTest(
+  dropoutProperty.name,
+  (dev) => assertProperty(dropoutProperty, dev, runs(dropoutProperty.numRuns)),
+);
 
 gpuTest(
   "dropout: folded dispatch is bit-identical to the reference",

@@ -1,17 +1,15 @@
 /**
  * `jit`: random compositions against `f` run eagerly on the CPU reference, within the
- * error bound of the unfused computation (tests/_compositions.ts), as the default
- * chooses (small programs as one program kernel), as fused kernels and one kernel per
- * op; the program kernel's reductions; the named edge cases; the retrace rules;
+ * error bound of the unfused computation (the shared property, tests/_properties_jit.ts),
+ * as the default chooses (small programs as one program kernel), as fused kernels and one
+ * kernel per op; the program kernel's reductions; the named edge cases; the retrace rules;
  * donation; errors; memory.
  */
-import fc from "fast-check";
 import assert from "node:assert/strict";
 import {
   add,
   argmax,
   broadcastTo,
-  type CpuTensor,
   dropout,
   exp,
   gpu,
@@ -34,76 +32,26 @@ import {
   type Tensor,
   transpose,
 } from "../mod.ts";
-import {
-  boundEvaluator,
-  inputTensors,
-  program,
-  programs,
-  tensorEvaluator,
-} from "./_compositions.ts";
+import { assertProperty } from "./_properties.ts";
+import { COMPOSITION_PROPERTIES } from "./_properties_jit.ts";
 import {
   assertBitwise,
   assertWithin,
   folded,
   gamma,
   gpuTest,
-  MIN_NORMAL,
   ref,
   runs,
-  seed,
   values,
 } from "./_harness.ts";
 
-/** Runs random programs under `jit` on `backend`, each against the bound-tracked reference. */
-async function compositionsAgree(
-  backend: GpuBackend,
-  kernels: KernelGranularity,
-  count: number,
-) {
-  await fc.assert(
-    fc.asyncProperty(programs(), seed, async (c, s) => {
-      const p = program(c);
-      const key = randomKey(s);
-      const f = (inputs: Tensor[], k: RandomKey) => p.run(tensorEvaluator(inputs, k));
-      const compiled = jit(f, { kernels });
-      const gpuInputs = inputTensors(backend, p, (n, i) => values(n, "unit", s + i));
-      const cpuInputs = inputTensors(ref, p, (n, i) => values(n, "unit", s + i)) as CpuTensor[];
-      try {
-        const got = compiled(gpuInputs, key);
-        const expected = p.run(boundEvaluator(cpuInputs, key));
-        for (const [k, t] of got.entries()) {
-          const { value, error } = expected[k];
-          assert.deepEqual(t.shape, value.shape, p.text);
-          assertWithin(await t.read(), value.data, (i) => 2 * error[i] + 4 * MIN_NORMAL, p.text);
-          t.dispose();
-        }
-      } finally {
-        compiled.dispose();
-        gpuInputs.forEach((t) => t.dispose());
-      }
-    }),
-    runs(count),
-  );
+for (const property of Object.values(COMPOSITION_PROPERTIES)) {
+  gpuTest(property.name, (dev) => assertProperty(property, dev, runs(property.numRuns)));
 }
 
 gpuTest(
-  "jit: random compositions equal f on the CPU reference within the unfused error bound",
-  (dev) => compositionsAgree(dev, "auto", 60),
-);
-
-gpuTest(
-  "jit: the same as fused kernels, never one program kernel",
-  (dev) => compositionsAgree(dev, "fused", 50),
-);
-
-gpuTest(
-  "jit: the same with one kernel per op (the eager kernels, replayed)",
-  (dev) => compositionsAgree(dev, "ops", 25),
-);
-
-gpuTest(
   "jit: random compositions on a folded dispatch grid (7 workgroups per dimension)",
-  () => compositionsAgree(folded!, "fused", 20),
+  () => assertProperty(COMPOSITION_PROPERTIES.fused, folded!, runs(20)),
 );
 
 /** The compiled result on the GPU and f's on the CPU, for fixed inputs. */

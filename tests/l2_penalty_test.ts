@@ -5,7 +5,10 @@ import { assertProperty, l2PenaltyProperty } from "./_properties.ts";
 import { treeSumRoundings } from "../kernels/reduce.ts";
 import { dim, folded, gpuTest, profile, ref, runs, seed, values } from "./_harness.ts";
 
-gpuTest(l2PenaltyProperty.name, (dev) => assertProperty(l2PenaltyProperty, dev, runs(80)));
+gpuTest(
+  l2PenaltyProperty.name,
+  (dev) => assertProperty(l2PenaltyProperty, dev, runs(l2PenaltyProperty.numRuns)),
+);
 
 gpuTest(
   "l2Penalty: folded dispatch agrees with the reference",

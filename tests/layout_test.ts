@@ -1,47 +1,17 @@
-import fc from "fast-check";
+/**
+ * takeRows, pad2d and reverse: the shared property (tests/_properties_layout.ts) on the
+ * test device and a folded dispatch grid; the reference's values and refused arguments.
+ */
 import assert from "node:assert/strict";
-import { pad2d, reverse, takeRows } from "../mod.ts";
-import {
-  assertBitwise,
-  dim,
-  folded,
-  gpuTest,
-  profile,
-  ref,
-  runs,
-  seed,
-  values,
-} from "./_harness.ts";
+import { pad2d, takeRows } from "../mod.ts";
+import { assertProperty } from "./_properties.ts";
+import { matrixLayoutProperty } from "./_properties_layout.ts";
+import { folded, gpuTest, ref, runs } from "./_harness.ts";
 
-gpuTest("takeRows, pad2d, reverse: GPU copies exactly what the reference copies", async (dev) => {
+gpuTest(matrixLayoutProperty.name, async (dev) => {
   for (const backend of [dev, folded!]) {
-    await fc.assert(
-      fc.asyncProperty(
-        dim(200),
-        dim(50),
-        fc.nat(4),
-        fc.nat(4),
-        profile,
-        seed,
-        async (h, w, ph, pw, kind, s) => {
-          const x = values(h * w, kind, s);
-          const rows = Array.from({ length: 1 + (s % 40) }, (_, i) => (s + 7 * i) % h);
-          using gx = backend.tensor(x, [h, w]);
-          using rx = ref.tensor(x, [h, w]);
-          using gt = takeRows(gx, rows);
-          using rt = takeRows(rx, rows);
-          assertBitwise(await gt.read(), await rt.read(), "takeRows");
-          using gp = pad2d(gx, ph, pw);
-          using rp = pad2d(rx, ph, pw);
-          assert.deepEqual(gp.shape, [h + 2 * ph, w + 2 * pw]);
-          assertBitwise(await gp.read(), await rp.read(), "pad2d");
-          using gr = reverse(gx);
-          using rr = reverse(rx);
-          assertBitwise(await gr.read(), await rr.read(), "reverse");
-        },
-      ),
-      runs(backend === dev ? 40 : 10),
-    );
+    const numRuns = backend === dev ? matrixLayoutProperty.numRuns : 10;
+    await assertProperty(matrixLayoutProperty, backend, runs(numRuns));
   }
 });
 

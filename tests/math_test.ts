@@ -1,248 +1,31 @@
 /**
- * The elementwise functions on the GPU against their exact values (float64), within
- * WGSL's documented accuracy — or, for the functions the library composes from WGSL's
- * (`sigmoid`, `tanh`, `pow`'s sign), within the bound derived from the formula in
- * `kernels/expression.ts` — and the reference equal to the exact value rounded once.
- * Exact ops (`neg`, `abs`, `relu`, `maximum`, `minimum`) are compared bit for bit.
- *
- * ULP(x) is WGSL's (tests/_numerics.ts); u = 2⁻²⁴; ε = 2⁻²³ = 2u (one ULP relative, for a
- * normal result). Every bound adds MIN_NORMAL where WGSL lets the GPU flush a subnormal.
+ * The elementwise functions on the GPU against their exact values: the shared properties
+ * (tests/_properties_elementwise.ts, where the bounds are derived) on the test device and
+ * on a folded dispatch grid; and the edge cases of sqrt, tanh, sigmoid and exp.
  */
-import fc from "fast-check";
+import { abs, exp, neg, sigmoid, sqrt, tanh } from "../mod.ts";
+import { assertProperty, type OpProperty } from "./_properties.ts";
 import {
-  abs,
-  type Backend,
-  div,
-  exp,
-  log,
-  maximum,
-  minimum,
-  neg,
-  pow,
-  relu,
-  sigmoid,
-  sqrt,
-  tanh,
-  type Tensor,
-} from "../mod.ts";
-import {
-  assertBitwise,
-  assertWithin,
-  dim,
-  divBound,
-  EXP_ALLOWANCE,
-  expUlps,
-  folded,
-  gpuTest,
-  MIN_NORMAL,
-  powBound,
-  type Profile,
-  profile,
-  ref,
-  runs,
-  seed,
-  U,
-  ulp,
-  values,
-} from "./_harness.ts";
+  divProperty,
+  exactOpsProperty,
+  expBound,
+  powProperty,
+  UNARY_PROPERTIES,
+} from "./_properties_elementwise.ts";
+import { assertWithin, folded, gpuTest, runs } from "./_harness.ts";
 
-const EPS = 2 ** -23;
-
-/** Profile values folded into [−limit, limit] (JavaScript's %: the sign is kept). */
-function foldInto(x: Float32Array, limit: number): Float32Array {
-  return x.map((v) => (Math.abs(v) > limit ? Math.fround(v % limit) : v));
-}
-
-/** A unary function: its op, its exact value, the values it is tested on, and its bound. */
-interface Unary {
-  readonly op: (x: Tensor) => Tensor;
-  readonly exact: (x: number) => number;
-  /** The inputs, from profile values. */
-  readonly domain: (x: Float32Array) => Float32Array;
-  /** |gpu − exact| allowed at input x, exact value r. */
-  readonly bound: (x: number, r: number) => number;
-  /** Where the bound comes from, for the test's name. */
-  readonly source: string;
-}
-
-const UNARY: Record<string, Unary> = {
-  // WGSL: exp within 3 + 2|x| ULP (+ EXP_ALLOWANCE). Inputs down to −100 reach
-  // subnormal results (flushable).
-  exp: {
-    op: exp,
-    exact: Math.exp,
-    domain: (x) => foldInto(x, 88).map((v) => Math.max(v, -100)),
-    bound: (x, r) => expUlps(x) * ulp(r) + (r < MIN_NORMAL ? MIN_NORMAL : 0),
-    source: `WGSL: 3 + 2|x| ULP (+ ${EXP_ALLOWANCE} for llvmpipe)`,
-  },
-  // WGSL: log within 3 ULP outside [0.5, 2], 2⁻²¹ absolute inside; positive inputs.
-  log: {
-    op: log,
-    exact: Math.log,
-    domain: (x) => x.map((v) => (v === 0 ? 1 : Math.abs(v))),
-    bound: (x, r) => (x >= 0.5 && x <= 2 ? 2 ** -21 : 3 * ulp(r)),
-    source: "WGSL: 3 ULP, 2⁻²¹ absolute in [0.5, 2]",
-  },
-  // WGSL: sqrt inherits 1/inverseSqrt(x): 2 ULP then a division's 2.5 ULP, so the
-  // relative error is at most (1 + 2.5ε)/(1 − 2ε) − 1 ≤ 4.5ε + 10ε². sqrt(0) = 0 is
-  // checked exactly (WGSL leaves it to inverseSqrt(0); Adam's first step needs it).
-  sqrt: {
-    op: sqrt,
-    exact: Math.sqrt,
-    domain: (x) => x.map(Math.abs),
-    bound: (_x, r) => (4.5 * EPS + 10 * EPS * EPS) * r,
-    source: "WGSL: 1/inverseSqrt, 4.5 ULP",
-  },
-  // tanh(x) = sign(x)·(1 − t)/(1 + t), t = exp(−2|x|) with τ its exact value: exp is off
-  // by E·τ, E = expUlps(2|x|)·ε (ULP(τ) ≤ ετ); to first order that moves the quotient by
-  // 2τE/(1 + τ)²; the subtraction, the addition and the division (divisor in [1, 2],
-  // 2.5 ULP ≤ 5u) add 7u of |tanh|. Second-order terms are covered by the factor
-  // (1 + 2E + 8u); a flushed t moves the result by < 2·MIN_NORMAL.
-  tanh: {
-    op: tanh,
-    exact: Math.tanh,
-    domain: (x) => x,
-    bound: (x, r) => {
-      const tau = Math.exp(-2 * Math.abs(x)), E = expUlps(2 * x) * EPS;
-      return (2 * tau * E / (1 + tau) ** 2 + 7 * U * Math.abs(r)) * (1 + 2 * E + 8 * U) +
-        2 * MIN_NORMAL;
-    },
-    source: "derived: 2τE/(1 + τ)² + 7u|tanh|",
-  },
-  // sigmoid: e = exp(−|x|) off by E·e, E = expUlps(x)·ε; 1/(1 + e) (x ≥ 0) or e/(1 + e)
-  // (x < 0) moves by σ(1 − σ)E to first order; the addition and the division (divisor in
-  // [1, 2]) add 6u of σ. Second order: the factor (1 + 2E + 8u); flushes: 2·MIN_NORMAL.
-  sigmoid: {
-    op: sigmoid,
-    exact: (x) => 1 / (1 + Math.exp(-x)),
-    domain: (x) => x,
-    bound: (x, r) => {
-      const E = expUlps(x) * EPS;
-      return r * ((1 - r) * E + 6 * U) * (1 + 2 * E + 8 * U) + 2 * MIN_NORMAL;
-    },
-    source: "derived: σ(1 − σ)(3 + 2|x|)ε + 6uσ",
-  },
-};
-
-/** Checks one unary function on `backend`: GPU within the bound, reference rounded once. */
-async function checkUnary(
-  backend: Backend,
-  name: string,
-  f: Unary,
-  n: number,
-  kind: Profile,
-  s: number,
-) {
-  const x = f.domain(values(n, kind, s));
-  using gx = backend.tensor(x);
-  using out = f.op(gx);
-  using expected = f.op(ref.tensor(x));
-  const exact = Array.from(x, f.exact);
-  const what = `${name} n=${n} ${kind} seed=${s}`;
-  // The bound is on |gpu − exact|; WGSL measures in ULPs of the exact result.
-  assertWithin(await out.read(), exact, (i) => f.bound(x[i], exact[i]), `${what} (GPU)`);
-  assertBitwise(await expected.read(), Float32Array.from(exact), `${what} (reference)`);
-}
-
-for (const [name, f] of Object.entries(UNARY)) {
-  gpuTest(`${name}: GPU within ${f.source} of the exact value`, async (dev) => {
+for (const property of UNARY_PROPERTIES) {
+  gpuTest(property.name, async (dev) => {
     for (const backend of [dev, folded!]) {
-      await fc.assert(
-        fc.asyncProperty(
-          dim(5000),
-          profile,
-          seed,
-          (n, k, s) => checkUnary(backend, name, f, n, k, s),
-        ),
-        runs(backend === dev ? 40 : 10),
-      );
+      await assertProperty(property, backend, runs(backend === dev ? property.numRuns : 10));
     }
   });
 }
 
-gpuTest(
-  "exact elementwise ops: neg, abs bit for bit; relu, maximum, minimum exact",
-  async (dev) => {
-    await fc.assert(
-      fc.asyncProperty(dim(5000), profile, seed, async (n, kind, s) => {
-        const [a, b] = [values(n, kind, s), values(n, kind, s + 1)];
-        const run = (backend: Backend) => {
-          const [x, y] = [backend.tensor(a), backend.tensor(b)];
-          const out = [neg(x), abs(x), relu(x), maximum(x, y), minimum(x, y)];
-          x.dispose();
-          y.dispose();
-          return out;
-        };
-        const [got, want] = [run(dev), run(ref)];
-        for (const [k, name] of ["neg", "abs", "relu", "maximum", "minimum"].entries()) {
-          const what = `${name} n=${n} ${kind}`;
-          // Of +0 and −0, the larger or smaller may be either (their values are equal), and
-          // relu(−0) is −0 on Vulkan, +0 on GL: compared by value.
-          if (k < 2) assertBitwise(await got[k].read(), await want[k].read(), what);
-          else assertWithin(await got[k].read(), await want[k].read(), () => 0, what);
-        }
-        // The reference's meaning, independently: −x, |x|, max(x, 0), the larger, the smaller.
-        const exact = [
-          a.map((v) => -v),
-          a.map(Math.abs),
-          a.map((v) => (v < 0 ? 0 : v)),
-          a.map((v, i) => Math.max(v, b[i])),
-          a.map((v, i) => Math.min(v, b[i])),
-        ];
-        for (const [k, values] of exact.entries()) {
-          assertWithin(await want[k].read(), values, () => 0, `reference op ${k}`);
-        }
-        [...got, ...want].forEach((t) => t.dispose());
-      }),
-      runs(30),
-    );
-  },
-);
-
-/** div: WGSL's 2.5 ULP of the exact quotient (a zero divisor is replaced by 1). */
-gpuTest("div: GPU within 2.5 ULP (WGSL) of the exact quotient", async (dev) => {
-  await fc.assert(
-    fc.asyncProperty(dim(5000), profile, profile, seed, async (n, ka, kb, s) => {
-      const a = values(n, ka, s), b = values(n, kb, s + 1).map((v) => (v === 0 ? 1 : v));
-      using ga = dev.tensor(a);
-      using gb = dev.tensor(b);
-      using q = div(ga, gb);
-      using rq = div(ref.tensor(a), ref.tensor(b));
-      const exact = Array.from(a, (v, i) => v / b[i]);
-      const what = `div n=${n} ${ka}/${kb} seed=${s}`;
-      assertWithin(await q.read(), exact, (i) => divBound(exact[i]), what);
-      assertBitwise(await rq.read(), Float32Array.from(exact), `${what} (reference)`);
-    }),
-    runs(40),
-  );
-});
-
-/**
- * pow within `powBound` (tests/_numerics.ts: WGSL's log2 and exp2 composed). Bases |a|
- * in [2⁻¹⁰, 2¹⁰], exponents in [−8, 8] (whole numbers for negative bases): |P| ≤ 80.
- */
-gpuTest("pow: GPU within the bound of exp2(b·log2|a|) from WGSL's log2 and exp2", async (dev) => {
-  await fc.assert(
-    fc.asyncProperty(dim(3000), profile, seed, async (n, kind, s) => {
-      const base = values(n, kind, s).map((v) => {
-        const m = Math.min(Math.max(Math.abs(v), 2 ** -10), 2 ** 10);
-        return v < 0 ? -m : m;
-      });
-      const exponent = values(n, "unit", s + 1).map((v, i) =>
-        base[i] < 0 ? Math.round(v * 8) : Math.fround(v * 8)
-      );
-      using ga = dev.tensor(base);
-      using gb = dev.tensor(exponent);
-      using out = pow(ga, gb);
-      using expected = pow(ref.tensor(base), ref.tensor(exponent));
-      const exact = Array.from(base, (a, i) => Math.pow(a, exponent[i]));
-      const bound = (i: number) => powBound(base[i], exponent[i]);
-      assertWithin(await out.read(), exact, bound, `pow n=${n} ${kind} seed=${s}`);
-      assertBitwise(await expected.read(), Float32Array.from(exact), "pow (reference)");
-    }),
-    runs(40),
-  );
-});
+const BINARY_AND_EXACT: OpProperty<unknown>[] = [exactOpsProperty, divProperty, powProperty];
+for (const property of BINARY_AND_EXACT) {
+  gpuTest(property.name, (dev) => assertProperty(property, dev, runs(property.numRuns)));
+}
 
 gpuTest("sqrt(0) is 0, and large arguments saturate without NaN", async (dev) => {
   const x = [0, 1e4, -1e4, 100, -100, 1e30, -1e30];
@@ -262,7 +45,7 @@ gpuTest("sqrt(0) is 0, and large arguments saturate without NaN", async (dev) =>
   assertWithin(
     await e.read(),
     x.map((v) => Math.exp(-Math.abs(v))),
-    (i) => UNARY.exp.bound(-Math.abs(x[i]), Math.exp(-Math.abs(x[i]))),
+    (i) => expBound(-Math.abs(x[i]), Math.exp(-Math.abs(x[i]))),
     "exp of −|x|",
   );
 });

@@ -22,7 +22,10 @@ import {
   values,
 } from "./_harness.ts";
 
-gpuTest(matmulProperty.name, (dev) => assertProperty(matmulProperty, dev, runs(120)));
+gpuTest(
+  matmulProperty.name,
+  (dev) => assertProperty(matmulProperty, dev, runs(matmulProperty.numRuns)),
+);
 
 gpuTest(
   "matmul: folded multi-dimensional dispatch agrees with the reference",

@@ -1,51 +1,18 @@
-import fc from "fast-check";
+/**
+ * randomNormal: the shared property (tests/_properties_creation.ts: within WGSL's accuracy
+ * of the reference) on the test device and a folded dispatch grid; the distribution of
+ * 200,000 samples; determinism and validation.
+ */
 import assert from "node:assert/strict";
 import { randomKey, randomNormal } from "../mod.ts";
-import { NORMAL_STREAM } from "../kernels/random_normal.ts";
-import { philox4x32 } from "../ops/random.ts";
-import { dim, folded, gpuTest, ref, runs, seed, U } from "./_harness.ts";
+import { assertProperty } from "./_properties.ts";
+import { randomNormalProperty } from "./_properties_creation.ts";
+import { folded, gpuTest, ref, runs } from "./_harness.ts";
 
-/**
- * How far WGSL may put one sample from the float64 value, from the WGSL spec's
- * accuracy: log within 2⁻²¹ absolute (or 3 ulp) feeds R = √(−2 ln u), where an error e
- * in −2 ln u moves R by at most √e; sin and cos within 2⁻¹¹ absolute on [−π, π];
- * sqrt, the products and the final mean + std·z a few ulp.
- */
-function sampleBound(i: number, key: readonly [number, number], mean: number, std: number) {
-  const bits = philox4x32([Math.floor(i / 4), 0, 0, NORMAL_STREAM], key);
-  const r0 = bits[(i % 4) < 2 ? 0 : 2];
-  const u = ((r0 >>> 8) + 1) * 2 ** -24;
-  const lnError = Math.max(2 ** -21, 3 * 2 ** -23 * Math.abs(Math.log(u)));
-  const radius = Math.sqrt(-2 * Math.log(u));
-  const radiusError = Math.sqrt(2 * lnError) + 4 * U * radius;
-  const zError = radiusError + radius * (2 ** -11 + 4 * U);
-  return std * zError + 4 * U * (Math.abs(mean) + std * (radius + zError));
-}
-
-gpuTest("randomNormal: GPU agrees with the reference within WGSL's accuracy", async (dev) => {
+gpuTest(randomNormalProperty.name, async (dev) => {
   for (const backend of [dev, folded!]) {
-    await fc.assert(
-      fc.asyncProperty(
-        dim(20000),
-        seed,
-        fc.double({ min: -5, max: 5, noNaN: true }),
-        fc.double({ min: 0, max: 3, noNaN: true }),
-        async (n, s, mean, std) => {
-          const key = randomKey(s);
-          using g = randomNormal(backend, [n], key, { mean, std });
-          using r = randomNormal(ref, [n], key, { mean, std });
-          const [gv, rv] = [await g.read(), await r.read()];
-          gv.forEach((v, i) => {
-            const bound = sampleBound(i, key.words, Math.fround(mean), Math.fround(std));
-            assert.ok(
-              Math.abs(v - rv[i]) <= bound,
-              `element ${i}: ${v} vs ${rv[i]}, bound ${bound}`,
-            );
-          });
-        },
-      ),
-      runs(backend === dev ? 30 : 10),
-    );
+    const numRuns = backend === dev ? randomNormalProperty.numRuns : 10;
+    await assertProperty(randomNormalProperty, backend, runs(numRuns));
   }
 });
 

@@ -14,7 +14,10 @@ import {
   values,
 } from "./_harness.ts";
 
-gpuTest(sgdStepProperty.name, (dev) => assertProperty(sgdStepProperty, dev, runs(100)));
+gpuTest(
+  sgdStepProperty.name,
+  (dev) => assertProperty(sgdStepProperty, dev, runs(sgdStepProperty.numRuns)),
+);
 
 gpuTest(
   "sgdStep: folded dispatch agrees with the reference",

@@ -11,9 +11,10 @@
  * the pictures change and still match; a bad value clears the pictures and a good one
  * brings them back), a picked picture's channels, and its grid (1, 2 and 4 columns at
  * 480, 900 and 1280 pixels), with screenshots at 480 and 1280 pixels in `out/web/`. Then
- * it runs every op's property for a few hundred random cases in the page, and matmul's
- * for each kernel variant pinned. Without
- * Chromium the test is ignored, except under `CI=true`, where that is a failure.
+ * it runs every shared property (tests/_all_properties.ts) in the page, each for as many
+ * random cases as Deno's tests run on their device, and matmul's for each kernel variant
+ * pinned, and reports each by name. Without Chromium the test is ignored, except under
+ * `CI=true`, where that is a failure.
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
@@ -21,7 +22,8 @@ import { chromium, type Page } from "playwright-core";
 import { corr2d, cpu, dropout, randomKey } from "../../mod.ts";
 import { serveDirectory } from "../../scripts/static_server.ts";
 import { assertBitwise } from "../_numerics.ts";
-import { assertCorr2dWithin, OP_PROPERTIES } from "../_properties.ts";
+import { assertCorr2dWithin } from "../_properties.ts";
+import { PROPERTIES } from "../_all_properties.ts";
 import { MATMUL_VARIANTS } from "../../kernels/matmul.ts";
 import type { PropertiesRun } from "./properties.ts";
 
@@ -37,8 +39,13 @@ const FLAGS = [
   "--no-first-run",
   "--disable-quic",
 ];
-/** Random cases per op in the browser. */
-const RUNS_PER_OP = 300;
+/**
+ * Random cases per property in the browser, as a multiple of the property's own count
+ * (its `numRuns`, what Deno's tests run on their device), the one knob for the browser
+ * leg's length. At 1 the whole `deno task test:browser` took 2 min 19 s on the 2-core CI
+ * machine kind (the properties 1 min 27 s of it).
+ */
+const RUNS_SCALE = 1;
 /** Widths of the screenshots, in CSS pixels: a phone and a laptop. */
 const SCREENSHOT_WIDTHS = [480, 1280];
 
@@ -348,7 +355,7 @@ Deno.test({
       });
 
       await t.step(
-        `every op's property, ${RUNS_PER_OP} cases each, and matmul's per variant`,
+        `every shared property, ${RUNS_SCALE}× its cases, and matmul's per variant`,
         async () => {
           const page = await browser.newPage();
           const problems: string[] = [];
@@ -359,11 +366,11 @@ Deno.test({
           const seed = Math.floor(Math.random() * 2 ** 31);
           console.log(`fast-check seed ${seed}`);
           const result = await page.evaluate(
-            ([numRuns, seed]) =>
+            ([runsScale, seed]) =>
               (globalThis as unknown as {
-                runProperties: (n: number, s: number) => Promise<PropertiesRun>;
-              }).runProperties(numRuns, seed),
-            [RUNS_PER_OP, seed],
+                runProperties: (scale: number, s: number) => Promise<PropertiesRun>;
+              }).runProperties(runsScale, seed),
+            [RUNS_SCALE, seed],
           );
           for (const r of result.reports) {
             console.log(`  ${r.name}: ${r.numRuns} cases in ${(r.ms / 1000).toFixed(1)} s`);
@@ -376,8 +383,13 @@ Deno.test({
           );
           assert.equal(
             result.reports.length,
-            OP_PROPERTIES.length + MATMUL_VARIANTS.size,
-            "a report for each op and for each matmul variant",
+            PROPERTIES.length + MATMUL_VARIANTS.size,
+            "a report for each property and for each matmul variant",
+          );
+          assert.deepEqual(
+            result.reports.slice(0, PROPERTIES.length).map((r) => [r.name, r.numRuns]),
+            PROPERTIES.map((p) => [p.name, Math.ceil(p.numRuns * RUNS_SCALE)]),
+            "each property, in order, for its cases",
           );
           assert.deepEqual(problems, []);
           await page.close();

@@ -1,15 +1,17 @@
 /**
- * @file The property tests in the browser: every op's GPU-versus-reference property
- * (tests/_properties.ts, the same cases and bounds as on Deno) run against the browser's
- * WebGPU through the bundle, and matmul's once more for each kernel variant, pinned.
+ * @file The property tests in the browser: every shared property (tests/_all_properties.ts:
+ * each op's GPU-versus-reference property and jit's compositions, the same cases and
+ * bounds as on Deno) run against the browser's WebGPU through the bundle, and matmul's
+ * once more for each kernel variant, pinned.
  * Bundled to `dist/web/properties.js` and loaded by `index.html` beside this file; the
  * browser test calls `globalThis.runProperties`.
  */
 import { type Backend, gpu } from "../../mod.ts";
 import { MATMUL_VARIANTS } from "../../kernels/matmul.ts";
-import { assertProperty, matmulProperty, OP_PROPERTIES, type OpProperty } from "../_properties.ts";
+import { assertProperty, matmulProperty, type OpProperty } from "../_properties.ts";
+import { PROPERTIES } from "../_all_properties.ts";
 
-/** The outcome of one op's property. */
+/** The outcome of one property. */
 export interface PropertyReport {
   /** The property's name. */
   readonly name: string;
@@ -17,7 +19,7 @@ export interface PropertyReport {
   readonly numRuns: number;
   /** Wall time in milliseconds. */
   readonly ms: number;
-  /** fast-check's report (shrunk counterexample and seed) when it failed, else null. */
+  /** fast-check's report when it failed (the shrunk case, the seed, the assertion), else null. */
   readonly error: string | null;
 }
 
@@ -25,37 +27,41 @@ export interface PropertyReport {
 export interface PropertiesRun {
   /** The WebGPU adapter's name. */
   readonly adapter: string;
-  /** One report per op. */
+  /** One report per property, then one per matmul variant. */
   readonly reports: readonly PropertyReport[];
 }
 
-/** The cases each pinned matmul variant runs, as a share of an op's. */
+/** The cases each pinned matmul variant runs, as a share of matmul's. */
 const VARIANT_SHARE = 1 / 4;
 
 /**
- * Runs every op's property for `numRuns` cases from fast-check seed `seed`, then
- * matmul's for each variant pinned, for a quarter as many.
+ * Runs every property for `runsScale` times its own case count (rounded up), from
+ * fast-check seed `seed`, then matmul's for each variant pinned, for a quarter as many.
  */
-export async function runProperties(numRuns: number, seed: number): Promise<PropertiesRun> {
+export async function runProperties(runsScale: number, seed: number): Promise<PropertiesRun> {
   const dev = await gpu();
   const reports: PropertyReport[] = [];
   const run = async (name: string, property: OpProperty<unknown>, backend: Backend, n: number) => {
     const start = performance.now();
     let error: string | null = null;
     try {
-      await assertProperty(property, backend, { numRuns: n, seed, verbose: 1 });
+      // The failed assertion's own message (the element, its value, its bound) goes into
+      // the report: an Error's cause does not come back through page.evaluate.
+      const parameters = { numRuns: n, seed, verbose: 1, includeErrorInReport: true } as const;
+      await assertProperty(property, backend, parameters);
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     }
     reports.push({ name, numRuns: n, ms: performance.now() - start, error });
   };
   try {
-    for (const property of OP_PROPERTIES) await run(property.name, property, dev, numRuns);
+    const cases = (property: OpProperty<unknown>) => Math.ceil(property.numRuns * runsScale);
+    for (const property of PROPERTIES) await run(property.name, property, dev, cases(property));
     for (const variant of MATMUL_VARIANTS.keys()) {
       const pinned = await gpu({ device: dev.device, matmulVariant: variant });
       try {
         const name = matmulProperty.name.replace("matmul:", `matmul (${variant}):`);
-        const n = Math.ceil(numRuns * VARIANT_SHARE);
+        const n = Math.ceil(cases(matmulProperty as OpProperty<unknown>) * VARIANT_SHARE);
         await run(name, matmulProperty as OpProperty<unknown>, pinned, n);
       } finally {
         pinned.destroy();

@@ -1,0 +1,61 @@
+/**
+ * @file Every shared property in one list, for runners that go through them all (the
+ * browser test, tests/browser/properties.ts): the first five ops' (`_properties.ts`), then
+ * each family's (`_properties_*.ts`), then jit's compositions at each kernel granularity
+ * (as the default chooses, as fused kernels, one kernel per op). Deno's test files run
+ * each of these on their device for its `numRuns` cases (some on the reference too).
+ */
+import { COMPOSITION_PROPERTIES } from "./_properties_jit.ts";
+import {
+  corr2dProperty,
+  dropoutProperty,
+  l2PenaltyProperty,
+  matmulProperty,
+  type OpProperty,
+  sgdStepProperty,
+} from "./_properties.ts";
+import {
+  ARITHMETIC_PROPERTIES,
+  divProperty,
+  exactOpsProperty,
+  powProperty,
+  scaleSquareProperty,
+  UNARY_PROPERTIES,
+} from "./_properties_elementwise.ts";
+import { BROADCAST_PROPERTIES, whereProperty } from "./_properties_broadcast.ts";
+import { axesProperty, broadcastSumProperty, sumMeanProperty } from "./_properties_reduce.ts";
+import { softmaxProperty } from "./_properties_softmax.ts";
+import { concatProperty, matrixLayoutProperty, shapeOpsProperty } from "./_properties_layout.ts";
+import { creationProperty, randomNormalProperty } from "./_properties_creation.ts";
+import { adamProperty, sgdProperty } from "./_properties_optimizers.ts";
+
+/** Every shared property, each op's and jit's at each granularity, in a fixed order. */
+export const PROPERTIES: readonly OpProperty<unknown>[] = [
+  matmulProperty,
+  l2PenaltyProperty,
+  sgdStepProperty,
+  dropoutProperty,
+  corr2dProperty,
+  ...UNARY_PROPERTIES,
+  exactOpsProperty,
+  divProperty,
+  powProperty,
+  ...ARITHMETIC_PROPERTIES,
+  scaleSquareProperty,
+  ...BROADCAST_PROPERTIES,
+  whereProperty,
+  sumMeanProperty,
+  broadcastSumProperty,
+  axesProperty,
+  softmaxProperty,
+  matrixLayoutProperty,
+  shapeOpsProperty,
+  concatProperty,
+  creationProperty,
+  randomNormalProperty,
+  sgdProperty,
+  adamProperty,
+  COMPOSITION_PROPERTIES.auto,
+  COMPOSITION_PROPERTIES.fused,
+  COMPOSITION_PROPERTIES.ops,
+];

@@ -1,0 +1,359 @@
+/**
+ * @file The elementwise ops' GPU-versus-reference properties. The functions (`exp`, `log`,
+ * `sqrt`, `tanh`, `sigmoid`, `div`, `pow`) on the GPU against their exact values (float64),
+ * within WGSL's documented accuracy — or, for the functions the library composes from
+ * WGSL's (`sigmoid`, `tanh`, `pow`'s sign), within the bound derived from the formula in
+ * `kernels/expression.ts` — and the reference equal to the exact value rounded once. Exact
+ * ops (`neg`, `abs`, `relu`, `maximum`, `minimum`, and `add`, `sub`, `mul`, `scale`,
+ * `square`, one correctly rounded operation each) are compared bit for bit.
+ *
+ * ULP(x) is WGSL's (tests/_numerics.ts); u = 2⁻²⁴; ε = 2⁻²³ = 2u (one ULP relative, for a
+ * normal result). Every bound adds MIN_NORMAL where WGSL lets the GPU flush a subnormal.
+ */
+import fc from "fast-check";
+import {
+  abs,
+  add,
+  type Backend,
+  div,
+  exp,
+  log,
+  maximum,
+  minimum,
+  mul,
+  neg,
+  pow,
+  relu,
+  scale,
+  sigmoid,
+  sqrt,
+  square,
+  sub,
+  tanh,
+  type Tensor,
+} from "../mod.ts";
+import {
+  assertBitwise,
+  assertBitwiseOrFlushed,
+  assertShape,
+  assertWithin,
+  dim,
+  divBound,
+  EXP_ALLOWANCE,
+  expUlps,
+  flushSubnormal,
+  MIN_NORMAL,
+  powBound,
+  type Profile,
+  profile,
+  seed,
+  size,
+  U,
+  ulp,
+  values,
+} from "./_numerics.ts";
+import { type OpProperty, ref } from "./_properties.ts";
+
+const EPS = 2 ** -23;
+
+/** Profile values folded into [−limit, limit] (JavaScript's %: the sign is kept). */
+function foldInto(x: Float32Array, limit: number): Float32Array {
+  return x.map((v) => (Math.abs(v) > limit ? Math.fround(v % limit) : v));
+}
+
+/** A length, a value profile and a seed: the case of most elementwise properties. */
+export interface ValuesCase {
+  n: number;
+  profile: Profile;
+  seed: number;
+}
+
+/** Lengths up to `max`, profiles and seeds. */
+function valuesCases(max: number): fc.Arbitrary<ValuesCase> {
+  return fc.record({ n: dim(max), profile, seed });
+}
+
+/**
+ * exp's bound at input x, exact value r: WGSL's 3 + 2|x| ULP (+ EXP_ALLOWANCE), and
+ * MIN_NORMAL where the result is subnormal (flushable).
+ */
+export function expBound(x: number, r: number): number {
+  return expUlps(x) * ulp(r) + (r < MIN_NORMAL ? MIN_NORMAL : 0);
+}
+
+/** A unary function: its op, its exact value, the values it is tested on, and its bound. */
+interface Unary {
+  readonly op: (x: Tensor) => Tensor;
+  readonly exact: (x: number) => number;
+  /** The inputs, from profile values. */
+  readonly domain: (x: Float32Array) => Float32Array;
+  /** |gpu − exact| allowed at input x, exact value r. */
+  readonly bound: (x: number, r: number) => number;
+  /** Where the bound comes from, for the test's name. */
+  readonly source: string;
+}
+
+const UNARY: Record<string, Unary> = {
+  // WGSL: exp within 3 + 2|x| ULP (+ EXP_ALLOWANCE). Inputs down to −100 reach
+  // subnormal results (flushable).
+  exp: {
+    op: exp,
+    exact: Math.exp,
+    domain: (x) => foldInto(x, 88).map((v) => Math.max(v, -100)),
+    bound: expBound,
+    source: `WGSL: 3 + 2|x| ULP (+ ${EXP_ALLOWANCE} for llvmpipe)`,
+  },
+  // WGSL: log within 3 ULP outside [0.5, 2], 2⁻²¹ absolute inside; positive inputs.
+  log: {
+    op: log,
+    exact: Math.log,
+    domain: (x) => x.map((v) => (v === 0 ? 1 : Math.abs(v))),
+    bound: (x, r) => (x >= 0.5 && x <= 2 ? 2 ** -21 : 3 * ulp(r)),
+    source: "WGSL: 3 ULP, 2⁻²¹ absolute in [0.5, 2]",
+  },
+  // WGSL: sqrt inherits 1/inverseSqrt(x): 2 ULP then a division's 2.5 ULP, so the
+  // relative error is at most (1 + 2.5ε)/(1 − 2ε) − 1 ≤ 4.5ε + 10ε². sqrt(0) = 0 is
+  // checked exactly (WGSL leaves it to inverseSqrt(0); Adam's first step needs it).
+  sqrt: {
+    op: sqrt,
+    exact: Math.sqrt,
+    domain: (x) => x.map(Math.abs),
+    bound: (_x, r) => (4.5 * EPS + 10 * EPS * EPS) * r,
+    source: "WGSL: 1/inverseSqrt, 4.5 ULP",
+  },
+  // tanh(x) = sign(x)·(1 − t)/(1 + t), t = exp(−2|x|) with τ its exact value: exp is off
+  // by E·τ, E = expUlps(2|x|)·ε (ULP(τ) ≤ ετ); to first order that moves the quotient by
+  // 2τE/(1 + τ)²; the subtraction, the addition and the division (divisor in [1, 2],
+  // 2.5 ULP ≤ 5u) add 7u of |tanh|. Second-order terms are covered by the factor
+  // (1 + 2E + 8u); a flushed t moves the result by < 2·MIN_NORMAL.
+  tanh: {
+    op: tanh,
+    exact: Math.tanh,
+    domain: (x) => x,
+    bound: (x, r) => {
+      const tau = Math.exp(-2 * Math.abs(x)), E = expUlps(2 * x) * EPS;
+      return (2 * tau * E / (1 + tau) ** 2 + 7 * U * Math.abs(r)) * (1 + 2 * E + 8 * U) +
+        2 * MIN_NORMAL;
+    },
+    source: "derived: 2τE/(1 + τ)² + 7u|tanh|",
+  },
+  // sigmoid: e = exp(−|x|) off by E·e, E = expUlps(x)·ε; 1/(1 + e) (x ≥ 0) or e/(1 + e)
+  // (x < 0) moves by σ(1 − σ)E to first order; the addition and the division (divisor in
+  // [1, 2]) add 6u of σ. Second order: the factor (1 + 2E + 8u); flushes: 2·MIN_NORMAL.
+  sigmoid: {
+    op: sigmoid,
+    exact: (x) => 1 / (1 + Math.exp(-x)),
+    domain: (x) => x,
+    bound: (x, r) => {
+      const E = expUlps(x) * EPS;
+      return r * ((1 - r) * E + 6 * U) * (1 + 2 * E + 8 * U) + 2 * MIN_NORMAL;
+    },
+    source: "derived: σ(1 − σ)(3 + 2|x|)ε + 6uσ",
+  },
+};
+
+/** A unary function's property: GPU within its bound of the exact value, reference rounded once. */
+function unaryProperty(name: string, f: Unary): OpProperty<ValuesCase> {
+  return {
+    name: `${name}: GPU within ${f.source} of the exact value`,
+    cases: valuesCases(5000),
+    numRuns: 40,
+    async check(backend, { n, profile: kind, seed: s }) {
+      const x = f.domain(values(n, kind, s));
+      using gx = backend.tensor(x);
+      using out = f.op(gx);
+      using expected = f.op(ref.tensor(x));
+      const exact = Array.from(x, f.exact);
+      const what = `${name} n=${n} ${kind} seed=${s}`;
+      // The bound is on |gpu − exact|; WGSL measures in ULPs of the exact result.
+      assertWithin(await out.read(), exact, (i) => f.bound(x[i], exact[i]), `${what} (GPU)`);
+      assertBitwise(await expected.read(), Float32Array.from(exact), `${what} (reference)`);
+    },
+  };
+}
+
+/** exp, log, sqrt, tanh and sigmoid, each within its bound of the exact value. */
+export const UNARY_PROPERTIES: readonly OpProperty<ValuesCase>[] = Object.entries(UNARY).map((
+  [name, f],
+) => unaryProperty(name, f));
+
+/** neg and abs bit for bit; relu, maximum and minimum exact (by value). */
+export const exactOpsProperty: OpProperty<ValuesCase> = {
+  name: "exact elementwise ops: neg, abs bit for bit; relu, maximum, minimum exact",
+  cases: valuesCases(5000),
+  numRuns: 30,
+  async check(backend, { n, profile: kind, seed: s }) {
+    const [a, b] = [values(n, kind, s), values(n, kind, s + 1)];
+    const run = (on: Backend) => {
+      const [x, y] = [on.tensor(a), on.tensor(b)];
+      const out = [neg(x), abs(x), relu(x), maximum(x, y), minimum(x, y)];
+      x.dispose();
+      y.dispose();
+      return out;
+    };
+    const [got, want] = [run(backend), run(ref)];
+    try {
+      for (const [k, name] of ["neg", "abs", "relu", "maximum", "minimum"].entries()) {
+        const what = `${name} n=${n} ${kind}`;
+        // Of +0 and −0, the larger or smaller may be either (their values are equal), and
+        // relu(−0) is −0 on Vulkan, +0 on GL: compared by value.
+        if (k < 2) assertBitwise(await got[k].read(), await want[k].read(), what);
+        else assertWithin(await got[k].read(), await want[k].read(), () => 0, what);
+      }
+      // The reference's meaning, independently: −x, |x|, max(x, 0), the larger, the smaller.
+      const exact = [
+        a.map((v) => -v),
+        a.map(Math.abs),
+        a.map((v) => (v < 0 ? 0 : v)),
+        a.map((v, i) => Math.max(v, b[i])),
+        a.map((v, i) => Math.min(v, b[i])),
+      ];
+      for (const [k, values] of exact.entries()) {
+        assertWithin(await want[k].read(), values, () => 0, `reference op ${k}`);
+      }
+    } finally {
+      [...got, ...want].forEach((t) => t.dispose());
+    }
+  },
+};
+
+/** A div case: a length, the profiles of numerator and divisor, and a seed. */
+export interface DivCase {
+  n: number;
+  numerators: Profile;
+  divisors: Profile;
+  seed: number;
+}
+
+/** div: WGSL's 2.5 ULP of the exact quotient (a zero divisor is replaced by 1). */
+export const divProperty: OpProperty<DivCase> = {
+  name: "div: GPU within 2.5 ULP (WGSL) of the exact quotient",
+  cases: fc.record({ n: dim(5000), numerators: profile, divisors: profile, seed }),
+  numRuns: 40,
+  async check(backend, { n, numerators: ka, divisors: kb, seed: s }) {
+    const a = values(n, ka, s), b = values(n, kb, s + 1).map((v) => (v === 0 ? 1 : v));
+    using ga = backend.tensor(a);
+    using gb = backend.tensor(b);
+    using q = div(ga, gb);
+    using rq = div(ref.tensor(a), ref.tensor(b));
+    const exact = Array.from(a, (v, i) => v / b[i]);
+    const what = `div n=${n} ${ka}/${kb} seed=${s}`;
+    assertWithin(await q.read(), exact, (i) => divBound(exact[i]), what);
+    assertBitwise(await rq.read(), Float32Array.from(exact), `${what} (reference)`);
+  },
+};
+
+/**
+ * pow within `powBound` (tests/_numerics.ts: WGSL's log2 and exp2 composed). Bases |a|
+ * in [2⁻¹⁰, 2¹⁰], exponents in [−8, 8] (whole numbers for negative bases): |P| ≤ 80.
+ */
+export const powProperty: OpProperty<ValuesCase> = {
+  name: "pow: GPU within the bound of exp2(b·log2|a|) from WGSL's log2 and exp2",
+  cases: valuesCases(3000),
+  numRuns: 40,
+  async check(backend, { n, profile: kind, seed: s }) {
+    const base = values(n, kind, s).map((v) => {
+      const m = Math.min(Math.max(Math.abs(v), 2 ** -10), 2 ** 10);
+      return v < 0 ? -m : m;
+    });
+    const exponent = values(n, "unit", s + 1).map((v, i) =>
+      base[i] < 0 ? Math.round(v * 8) : Math.fround(v * 8)
+    );
+    using ga = backend.tensor(base);
+    using gb = backend.tensor(exponent);
+    using out = pow(ga, gb);
+    using expected = pow(ref.tensor(base), ref.tensor(exponent));
+    const exact = Array.from(base, (a, i) => Math.pow(a, exponent[i]));
+    const bound = (i: number) => powBound(base[i], exponent[i]);
+    assertWithin(await out.read(), exact, bound, `pow n=${n} ${kind} seed=${s}`);
+    assertBitwise(await expected.read(), Float32Array.from(exact), "pow (reference)");
+  },
+};
+
+/** A matrix shape and one that broadcasts over it, on either side. */
+export interface BroadcastPairCase {
+  large: number[];
+  small: number[];
+  swap: boolean;
+  profile: Profile;
+  seed: number;
+}
+
+/** A shape and one that broadcasts over it: equal, a row, a scalar, or with leading 1s. */
+const broadcastPairs: fc.Arbitrary<BroadcastPairCase> = fc.tuple(dim(300), dim(40)).chain((
+  [m, n],
+) =>
+  fc.record({
+    large: fc.constant([m, n]),
+    small: fc.constantFrom([m, n], [n], [1, n], [], [1], [1, 1]),
+    swap: fc.boolean(),
+    profile,
+    seed,
+  })
+);
+
+/** add, sub or mul: one correctly rounded operation per element, so bit for bit. */
+function arithmeticProperty(
+  name: string,
+  op: (a: Tensor, b: Tensor) => Tensor,
+): OpProperty<BroadcastPairCase> {
+  return {
+    name: `${name}: GPU equals the reference bit for bit, with broadcasting`,
+    cases: broadcastPairs,
+    numRuns: 40,
+    async check(backend, c) {
+      const a = values(size(c.large), c.profile, c.seed);
+      const b = values(size(c.small), c.profile, c.seed + 1);
+      const [sa, sb, va, vb] = c.swap ? [c.small, c.large, b, a] : [c.large, c.small, a, b];
+      using ga = backend.tensor(va, sa);
+      using gb = backend.tensor(vb, sb);
+      using out = op(ga, gb);
+      using expected = op(ref.tensor(va, sa), ref.tensor(vb, sb));
+      assertShape(out.shape, c.large, name);
+      // One correctly rounded operation per element on both sides: bit for bit.
+      assertBitwise(await out.read(), await expected.read(), `${name} ${JSON.stringify(c)}`);
+    },
+  };
+}
+
+/** add, sub and mul, bit for bit, with broadcasting. */
+export const ARITHMETIC_PROPERTIES: readonly OpProperty<BroadcastPairCase>[] = [
+  arithmeticProperty("add", add),
+  arithmeticProperty("sub", sub),
+  arithmeticProperty("mul", mul),
+];
+
+/** A scale case: values and the factor. */
+export interface ScaleCase extends ValuesCase {
+  c: number;
+}
+
+/** scale and square bit for bit, up to flushed subnormals. */
+export const scaleSquareProperty: OpProperty<ScaleCase> = {
+  name: "scale and square: GPU equals the reference bit for bit, up to flushed subnormals",
+  cases: fc.record({
+    n: dim(5000),
+    profile,
+    seed,
+    c: fc.double({ min: -1e3, max: 1e3, noNaN: true }),
+  }),
+  numRuns: 40,
+  async check(backend, { n, profile: kind, seed: s, c }) {
+    const x = values(n, kind, s);
+    const run = (t: Tensor) => [scale(t, c), square(t)];
+    using gx = backend.tensor(x);
+    const [gs, gq] = run(gx);
+    const [rs, rq] = run(ref.tensor(x));
+    try {
+      // c may be subnormal in float32 (fast-check finds such doubles): a GPU may then
+      // use 0, and it may flush subnormal results.
+      const factor = flushSubnormal(Math.fround(c));
+      const flushedScale = x.map((v) => flushSubnormal(Math.fround(v * factor)));
+      const flushedSquare = x.map((v) => flushSubnormal(Math.fround(v * v)));
+      assertBitwiseOrFlushed(await gs.read(), await rs.read(), flushedScale, `scale by ${c}`);
+      assertBitwiseOrFlushed(await gq.read(), await rq.read(), flushedSquare, "square");
+    } finally {
+      for (const t of [gs, gq, rs, rq]) t.dispose();
+    }
+  },
+};

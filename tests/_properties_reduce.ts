@@ -1,0 +1,198 @@
+/**
+ * @file The reductions' GPU-versus-reference properties: `sum` and `mean` of a whole
+ * tensor within the tree reduction's bound (kernels/reduce.ts); `broadcastTo` exact and
+ * `sumToShape` within γ(rows) per column; and `sum`, `mean`, `max`, `argmax` over axes
+ * (negative, lists, keepDims) on the backend and the reference against float64 computed
+ * here from coordinates, within the bound of the generated kernel's rounding chain.
+ */
+import fc from "fast-check";
+import { argmax, type Backend, broadcastTo, max, mean, sum, sumToShape } from "../mod.ts";
+import { reductionRoundings } from "../kernels/codegen.ts";
+import { treeSumRoundings } from "../kernels/reduce.ts";
+import {
+  assertBitwise,
+  assertShape,
+  assertWithin,
+  dim,
+  gamma,
+  MIN_NORMAL,
+  type Profile,
+  profile,
+  seed,
+  U,
+  values,
+} from "./_numerics.ts";
+import { type OpProperty, ref } from "./_properties.ts";
+
+/** A whole-tensor sum's case: a length, values and a seed. */
+export interface SumCase {
+  n: number;
+  profile: Profile;
+  seed: number;
+}
+
+/** sum and mean of a whole tensor within the tree reduction's bound. */
+export const sumMeanProperty: OpProperty<SumCase> = {
+  name: "sum and mean: GPU agrees with the reference within the tree reduction's bound",
+  cases: fc.record({
+    n: fc.oneof(dim(5000), fc.integer({ min: 1025, max: 200_000 })),
+    profile,
+    seed,
+  }),
+  numRuns: 50,
+  async check(backend, { n, profile: kind, seed: s }) {
+    const x = values(n, kind, s);
+    const absSum = x.reduce((acc, v) => acc + Math.abs(v), 0);
+    using gx = backend.tensor(x);
+    using rx = ref.tensor(x);
+    using gs = sum(gx);
+    using gm = mean(gx);
+    using rs = sum(rx);
+    using rm = mean(rx);
+    assertShape(gs.shape, [], "sum");
+    // Tree reduction: γ(12·passes); the mean's scale 1/n costs two more roundings.
+    const bound = (gamma(treeSumRoundings(n)) + U) * absSum + n * MIN_NORMAL;
+    assertWithin(await gs.read(), await rs.read(), () => bound, `sum n=${n} ${kind}`);
+    const meanBound = (gamma(treeSumRoundings(n) + 2) + U) * absSum / n + n * MIN_NORMAL;
+    assertWithin(await gm.read(), await rm.read(), () => meanBound, `mean n=${n} ${kind}`);
+  },
+};
+
+/** A matrix's case: rows, columns, values and a seed. */
+export interface MatrixCase {
+  m: number;
+  n: number;
+  profile: Profile;
+  seed: number;
+}
+
+/** broadcastTo bit for bit; sumToShape within γ(rows) per column. */
+export const broadcastSumProperty: OpProperty<MatrixCase> = {
+  name: "broadcastTo is exact; sumToShape agrees within γ(rows) per column",
+  cases: fc.record({ m: dim(500), n: dim(60), profile, seed }),
+  numRuns: 30,
+  async check(backend, { m, n, profile: kind, seed: s }) {
+    const row = values(n, kind, s);
+    using grow = backend.tensor(row);
+    using batch = broadcastTo(grow, [m, n]);
+    using expected = broadcastTo(ref.tensor(row), [m, n]);
+    assertBitwise(await batch.read(), await expected.read(), "broadcastTo");
+    const x = values(m * n, kind, s + 1);
+    using gx = backend.tensor(x, [m, n]);
+    using columns = sumToShape(gx, [n]);
+    using rcolumns = sumToShape(ref.tensor(x, [m, n]), [n]);
+    const scale = (j: number) => x.reduce((acc, v, i) => i % n === j ? acc + Math.abs(v) : acc, 0);
+    const bound = (j: number) => (gamma(m) + U) * scale(j) + m * MIN_NORMAL;
+    assertWithin(
+      await columns.read(),
+      await rcolumns.read(),
+      bound,
+      `sumToShape [${m}, ${n}] → [${n}]`,
+    );
+  },
+};
+
+/** A reduction over axes: a shape, the axes and how they are given, keepDims, values. */
+export interface AxisCase {
+  shape: number[];
+  axes: number[];
+  negative: boolean;
+  asNumber: boolean;
+  keepDims: boolean;
+  profile: Profile;
+  seed: number;
+}
+
+/** A shape of rank 1…4 and axes of it, as a number or a list, negative or not. */
+const axisCases: fc.Arbitrary<AxisCase> = fc.oneof(
+  fc.array(fc.oneof(fc.constantFrom(1, 2, 3, 7, 13, 33), fc.integer({ min: 1, max: 70 })), {
+    minLength: 1,
+    maxLength: 4,
+  }).filter((s) => s.reduce((a, b) => a * b, 1) <= 30_000),
+  // Long rows: the workgroup tree (length > 32) and the two-pass reduction (> 4096, few rows).
+  fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 33, max: 12_000 })),
+).chain((shape) =>
+  fc.record({
+    shape: fc.constant(shape),
+    axes: fc.subarray(shape.map((_, d) => d), { minLength: 1 }),
+    negative: fc.boolean(),
+    asNumber: fc.boolean(),
+    keepDims: fc.boolean(),
+    profile,
+    seed,
+  })
+);
+
+/** The reductions over axes on the backend and the reference, against float64. */
+export const axesProperty: OpProperty<AxisCase> = {
+  name:
+    "sum, mean, max, argmax over axes (negative, lists, keepDims): GPU and reference vs float64",
+  cases: axisCases,
+  numRuns: 60,
+  async check(backend, c) {
+    const { shape, keepDims } = c;
+    const n = shape.reduce((a, b) => a * b, 1);
+    const x = values(n, c.profile, c.seed);
+    const given = c.axes.map((a) => (c.negative ? a - shape.length : a));
+    const axis = c.asNumber && given.length === 1 ? given[0] : given;
+    const outShape = keepDims
+      ? shape.map((d, a) => (c.axes.includes(a) ? 1 : d))
+      : shape.filter((_, a) => !c.axes.includes(a));
+    const count = c.axes.reduce((p, a) => p * shape[a], 1), outputs = n / count;
+    // Independently: each element's output index and position within its output.
+    const sums = new Float64Array(outputs), abs = new Float64Array(outputs);
+    const best = new Float64Array(outputs).fill(-Infinity), arg = new Float64Array(outputs);
+    const seen = new Int32Array(outputs);
+    for (let i = 0; i < n; i++) {
+      let rest = i, o = 0, stride = 1;
+      for (let d = shape.length - 1; d >= 0; d--) {
+        const coordinate = rest % shape[d];
+        rest = Math.floor(rest / shape[d]);
+        if (!c.axes.includes(d)) {
+          o += coordinate * stride;
+          stride *= shape[d];
+        }
+      }
+      sums[o] += x[i];
+      abs[o] += Math.abs(x[i]);
+      if (x[i] > best[o]) [best[o], arg[o]] = [x[i], seen[o]];
+      seen[o]++;
+    }
+    const what = `[${shape}] axis ${
+      JSON.stringify(axis)
+    } keepDims ${keepDims} ${c.profile} seed=${c.seed}`;
+    // The full sum runs the tree of kernels/reduce.ts; others the generated kernel.
+    const all = shape.every((d, a) => d === 1 || c.axes.includes(a));
+    const R = all ? treeSumRoundings(n) : reductionRoundings(count, outputs);
+    const options = { axis, keepDims };
+    for (const t of [backend, ref] as Backend[]) {
+      using gx = t.tensor(x, shape);
+      using s = sum(gx, options);
+      using m = mean(gx, options);
+      using mx = max(gx, options);
+      for (const [name, r] of [["sum", s], ["mean", m], ["max", mx]] as const) {
+        assertShape(r.shape, outShape, `${name} ${what}`);
+      }
+      const where = `${what} on ${t.kind}`;
+      assertWithin(
+        await s.read(),
+        sums,
+        (o) => (gamma(R) + U) * abs[o] + count * MIN_NORMAL,
+        `sum ${where}`,
+      );
+      // The mean: the sum times fl(1/count), two roundings more.
+      assertWithin(
+        await m.read(),
+        sums.map((v) => v / count),
+        (o) => ((gamma(R + 2) + U) * abs[o]) / count + count * MIN_NORMAL,
+        `mean ${where}`,
+      );
+      assertWithin(await mx.read(), best, () => 0, `max ${where}`);
+      if (given.length === 1) {
+        using am = argmax(gx, { axis: given[0], keepDims });
+        assertShape(am.shape, outShape, `argmax ${what}`);
+        assertWithin(await am.read(), arg, () => 0, `argmax (the first maximum) ${where}`);
+      }
+    }
+  },
+};
