@@ -34,7 +34,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
 import * as jax from "@jax-js/jax";
-import { concat, cpu, type Dataset, gpu, type Tensor } from "../mod.ts";
+import { concat, cpu, type Dataset, gpu, reshape, type Tensor } from "../mod.ts";
 import {
   epochBatches,
   initialParams,
@@ -112,10 +112,13 @@ interface PeerRun {
   step(rows: readonly number[]): void;
   /** Computes the train and test losses on the device, not read yet. */
   losses(): Evaluation;
-  /** Reads evaluations (and frees them) in one read: [train, test] of each, in order. */
+  /**
+   * Reads evaluations (and frees them) in one read, each flattened, in order: [train,
+   * test] of each, then the weight's values where {@linkcode PeerRun.weight} made one.
+   */
   read(evaluations: readonly Evaluation[]): Promise<Float32Array>;
-  /** Reads the weight. */
-  weight(): Promise<Float32Array>;
+  /** The weight, flattened, as a value on the device that `read` frees. */
+  weight(): Evaluation;
   /** Frees the run's parameters and compiled functions. */
   dispose(): void;
 }
@@ -170,7 +173,7 @@ function ours(id: string, label: string, backend: "gpu" | "cpu", jit: boolean): 
               list.forEach((t) => t.dispose());
               return await all.read();
             },
-            weight: () => run.weight().read(),
+            weight: () => reshape(run.weight(), [run.weight().size]),
             dispose: () => run.dispose(),
           };
         },
@@ -245,7 +248,7 @@ function jaxJs(label: string): Implementation {
             // concatenate consumes the evaluations, data() the result.
             read: async (evaluations) =>
               Float32Array.from(await np.concatenate(evaluations as JaxArray[]).data()),
-            weight: async () => Float32Array.from(await params.weight.ref.data()),
+            weight: () => np.ravel(params.weight.ref),
             dispose() {
               jax.tree.dispose(params);
               step.dispose();
@@ -314,7 +317,7 @@ function tfjs(label: string): Implementation {
               [all, ...list].forEach((t) => t.dispose());
               return Float32Array.from(values);
             },
-            weight: async () => Float32Array.from(await weight.data()),
+            weight: () => tf.reshape(weight, [-1]),
             dispose: () => [weight, bias].forEach((v) => v.dispose()),
           };
         },
@@ -349,7 +352,7 @@ const READ_EVERY_MS = 250;
 /**
  * The study on `session`, timed whole: per run, every step in order, the losses every
  * `evaluateEvery` epochs and at the last (kept on the device and read together at most
- * every 250 ms, as `runStudy` does), then the final weight.
+ * every 250 ms, as `runStudy` does), the last ones read with the final weight.
  */
 async function timeStudy(session: Session, inputs: StudyInputs): Promise<StudyOutcome> {
   const started = performance.now();
@@ -357,12 +360,12 @@ async function timeStudy(session: Session, inputs: StudyInputs): Promise<StudyOu
   for (const [i, spec] of SPECS.entries()) {
     const run = session.start(spec, inputs.init[i]);
     let pending: Evaluation[] = [];
-    let last: Float32Array = new Float32Array(0);
     let lastRead = performance.now();
     const readPending = async () => {
-      last = await run.read(pending);
+      const values = await run.read(pending);
       pending = [];
       lastRead = performance.now();
+      return values;
     };
     for (let epoch = 1; epoch <= SETTINGS.epochs; epoch++) {
       for (const rows of inputs.batches[epoch - 1]) run.step(rows);
@@ -371,9 +374,12 @@ async function timeStudy(session: Session, inputs: StudyInputs): Promise<StudyOu
         if (performance.now() - lastRead >= READ_EVERY_MS) await readPending();
       }
     }
-    if (pending.length > 0) await readPending();
-    const [train, test] = last.subarray(last.length - 2);
-    const w = [...await run.weight()];
+    // The last evaluation and the weight in one read: each read waits for the device.
+    pending.push(run.weight());
+    const last = await readPending();
+    const size = SETTINGS.numInputs;
+    const [train, test] = last.subarray(last.length - size - 2, last.length - size);
+    const w = [...last.subarray(last.length - size)];
     run.dispose();
     runs.push({ name: runName(spec), train, test, wNorm: Math.hypot(...w), w });
   }
