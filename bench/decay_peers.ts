@@ -361,11 +361,15 @@ async function timeStudy(session: Session, inputs: StudyInputs): Promise<StudyOu
     const run = session.start(spec, inputs.init[i]);
     let pending: Evaluation[] = [];
     let lastRead = performance.now();
-    const readPending = async () => {
-      const values = await run.read(pending);
+    let train = NaN, test = NaN; // the last evaluation read
+    /** Reads the pending evaluations, then `also`'s values, which it returns. */
+    const readPending = async (...also: Evaluation[]) => {
+      const count = pending.length;
+      const values = await run.read([...pending, ...also]);
+      if (count > 0) [train, test] = values.subarray(2 * count - 2, 2 * count);
       pending = [];
       lastRead = performance.now();
-      return values;
+      return values.subarray(2 * count);
     };
     for (let epoch = 1; epoch <= SETTINGS.epochs; epoch++) {
       for (const rows of inputs.batches[epoch - 1]) run.step(rows);
@@ -374,12 +378,8 @@ async function timeStudy(session: Session, inputs: StudyInputs): Promise<StudyOu
         if (performance.now() - lastRead >= READ_EVERY_MS) await readPending();
       }
     }
-    // The last evaluation and the weight in one read: each read waits for the device.
-    pending.push(run.weight());
-    const last = await readPending();
-    const size = SETTINGS.numInputs;
-    const [train, test] = last.subarray(last.length - size - 2, last.length - size);
-    const w = [...last.subarray(last.length - size)];
+    // The weight with the evaluations not read yet, in one read: each read waits for the device.
+    const w = [...await readPending(run.weight())];
     run.dispose();
     runs.push({ name: runName(spec), train, test, wNorm: Math.hypot(...w), w });
   }
