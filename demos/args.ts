@@ -4,7 +4,7 @@
  * values, one error style, and exit statuses.
  *
  * Every problem with the command line is a {@linkcode UsageError} whose message reads
- * `--option: expected …, got …`; {@linkcode runDemo} prints it as
+ * `--option: expected …, got …`; `demoMain` (`_main.ts`) prints it as
  * `demo:NAME: --option: expected …, got …` with a hint to `--help`, and exits 2. A
  * problem found later (a file, the GPU) is a {@linkcode DemoFailure}: its message alone,
  * exit 1. A run that diverged exits 3 (see `_divergence.ts`). Options are all checked,
@@ -194,39 +194,6 @@ export const consoleIo: Io = {
   interactive,
   progress: (line) => Deno.stdout.writeSync(new TextEncoder().encode(`\r\x1b[2K${line}`)),
 };
-
-/**
- * Runs a demo's body and turns what it throws into the demos' messages and exit
- * statuses: a {@linkcode UsageError} is `demo:NAME: <message>` and a hint to `--help`
- * (exit 2), a {@linkcode DemoFailure} its message (exit 1), anything else its stack
- * (exit 1).
- *
- * @param name The demo's name, as in `deno task demo:NAME`.
- * @param io Where to print.
- * @param body The demo; returns its exit status.
- * @returns The exit status.
- */
-export async function runDemo(
-  name: string,
-  io: Io,
-  body: () => Promise<number>,
-): Promise<number> {
-  try {
-    return await body();
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.err(`demo:${name}: ${error.message}`);
-      io.err(`Run "deno task demo:${name} --help" for the options.`);
-      return EXIT.usage;
-    }
-    if (error instanceof DemoFailure) {
-      io.err(`demo:${name}: ${error.message}`);
-      return EXIT.failure;
-    }
-    io.err(`demo:${name}: ${error instanceof Error ? error.stack : error}`);
-    return EXIT.failure;
-  }
-}
 
 /**
  * The backend `--backend` names: WebGPU, or the CPU reference.

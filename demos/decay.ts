@@ -21,7 +21,6 @@ import { type Panel, renderPng, renderSvg } from "./plot.ts";
 import {
   choiceOption,
   consoleIo,
-  EXIT,
   expected,
   integerOption,
   type Io,
@@ -29,9 +28,9 @@ import {
   openBackend,
   parseOptions as parseCommandLine,
   quoted,
-  runDemo,
 } from "./args.ts";
-import { checkOutputDirectory, writeAll } from "./_output.ts";
+import { writeAll } from "./_output.ts";
+import { demoMain } from "./_main.ts";
 import {
   describeDivergence,
   type Divergence,
@@ -39,8 +38,6 @@ import {
   divergenceVerdict,
   DivergenceWatch,
 } from "./_divergence.ts";
-
-export type { Io } from "./args.ts";
 
 const HELP = `Reproduces the weight-decay study: linear regression with 200 inputs, 20 training
 and 100 test examples, trained with minibatch SGD (batch 5) from scratch with an L2
@@ -185,15 +182,7 @@ function nonFiniteAsText(_key: string, value: unknown): unknown {
  * @returns The exit status: 0 done, 1 a failure, 2 a bad option, 3 a run diverged.
  */
 export function main(args: string[], io: Io = consoleIo): Promise<number> {
-  return runDemo("decay", io, async () => {
-    const options = parseOptions(args);
-    if (options === "help") {
-      io.out(HELP);
-      return EXIT.ok;
-    }
-    await checkOutputDirectory(options.out);
-    return await train(options, io);
-  });
+  return demoMain({ name: "decay", help: HELP, parse: parseOptions, run: train }, args, io);
 }
 
 async function train(options: Options, io: Io): Promise<number> {

@@ -21,9 +21,9 @@ import {
   numberOption,
   openBackend,
   parseOptions as parseCommandLine,
-  runDemo,
 } from "./args.ts";
-import { checkOutputDirectory, writeAll } from "./_output.ts";
+import { writeAll } from "./_output.ts";
+import { demoMain } from "./_main.ts";
 import {
   captionLines,
   type Channel,
@@ -128,7 +128,7 @@ function finish(backend: Backend): Promise<void> {
   return backend instanceof GpuBackend ? backend.sync() : Promise.resolve();
 }
 
-async function run(options: Options, out: Io): Promise<void> {
+async function run(options: Options, out: Io): Promise<number> {
   const picture = await openPicture(options.input);
   const { height, width } = picture;
   if (width < 2 || height < 2) {
@@ -152,6 +152,7 @@ async function run(options: Options, out: Io): Promise<void> {
     const grey = await readGrey();
     out.out(`channel ${options.channel}; running on ${backend.kind} (${backend.name})`);
     await compute(backend, grey, [height, width], options, out);
+    return EXIT.ok;
   } finally {
     if (backend instanceof GpuBackend) backend.destroy();
   }
@@ -232,16 +233,7 @@ async function compute(
  * @returns The exit status: 0 done, 1 a problem with the input, 2 a bad option.
  */
 export function main(args: string[], io: Io = consoleIo): Promise<number> {
-  return runDemo("image", io, async () => {
-    const options = parseOptions(args);
-    if (options === "help") {
-      io.out(HELP);
-      return EXIT.ok;
-    }
-    await checkOutputDirectory(options.out);
-    await run(options, io);
-    return EXIT.ok;
-  });
+  return demoMain({ name: "image", help: HELP, parse: parseOptions, run }, args, io);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -22,15 +22,14 @@ import { type Panel, renderPng, renderSvg } from "./plot.ts";
 import {
   choiceOption,
   consoleIo,
-  EXIT,
   integerOption,
   type Io,
   numberOption,
   openBackend,
   parseOptions as parseCommandLine,
-  runDemo,
 } from "./args.ts";
-import { checkOutputDirectory, writeAll } from "./_output.ts";
+import { writeAll } from "./_output.ts";
+import { demoMain } from "./_main.ts";
 import { describeDivergence, divergenceVerdict, DivergenceWatch } from "./_divergence.ts";
 
 const HELP = `Trains the multilayer perceptron of d2l.ai's dropout chapter — 64 inputs, two hidden
@@ -154,15 +153,7 @@ function table(results: readonly RunResult[]): string[] {
  * @returns The exit status: 0 done, 1 a failure, 2 a bad option, 3 a run diverged.
  */
 export function main(args: string[], io: Io = consoleIo): Promise<number> {
-  return runDemo("mlp", io, async () => {
-    const options = parseOptions(args);
-    if (options === "help") {
-      io.out(HELP);
-      return EXIT.ok;
-    }
-    await checkOutputDirectory(options.out);
-    return await train(options, io);
-  });
+  return demoMain({ name: "mlp", help: HELP, parse: parseOptions, run: train }, args, io);
 }
 
 async function train(options: Options, io: Io): Promise<number> {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Jimp } from "jimp";
-import { type Io, main } from "../demos/decay.ts";
+import { main } from "../demos/decay.ts";
 import {
   gridColumns,
   layoutFigure,
@@ -20,19 +20,8 @@ import { loadFont } from "../demos/_bitmap_font.ts";
 import { Raster } from "../demos/_raster.ts";
 import { makeStudyData, runStudy, STUDY_DEFAULTS } from "../demos/decay_study.ts";
 import { gpuTest, ref } from "./_harness.ts";
+import { captureIo } from "./_demo_io.ts";
 import { type Backend, GpuBackend } from "../mod.ts";
-
-function capture(): Io & { lines: string[]; errors: string[] } {
-  const lines: string[] = [], errors: string[] = [];
-  return {
-    lines,
-    errors,
-    interactive: false,
-    out: (line) => lines.push(line),
-    err: (line) => errors.push(line),
-    progress: () => {},
-  };
-}
 
 interface DecayJson {
   adapter: string;
@@ -53,7 +42,7 @@ interface DecayJson {
 async function runDemo(backend: "gpu" | "cpu", ...extra: string[]): Promise<DecayJson> {
   const out = await Deno.makeTempDir();
   try {
-    const io = capture();
+    const io = captureIo();
     const code = await main(["--epochs", "10", "--backend", backend, "--out", out, ...extra], io);
     assert.equal(code, 0, io.errors.join("\n"));
     assert.ok(
@@ -143,7 +132,7 @@ Deno.test("demo:decay: bad options exit 2 naming the option and what it accepts"
     [["--allow-divergence=yes"], /--allow-divergence: expected no value .*, got "yes"/],
   ];
   for (const [args, message] of cases) {
-    const io = capture();
+    const io = captureIo();
     assert.equal(await main(args, io), 2, args.join(" "));
     const error = io.errors.join("\n");
     assert.match(error, /^demo:decay: --[a-z-]+: expected /);
@@ -151,7 +140,7 @@ Deno.test("demo:decay: bad options exit 2 naming the option and what it accepts"
     assert.match(error, /\nRun "deno task demo:decay --help" for the options\.$/);
     assert.deepEqual(io.lines, [], "nothing printed before the error");
   }
-  const io = capture();
+  const io = captureIo();
   assert.equal(await main(["--help"], io), 0);
   assert.match(io.lines.join("\n"), /Usage: deno task demo:decay/);
 });
@@ -281,7 +270,7 @@ Deno.test("demo:decay: a bad --out is refused before the first run", async (t) =
     }
     for (const [out, message] of cases) {
       await t.step(out, async () => {
-        const io = capture();
+        const io = captureIo();
         // The default settings would train four runs of 150 epochs: it must not start.
         const started = performance.now();
         assert.equal(await main(["--out", out, "--backend", "cpu"], io), 2);
@@ -315,7 +304,7 @@ Deno.test("demo:decay: a run that diverges is reported at its epoch, drawn, and 
   const out = await Deno.makeTempDir();
   try {
     const args = ["--lr", "0.5", "--epochs", "20", "--backend", "cpu", "--out", out];
-    const io = capture();
+    const io = captureIo();
     assert.equal(await main(args, io), 3, io.errors.join("\n"));
     const json = JSON.parse(await Deno.readTextFile(`${out}/decay.json`)) as DivergedJson;
     const svg = await Deno.readTextFile(`${out}/decay.svg`);
@@ -348,7 +337,7 @@ Deno.test("demo:decay: a run that diverges is reported at its epoch, drawn, and 
       else assert.equal((panels[i + 1].match(/<circle/g) ?? []).length, 2 * drawn + 2);
     });
 
-    const allowed = capture();
+    const allowed = captureIo();
     assert.equal(await main([...args, "--allow-divergence"], allowed), 0);
     assert.match(
       allowed.errors.at(-1)!,
@@ -362,7 +351,7 @@ Deno.test("demo:decay: a run that diverges is reported at its epoch, drawn, and 
 Deno.test("demo:decay: one run of 3 epochs draws one panel with its one evaluation", async () => {
   const out = await Deno.makeTempDir();
   try {
-    const io = capture();
+    const io = captureIo();
     const code = await main(
       ["--epochs", "3", "--runs", "scratch:0", "--backend", "cpu", "--out", out],
       io,

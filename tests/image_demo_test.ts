@@ -13,6 +13,7 @@ import { encodeGreyPng } from "../demos/_image_io.ts";
 import { decodeNpy, encodeNpy, npyHeader } from "../demos/_npy.ts";
 import { dropout, randomKey } from "../mod.ts";
 import { assertBitwise, dev, gpuTest, ref } from "./_harness.ts";
+import { captureIo } from "./_demo_io.ts";
 
 const H = 24, W = 32;
 /** The rectangle: rows TOP..BOTTOM and columns LEFT..RIGHT, inclusive. */
@@ -37,14 +38,9 @@ interface Run {
 }
 
 async function runDemo(args: string[]): Promise<Run> {
-  const log: string[] = [], error: string[] = [];
-  const code = await main(args, {
-    out: (l) => log.push(l),
-    err: (l) => error.push(l),
-    interactive: false,
-    progress: () => {},
-  });
-  return { code, log: log.join("\n"), error: error.join("\n") };
+  const io = captureIo();
+  const code = await main(args, io);
+  return { code, log: io.lines.join("\n"), error: io.errors.join("\n") };
 }
 
 /** Runs `fn` with a fresh temporary directory, removed afterwards. */

@@ -5,7 +5,6 @@
  * within the forward error bound of the network, three epochs within a stated bound.
  */
 import assert from "node:assert/strict";
-import type { Io } from "../demos/args.ts";
 import { main } from "../demos/mlp.ts";
 import {
   initParams,
@@ -23,18 +22,7 @@ import { reductionRoundings } from "../kernels/codegen.ts";
 import { treeSumRoundings } from "../kernels/reduce.ts";
 import { type Backend, dropout, foldIn, randomKey } from "../mod.ts";
 import { expUlps, gamma, gpuTest, MIN_NORMAL, ref, U, ulp } from "./_harness.ts";
-
-function capture(): Io & { lines: string[]; errors: string[] } {
-  const lines: string[] = [], errors: string[] = [];
-  return {
-    lines,
-    errors,
-    interactive: false,
-    out: (line) => lines.push(line),
-    err: (line) => errors.push(line),
-    progress: () => {},
-  };
-}
+import { captureIo } from "./_demo_io.ts";
 
 interface MlpJson {
   adapter: string;
@@ -53,7 +41,7 @@ interface MlpJson {
 async function runDemo(args: string[]): Promise<{ json: MlpJson; lines: string[] }> {
   const out = await Deno.makeTempDir();
   try {
-    const io = capture();
+    const io = captureIo();
     const code = await main([...args, "--out", out], io);
     assert.equal(code, 0, io.errors.join("\n"));
     const json = JSON.parse(await Deno.readTextFile(`${out}/mlp.json`)) as MlpJson;
@@ -298,7 +286,7 @@ Deno.test("demo:mlp: bad options exit with status 2 and name the option", async 
       ],
     ] as const
   ) {
-    const io = capture();
+    const io = captureIo();
     assert.equal(await main([...args], io), 2, args.join(" "));
     assert.match(io.errors.join("\n"), message);
     assert.match(io.errors.join("\n"), /\nRun "deno task demo:mlp --help" for the options\.$/);
@@ -307,7 +295,7 @@ Deno.test("demo:mlp: bad options exit with status 2 and name the option", async 
   // The output directory is checked before any training: a file is refused at once.
   const file = await Deno.makeTempFile();
   try {
-    const io = capture();
+    const io = captureIo();
     const started = performance.now();
     assert.equal(await main(["--out", file], io), 2);
     assert.match(io.errors.join("\n"), /^demo:mlp: --out: expected /);
@@ -315,7 +303,7 @@ Deno.test("demo:mlp: bad options exit with status 2 and name the option", async 
   } finally {
     await Deno.remove(file);
   }
-  const io = capture();
+  const io = captureIo();
   assert.equal(await main(["--help"], io), 0);
   assert.match(io.lines.join("\n"), /--batch-size N/);
 });
