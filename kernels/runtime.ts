@@ -700,30 +700,32 @@ export class GpuRuntime {
     const offset = batch.uniformBytes;
     this.#uniformArena.set(new Uint8Array(dispatch.uniforms), offset);
     batch.uniformBytes += this.#uniformStride;
-    const entries: GPUBindGroupEntry[] = [{
-      binding: 0,
-      resource: { buffer: batch.uniformBuffer, offset, size: dispatch.uniforms.byteLength },
-    }];
-    dispatch.buffers.forEach((array, i) =>
-      entries.push({
-        binding: i + 1,
-        resource: array instanceof GPUTextureView
-          ? array
-          : { buffer: array.buffer, size: array.byteLength },
-      })
-    );
     const bindGroup = this.device.createBindGroup({
       label: dispatch.op,
       layout: this.#layoutOf(pipeline),
-      entries,
+      entries: bindGroupEntries(
+        { buffer: batch.uniformBuffer, offset, size: dispatch.uniforms.byteLength },
+        dispatch.buffers,
+      ),
     });
+    this.#encode(batch, dispatch.op, pipeline, bindGroup, [x, y, z]);
+  }
+
+  /** Encodes a dispatch into the batch's compute pass; submits a batch that is full. */
+  #encode(
+    batch: Batch,
+    op: string,
+    pipeline: GPUComputePipeline,
+    bindGroup: GPUBindGroup,
+    [x, y, z]: readonly [number, number, number],
+  ): void {
     const pass = batch.pass ??= batch.encoder.beginComputePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.#workCount++;
     this.#dispatches++;
-    batch.ops.add(dispatch.op);
+    batch.ops.add(op);
     if (++batch.dispatches >= this.#maxDispatchesPerSubmit) this.flush();
   }
 
@@ -773,20 +775,11 @@ export class GpuRuntime {
     uniform: GPUBufferBinding,
     resources: readonly (DeviceArray | GPUTextureView)[],
   ): GPUBindGroup {
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: uniform }];
-    resources.forEach((array, i) =>
-      entries.push({
-        binding: i + 1,
-        resource: array instanceof GPUTextureView
-          ? array
-          : { buffer: array.buffer, size: array.byteLength },
-      })
-    );
     return this.#scoped(op, ["validation"], () =>
       this.device.createBindGroup({
         label: op,
         layout: this.#layoutOf(pipeline),
-        entries,
+        entries: bindGroupEntries(uniform, resources),
       }));
   }
 
@@ -798,16 +791,8 @@ export class GpuRuntime {
     workgroups: number,
   ): void {
     this.assertUsable(op);
-    const [x, y, z] = this.grid(workgroups);
-    const batch = this.#open();
-    const pass = batch.pass ??= batch.encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(x, y, z);
-    this.#workCount++;
-    this.#dispatches++;
-    batch.ops.add(op);
-    if (++batch.dispatches >= this.#maxDispatchesPerSubmit) this.flush();
+    const grid = this.grid(workgroups);
+    this.#encode(this.#open(), op, pipeline, bindGroup, grid);
   }
 
   /**
@@ -994,4 +979,20 @@ export class GpuRuntime {
     this.#pipelines.clear();
     if (this.#ownsDevice) this.device.destroy();
   }
+}
+
+/** A bind group's entries: the uniform block at binding 0, then the resources in order. */
+function bindGroupEntries(
+  uniform: GPUBufferBinding,
+  resources: readonly (DeviceArray | GPUTextureView)[],
+): GPUBindGroupEntry[] {
+  return [
+    { binding: 0, resource: uniform },
+    ...resources.map((array, i) => ({
+      binding: i + 1,
+      resource: array instanceof GPUTextureView
+        ? array
+        : { buffer: array.buffer, size: array.byteLength },
+    })),
+  ];
 }
