@@ -38,12 +38,30 @@ const roundingsOf = (backend: Backend): Roundings =>
 const maySubnormal = (x: number, e: number) => Math.abs(x) + e > 0 && Math.abs(x) - e < MIN_NORMAL;
 
 /**
+ * A trajectory the first-order analysis cannot bound: a value may have overflowed float32
+ * (SGD with negative weight decay grows geometrically, and a float32 ±Infinity is then as
+ * right as IEEE makes it, but no finite bound covers it), or a divisor's error bound has
+ * grown to its value (Adam's update m/(√v + ε) near m ≈ 0 with √v small amplifies every
+ * earlier error). The property discards such a case (fast-check counts discards, and fails
+ * if they outnumber the cases it could judge); it never passes one unchecked.
+ */
+class OutOfReach extends Error {}
+
+/** float32's largest finite value. */
+const MAX_FLOAT32 = (2 - 2 ** -23) * 2 ** 127;
+
+/**
  * The rounding of a result whose exact value is `x` and whose operands' errors amount to
  * `e`: `relative` of the computed value's magnitude, and MIN_NORMAL where the computed
- * value may be subnormal. An exact 0 from exact operands stays 0.
+ * value may be subnormal. An exact 0 from exact operands stays 0. A result that may
+ * overflow float32 is out of reach.
  */
-const rounded = (x: number, e: number, relative = U) =>
-  relative * (Math.abs(x) + e) + (maySubnormal(x, e) ? MIN_NORMAL : 0);
+function rounded(x: number, e: number, relative = U): number {
+  if (!(Math.abs(x) + e < MAX_FLOAT32)) {
+    throw new OutOfReach(`a value may overflow float32: ${x} within ${e}`);
+  }
+  return relative * (Math.abs(x) + e) + (maySubnormal(x, e) ? MIN_NORMAL : 0);
+}
 
 const tracked = (x: ArrayLike<number>): Tracked => ({
   x: Float64Array.from(x),
@@ -99,14 +117,6 @@ function scaleBy(a: Tracked, exact: number, used = exact): Tracked {
     return [x, e + rounded(x, e)];
   });
 }
-
-/**
- * A trajectory the first-order analysis cannot bound: a divisor's error bound has grown
- * to its value (Adam's update m/(√v + ε) near m ≈ 0 with √v small amplifies every earlier
- * error). The property discards such a case (fast-check counts discards, and fails if
- * they outnumber the cases it could judge); it never passes one unchecked.
- */
-class OutOfReach extends Error {}
 
 /** a/b with `relative` the division's own rounding; needs |b| > its error. */
 function div(a: Tracked, b: Tracked, relative: number): Tracked {
