@@ -281,7 +281,9 @@ export function fitsOneProgram(
 /**
  * Issues `steps` as one program kernel (see {@linkcode fitsOneProgram}). Values that
  * share a buffer (an output written over a donated argument, intermediates whose
- * lifetimes do not overlap, an argument given twice) share its binding.
+ * lifetimes do not overlap, an argument given twice) share its binding, which spans the
+ * largest of them: bound at the first one's length, a larger value sharing the buffer
+ * would be written and read out of bounds, which WGSL discards and reads as zeros.
  */
 export function runAsOneProgram(
   runtime: GpuRuntime,
@@ -301,12 +303,16 @@ export function runAsOneProgram(
   const buffers = [...byBuffer.values()];
   const kernel = generateProgram(phases, buffers);
   const label = `jit: ${steps.map((s) => s.label.slice("jit: ".length)).join(", ")}`;
+  const bound = ({ sources }: { sources: readonly number[] }): DeviceArray => ({
+    buffer: env.array(sources[0]).buffer,
+    byteLength: Math.max(...sources.map((s) => env.array(s).byteLength)),
+  });
   dispatchGenerated(
     runtime,
     label,
     kernel,
-    (s) => env.array(s),
-    buffers.filter((b) => b.writable).map((b) => env.array(b.sources[0])),
+    (s) => bound(byBuffer.get(env.array(s).buffer)!),
+    buffers.filter((b) => b.writable).map(bound),
   );
 }
 
