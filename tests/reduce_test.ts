@@ -33,9 +33,15 @@ Deno.test("broadcast ops: reference values and refused shapes", async () => {
 });
 
 gpuTest(axesProperty.name, async (dev) => {
-  for (const backend of [dev, folded!]) {
-    await assertProperty(axesProperty, backend, runs(backend === dev ? axesProperty.numRuns : 15));
-  }
+  await assertProperty(axesProperty, dev, runs(axesProperty.numRuns));
+  // A row longer than 32 takes a workgroup per output, and the folded grid holds 7³ = 343
+  // workgroups (a real device's holds 65,535³): on it, the cases with at most that many
+  // outputs (a longer row, split in chunks, has few outputs). The device above runs all.
+  const capacity = folded!.runtime.maxWorkgroupsPerDimension ** 3;
+  const fitting = axesProperty.cases.filter(({ shape, axes }) =>
+    shape.reduce((n, d, axis) => (axes.includes(axis) ? n : n * d), 1) <= capacity
+  );
+  await assertProperty({ ...axesProperty, cases: fitting }, folded!, runs(15));
 });
 
 Deno.test("reductions over axes: known values and refused axes", async () => {
