@@ -9,22 +9,10 @@
  */
 import type fc from "fast-check";
 import { cpu, gpu, type GpuBackend } from "../mod.ts";
+import { CASES_SCALE } from "./_cases_scale.ts";
 import { runs as runsOnce } from "./_numerics.ts";
 
 export * from "./_numerics.ts";
-
-/**
- * Multiplies every property's case count: `PROPERTY_CASES_SCALE=10 deno task test` looks
- * for rare failures with ten times the cases (and fresh seeds), as CI's single run cannot.
- */
-const CASES_SCALE = Number(Deno.env.get("PROPERTY_CASES_SCALE") ?? 1);
-if (!(Number.isInteger(CASES_SCALE) && CASES_SCALE >= 1)) {
-  throw new Error(
-    `PROPERTY_CASES_SCALE: expected a whole number ≥ 1, got ${
-      Deno.env.get("PROPERTY_CASES_SCALE")
-    }`,
-  );
-}
 
 /** fast-check settings for `numRuns` cases (times `PROPERTY_CASES_SCALE`), seed printed on failure. */
 export function runs<T = unknown>(numRuns: number): fc.Parameters<T> {

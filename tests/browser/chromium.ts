@@ -21,6 +21,7 @@ import { Buffer } from "node:buffer";
 import { chromium, type Page } from "playwright-core";
 import { corr2d, cpu, dropout, randomKey } from "../../mod.ts";
 import { serveDirectory } from "../../scripts/static_server.ts";
+import { CASES_SCALE } from "../_cases_scale.ts";
 import { assertBitwise } from "../_numerics.ts";
 import { assertCorr2dWithin } from "../_properties.ts";
 import { PROPERTIES } from "../_all_properties.ts";
@@ -41,11 +42,11 @@ const FLAGS = [
 ];
 /**
  * Random cases per property in the browser, as a multiple of the property's own count
- * (its `numRuns`, what Deno's tests run on their device), the one knob for the browser
- * leg's length. At 1 the whole `deno task test:browser` took 2 min 19 s on the 2-core CI
+ * (its `numRuns`, what Deno's tests run on their device): `PROPERTY_CASES_SCALE`, as for
+ * Deno's tests. At 1 the whole `deno task test:browser` took 2 min 19 s on the 2-core CI
  * machine kind (the properties 1 min 27 s of it).
  */
-const RUNS_SCALE = 1;
+const RUNS_SCALE = CASES_SCALE;
 /** Widths of the screenshots, in CSS pixels: a phone and a laptop. */
 const SCREENSHOT_WIDTHS = [480, 1280];
 
