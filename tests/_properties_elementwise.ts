@@ -93,6 +93,14 @@ interface Unary {
   readonly source: string;
 }
 
+/**
+ * ULPs by which SwiftShader's log (Chromium's WebGPU without a GPU) exceeds WGSL's 3:
+ * measured over every float32 of [0.25, 0.5), its worst is 4.06 ULP at x = 0.48649 (an
+ * absolute error of 2.4·10⁻⁷, as if [0.5, 2]'s absolute bound reached past 0.5); every
+ * float32 of [0.0625, 0.25) and [2, 16) is within 2.5. llvmpipe keeps WGSL's bound.
+ */
+const LOG_ALLOWANCE = 1.1;
+
 const UNARY: Record<string, Unary> = {
   // WGSL: exp within 3 + 2|x| ULP (+ EXP_ALLOWANCE). Inputs down to −100 reach
   // subnormal results (flushable).
@@ -103,13 +111,14 @@ const UNARY: Record<string, Unary> = {
     bound: expBound,
     source: `WGSL: 3 + 2|x| ULP (+ ${EXP_ALLOWANCE} for llvmpipe)`,
   },
-  // WGSL: log within 3 ULP outside [0.5, 2], 2⁻²¹ absolute inside; positive inputs.
+  // WGSL: log within 3 ULP outside [0.5, 2], 2⁻²¹ absolute inside (+ LOG_ALLOWANCE);
+  // positive inputs.
   log: {
     op: log,
     exact: Math.log,
     domain: (x) => x.map((v) => (v === 0 ? 1 : Math.abs(v))),
-    bound: (x, r) => (x >= 0.5 && x <= 2 ? 2 ** -21 : 3 * ulp(r)),
-    source: "WGSL: 3 ULP, 2⁻²¹ absolute in [0.5, 2]",
+    bound: (x, r) => (x >= 0.5 && x <= 2 ? 2 ** -21 : (3 + LOG_ALLOWANCE) * ulp(r)),
+    source: `WGSL: 3 ULP (+ ${LOG_ALLOWANCE} for SwiftShader), 2⁻²¹ absolute in [0.5, 2]`,
   },
   // WGSL: sqrt inherits 1/inverseSqrt(x): 2 ULP then a division's 2.5 ULP, so the
   // relative error is at most (1 + 2.5ε)/(1 − 2ε) − 1 ≤ 4.5ε + 10ε². sqrt(0) = 0 is
