@@ -74,6 +74,24 @@ async function bothWays<A extends unknown[]>(
   return { got, want: await reference.read(), dispatches };
 }
 
+/** `f`'s results compiled with `kernels` (after a call that compiles), and that call's dispatches. */
+async function compiledRun(
+  dev: GpuBackend,
+  f: (...args: Tensor[]) => Tensor[],
+  args: Tensor[],
+  kernels: KernelGranularity,
+): Promise<{ read: Float32Array[]; dispatches: number }> {
+  const compiled = jit(f, { kernels });
+  compiled(...args).forEach((t) => t.dispose());
+  const before = dev.stats().dispatches;
+  const out = compiled(...args);
+  const dispatches = dev.stats().dispatches - before;
+  const read = await Promise.all(out.map((t) => t.read()));
+  out.forEach((t) => t.dispose());
+  compiled.dispose();
+  return { read, dispatches };
+}
+
 gpuTest(
   "jit: named edge cases — a value read twice, a broadcast into a matmul, an epilogue",
   async (dev) => {
@@ -122,19 +140,8 @@ gpuTest(
     ];
     const x = dev.tensor(values(4000, "unit", 21), [100, 40]);
     const y = dev.tensor(values(800, "unit", 22), [100, 8]);
-    const run = async (kernels: KernelGranularity) => {
-      const compiled = jit(f, { kernels });
-      compiled(x, y).forEach((t) => t.dispose()); // compiles
-      const before = dev.stats().dispatches;
-      const out = compiled(x, y);
-      const dispatches = dev.stats().dispatches - before;
-      const read = await Promise.all(out.map((t) => t.read()));
-      out.forEach((t) => t.dispose());
-      compiled.dispose();
-      return { read, dispatches };
-    };
-    const program = await run("program");
-    const fused = await run("fused");
+    const program = await compiledRun(dev, f, [x, y], "program");
+    const fused = await compiledRun(dev, f, [x, y], "fused");
     assert.equal(program.dispatches, 1);
     assert.ok(fused.dispatches >= 6, `${fused.dispatches} fused kernels`);
     program.read.forEach((r, i) => assertBitwise(r, fused.read[i], `result ${i}`));
@@ -187,19 +194,8 @@ gpuTest(
       b.tensor(values(20, "unit", 33), [5, 4]),
     ];
     const args = make(dev);
-    const run = async (kernels: KernelGranularity) => {
-      const compiled = jit(f, { kernels });
-      compiled(args[0], args[1], args[2]).forEach((t) => t.dispose()); // compiles
-      const before = dev.stats().dispatches;
-      const out = compiled(args[0], args[1], args[2]);
-      const dispatches = dev.stats().dispatches - before;
-      const read = await Promise.all(out.map((t) => t.read()));
-      out.forEach((t) => t.dispose());
-      compiled.dispose();
-      return { read, dispatches };
-    };
-    const program = await run("program");
-    const fused = await run("fused");
+    const program = await compiledRun(dev, f, args, "program");
+    const fused = await compiledRun(dev, f, args, "fused");
     assert.equal(program.dispatches, 1);
     program.read.forEach((r, i) => assertBitwise(r, fused.read[i], `result ${i}`));
     const [x, w1, w2] = make(ref);
