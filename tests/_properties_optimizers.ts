@@ -179,21 +179,27 @@ export interface Case<S> {
 
 const sizes = fc.tuple(dim(300), dim(40));
 
-/** Runs `steps` of an optimiser on `backend`, reading the parameters at the checked steps. */
-async function trajectory(
+/** What the property drives: an optimiser whose state is `S` (SGD, Adam). */
+interface Optimiser<S> {
+  init(params: Record<string, Tensor>): S;
+  step(
+    params: Record<string, Tensor>,
+    grads: Record<string, Tensor>,
+    state: S,
+  ): { params: Record<string, Tensor>; state: S };
+}
+
+/** Runs {@linkcode STEPS} steps of `optimiser` on `backend`, reading the parameters at the checked steps. */
+async function trajectory<S>(
   backend: Backend,
   c: Case<unknown>,
-  init: (params: Record<string, Tensor>) => unknown,
-  step: (params: Record<string, Tensor>, grads: Record<string, Tensor>, state: unknown) => {
-    params: Record<string, Tensor>;
-    state: unknown;
-  },
+  optimiser: Optimiser<S>,
 ): Promise<Map<number, Float32Array[]>> {
   const names = ["a", "b"];
   let params: Record<string, Tensor> = Object.fromEntries(
     names.map((name, k) => [name, backend.tensor(values(c.sizes[k], c.params, c.seed + k))]),
   );
-  let state = init(params);
+  let state = optimiser.init(params);
   const dispose = (value: unknown): void => {
     if (value && typeof value === "object") {
       if ("dispose" in value && typeof value.dispose === "function") value.dispose();
@@ -208,7 +214,7 @@ async function trajectory(
         backend.tensor(values(c.sizes[k], c.grads, c.seed + 1000 * t + k)),
       ]),
     );
-    const next = step(params, grads, state);
+    const next = optimiser.step(params, grads, state);
     dispose([params, grads, state]);
     ({ params, state } = next);
     if (CHECKED.has(t)) {
@@ -244,16 +250,7 @@ const sgdGroup: fc.Arbitrary<SgdGroup> = fc.record({
  */
 async function checkSgd(backend: Backend, c: Case<SgdGroup>): Promise<void> {
   const opt = new SGD(c.groups.map((g, k) => ({ params: [["a", "b"][k]], ...g })));
-  const got = await trajectory(
-    backend,
-    c,
-    (params) => opt.init(params),
-    (params, grads, state) =>
-      opt.step(params, grads, state as ReturnType<SGD["init"]>) as {
-        params: Record<string, Tensor>;
-        state: unknown;
-      },
-  );
+  const got = await trajectory(backend, c, opt);
   for (let k = 0; k < 2; k++) {
     const { lr, weightDecay: wd, batchSize: bs, momentum: mu } = c.groups[k];
     const n = c.sizes[k];
@@ -307,16 +304,7 @@ const adamGroup: fc.Arbitrary<AdamGroup> = fc.record({
  */
 async function checkAdam(backend: Backend, c: Case<AdamGroup>): Promise<void> {
   const opt = new Adam(c.groups.map((g, k) => ({ params: [["a", "b"][k]], ...g })));
-  const got = await trajectory(
-    backend,
-    c,
-    (params) => opt.init(params),
-    (params, grads, state) =>
-      opt.step(params, grads, state as ReturnType<Adam["init"]>) as {
-        params: Record<string, Tensor>;
-        state: unknown;
-      },
-  );
+  const got = await trajectory(backend, c, opt);
   const r = roundingsOf(backend);
   for (let k = 0; k < 2; k++) {
     const { lr, beta1, beta2, eps, weightDecay: wd } = c.groups[k];
