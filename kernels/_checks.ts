@@ -1,10 +1,10 @@
 /**
  * @file Checks of plain arguments shared by every public function: how many arguments
- * it was given, the keys of an options object, numbers, integers and flags. Each throws
- * a `TypeError` or `RangeError` whose message names the function, what was expected and
- * what was given, so that no argument is silently ignored. They sit at the bottom of the
- * import graph so that the runtime (`new GpuRuntime(device, options)`) checks its input
- * with the same code as the ops; `ops/_validate.ts` re-exports them beside the checks of
+ * it was given, the keys of an options object, numbers, integers, flags and element
+ * counts. Each throws a `TypeError` or `RangeError` whose message names the function,
+ * what was expected and what was given, so that no argument is silently ignored. They
+ * sit at the bottom of the import graph so that the runtime (`new GpuRuntime(device,
+ * options)`, its allocations) checks its input with the same code as the ops; `ops/_validate.ts` re-exports them beside the checks of
  * tensors, and the library imports them from there.
  */
 
@@ -113,4 +113,16 @@ export function checkInteger(
     throw new RangeError(`${op}: expected ${name} to be an integer ${wanted}, got ${value}`);
   }
   return value;
+}
+
+/**
+ * Checks an element count for one storage buffer: an integer in [1, `limit`]; else a
+ * `RangeError` naming `op` and the limit. Shared by both backends' size checks.
+ */
+export function checkElementCount(op: string, elements: number, limit: number): void {
+  if (!Number.isInteger(elements) || elements < 1 || elements > limit) {
+    throw new RangeError(
+      `${op}: expected a tensor of at most ${limit} elements (the backend's largest buffer), got ${elements}`,
+    );
+  }
 }

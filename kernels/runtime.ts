@@ -37,7 +37,14 @@
  * in one batch each see their own values).
  */
 import { Capture, type CapturedCommand, type CaptureResources } from "./capture.ts";
-import { checkArity, checkFlag, checkInteger, checkOptions, describeValue } from "./_checks.ts";
+import {
+  checkArity,
+  checkElementCount,
+  checkFlag,
+  checkInteger,
+  checkOptions,
+  describeValue,
+} from "./_checks.ts";
 
 /**
  * Byte size and count of GPU buffers, as reported by {@linkcode GpuRuntime.memory}.
@@ -227,18 +234,6 @@ const MAX_DISPATCHES_PER_SUBMIT = 4096;
 
 /** How long a failed read waits to learn whether the device was lost. */
 const LOST_GRACE_MS = 1000;
-
-/**
- * Checks an element count for one storage buffer: an integer in [1, `limit`]; else a
- * `RangeError` naming `op` and the limit. Shared by both backends' size checks.
- */
-export function checkElementCount(op: string, elements: number, limit: number): void {
-  if (!Number.isInteger(elements) || elements < 1 || elements > limit) {
-    throw new RangeError(
-      `${op}: expected a tensor of at most ${limit} elements (the backend's largest buffer), got ${elements}`,
-    );
-  }
-}
 
 /** Buffers are pooled in size classes: multiples of 256 bytes. */
 function sizeClass(bytes: number): number {

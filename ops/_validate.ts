@@ -6,7 +6,7 @@
  * runtime uses them too) and are re-exported here, so the library imports every check
  * from this file.
  */
-import { checkElementCount } from "../kernels/runtime.ts";
+import { checkElementCount } from "../kernels/_checks.ts";
 import { recorderFor, SymbolicTensor } from "./_trace.ts";
 import { CpuTensor } from "./cpu_backend.ts";
 import { GpuTensor } from "./gpu_backend.ts";
