@@ -2,26 +2,17 @@
  * @file The one mechanism every op runs through: an op is defined once, with a CPU
  * reference, a GPU computation — a form the kernel generator understands (and `jit`
  * fuses), a hand-written kernel, or both — and (if differentiable) its vector-Jacobian
- * product. {@linkcode runOp} picks the implementation of the backend its (already
- * validated) inputs live on, hands the application to `jit`'s recorder when one is
- * active, and records it on the autodiff tape when one is active.
+ * product. {@linkcode runOp} hands the application to `jit`'s recorder when one is
+ * active, else to the backend its (already validated) inputs live on, which runs the
+ * implementation it has (`runOn` in `ops/tensor.ts`); and it records the application on
+ * the autodiff tape when one is active. This file imports no backend: they import it.
  */
 import { encodeForm, type OpForm, type OpShapes } from "../kernels/forms.ts";
 import type { DeviceArray, GpuRuntime } from "../kernels/runtime.ts";
 import { activeTape } from "./_tape.ts";
 import { recorderFor } from "./_trace.ts";
 import { checkResultSize } from "./_validate.ts";
-import { CpuBackend, CpuTensor } from "./cpu_backend.ts";
-import { GpuBackend, GpuTensor } from "./gpu_backend.ts";
-import { type Backend, describe, type Tensor } from "./tensor.ts";
-
-/** Checks that `value` is a backend from `cpu()` or `gpu()`. */
-export function checkBackend(op: string, value: unknown): Backend {
-  if (!(value instanceof CpuBackend) && !(value instanceof GpuBackend)) {
-    throw new TypeError(`${op}: expected a backend from cpu() or gpu(), got ${describe(value)}`);
-  }
-  return value;
-}
+import { type Backend, runOn, type Tensor } from "./tensor.ts";
 
 export type { OpForm, OpShapes };
 
@@ -81,7 +72,7 @@ export function runOp<P>(
   const recorder = recorderFor(backend);
   const output = recorder
     ? recorder.record(op, inputs, params, outShape)
-    : execute(op, inputs, params, outShape, backend);
+    : runOn(backend, op, inputs, params, outShape);
   const tape = activeTape();
   if (tape && inputs.some((t) => tape.tracked.has(t))) {
     if (!op.vjp) {
@@ -100,32 +91,6 @@ export function runOp<P>(
     });
   }
   return output;
-}
-
-function execute<P>(
-  op: OpDefinition<P>,
-  inputs: readonly Tensor[],
-  params: P,
-  outShape: readonly number[],
-  backend: Backend,
-): Tensor {
-  const shapes: OpShapes = { inputs: inputs.map((t) => t.shape), output: outShape };
-  if (backend instanceof CpuBackend) {
-    const values = op.reference(inputs.map((t) => (t as CpuTensor).data), params, shapes);
-    return new CpuTensor(backend, values, outShape);
-  }
-  if (backend instanceof GpuBackend) {
-    const runtime = backend.runtime;
-    const output = runtime.allocate(op.name, outShape.reduce((a, b) => a * b, 1));
-    try {
-      encodeOp(runtime, op, inputs.map((t) => (t as GpuTensor).array), output, params, shapes);
-    } catch (error) {
-      runtime.release(output);
-      throw error;
-    }
-    return new GpuTensor(backend, output, outShape);
-  }
-  throw new TypeError(`${op.name}: unknown backend ${backend}`);
 }
 
 /** Encodes one application of `op` on the GPU: its kernel, or the one generated from its form. */

@@ -8,7 +8,7 @@
  * what `ops/` needs of it, so `ops/` never imports `jit/`.
  */
 import type { OpDefinition } from "./_op.ts";
-import { type Backend, Tensor } from "./tensor.ts";
+import { type Backend, brandTensor, Tensor } from "./tensor.ts";
 
 /** Records op applications on one backend (implemented by `jit/`). */
 export interface Recorder {
@@ -64,6 +64,7 @@ export class SymbolicTensor extends Tensor {
     super(shape);
     this.#backend = backend;
     this.node = node;
+    brandTensor(this, "traced");
   }
 
   /** The backend being recorded. */

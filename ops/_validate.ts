@@ -7,10 +7,16 @@
  * from this file.
  */
 import { checkElementCount } from "../kernels/_checks.ts";
-import { recorderFor, SymbolicTensor } from "./_trace.ts";
-import { CpuTensor } from "./cpu_backend.ts";
-import { GpuTensor } from "./gpu_backend.ts";
-import { type Backend, describe, formatShape, isTensor, type Tensor } from "./tensor.ts";
+import { recorderFor } from "./_trace.ts";
+import {
+  type Backend,
+  describe,
+  formatShape,
+  isBackend,
+  isTensor,
+  type Tensor,
+  tensorOrigin,
+} from "./tensor.ts";
 
 export {
   checkArity,
@@ -20,6 +26,14 @@ export {
   checkOptions,
 } from "../kernels/_checks.ts";
 
+/** Checks that `value` is a backend from `cpu()` or `gpu()`. */
+export function checkBackend(op: string, value: unknown): Backend {
+  if (!isBackend(value)) {
+    throw new TypeError(`${op}: expected a backend from cpu() or gpu(), got ${describe(value)}`);
+  }
+  return value;
+}
+
 /** Checks that `value` is a live tensor. */
 export function checkTensor(op: string, name: string, value: unknown): Tensor {
   if (!isTensor(value)) {
@@ -28,7 +42,8 @@ export function checkTensor(op: string, name: string, value: unknown): Tensor {
   if (value.disposed) {
     throw new TypeError(`${op}: expected ${name} to be a live tensor, got a disposed one`);
   }
-  if (value instanceof SymbolicTensor) {
+  const origin = tensorOrigin(value);
+  if (origin === "traced") {
     if (!recorderFor(value.backend)) {
       throw new TypeError(
         `${op}: expected ${name} to be a tensor, got a traced tensor of a jitted function outside that function`,
@@ -36,7 +51,7 @@ export function checkTensor(op: string, name: string, value: unknown): Tensor {
     }
     return value;
   }
-  if (!(value instanceof CpuTensor) && !(value instanceof GpuTensor)) {
+  if (origin !== "stored") {
     throw new TypeError(
       `${op}: expected ${name} to be a tensor made by cpu() or gpu(), got a ${value.constructor.name}`,
     );

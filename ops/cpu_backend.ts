@@ -3,10 +3,12 @@
  * its reference implementation (float64 accumulation, one rounding to float32). It is
  * the "truth" the WebGPU kernels are tested against, written for clarity, not speed.
  */
+import type { OpDefinition } from "./_op.ts";
 import { checkArity } from "./_validate.ts";
-import { fill } from "./creation.ts";
+import { Backend } from "./backend.ts";
 import {
-  type Backend,
+  brandBackend,
+  brandTensor,
   checkTensorArgs,
   describe,
   showValuesFrom,
@@ -48,6 +50,7 @@ export class CpuTensor extends Tensor {
     super(shape);
     this.#backend = backend;
     this.#data = data;
+    brandTensor(this, "stored");
     showValuesFrom(this, () => ({ values: this.data }));
     backend.liveTensors++;
   }
@@ -92,7 +95,7 @@ export class CpuTensor extends Tensor {
  * console.log(ref.kind, ref.liveTensors); // "cpu" 1
  * ```
  */
-export class CpuBackend implements Backend {
+export class CpuBackend extends Backend {
   /** Always `"cpu"`. */
   readonly kind = "cpu" as const;
   /** Always `"cpu reference"`. */
@@ -105,48 +108,8 @@ export class CpuBackend implements Backend {
   /** The reference backend; {@linkcode cpu} returns the one every caller shares. */
   constructor() {
     checkArity("CpuBackend", arguments, 0);
-  }
-
-  /**
-   * A tensor of `shape` filled with 0.
-   *
-   * @param shape Dimensions, integers ≥ 1.
-   * @returns A new tensor.
-   */
-  zeros(shape: readonly number[]): Tensor {
-    checkArity("zeros", arguments, 1);
-    return fill("zeros", this, shape, 0);
-  }
-
-  /**
-   * A tensor of `shape` filled with 1.
-   *
-   * @param shape Dimensions, integers ≥ 1.
-   * @returns A new tensor.
-   */
-  ones(shape: readonly number[]): Tensor {
-    checkArity("ones", arguments, 1);
-    return fill("ones", this, shape, 1);
-  }
-
-  /**
-   * A tensor of `shape` filled with `value`, rounded to float32.
-   *
-   * @param shape Dimensions, integers ≥ 1.
-   * @param value A finite number.
-   * @returns A new tensor.
-   * @example
-   * ```ts
-   * import { cpu } from "@deno-gpu/kernels";
-   * const backend = cpu();
-   * using t = backend.full([2, 2], 0.5);
-   * console.log(await t.read()); // Float32Array [0.5, 0.5, 0.5, 0.5]
-   *
-   * ```
-   */
-  full(shape: readonly number[], value: number): Tensor {
-    checkArity("full", arguments, 2);
-    return fill("full", this, shape, value);
+    super();
+    brandBackend(this, (op, inputs, params, shape) => this.#run(op, inputs, params, shape));
   }
 
   /** Makes a tensor from row-major values (copied). */
@@ -154,6 +117,21 @@ export class CpuBackend implements Backend {
     checkArity("tensor", arguments, 2);
     const args = checkTensorArgs(values, shape, this.maxElements);
     return new CpuTensor(this, args.values, args.shape);
+  }
+
+  /** Runs `op`'s reference on the inputs' values: how this backend runs an op. */
+  #run<P>(
+    op: OpDefinition<P>,
+    inputs: readonly Tensor[],
+    params: P,
+    shape: readonly number[],
+  ): CpuTensor {
+    const values = op.reference(
+      inputs.map((t) => (t as CpuTensor).data),
+      params,
+      { inputs: inputs.map((t) => t.shape), output: shape },
+    );
+    return new CpuTensor(this, values, shape);
   }
 }
 

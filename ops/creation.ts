@@ -1,9 +1,10 @@
 /**
  * @file Tensors made from nothing but a shape: filled with one value (`zeros`, `ones`,
- * `full`, the backends' methods), or counting `0, 1, 2, …` (`iota`, for one-hot masks and
- * the gradient of a gather). Each is an expression without inputs: on the GPU one kernel
- * eagerly, and under `jit` no kernel at all — the value is computed where it is read.
- * The fill value is a runtime value, so a new one reuses a compiled program.
+ * `full`, the methods every backend has from `ops/backend.ts`), or counting `0, 1, 2, …`
+ * (`iota`, for one-hot masks and the gradient of a gather). Each is an expression
+ * without inputs: on the GPU one kernel eagerly, and under `jit` no kernel at all — the
+ * value is computed where it is read. The fill value is a runtime value, so a new one
+ * reuses a compiled program.
  */
 import { position, scalar } from "../kernels/expression.ts";
 import { elementwiseOp } from "./_elementwise.ts";
@@ -12,10 +13,15 @@ import { checkNumber, checkResultSize } from "./_validate.ts";
 import { checkShape } from "./broadcast.ts";
 import type { Backend, Tensor } from "./tensor.ts";
 
-// Made on first use: the backends' methods import this file, and the op spine imports
-// the backends, so a definition at module load could run before its factory is loaded.
-let fullOp: OpDefinition<{ value: number }> | undefined;
-let iotaOp: OpDefinition<void> | undefined;
+const fullOp: OpDefinition<{ value: number }> = elementwiseOp({
+  name: "full",
+  expression: ({ value }) => scalar(value),
+});
+
+const iotaOp: OpDefinition<void> = elementwiseOp<void>({
+  name: "iota",
+  expression: () => position(),
+});
 
 /**
  * A tensor of `shape` on `backend` with every element `value` (rounded to float32);
@@ -30,12 +36,10 @@ export function fill(
   const dims = checkShape(op, shape);
   const v = checkNumber(op, "value", value);
   checkResultSize(op, backend, dims);
-  fullOp ??= elementwiseOp({ name: "full", expression: ({ value }) => scalar(value) });
   return runOp(fullOp, [], { value: v }, dims, backend);
 }
 
 /** `[0, 1, …, n − 1]` on `backend`: the column indices that one-hot masks compare with. */
 export function iota(backend: Backend, n: number): Tensor {
-  iotaOp ??= elementwiseOp<void>({ name: "iota", expression: () => position() });
   return runOp(iotaOp, [], undefined, [n], backend);
 }

@@ -19,9 +19,11 @@ import {
 } from "../kernels/runtime.ts";
 import { disposedRead } from "./cpu_backend.ts";
 import { formatValues, type ShownValues, SUMMARY_THRESHOLD } from "./_format.ts";
-import { fill } from "./creation.ts";
+import { encodeOp, type OpDefinition } from "./_op.ts";
+import { Backend } from "./backend.ts";
 import {
-  type Backend,
+  brandBackend,
+  brandTensor,
   checkTensorArgs,
   describe,
   showValuesFrom,
@@ -74,6 +76,7 @@ export class GpuTensor extends Tensor {
     super(shape);
     this.#backend = backend;
     this.#array = array;
+    brandTensor(this, "stored");
     showValuesFrom(
       this,
       () => this.#lastRead ?? { missing: "on the device; read() it to see the values" },
@@ -159,7 +162,7 @@ export interface GpuBackendMemory extends GpuMemoryStats {
  * dev.destroy();
  * ```
  */
-export class GpuBackend implements Backend {
+export class GpuBackend extends Backend {
   /** Always `"webgpu"`. */
   readonly kind = "webgpu" as const;
   /** The adapter's description, e.g. `"llvmpipe (LLVM 15.0.6, 256 bits)"`. */
@@ -179,8 +182,10 @@ export class GpuBackend implements Backend {
         }`,
       );
     }
+    super();
     this.runtime = runtime;
     this.name = name;
+    brandBackend(this, (op, inputs, params, shape) => this.#run(op, inputs, params, shape));
   }
 
   /** The largest tensor, in elements: what one storage binding of the device holds. */
@@ -207,45 +212,30 @@ export class GpuBackend implements Backend {
   }
 
   /**
-   * A tensor of `shape` filled with 0.
-   *
-   * @param shape Dimensions, integers ≥ 1.
-   * @returns A new tensor.
+   * Allocates the result and encodes `op`'s kernel (or the one generated from its form)
+   * into the runtime's shared batch: how this backend runs an op.
    */
-  zeros(shape: readonly number[]): Tensor {
-    checkArity("zeros", arguments, 1);
-    return fill("zeros", this, shape, 0);
-  }
-
-  /**
-   * A tensor of `shape` filled with 1.
-   *
-   * @param shape Dimensions, integers ≥ 1.
-   * @returns A new tensor.
-   */
-  ones(shape: readonly number[]): Tensor {
-    checkArity("ones", arguments, 1);
-    return fill("ones", this, shape, 1);
-  }
-
-  /**
-   * A tensor of `shape` filled with `value`, rounded to float32.
-   *
-   * @param shape Dimensions, integers ≥ 1.
-   * @param value A finite number.
-   * @returns A new tensor.
-   * @example
-   * ```ts
-   * import { gpu } from "@deno-gpu/kernels";
-   * const backend = await gpu();
-   * using t = backend.full([2, 2], 0.5);
-   * console.log(await t.read()); // Float32Array [0.5, 0.5, 0.5, 0.5]
-   * backend.destroy();
-   * ```
-   */
-  full(shape: readonly number[], value: number): Tensor {
-    checkArity("full", arguments, 2);
-    return fill("full", this, shape, value);
+  #run<P>(
+    op: OpDefinition<P>,
+    inputs: readonly Tensor[],
+    params: P,
+    shape: readonly number[],
+  ): GpuTensor {
+    const output = this.runtime.allocate(op.name, shape.reduce((a, b) => a * b, 1));
+    try {
+      encodeOp(
+        this.runtime,
+        op,
+        inputs.map((t) => (t as GpuTensor).array),
+        output,
+        params,
+        { inputs: inputs.map((t) => t.shape), output: shape },
+      );
+    } catch (error) {
+      this.runtime.release(output);
+      throw error;
+    }
+    return new GpuTensor(this, output, shape);
   }
 
   /** Live tensors, and the buffers and bytes they and the pool hold. */

@@ -9,8 +9,8 @@ import {
   NORMAL_STREAM,
   type RandomNormalParams,
 } from "../kernels/random_normal.ts";
-import { checkBackend, type OpDefinition, runOp } from "./_op.ts";
-import { checkArity, checkNumber, checkOptions } from "./_validate.ts";
+import { type OpDefinition, runOp } from "./_op.ts";
+import { checkArity, checkBackend, checkNumber, checkOptions } from "./_validate.ts";
 import { checkKey, philox4x32, type RandomKey } from "./random.ts";
 import { type Backend, describeShape, isShape, type Tensor } from "./tensor.ts";
 

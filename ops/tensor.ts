@@ -1,53 +1,30 @@
 /**
- * @file The tensor type and the backend interface every op is written against.
+ * @file The tensor type every op is written against, and the brands that tell the
+ * library's tensors and backends from look-alikes.
  *
  * A tensor is an immutable, row-major float32 array with a shape, owned by one
  * backend. Its storage (a `Float32Array` on the CPU reference, a pooled GPU buffer on
  * WebGPU) lives in the backend's own subclass; ops reach it only through
- * {@linkcode runOp}, so one op definition serves both backends.
+ * {@linkcode runOp}, which hands each application to the backend's own runner
+ * ({@linkcode runOn}), so one op definition serves both backends. This file sits at the
+ * bottom of `ops/`: validation asks it whether a value is a tensor a backend made, or a
+ * backend, without importing the backends (which import the ops above it).
  */
 import { checkArity, describeValue } from "../kernels/_checks.ts";
 import { formatTensor, type ShownValues } from "./_format.ts";
 import { trackInScope } from "./scope.ts";
+import type { OpDefinition } from "./_op.ts";
+import type { Backend } from "./backend.ts";
+
+// Defined above the ops its creation methods run; its type is imported from here.
+export type { Backend };
 
 /**
- * A backend: where tensors live and ops run.
- *
- * @example
- * ```ts
- * import { type Backend, cpu, gpu, l2Penalty } from "@deno-gpu/kernels";
- * // Code written against Backend runs on the GPU and on the CPU reference alike.
- * async function penalty(backend: Backend, values: number[]): Promise<number> {
- *   using w = backend.tensor(values);
- *   using p = l2Penalty(w);
- *   return (await p.read())[0];
- * }
- * const dev = await gpu();
- * console.log(await penalty(dev, [3, 4]), await penalty(cpu(), [3, 4])); // 12.5 12.5
- * dev.destroy();
- * ```
+ * What made a tensor: a backend, which stores its values (`"stored"`), or `jit`'s
+ * recorder, which traces it (`"traced"`). A tensor of neither (a subclass made
+ * elsewhere) is refused by validation.
  */
-export interface Backend {
-  /** `"cpu"` for the float64-accumulating reference, `"webgpu"` for the GPU. */
-  readonly kind: "cpu" | "webgpu";
-  /** A human-readable name: the adapter's description on WebGPU. */
-  readonly name: string;
-  /**
-   * Makes a tensor from row-major values.
-   *
-   * @param values The values; converted to float32.
-   * @param shape The shape; defaults to `[values.length]`. `[]` is a scalar.
-   */
-  tensor(values: Float32Array | readonly number[], shape?: readonly number[]): Tensor;
-  /** A tensor of `shape` filled with 0. */
-  zeros(shape: readonly number[]): Tensor;
-  /** A tensor of `shape` filled with 1. */
-  ones(shape: readonly number[]): Tensor;
-  /** A tensor of `shape` filled with `value` (rounded to float32). */
-  full(shape: readonly number[], value: number): Tensor;
-  /** The largest element count of one tensor; a larger result is refused before allocating. */
-  readonly maxElements: number;
-}
+export type TensorOrigin = "stored" | "traced";
 
 let hasTensorBrand: (value: object) => boolean;
 let setShownValues: (t: Tensor, source: () => ShownValues) => void;
@@ -150,10 +127,71 @@ export function showValuesFrom(t: Tensor, source: () => ShownValues): void {
 
 /**
  * Whether `value` is a tensor made by a tensor constructor (not merely an object whose
- * prototype chain includes `Tensor.prototype`).
+ * prototype chain includes `Tensor.prototype`): a brand check.
  */
 export function isTensor(value: unknown): value is Tensor {
-  return value instanceof Tensor && hasTensorBrand(value);
+  return typeof value === "object" && value !== null && hasTensorBrand(value);
+}
+
+const origins = new WeakMap<Tensor, TensorOrigin>();
+
+/**
+ * Marks `t` as made by a backend or by `jit`'s recorder: called once, by the
+ * constructors of the library's tensor classes.
+ */
+export function brandTensor(t: Tensor, origin: TensorOrigin): void {
+  origins.set(t, origin);
+}
+
+/** What made `t` ({@linkcode TensorOrigin}), or `null` for a tensor of neither. */
+export function tensorOrigin(t: Tensor): TensorOrigin | null {
+  return origins.get(t) ?? null;
+}
+
+/**
+ * How a backend runs one op application on its own tensors (validated by the caller),
+ * returning a new tensor of `shape`: the CPU reference computes the values, WebGPU
+ * allocates the result and encodes the kernel.
+ */
+export type OpRunner = <P>(
+  op: OpDefinition<P>,
+  inputs: readonly Tensor[],
+  params: P,
+  shape: readonly number[],
+) => Tensor;
+
+/**
+ * The library's backends and how each runs ops. A private method handed over here, not
+ * a public `run`, so the public types stop short of the op definitions and the IR
+ * below them.
+ */
+const runners = new WeakMap<object, OpRunner>();
+
+/** Brands `backend` as the library's and gives it its runner: once, in its constructor. */
+export function brandBackend(backend: Backend, run: OpRunner): void {
+  runners.set(backend, run);
+}
+
+/** Whether `value` is a backend the library made (`cpu()`, `gpu()`): a brand check. */
+export function isBackend(value: unknown): value is Backend {
+  return typeof value === "object" && value !== null && runners.has(value);
+}
+
+/** Runs one application of `op` on `backend`, as the backend runs ops ({@linkcode OpRunner}). */
+export function runOn<P>(
+  backend: Backend,
+  op: OpDefinition<P>,
+  inputs: readonly Tensor[],
+  params: P,
+  shape: readonly number[],
+): Tensor {
+  const run = runners.get(backend);
+  if (!run) {
+    throw new TypeError(
+      `${op.name}: expected a backend from cpu() or gpu(), got ${describe(backend)}`,
+    );
+  }
+  return run(op, inputs, params, shape);
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import {
   checkArity,
+  checkBackend,
   checkInteger,
   checkNumber,
   checkOptions,
@@ -18,7 +19,6 @@ import { matmul } from "../ops/matmul.ts";
 import { checkKey, type RandomKey, splitKey } from "../ops/random.ts";
 import { randomNormal } from "../ops/random_normal.ts";
 import { scope } from "../ops/scope.ts";
-import { checkBackend } from "../ops/_op.ts";
 import { type Backend, formatShape, type Tensor } from "../ops/tensor.ts";
 
 /**

@@ -1,0 +1,91 @@
+/**
+ * @file What every backend is: where tensors live and ops run. Each backend runs one
+ * op application itself — the CPU reference computes the values, WebGPU allocates a
+ * buffer and encodes the kernel — with a private method it hands to the brand in its
+ * constructor (`brandBackend` in `ops/tensor.ts`), so the op spine (`ops/_op.ts`) never
+ * needs to know which backend it holds, and the backends import the ops, never the other
+ * way round. The creation methods are written once here, on top of the `full` op, which
+ * runs like any other.
+ */
+import { fill } from "./creation.ts";
+import type { Tensor } from "./tensor.ts";
+import { checkArity } from "./_validate.ts";
+
+/**
+ * A backend: where tensors live and ops run. The library has two, {@linkcode CpuBackend}
+ * (from `cpu()`) and {@linkcode GpuBackend} (from `gpu()`); ops refuse any other.
+ *
+ * @example
+ * ```ts
+ * import { type Backend, cpu, gpu, l2Penalty } from "@deno-gpu/kernels";
+ * // Code written against Backend runs on the GPU and on the CPU reference alike.
+ * async function penalty(backend: Backend, values: number[]): Promise<number> {
+ *   using w = backend.tensor(values);
+ *   using p = l2Penalty(w);
+ *   return (await p.read())[0];
+ * }
+ * const dev = await gpu();
+ * console.log(await penalty(dev, [3, 4]), await penalty(cpu(), [3, 4])); // 12.5 12.5
+ * dev.destroy();
+ * ```
+ */
+export abstract class Backend {
+  /** `"cpu"` for the float64-accumulating reference, `"webgpu"` for the GPU. */
+  abstract readonly kind: "cpu" | "webgpu";
+  /** A human-readable name: the adapter's description on WebGPU. */
+  abstract readonly name: string;
+  /** The largest element count of one tensor; a larger result is refused before allocating. */
+  abstract readonly maxElements: number;
+
+  /**
+   * Makes a tensor from row-major values.
+   *
+   * @param values The values; converted to float32.
+   * @param shape The shape; defaults to `[values.length]`. `[]` is a scalar.
+   */
+  abstract tensor(values: Float32Array | readonly number[], shape?: readonly number[]): Tensor;
+
+  /**
+   * A tensor of `shape` filled with 0.
+   *
+   * @param shape Dimensions, integers ≥ 1.
+   * @returns A new tensor.
+   */
+  zeros(shape: readonly number[]): Tensor {
+    checkArity("zeros", arguments, 1);
+    return fill("zeros", this, shape, 0);
+  }
+
+  /**
+   * A tensor of `shape` filled with 1.
+   *
+   * @param shape Dimensions, integers ≥ 1.
+   * @returns A new tensor.
+   */
+  ones(shape: readonly number[]): Tensor {
+    checkArity("ones", arguments, 1);
+    return fill("ones", this, shape, 1);
+  }
+
+  /**
+   * A tensor of `shape` filled with `value`, rounded to float32.
+   *
+   * @param shape Dimensions, integers ≥ 1.
+   * @param value A finite number.
+   * @returns A new tensor.
+   * @example
+   * ```ts
+   * import { cpu, gpu } from "@deno-gpu/kernels";
+   * const dev = await gpu();
+   * for (const backend of [cpu(), dev]) {
+   *   using t = backend.full([2, 2], 0.5);
+   *   console.log(await t.read()); // Float32Array [0.5, 0.5, 0.5, 0.5]
+   * }
+   * dev.destroy();
+   * ```
+   */
+  full(shape: readonly number[], value: number): Tensor {
+    checkArity("full", arguments, 2);
+    return fill("full", this, shape, value);
+  }
+}
