@@ -51,16 +51,22 @@ export function importGraph(sources: ReadonlyMap<string, string>): Map<string, s
   return graph;
 }
 
+/** Modules that import one another in a circle, and one closed path `[a, b, …, a]` through them. */
+export interface ImportCycle {
+  readonly modules: readonly string[];
+  readonly path: readonly string[];
+}
+
 /**
  * Every cycle of `graph`: one per strongly connected component that has a cycle (two or
- * more modules, or one that imports itself), as a closed path `[a, b, …, a]` through it.
+ * more modules, or one that imports itself).
  */
-export function findCycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+export function findCycles(graph: ReadonlyMap<string, readonly string[]>): ImportCycle[] {
   return stronglyConnected(graph)
     .filter((component) =>
       component.length > 1 || (graph.get(component[0]) ?? []).includes(component[0])
     )
-    .map((component) => closedPath(graph, new Set(component)));
+    .map((modules) => ({ modules, path: closedPath(graph, new Set(modules)) }));
 }
 
 /** Tarjan's strongly connected components, each sorted by path. */
