@@ -13,6 +13,7 @@
  */
 import type { OpDefinition } from "../ops/_op.ts";
 import type { Tensor } from "../ops/tensor.ts";
+import { objectIds } from "./object_ids.ts";
 
 /** Where a node's value comes from. */
 export type NodeSource =
@@ -38,18 +39,8 @@ export interface Graph {
   readonly resultStructure: string;
 }
 
-const opIds = new WeakMap<object, number>();
-let nextOpId = 0;
-
 /** A number identifying an op definition (names are shared by an op and its helpers). */
-function opId(op: object): number {
-  let id = opIds.get(op);
-  if (id === undefined) {
-    id = nextOpId++;
-    opIds.set(op, id);
-  }
-  return id;
-}
+const opId: (op: object) => number = objectIds();
 
 /** The part of a graph a compiled program is specialised to. */
 export function staticKey(graph: Graph): string {

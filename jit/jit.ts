@@ -27,6 +27,7 @@ import { flattenArguments, flattenResult, rebuildResult, replaceTensors } from "
 import { planInPlace } from "./donation.ts";
 import { type FusionPlan, planFusion } from "./fusion.ts";
 import { type Graph, liveNodes, staticKey } from "./graph.ts";
+import { objectIds } from "./object_ids.ts";
 import { fitsOneProgram, fusesMatmul, lower, PROGRAM_WORK } from "./lower.ts";
 import { Program } from "./program.ts";
 import { GraphRecorder } from "./recorder.ts";
@@ -97,16 +98,8 @@ interface SignatureCache {
   } | null;
 }
 
-const backendIds = new WeakMap<object, number>();
-let nextBackendId = 0;
-function backendId(backend: object): number {
-  let id = backendIds.get(backend);
-  if (id === undefined) {
-    id = nextBackendId++;
-    backendIds.set(backend, id);
-  }
-  return id;
-}
+/** A number identifying a backend, for the signature cache's keys. */
+const backendId: (backend: object) => number = objectIds();
 
 function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));

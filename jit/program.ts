@@ -22,6 +22,7 @@ import { CaptureResources } from "../kernels/capture.ts";
 import { type DeviceArray, type GpuRuntime, MAX_UNIFORM_BYTES } from "../kernels/runtime.ts";
 import type { FusionPlan } from "./fusion.ts";
 import type { Graph, GraphNode } from "./graph.ts";
+import { objectIds } from "./object_ids.ts";
 import { runAsOneProgram, type Step } from "./lower.ts";
 
 /** A resource of a prepared command: a per-call slot, or fixed storage of the program. */
@@ -70,16 +71,8 @@ type Prepared =
  */
 const GROUPS_PER_SUBMIT = 2;
 
-const bufferIds = new WeakMap<GPUBuffer, number>();
-let nextBufferId = 0;
-function bufferId(buffer: GPUBuffer): number {
-  let id = bufferIds.get(buffer);
-  if (id === undefined) {
-    id = nextBufferId++;
-    bufferIds.set(buffer, id);
-  }
-  return id;
-}
+/** A number identifying a buffer, for the bind-group cache's keys. */
+const bufferId: (buffer: GPUBuffer) => number = objectIds();
 
 /** The per-call storage of one call: argument, external and output buffers. */
 export interface CallStorage {
