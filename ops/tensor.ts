@@ -28,6 +28,8 @@ export type TensorOrigin = "stored" | "traced";
 
 let hasTensorBrand: (value: object) => boolean;
 let setShownValues: (t: Tensor, source: () => ShownValues) => void;
+let originOf: (t: Tensor) => TensorOrigin | null;
+let setOrigin: (t: Tensor, origin: TensorOrigin) => void;
 
 /**
  * An immutable row-major float32 array owned by one backend.
@@ -48,10 +50,13 @@ export abstract class Tensor {
   readonly size: number;
   #disposed = false;
   #shownValues: () => ShownValues = () => ({ missing: "values not available" });
+  #origin: TensorOrigin | null = null;
 
   static {
     hasTensorBrand = (value) => #disposed in value;
     setShownValues = (t, source) => t.#shownValues = source;
+    originOf = (t) => t.#origin;
+    setOrigin = (t, origin) => t.#origin = origin;
   }
 
   /** Records the tensor in the running {@linkcode scope}, if any. */
@@ -133,19 +138,17 @@ export function isTensor(value: unknown): value is Tensor {
   return typeof value === "object" && value !== null && hasTensorBrand(value);
 }
 
-const origins = new WeakMap<Tensor, TensorOrigin>();
-
 /**
  * Marks `t` as made by a backend or by `jit`'s recorder: called once, by the
  * constructors of the library's tensor classes.
  */
 export function brandTensor(t: Tensor, origin: TensorOrigin): void {
-  origins.set(t, origin);
+  setOrigin(t, origin);
 }
 
 /** What made `t` ({@linkcode TensorOrigin}), or `null` for a tensor of neither. */
 export function tensorOrigin(t: Tensor): TensorOrigin | null {
-  return origins.get(t) ?? null;
+  return originOf(t);
 }
 
 /**
