@@ -428,7 +428,10 @@ export class GpuRuntime {
     return this.#maxDispatchesPerSubmit;
   }
 
-  /** Counts of dispatches, submits, reads and pipelines since the runtime was made, and the templates held. */
+  /**
+   * Counts of dispatches, submits, reads and pipelines since the runtime was made, and
+   * the generated kernels' templates held now.
+   */
   stats(): GpuStats {
     return {
       dispatches: this.#dispatches,
