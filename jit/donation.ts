@@ -11,7 +11,7 @@
  *   writes — through elementwise expressions, never through a view, a reduction's input
  *   or a matmul's operands — so no thread reads what another has already overwritten.
  *
- * The kernel then reads the argument through its output binding (`kernels/codegen.ts`,
+ * The kernel then reads the argument through its output binding (`kernels/kernel_plan.ts`,
  * `InPlace`), since one dispatch may not bind a buffer both read-only and writable.
  */
 import type { FusionPlan } from "./fusion.ts";

@@ -17,7 +17,8 @@
  * (`traces` counts them).
  */
 import type { MatmulParams } from "../kernels/_matmul_shared.ts";
-import type { DeviceArray } from "../kernels/runtime.ts";
+import { LruCache } from "../kernels/lru_cache.ts";
+import type { DeviceArray, GpuRuntime } from "../kernels/runtime.ts";
 import { detachArray, GpuBackend, GpuTensor } from "../ops/gpu_backend.ts";
 import { recordWith } from "../ops/_trace.ts";
 import { checkArity, checkOptions, checkTensor } from "../ops/_validate.ts";
@@ -80,22 +81,57 @@ export interface Jitted<A extends unknown[], R> {
   (...args: A): R;
   /**
    * How many programs were compiled and ran so far (one per signature and static
-   * structure; one compiled again because its storage failed counts again).
+   * structure; one compiled again because its storage failed, or because it was
+   * forgotten, counts again).
    */
   readonly traces: number;
+  /**
+   * How many compiled programs it holds now: at most {@linkcode PROGRAMS_PER_SIGNATURE}
+   * for each of the last {@linkcode JIT_SIGNATURES} signatures it was called with, the
+   * least recently used forgotten (and its buffers freed) first.
+   */
+  readonly programs: number;
   /** Frees every compiled program's buffers; later calls compile again. */
   dispose(): void;
 }
 
+/**
+ * Signatures (backend, nesting and shapes of the arguments) a jitted function keeps
+ * programs for. A training step meets a few — its batches, a smaller last batch, an
+ * evaluation batch — and 16 keeps those with room to spare; each program holds its
+ * intermediates' GPU buffers, so a function called with ever new shapes must forget.
+ */
+export const JIT_SIGNATURES = 16;
+
+/**
+ * Programs one signature keeps, by static structure: a new one comes when `f` takes
+ * another branch in JavaScript on a runtime number (a schedule's phase, a flag); 8
+ * covers the branches a step takes in turn.
+ */
+export const PROGRAMS_PER_SIGNATURE = 8;
+
 /** What a signature remembers: its programs by static key, and the last call. */
 interface SignatureCache {
-  readonly programs: Map<string, Program>;
+  /** The runtime its programs run on (flushed before one is freed). */
+  readonly runtime: GpuRuntime;
+  readonly programs: LruCache<string, Program>;
   last: {
     readonly numbers: readonly number[];
     readonly graph: Graph;
+    readonly key: string;
     readonly program: Program;
     readonly result: unknown;
   } | null;
+}
+
+/** A signature's cache on `runtime`, freeing each program it forgets. */
+function signatureCache(runtime: GpuRuntime): SignatureCache {
+  const cache: SignatureCache = {
+    runtime,
+    programs: new LruCache(PROGRAMS_PER_SIGNATURE, (program) => free(cache, program)),
+    last: null,
+  };
+  return cache;
 }
 
 /** A number identifying a backend, for the signature cache's keys. */
@@ -170,7 +206,9 @@ export function jit<A extends unknown[], R>(
       }`,
     );
   }
-  const signatures = new Map<string, SignatureCache>();
+  const signatures = new LruCache<string, SignatureCache>(JIT_SIGNATURES, (cache) => {
+    for (const program of cache.programs.values()) free(cache, program);
+  });
   let traces = 0;
 
   const call = (...args: A): R => {
@@ -185,13 +223,12 @@ export function jit<A extends unknown[], R>(
       return result;
     }
     const key = `${backendId(backend)}|${flat.structure}`;
-    let cache = signatures.get(key);
-    if (!cache) signatures.set(key, cache = { programs: new Map(), last: null });
+    const cache = signatures.getOrCreate(key, () => signatureCache(backend.runtime));
     const arrays = flat.tensors.map((t) => (t as GpuTensor).array);
     let last = cache.last;
     // A program whose storage failed (out of GPU memory) is freed: this call compiles again.
     if (last?.program.failed) {
-      discard(cache, last.program);
+      discard(cache, last.key);
       last = null;
     }
     let recapture = false;
@@ -201,7 +238,7 @@ export function jit<A extends unknown[], R>(
       const staticPart = staticKey(recorded.graph);
       let program = cache.programs.get(staticPart);
       if (program?.failed) {
-        discard(cache, program);
+        discard(cache, staticPart);
         program = undefined;
       }
       if (!program) {
@@ -218,7 +255,7 @@ export function jit<A extends unknown[], R>(
         cache.programs.set(staticPart, program);
         fresh = true;
       }
-      last = cache.last = { numbers: flat.numbers, program, ...recorded };
+      last = cache.last = { numbers: flat.numbers, key: staticPart, program, ...recorded };
       recapture = true;
     }
     const externals = new Map<number, DeviceArray>();
@@ -237,7 +274,7 @@ export function jit<A extends unknown[], R>(
       outputs = last.program.run({ graph: last.graph, arguments: arrays, externals }, recapture);
     } catch (error) {
       // A program whose first run failed (its kernels could not be made) is freed, not kept.
-      if (fresh) discard(cache, last.program);
+      if (fresh) discard(cache, last.key);
       throw error;
     }
     if (fresh) traces++;
@@ -249,11 +286,14 @@ export function jit<A extends unknown[], R>(
     return result as R;
   };
   Object.defineProperty(call, "traces", { get: () => traces });
+  Object.defineProperty(call, "programs", {
+    get: () => [...signatures.values()].reduce((n, cache) => n + cache.programs.size, 0),
+  });
   Object.defineProperty(call, "dispose", {
     value: function dispose() {
       checkArity("jit.dispose", arguments, 0);
       for (const cache of signatures.values()) {
-        for (const program of cache.programs.values()) program.dispose();
+        for (const program of cache.programs.values()) free(cache, program);
       }
       signatures.clear();
     },
@@ -261,10 +301,21 @@ export function jit<A extends unknown[], R>(
   return call as Jitted<A, R>;
 }
 
-/** Frees a compiled program and forgets it. */
-function discard(cache: SignatureCache, program: Program): void {
+/** Frees the compiled program under static key `key` and forgets it. */
+function discard(cache: SignatureCache, key: string): void {
+  const program = cache.programs.get(key);
+  if (!program) return;
+  cache.programs.delete(key);
+  free(cache, program);
+}
+
+/**
+ * Frees a program the cache no longer holds. The runtime submits first: commands
+ * encoded by earlier calls may still use the program's textures, which are destroyed.
+ */
+function free(cache: SignatureCache, program: Program): void {
+  cache.runtime.flush();
   program.dispose();
-  for (const [key, p] of cache.programs) if (p === program) cache.programs.delete(key);
   if (cache.last?.program === program) cache.last = null;
 }
 

@@ -1,7 +1,7 @@
 /**
  * @file From planned kernels to kernel functions: each planned kernel becomes a step
  * that, given where every stored node lives, issues its work to the runtime — a
- * generated map or reduction (`kernels/codegen.ts` in inline mode: shapes are constants
+ * generated map or reduction (`kernels/*_kernel.ts` in inline mode: shapes are constants
  * of the program, runtime values are words), a matmul variant with fused operand loads
  * and epilogue, or an op's own eager kernel. Steps rebuild their terms from the graph
  * they are given, so the same steps serve the recording a program was compiled from and
@@ -9,15 +9,10 @@
  * program's steps may instead run together as the phases of one program kernel
  * ({@linkcode fitsOneProgram}, {@linkcode runAsOneProgram}).
  */
-import {
-  generateMap,
-  generateMatmulHooks,
-  generateProgram,
-  generateReduce,
-  PARTIALS_SOURCE,
-  phaseWork,
-  type ProgramPhase,
-} from "../kernels/codegen.ts";
+import { generateMap } from "../kernels/map_kernel.ts";
+import { generateMatmulHooks } from "../kernels/matmul_hooks.ts";
+import { generateProgram, phaseWork, type ProgramPhase } from "../kernels/program_kernel.ts";
+import { generateReduce, PARTIALS_SOURCE } from "../kernels/reduce_kernel.ts";
 import { dispatchGenerated, type OpForm } from "../kernels/forms.ts";
 import type { MatmulParams } from "../kernels/_matmul_shared.ts";
 import { matmulVariantFor } from "../kernels/matmul.ts";
@@ -251,7 +246,7 @@ function phaseSources(phases: readonly ProgramPhase[]): { reads: number[]; write
 }
 
 /**
- * Whether `steps` can run as one program kernel (`kernels/codegen.ts`,
+ * Whether `steps` can run as one program kernel (`kernels/program_kernel.ts`,
  * {@linkcode generateProgram}) on `device`: every step is a phase (no op's own kernel,
  * no two-pass reduction), their work is at most `maxWork`, their buffers fit the
  * device's storage bindings and their runtime words one uniform block.

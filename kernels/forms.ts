@@ -13,13 +13,9 @@
  * {@linkcode encodeForm} is the eager path: one op, its inputs as buffers, shapes and
  * strides as uniform words (so one pipeline serves every shape of a structure).
  */
-import {
-  type GeneratedKernel,
-  generateMap,
-  generateReduce,
-  PARTIALS_SOURCE,
-  type Reducer,
-} from "./codegen.ts";
+import type { GeneratedKernel, Reducer } from "./kernel_plan.ts";
+import { generateMap } from "./map_kernel.ts";
+import { generateReduce, PARTIALS_SOURCE } from "./reduce_kernel.ts";
 import type { MatmulParams } from "./_matmul_shared.ts";
 import { asBlocks, packUniforms } from "./_shared.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";

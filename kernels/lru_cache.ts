@@ -57,6 +57,11 @@ export class LruCache<K, V> {
     return value;
   }
 
+  /** Forgets the entry under `key` without calling `onEvict`; whether there was one. */
+  delete(key: K): boolean {
+    return this.#entries.delete(key);
+  }
+
   /** Every value, least recently used first (without marking any as used). */
   values(): IterableIterator<V> {
     return this.#entries.values();

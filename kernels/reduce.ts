@@ -1,8 +1,8 @@
 /**
  * @file WGSL for sums of everything, eagerly: `l2Penalty` (Σx²/2), `sum`, `mean` as one
  * parallel tree reduction in workgroup memory, in as many passes as the length needs
- * (a tuned special case of the generated reductions of `kernels/codegen.ts`, which
- * handle axes and, under `jit`, fusion).
+ * (a tuned special case of the generated reductions of `kernels/reduce_kernel.ts`,
+ * which handle axes and, under `jit`, fusion; both fold with `kernels/reduction_tree.ts`).
  *
  * Each workgroup of 64 threads reduces 1024 consecutive values: every thread reads 16
  * of them as one mat4x4 (on Mesa's llvmpipe storage accesses cost per access, not per
@@ -18,6 +18,7 @@
  * not a power of two one more. passes = ⌈log₁₀₂₄ n⌉, at most 3 for 2²⁵ values.
  */
 import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
+import { foldLanes } from "./reduction_tree.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
 const THREADS = 64;
@@ -26,6 +27,14 @@ const PER_THREAD = 16;
 const PER_GROUP = THREADS * PER_THREAD;
 /** Rounded additions a pass adds to a path: 4 columns, 2 to fold a vec4, the tree. */
 const ROUNDINGS_PER_PASS = 4 + 2 + Math.log2(THREADS);
+
+/** The partials' tree: the one of every reduction kernel, combining by addition. */
+const tree = foldLanes({
+  array: "partial",
+  lanes: THREADS,
+  combine: (a, b) => `${a} + ${b}`,
+  shared: { lane: "lid", slot: "lid" },
+}).join("\n  ");
 
 const treeWgsl = (square: boolean) => /* wgsl */ `
 struct Params { n: u32, groups: u32, scale: f32 }
@@ -48,10 +57,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   }
   partial[lid] = (acc.x + acc.y) + (acc.z + acc.w);
   workgroupBarrier();
-  for (var stride = ${THREADS / 2}u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) { partial[lid] += partial[lid + stride]; }
-    workgroupBarrier();
-  }
+  ${tree}
   if (lid == 0u && group < params.groups) { out[group] = partial[0] * params.scale; }
 }
 `;

@@ -45,6 +45,8 @@ import {
   checkOptions,
   describeValue,
 } from "./_checks.ts";
+import { templateCount } from "./kernel_plan.ts";
+import { programTemplateCount } from "./program_kernel.ts";
 
 /**
  * Byte size and count of GPU buffers, as reported by {@linkcode GpuRuntime.memory}.
@@ -72,7 +74,8 @@ export interface GpuMemoryStats {
 
 /**
  * What the runtime has done since it was made: dispatches encoded (eager and replayed),
- * command buffers submitted, reads of values back, pipelines compiled.
+ * command buffers submitted, reads of values back, pipelines compiled; and the kernel
+ * generator's cached templates (shared by every runtime of the process).
  *
  * @example
  * ```ts
@@ -81,7 +84,8 @@ export interface GpuMemoryStats {
  * using x = dev.tensor([-1, 2]);
  * using y = relu(x);
  * await y.read();
- * console.log(dev.stats()); // { dispatches: 1, submits: 1, reads: 1, pipelines: 1 }
+ * console.log(dev.stats());
+ * // { dispatches: 1, submits: 1, reads: 1, pipelines: 1, templates: 1, programTemplates: 0 }
  * dev.destroy();
  * ```
  */
@@ -94,6 +98,13 @@ export interface GpuStats {
   readonly reads: number;
   /** Compute pipelines compiled (cached by WGSL). */
   readonly pipelines: number;
+  /**
+   * Generated kernels' templates held now (module-global: one cache for the process),
+   * at most `TEMPLATE_CAPACITY` of `kernels/kernel_plan.ts`.
+   */
+  readonly templates: number;
+  /** Program kernels held now (module-global), at most `PROGRAM_TEMPLATE_CAPACITY`. */
+  readonly programTemplates: number;
 }
 
 /**
@@ -412,13 +423,18 @@ export class GpuRuntime {
     return this.#maxDispatchesPerSubmit;
   }
 
-  /** Counts of dispatches, submits, reads and pipelines since the runtime was made. */
+  /**
+   * Counts of dispatches, submits, reads and pipelines since the runtime was made, and
+   * the generated kernels' templates held now.
+   */
   stats(): GpuStats {
     return {
       dispatches: this.#dispatches,
       submits: this.#submits,
       reads: this.#reads,
       pipelines: this.#pipelines.size,
+      templates: templateCount(),
+      programTemplates: programTemplateCount(),
     };
   }
 

@@ -15,7 +15,7 @@
  * is as short as the access allows and equal accesses give equal WGSL.
  *
  * Eager ops build a one-op term graph over their input buffers; `jit` builds a fused one
- * over many ops. Both go through `kernels/codegen.ts`.
+ * over many ops. Both go through the kernel generator (`kernels/kernel_plan.ts`).
  */
 import type { Expr } from "./expression.ts";
 

@@ -7,7 +7,7 @@
  * runs the tuned tree of `kernels/reduce.ts` eagerly. The error of a sum grows with the
  * tree depth, not the length (`reductionRoundings`, `treeSumRoundings`).
  */
-import { reductionRoundings } from "../kernels/codegen.ts";
+import { reductionRoundings } from "../kernels/reduce_kernel.ts";
 import { call, input, scalar } from "../kernels/expression.ts";
 import { encodeForm, type OpForm } from "../kernels/forms.ts";
 import { encodeTreeSum } from "../kernels/reduce.ts";

@@ -34,7 +34,7 @@ import {
   type Tensor,
   transpose,
 } from "../mod.ts";
-import { reductionRoundings } from "../kernels/codegen.ts";
+import { reductionRoundings } from "../kernels/reduce_kernel.ts";
 import { treeSumRoundings } from "../kernels/reduce.ts";
 import { gamma, U } from "./_numerics.ts";
 

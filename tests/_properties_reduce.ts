@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import { argmax, type Backend, broadcastTo, max, mean, sum, sumToShape } from "../mod.ts";
-import { reductionRoundings } from "../kernels/codegen.ts";
+import { reductionRoundings } from "../kernels/reduce_kernel.ts";
 import { treeSumRoundings } from "../kernels/reduce.ts";
 import {
   assertBitwise,

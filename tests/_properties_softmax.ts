@@ -10,7 +10,7 @@
  */
 import fc from "fast-check";
 import { type Backend, crossEntropy, logSoftmax, logSumExp, softmax } from "../mod.ts";
-import { reductionRoundings } from "../kernels/codegen.ts";
+import { reductionRoundings } from "../kernels/reduce_kernel.ts";
 import { treeSumRoundings } from "../kernels/reduce.ts";
 import {
   assertWithin,

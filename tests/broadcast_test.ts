@@ -14,7 +14,7 @@
 import fc from "fast-check";
 import assert from "node:assert/strict";
 import { type Backend, mul, sum, type Tensor, valueAndGrad, where } from "../mod.ts";
-import { reductionRoundings } from "../kernels/codegen.ts";
+import { reductionRoundings } from "../kernels/reduce_kernel.ts";
 import { assertProperty } from "./_properties.ts";
 import {
   BINARY,

@@ -15,6 +15,9 @@ Deno.test("LruCache keeps its capacity and forgets the least recently used", () 
   assert.deepStrictEqual(cache.getOrCreate("d", () => 4), 4); // evicts a
   assert.deepStrictEqual(evicted, ["b", "a"]);
   assert.deepStrictEqual([...cache.values()], [3, 4]);
+  assert.deepStrictEqual(cache.delete("c"), true); // forgotten, not evicted
+  assert.deepStrictEqual(cache.delete("c"), false);
+  assert.deepStrictEqual([evicted, cache.size], [["b", "a"], 1]);
   assert.throws(() => new LruCache(0), {
     name: "RangeError",
     message: /positive integer capacity/,

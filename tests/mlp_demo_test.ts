@@ -18,7 +18,7 @@ import {
   splitDigits,
   STUDY_RUNS,
 } from "../demos/mlp_study.ts";
-import { reductionRoundings } from "../kernels/codegen.ts";
+import { reductionRoundings } from "../kernels/reduce_kernel.ts";
 import { treeSumRoundings } from "../kernels/reduce.ts";
 import { type Backend, dropout, foldIn, randomKey } from "../mod.ts";
 import { expUlps, gamma, gpuTest, MIN_NORMAL, ref, U, ulp } from "./_harness.ts";

@@ -1,0 +1,305 @@
+/**
+ * @file The reduce kernel: a reduction over some axes of a term (its prologue, fused),
+ * then an epilogue term of the reduced value, per output element. One thread per output
+ * for short reductions (a sequential loop), one workgroup per output for long ones
+ * (strided partial values, then the tree of `kernels/reduction_tree.ts` in workgroup
+ * memory), two passes for very long ones with few outputs (chunks, then the chunks'
+ * results); {@linkcode reductionRoundings} gives the longest chain of roundings, which
+ * the error-bound tests use. {@linkcode reductionParts} — the reducer, the indexing and
+ * the epilogue of a plan — serves the program kernel's reductions too.
+ */
+import { LINEAR_WORKGROUP } from "./_shared.ts";
+import { expressionPrelude } from "./expression.ts";
+import {
+  type BindContext,
+  type ConstantMode,
+  type GeneratedKernel,
+  generateKernel,
+  type ReducePlan,
+  type Reducer,
+  reductionDims,
+  type Template,
+} from "./kernel_plan.ts";
+import { foldLanes } from "./reduction_tree.ts";
+import { sizeOf } from "./term.ts";
+import { declarations, exprsOf, USE_PARAMS, Writer } from "./wgsl_writer.ts";
+
+/** Threads per workgroup reducing one output: the lanes of its reduction tree. */
+export const REDUCE_WORKGROUP = 64;
+/** Reductions at most this long are one sequential loop per output. */
+export const SEQUENTIAL_MAX = 32;
+/** Values one workgroup reduces in the first pass of a two-pass reduction. */
+const CHUNK = 4096;
+/** Two passes are used only below this many outputs (else there is parallelism enough). */
+const SPLIT_OUTPUTS = 256;
+
+/**
+ * The longest chain of rounded operations from an input to one output of a `sum` of
+ * `length` values with `outputs` outputs, as the generated reduction computes it: the
+ * sum's error is at most γ(this)·Σ|terms|.
+ */
+export function reductionRoundings(length: number, outputs: number): number {
+  const pass = (n: number) =>
+    n <= SEQUENTIAL_MAX ? n - 1 : Math.ceil(n / REDUCE_WORKGROUP) - 1 + Math.log2(REDUCE_WORKGROUP);
+  if (!splits(length, outputs)) return pass(length);
+  return pass(CHUNK) + pass(Math.ceil(length / CHUNK));
+}
+
+function splits(length: number, outputs: number): boolean {
+  return length > CHUNK && outputs < SPLIT_OUTPUTS;
+}
+
+/** Outputs and length of a reduction plan. */
+function reductionSizes(plan: ReducePlan): { outputs: number; length: number } {
+  const { kept, reduced } = reductionDims(plan.source.shape, plan.axes);
+  return {
+    outputs: sizeOf(kept.map((d) => d.size)),
+    length: sizeOf(reduced.map((d) => d.size)),
+  };
+}
+
+/** Whether a reduction plan takes two kernels (a long sum, max or min with few outputs). */
+export function takesTwoPasses(plan: ReducePlan): boolean {
+  const { outputs, length } = reductionSizes(plan);
+  return splits(length, outputs) && plan.reducer !== "argmax";
+}
+
+/**
+ * WGSL of a reducer: its identity (±∞ come from a word: WGSL cannot write infinities as
+ * constants), how two values combine, and the type combined.
+ */
+function reducerWgsl(
+  reducer: Reducer,
+  infinity: string,
+): { type: string; identity: string; combine: string } {
+  switch (reducer) {
+    case "sum":
+      return { type: "f32", identity: "0.0", combine: "return a + b;" };
+    case "max":
+      return {
+        type: "f32",
+        identity: `-${infinity}`,
+        combine: "return select(b, a, a > b || a != a);",
+      };
+    case "min":
+      return {
+        type: "f32",
+        identity: infinity,
+        combine: "return select(b, a, a < b || a != a);",
+      };
+    case "argmax":
+      // (value, index): the larger value, the smaller index on ties; NaN wins (NumPy).
+      return {
+        type: "vec2f",
+        identity: `vec2f(-${infinity}, ${infinity})`,
+        combine:
+          "let aWins = a.x > b.x || (a.x == b.x && a.y < b.y) || (a.x != a.x && (b.x == b.x || a.y < b.y));\n  return select(b, a, aWins);",
+      };
+  }
+}
+
+/** The pieces of a reduction that a kernel loops over, written by one writer. */
+export interface ReductionParts {
+  /** Functions `combine`, `oIndex` (output → base offset) and `rIndex`, prefixed. */
+  readonly helpers: readonly string[];
+  /** WGSL combining partial values `a` and `b`. */
+  combine(a: string, b: string): string;
+  readonly oIndex: string;
+  /** WGSL type of a partial value (`vec2f` for argmax: value and index). */
+  readonly type: string;
+  readonly identity: string;
+  /** WGSL of the output count and the reduction's length. */
+  readonly outputs: string;
+  readonly length: string;
+  /**
+   * A loop combining into accumulator `a` the values `j` = `first`, `first` + `step`, …
+   * below `end` (`step` absent: 1) of the reduction of the output at offset `base`.
+   */
+  accumulate(first: string, end: string, step?: number): string;
+  /** WGSL of the reduced value in accumulator `a` (argmax: its index). */
+  result(a: string): string;
+  /** Statements storing accumulator `a` as output `o` of `target`, through the epilogue. */
+  finish(a: string, o: string, target: string): string;
+}
+
+/** Writes the functions of a reduction plan and returns how to use them. */
+export function reductionParts(w: Writer, plan: ReducePlan): ReductionParts {
+  const dims = (c: BindContext) => {
+    const p = c.plan as ReducePlan;
+    return reductionDims(p.source.shape, p.axes);
+  };
+  const { kept, reduced } = reductionDims(plan.source.shape, plan.axes);
+  const outputs = w.u32((c) => sizeOf(dims(c).kept.map((d) => d.size)));
+  const length = w.u32((c) => sizeOf(dims(c).reduced.map((d) => d.size)));
+  const keptIndex = w.decompose("o", kept.length, (c, d) => dims(c).kept[d], () => 0);
+  const reducedIndex = w.decompose("r", reduced.length, (c, d) => dims(c).reduced[d], () => 0);
+  const source = w.fn(plan.source, false);
+  const infinity = plan.reducer === "sum" ? "" : w.word(() => ({ f32: Infinity }), "f32");
+  const r = reducerWgsl(plan.reducer, infinity);
+  const isArg = plan.reducer === "argmax";
+  const [combine, oIndex, rIndex] = ["combine", "oIndex", "rIndex"].map((f) =>
+    `${w.phase.prefix}${f}`
+  );
+  const result = (a: string) => (isArg ? `${a}.y` : a);
+  const value = (v: string) =>
+    isArg
+      ? `vec2f(${source}(base + ${rIndex}(${v})), f32(${v}))`
+      : `${source}(base + ${rIndex}(${v}))`;
+  return {
+    helpers: [
+      `fn ${combine}(a: ${r.type}, b: ${r.type}) -> ${r.type} {\n  ${r.combine}\n}`,
+      `fn ${oIndex}(o: u32) -> u32 {\n${keptIndex.lines}\n  return u32(${keptIndex.offset});\n}`,
+      `fn ${rIndex}(r: u32) -> u32 {\n${reducedIndex.lines}\n  return u32(${reducedIndex.offset});\n}`,
+    ],
+    combine: (a, b) => `${combine}(${a}, ${b})`,
+    oIndex,
+    type: r.type,
+    identity: r.identity,
+    outputs,
+    length,
+    accumulate: (first, end, step) =>
+      `for (var j = ${first}; j < ${end}; j${
+        step === undefined ? "++" : ` += ${step}u`
+      }) { a = ${combine}(a, ${value("j")}); }`,
+    result,
+    finish: (a, o, target) =>
+      plan.epilogue
+        ? `fusedResult = ${result(a)};\n  ${target}[${o}] = ${w.fn(plan.epilogue, false)}(${o});`
+        : `${target}[${o}] = ${result(a)};`,
+  };
+}
+
+/** Writes a reduce kernel (or the first pass of a two-pass one, `chunks` > 1). */
+function writeReduce(
+  w: Writer,
+  plan: ReducePlan,
+  strategy: "sequential" | "workgroup",
+  chunks: boolean,
+): Template {
+  const parts = reductionParts(w, plan);
+  const { outputs, length } = parts;
+  const chunkCount = chunks
+    ? w.u32((c) => Math.ceil(reductionSizes(c.plan as ReducePlan).length / CHUNK))
+    : "";
+  const finish = chunks ? `out0[slot] = ${parts.result("a")};` : parts.finish("a", "o", "out0");
+  w.bindings.push({ kind: "output", index: 0, vector: false });
+  // Range of r this invocation reduces: all of it, or one chunk.
+  const range = chunks
+    ? `let first = chunk * ${CHUNK}u;\n  let end = min(first + ${CHUNK}u, ${length});`
+    : `let first = 0u;\n  let end = ${length};`;
+  const body = strategy === "sequential"
+    ? [
+      `  let o = linearWorkgroup(wid, groups) * ${REDUCE_WORKGROUP}u + lid;`,
+      `  if (o >= ${outputs}) { return; }`,
+      `  let base = ${parts.oIndex}(o);`,
+      `  var a = ${parts.identity};`,
+      `  ${parts.accumulate("0u", length)}`,
+      `  ${finish}`,
+    ]
+    : [
+      `  let group = linearWorkgroup(wid, groups);`,
+      `  let valid = group < ${outputs}${chunks ? ` * ${chunkCount}` : ""};`,
+      chunks
+        ? `  let o = group / ${chunkCount};\n  let chunk = group % ${chunkCount};\n  let slot = group;`
+        : `  let o = group;`,
+      `  let base = ${parts.oIndex}(min(o, ${outputs} - 1u));`,
+      `  ${range}`,
+      `  var a = ${parts.identity};`,
+      `  ${parts.accumulate("first + lid", "end", REDUCE_WORKGROUP)}`,
+      `  partial[lid] = a;`,
+      `  workgroupBarrier();`,
+      ...foldLanes({
+        array: "partial",
+        lanes: REDUCE_WORKGROUP,
+        combine: parts.combine,
+        shared: { lane: "lid", slot: "lid" },
+      }).map((line) => `  ${line}`),
+      `  a = partial[0];`,
+      `  if (lid == 0u && valid) {`,
+      `  ${finish}`,
+      `  }`,
+    ];
+  const wgsl = [
+    declarations(w.getters.length, w.bindings),
+    `var<private> fusedResult: f32;`,
+    strategy === "workgroup"
+      ? `var<workgroup> partial: array<${parts.type}, ${REDUCE_WORKGROUP}>;`
+      : "",
+    expressionPrelude(exprsOf(w.terms)),
+    LINEAR_WORKGROUP,
+    w.functions(),
+    ...parts.helpers,
+    `@compute @workgroup_size(${REDUCE_WORKGROUP})`,
+    `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,`,
+    `        @builtin(local_invocation_index) lid: u32) {`,
+    USE_PARAMS,
+    ...body,
+    `}`,
+  ].join("\n");
+  return {
+    wgsl,
+    getters: w.getters,
+    bindings: w.bindings,
+    workgroups: (p) => {
+      const { outputs, length } = reductionSizes(p as ReducePlan);
+      if (strategy === "sequential") return Math.ceil(outputs / REDUCE_WORKGROUP);
+      return chunks ? outputs * Math.ceil(length / CHUNK) : outputs;
+    },
+  };
+}
+
+/**
+ * The kernels of a reduction: one, or (very long reductions with few outputs) two —
+ * the first writes one partial result per chunk into a temporary the caller provides
+ * (`output 0` of the first kernel, of {@linkcode ReduceKernels.partials} elements) and
+ * the second reduces those partials (its input `source` −1) with the epilogue.
+ */
+export interface ReduceKernels {
+  readonly kernels: readonly GeneratedKernel[];
+  /** Elements of the temporary between two passes; 0 for one pass. */
+  readonly partials: number;
+}
+
+/** The buffer source number that stands for the partials between two reduction passes. */
+export const PARTIALS_SOURCE = -1;
+
+/** The generated kernel of one pass of a reduction plan. */
+function generatePass(
+  plan: ReducePlan,
+  mode: ConstantMode,
+  strategy: "sequential" | "workgroup",
+  chunks = false,
+): GeneratedKernel {
+  return generateKernel(
+    plan,
+    mode,
+    `${strategy}${chunks ? "/chunks" : ""}`,
+    (canonical) => writeReduce(new Writer(plan, canonical, mode), plan, strategy, chunks),
+  );
+}
+
+/** Generates the kernel(s) of a reduction plan. */
+export function generateReduce(plan: ReducePlan, mode: ConstantMode): ReduceKernels {
+  const { outputs, length } = reductionSizes(plan);
+  if (!takesTwoPasses(plan)) {
+    const strategy = length <= SEQUENTIAL_MAX ? "sequential" : "workgroup";
+    return { kernels: [generatePass(plan, mode, strategy)], partials: 0 };
+  }
+  const chunks = Math.ceil(length / CHUNK);
+  // The first pass writes the partials; only the second writes (maybe in place) the output.
+  const first = generatePass({ ...plan, inPlace: undefined }, mode, "workgroup", true);
+  const partials = { kind: "buffer", shape: [outputs, chunks], source: PARTIALS_SOURCE } as const;
+  const second = generatePass(
+    {
+      kind: "reduce",
+      reducer: plan.reducer,
+      source: partials,
+      axes: [1],
+      epilogue: plan.epilogue,
+      inPlace: plan.inPlace,
+    },
+    mode,
+    chunks <= SEQUENTIAL_MAX ? "sequential" : "workgroup",
+  );
+  return { kernels: [first, second], partials: outputs * chunks };
+}
