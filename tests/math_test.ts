@@ -1,18 +1,30 @@
 /**
  * The elementwise functions on the GPU against their exact values: the shared properties
  * (tests/_properties_elementwise.ts, where the bounds are derived) on the test device and
- * on a folded dispatch grid; and the edge cases of sqrt, tanh, sigmoid and exp.
+ * on a folded dispatch grid; the edge cases of sqrt, tanh, sigmoid and exp; and the
+ * allowances over WGSL's accuracy, granted only on the adapters where they were measured.
  */
+import assert from "node:assert/strict";
 import { abs, exp, neg, sigmoid, sqrt, tanh } from "../mod.ts";
 import { assertProperty, type OpProperty } from "./_properties.ts";
 import {
   divProperty,
   exactOpsProperty,
   expBound,
+  LOG_ALLOWANCE,
   powProperty,
   UNARY_PROPERTIES,
 } from "./_properties_elementwise.ts";
-import { assertWithin, folded, gpuTest, runs } from "./_harness.ts";
+import {
+  allowanceOn,
+  assertWithin,
+  EXP_ALLOWANCE,
+  expUlps,
+  folded,
+  gpuTest,
+  ref,
+  runs,
+} from "./_harness.ts";
 
 for (const property of UNARY_PROPERTIES) {
   gpuTest(property.name, async (dev) => {
@@ -45,7 +57,26 @@ gpuTest("sqrt(0) is 0, and large arguments saturate without NaN", async (dev) =>
   assertWithin(
     await e.read(),
     x.map((v) => Math.exp(-Math.abs(v))),
-    (i) => expBound(-Math.abs(x[i]), Math.exp(-Math.abs(x[i]))),
+    (i) => expBound(-Math.abs(x[i]), Math.exp(-Math.abs(x[i])), dev),
     "exp of −|x|",
   );
+});
+
+Deno.test("the exp and log allowances apply only on the adapters where they were measured", () => {
+  const adapter = (name: string) => ({ name });
+  const llvmpipe = adapter("llvmpipe (LLVM 15.0.6, 256 bits)");
+  const swiftShader = adapter("google swiftshader");
+  // Adapters never measured, and the CPU reference: WGSL's own bounds.
+  const others = [adapter("NVIDIA GeForce RTX 4090"), adapter("Apple M2"), adapter("llvm"), ref];
+  assert.equal(allowanceOn(EXP_ALLOWANCE, llvmpipe), 0.5);
+  assert.equal(allowanceOn(LOG_ALLOWANCE, swiftShader), 1.1);
+  assert.equal(allowanceOn(LOG_ALLOWANCE, adapter("SwiftShader Device (Subzero)")), 1.1);
+  assert.equal(allowanceOn(EXP_ALLOWANCE, swiftShader), 0);
+  assert.equal(allowanceOn(LOG_ALLOWANCE, llvmpipe), 0);
+  for (const other of others) {
+    assert.equal(allowanceOn(EXP_ALLOWANCE, other), 0, other.name);
+    assert.equal(allowanceOn(LOG_ALLOWANCE, other), 0, other.name);
+    assert.equal(expUlps(-0.25, other), 3.5, other.name);
+  }
+  assert.equal(expUlps(-0.25, llvmpipe), 4);
 });
