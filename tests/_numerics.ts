@@ -214,6 +214,12 @@ export function assertBitwiseOrFlushed(
   flushed: Float32Array,
   what: string,
 ): void {
+  if (actual.length !== expected.length || flushed.length !== expected.length) {
+    throw new Error(
+      `${what}: expected ${expected.length} values (and as many flushed), got ${actual.length} ` +
+        `(and ${flushed.length} flushed)`,
+    );
+  }
   const bits = (a: Float32Array, i: number) => new Uint32Array(a.buffer, a.byteOffset, a.length)[i];
   for (let i = 0; i < expected.length; i++) {
     if (bits(actual, i) !== bits(expected, i) && bits(actual, i) !== bits(flushed, i)) {
