@@ -83,6 +83,46 @@ export function expBound(x: number, r: number, backend: Backend): number {
   return expUlps(x, backend) * ulp(r) + (r < MIN_NORMAL ? MIN_NORMAL : 0);
 }
 
+/**
+ * sqrt's bound at exact value r: WGSL's sqrt inherits 1/inverseSqrt(x), 2 ULP then a
+ * division's 2.5 ULP, so the relative error is at most (1 + 2.5ε)/(1 − 2ε) − 1 ≤
+ * 4.5ε + 10ε²; sqrt(0) = 0 exactly (WGSL leaves it to inverseSqrt(0); Adam's first step
+ * needs it).
+ */
+export function sqrtBound(r: number): number {
+  return (4.5 * EPS + 10 * EPS * EPS) * r;
+}
+
+/**
+ * tanh's bound on `backend` at input x, exact value r. The kernel computes
+ * sign(x)·(1 − t)/(1 + t) with t = exp(−2|x|) (kernels/expression.ts), τ its exact value:
+ * t is within δ = expBound(−2|x|, τ) of τ, absolute — WGSL's ULPs of τ, subnormal τ
+ * included (at |x| = 10³⁰, δ ≈ 5.6·10⁻¹⁵), and a flush. f(t) = (1 − t)/(1 + t) has
+ * |f′| = 2/(1 + t)², so f(t) is within d = 2δ/(1 + τ − δ)² of tanh (δ < 1 + τ). The
+ * subtraction and the addition (u each) and the division (2.5 ULP ≤ 5u of the quotient)
+ * move f(t) by (7u + 5u²)/(1 − u) ≤ 8u of |f(t)| ≤ |r| + d; a subnormal quotient, flushed,
+ * by < 2·MIN_NORMAL. Valid at every finite x, saturated ones included.
+ */
+export function tanhBound(x: number, r: number, backend: Backend): number {
+  const tau = Math.exp(-2 * Math.abs(x)), delta = expBound(-2 * Math.abs(x), tau, backend);
+  const d = 2 * delta / (1 + tau - delta) ** 2;
+  return d + 8 * U * (Math.abs(r) + d) + 2 * MIN_NORMAL;
+}
+
+/**
+ * sigmoid's bound on `backend` at input x, exact value r. The kernel computes 1/(1 + e)
+ * (x ≥ 0) or e/(1 + e) (x < 0) with e = exp(−|x|), η its exact value: e is within
+ * δ = expBound(−|x|, η) of η, absolute; both quotients have |f′| = 1/(1 + e)², so f(e) is
+ * within d = δ/(1 + η − δ)² of σ (to first order σ(1 − σ)·(3 + 2|x|)ε). The addition (u)
+ * and the division (5u of the quotient) move it by 6u/(1 − u) ≤ 7u of |f(e)| ≤ r + d; a
+ * subnormal quotient, flushed, by < 2·MIN_NORMAL. Valid at every finite x.
+ */
+export function sigmoidBound(x: number, r: number, backend: Backend): number {
+  const eta = Math.exp(-Math.abs(x)), delta = expBound(-Math.abs(x), eta, backend);
+  const d = delta / (1 + eta - delta) ** 2;
+  return d + 7 * U * (r + d) + 2 * MIN_NORMAL;
+}
+
 /** A unary function: its op, its exact value, the values it is tested on, and its bound. */
 interface Unary {
   readonly op: (x: Tensor) => Tensor;
@@ -125,44 +165,29 @@ const UNARY: Record<string, Unary> = {
       x >= 0.5 && x <= 2 ? 2 ** -21 : (3 + allowanceOn(LOG_ALLOWANCE, backend)) * ulp(r),
     source: `WGSL: 3 ULP (+ ${LOG_ALLOWANCE.ulps} for SwiftShader), 2⁻²¹ absolute in [0.5, 2]`,
   },
-  // WGSL: sqrt inherits 1/inverseSqrt(x): 2 ULP then a division's 2.5 ULP, so the
-  // relative error is at most (1 + 2.5ε)/(1 − 2ε) − 1 ≤ 4.5ε + 10ε². sqrt(0) = 0 is
-  // checked exactly (WGSL leaves it to inverseSqrt(0); Adam's first step needs it).
+  // WGSL: sqrt inherits 1/inverseSqrt(x) (sqrtBound); sqrt(0) = 0 is checked exactly.
   sqrt: {
     op: sqrt,
     exact: Math.sqrt,
     domain: (x) => x.map(Math.abs),
-    bound: (_x, r) => (4.5 * EPS + 10 * EPS * EPS) * r,
+    bound: (_x, r) => sqrtBound(r),
     source: "WGSL: 1/inverseSqrt, 4.5 ULP",
   },
-  // tanh(x) = sign(x)·(1 − t)/(1 + t), t = exp(−2|x|) with τ its exact value: exp is off
-  // by E·τ, E = expUlps(2|x|)·ε (ULP(τ) ≤ ετ); to first order that moves the quotient by
-  // 2τE/(1 + τ)²; the subtraction, the addition and the division (divisor in [1, 2],
-  // 2.5 ULP ≤ 5u) add 7u of |tanh|. Second-order terms are covered by the factor
-  // (1 + 2E + 8u); a flushed t moves the result by < 2·MIN_NORMAL.
+  // tanh = sign(x)·(1 − t)/(1 + t), t = exp(−2|x|): exp's error through f′ (tanhBound).
   tanh: {
     op: tanh,
     exact: Math.tanh,
     domain: (x) => x,
-    bound: (x, r, backend) => {
-      const tau = Math.exp(-2 * Math.abs(x)), E = expUlps(2 * x, backend) * EPS;
-      return (2 * tau * E / (1 + tau) ** 2 + 7 * U * Math.abs(r)) * (1 + 2 * E + 8 * U) +
-        2 * MIN_NORMAL;
-    },
-    source: "derived: 2τE/(1 + τ)² + 7u|tanh|",
+    bound: tanhBound,
+    source: "derived: 2δ/(1 + τ − δ)² + 8u|tanh|, δ exp's bound at −2|x|",
   },
-  // sigmoid: e = exp(−|x|) off by E·e, E = expUlps(x)·ε; 1/(1 + e) (x ≥ 0) or e/(1 + e)
-  // (x < 0) moves by σ(1 − σ)E to first order; the addition and the division (divisor in
-  // [1, 2]) add 6u of σ. Second order: the factor (1 + 2E + 8u); flushes: 2·MIN_NORMAL.
+  // sigmoid = 1/(1 + e) or e/(1 + e), e = exp(−|x|): exp's error through f′ (sigmoidBound).
   sigmoid: {
     op: sigmoid,
     exact: (x) => 1 / (1 + Math.exp(-x)),
     domain: (x) => x,
-    bound: (x, r, backend) => {
-      const E = expUlps(x, backend) * EPS;
-      return r * ((1 - r) * E + 6 * U) * (1 + 2 * E + 8 * U) + 2 * MIN_NORMAL;
-    },
-    source: "derived: σ(1 − σ)(3 + 2|x|)ε + 6uσ",
+    bound: sigmoidBound,
+    source: "derived: δ/(1 + η − δ)² + 7uσ, δ exp's bound at −|x|",
   },
 };
 
