@@ -77,7 +77,7 @@ function valuesCases(max: number): fc.Arbitrary<ValuesCase> {
 
 /**
  * exp's bound on `backend` at input x, exact value r: WGSL's 3 + 2|x| ULP (+ EXP_ALLOWANCE
- * on llvmpipe), and MIN_NORMAL where the result is subnormal (flushable).
+ * on llvmpipe and SwiftShader), and MIN_NORMAL where the result is subnormal (flushable).
  */
 export function expBound(x: number, r: number, backend: Backend): number {
   return expUlps(x, backend) * ulp(r) + (r < MIN_NORMAL ? MIN_NORMAL : 0);
@@ -153,7 +153,7 @@ const UNARY: Record<string, Unary> = {
     exact: Math.exp,
     domain: (x) => foldInto(x, 88).map((v) => Math.max(v, -100)),
     bound: expBound,
-    source: `WGSL: 3 + 2|x| ULP (+ ${EXP_ALLOWANCE.ulps} for llvmpipe)`,
+    source: `WGSL: 3 + 2|x| ULP (+ ${EXP_ALLOWANCE.ulps} for llvmpipe, SwiftShader)`,
   },
   // WGSL: log within 3 ULP outside [0.5, 2], 2⁻²¹ absolute inside (+ LOG_ALLOWANCE);
   // positive inputs.
