@@ -75,7 +75,8 @@ export function abs(x: Tensor): Tensor {
 }
 
 /**
- * Elementwise eˣ (WGSL: within 3 + 2|x| ulp).
+ * Elementwise eˣ (WGSL: within 3 + 2|x| ulp; the software adapters llvmpipe and
+ * SwiftShader reach 0.35 ulp more near 0).
  *
  * @param x A tensor.
  * @returns A new tensor of `x`'s shape.

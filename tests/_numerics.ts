@@ -124,15 +124,43 @@ export function assertWithin(
 }
 
 /**
- * ULPs by which llvmpipe's exp exceeds WGSL's 3 + 2|x|: measured over 2²⁰ points of
- * [−0.1, 0.1], its worst is 3.39 ULP at x = −0.0505 (WGSL allows 3.10 there), 0.29
- * over; beyond |x| = 0.1 it keeps WGSL's bound. Bounds built on exp allow this much more.
+ * Accuracy an implementation measurably lacks: ULPs beyond WGSL's bound, allowed only on
+ * the adapters it was measured on, recognised by their description (a backend's `name`,
+ * e.g. `"llvmpipe (LLVM 15.0.6, 256 bits)"`). Every other adapter, and the CPU reference,
+ * is held to WGSL's own bound.
  */
-export const EXP_ALLOWANCE = 0.5;
+export interface Allowance {
+  /** ULPs over WGSL's bound. */
+  readonly ulps: number;
+  /** Matches the description of the adapters where it was measured. */
+  readonly adapter: RegExp;
+}
 
-/** exp's error at x in ULPs of the result: WGSL's 3 + 2|x|, plus {@linkcode EXP_ALLOWANCE}. */
-export function expUlps(x: number): number {
-  return 3 + EXP_ALLOWANCE + 2 * Math.abs(x);
+/** The ULPs `allowance` grants on `backend`: its own where the adapter matches, else 0. */
+export function allowanceOn(allowance: Allowance, backend: { readonly name: string }): number {
+  return allowance.adapter.test(backend.name) ? allowance.ulps : 0;
+}
+
+/**
+ * The software adapters' exp exceeds WGSL's 3 + 2|x| near 0. llvmpipe (Mesa's software
+ * rasteriser, behind both Vulkan and GL here): over 2²² evenly spaced points of
+ * [−0.1, 0.1] its worst is 3.456 ULP at x = −0.05604 (WGSL allows 3.112 there), 0.344
+ * over; 2²² points of [0.1, 88] and of [−88, −0.1] (normal results) stay within WGSL's
+ * bound, as do 2²⁰ of [−0.001, 0.001] (`DENO_WEBGPU_BACKEND=vulkan deno run --allow-env
+ * --allow-read scripts/measure_accuracy.ts exp -0.1 0.1 4194304`; the same figures on
+ * `gl`). SwiftShader (Chromium's WebGPU without a GPU, "google swiftshader"; the same
+ * measurement in the page, on the bundle): 3.334 ULP at x = −0.04766, 0.239 over, and
+ * within WGSL's bound on [0.1, 88] and [−88, −0.1]. Bounds built on exp allow these two
+ * 0.5 ULP more, and no other adapter.
+ */
+export const EXP_ALLOWANCE: Allowance = { ulps: 0.5, adapter: /^llvmpipe\b|swiftshader/i };
+
+/**
+ * exp's error at x in ULPs of the result on `backend`: WGSL's 3 + 2|x|, plus
+ * {@linkcode EXP_ALLOWANCE} on the adapter where it was measured.
+ */
+export function expUlps(x: number, backend: { readonly name: string }): number {
+  return 3 + allowanceOn(EXP_ALLOWANCE, backend) + 2 * Math.abs(x);
 }
 
 /**
@@ -188,6 +216,12 @@ export function assertBitwiseOrFlushed(
   flushed: Float32Array,
   what: string,
 ): void {
+  if (actual.length !== expected.length || flushed.length !== expected.length) {
+    throw new Error(
+      `${what}: expected ${expected.length} values (and as many flushed), got ${actual.length} ` +
+        `(and ${flushed.length} flushed)`,
+    );
+  }
   const bits = (a: Float32Array, i: number) => new Uint32Array(a.buffer, a.byteOffset, a.length)[i];
   for (let i = 0; i < expected.length; i++) {
     if (bits(actual, i) !== bits(expected, i) && bits(actual, i) !== bits(flushed, i)) {

@@ -39,6 +39,14 @@ interface DecayJson {
   }>;
 }
 
+/**
+ * The relative difference allowed between the GPU's short runs and the reference's: about
+ * 8 times the largest measured over 30 seeds on llvmpipe (1.27e-5; see the test). A
+ * learning rate or a λ ≠ 0 off by 1% moves the largest of a run's values by 0.85–8%
+ * (measured on the reference, seed 0).
+ */
+const MEASURED_AGREEMENT = 1e-4;
+
 async function runDemo(backend: "gpu" | "cpu", ...extra: string[]): Promise<DecayJson> {
   const out = await Deno.makeTempDir();
   try {
@@ -94,13 +102,19 @@ gpuTest(
     const cpuJson = await runDemo("cpu");
     checkShape(cpuJson);
     assert.equal(cpuJson.adapter, "cpu reference");
-    // Same data, same steps; float32 rounding differs in order only.
+    // The same study on both: the GPU draws the data and initial weights within WGSL's
+    // accuracy of the reference's (randomNormal), and rounds the steps in its own order.
+    // No bound is derived through 40 steps of training; the tolerance is measured
+    // (`scripts/measure_decay_agreement.ts 30 10`): on llvmpipe, Vulkan and GL alike, the
+    // largest relative difference of these values, compiled or eager, is 1.6e-6 for seed 0
+    // (this test's) and 1.27e-5 over seeds 0–29. An adapter whose sin and cos use more of
+    // WGSL's 2⁻¹¹ may draw data further off: measure it there before changing this.
     for (const json of [gpuJson, eagerJson]) {
       json.runs.forEach((r, i) => {
         const c = cpuJson.runs[i];
         [...r.train, ...r.test, r.wNorm].forEach((v, j) => {
           const w = [...c.train, ...c.test, c.wNorm][j];
-          assert.ok(Math.abs(v - w) <= 1e-3 * Math.abs(w) + 1e-6, `${r.name}: ${v} vs ${w}`);
+          assert.ok(Math.abs(v - w) <= MEASURED_AGREEMENT * Math.abs(w), `${r.name}: ${v} vs ${w}`);
         });
       });
     }

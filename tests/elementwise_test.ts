@@ -1,13 +1,14 @@
 /**
  * add, sub, mul, scale and square on the GPU: the shared properties (bit for bit against
  * the reference, tests/_properties_elementwise.ts) on the test device and a folded
- * dispatch grid; the reference's known values and refused shapes.
+ * dispatch grid; the reference's known values and refused shapes; the bitwise comparison
+ * scale and square are held to.
  */
 import assert from "node:assert/strict";
 import { add, scale, sub } from "../mod.ts";
 import { assertProperty } from "./_properties.ts";
 import { ARITHMETIC_PROPERTIES, scaleSquareProperty } from "./_properties_elementwise.ts";
-import { folded, gpuTest, ref, runs } from "./_harness.ts";
+import { assertBitwiseOrFlushed, folded, gpuTest, ref, runs } from "./_harness.ts";
 
 for (const property of ARITHMETIC_PROPERTIES) {
   gpuTest(property.name, async (dev) => {
@@ -35,4 +36,24 @@ Deno.test("elementwise: references compute known values; bad shapes are refused"
     /add: expected shapes that broadcast .* got \[2, 3\] and \[2, 2\]/,
   );
   assert.throws(() => scale(a, NaN), /scale: expected c to be a finite number, got NaN/);
+});
+
+Deno.test("assertBitwiseOrFlushed: each element exact or flushed, and as many elements", () => {
+  const subnormal = 2 ** -140;
+  const expected = Float32Array.of(1, subnormal), flushed = Float32Array.of(1, 0);
+  assertBitwiseOrFlushed(Float32Array.of(1, subnormal), expected, flushed, "exact");
+  assertBitwiseOrFlushed(Float32Array.of(1, 0), expected, flushed, "flushed");
+  assert.throws(
+    () => assertBitwiseOrFlushed(Float32Array.of(1, -0), expected, flushed, "sign"),
+    /sign: element 1 is 0, expected exactly/,
+  );
+  // Lengths are compared first: a longer result's extra elements were never looked at.
+  assert.throws(
+    () => assertBitwiseOrFlushed(Float32Array.of(1), expected, flushed, "short"),
+    /short: expected 2 values \(and as many flushed\), got 1/,
+  );
+  assert.throws(
+    () => assertBitwiseOrFlushed(Float32Array.of(1, 0, 5), expected, flushed, "long"),
+    /long: expected 2 values/,
+  );
 });

@@ -139,7 +139,8 @@ gpuTest(
 );
 
 /**
- * A bound on |computed − exact| of the first step's loss: the three layers' matmuls
+ * A bound on |computed − exact| of the first step's loss on `backend` (the GPU's; its exp
+ * holds the reference's too): the three layers' matmuls
  * (γ(k)·|A||B| each, the previous layer's error carried through |W|: ReLU and the
  * dropout mask do not enlarge it, the dropout scale multiplies it), the bias additions
  * and the dropout scaling (one rounding each), then the cross-entropy of those logits:
@@ -147,6 +148,7 @@ gpuTest(
  * tests/softmax_test.ts bounds logSoftmax), plus the batch mean's tree.
  */
 function lossBound(
+  backend: Backend,
   params: Record<string, Float32Array>,
   X: Float32Array,
   labels: Float32Array,
@@ -200,7 +202,8 @@ function lossBound(
     const row = z.subarray(i * 10, i * 10 + 10), m = Math.max(...row);
     const e = row.map((v) => Math.exp(v - m)), S = e.reduce((a, b) => a + b, 0);
     const alpha = row.map((v, j) =>
-      Math.exp(v - m + U * Math.abs(v - m)) - e[j] + expUlps(v - m) * ulp(e[j]) + MIN_NORMAL
+      Math.exp(v - m + U * Math.abs(v - m)) - e[j] + expUlps(v - m, backend) * ulp(e[j]) +
+      MIN_NORMAL
     );
     const A = alpha.reduce((a, b) => a + b, 0);
     const sigma = A + gamma(reductionRoundings(10, n)) * (S + A), lambda = sigma / (S - sigma);
@@ -254,6 +257,7 @@ gpuTest(
       return (await kept.read()).map((v) => (v !== 0 ? 1 : 0));
     })) as [Float32Array, Float32Array];
     const { loss, bound } = lossBound(
+      dev,
       values,
       X,
       labels,
