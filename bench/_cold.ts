@@ -94,7 +94,7 @@ export interface ColdSetup {
  * (one wait per {@linkcode WAIT_EVERY}) of an n³ product; the setups take turns, so
  * that load on the machine falls on all alike.
  */
-export async function coldFigures(
+async function coldFigures(
   setups: readonly ColdSetup[],
   n: number,
   reps: number,
@@ -119,18 +119,58 @@ export async function coldFigures(
 }
 
 /** Measures and stores our tuning for n³ under `location`, in a process of its own. */
-export async function coldTune(n: number, location: string): Promise<void> {
+async function coldTune(n: number, location: string): Promise<void> {
   await child(["--lib", "ours", "--n", `${n}`, "--tune"], location);
 }
 
 /** Empties the storage of `location`. */
-export async function coldClear(location: string): Promise<void> {
+async function coldClear(location: string): Promise<void> {
   await child(["--clear"], location);
 }
 
 /** A `--location` no run has used: an empty `localStorage`. */
-export function newLocation(): string {
+function newLocation(): string {
   return `http://bench-cold-${crypto.randomUUID()}.test/`;
+}
+
+/** The sizes n of the cold n³ matmul figures that the report and the peers table give. */
+export const COLD_SIZES: readonly number[] = [256, 1024];
+
+/** Cold processes per figure at most: each is a new process, so fewer than other reps. */
+export const COLD_REPS = 3;
+
+/** Our cold figures for one size, and those of the other setups measured beside them. */
+export interface ColdMatmul {
+  /** Ours with nothing stored: a first run on this adapter. */
+  readonly fresh: ColdFigures;
+  /** Ours with the tuning an earlier process stored: any later run. */
+  readonly stored: ColdFigures;
+  /** The other setups', in the order given. */
+  readonly others: ColdFigures[];
+}
+
+/**
+ * Matmul n³ as a fresh script sees it: ours with nothing stored and with the tuning that
+ * a process of its own measured and stored first, and `others` beside them, taking turns
+ * ({@linkcode coldFigures}) over `reps` processes each; the stored tuning is cleared after.
+ */
+export async function coldMatmul(
+  n: number,
+  reps: number,
+  others: readonly ColdSetup[] = [],
+): Promise<ColdMatmul> {
+  const location = newLocation();
+  await coldTune(n, location);
+  try {
+    const [fresh, stored, ...rest] = await coldFigures(
+      [{ lib: "ours" }, { lib: "ours", location }, ...others],
+      n,
+      reps,
+    );
+    return { fresh, stored, others: rest };
+  } finally {
+    await coldClear(location);
+  }
 }
 
 /** One product in flight: a wait for its result, and its disposal. */

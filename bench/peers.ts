@@ -21,14 +21,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import { matmulTuning } from "../kernels/matmul.ts";
 import { BENCH_OPS, type BenchCase, benchValues } from "./_cases.ts";
-import {
-  coldClear,
-  type ColdFigures,
-  coldFigures,
-  coldTune,
-  newLocation,
-  WAIT_EVERY,
-} from "./_cold.ts";
+import { COLD_REPS, COLD_SIZES, type ColdFigures, coldMatmul, WAIT_EVERY } from "./_cold.ts";
 import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
 import { openBenchDevice } from "./_gpu_timer.ts";
 import { decayPeers } from "./decay_peers.ts";
@@ -129,21 +122,13 @@ for (const [i, c] of cases.entries()) {
  * their own (bench/_cold.ts) taking turns, ours with nothing stored and with the tuning
  * an earlier process stored.
  */
-const COLD_SIZES = [256, 1024];
-const coldReps = Math.min(options.reps, 3);
+const coldReps = Math.min(options.reps, COLD_REPS);
 const coldRows: string[][] = [];
 const coldJson: Record<string, Record<string, ColdFigures>> = {};
 if (options.only.has("matmul")) {
   for (const n of COLD_SIZES) {
     progress(`matmul ${n}³ in cold processes, ours and tfjs`);
-    const location = newLocation();
-    await coldTune(n, location);
-    const [fresh, stored, tfjs] = await coldFigures(
-      [{ lib: "ours" }, { lib: "ours", location }, { lib: "tfjs" }],
-      n,
-      coldReps,
-    );
-    await coldClear(location);
+    const { fresh, stored, others: [tfjs] } = await coldMatmul(n, coldReps, [{ lib: "tfjs" }]);
     coldJson[`${n}³`] = { fresh, stored, tfjs };
     for (const figure of ["first", "ten", "twenty"] as const) {
       coldRows.push([

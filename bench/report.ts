@@ -13,11 +13,10 @@ import { cpu, gpu, type GpuBackend, type GpuTensor, matmul, type Tensor } from "
 import { MATMUL_VARIANTS, matmulTuning, matmulVariantFor } from "../kernels/matmul.ts";
 import { BENCH_OPS, benchValues } from "./_cases.ts";
 import {
-  coldClear,
+  COLD_REPS,
+  COLD_SIZES,
   type ColdFigures,
-  coldFigures,
-  coldTune,
-  newLocation,
+  coldMatmul,
   timeProducts,
   WAIT_EVERY,
 } from "./_cold.ts";
@@ -251,22 +250,13 @@ if (options.only.has("matmul")) {
  * with nothing stored (a first run on this adapter) and with the tuning stored by an
  * earlier process, beside the same calls in this warm, tuned process.
  */
-const COLD_SIZES = [256, 1024];
-/** Cold processes per figure (each is a new process, so fewer than the other reps). */
-const coldReps = Math.min(options.reps, 3);
+const coldReps = Math.min(options.reps, COLD_REPS);
 const coldRows: string[][] = [];
 const coldJson: Record<string, Record<string, ColdFigures>> = {};
 if (options.only.has("matmul")) {
   for (const n of COLD_SIZES) {
     progress(`matmul ${n}³ in cold processes`);
-    const location = newLocation();
-    await coldTune(n, location);
-    const [fresh, stored] = await coldFigures(
-      [{ lib: "ours" }, { lib: "ours", location }],
-      n,
-      coldReps,
-    );
-    await coldClear(location);
+    const { fresh, stored } = await coldMatmul(n, coldReps);
     using a = dev.tensor(benchValues(n * n, 0), [n, n]);
     using b = dev.tensor(benchValues(n * n, 1), [n, n]);
     await matmul(a, b).read();

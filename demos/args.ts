@@ -1,7 +1,9 @@
 /**
  * @file The demos' command line, shared by every `deno task demo:*`: options
  * (`--name value`, `--name=value` and boolean flags, nothing else), the checks of their
- * values, one error style, and exit statuses.
+ * values, one error style, and exit statuses; the options every training demo takes
+ * ({@linkcode parseTrainingOptions}), and the backend that `--backend` names, opened and
+ * destroyed around a demo's work ({@linkcode withBackend}).
  *
  * Every problem with the command line is a {@linkcode UsageError} whose message reads
  * `--option: expected …, got …`; `demoMain` (`_main.ts`) prints it as
@@ -10,7 +12,7 @@
  * exit 1. A run that diverged exits 3 (see `_divergence.ts`). Options are all checked,
  * the output directory included (`_output.ts`), before any work starts.
  */
-import { type Backend, cpu, gpu } from "../mod.ts";
+import { type Backend, cpu, gpu, type GpuBackend } from "../mod.ts";
 
 /** A bad command line; the message names the option, what it accepts and what was given. */
 export class UsageError extends Error {
@@ -169,6 +171,87 @@ export function choiceOption<T extends string>(
   return text as T;
 }
 
+/** What every training demo (`demo:decay`, `demo:mlp`) is given on its command line. */
+export interface TrainingOptions {
+  /** The study's settings that every training demo has. */
+  readonly settings: {
+    /** The learning rate (`--lr`). */
+    readonly lr: number;
+    /** Epochs per run (`--epochs`). */
+    readonly epochs: number;
+    /** The seed of everything random (`--seed`). */
+    readonly seed: number;
+    /** Whether each step is compiled by `jit` (no `--no-jit`). */
+    readonly jit: boolean;
+  };
+  /** `--backend`. */
+  readonly backend: "gpu" | "cpu";
+  /** `--out`, the output directory. */
+  readonly out: string;
+  /** `--allow-divergence`: exit 0 even if a run diverges. */
+  readonly allowDivergence: boolean;
+}
+
+/**
+ * The `--help` lines of the options every training demo takes after its own, for a
+ * demo that writes `NAME.json`, `NAME.svg` and `NAME.png` (by default into `out/NAME`).
+ */
+export function trainingOptionsHelp(name: string): string {
+  return `  --backend NAME    gpu (WebGPU, default) or cpu (the reference)
+  --out DIR         where ${name}.json, ${name}.svg and ${name}.png go (default out/${name})
+  --no-jit          run each training step eagerly, one kernel per op, instead of the
+                    compiled step (jit) — for comparison
+  --allow-divergence
+                    exit 0 even if a run diverges (its loss becomes NaN or infinite)
+  --help            this text`;
+}
+
+/**
+ * Parses a training demo's command line: the options every training demo takes
+ * (`--epochs`, `--lr`, `--seed`, `--backend`, `--out`, `--no-jit`,
+ * `--allow-divergence`, `--help`) and the demo's own value options, `own`.
+ *
+ * @param defaults The demo's learning rate, epochs, seed and output directory.
+ * @returns `"help"`, or the common options, checked, and every value given (absent ones
+ * missing from the record), from which the demo checks its own.
+ * @throws {UsageError} As {@linkcode parseOptions}, or for a value out of range.
+ */
+export function parseTrainingOptions(
+  args: readonly string[],
+  own: readonly string[],
+  defaults: {
+    readonly lr: number;
+    readonly epochs: number;
+    readonly seed: number;
+    readonly out: string;
+  },
+): { common: TrainingOptions; values: Record<string, string> } | "help" {
+  const { values, flags } = parseOptions(
+    args,
+    ["epochs", "lr", "seed", ...own, "backend", "out"],
+    ["no-jit", "allow-divergence", "help"],
+  );
+  if (flags.has("help")) return "help";
+  const common: TrainingOptions = {
+    settings: {
+      lr: values.lr === undefined
+        ? defaults.lr
+        : numberOption("lr", values.lr, "a finite number > 0", (v) => v > 0),
+      epochs: values.epochs === undefined
+        ? defaults.epochs
+        : integerOption("epochs", values.epochs, 1),
+      seed: values.seed === undefined
+        ? defaults.seed
+        : integerOption("seed", values.seed, 0, 2 ** 32 - 1),
+      jit: !flags.has("no-jit"),
+    },
+    backend: choiceOption("backend", values.backend ?? "gpu", ["gpu", "cpu"]),
+    out: values.out ?? defaults.out,
+    allowDivergence: flags.has("allow-divergence"),
+  };
+  return { common, values };
+}
+
 /** Where a demo writes: standard output and error. */
 export interface Io {
   /** A line of progress, results or help. */
@@ -196,17 +279,27 @@ export const consoleIo: Io = {
 };
 
 /**
- * The backend `--backend` names: WebGPU, or the CPU reference.
+ * Runs `work` on the backend `--backend` names (WebGPU, or the CPU reference), and
+ * destroys a WebGPU backend after, however `work` ends.
  *
  * @throws {DemoFailure} When there is no WebGPU adapter; the message suggests the CPU.
  */
-export async function openBackend(choice: "gpu" | "cpu"): Promise<Backend> {
-  if (choice === "cpu") return cpu();
+export async function withBackend<T>(
+  choice: "gpu" | "cpu",
+  work: (backend: Backend) => Promise<T>,
+): Promise<T> {
+  if (choice === "cpu") return await work(cpu());
+  let backend: GpuBackend;
   try {
-    return await gpu();
+    backend = await gpu();
   } catch (error) {
     throw new DemoFailure(
       `--backend gpu: ${(error as Error).message}; --backend cpu runs the CPU reference`,
     );
+  }
+  try {
+    return await work(backend);
+  } finally {
+    backend.destroy();
   }
 }

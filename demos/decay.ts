@@ -7,7 +7,6 @@
  * is stopped, reported at that epoch and in its panel, and makes the exit status 3
  * unless `--allow-divergence`.
  */
-import { GpuBackend } from "../mod.ts";
 import {
   makeStudyData,
   runName,
@@ -17,25 +16,23 @@ import {
   STUDY_DEFAULTS,
   type StudySettings,
 } from "./decay_study.ts";
-import { type Panel, renderPng, renderSvg } from "./plot.ts";
+import type { Panel } from "./plot.ts";
 import {
-  choiceOption,
   consoleIo,
   expected,
-  integerOption,
   type Io,
-  numberOption,
-  openBackend,
-  parseOptions as parseCommandLine,
+  parseTrainingOptions,
   quoted,
+  type TrainingOptions,
+  trainingOptionsHelp,
+  withBackend,
 } from "./args.ts";
-import { writeAll } from "./_output.ts";
+import { finishStudy, settingsLine, textTable } from "./_study_report.ts";
 import { demoMain } from "./_main.ts";
 import {
   describeDivergence,
   type Divergence,
   divergenceNote,
-  divergenceVerdict,
   DivergenceWatch,
 } from "./_divergence.ts";
 
@@ -51,13 +48,7 @@ Options:
   --seed N          seed of data, initialisation and shuffling, an integer in [0, 2³²) (default 0)
   --runs LIST       comma-separated variant:λ pairs, variant scratch or concise
                     (default scratch:0,scratch:15,concise:0,concise:-2)
-  --backend NAME    gpu (WebGPU, default) or cpu (the reference)
-  --out DIR         where decay.json, decay.svg and decay.png go (default out/decay)
-  --no-jit          run each training step eagerly, one kernel per op, instead of the
-                    compiled step (jit) — for comparison
-  --allow-divergence
-                    exit 0 even if a run diverges (its loss becomes NaN or infinite)
-  --help            this text
+${trainingOptionsHelp("decay")}
 
 The losses reported are the mean over the whole train and test sets every 5 epochs
 and at the last epoch: squared loss (½(ŷ − y)²) for scratch runs, MSE ((ŷ − y)²) for
@@ -84,39 +75,19 @@ function parseRuns(text: string): RunSpec[] {
   });
 }
 
-interface Options {
+interface Options extends TrainingOptions {
   settings: StudySettings;
   runs: RunSpec[];
-  backend: "gpu" | "cpu";
-  out: string;
-  allowDivergence: boolean;
 }
 
 function parseOptions(args: string[]): Options | "help" {
-  const { values: parsed, flags } = parseCommandLine(
-    args,
-    ["epochs", "lr", "seed", "runs", "backend", "out"],
-    ["no-jit", "allow-divergence", "help"],
-  );
-  if (flags.has("help")) return "help";
+  const parsed = parseTrainingOptions(args, ["runs"], { ...STUDY_DEFAULTS, out: "out/decay" });
+  if (parsed === "help") return "help";
+  const { common, values } = parsed;
   return {
-    settings: {
-      ...STUDY_DEFAULTS,
-      lr: parsed.lr === undefined
-        ? STUDY_DEFAULTS.lr
-        : numberOption("lr", parsed.lr, "a finite number > 0", (v) => v > 0),
-      epochs: parsed.epochs === undefined
-        ? STUDY_DEFAULTS.epochs
-        : integerOption("epochs", parsed.epochs, 1),
-      seed: parsed.seed === undefined
-        ? STUDY_DEFAULTS.seed
-        : integerOption("seed", parsed.seed, 0, 2 ** 32 - 1),
-      jit: !flags.has("no-jit"),
-    },
-    runs: parseRuns(parsed.runs ?? "scratch:0,scratch:15,concise:0,concise:-2"),
-    backend: choiceOption("backend", parsed.backend ?? "gpu", ["gpu", "cpu"]),
-    out: parsed.out ?? "out/decay",
-    allowDivergence: flags.has("allow-divergence"),
+    ...common,
+    settings: { ...STUDY_DEFAULTS, ...common.settings },
+    runs: parseRuns(values.runs ?? "scratch:0,scratch:15,concise:0,concise:-2"),
   };
 }
 
@@ -155,7 +126,7 @@ function panels(results: readonly Run[]): Panel[] {
 }
 
 function table(results: readonly Run[]): string[] {
-  const rows = [
+  return textTable([
     ["run", "final train loss", "final test loss", "‖w‖", "seconds", "dispatches/step"],
     ...results.map((r) => [
       r.name,
@@ -165,15 +136,7 @@ function table(results: readonly Run[]): string[] {
       r.seconds.toFixed(2),
       r.dispatchesPerStep === null ? "–" : String(r.dispatchesPerStep),
     ]),
-  ];
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  const line = (row: string[]) =>
-    row.map((cell, c) => c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])).join("  ");
-  return [line(rows[0]), widths.map((w) => "─".repeat(w)).join("  "), ...rows.slice(1).map(line)];
-}
-
-function nonFiniteAsText(_key: string, value: unknown): unknown {
-  return typeof value === "number" && !Number.isFinite(value) ? String(value) : value;
+  ]);
 }
 
 /**
@@ -185,15 +148,9 @@ export function main(args: string[], io: Io = consoleIo): Promise<number> {
   return demoMain({ name: "decay", help: HELP, parse: parseOptions, run: train }, args, io);
 }
 
-async function train(options: Options, io: Io): Promise<number> {
-  const backend = await openBackend(options.backend);
-  try {
-    const adapter = backend.name;
-    io.out(
-      `Backend: ${backend.kind} (${adapter}); ${options.settings.epochs} epochs, lr ${options.settings.lr}, seed ${options.settings.seed}, ${
-        options.settings.jit ? "compiled step (jit)" : "eager step (--no-jit)"
-      }`,
-    );
+function train(options: Options, io: Io): Promise<number> {
+  return withBackend(options.backend, async (backend) => {
+    io.out(settingsLine(backend, options.settings));
     const started = performance.now();
     const data = makeStudyData(backend, options.settings);
     const results: Run[] = [];
@@ -224,25 +181,13 @@ async function train(options: Options, io: Io): Promise<number> {
     io.out(`total ${seconds.toFixed(2)} s on ${backend.kind}`);
 
     const json = {
-      adapter,
+      adapter: backend.name,
       backend: backend.kind,
       settings: options.settings,
       runs: results,
     };
-    const figure = panels(results);
-    const written = await writeAll(options.out, [
-      // NaN and ±Infinity, which JSON lacks, as the strings "NaN" and "Infinity".
-      ["decay.json", JSON.stringify(json, nonFiniteAsText, 2) + "\n"],
-      ["decay.svg", renderSvg(figure)],
-      ["decay.png", await renderPng(figure)],
-    ]);
-    written.forEach((path) => io.out(`wrote ${path}`));
-    const verdict = divergenceVerdict(results, options.allowDivergence);
-    verdict.lines.forEach((line) => io.err(line));
-    return verdict.exit;
-  } finally {
-    if (backend instanceof GpuBackend) backend.destroy();
-  }
+    return await finishStudy(options, "decay", json, panels(results), results, io);
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -19,8 +19,8 @@ import {
   integerOption,
   type Io,
   numberOption,
-  openBackend,
   parseOptions as parseCommandLine,
+  withBackend,
 } from "./args.ts";
 import { writeAll } from "./_output.ts";
 import { demoMain } from "./_main.ts";
@@ -140,8 +140,7 @@ async function run(options: Options, out: Io): Promise<number> {
   const readGrey = picture.select(options.channel);
   out.out(`loaded ${picture.path}: ${picture.description}, ${width} × ${height} pixels`);
 
-  const backend = await openBackend(options.backend);
-  try {
+  return await withBackend(options.backend, async (backend) => {
     const limit = capacity(backend);
     if (width * height > limit) {
       throw new InputError(
@@ -153,9 +152,7 @@ async function run(options: Options, out: Io): Promise<number> {
     out.out(`channel ${options.channel}; running on ${backend.kind} (${backend.name})`);
     await compute(backend, grey, [height, width], options, out);
     return EXIT.ok;
-  } finally {
-    if (backend instanceof GpuBackend) backend.destroy();
-  }
+  });
 }
 
 async function compute(

@@ -8,7 +8,6 @@
  * infinite is stopped, reported at that epoch and makes the exit status 3 unless
  * `--allow-divergence`.
  */
-import { GpuBackend } from "../mod.ts";
 import {
   MLP_DEFAULTS,
   type MlpSettings,
@@ -18,19 +17,19 @@ import {
   splitDigits,
   STUDY_RUNS,
 } from "./mlp_study.ts";
-import { type Panel, renderPng, renderSvg } from "./plot.ts";
+import type { Panel } from "./plot.ts";
 import {
-  choiceOption,
   consoleIo,
   integerOption,
   type Io,
-  numberOption,
-  openBackend,
-  parseOptions as parseCommandLine,
+  parseTrainingOptions,
+  type TrainingOptions,
+  trainingOptionsHelp,
+  withBackend,
 } from "./args.ts";
-import { writeAll } from "./_output.ts";
+import { finishStudy, settingsLine, textTable } from "./_study_report.ts";
 import { demoMain } from "./_main.ts";
-import { describeDivergence, divergenceVerdict, DivergenceWatch } from "./_divergence.ts";
+import { describeDivergence, DivergenceWatch } from "./_divergence.ts";
 
 const HELP = `Trains the multilayer perceptron of d2l.ai's dropout chapter — 64 inputs, two hidden
 layers of 256 ReLU units, 10 outputs, softmax cross-entropy, minibatch SGD — on the 8×8
@@ -45,50 +44,25 @@ Options:
   --batch-size N    examples per minibatch, an integer in [1, 1437] (default ${MLP_DEFAULTS.batchSize})
   --seed N          seed of the split, initialisation, shuffling and dropout masks,
                     an integer in [0, 2³²) (default ${MLP_DEFAULTS.seed})
-  --backend NAME    gpu (WebGPU, default) or cpu (the reference)
-  --out DIR         where mlp.json, mlp.svg and mlp.png go (default out/mlp)
-  --no-jit          run each training step eagerly, one kernel per op, instead of the
-                    compiled step (jit) — for comparison
-  --allow-divergence
-                    exit 0 even if a run diverges (its loss becomes NaN or infinite)
-  --help            this text
+${trainingOptionsHelp("mlp")}
 
 Per epoch: the mean training loss over the epoch's minibatches (dropout on), and the
 accuracy on the training and the test images after the epoch (dropout off).
 
 Exit status: 0 done, 1 a failure (no GPU), 2 a bad option, 3 a run diverged.`;
 
-interface Options {
+interface Options extends TrainingOptions {
   settings: MlpSettings;
-  backend: "gpu" | "cpu";
-  out: string;
-  allowDivergence: boolean;
 }
 
 function parseOptions(args: string[]): Options | "help" {
-  const { values: parsed, flags } = parseCommandLine(
-    args,
-    ["epochs", "lr", "batch-size", "seed", "backend", "out"],
-    ["no-jit", "allow-divergence", "help"],
-  );
-  if (flags.has("help")) return "help";
-  const optional = (name: string, fallback: number, min: number, max?: number) =>
-    parsed[name] === undefined ? fallback : integerOption(name, parsed[name], min, max);
-  return {
-    settings: {
-      ...MLP_DEFAULTS,
-      lr: parsed.lr === undefined
-        ? MLP_DEFAULTS.lr
-        : numberOption("lr", parsed.lr, "a finite number > 0", (v) => v > 0),
-      epochs: optional("epochs", MLP_DEFAULTS.epochs, 1),
-      batchSize: optional("batch-size", MLP_DEFAULTS.batchSize, 1, 1437),
-      seed: optional("seed", MLP_DEFAULTS.seed, 0, 2 ** 32 - 1),
-      jit: !flags.has("no-jit"),
-    },
-    backend: choiceOption("backend", parsed.backend ?? "gpu", ["gpu", "cpu"]),
-    out: parsed.out ?? "out/mlp",
-    allowDivergence: flags.has("allow-divergence"),
-  };
+  const parsed = parseTrainingOptions(args, ["batch-size"], { ...MLP_DEFAULTS, out: "out/mlp" });
+  if (parsed === "help") return "help";
+  const { common, values } = parsed;
+  const batchSize = values["batch-size"] === undefined
+    ? MLP_DEFAULTS.batchSize
+    : integerOption("batch-size", values["batch-size"], 1, 1437);
+  return { ...common, settings: { ...MLP_DEFAULTS, ...common.settings, batchSize } };
 }
 
 const percent = (v: number) => `${(100 * v).toFixed(1)}%`;
@@ -129,7 +103,7 @@ function panels(results: readonly RunResult[]): Panel[] {
 }
 
 function table(results: readonly RunResult[]): string[] {
-  const rows = [
+  return textTable([
     ["run", "dropout", "train loss", "train acc.", "test acc.", "best test acc.", "seconds"],
     ...results.map((r) => [
       r.name,
@@ -140,11 +114,7 @@ function table(results: readonly RunResult[]): string[] {
       percent(Math.max(...r.testAccuracy)),
       r.seconds.toFixed(2),
     ]),
-  ];
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  const line = (row: string[]) =>
-    row.map((cell, c) => c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])).join("  ");
-  return [line(rows[0]), widths.map((w) => "─".repeat(w)).join("  "), ...rows.slice(1).map(line)];
+  ]);
 }
 
 /**
@@ -156,16 +126,10 @@ export function main(args: string[], io: Io = consoleIo): Promise<number> {
   return demoMain({ name: "mlp", help: HELP, parse: parseOptions, run: train }, args, io);
 }
 
-async function train(options: Options, io: Io): Promise<number> {
+function train(options: Options, io: Io): Promise<number> {
   const { settings } = options;
-  const backend = await openBackend(options.backend);
-  try {
-    const adapter = backend.name;
-    io.out(
-      `Backend: ${backend.kind} (${adapter}); ${settings.epochs} epochs, lr ${settings.lr}, batches of ${settings.batchSize}, seed ${settings.seed}, ${
-        settings.jit ? "compiled step (jit)" : "eager step (--no-jit)"
-      }`,
-    );
+  return withBackend(options.backend, async (backend) => {
+    io.out(settingsLine(backend, settings, [`batches of ${settings.batchSize}`]));
     const started = performance.now();
     const data = splitDigits(await readDigits(), backend, settings);
     const results: RunResult[] = [];
@@ -194,31 +158,13 @@ async function train(options: Options, io: Io): Promise<number> {
     io.out(`total ${((performance.now() - started) / 1000).toFixed(2)} s on ${backend.kind}`);
 
     const json = {
-      adapter,
+      adapter: backend.name,
       backend: backend.kind,
       settings,
       runs: results.map((r, i) => ({ ...r, divergence: watches[i].divergence })),
     };
-    const figure = panels(results);
-    const written = await writeAll(options.out, [
-      ["mlp.json", JSON.stringify(json, nonFiniteAsText, 2) + "\n"],
-      ["mlp.svg", renderSvg(figure)],
-      ["mlp.png", await renderPng(figure)],
-    ]);
-    written.forEach((path) => io.out(`wrote ${path}`));
-    const verdict = divergenceVerdict(
-      results.map((r, i) => ({ name: r.name, divergence: watches[i].divergence })),
-      options.allowDivergence,
-    );
-    verdict.lines.forEach((line) => io.err(line));
-    return verdict.exit;
-  } finally {
-    if (backend instanceof GpuBackend) backend.destroy();
-  }
-}
-
-function nonFiniteAsText(_key: string, value: unknown): unknown {
-  return typeof value === "number" && !Number.isFinite(value) ? String(value) : value;
+    return await finishStudy(options, "mlp", json, panels(results), json.runs, io);
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

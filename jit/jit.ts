@@ -1,5 +1,7 @@
 /**
- * @file `jit`: compiled execution beside eager execution (DESIGN principles 9–10). A
+ * @file `jit`: compiled execution beside eager execution
+ * (docs/architecture.md#compiled-beside-eager and
+ * docs/architecture.md#oracle-independent-of-the-compiler). A
  * jitted function is recorded into a graph of the library's own op definitions
  * (`recorder.ts`), fused (`fusion.ts`), lowered to generated kernels (`lower.ts`) and
  * compiled into a program whose memory, pipelines and bind groups are made once

@@ -112,6 +112,43 @@ export function matmulUniforms(
   return { uniforms: packUniforms(words), tiles };
 }
 
+/** A kernel that reads op(A) and op(B) and stores C through hooks, one workgroup a tile of C. */
+export interface HookedKernel {
+  /** The variant's part of the pipeline key; the hooks' key follows it. */
+  readonly key: string;
+  /** Rows of C one workgroup computes. */
+  readonly tileRows: number;
+  /** Columns of C one workgroup computes. */
+  readonly tileCols: number;
+  /** The kernel's WGSL around the hooks' WGSL. */
+  wgsl(hooks: string): string;
+}
+
+/** Dispatches `kernel` with `hooks` for C = op(A)·op(B) (`params`), a workgroup a tile. */
+export function dispatchHooked(
+  runtime: GpuRuntime,
+  params: MatmulParams,
+  hooks: MatmulHooks,
+  kernel: HookedKernel,
+): void {
+  const { uniforms, tiles } = matmulUniforms(params, kernel.tileRows, kernel.tileCols);
+  runtime.dispatch({
+    op: hooks.op ?? "matmul",
+    key: `matmul/${kernel.key}/${hooks.key}`,
+    wgsl: () => kernel.wgsl(hooks.wgsl),
+    uniforms,
+    buffers: hooks.buffers,
+    workgroups: tiles,
+  });
+}
+
+/** The `encode` of a variant whose plain path is its hooked path with the plain hooks. */
+export function plainEncode(
+  encodeHooked: NonNullable<MatmulVariant["encodeHooked"]>,
+): MatmulVariant["encode"] {
+  return (runtime, [a, b], c, params) => encodeHooked(runtime, params, plainHooks(params, a, b, c));
+}
+
 /**
  * Which operands the plain hooks bind as whole vec4 blocks, adding `loadA4`, `loadB4`
  * and `storeC4` beside the scalar hooks. Only where the stored rows are whole blocks
@@ -222,6 +259,28 @@ export function storeBlock(
     );
     return `if (${row(i)} < params.m) {\n    let r = ${row(i)};\n    ${stores.join("\n    ")}\n  }`;
   }).join("\n  ");
+}
+
+/**
+ * WGSL of a kernel whose threads each compute a `rows`×`cols` block of C (cols a multiple
+ * of 4) at consecutive rows and columns, in workgroups of `threads`×`threads` threads
+ * (after `tiledMain` of `_shared.ts`, which names `tile` and `lid`): `head` returns past the
+ * last tile, names the block's first row and column (`row0`, `col0`) and declares its
+ * accumulators; `store` stores them (with `storeC4` when `vector`).
+ */
+export function threadBlock(
+  threads: number,
+  rows: number,
+  cols: number,
+  vector: boolean,
+): { head: string; store: string } {
+  return {
+    head: /* wgsl */ `if (tile >= params.tiles) { return; }
+  let row0 = (tile / params.tilesN) * ${threads * rows}u + lid.y * ${rows}u;
+  let col0 = (tile % params.tilesN) * ${threads * cols}u + lid.x * ${cols}u;
+  ${declareAccumulators(rows, cols / 4)}`,
+    store: storeBlock(rows, cols / 4, (i) => `row0 + ${i}u`, (j) => `col0 + ${4 * j}u`, vector),
+  };
 }
 
 /** WGSL declarations of `rows` × `blocks` zeroed vec4 accumulators `acc{i}_{j}`. */

@@ -1,7 +1,8 @@
 /**
  * @file What every kernel file shares: the WGSL that turns a folded dispatch back into
- * one workgroup index, the packing of a uniform block from u32/f32 words, and the binding of an array as whole vec4 or mat4x4
- * blocks.
+ * one workgroup index (and the head of a tiled kernel's entry point, which starts from
+ * it), the packing of a uniform block from u32/f32 words, and the binding of an array
+ * as whole vec4 or mat4x4 blocks.
  */
 import type { DeviceArray } from "./runtime.ts";
 
@@ -15,6 +16,22 @@ fn linearWorkgroup(wid: vec3u, groups: vec3u) -> u32 {
   return wid.x + groups.x * (wid.y + groups.y * wid.z);
 }
 `;
+
+/**
+ * WGSL: {@linkcode LINEAR_WORKGROUP} and the head of a tiled kernel's entry point `main`
+ * with `x`×`y` threads a workgroup, up to the line that names its tile: the builtins
+ * `wid` and `groups` (the folded grid), `lid` (the thread's id in the workgroup, a
+ * vec3u) and `li` (its index, a u32), then `let tile = linearWorkgroup(wid, groups);`.
+ * The kernel goes on with its body and closes the function.
+ */
+export function tiledMain(x: number, y = 1): string {
+  return /* wgsl */ `${LINEAR_WORKGROUP}
+@compute @workgroup_size(${x}, ${y})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
+        @builtin(local_invocation_id) lid: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  let tile = linearWorkgroup(wid, groups);`;
+}
 
 /** A uniform word: an unsigned 32-bit integer or a float32. */
 export type UniformWord = { u32: number } | { f32: number };

@@ -1,5 +1,6 @@
 /**
- * @file `corr2d`'s kernel, chosen per adapter (DESIGN.md, principle 8). On a GPU, the
+ * @file `corr2d`'s kernel, chosen per adapter
+ * (docs/architecture.md#kernels-chosen-per-adapter). On a GPU, the
  * image tile with its halo is staged in workgroup memory (`corr2d_staged.ts`); on a
  * software adapter (Mesa's llvmpipe, SwiftShader), where workgroup memory and barriers
  * are slow, each thread keeps a 2×16 block of outputs in registers

@@ -18,7 +18,8 @@
  * Launch: workgroups of 8×8 threads, one per 16×128 tile of the output, folded into
  * more dimensions when needed.
  */
-import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
+import { asBlocks, tiledMain } from "./_shared.ts";
+import { CORR2D_PARAMS_WGSL, dispatchCorr2d } from "./_corr2d_shared.ts";
 import type { Corr2dParams } from "./corr2d.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
@@ -46,17 +47,12 @@ fn load4(row: u32, col: u32) -> vec4f {
 }`;
 
 const wgsl = (aligned: boolean) => /* wgsl */ `
-struct Params { h: u32, w: u32, kh: u32, kw: u32, oh: u32, ow: u32, tilesX: u32, tiles: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
+${CORR2D_PARAMS_WGSL}
 ${imageLoads(aligned)}
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-${LINEAR_WORKGROUP}
 fn tap(i: u32, j: u32) -> f32 { return select(0.0, k[i * params.kw + min(j, params.kw - 1u)], j < params.kw); }
-@compute @workgroup_size(${THREADS}, ${THREADS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
-        @builtin(local_invocation_id) lid: vec3u) {
-  let tile = linearWorkgroup(wid, groups);
+${tiledMain(THREADS, THREADS)}
   if (tile >= params.tiles) { return; }
   let y0 = (tile / params.tilesX) * ${TILE_Y}u + lid.y * ${ROWS.length}u;
   let x0 = (tile % params.tilesX) * ${TILE_X}u + lid.x * ${4 * GROUPS.length}u;
@@ -109,18 +105,14 @@ export function encodeCorr2dRegisters(
   runtime: GpuRuntime,
   [x, k]: readonly DeviceArray[],
   out: DeviceArray,
-  { h, w, kh, kw }: Corr2dParams,
+  params: Corr2dParams,
 ): void {
-  const oh = h - kh + 1, ow = w - kw + 1;
-  const tilesX = Math.ceil(ow / TILE_X);
-  const tiles = tilesX * Math.ceil(oh / TILE_Y);
-  const aligned = w % 4 === 0;
-  runtime.dispatch({
-    op: "corr2d",
+  const aligned = params.w % 4 === 0;
+  const kernel = {
     key: `corr2d/registers${ROWS.length}x${4 * GROUPS.length}/${aligned ? "vec4" : "scalar"}`,
+    tileRows: TILE_Y,
+    tileCols: TILE_X,
     wgsl: () => wgsl(aligned),
-    uniforms: packUniforms([h, w, kh, kw, oh, ow, tilesX, tiles].map((u32) => ({ u32 }))),
-    buffers: [aligned ? asBlocks(x, 16) : x, k, out],
-    workgroups: tiles,
-  });
+  };
+  dispatchCorr2d(runtime, kernel, [aligned ? asBlocks(x, 16) : x, k, out], params);
 }

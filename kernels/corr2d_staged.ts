@@ -11,7 +11,8 @@
  *
  * Launch: ⌈OH/16⌉·⌈OW/16⌉ tiles, folded into two dimensions when needed.
  */
-import { LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
+import { tiledMain } from "./_shared.ts";
+import { CORR2D_PARAMS_WGSL, dispatchCorr2d } from "./_corr2d_shared.ts";
 import type { Corr2dParams } from "./corr2d.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
@@ -20,19 +21,13 @@ const BLOCK = 16;
 const STAGE = TILE + BLOCK - 1;
 
 const wgsl = () => /* wgsl */ `
-struct Params { h: u32, w: u32, kh: u32, kw: u32, oh: u32, ow: u32, tilesX: u32, tiles: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
+${CORR2D_PARAMS_WGSL}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 var<workgroup> staged: array<f32, ${STAGE * STAGE}>;
 var<workgroup> kernelBlock: array<f32, ${BLOCK * BLOCK}>;
-${LINEAR_WORKGROUP}
-@compute @workgroup_size(${TILE}, ${TILE})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
-        @builtin(local_invocation_id) lid: vec3u,
-        @builtin(local_invocation_index) li: u32) {
-  let tile = linearWorkgroup(wid, groups);
+${tiledMain(TILE, TILE)}
   let oy0 = (tile / params.tilesX) * ${TILE}u;
   let ox0 = (tile % params.tilesX) * ${TILE}u;
   var acc = 0.0;
@@ -72,17 +67,8 @@ export function encodeCorr2dStaged(
   runtime: GpuRuntime,
   [x, k]: readonly DeviceArray[],
   out: DeviceArray,
-  { h, w, kh, kw }: Corr2dParams,
+  params: Corr2dParams,
 ): void {
-  const oh = h - kh + 1, ow = w - kw + 1;
-  const tilesX = Math.ceil(ow / TILE);
-  const tiles = tilesX * Math.ceil(oh / TILE);
-  runtime.dispatch({
-    op: "corr2d",
-    key: "corr2d/staged16",
-    wgsl,
-    uniforms: packUniforms([h, w, kh, kw, oh, ow, tilesX, tiles].map((u32) => ({ u32 }))),
-    buffers: [x, k, out],
-    workgroups: tiles,
-  });
+  const kernel = { key: "corr2d/staged16", tileRows: TILE, tileCols: TILE, wgsl };
+  dispatchCorr2d(runtime, kernel, [x, k, out], params);
 }

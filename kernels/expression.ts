@@ -1,5 +1,6 @@
 /**
- * @file The elementwise expression language (DESIGN principle 11): an elementwise op is
+ * @file The elementwise expression language
+ * (docs/architecture.md#elementwise-math-once): an elementwise op is
  * one small expression tree over its inputs, with two interpreters written side by side
  * here — {@linkcode expressionWgsl}, the WGSL text the kernel generator (eager and fused
  * alike) compiles, and {@linkcode evaluateExpression}, float64 arithmetic that is the CPU

@@ -1,6 +1,7 @@
 /**
  * @file How an op describes its GPU computation to the kernel generator, so that one
- * description serves the op's eager kernel and `jit`'s fusion (DESIGN principle 9):
+ * description serves the op's eager kernel and `jit`'s fusion
+ * (docs/architecture.md#compiled-beside-eager):
  *
  * - a **term**: the output as a term of the input terms — an elementwise expression
  *   (inputs broadcast to the output shape) or a view (broadcast, reshape, transpose,

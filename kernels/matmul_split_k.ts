@@ -9,14 +9,14 @@
  * Launch: one workgroup per output, m·n workgroups, folded into more dimensions.
  * Takes hooks: its reads are loadA/loadB and its one store per output is storeC.
  */
-import { LINEAR_WORKGROUP } from "./_shared.ts";
+import { tiledMain } from "./_shared.ts";
 import {
+  dispatchHooked,
   MATMUL_PARAMS_WGSL,
   type MatmulHooks,
   type MatmulParams,
-  matmulUniforms,
   type MatmulVariant,
-  plainHooks,
+  plainEncode,
 } from "./_matmul_shared.ts";
 import type { GpuRuntime } from "./runtime.ts";
 
@@ -25,43 +25,30 @@ const THREADS = 64;
 const wgsl = (hooks: string) => /* wgsl */ `
 ${MATMUL_PARAMS_WGSL}
 ${hooks}
-${LINEAR_WORKGROUP}
 var<workgroup> partial: array<f32, ${THREADS}>;
-@compute @workgroup_size(${THREADS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let tile = linearWorkgroup(wid, groups);
+${tiledMain(THREADS)}
   let r = min(tile / params.n, params.m - 1u);
   let col = tile % params.n;
   var sum = 0.0;
-  for (var p = lid; p < params.k; p += ${THREADS}u) { sum += loadA(r, p) * loadB(p, col); }
-  partial[lid] = sum;
+  for (var p = li; p < params.k; p += ${THREADS}u) { sum += loadA(r, p) * loadB(p, col); }
+  partial[li] = sum;
   workgroupBarrier();
   for (var stride = ${THREADS / 2}u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) { partial[lid] += partial[lid + stride]; }
+    if (li < stride) { partial[li] += partial[li + stride]; }
     workgroupBarrier();
   }
-  if (lid == 0u && tile < params.tiles) { storeC(tile / params.n, col, partial[0]); }
+  if (li == 0u && tile < params.tiles) { storeC(tile / params.n, col, partial[0]); }
 }
 `;
 
 function encodeHooked(runtime: GpuRuntime, params: MatmulParams, hooks: MatmulHooks): void {
-  const { uniforms, tiles } = matmulUniforms(params, 1, 1);
-  runtime.dispatch({
-    op: hooks.op ?? "matmul",
-    key: `matmul/splitK/${hooks.key}`,
-    wgsl: () => wgsl(hooks.wgsl),
-    uniforms,
-    buffers: hooks.buffers,
-    workgroups: tiles,
-  });
+  dispatchHooked(runtime, params, hooks, { key: "splitK", tileRows: 1, tileCols: 1, wgsl });
 }
 
 /** The split-k variant: one workgroup per output, a tree over 64 strided partial sums. */
 export const splitKVariant: MatmulVariant = {
   name: "splitK",
   supports: (runtime, { m, n }) => m * n <= runtime.maxWorkgroupsPerDimension ** 3,
-  encode: (runtime, [a, b], c, params) =>
-    encodeHooked(runtime, params, plainHooks(params, a, b, c)),
+  encode: plainEncode(encodeHooked),
   encodeHooked,
 };

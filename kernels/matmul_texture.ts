@@ -29,15 +29,14 @@
  * per workgroup; the product, workgroups of 8×8 threads, one per (8·rows)×(8·cols)
  * tile of C.
  */
-import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
+import { asBlocks, packUniforms, tiledMain } from "./_shared.ts";
 import {
-  declareAccumulators,
   MATMUL_PARAMS_WGSL,
   matmulUniforms,
   type MatmulVariant,
   range,
-  storeBlock,
   storeOperand,
+  threadBlock,
 } from "./_matmul_shared.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
@@ -69,11 +68,8 @@ struct Pack { rows: u32, cols: u32, width: u32, height: u32 }
 @group(0) @binding(0) var<uniform> pk: Pack;
 @group(0) @binding(1) var<storage, read> src: array<${mode === "scalar" ? "f32" : "vec4f"}>;
 @group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
-${LINEAR_WORKGROUP}
-@compute @workgroup_size(${PACK_THREADS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let t = linearWorkgroup(wid, groups) * ${PACK_THREADS}u + lid;`;
+${tiledMain(PACK_THREADS)}
+  let t = tile * ${PACK_THREADS}u + li;`;
   if (mode === "block") {
     // Texels (x, 4y … 4y + 3): logical rows 4y…4y+3, columns 4x…4x+3, i.e. stored rows
     // 4x…4x+3 (one per column), elements 4y…4y+3 of each, one vec4 read each.
@@ -157,25 +153,19 @@ function wgsl(rows: number, cols: number, storage: boolean, vectorStore: boolean
   const fmas = range(rows).flatMap((i) =>
     range(cols / 4).flatMap((j) => range(4).map((q) => `acc${i}_${j} += a${i}[${q}] * b${q}_${j};`))
   );
+  const block = threadBlock(THREADS, rows, cols, vectorStore);
   return /* wgsl */ `
 ${MATMUL_PARAMS_WGSL}
 @group(0) @binding(1) var ta: ${texture};
 @group(0) @binding(2) var tb: ${texture};
 ${storeOperand(3, vectorStore)}
-${LINEAR_WORKGROUP}
-@compute @workgroup_size(${THREADS}, ${THREADS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
-        @builtin(local_invocation_id) lid: vec3u) {
-  let tile = linearWorkgroup(wid, groups);
-  if (tile >= params.tiles) { return; }
-  let row0 = (tile / params.tilesN) * ${THREADS * rows}u + lid.y * ${rows}u;
-  let col0 = (tile % params.tilesN) * ${THREADS * cols}u + lid.x * ${cols}u;
+${tiledMain(THREADS, THREADS)}
+  ${block.head}
   let bx = col0 / 4u;
-  ${declareAccumulators(rows, cols / 4)}
   for (var p = 0u; p < (params.k + 3u) / 4u; p++) {
     ${[...aLoads, ...bLoads, ...fmas].join("\n    ")}
   }
-  ${storeBlock(rows, cols / 4, (i) => `row0 + ${i}u`, (j) => `col0 + ${4 * j}u`, vectorStore)}
+  ${block.store}
 }
 `;
 }

@@ -31,14 +31,14 @@
  *
  * Launch: one workgroup per BM×BN tile of C.
  */
-import { LINEAR_WORKGROUP } from "./_shared.ts";
+import { tiledMain } from "./_shared.ts";
 import {
   adapterClassOf,
   declareAccumulators,
+  dispatchHooked,
   MATMUL_PARAMS_WGSL,
   type MatmulHooks,
   type MatmulParams,
-  matmulUniforms,
   type MatmulVariant,
   plainHooks,
   range,
@@ -191,16 +191,11 @@ function wgsl(hooks: string, t: Tiling, vector: VectorOperands, params: MatmulPa
   return /* wgsl */ `
 ${MATMUL_PARAMS_WGSL}
 ${hooks}
-${LINEAR_WORKGROUP}
 var<workgroup> tileA: array<vec4f, ${2 * slabA}>;
 var<workgroup> tileB: array<vec4f, ${2 * slabB}>;
-@compute @workgroup_size(${THREADS}, ${THREADS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
-        @builtin(local_invocation_id) lid: vec3u,
-        @builtin(local_invocation_index) li: u32) {
+${tiledMain(THREADS, THREADS)}
   // No early return: every thread reaches every barrier. Tiles past the last (where the
   // folded grid rounds up) start past row m and store nothing.
-  let tile = linearWorkgroup(wid, groups);
   let tileRow = (tile / params.tilesN) * ${bm}u;
   let tileCol = (tile % params.tilesN) * ${bn}u;
   ${declareAccumulators(tm, tn / 4)}
@@ -265,14 +260,11 @@ export function tiledVariant(tm: number, tn: number): MatmulVariant {
     vector: VectorOperands,
   ) => {
     const t = tiling(runtime)!;
-    const { uniforms, tiles } = matmulUniforms(params, THREADS * tm, THREADS * tn);
-    runtime.dispatch({
-      op: hooks.op ?? "matmul",
-      key: `matmul/${name}/${t.bk}/${hooks.key}`,
-      wgsl: () => wgsl(hooks.wgsl, t, vector, params),
-      uniforms,
-      buffers: hooks.buffers,
-      workgroups: tiles,
+    dispatchHooked(runtime, params, hooks, {
+      key: `${name}/${t.bk}`,
+      tileRows: THREADS * tm,
+      tileCols: THREADS * tn,
+      wgsl: (hooks) => wgsl(hooks, t, vector, params),
     });
   };
   return {

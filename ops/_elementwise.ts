@@ -1,5 +1,6 @@
 /**
- * @file Elementwise ops from one expression each (DESIGN principle 11). The factory turns
+ * @file Elementwise ops from one expression each
+ * (docs/architecture.md#elementwise-math-once). The factory turns
  * an expression over the op's inputs into a whole {@linkcode OpDefinition}: the reference
  * is the expression's float64 interpreter (rounded once to float32), the GPU form a map
  * term over the inputs broadcast to the output shape — the eager kernel is generated from

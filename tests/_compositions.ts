@@ -5,7 +5,8 @@
  * each reading earlier values or new inputs of compatible shapes. fast-check generates
  * the steps as small records, so a failing program shrinks to a short one.
  *
- * The oracle is the program run eagerly on the CPU reference (DESIGN principle 10).
+ * The oracle is the program run eagerly on the CPU reference
+ * (docs/architecture.md#oracle-independent-of-the-compiler).
  * The tolerance is the forward error bound of the unfused computation, propagated step
  * by step beside the reference values: each op adds its own rounding error — the bound
  * of the algorithm the GPU runs (γ of the rounding count for sums and dot products,

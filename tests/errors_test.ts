@@ -1,5 +1,6 @@
 /**
- * Every bad input named in DESIGN.md throws a TypeError or RangeError whose message
+ * Every bad input named in docs/architecture.md#checked-at-the-boundary throws a
+ * TypeError or RangeError whose message
  * names the op, what was expected and what was given, on both backends.
  */
 import assert from "node:assert/strict";
