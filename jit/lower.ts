@@ -18,14 +18,14 @@ import {
   phaseWork,
   type ProgramPhase,
 } from "../kernels/codegen.ts";
-import { dispatchGenerated, type OpForm } from "../kernels/forms.ts";
+import { dispatchGenerated } from "../kernels/forms.ts";
 import type { MatmulParams } from "../kernels/_matmul_shared.ts";
 import { matmulVariantFor } from "../kernels/matmul.ts";
 import { packUniforms } from "../kernels/_shared.ts";
 import { type DeviceArray, type GpuRuntime, MAX_UNIFORM_BYTES } from "../kernels/runtime.ts";
-import { bufferTerm, resultTerm, type Term } from "../kernels/term.ts";
+import { bufferTerm, resultTerm, type Term, termChildren } from "../kernels/term.ts";
 import { encodeOp } from "../ops/_op.ts";
-import type { FusionPlan, PlannedKernel } from "./fusion.ts";
+import { formOf, type FusionPlan, type PlannedKernel } from "./fusion_plan.ts";
 import { type Graph, type GraphNode, shapesOf } from "./graph.ts";
 
 /** Where the stored nodes of the current call live. */
@@ -50,11 +50,6 @@ export interface Step {
 
 type OpNode = GraphNode & { kind: "op" };
 
-function formOf(graph: Graph, id: number): OpForm {
-  const node = graph.nodes[id] as OpNode;
-  return node.op.form!(node.params, shapesOf(graph, node));
-}
-
 /**
  * The term computing node `root`: its op's term over its inputs' terms, each a buffer if
  * stored, else inlined the same way (memoised, so a value read twice is one WGSL
@@ -70,7 +65,7 @@ function rootTerm(
   const build = (id: number): Term => {
     const node = graph.nodes[id] as OpNode;
     const form = formOf(graph, id);
-    if (form.kind !== "term") throw new Error(`jit: ${node.op.name} cannot be inlined`);
+    if (form?.kind !== "term") throw new Error(`jit: ${node.op.name} cannot be inlined`);
     return form.build(node.inputs.map(termOf));
   };
   const termOf = (id: number): Term => {
@@ -117,7 +112,7 @@ function kernelPlan(
   if (kernel.kind === "map") {
     return { kind: "map", outputs: [rootTerm(graph, stored, kernel.writes)], ...own };
   }
-  const form = formOf(graph, kernel.anchor);
+  const form = formOf(graph, kernel.anchor)!;
   const anchor = graph.nodes[kernel.anchor] as OpNode;
   const inputs = anchor.inputs.map((i) => inputTerm(graph, stored, i));
   if (form.kind === "matmul") {
@@ -235,12 +230,7 @@ function phaseSources(phases: readonly ProgramPhase[]): { reads: number[]; write
   const reads = new Set<number>();
   const visit = (t: Term): void => {
     if (t.kind === "buffer") reads.add(t.source);
-    else if (t.kind === "map") t.args.forEach(visit);
-    else if (t.kind === "view") {
-      visit(t.source);
-      if (t.view.kind === "strided" && t.view.outside) visit(t.view.outside);
-      if (t.view.kind === "gather") visit(t.view.rows);
-    }
+    else termChildren(t).forEach(visit);
   };
   for (const { plan } of phases) {
     if (plan.kind === "map") plan.outputs.forEach(visit);
