@@ -5,8 +5,11 @@
  * of the program, runtime values are words), a matmul variant with fused operand loads
  * and epilogue, or an op's own eager kernel. Steps rebuild their terms from the graph
  * they are given, so the same steps serve the recording a program was compiled from and
- * every later recording of the same static key (with new runtime values). A small
- * program's steps may instead run together as the phases of one program kernel
+ * every later recording of the same static key (with new runtime values). They stay
+ * functions rather than a data description of the kernels, since a recording with new
+ * runtime values must be issued again either way: its words live in the terms built from
+ * it, and an op's own kernel shows what it encodes (uniforms, uploads) only by encoding.
+ * A small program's steps may instead run together as the phases of one program kernel
  * ({@linkcode fitsOneProgram}, {@linkcode runAsOneProgram}).
  */
 import {
