@@ -14,8 +14,7 @@
  * The kernel then reads the argument through its output binding (`kernels/kernel_plan.ts`,
  * `InPlace`), since one dispatch may not bind a buffer both read-only and writable.
  */
-import type { FusionPlan } from "./fusion.ts";
-import { ownTerm, readsAtOwnIndex } from "./fusion.ts";
+import { type FusionPlan, ownTerm, readsAtOwnIndex } from "./fusion_plan.ts";
 import type { Graph } from "./graph.ts";
 
 /**
@@ -36,33 +35,16 @@ export function planInPlace(
       : []
   );
   const size = (id: number) => nodes[id].shape.reduce((a, b) => a * b, 1);
-  // The kernels that read each stored node (walking each kernel's inlined values).
-  const readers = new Map<number, number[]>();
-  plan.kernels.forEach((kernel, k) => {
-    const seen = new Set<number>();
-    const visit = (id: number, top: boolean): void => {
-      if (seen.has(id)) return;
-      seen.add(id);
-      if (!top && plan.materialized.has(id)) {
-        readers.set(id, [...(readers.get(id) ?? []), k]);
-        return;
-      }
-      const node = nodes[id];
-      if (node.kind === "op") node.inputs.forEach((i) => visit(i, false));
-    };
-    visit(kernel.writes, true);
-  });
   /** Whether kernel `k` reads `argument` only at the element it writes. */
   const readsInPlace = (k: number, argument: number): boolean => {
     const kernel = plan.kernels[k];
     const anchor = kernel.kind === "reduce" || kernel.kind === "matmul" ? kernel.anchor : -1;
-    const inKernel = (id: number) =>
-      nodes[id].kind === "op" && (id === kernel.writes || !plan.materialized.has(id));
+    const computed = new Set([kernel.writes, ...kernel.inlined]);
     const reaches = (id: number): boolean =>
       id === argument ||
-      (inKernel(id) && (nodes[id] as { inputs: readonly number[] }).inputs.some(reaches));
+      (computed.has(id) && (nodes[id] as { inputs: readonly number[] }).inputs.some(reaches));
     const ok = (id: number): boolean => {
-      if (id === argument || !inKernel(id) || !reaches(id)) return true;
+      if (id === argument || !computed.has(id) || !reaches(id)) return true;
       const node = nodes[id];
       if (id === anchor) return false; // read by the reduction's input or the matmul's operands
       const own = ownTerm(graph, id);
@@ -84,9 +66,8 @@ export function planInPlace(
     firstOutput.add(result);
     for (const argument of candidates) {
       if (taken.has(argument) || size(argument) !== size(result)) continue;
-      const reads = readers.get(argument) ?? [];
-      if (reads.some((r) => r > k)) continue;
-      if (reads.includes(k) && !readsInPlace(k, argument)) continue;
+      if (plan.kernels.slice(k + 1).some((later) => later.reads.includes(argument))) continue;
+      if (kernel.reads.includes(argument) && !readsInPlace(k, argument)) continue;
       inPlace.set(result, argument);
       taken.add(argument);
       return;

@@ -5,22 +5,25 @@
  * of the program, runtime values are words), a matmul variant with fused operand loads
  * and epilogue, or an op's own eager kernel. Steps rebuild their terms from the graph
  * they are given, so the same steps serve the recording a program was compiled from and
- * every later recording of the same static key (with new runtime values). A small
- * program's steps may instead run together as the phases of one program kernel
+ * every later recording of the same static key (with new runtime values). They stay
+ * functions rather than a data description of the kernels, since a recording with new
+ * runtime values must be issued again either way: its words live in the terms built from
+ * it, and an op's own kernel shows what it encodes (uniforms, uploads) only by encoding.
+ * A small program's steps may instead run together as the phases of one program kernel
  * ({@linkcode fitsOneProgram}, {@linkcode runAsOneProgram}).
  */
 import { generateMap } from "../kernels/map_kernel.ts";
 import { generateMatmulHooks } from "../kernels/matmul_hooks.ts";
 import { generateProgram, phaseWork, type ProgramPhase } from "../kernels/program_kernel.ts";
 import { generateReduce, PARTIALS_SOURCE } from "../kernels/reduce_kernel.ts";
-import { dispatchGenerated, type OpForm } from "../kernels/forms.ts";
+import { dispatchGenerated } from "../kernels/forms.ts";
 import type { MatmulParams } from "../kernels/_matmul_shared.ts";
 import { matmulVariantFor } from "../kernels/matmul.ts";
 import { packUniforms } from "../kernels/_shared.ts";
 import { type DeviceArray, type GpuRuntime, MAX_UNIFORM_BYTES } from "../kernels/runtime.ts";
-import { bufferTerm, resultTerm, type Term } from "../kernels/term.ts";
+import { bufferTerm, resultTerm, type Term, termChildren } from "../kernels/term.ts";
 import { encodeOp } from "../ops/_op.ts";
-import type { FusionPlan, PlannedKernel } from "./fusion.ts";
+import { formOf, type FusionPlan, type PlannedKernel } from "./fusion_plan.ts";
 import { type Graph, type GraphNode, shapesOf } from "./graph.ts";
 
 /** Where the stored nodes of the current call live. */
@@ -45,11 +48,6 @@ export interface Step {
 
 type OpNode = GraphNode & { kind: "op" };
 
-function formOf(graph: Graph, id: number): OpForm {
-  const node = graph.nodes[id] as OpNode;
-  return node.op.form!(node.params, shapesOf(graph, node));
-}
-
 /**
  * The term computing node `root`: its op's term over its inputs' terms, each a buffer if
  * stored, else inlined the same way (memoised, so a value read twice is one WGSL
@@ -65,7 +63,7 @@ function rootTerm(
   const build = (id: number): Term => {
     const node = graph.nodes[id] as OpNode;
     const form = formOf(graph, id);
-    if (form.kind !== "term") throw new Error(`jit: ${node.op.name} cannot be inlined`);
+    if (form?.kind !== "term") throw new Error(`jit: ${node.op.name} cannot be inlined`);
     return form.build(node.inputs.map(termOf));
   };
   const termOf = (id: number): Term => {
@@ -112,7 +110,7 @@ function kernelPlan(
   if (kernel.kind === "map") {
     return { kind: "map", outputs: [rootTerm(graph, stored, kernel.writes)], ...own };
   }
-  const form = formOf(graph, kernel.anchor);
+  const form = formOf(graph, kernel.anchor)!;
   const anchor = graph.nodes[kernel.anchor] as OpNode;
   const inputs = anchor.inputs.map((i) => inputTerm(graph, stored, i));
   if (form.kind === "matmul") {
@@ -230,12 +228,7 @@ function phaseSources(phases: readonly ProgramPhase[]): { reads: number[]; write
   const reads = new Set<number>();
   const visit = (t: Term): void => {
     if (t.kind === "buffer") reads.add(t.source);
-    else if (t.kind === "map") t.args.forEach(visit);
-    else if (t.kind === "view") {
-      visit(t.source);
-      if (t.view.kind === "strided" && t.view.outside) visit(t.view.outside);
-      if (t.view.kind === "gather") visit(t.view.rows);
-    }
+    else termChildren(t).forEach(visit);
   };
   for (const { plan } of phases) {
     if (plan.kind === "map") plan.outputs.forEach(visit);

@@ -20,7 +20,7 @@
 import type { CapturedCommand } from "../kernels/capture.ts";
 import { CaptureResources } from "../kernels/capture.ts";
 import { type DeviceArray, type GpuRuntime, MAX_UNIFORM_BYTES } from "../kernels/runtime.ts";
-import type { FusionPlan } from "./fusion.ts";
+import type { FusionPlan } from "./fusion_plan.ts";
 import type { Graph, GraphNode } from "./graph.ts";
 import { objectIds } from "./object_ids.ts";
 import { runAsOneProgram, type Step } from "./lower.ts";
@@ -174,24 +174,10 @@ export class Program {
   /** Intermediates share buffers when their lifetimes do not overlap; constants own theirs. */
   #planMemory(): void {
     const graph = this.#graph;
-    const stored = this.#plan.materialized;
     const kernelOf = new Map(this.#steps.map((s, k) => [s.writes, k]));
-    // Last kernel that reads each stored node: found by walking each kernel's inlined inputs.
+    // Last kernel that reads each stored node.
     const lastRead = new Map<number, number>();
-    this.#steps.forEach((step, k) => {
-      const seen = new Set<number>();
-      const visit = (id: number, root: boolean): void => {
-        if (seen.has(id)) return;
-        seen.add(id);
-        if (!root && stored.has(id)) {
-          lastRead.set(id, k);
-          return;
-        }
-        const node = graph.nodes[id];
-        if (node.kind === "op") node.inputs.forEach((i) => visit(i, false));
-      };
-      visit(step.writes, true);
-    });
+    this.#plan.kernels.forEach((kernel, k) => kernel.reads.forEach((id) => lastRead.set(id, k)));
     const free: DeviceArray[] = [];
     const release: Array<[number, DeviceArray]> = [];
     this.#steps.forEach((step, k) => {

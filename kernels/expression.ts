@@ -50,6 +50,12 @@ interface FunctionDefinition {
   readonly wgsl: (args: readonly string[], vector: boolean) => string;
   /** The float64 reference. */
   readonly f64: (...args: number[]) => number;
+  /**
+   * Relative cost of evaluating the call once per element, its arguments aside: 1 for
+   * arithmetic, 4 for a transcendental. Fusion stores a value several kernels read
+   * rather than recompute it when recomputing costs more than a store and a load.
+   */
+  readonly cost: number;
 }
 
 const one = (vector: boolean) => (vector ? "vec4f(1.0)" : "1.0");
@@ -58,34 +64,38 @@ const isNaN = (x: string) => `(${x} != ${x})`;
 // `|` and `&`, not `||` and `&&`: WGSL defines only the former on vectors of bool.
 
 const FUNCTIONS = {
-  add: { arity: 2, wgsl: ([a, b]) => `(${a} + ${b})`, f64: (a, b) => a + b },
-  sub: { arity: 2, wgsl: ([a, b]) => `(${a} - ${b})`, f64: (a, b) => a - b },
-  mul: { arity: 2, wgsl: ([a, b]) => `(${a} * ${b})`, f64: (a, b) => a * b },
-  div: { arity: 2, wgsl: ([a, b]) => `(${a} / ${b})`, f64: (a, b) => a / b },
-  neg: { arity: 1, wgsl: ([a]) => `(-${a})`, f64: (a) => -a },
-  abs: { arity: 1, wgsl: ([a]) => `abs(${a})`, f64: Math.abs },
-  exp: { arity: 1, wgsl: ([a]) => `exp(${a})`, f64: Math.exp },
-  log: { arity: 1, wgsl: ([a]) => `log(${a})`, f64: Math.log },
-  sqrt: { arity: 1, wgsl: ([a]) => `sqrt(${a})`, f64: Math.sqrt },
+  add: { arity: 2, cost: 1, wgsl: ([a, b]) => `(${a} + ${b})`, f64: (a, b) => a + b },
+  sub: { arity: 2, cost: 1, wgsl: ([a, b]) => `(${a} - ${b})`, f64: (a, b) => a - b },
+  mul: { arity: 2, cost: 1, wgsl: ([a, b]) => `(${a} * ${b})`, f64: (a, b) => a * b },
+  div: { arity: 2, cost: 1, wgsl: ([a, b]) => `(${a} / ${b})`, f64: (a, b) => a / b },
+  neg: { arity: 1, cost: 1, wgsl: ([a]) => `(-${a})`, f64: (a) => -a },
+  abs: { arity: 1, cost: 1, wgsl: ([a]) => `abs(${a})`, f64: Math.abs },
+  exp: { arity: 1, cost: 4, wgsl: ([a]) => `exp(${a})`, f64: Math.exp },
+  log: { arity: 1, cost: 4, wgsl: ([a]) => `log(${a})`, f64: Math.log },
+  sqrt: { arity: 1, cost: 4, wgsl: ([a]) => `sqrt(${a})`, f64: Math.sqrt },
   // NaN-propagating, as NumPy's maximum/minimum (and Math.max) are.
   maximum: {
     arity: 2,
+    cost: 1,
     wgsl: ([a, b]) => `select(${b}, ${a}, (${a} > ${b}) | ${isNaN(a)})`,
     f64: Math.max,
   },
   minimum: {
     arity: 2,
+    cost: 1,
     wgsl: ([a, b]) => `select(${b}, ${a}, (${a} < ${b}) | ${isNaN(a)})`,
     f64: Math.min,
   },
   relu: {
     arity: 1,
+    cost: 1,
     wgsl: ([a], v) => `select(${a}, ${zero(v)}, ${a} < ${zero(v)})`,
     f64: (a) => (a < 0 ? 0 : a),
   },
   // exp of a non-positive number, then a division by 1 + e ∈ [1, 2].
   sigmoid: {
     arity: 1,
+    cost: 4,
     wgsl: ([a], v) =>
       `select(exp(${a}) / (${one(v)} + exp(${a})), ${one(v)} / (${one(v)} + exp(-${a})), ${a} >= ${
         zero(v)
@@ -95,6 +105,7 @@ const FUNCTIONS = {
   // sign(x)·(1 − t)/(1 + t) with t = exp(−2|x|) ∈ (0, 1]: no overflow, divisor in [1, 2].
   tanh: {
     arity: 1,
+    cost: 4,
     wgsl: ([a], v) =>
       `(sign(${a}) * (${one(v)} - exp(-2.0 * abs(${a}))) / (${one(v)} + exp(-2.0 * abs(${a}))))`,
     f64: Math.tanh,
@@ -103,6 +114,7 @@ const FUNCTIONS = {
   // exponents; for others NumPy gives NaN and the GPU's value is unspecified).
   pow: {
     arity: 2,
+    cost: 4,
     wgsl: ([a, b], v) =>
       `(select(${one(v)}, -${one(v)}, (${a} < ${zero(v)}) & (fract(${b} * 0.5) != ${
         zero(v)
@@ -111,22 +123,26 @@ const FUNCTIONS = {
   },
   greater: {
     arity: 2,
+    cost: 1,
     wgsl: ([a, b], v) => `select(${zero(v)}, ${one(v)}, ${a} > ${b})`,
     f64: (a, b) => (a > b ? 1 : 0),
   },
   less: {
     arity: 2,
+    cost: 1,
     wgsl: ([a, b], v) => `select(${zero(v)}, ${one(v)}, ${a} < ${b})`,
     f64: (a, b) => (a < b ? 1 : 0),
   },
   equal: {
     arity: 2,
+    cost: 1,
     wgsl: ([a, b], v) => `select(${zero(v)}, ${one(v)}, ${a} == ${b})`,
     f64: (a, b) => (a === b ? 1 : 0),
   },
   /** `where(c, a, b)`: a where c ≠ 0 (NaN counts as true, as in NumPy), else b. */
   where: {
     arity: 3,
+    cost: 1,
     wgsl: ([c, a, b], v) => `select(${b}, ${a}, ${c} != ${zero(v)})`,
     f64: (c, a, b) => (c !== 0 ? a : b),
   },
@@ -176,6 +192,28 @@ export function inputCount(expr: Expr): number {
       return expr.index + 1;
     case "call":
       return Math.max(0, ...expr.args.map(inputCount));
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Relative cost of a dropout mask per element: a Philox-4x32-10 block (ten rounds of
+ * multiplications) for every four elements, far above a transcendental.
+ */
+const KEEP_COST = 20;
+
+/**
+ * Relative cost of evaluating an expression once per element: the sum of its calls'
+ * `cost`s (1 for arithmetic, 4 for a transcendental) and its dropout masks'; reading an
+ * input, a literal, a scalar or the position costs nothing.
+ */
+export function expressionCost(expr: Expr): number {
+  switch (expr.kind) {
+    case "call":
+      return expr.args.reduce<number>((n, a) => n + expressionCost(a), FUNCTIONS[expr.fn].cost);
+    case "keep":
+      return KEEP_COST;
     default:
       return 0;
   }

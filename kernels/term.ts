@@ -68,6 +68,25 @@ export type View =
     readonly rowSize: number;
   };
 
+/**
+ * The terms `term` reads, in the order every walk over a term DAG visits them: a map's
+ * arguments; a view's source, then the term read outside its mask or the gather's row
+ * indices. Buffers and the accumulated result read no term.
+ */
+export function termChildren(term: Term): readonly Term[] {
+  switch (term.kind) {
+    case "map":
+      return term.args;
+    case "view": {
+      const { view, source } = term;
+      if (view.kind === "gather") return [source, view.rows];
+      return view.outside ? [source, view.outside] : [source];
+    }
+    default:
+      return [];
+  }
+}
+
 /** Element count of a shape. */
 export function sizeOf(shape: Shape): number {
   let n = 1;

@@ -499,3 +499,43 @@ gpuTest("jit: a device with the default storage-buffer limit splits a wide kerne
     device.destroy();
   }
 });
+
+gpuTest(
+  "jit: a value several ops read is stored once recomputing it would cost more (expression costs)",
+  async (dev) => {
+    // Fused kernels: one per reduction, plus one per stored value. A value read by r ops is
+    // stored when (r − 1)·cost > 8, its cost from the expression table: relu costs 1, exp 4,
+    // dropout 22 (a Philox mask, 20, a product and a select).
+    const readers = (e: Tensor) => [sum(e), max(e), sum(mul(e, e)), sum(neg(e))];
+    const key = randomKey(7);
+    const cases = [
+      { what: "relu read 4 times", f: (x: Tensor) => readers(relu(x)), stored: 0 },
+      { what: "exp read 3 times", f: (x: Tensor) => readers(exp(x)).slice(0, 3), stored: 0 },
+      { what: "exp read 4 times", f: (x: Tensor) => readers(exp(x)), stored: 1 },
+      {
+        what: "dropout read twice",
+        f: (x: Tensor) => readers(dropout(x, 0.5, key)).slice(0, 2),
+        stored: 1,
+      },
+    ];
+    for (const { what, f, stored } of cases) {
+      const transcendental = what.startsWith("exp");
+      const input = values(35, transcendental ? "unit" : "integers", 3);
+      using x = dev.tensor(input, [5, 7]);
+      const { read, dispatches } = await compiledRun(dev, f, [x], "fused");
+      assert.equal(dispatches, read.length + stored, `${what}: dispatches`);
+      using xRef = ref.tensor(input, [5, 7]);
+      const reference = f(xRef);
+      const want = await Promise.all(reference.map((t) => t.read()));
+      reference.forEach((t) => t.dispose());
+      read.forEach((got, i) => {
+        // Integers (and dropout's scale 2) sum exactly. Each exp is within 3 + 2|x| ≤ 5 ulp
+        // (2^-23 relative) and the sums of 35 same-signed terms within γ(36): the relative
+        // error stays below 2.2e-6 + 6e-7·2, under 1e-5.
+        if (transcendental) {
+          assertWithin(got, want[i], (j) => 1e-5 * Math.abs(want[i][j]), `${what}: ${i}`);
+        } else assertBitwise(got, want[i], `${what}: result ${i}`);
+      });
+    }
+  },
+);
