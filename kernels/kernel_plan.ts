@@ -25,7 +25,7 @@
  */
 import { expressionSignature, runtimeWords, type Word } from "./expression.ts";
 import { LruCache } from "./lru_cache.ts";
-import { type Shape, sizeOf, type StridedDim, type Term } from "./term.ts";
+import { type Shape, sizeOf, type StridedDim, type Term, termChildren } from "./term.ts";
 
 /** How a reduction combines values. */
 export type Reducer = "sum" | "max" | "min" | "argmax";
@@ -157,12 +157,7 @@ export function canonicalTerms(plan: KernelPlan): CanonicalTerms {
   const index = new Map<Term, number>();
   const visit = (t: Term): void => {
     if (index.has(t)) return;
-    if (t.kind === "map") t.args.forEach(visit);
-    else if (t.kind === "view") {
-      visit(t.source);
-      if (t.view.kind === "strided" && t.view.outside) visit(t.view.outside);
-      if (t.view.kind === "gather") visit(t.view.rows);
-    }
+    termChildren(t).forEach(visit);
     index.set(t, terms.length);
     terms.push(t);
   };
