@@ -6,10 +6,10 @@
  * per-example loss over a whole dataset, kept on the device.
  */
 import { checkArity, checkRank, checkSameShape, checkTensors } from "../ops/_validate.ts";
-import { mul, neg, sub } from "../ops/arithmetic.ts";
-import { equal } from "../ops/compare.ts";
+import { neg, sub } from "../ops/arithmetic.ts";
+import { equal, where } from "../ops/compare.ts";
 import { CpuTensor } from "../ops/cpu_backend.ts";
-import { iota } from "../ops/creation.ts";
+import { fill, iota } from "../ops/creation.ts";
 import { scale, square } from "../ops/math.ts";
 import { mean, sum } from "../ops/reduce.ts";
 import { scope } from "../ops/scope.ts";
@@ -103,7 +103,11 @@ export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
   }
   return scope(() => {
     const oneHot = equal(reshape(classes, [n, 1]), iota(scores.backend, c));
-    const picked = sum(mul(oneHot, logSoftmax(scores)), { axis: -1 });
+    // Picked by `where`, not a product with the one-hot mask: another class's −Inf
+    // log-probability must not meet 0·Inf = NaN (PyTorch gathers the label's).
+    const picked = sum(where(oneHot, logSoftmax(scores), fill(op, scores.backend, [], 0)), {
+      axis: -1,
+    });
     return neg(mean(picked));
   });
 }
