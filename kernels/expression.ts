@@ -74,17 +74,17 @@ export function isNaNWgsl(x: string, vector = false): string {
 
 /**
  * One WGSL function for f32 (`special_<name>`) and for vec4f (`special_<name>_4`), from one
- * body written over the type `T`, the boolean type `B` and the suffix `s` of the helpers it
- * calls (WGSL's `select`, comparisons and `&`/`|` work on both; `&&` and `||` do not).
+ * body written over the type `T`, the boolean type `B`, the unsigned type `U` (of the
+ * bits) and the suffix `s` of the helpers it calls (WGSL's `select`, comparisons and `&`/`|` work on both; `&&` and `||` do not).
  */
 function overBoth(
   name: string,
   params: string,
-  body: (t: { T: string; B: string; s: string }) => string,
+  body: (t: { T: string; B: string; U: string; s: string }) => string,
 ): string {
   return [
-    { T: "f32", B: "bool", s: "" },
-    { T: "vec4f", B: "vec4<bool>", s: "_4" },
+    { T: "f32", B: "bool", U: "u32", s: "" },
+    { T: "vec4f", B: "vec4<bool>", U: "vec4u", s: "_4" },
   ].map((t) =>
     `fn special_${name}${t.s}(${params.replaceAll("T", t.T)}) -> ${
       name.startsWith("is_") ? t.B : t.T
@@ -103,18 +103,40 @@ function lanewise(name: string, arity: number): string {
 /**
  * The WGSL functions behind the expressions whose edges WGSL leaves open, each taking its
  * arguments once (so a fused argument is computed once): a NaN is found by its bits and
- * decides the result before any comparison does (a compiler may rewrite `a > b` as
+ * decides the result before any comparison does, and `add` and `sub` give NaN for NaN and
+ * for Inf − Inf by the bits of their operands (NIR folds x − x to 0 assuming x finite) (a compiler may rewrite `a > b` as
  * `!(a <= b)`, which is true for NaN: GL's llvmpipe does for `relu`); `pow`, `log` and
  * `sqrt` give NumPy's float32 values (C's `powf`, `logf`, `sqrtf`) where WGSL's builtins
- * are undefined; `exp` is 1 for |x| < 2⁻²⁵, its correctly rounded value, where WGSL
- * allows 3 ULP off (llvmpipe's exp(−1e-40) is 1 − 2⁻²⁴), which `sigmoid` inherits; `tanh`
- * is x for |x| < 2⁻¹² (tanh x = x·(1 − x²/3 + …)), keeping ±0 and subnormals. Infinities
- * and NaN come from bits held in a `var`: WGSL rejects them as constants.
+ * are undefined, and `pow` and `log` scale a subnormal argument by 2²⁴ first (llvmpipe's
+ * log and log2 of a subnormal are neither right nor flushed: log(1e-40) gave −88.02, not
+ * −92.10); `exp` is 1 for |x| < 2⁻²⁵, its correctly rounded value, where WGSL allows 3 ULP
+ * off (llvmpipe's exp(−1e-40) is 1 − 2⁻²⁴), which `sigmoid` inherits; `tanh` is x for
+ * |x| < 2⁻¹² (tanh x = x·(1 − x²/3 + …)), keeping ±0 and subnormals. Infinities and NaN
+ * come from bits held in a `var`: WGSL rejects them as constants.
  */
 const SPECIAL_WGSL = [
   "fn special_infinity() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }",
   "fn special_nan() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }",
   overBoth("is_nan", "x: T", ({ s }) => `return ${isNaNWgsl("x", s !== "")};`),
+  overBoth(
+    "is_infinite",
+    "x: T",
+    ({ U }) => `return (bitcast<${U}>(x) & ${U}(0x7fffffffu)) == ${U}(0x7f800000u);`,
+  ),
+  overBoth(
+    "add",
+    "a: T, b: T",
+    ({ T, U, s }) =>
+      `return select(a + b, ${T}(special_nan()), special_is_nan${s}(a) | special_is_nan${s}(b) | ` +
+      `(special_is_infinite${s}(a) & (bitcast<${U}>(a) == (bitcast<${U}>(b) ^ ${U}(0x80000000u)))));`,
+  ),
+  overBoth(
+    "sub",
+    "a: T, b: T",
+    ({ T, U, s }) =>
+      `return select(a - b, ${T}(special_nan()), special_is_nan${s}(a) | special_is_nan${s}(b) | ` +
+      `(special_is_infinite${s}(a) & (bitcast<${U}>(a) == bitcast<${U}>(b))));`,
+  ),
   overBoth(
     "is_number",
     "a: T, b: T",
@@ -191,6 +213,8 @@ const SPECIAL_WGSL = [
     r = select(special_infinity(), 0.0, b < 0.0);
   } else if (negative && !integer) {
     return special_nan();
+  } else if (m < 0x1p-126f) {
+    r = exp2(b * (log2(m * 0x1p24f) - 24.0));
   } else {
     r = pow(m, b);
   }
@@ -201,6 +225,7 @@ const SPECIAL_WGSL = [
   if (special_is_nan(a)) { return a; }
   if (a == 0.0) { return -special_infinity(); }
   if (a < 0.0) { return special_nan(); }
+  if (a < 0x1p-126f) { return log(a * 0x1p24f) - 16.6355324; }
   return log(a);
 }`,
   lanewise("log", 1),
@@ -228,8 +253,10 @@ function powNumpy(a: number, b: number): number {
 // `|` and `&`, not `||` and `&&`: WGSL defines only the former on vectors of bool.
 
 const FUNCTIONS = {
-  add: { arity: 2, wgsl: ([a, b]) => `(${a} + ${b})`, f64: (a, b) => a + b },
-  sub: { arity: 2, wgsl: ([a, b]) => `(${a} - ${b})`, f64: (a, b) => a - b },
+  // Inf − Inf and NaN decided by bits: a compiler that assumes finite values may fold
+  // x − x to 0 in a fused kernel (Mesa's NIR does), where NumPy gives NaN for x = ±Inf.
+  add: { arity: 2, ...special("add"), f64: (a, b) => a + b },
+  sub: { arity: 2, ...special("sub"), f64: (a, b) => a - b },
   mul: { arity: 2, wgsl: ([a, b]) => `(${a} * ${b})`, f64: (a, b) => a * b },
   div: { arity: 2, wgsl: ([a, b]) => `(${a} / ${b})`, f64: (a, b) => a / b },
   neg: { arity: 1, wgsl: ([a]) => `(-${a})`, f64: (a) => -a },
