@@ -64,7 +64,9 @@ const sgdStepOp = elementwiseOp<SgdStepParams>({
 });
 
 /**
- * One SGD step with weight decay: `p − lr·(g/batchSize + weightDecay·p)`.
+ * One SGD step with weight decay: `p − lr·(g/batchSize + weightDecay·p)`; with
+ * `weightDecay` 0 the decay term is absent (as in PyTorch's SGD), so an infinite
+ * parameter stays infinite rather than meeting 0·Inf = NaN.
  *
  * @param p The parameters.
  * @param g The gradient, of `p`'s shape and backend.

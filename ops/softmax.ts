@@ -73,9 +73,11 @@ function shifted(
 
 /**
  * log Σ exp(x) along `axis` (all axes by default), computed as m + log Σ exp(x − m) with
- * m the maximum, so it neither overflows nor underflows to −∞ for finite logits.
+ * m the maximum, so it neither overflows nor underflows to −∞ for finite logits. Where
+ * the maximum is ±Inf, m is 0 (JAX's rule): a row holding +Inf gives +Inf, a row of −Inf
+ * gives −Inf, a NaN gives NaN.
  *
- * @param x A tensor of finite values.
+ * @param x A tensor.
  * @param options `axis` (a number or a list; negative counts from the end) and `keepDims`.
  * @returns A new tensor without the reduced axes (or with them as 1s).
  * @example

@@ -65,7 +65,9 @@ export function mseLoss(yHat: Tensor, y: Tensor): Tensor {
 /**
  * Softmax cross-entropy, PyTorch's default: the mean over the `n` examples of
  * `−log softmax(logits)[i, labels[i]]`, computed from a stable log-softmax (logits of
- * ±10⁴ give a finite loss). Its gradient with respect to the logits is
+ * ±10⁴ give a finite loss). The label's log-probability is picked, not multiplied by a
+ * one-hot mask, so a −Inf logit of another class costs nothing (PyTorch's gather); a row
+ * holding +Inf or NaN gives NaN. Its gradient with respect to the logits is
  * `(softmax − one-hot)/n`. Labels are class ids in [0, c) as float32 whole numbers;
  * they are checked on the CPU backend, while on the GPU a label outside the range
  * contributes nothing to the loss.
