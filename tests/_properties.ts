@@ -31,7 +31,9 @@ import {
   type Profile,
   profile,
   seed,
+  specialCounts,
   U,
+  undrawnSpecialKinds,
   values,
 } from "./_numerics.ts";
 
@@ -48,6 +50,12 @@ export interface OpProperty<C> {
   readonly numRuns: number;
   /** Runs the op on `backend` and on the reference; throws when they disagree. */
   check(backend: Backend, c: C): Promise<void>;
+  /**
+   * Why the cases draw no special values, where they draw none (their inputs are not
+   * values: shapes, fill values checked finite at the boundary, random keys). Absent,
+   * {@linkcode assertProperty} requires every kind to be drawn in a run.
+   */
+  readonly noSpecialValues?: string;
 }
 
 /** The CPU reference every property compares with. */
@@ -314,12 +322,23 @@ export const corr2dProperty: OpProperty<Corr2dCase> = {
 
 /**
  * Runs `property` on `backend` for `numRuns` random cases (fast-check: a failure shrinks
- * to a minimal case and the error names it and the seed).
+ * to a minimal case and the error names it and the seed), then, for a full run (at least
+ * the property's `numRuns` cases; a shorter rerun on another device is extra coverage),
+ * asserts that the cases drew every kind of special value (NaN, ±Inf, ±0, ±subnormal), so
+ * that a generator that stops drawing them fails.
  */
-export function assertProperty<C>(
+export async function assertProperty<C>(
   property: OpProperty<C>,
   backend: Backend,
   parameters: fc.Parameters<[C]>,
 ): Promise<void> {
-  return fc.assert(fc.asyncProperty(property.cases, (c) => property.check(backend, c)), parameters);
+  specialCounts.clear();
+  await fc.assert(fc.asyncProperty(property.cases, (c) => property.check(backend, c)), parameters);
+  const undrawn = undrawnSpecialKinds();
+  const full = (parameters.numRuns ?? 0) >= property.numRuns;
+  if (full && property.noSpecialValues === undefined && undrawn.length > 0) {
+    throw new Error(
+      `${property.name}: its ${parameters.numRuns} cases drew no ${undrawn.join(", ")}`,
+    );
+  }
 }
