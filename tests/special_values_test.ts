@@ -1,7 +1,7 @@
 /**
  * @file Special values (NaN, ±Inf, ±0, subnormals): the README's "Special values" table,
- * row by row, on the reference and on the GPU — eagerly, and under `jit` as one program
- * kernel and as fused kernels — each value exactly as the table gives it (NaN by
+ * row by row, on the reference and on the GPU — eagerly, and under `jit` as the default
+ * chooses, as one program kernel and as fused kernels — each value exactly as the table gives it (NaN by
  * position, a zero by its sign), or exactly the value computed with subnormals flushed
  * where WGSL allows that. Then the six results a peer library's op tests found wrong (each
  * failed before its fix), and the gradients at the kinks the README documents.
@@ -152,7 +152,7 @@ for (const row of ROWS) {
   gpuTest(`special values: ${row.text} on the GPU, eager and jitted`, async (dev) => {
     const flushed = (await rowValues(flushedRow(row), ref)).map(flushSubnormal);
     assertRow(row, await rowValues(row, dev), flushed, "the GPU");
-    for (const kernels of ["program", "fused"] as const) {
+    for (const kernels of ["auto", "program", "fused"] as const) {
       assertRow(row, await rowValues(row, dev, kernels), flushed, `the GPU, jit ${kernels}`);
     }
   });
