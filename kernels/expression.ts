@@ -401,7 +401,9 @@ export interface WgslContext {
 export function f32Literal(value: number): string {
   const v = Math.fround(value);
   if (!Number.isFinite(v)) throw new RangeError(`expression: a literal must be finite, got ${v}`);
-  const text = Number.isInteger(v) && Math.abs(v) < 2 ** 24 ? `${v}.0` : v.toPrecision(9);
+  // A whole number exactly (9 digits of 3.40282347e38 exceed float32's range, which Tint
+  // rejects); others in nine significant digits.
+  const text = Number.isInteger(v) ? `${BigInt(v)}.0` : v.toPrecision(9);
   return v < 0 ? `(${text})` : text;
 }
 
