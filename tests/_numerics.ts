@@ -168,9 +168,21 @@ export function keepingSpecials(
   };
 }
 
-/** A function of float32 inputs, with subnormal inputs and its result flushed to zero. */
+/**
+ * A function of float32 inputs with its subnormal inputs flushed to zero, rounded to
+ * float32: what a GPU that flushes computes (the comparisons accept its result flushed too).
+ */
 export function flushing(f: (...args: number[]) => number): (...args: number[]) => number {
-  return (...args) => flushSubnormal(Math.fround(f(...args.map(flushSubnormal))));
+  return (...args) => Math.fround(f(...args.map(flushSubnormal)));
+}
+
+/**
+ * Whether `actual` is what a flushing GPU may give where the flushed computation gives
+ * `flushed`: that value (NaN for NaN), or a zero of either sign for a zero or subnormal
+ * (WGSL lets it flush a result, and SwiftShader's flushed −1e-40 is +0).
+ */
+export function isFlushedValue(actual: number, flushed: number): boolean {
+  return sameValue(actual, flushed) || (actual === 0 && Math.abs(flushed) < MIN_NORMAL);
 }
 
 /**
@@ -230,7 +242,7 @@ export function assertWithin(
     throw new Error(`${what}: expected ${expected.length} values, got ${actual.length}`);
   }
   for (let i = 0; i < actual.length; i++) {
-    if (flushed && sameValue(actual[i], flushed[i])) continue;
+    if (flushed && isFlushedValue(actual[i], flushed[i])) continue;
     const rounded = Math.fround(expected[i]);
     if (!Number.isFinite(rounded)) {
       if (sameValue(actual[i], rounded)) continue;
@@ -312,7 +324,8 @@ export function flushSubnormal(v: number): number {
 /**
  * Asserts each element is bit-identical to `expected`, or to `flushed`: what a GPU that
  * flushes subnormal inputs and results to zero computes (NVIDIA's does; llvmpipe's
- * does not). WGSL allows both. A NaN matches any NaN (its payload is not specified).
+ * does not; SwiftShader's does, to +0), or to a zero where `flushed` is zero or subnormal.
+ * WGSL allows both. A NaN matches any NaN (its payload is not specified).
  */
 export function assertBitwiseOrFlushed(
   actual: Float32Array,
@@ -323,7 +336,7 @@ export function assertBitwiseOrFlushed(
   const bits = (a: Float32Array, i: number) => new Uint32Array(a.buffer, a.byteOffset, a.length)[i];
   for (let i = 0; i < expected.length; i++) {
     const nan = Number.isNaN(actual[i]) && Number.isNaN(expected[i]);
-    if (!nan && bits(actual, i) !== bits(expected, i) && bits(actual, i) !== bits(flushed, i)) {
+    if (!nan && bits(actual, i) !== bits(expected, i) && !isFlushedValue(actual[i], flushed[i])) {
       throw new Error(
         `${what}: element ${i} is ${actual[i]}, expected exactly ${expected[i]} (or ${
           flushed[i]

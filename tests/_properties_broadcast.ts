@@ -90,6 +90,11 @@ export interface Binary {
   readonly domain?: (a: Float32Array, b: Float32Array) => [Float32Array, Float32Array];
   /** |gpu − reference| allowed; absent: bit for bit. */
   readonly bound?: (a: number, b: number, r: number) => number;
+  /**
+   * What a GPU that flushes subnormals gives, where it is not `f` of flushed operands: a
+   * choice compares flushed values but moves the chosen operand's bits.
+   */
+  readonly flushed?: (a: number, b: number) => number;
 }
 
 /** Every binary op that broadcasts, by name. */
@@ -104,8 +109,16 @@ export const BINARY: Readonly<Record<string, Binary>> = {
     bound: (_a, _b, r) => divBound(r),
   },
   // NumPy's: NaN wins, and of +0 and −0 the second operand.
-  maximum: { op: maximum, f: (a, b) => (a > b || Number.isNaN(a) ? a : b) },
-  minimum: { op: minimum, f: (a, b) => (a < b || Number.isNaN(a) ? a : b) },
+  maximum: {
+    op: maximum,
+    f: (a, b) => (a > b || Number.isNaN(a) ? a : b),
+    flushed: (a, b) => (flushSubnormal(a) > flushSubnormal(b) || Number.isNaN(a) ? a : b),
+  },
+  minimum: {
+    op: minimum,
+    f: (a, b) => (a < b || Number.isNaN(a) ? a : b),
+    flushed: (a, b) => (flushSubnormal(a) < flushSubnormal(b) || Number.isNaN(a) ? a : b),
+  },
   pow: {
     op: pow,
     f: powC,
@@ -178,7 +191,8 @@ function broadcastProperty(name: string): OpProperty<BinaryCase> {
       // Or the op of flushed subnormals, flushed (WGSL lets a GPU flush them).
       const flushed = Float32Array.from({ length: size(out) }, (_, i) => {
         const co = coordinates(i, out);
-        return flushing(spec.f)(a[operandIndex(co, shapes[0])], b[operandIndex(co, shapes[1])]);
+        const [x, y] = [a[operandIndex(co, shapes[0])], b[operandIndex(co, shapes[1])]];
+        return spec.flushed ? spec.flushed(x, y) : flushing(spec.f)(x, y);
       });
       if (spec.bound) {
         assertWithin(
@@ -246,14 +260,15 @@ export const whereProperty: OpProperty<WhereCase> = {
   async check(backend, c) {
     const [sc, sa, sb] = c.shapes;
     const { cond, a, b, out } = whereInputs(c);
-    const pick = (i: number, value = (v: number) => v) => {
+    const pick = (i: number, view = (v: number) => v) => {
       const co = coordinates(i, out);
-      return value(cond[operandIndex(co, sc)]) !== 0
-        ? value(a[operandIndex(co, sa)])
-        : value(b[operandIndex(co, sb)]);
+      return view(cond[operandIndex(co, sc)]) !== 0
+        ? a[operandIndex(co, sa)]
+        : b[operandIndex(co, sb)];
     };
     const exact = Float32Array.from({ length: size(out) }, (_, i) => pick(i));
-    // A GPU that flushes subnormals reads a subnormal condition as 0 (WGSL allows it).
+    // A GPU that flushes subnormals reads a subnormal condition as 0 (WGSL allows it) and
+    // moves the picked operand's bits.
     const flushed = Float32Array.from({ length: size(out) }, (_, i) => pick(i, flushSubnormal));
     for (const on of [backend, ref] as Backend[]) {
       using tc = on.tensor(cond, sc);
