@@ -22,7 +22,6 @@ import {
 } from "../mod.ts";
 import { treeSumRoundings } from "../kernels/reduce.ts";
 import {
-  assertBitwise,
   assertBitwiseOrFlushed,
   assertShape,
   assertWithin,
