@@ -6,7 +6,7 @@
  * the thread's output rows the 20 inputs x[y+i][x0+j … x0+j+19] (five vec4) give the
  * shifted windows of its four vec4 of outputs by constant swizzles. When the image
  * width is a multiple of 4 those are aligned vec4 loads; otherwise scalar loads. Taps
- * past the kernel's width are exact zeros, rows and columns past the edge are clamped
+ * past the kernel's width add exact zeros (selected: 0·x would be NaN for an infinite x), rows and columns past the edge are clamped
  * for loads and skipped for stores, so any sizes work. Each output is a sequential
  * sum of its kh·kw products in row-major tap order (plus exact zeros), so its error is
  * at most γ(kh·kw)·Σ|x·k|.
@@ -61,6 +61,8 @@ ${tiledMain(THREADS, THREADS)}
     ${ROWS.map((r) => `let row${r} = min(y0 + ${r}u + i, params.h - 1u);`).join("\n    ")}
     for (var j = 0u; j < params.kw; j += 4u) {
       let kv = vec4f(tap(i, j), tap(i, j + 1u), tap(i, j + 2u), tap(i, j + 3u));
+      // A tap past the kernel's width adds an exact zero, not 0·x (NaN where x is ±Inf).
+      let live = vec4u(j) + vec4u(0u, 1u, 2u, 3u) < vec4u(params.kw);
       ${
   ROWS.map((r) =>
     `{
@@ -72,9 +74,9 @@ ${tiledMain(THREADS, THREADS)}
       GROUPS.map((g) =>
         [
           `acc${r}_${g} += kv.x * v${g};`,
-          `acc${r}_${g} += kv.y * vec4f(v${g}.yzw, v${g + 1}.x);`,
-          `acc${r}_${g} += kv.z * vec4f(v${g}.zw, v${g + 1}.xy);`,
-          `acc${r}_${g} += kv.w * vec4f(v${g}.w, v${g + 1}.xyz);`,
+          `acc${r}_${g} += select(vec4f(0.0), kv.y * vec4f(v${g}.yzw, v${g + 1}.x), live.y);`,
+          `acc${r}_${g} += select(vec4f(0.0), kv.z * vec4f(v${g}.zw, v${g + 1}.xy), live.z);`,
+          `acc${r}_${g} += select(vec4f(0.0), kv.w * vec4f(v${g}.w, v${g + 1}.xyz), live.w);`,
         ].join("\n        ")
       ).join("\n        ")
     }

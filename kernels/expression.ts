@@ -18,7 +18,11 @@
  * The functions are written for robustness on every WebGPU implementation, not for the
  * shortest WGSL: `sigmoid` and `tanh` divide only by numbers in [1, 2] (WGSL bounds a
  * division's error only there), `maximum`/`minimum`/`relu` propagate NaN as NumPy does
- * (WGSL leaves `max` with NaN unspecified), and `pow` follows NumPy for negative bases.
+ * (WGSL leaves `max` with NaN unspecified), and NaN is tested by its bits
+ * ({@linkcode isNaNWgsl}), never by `x != x`, which WGSL lets a compiler fold to false.
+ * Where WGSL leaves a builtin undefined (`pow` at a zero, negative or infinite base, or a
+ * NaN; `log` and `sqrt` below zero), a function of the prelude defines the edges as NumPy
+ * does in float32 (C's `powf`, `logf`, `sqrtf`), and the float64 interpreter agrees.
  * Modelled on jax-js's `alu.ts` (one tiny IR, one interpreter per target).
  */
 import { PHILOX_WGSL, philoxWords } from "./philox.ts";
@@ -56,97 +60,276 @@ interface FunctionDefinition {
    * rather than recompute it when recomputing costs more than a store and a load.
    */
   readonly cost: number;
+  /** WGSL functions the call uses, written once per module by {@linkcode expressionPrelude}. */
+  readonly prelude?: string;
 }
 
 const one = (vector: boolean) => (vector ? "vec4f(1.0)" : "1.0");
 const zero = (vector: boolean) => (vector ? "vec4f(0.0)" : "0.0");
-const isNaN = (x: string) => `(${x} != ${x})`;
+
+/**
+ * WGSL of whether `x` (f32, or vec4f with `vector`) is NaN, tested by its bits: an
+ * exponent of all ones and a nonzero fraction. `x != x` would say the same under IEEE
+ * rules, but WGSL lets a compiler assume no value is NaN and fold it to false (llvmpipe
+ * does). Every kernel that must see a NaN (the expressions, the reducers) uses this one.
+ */
+export function isNaNWgsl(x: string, vector = false): string {
+  return vector
+    ? `((bitcast<vec4u>(${x}) & vec4u(0x7fffffffu)) > vec4u(0x7f800000u))`
+    : `((bitcast<u32>(${x}) & 0x7fffffffu) > 0x7f800000u)`;
+}
+
+/**
+ * One WGSL function for f32 (`special_<name>`) and for vec4f (`special_<name>_4`), from one
+ * body written over the type `T`, the boolean type `B`, the unsigned type `U` (of the
+ * bits) and the suffix `s` of the helpers it calls (WGSL's `select`, comparisons and `&`/`|` work on both; `&&` and `||` do not).
+ */
+function overBoth(
+  name: string,
+  params: string,
+  body: (t: { T: string; B: string; U: string; s: string }) => string,
+): string {
+  return [
+    { T: "f32", B: "bool", U: "u32", s: "" },
+    { T: "vec4f", B: "vec4<bool>", U: "vec4u", s: "_4" },
+  ].map((t) =>
+    `fn special_${name}${t.s}(${params.replaceAll("T", t.T)}) -> ${
+      name.startsWith("is_") ? t.B : t.T
+    } {\n  ${body(t)}\n}`
+  ).join("\n");
+}
+
+/** A function applying the f32 function `special_<name>` to each lane of vec4f arguments. */
+function lanewise(name: string, arity: number): string {
+  const args = ["a", "b"].slice(0, arity);
+  const lane = (c: string) => `special_${name}(${args.map((a) => `${a}.${c}`).join(", ")})`;
+  return `fn special_${name}_4(${args.map((a) => `${a}: vec4f`).join(", ")}) -> vec4f {\n  ` +
+    `return vec4f(${["x", "y", "z", "w"].map(lane).join(", ")});\n}`;
+}
+
+/**
+ * The WGSL functions behind the expressions whose edges WGSL leaves open, each taking its
+ * arguments once (so a fused argument is computed once): a NaN is found by its bits and
+ * decides the result before any comparison does, and `add` and `sub` give NaN for NaN and
+ * for Inf − Inf by the bits of their operands (NIR folds x − x to 0 assuming x finite) (a compiler may rewrite `a > b` as
+ * `!(a <= b)`, which is true for NaN: GL's llvmpipe does for `relu`); `pow`, `log` and
+ * `sqrt` give NumPy's float32 values (C's `powf`, `logf`, `sqrtf`) where WGSL's builtins
+ * are undefined, and `pow` and `log` scale a subnormal argument by 2²⁴ first (llvmpipe's
+ * log and log2 of a subnormal are neither right nor flushed: log(1e-40) gave −88.02, not
+ * −92.10); `exp` is 1 for |x| < 2⁻²⁵, its correctly rounded value, where WGSL allows 3 ULP
+ * off (llvmpipe's exp(−1e-40) is 1 − 2⁻²⁴), which `sigmoid` inherits; `tanh` is x for
+ * |x| < 2⁻¹² (tanh x = x·(1 − x²/3 + …)), keeping ±0 and subnormals. Infinities and NaN
+ * come from bits held in a `var`: WGSL rejects them as constants.
+ */
+const SPECIAL_WGSL = [
+  "fn special_infinity() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }",
+  "fn special_nan() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }",
+  overBoth("is_nan", "x: T", ({ s }) => `return ${isNaNWgsl("x", s !== "")};`),
+  overBoth(
+    "is_infinite",
+    "x: T",
+    ({ U }) => `return (bitcast<${U}>(x) & ${U}(0x7fffffffu)) == ${U}(0x7f800000u);`,
+  ),
+  overBoth(
+    "add",
+    "a: T, b: T",
+    ({ T, U, s }) =>
+      `return select(a + b, ${T}(special_nan()), special_is_nan${s}(a) | special_is_nan${s}(b) | ` +
+      `(special_is_infinite${s}(a) & (bitcast<${U}>(a) == (bitcast<${U}>(b) ^ ${U}(0x80000000u)))));`,
+  ),
+  overBoth(
+    "sub",
+    "a: T, b: T",
+    ({ T, U, s }) =>
+      `return select(a - b, ${T}(special_nan()), special_is_nan${s}(a) | special_is_nan${s}(b) | ` +
+      `(special_is_infinite${s}(a) & (bitcast<${U}>(a) == bitcast<${U}>(b))));`,
+  ),
+  overBoth(
+    "is_number",
+    "a: T, b: T",
+    ({ s }) => `return !(special_is_nan${s}(a) | special_is_nan${s}(b));`,
+  ),
+  overBoth(
+    "maximum",
+    "a: T, b: T",
+    ({ s }) => `return select(b, a, special_is_nan${s}(a) | ((a > b) & !special_is_nan${s}(b)));`,
+  ),
+  overBoth(
+    "minimum",
+    "a: T, b: T",
+    ({ s }) => `return select(b, a, special_is_nan${s}(a) | ((a < b) & !special_is_nan${s}(b)));`,
+  ),
+  overBoth(
+    "relu",
+    "a: T",
+    ({ T, s }) => `return select(a, ${T}(0.0), (a <= ${T}(0.0)) & !special_is_nan${s}(a));`,
+  ),
+  overBoth(
+    "greater",
+    "a: T, b: T",
+    ({ T, s }) => `return select(${T}(0.0), ${T}(1.0), (a > b) & special_is_number${s}(a, b));`,
+  ),
+  overBoth(
+    "less",
+    "a: T, b: T",
+    ({ T, s }) => `return select(${T}(0.0), ${T}(1.0), (a < b) & special_is_number${s}(a, b));`,
+  ),
+  overBoth(
+    "equal",
+    "a: T, b: T",
+    ({ T, s }) => `return select(${T}(0.0), ${T}(1.0), (a == b) & special_is_number${s}(a, b));`,
+  ),
+  overBoth(
+    "where",
+    "c: T, a: T, b: T",
+    ({ T, s }) => `return select(b, a, (c != ${T}(0.0)) | special_is_nan${s}(c));`,
+  ),
+  overBoth(
+    "exp",
+    "a: T",
+    ({ T, s }) =>
+      `return select(select(exp(a), ${T}(1.0), abs(a) < ${T}(0x1p-25f)), a, special_is_nan${s}(a));`,
+  ),
+  overBoth(
+    "sigmoid",
+    "a: T",
+    ({ T, s }) =>
+      `let e = special_exp${s}(-abs(a));\n  return select(e / (1.0 + e), 1.0 / (1.0 + e), a >= ${T}(0.0));`,
+  ),
+  overBoth(
+    "tanh",
+    "a: T",
+    ({ T }) =>
+      `let t = exp(-2.0 * abs(a));\n  return select(sign(a) * (1.0 - t) / (1.0 + t), a, abs(a) < ${T}(0x1p-12f));`,
+  ),
+  /* wgsl */ `fn special_pow(a: f32, b: f32) -> f32 {
+  if (b == 0.0 || a == 1.0) { return 1.0; }
+  if (special_is_nan(a) || special_is_nan(b)) { return special_nan(); }
+  let m = abs(a);
+  if (abs(b) > 0x1.fffffep127f) {
+    if (m == 1.0) { return 1.0; }
+    return select(0.0, special_infinity(), (m > 1.0) == (b > 0.0));
+  }
+  let integer = floor(b) == b;
+  let odd = integer && floor(b * 0.5) != b * 0.5;
+  let negative = (bitcast<u32>(a) & 0x80000000u) != 0u;
+  var r: f32;
+  if (m == 0.0) {
+    r = select(0.0, special_infinity(), b < 0.0);
+  } else if (m > 0x1.fffffep127f) {
+    r = select(special_infinity(), 0.0, b < 0.0);
+  } else if (negative && !integer) {
+    return special_nan();
+  } else if (m < 0x1p-126f) {
+    r = exp2(b * (log2(m * 0x1p24f) - 24.0));
+  } else {
+    r = pow(m, b);
+  }
+  return select(r, -r, negative && odd);
+}`,
+  lanewise("pow", 2),
+  /* wgsl */ `fn special_log(a: f32) -> f32 {
+  if (special_is_nan(a)) { return a; }
+  if (a == 0.0) { return -special_infinity(); }
+  if (a < 0.0) { return special_nan(); }
+  if (a < 0x1p-126f) { return log(a * 0x1p24f) - 16.6355324; }
+  return log(a);
+}`,
+  lanewise("log", 1),
+  overBoth(
+    "sqrt",
+    "a: T",
+    ({ T, s }) =>
+      `return select(select(sqrt(a), ${T}(special_nan()), a < ${T}(0.0)), a, special_is_nan${s}(a));`,
+  ),
+].join("\n");
+
+/** A function of the language that calls `special_<name>` of {@linkcode SPECIAL_WGSL}. */
+const special = (name: string): Pick<FunctionDefinition, "wgsl" | "prelude"> => ({
+  wgsl: (args, vector) => `special_${name}${vector ? "_4" : ""}(${args.join(", ")})`,
+  prelude: SPECIAL_WGSL,
+});
+
+/**
+ * C's `powf`, which NumPy follows in float32, in float64: JavaScript's `Math.pow` gives
+ * the same except that 1 to any power (NaN, ±∞ included) and −1 to ±∞ are 1 in C.
+ */
+function powNumpy(a: number, b: number): number {
+  return a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b);
+}
 // `|` and `&`, not `||` and `&&`: WGSL defines only the former on vectors of bool.
 
 const FUNCTIONS = {
-  add: { arity: 2, cost: 1, wgsl: ([a, b]) => `(${a} + ${b})`, f64: (a, b) => a + b },
-  sub: { arity: 2, cost: 1, wgsl: ([a, b]) => `(${a} - ${b})`, f64: (a, b) => a - b },
+  // Inf − Inf and NaN decided by bits: a compiler that assumes finite values may fold
+  // x − x to 0 in a fused kernel (Mesa's NIR does), where NumPy gives NaN for x = ±Inf.
+  add: { arity: 2, cost: 1, ...special("add"), f64: (a, b) => a + b },
+  sub: { arity: 2, cost: 1, ...special("sub"), f64: (a, b) => a - b },
   mul: { arity: 2, cost: 1, wgsl: ([a, b]) => `(${a} * ${b})`, f64: (a, b) => a * b },
   div: { arity: 2, cost: 1, wgsl: ([a, b]) => `(${a} / ${b})`, f64: (a, b) => a / b },
   neg: { arity: 1, cost: 1, wgsl: ([a]) => `(-${a})`, f64: (a) => -a },
   abs: { arity: 1, cost: 1, wgsl: ([a]) => `abs(${a})`, f64: Math.abs },
-  exp: { arity: 1, cost: 4, wgsl: ([a]) => `exp(${a})`, f64: Math.exp },
-  log: { arity: 1, cost: 4, wgsl: ([a]) => `log(${a})`, f64: Math.log },
-  sqrt: { arity: 1, cost: 4, wgsl: ([a]) => `sqrt(${a})`, f64: Math.sqrt },
-  // NaN-propagating, as NumPy's maximum/minimum (and Math.max) are.
+  exp: { arity: 1, cost: 4, ...special("exp"), f64: Math.exp },
+  log: { arity: 1, cost: 4, ...special("log"), f64: Math.log },
+  sqrt: { arity: 1, cost: 4, ...special("sqrt"), f64: Math.sqrt },
+  // NumPy's maximum/minimum: NaN if either is NaN, else `a` if it wins, else `b` (so
+  // maximum(−0, +0) is +0 and maximum(+0, −0) is −0, as in NumPy).
   maximum: {
     arity: 2,
     cost: 1,
-    wgsl: ([a, b]) => `select(${b}, ${a}, (${a} > ${b}) | ${isNaN(a)})`,
-    f64: Math.max,
+    ...special("maximum"),
+    f64: (a, b) => (a > b || Number.isNaN(a) ? a : b),
   },
   minimum: {
     arity: 2,
     cost: 1,
-    wgsl: ([a, b]) => `select(${b}, ${a}, (${a} < ${b}) | ${isNaN(a)})`,
-    f64: Math.min,
+    ...special("minimum"),
+    f64: (a, b) => (a < b || Number.isNaN(a) ? a : b),
   },
-  relu: {
-    arity: 1,
-    cost: 1,
-    wgsl: ([a], v) => `select(${a}, ${zero(v)}, ${a} < ${zero(v)})`,
-    f64: (a) => (a < 0 ? 0 : a),
-  },
+  // maximum(x, 0) as NumPy computes it: relu(−0) = +0, relu(NaN) = NaN.
+  relu: { arity: 1, cost: 1, ...special("relu"), f64: (a) => (a <= 0 ? 0 : a) },
   // exp of a non-positive number, then a division by 1 + e ∈ [1, 2].
   sigmoid: {
     arity: 1,
     cost: 4,
-    wgsl: ([a], v) =>
-      `select(exp(${a}) / (${one(v)} + exp(${a})), ${one(v)} / (${one(v)} + exp(-${a})), ${a} >= ${
-        zero(v)
-      })`,
+    ...special("sigmoid"),
     f64: (a) => 1 / (1 + Math.exp(-a)),
+    prelude: SPECIAL_WGSL,
   },
-  // sign(x)·(1 − t)/(1 + t) with t = exp(−2|x|) ∈ (0, 1]: no overflow, divisor in [1, 2].
-  tanh: {
-    arity: 1,
-    cost: 4,
-    wgsl: ([a], v) =>
-      `(sign(${a}) * (${one(v)} - exp(-2.0 * abs(${a}))) / (${one(v)} + exp(-2.0 * abs(${a}))))`,
-    f64: Math.tanh,
-  },
-  // A negative base keeps the sign of an odd integer exponent (NumPy's result for integer
-  // exponents; for others NumPy gives NaN and the GPU's value is unspecified).
-  pow: {
-    arity: 2,
-    cost: 4,
-    wgsl: ([a, b], v) =>
-      `(select(${one(v)}, -${one(v)}, (${a} < ${zero(v)}) & (fract(${b} * 0.5) != ${
-        zero(v)
-      })) * pow(abs(${a}), ${b}))`,
-    f64: Math.pow,
-  },
-  greater: {
-    arity: 2,
-    cost: 1,
-    wgsl: ([a, b], v) => `select(${zero(v)}, ${one(v)}, ${a} > ${b})`,
-    f64: (a, b) => (a > b ? 1 : 0),
-  },
-  less: {
-    arity: 2,
-    cost: 1,
-    wgsl: ([a, b], v) => `select(${zero(v)}, ${one(v)}, ${a} < ${b})`,
-    f64: (a, b) => (a < b ? 1 : 0),
-  },
-  equal: {
-    arity: 2,
-    cost: 1,
-    wgsl: ([a, b], v) => `select(${zero(v)}, ${one(v)}, ${a} == ${b})`,
-    f64: (a, b) => (a === b ? 1 : 0),
-  },
+  // sign(x)·(1 − t)/(1 + t) with t = exp(−2|x|) ∈ (0, 1]: no overflow, divisor in [1, 2];
+  // x itself where |x| < 2⁻¹² (tanh x = x·(1 − x²/3 + …), within 2⁻²⁵·⁶ of x), which keeps
+  // ±0 and subnormals exact.
+  tanh: { arity: 1, cost: 4, ...special("tanh"), f64: Math.tanh },
+  // C's powf at every edge: pow(x, ±0) = 1 and pow(1, y) = 1 even for NaN; a negative
+  // base keeps the sign of an odd integer exponent, and a non-integer one gives NaN.
+  pow: { arity: 2, cost: 4, ...special("pow"), f64: powNumpy },
+  greater: { arity: 2, cost: 1, ...special("greater"), f64: (a, b) => (a > b ? 1 : 0) },
+  less: { arity: 2, cost: 1, ...special("less"), f64: (a, b) => (a < b ? 1 : 0) },
+  equal: { arity: 2, cost: 1, ...special("equal"), f64: (a, b) => (a === b ? 1 : 0) },
   /** `where(c, a, b)`: a where c ≠ 0 (NaN counts as true, as in NumPy), else b. */
-  where: {
-    arity: 3,
-    cost: 1,
-    wgsl: ([c, a, b], v) => `select(${b}, ${a}, ${c} != ${zero(v)})`,
-    f64: (c, a, b) => (c !== 0 ? a : b),
-  },
+  where: { arity: 3, cost: 1, ...special("where"), f64: (c, a, b) => (c !== 0 ? a : b) },
 } as const satisfies Record<string, FunctionDefinition>;
+
+/**
+ * Relative cost of a dropout mask per element: a Philox-4x32-10 block (ten rounds of
+ * multiplications) for every four elements, far above a transcendental.
+ */
+const KEEP_COST = 20;
+
+/**
+ * Relative cost of evaluating an expression once per element: the sum of its calls'
+ * `cost`s (1 for arithmetic, 4 for a transcendental) and its dropout masks'; reading an
+ * input, a literal, a scalar or the position costs nothing.
+ */
+export function expressionCost(expr: Expr): number {
+  switch (expr.kind) {
+    case "call":
+      return expr.args.reduce<number>((n, a) => n + expressionCost(a), FUNCTIONS[expr.fn].cost);
+    case "keep":
+      return KEEP_COST;
+    default:
+      return 0;
+  }
+}
 
 /** The name of a function of the language. */
 export type FunctionName = keyof typeof FUNCTIONS;
@@ -197,28 +380,6 @@ export function inputCount(expr: Expr): number {
   }
 }
 
-/**
- * Relative cost of a dropout mask per element: a Philox-4x32-10 block (ten rounds of
- * multiplications) for every four elements, far above a transcendental.
- */
-const KEEP_COST = 20;
-
-/**
- * Relative cost of evaluating an expression once per element: the sum of its calls'
- * `cost`s (1 for arithmetic, 4 for a transcendental) and its dropout masks'; reading an
- * input, a literal, a scalar or the position costs nothing.
- */
-export function expressionCost(expr: Expr): number {
-  switch (expr.kind) {
-    case "call":
-      return expr.args.reduce<number>((n, a) => n + expressionCost(a), FUNCTIONS[expr.fn].cost);
-    case "keep":
-      return KEEP_COST;
-    default:
-      return 0;
-  }
-}
-
 /** A 32-bit word of a uniform block: an unsigned integer or a float32. */
 export type Word = { readonly u32: number } | { readonly f32: number };
 
@@ -252,15 +413,24 @@ export interface WgslContext {
 export function f32Literal(value: number): string {
   const v = Math.fround(value);
   if (!Number.isFinite(v)) throw new RangeError(`expression: a literal must be finite, got ${v}`);
-  const text = Number.isInteger(v) && Math.abs(v) < 2 ** 24 ? `${v}.0` : v.toPrecision(9);
+  // A whole number exactly (9 digits of 3.40282347e38 exceed float32's range, which Tint
+  // rejects); others in nine significant digits.
+  const text = Number.isInteger(v) ? `${BigInt(v)}.0` : v.toPrecision(9);
   return v < 0 ? `(${text})` : text;
 }
 
-/** WGSL needed once per module by expressions that use `keep`. */
+/** WGSL needed once per module by the expressions: Philox for `keep`, the functions' preludes. */
 export function expressionPrelude(exprs: readonly Expr[]): string {
-  const usesKeep = (e: Expr): boolean =>
-    e.kind === "keep" || (e.kind === "call" && e.args.some(usesKeep));
-  return exprs.some(usesKeep) ? PHILOX_WGSL : "";
+  const preludes = new Set<string>();
+  const visit = (e: Expr): void => {
+    if (e.kind === "keep") preludes.add(PHILOX_WGSL);
+    if (e.kind !== "call") return;
+    const prelude = (FUNCTIONS[e.fn] as FunctionDefinition).prelude;
+    if (prelude) preludes.add(prelude);
+    e.args.forEach(visit);
+  };
+  exprs.forEach(visit);
+  return [...preludes].join("\n");
 }
 
 /** The WGSL interpreter: the expression as WGSL text, f32 or (with `vector`) vec4f. */

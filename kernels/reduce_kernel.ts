@@ -9,7 +9,7 @@
  * the epilogue of a plan — serves the program kernel's reductions too.
  */
 import { LINEAR_WORKGROUP } from "./_shared.ts";
-import { expressionPrelude } from "./expression.ts";
+import { expressionPrelude, isNaNWgsl } from "./expression.ts";
 import {
   type BindContext,
   type ConstantMode,
@@ -79,21 +79,24 @@ function reducerWgsl(
       return {
         type: "f32",
         identity: `-${infinity}`,
-        combine: "return select(b, a, a > b || a != a);",
+        combine: `return select(b, a, ${isNaNWgsl("a")} || (a > b && !${isNaNWgsl("b")}));`,
       };
     case "min":
       return {
         type: "f32",
         identity: infinity,
-        combine: "return select(b, a, a < b || a != a);",
+        combine: `return select(b, a, ${isNaNWgsl("a")} || (a < b && !${isNaNWgsl("b")}));`,
       };
     case "argmax":
-      // (value, index): the larger value, the smaller index on ties; NaN wins (NumPy).
+      // (value, index): the larger value, the smaller index on ties; the first NaN wins
+      // (NumPy). NaN, found by its bits, decides before any comparison (max and min too).
       return {
         type: "vec2f",
         identity: `vec2f(-${infinity}, ${infinity})`,
-        combine:
-          "let aWins = a.x > b.x || (a.x == b.x && a.y < b.y) || (a.x != a.x && (b.x == b.x || a.y < b.y));\n  return select(b, a, aWins);",
+        combine: `let aNaN = ${isNaNWgsl("a.x")};\n  let bNaN = ${isNaNWgsl("b.x")};\n` +
+          "  let ordered = a.x > b.x || (a.x == b.x && a.y < b.y);\n" +
+          "  let aWins = select(ordered, aNaN && (!bNaN || a.y < b.y), aNaN || bNaN);\n" +
+          "  return select(b, a, aWins);",
       };
   }
 }

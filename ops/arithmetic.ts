@@ -192,9 +192,9 @@ export function div(a: Tensor, b: Tensor): Tensor {
 }
 
 /**
- * Elementwise larger of `a` and `b`, broadcasting as {@linkcode add}; NaN if either is
- * (where the GPU keeps NaNs: WGSL lets an implementation assume there are none). Its
- * gradient goes to the larger operand, split equally on a tie.
+ * Elementwise larger of `a` and `b`, broadcasting as {@linkcode add}; NaN if either is,
+ * and of +0 and −0 the second operand, as NumPy's (on every backend: the kernel tests
+ * NaN by its bits). Its gradient goes to the larger operand, split equally on a tie.
  *
  * @param a A tensor.
  * @param b A tensor whose shape broadcasts with `a`'s.
@@ -232,9 +232,11 @@ export function minimum(a: Tensor, b: Tensor): Tensor {
 }
 
 /**
- * Elementwise `a` to the power `b`, broadcasting as {@linkcode add}. A negative base
- * needs an integer exponent (NumPy returns NaN otherwise; the GPU's value is then
- * unspecified). On the GPU, WGSL computes `exp2(b·log2(a))`.
+ * Elementwise `a` to the power `b`, broadcasting as {@linkcode add}, with C's `powf`
+ * edges (NumPy's): pow(x, ±0) = 1 and pow(1, y) = 1 for every x and y, NaN included; a
+ * negative base with a non-integer exponent gives NaN, with an odd integer one the sign;
+ * a zero base gives 0 or ±Inf, an infinite one ±Inf or 0. Elsewhere the GPU computes
+ * WGSL's `exp2(b·log2(a))` (a subnormal base scaled by 2²⁴ first).
  *
  * @param a The base.
  * @param b The exponent, broadcasting with `a`.

@@ -146,7 +146,8 @@ export function square(x: Tensor): Tensor {
 }
 
 /**
- * Elementwise max(x, 0) (exact); its gradient at 0 is 0.
+ * Elementwise max(x, 0) (exact) as NumPy's `maximum(x, 0)`: relu(NaN) is NaN and
+ * relu(−0) is +0. Its gradient at 0 is 0 (one side of the kink, as PyTorch and JAX take).
  *
  * @param x A tensor.
  * @returns A new tensor of `x`'s shape.

@@ -50,22 +50,23 @@ interface SgdStepParams {
 
 const [p, g] = [input(0), input(1)];
 
+// Without weight decay the update has no decay term (PyTorch's SGD skips it), so an
+// infinite parameter stays infinite instead of meeting 0·Inf = NaN.
 const sgdStepOp = elementwiseOp<SgdStepParams>({
   name: "sgdStep",
-  expression: ({ lr, weightDecay, batchSize }) =>
-    call(
-      "sub",
-      p,
-      call(
-        "mul",
-        scalar(lr),
-        call("add", call("mul", g, scalar(1 / batchSize)), call("mul", scalar(weightDecay), p)),
-      ),
-    ),
+  expression: ({ lr, weightDecay, batchSize }) => {
+    const step = call("mul", g, scalar(1 / batchSize));
+    const decayed = weightDecay === 0
+      ? step
+      : call("add", step, call("mul", scalar(weightDecay), p));
+    return call("sub", p, call("mul", scalar(lr), decayed));
+  },
 });
 
 /**
- * One SGD step with weight decay: `p − lr·(g/batchSize + weightDecay·p)`.
+ * One SGD step with weight decay: `p − lr·(g/batchSize + weightDecay·p)`; with
+ * `weightDecay` 0 the decay term is absent (as in PyTorch's SGD), so an infinite
+ * parameter stays infinite rather than meeting 0·Inf = NaN.
  *
  * @param p The parameters.
  * @param g The gradient, of `p`'s shape and backend.

@@ -4,10 +4,16 @@
  * give no overflow, no NaN and no infinity. The maximum passes through `stopGradient`
  * (it cancels analytically, as in JAX's `logsumexp`), so the gradients — softmax minus
  * the target, for a cross-entropy — come out of the ops' own vector-Jacobian products.
+ * Special values follow JAX: `logSumExp` shifts by the maximum only where it is finite
+ * (a row holding +Inf gives +Inf, a row of −Inf gives −Inf); `softmax` and `logSoftmax`
+ * of a row holding +Inf, or of a row of −Inf, are NaN (README, "Special values").
  * Eagerly that is a handful of kernels (intermediates freed by a scope); under `jit` the
  * reductions anchor kernels and the elementwise steps fuse into them.
  */
+import { call, input, literal } from "../kernels/expression.ts";
 import { add, div, sub } from "./arithmetic.ts";
+import { elementwiseOp } from "./_elementwise.ts";
+import { runOp } from "./_op.ts";
 import { checkArity, checkAxes, checkOptions, checkTensors } from "./_validate.ts";
 import { exp, log } from "./math.ts";
 import { max, sum } from "./reduce.ts";
@@ -33,17 +39,45 @@ function softmaxArgs(
   return { input, axes, keepDims: o.keepDims === true };
 }
 
-/** `x − max(x)` along `axes`, the maximum held constant for differentiation. */
-function shifted(x: Tensor, axes: readonly number[]): { shift: Tensor; centred: Tensor } {
-  const shift = stopGradient(max(x, { axis: axes, keepDims: true }));
+/** The largest finite float32: a magnitude above it is infinite. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** x where finite, 0 where ±Inf, NaN where NaN: JAX's shift of `logsumexp`. */
+const finiteOrZeroOp = elementwiseOp<void>({
+  name: "logSumExp",
+  expression: () =>
+    call(
+      "where",
+      call("greater", call("abs", input(0)), literal(FLOAT32_MAX)),
+      literal(0),
+      input(0),
+    ),
+  // Applied to the held-constant maximum: no gradient flows through the shift.
+  vjp: () => [null],
+});
+
+/**
+ * `x − shift` along `axes`, the shift held constant for differentiation: the maximum, or
+ * (with `finite`, for `logSumExp`) the maximum where finite and 0 where it is ±Inf, so
+ * that a row holding +Inf sums to +Inf and a row of −Inf to −Inf instead of Inf − Inf.
+ */
+function shifted(
+  x: Tensor,
+  axes: readonly number[],
+  finite = false,
+): { shift: Tensor; centred: Tensor } {
+  const m = stopGradient(max(x, { axis: axes, keepDims: true }));
+  const shift = finite ? runOp(finiteOrZeroOp, [m], undefined, m.shape) : m;
   return { shift, centred: sub(x, shift) };
 }
 
 /**
  * log Σ exp(x) along `axis` (all axes by default), computed as m + log Σ exp(x − m) with
- * m the maximum, so it neither overflows nor underflows to −∞ for finite logits.
+ * m the maximum, so it neither overflows nor underflows to −∞ for finite logits. Where
+ * the maximum is ±Inf, m is 0 (JAX's rule): a row holding +Inf gives +Inf, a row of −Inf
+ * gives −Inf, a NaN gives NaN.
  *
- * @param x A tensor of finite values.
+ * @param x A tensor.
  * @param options `axis` (a number or a list; negative counts from the end) and `keepDims`.
  * @returns A new tensor without the reduced axes (or with them as 1s).
  * @example
@@ -66,7 +100,7 @@ export function logSumExp(
     undefined,
   );
   return scope(() => {
-    const { shift, centred } = shifted(input, axes);
+    const { shift, centred } = shifted(input, axes, true);
     const kept = add(log(sum(exp(centred), { axis: axes, keepDims: true })), shift);
     return keepDims ? kept : reshape(kept, input.shape.filter((_, a) => !axes.includes(a)));
   });

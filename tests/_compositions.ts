@@ -281,9 +281,15 @@ function sumRoundings(length: number, outputs: number): number {
 export function boundEvaluator(inputs: readonly CpuTensor[], key: RandomKey): Evaluator<Bounded> {
   const ops = tensorEvaluator([], key);
   const abs = (t: CpuTensor) => Float64Array.from(t.data, Math.abs);
+  // A NaN or infinite reference value is exact: a GPU must give exactly it (the output's
+  // comparison checks so), and an op of it that gives a finite value (tanh(Inf) = 1,
+  // relu(−Inf) = 0) adds only its own rounding. Its error is 0, never Inf·0.
   const make = (value: Tensor, error: (i: number, r: number) => number): Bounded => {
     const v = value as CpuTensor;
-    return { value: v, error: Float64Array.from(v.data, (r, i) => error(i, Math.abs(r))) };
+    return {
+      value: v,
+      error: Float64Array.from(v.data, (r, i) => (Number.isFinite(r) ? error(i, Math.abs(r)) : 0)),
+    };
   };
   return {
     input: (i) => ({ value: inputs[i], error: new Float64Array(inputs[i].size) }),
@@ -302,7 +308,12 @@ export function boundEvaluator(inputs: readonly CpuTensor[], key: RandomKey): Ev
           return make(r, (i, y) => e[i] + 7 * U + 13 * U * y);
         case "sigmoid":
           // One exp (3 + 2|x| ulp) and one division by 1 + e ∈ [1, 2]; sigmoid' ≤ 1/4.
-          return make(r, (i, y) => e[i] / 4 + (19 + 4 * Math.abs(x[i])) * U * y + 8 * U);
+          // At ±Inf the result is exactly 1 or 0: no exp error grows with |x|.
+          return make(
+            r,
+            (i, y) =>
+              e[i] / 4 + (Number.isFinite(x[i]) ? (19 + 4 * Math.abs(x[i])) * U * y : 0) + 8 * U,
+          );
       }
     },
     binary(op, a, b) {

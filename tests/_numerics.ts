@@ -10,13 +10,74 @@ export function runs<T = unknown>(numRuns: number): fc.Parameters<T> {
   return { numRuns, verbose: 1 };
 }
 
-/** Value profiles that stress different parts of float32 arithmetic. */
-export const PROFILES = ["unit", "zeros", "integers", "mixed", "large", "tiny"] as const;
+/**
+ * Value profiles that stress different parts of float32 arithmetic; `special` mixes the
+ * {@linkcode SPECIAL_KINDS} into unit values (README, "Special values").
+ */
+export const PROFILES = [
+  "unit",
+  "zeros",
+  "integers",
+  "mixed",
+  "large",
+  "tiny",
+  "special",
+] as const;
+
 /** One of {@linkcode PROFILES}. */
 export type Profile = typeof PROFILES[number];
 
-/** An arbitrary profile. */
-export const profile: fc.Arbitrary<Profile> = fc.constantFrom(...PROFILES);
+/** An arbitrary profile other than `special`: finite, normal values and zeros. */
+export const ordinaryProfile: fc.Arbitrary<Profile> = fc.constantFrom(
+  ...PROFILES.filter((p) => p !== "special"),
+);
+
+/**
+ * An arbitrary profile, `special` one case in three: a special tensor of 7 values or
+ * more holds every kind (see {@linkcode values}), so a property of 20 cases meets them all
+ * in all but about (2/3)²⁰ ≈ 0.03% of runs, of 30 cases in all but 5·10⁻⁶ (counted by
+ * {@linkcode specialCounts} and asserted by the properties' runner).
+ */
+export const profile: fc.Arbitrary<Profile> = fc.oneof(
+  { arbitrary: ordinaryProfile, weight: 2 },
+  { arbitrary: fc.constant("special" as const), weight: 1 },
+);
+
+/** The kinds of special value, each with a float32 of it. */
+export const SPECIAL_KINDS = {
+  "NaN": NaN,
+  "+Inf": Infinity,
+  "-Inf": -Infinity,
+  "+0": 0,
+  "-0": -0,
+  "+subnormal": Math.fround(1e-40),
+  "-subnormal": Math.fround(-1e-40),
+} as const;
+
+/** One of {@linkcode SPECIAL_KINDS}. */
+export type SpecialKind = keyof typeof SPECIAL_KINDS;
+
+/** The kind of special value `v` is, or null for a normal nonzero finite number. */
+export function specialKind(v: number): SpecialKind | null {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  if (v === 0) return Object.is(v, -0) ? "-0" : "+0";
+  if (Math.abs(v) < MIN_NORMAL) return v > 0 ? "+subnormal" : "-subnormal";
+  return null;
+}
+
+/**
+ * How many values of each special kind the `special` profile of {@linkcode values} has
+ * drawn since the counts were last cleared (the runner of properties clears them before a
+ * property and asserts after it that every kind was drawn).
+ */
+export const specialCounts: Map<SpecialKind, number> = new Map();
+
+/** The special kinds not drawn since {@linkcode specialCounts} was cleared. */
+export function undrawnSpecialKinds(): SpecialKind[] {
+  return (Object.keys(SPECIAL_KINDS) as SpecialKind[]).filter((k) => !specialCounts.get(k));
+}
 
 /** An arbitrary seed for {@linkcode values}. */
 export const seed: fc.Arbitrary<number> = fc.integer({ min: 0, max: 0x7fffffff });
@@ -34,7 +95,11 @@ export function dim(max: number): fc.Arbitrary<number> {
 /**
  * `n` deterministic values of a profile from a seed (a small xorshift generator, so
  * fast-check shrinks the seed, profile and shape rather than thousands of floats).
- * No value is subnormal: GPUs may flush those to zero.
+ * Only the `special` profile draws subnormals (GPUs may flush those to zero), NaN and
+ * ±Inf: each value is special with a probability of 1/2, 1/8 or 1/64 (chosen by the seed,
+ * so a long reduction sometimes meets few), at least min(1/2, 4/n) (so a short tensor
+ * meets some), the kind uniform among {@linkcode SPECIAL_KINDS}; and a tensor of n ≥ 7
+ * holds each kind at least once, kind j somewhere in the j-th seventh of it.
  */
 export function values(n: number, kind: Profile, seed: number): Float32Array {
   let s = (seed ^ 0x9e3779b9) >>> 0 || 1;
@@ -47,6 +112,10 @@ export function values(n: number, kind: Profile, seed: number): Float32Array {
     return s / 2 ** 32;
   };
   const out = new Float32Array(n);
+  const kinds = Object.values(SPECIAL_KINDS);
+  const specialRate = kind === "special"
+    ? Math.max([1 / 2, 1 / 8, 1 / 64][Math.floor(next() * 3)], Math.min(1 / 2, 4 / n))
+    : 0;
   for (let i = 0; i < n; i++) {
     const sign = next() < 0.5 ? -1 : 1;
     const r = next();
@@ -69,9 +138,59 @@ export function values(n: number, kind: Profile, seed: number): Float32Array {
       case "tiny":
         out[i] = sign * (1 + r) * 10 ** (-15 + Math.floor(next() * 5));
         break;
+      case "special":
+        out[i] = next() < specialRate ? kinds[Math.floor(next() * kinds.length)] : sign * r;
+        break;
+    }
+  }
+  if (kind === "special") {
+    if (n >= kinds.length) {
+      kinds.forEach((v, j) => out[Math.floor(((j + next()) * n) / kinds.length)] = v);
+    }
+    for (const v of out) {
+      const k = specialKind(v);
+      if (k) specialCounts.set(k, (specialCounts.get(k) ?? 0) + 1);
     }
   }
   return out;
+}
+
+/**
+ * `domain` applied to the values that are not special (NaN, ±Inf, ±0, subnormals): those
+ * stay as drawn, so every input meets them.
+ */
+export function keepingSpecials(
+  domain: (x: Float32Array) => Float32Array,
+): (x: Float32Array) => Float32Array {
+  return (x) => {
+    const mapped = domain(x);
+    return mapped.map((v, i) => (specialKind(x[i]) ? x[i] : v));
+  };
+}
+
+/**
+ * A function of float32 inputs with its subnormal inputs flushed to zero, rounded to
+ * float32: what a GPU that flushes computes (the comparisons accept its result flushed too).
+ */
+export function flushing(f: (...args: number[]) => number): (...args: number[]) => number {
+  return (...args) => Math.fround(f(...args.map(flushSubnormal)));
+}
+
+/**
+ * Whether `actual` is what a flushing GPU may give where the flushed computation gives
+ * `flushed`: that value (NaN for NaN), or a zero of either sign for a zero or subnormal
+ * (WGSL lets it flush a result, and SwiftShader's flushed −1e-40 is +0).
+ */
+export function isFlushedValue(actual: number, flushed: number): boolean {
+  return sameValue(actual, flushed) || (actual === 0 && Math.abs(flushed) < MIN_NORMAL);
+}
+
+/**
+ * C's `powf` (NumPy's pow in float32) in float64: JavaScript's `Math.pow` except that 1 to
+ * any power and −1 to ±Inf are 1.
+ */
+export function powC(a: number, b: number): number {
+  return a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b);
 }
 
 /** Unit roundoff of float32. */
@@ -99,20 +218,38 @@ export function ulp(x: number): number {
   return a === 2 ** e ? 2 ** (e - 24) : 2 ** (e - 23);
 }
 
+/** Whether two numbers are the same value: NaN is NaN, and +0 equals −0. */
+function sameValue(a: number, b: number): boolean {
+  return a === b || (Number.isNaN(a) && Number.isNaN(b));
+}
+
 /**
  * Asserts |actual[i] − expected[i]| ≤ bound[i] for every i, with a message that names
- * the first element that is off, its values, and its bound.
+ * the first element that is off, its values, and its bound. Where the reference is NaN
+ * or ±Inf, or an exact value beyond float32's range (which rounds to ±Inf), the result
+ * must be exactly that (NaN in the same position): no bound is meaningful there. With
+ * `flushed` (the result computed with subnormal inputs and results flushed to zero, as
+ * WGSL lets a GPU do), an element may instead be exactly `flushed[i]`.
  */
 export function assertWithin(
   actual: Float32Array,
   expected: ArrayLike<number>,
   bound: (i: number) => number,
   what: string,
+  flushed?: ArrayLike<number>,
 ): void {
   if (actual.length !== expected.length) {
     throw new Error(`${what}: expected ${expected.length} values, got ${actual.length}`);
   }
   for (let i = 0; i < actual.length; i++) {
+    if (flushed && isFlushedValue(actual[i], flushed[i])) continue;
+    const rounded = Math.fround(expected[i]);
+    if (!Number.isFinite(rounded)) {
+      if (sameValue(actual[i], rounded)) continue;
+      throw new Error(
+        `${what}: element ${i} is ${actual[i]}, reference exactly ${rounded}`,
+      );
+    }
     const error = Math.abs(actual[i] - expected[i]);
     if (!(error <= bound(i))) {
       throw new Error(
@@ -176,17 +313,24 @@ export function divBound(q: number): number {
  * exp2(y·log2(x))): log2 is off by εL (3 ULP, or 2⁻²¹ absolute for |a| in [0.5, 2]), the
  * product by u more, so the exponent P = b·log2|a| is off by Δ ≤ |b|·εL + u|P|(1 + u);
  * exp2 turns that into a factor 2^±Δ and adds its own 3 + 2|P̂| ULP (≤ 2⁻²³ relative
- * each). The sign is exact. Meaningful while the result is normal.
+ * each). The sign is exact. Meaningful while the result is normal; a subnormal base |a|
+ * is taken as 2⁻²⁴ of a normal one (the kernel's scaling), its log2 off by 3 ULP of
+ * log2|a| + 24 plus the subtraction's rounding.
  */
 export function powBound(a: number, b: number): number {
   const l2 = Math.log2(Math.abs(a)), p = b * l2;
-  const errL = Math.abs(a) >= 0.5 && Math.abs(a) <= 2 ? 2 ** -21 : 3 * ulp(l2);
+  // A subnormal base is scaled by 2²⁴ first: log2 of that, then 24 subtracted (rounded).
+  const errL = Math.abs(a) < MIN_NORMAL
+    ? 3 * ulp(l2 + 24) + ulp(l2) / 2
+    : Math.abs(a) >= 0.5 && Math.abs(a) <= 2
+    ? 2 ** -21
+    : 3 * ulp(l2);
   const delta = Math.abs(b) * errL + U * Math.abs(p) * (1 + U);
   const r = Math.abs(Math.pow(a, b));
   return r * (2 ** delta - 1) + (3 + 2 * (Math.abs(p) + delta)) * 2 ** -23 * r * 2 ** delta;
 }
 
-/** Asserts two float32 arrays are bit-identical. */
+/** Asserts two float32 arrays are bit-identical, except that any NaN matches any NaN. */
 export function assertBitwise(actual: Float32Array, expected: Float32Array, what: string): void {
   const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
   const b = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
@@ -194,7 +338,7 @@ export function assertBitwise(actual: Float32Array, expected: Float32Array, what
     throw new Error(`${what}: expected ${b.length} values, got ${a.length}`);
   }
   for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) {
+    if (a[i] !== b[i] && !(Number.isNaN(actual[i]) && Number.isNaN(expected[i]))) {
       throw new Error(`${what}: element ${i} is ${actual[i]}, expected exactly ${expected[i]}`);
     }
   }
@@ -208,7 +352,8 @@ export function flushSubnormal(v: number): number {
 /**
  * Asserts each element is bit-identical to `expected`, or to `flushed`: what a GPU that
  * flushes subnormal inputs and results to zero computes (NVIDIA's does; llvmpipe's
- * does not). WGSL allows both.
+ * does not; SwiftShader's does, to +0), or to a zero where `flushed` is zero or subnormal.
+ * WGSL allows both. A NaN matches any NaN (its payload is not specified).
  */
 export function assertBitwiseOrFlushed(
   actual: Float32Array,
@@ -224,7 +369,8 @@ export function assertBitwiseOrFlushed(
   }
   const bits = (a: Float32Array, i: number) => new Uint32Array(a.buffer, a.byteOffset, a.length)[i];
   for (let i = 0; i < expected.length; i++) {
-    if (bits(actual, i) !== bits(expected, i) && bits(actual, i) !== bits(flushed, i)) {
+    const nan = Number.isNaN(actual[i]) && Number.isNaN(expected[i]);
+    if (!nan && bits(actual, i) !== bits(expected, i) && !isFlushedValue(actual[i], flushed[i])) {
       throw new Error(
         `${what}: element ${i} is ${actual[i]}, expected exactly ${expected[i]} (or ${
           flushed[i]
@@ -234,7 +380,7 @@ export function assertBitwiseOrFlushed(
   }
 }
 
-/** Asserts two float32 arrays are equal element by element (+0 equals −0; NaN never does). */
+/** Asserts two float32 arrays are equal element by element (+0 equals −0; NaN equals NaN). */
 export function assertEqualValues(
   actual: Float32Array,
   expected: Float32Array,

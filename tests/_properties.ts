@@ -22,16 +22,19 @@ import {
 } from "../mod.ts";
 import { treeSumRoundings } from "../kernels/reduce.ts";
 import {
-  assertBitwise,
+  assertBitwiseOrFlushed,
   assertShape,
   assertWithin,
   dim,
+  flushSubnormal,
   gamma,
   MIN_NORMAL,
   type Profile,
   profile,
   seed,
+  specialCounts,
   U,
+  undrawnSpecialKinds,
   values,
 } from "./_numerics.ts";
 
@@ -48,6 +51,12 @@ export interface OpProperty<C> {
   readonly numRuns: number;
   /** Runs the op on `backend` and on the reference; throws when they disagree. */
   check(backend: Backend, c: C): Promise<void>;
+  /**
+   * Why the cases draw no special values, where they draw none (their inputs are not
+   * values: shapes, fill values checked finite at the boundary, random keys). Absent,
+   * {@linkcode assertProperty} requires every kind to be drawn in a run.
+   */
+  readonly noSpecialValues?: string;
 }
 
 /** The CPU reference every property compares with. */
@@ -115,11 +124,19 @@ export const matmulProperty: OpProperty<MatmulCase> = {
     using ra = ref.tensor(a, aShape);
     using rb = ref.tensor(b, bShape);
     using rc = matmul(ra, rb, flags);
+    // A GPU that flushes subnormals multiplies an infinite value by 0 where the reference
+    // multiplies it by a subnormal: the reference of flushed operands is its exact result.
+    using rf = matmul(
+      ref.tensor(a.map(flushSubnormal), aShape),
+      ref.tensor(b.map(flushSubnormal), bShape),
+      flags,
+    );
     const scale = absProducts(c, a, b);
     // Sequential sum over k: |gpu − exact| ≤ γ(k)·Σ|ab|; the reference is exact rounded
     // once (+ u·Σ|ab|); a flushed subnormal product is off by < 2⁻¹²⁶ each.
     const bound = (i: number) => (gamma(c.k) + U) * scale[i] + c.k * MIN_NORMAL;
-    assertWithin(await gc.read(), await rc.read(), bound, `matmul ${JSON.stringify(c)}`);
+    const what = `matmul ${JSON.stringify(c)}`;
+    assertWithin(await gc.read(), await rc.read(), bound, what, await rf.read());
   },
 };
 
@@ -195,12 +212,14 @@ export const sgdStepProperty: OpProperty<SgdStepCase> = {
         (Math.abs(p[i]) +
           Math.abs(o.lr) * (Math.abs(g[i]) / o.batchSize + Math.abs(o.weightDecay * p[i]))) +
       U * Math.abs(p[i]) + 4 * MIN_NORMAL;
-    assertWithin(
-      await out.read(),
-      await expected.read(),
-      bound,
-      `sgdStep n=${n} ${JSON.stringify(o)}`,
+    // A GPU that flushes subnormals flushes the scalars too (a subnormal lr is 0 there).
+    const f = flushSubnormal, [lr, wd] = [f(Math.fround(o.lr)), f(Math.fround(o.weightDecay))];
+    const step = Math.fround(1 / o.batchSize);
+    const flushed = p.map((v, i) =>
+      f(v) - lr * (f(g[i]) * step + (o.weightDecay === 0 ? 0 : wd * f(v)))
     );
+    const what = `sgdStep n=${n} ${JSON.stringify(o)}`;
+    assertWithin(await out.read(), await expected.read(), bound, what, flushed);
   },
 };
 
@@ -228,7 +247,9 @@ export const dropoutProperty: OpProperty<DropoutCase> = {
     using out = dropout(gx, p, randomKey(seed));
     using rx = ref.tensor(x);
     using expected = dropout(rx, p, randomKey(seed));
-    assertBitwise(await out.read(), await expected.read(), `dropout n=${n} p=${p} seed=${seed}`);
+    using flushed = dropout(ref.tensor(x.map(flushSubnormal)), p, randomKey(seed));
+    const what = `dropout n=${n} p=${p} seed=${seed}`;
+    assertBitwiseOrFlushed(await out.read(), await expected.read(), await flushed.read(), what);
   },
 };
 
@@ -259,6 +280,11 @@ export async function assertCorr2dWithin(
   using rx = ref.tensor(x, xShape);
   using rk = ref.tensor(k, kShape);
   using expected = corr2d(rx, rk);
+  // The reference of flushed operands: what a GPU that flushes subnormals computes exactly.
+  using flushed = corr2d(
+    ref.tensor(x.map(flushSubnormal), xShape),
+    ref.tensor(k.map(flushSubnormal), kShape),
+  );
   const terms = kh * kw;
   const bound = (idx: number) => {
     const y = Math.floor(idx / ow), xo = idx % ow;
@@ -268,7 +294,7 @@ export async function assertCorr2dWithin(
     }
     return (gamma(terms) + U) * scale + terms * MIN_NORMAL;
   };
-  assertWithin(actual, await expected.read(), bound, what);
+  assertWithin(actual, await expected.read(), bound, what, await flushed.read());
 }
 
 /** corr2d within γ(kh·kw)·Σ|x·k|. */
@@ -314,12 +340,23 @@ export const corr2dProperty: OpProperty<Corr2dCase> = {
 
 /**
  * Runs `property` on `backend` for `numRuns` random cases (fast-check: a failure shrinks
- * to a minimal case and the error names it and the seed).
+ * to a minimal case and the error names it and the seed), then, for a full run (at least
+ * the property's `numRuns` cases; a shorter rerun on another device is extra coverage),
+ * asserts that the cases drew every kind of special value (NaN, ±Inf, ±0, ±subnormal), so
+ * that a generator that stops drawing them fails.
  */
-export function assertProperty<C>(
+export async function assertProperty<C>(
   property: OpProperty<C>,
   backend: Backend,
   parameters: fc.Parameters<[C]>,
 ): Promise<void> {
-  return fc.assert(fc.asyncProperty(property.cases, (c) => property.check(backend, c)), parameters);
+  specialCounts.clear();
+  await fc.assert(fc.asyncProperty(property.cases, (c) => property.check(backend, c)), parameters);
+  const undrawn = undrawnSpecialKinds();
+  const full = (parameters.numRuns ?? 0) >= property.numRuns;
+  if (full && property.noSpecialValues === undefined && undrawn.length > 0) {
+    throw new Error(
+      `${property.name}: its ${parameters.numRuns} cases drew no ${undrawn.join(", ")}`,
+    );
+  }
 }

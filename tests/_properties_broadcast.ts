@@ -25,15 +25,21 @@ import {
 } from "../mod.ts";
 import {
   assertBitwise,
+  assertBitwiseOrFlushed,
   assertShape,
   assertWithin,
   coordinates,
   divBound,
+  flushing,
+  flushSubnormal,
+  MIN_NORMAL,
   powBound,
+  powC,
   type Profile,
   profile,
   seed,
   size,
+  specialKind,
   values,
 } from "./_numerics.ts";
 import { type OpProperty, ref } from "./_properties.ts";
@@ -77,11 +83,18 @@ export const pairs: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
 export interface Binary {
   readonly op: (a: Tensor, b: Tensor) => Tensor;
   readonly f: (a: number, b: number) => number;
-  /** Values of the operands from profile values (e.g. no zero divisor). */
+  /**
+   * Values of the operands from profile values (e.g. no zero divisor); special values
+   * (the `special` profile) pass through unchanged.
+   */
   readonly domain?: (a: Float32Array, b: Float32Array) => [Float32Array, Float32Array];
-  /** |gpu − reference| allowed; absent: bit for bit (by value for max/min: ±0). */
+  /** |gpu − reference| allowed; absent: bit for bit. */
   readonly bound?: (a: number, b: number, r: number) => number;
-  readonly byValue?: boolean;
+  /**
+   * What a GPU that flushes subnormals gives, where it is not `f` of flushed operands: a
+   * choice compares flushed values but moves the chosen operand's bits.
+   */
+  readonly flushed?: (a: number, b: number) => number;
 }
 
 /** Every binary op that broadcasts, by name. */
@@ -95,17 +108,31 @@ export const BINARY: Readonly<Record<string, Binary>> = {
     domain: (a, b) => [a, b.map((v) => (v === 0 ? 1 : v))],
     bound: (_a, _b, r) => divBound(r),
   },
-  maximum: { op: maximum, f: Math.max, byValue: true },
-  minimum: { op: minimum, f: Math.min, byValue: true },
+  // NumPy's: NaN wins, and of +0 and −0 the second operand.
+  maximum: {
+    op: maximum,
+    f: (a, b) => (a > b || Number.isNaN(a) ? a : b),
+    flushed: (a, b) => (flushSubnormal(a) > flushSubnormal(b) || Number.isNaN(a) ? a : b),
+  },
+  minimum: {
+    op: minimum,
+    f: (a, b) => (a < b || Number.isNaN(a) ? a : b),
+    flushed: (a, b) => (flushSubnormal(a) < flushSubnormal(b) || Number.isNaN(a) ? a : b),
+  },
   pow: {
     op: pow,
-    f: Math.pow,
+    f: powC,
     // Positive bases in [2⁻⁴, 2⁴], exponents in [−4, 4].
     domain: (a, b) => [
       a.map((v) => Math.fround(2 ** (4 * Math.max(-1, Math.min(1, v))))),
       b.map((v) => Math.fround(4 * Math.max(-1, Math.min(1, v)))),
     ],
-    bound: (a, b) => powBound(a, b),
+    // With a zero or infinite base or exponent the result is exact (0, 1 or ±Inf); a
+    // subnormal base takes powBound's scaled log2, and a subnormal result MIN_NORMAL.
+    bound: (a, b, r) =>
+      [a, b].some((v) => v === 0 || !Number.isFinite(v))
+        ? 0
+        : powBound(a, b) + (Math.abs(r) < MIN_NORMAL ? MIN_NORMAL : 0),
   },
   greater: { op: greater, f: (a, b) => (a > b ? 1 : 0) },
   less: { op: less, f: (a, b) => (a < b ? 1 : 0) },
@@ -128,7 +155,12 @@ export function operands(
   { shapes: [sa, sb], profile: kind, seed: s }: BinaryCase,
 ): [Float32Array, Float32Array] {
   const a = values(size(sa), kind, s), b = values(size(sb), kind, s + 1);
-  return BINARY[name].domain ? BINARY[name].domain!(a, b) : [a, b];
+  const domain = BINARY[name].domain;
+  if (!domain) return [a, b];
+  const [da, db] = domain(a, b);
+  const keep = (drawn: Float32Array, mapped: Float32Array) =>
+    mapped.map((v, i) => (specialKind(drawn[i]) ? drawn[i] : v));
+  return kind === "special" ? [keep(a, da), keep(b, db)] : [da, db];
 }
 
 /** Op `name` with NumPy broadcasting: GPU vs reference vs float64. */
@@ -156,17 +188,28 @@ function broadcastProperty(name: string): OpProperty<BinaryCase> {
       const expected = await want.read();
       assertBitwise(expected, Float32Array.from(exact), `${what} (reference)`);
       const actual = await got.read();
+      // Or the op of flushed subnormals, flushed (WGSL lets a GPU flush them).
+      const flushed = Float32Array.from({ length: size(out) }, (_, i) => {
+        const co = coordinates(i, out);
+        const [x, y] = [a[operandIndex(co, shapes[0])], b[operandIndex(co, shapes[1])]];
+        return spec.flushed ? spec.flushed(x, y) : flushing(spec.f)(x, y);
+      });
       if (spec.bound) {
-        assertWithin(actual, exact, (i) => {
-          const co = coordinates(i, out);
-          return spec.bound!(
-            a[operandIndex(co, shapes[0])],
-            b[operandIndex(co, shapes[1])],
-            exact[i],
-          );
-        }, what);
-      } else if (spec.byValue) assertWithin(actual, expected, () => 0, what);
-      else assertBitwise(actual, expected, what);
+        assertWithin(
+          actual,
+          exact,
+          (i) => {
+            const co = coordinates(i, out);
+            return spec.bound!(
+              a[operandIndex(co, shapes[0])],
+              b[operandIndex(co, shapes[1])],
+              exact[i],
+            );
+          },
+          what,
+          flushed,
+        );
+      } else assertBitwiseOrFlushed(actual, expected, flushed, what);
     },
   };
 }
@@ -179,23 +222,32 @@ export const BROADCAST_PROPERTIES: readonly OpProperty<BinaryCase>[] = Object.ke
 /** A case of `where`: three operand shapes that broadcast together, and a seed. */
 export interface WhereCase {
   shapes: [Shape, Shape, Shape];
+  profile: Profile;
   seed: number;
 }
 
 /** Cases of `where`. */
 export const whereCases: fc.Arbitrary<WhereCase> = fc.record({
   shapes: outShape.chain((out) => fc.tuple(operand(out), operand(out), operand(out))),
+  // `special` one case in two: operands are often a few values, which meet fewer kinds.
+  profile: fc.oneof(profile, fc.constant("special" as const)),
   seed,
 });
 
-/** The operands of a `where` case (a condition of zeros and ones) and the output's shape. */
+/**
+ * The operands of a `where` case (a condition of zeros and ones, or of the `special`
+ * profile's values as drawn: NaN and subnormals count as true) and the output's shape.
+ */
 export function whereInputs(
-  { shapes: [sc, sa, sb], seed: s }: WhereCase,
+  { shapes: [sc, sa, sb], profile: kind, seed: s }: WhereCase,
 ): { cond: Float32Array; a: Float32Array; b: Float32Array; out: number[] } {
+  const special = kind === "special";
   return {
-    cond: values(size(sc), "zeros", s).map((v) => (v === 0 ? 0 : 1)),
-    a: values(size(sa), "unit", s + 1),
-    b: values(size(sb), "unit", s + 2),
+    cond: special
+      ? values(size(sc), kind, s)
+      : values(size(sc), "zeros", s).map((v) => (v === 0 ? 0 : 1)),
+    a: values(size(sa), special ? kind : "unit", s + 1),
+    b: values(size(sb), special ? kind : "unit", s + 2),
     out: numpyShape(sc, sa, sb),
   };
 }
@@ -208,18 +260,25 @@ export const whereProperty: OpProperty<WhereCase> = {
   async check(backend, c) {
     const [sc, sa, sb] = c.shapes;
     const { cond, a, b, out } = whereInputs(c);
-    const pick = (i: number) => {
+    const pick = (i: number, view = (v: number) => v) => {
       const co = coordinates(i, out);
-      return cond[operandIndex(co, sc)] !== 0 ? a[operandIndex(co, sa)] : b[operandIndex(co, sb)];
+      return view(cond[operandIndex(co, sc)]) !== 0
+        ? a[operandIndex(co, sa)]
+        : b[operandIndex(co, sb)];
     };
     const exact = Float32Array.from({ length: size(out) }, (_, i) => pick(i));
+    // A GPU that flushes subnormals reads a subnormal condition as 0 (WGSL allows it) and
+    // moves the picked operand's bits.
+    const flushed = Float32Array.from({ length: size(out) }, (_, i) => pick(i, flushSubnormal));
     for (const on of [backend, ref] as Backend[]) {
       using tc = on.tensor(cond, sc);
       using ta = on.tensor(a, sa);
       using tb = on.tensor(b, sb);
       using w = where(tc, ta, tb);
       assertShape(w.shape, out, "where");
-      assertBitwise(await w.read(), exact, `where [${sc}] [${sa}] [${sb}] on ${on.kind}`);
+      const what = `where [${sc}] [${sa}] [${sb}] ${c.profile} on ${on.kind}`;
+      if (on === ref) assertBitwise(await w.read(), exact, what);
+      else assertBitwiseOrFlushed(await w.read(), exact, flushed, what);
     }
   },
 };

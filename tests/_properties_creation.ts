@@ -37,6 +37,8 @@ export const creationProperty: OpProperty<CreationCase> = {
     ),
   }),
   numRuns: 20,
+  noSpecialValues: "a fill value must be finite (checked at the boundary); its subnormals " +
+    "are drawn by fast-check's doubles",
   async check(backend: Backend, { shape, value }) {
     const n = shape.reduce((a, b) => a * b, 1);
     for (
@@ -97,6 +99,8 @@ export const randomNormalProperty: OpProperty<RandomNormalCase> = {
     std: fc.double({ min: 0, max: 3, noNaN: true }),
   }),
   numRuns: 30,
+  noSpecialValues: "its inputs are a key, a finite mean and a finite std (checked at the " +
+    "boundary), not values",
   async check(backend, { n, seed: s, mean, std }) {
     const key = randomKey(s);
     using g = randomNormal(backend, [n], key, { mean, std });

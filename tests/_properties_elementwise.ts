@@ -9,6 +9,11 @@
  *
  * ULP(x) is WGSL's (tests/_numerics.ts); u = 2⁻²⁴; ε = 2⁻²³ = 2u (one ULP relative, for a
  * normal result). Every bound adds MIN_NORMAL where WGSL lets the GPU flush a subnormal.
+ *
+ * Special values (the `special` profile: NaN, ±Inf, ±0, ±subnormal) pass through every
+ * domain unchanged and into every input; where the exact value is NaN or ±Inf, or an input
+ * is infinite, the result must be exact (README, "Special values"), and a result may
+ * instead be exactly the value of the flushed inputs, flushed, as WGSL allows.
  */
 import fc from "fast-check";
 import {
@@ -43,9 +48,12 @@ import {
   divBound,
   EXP_ALLOWANCE,
   expUlps,
+  flushing,
   flushSubnormal,
+  keepingSpecials,
   MIN_NORMAL,
   powBound,
+  powC,
   type Profile,
   profile,
   seed,
@@ -151,25 +159,33 @@ const UNARY: Record<string, Unary> = {
   exp: {
     op: exp,
     exact: Math.exp,
-    domain: (x) => foldInto(x, 88).map((v) => Math.max(v, -100)),
+    domain: keepingSpecials((x) => foldInto(x, 88).map((v) => Math.max(v, -100))),
     bound: expBound,
     source: `WGSL: 3 + 2|x| ULP (+ ${EXP_ALLOWANCE.ulps} for llvmpipe, SwiftShader)`,
   },
   // WGSL: log within 3 ULP outside [0.5, 2], 2⁻²¹ absolute inside (+ LOG_ALLOWANCE);
-  // positive inputs.
+  // positive inputs. A subnormal x is computed as log(x·2²⁴) − c, c = 24·ln 2 rounded
+  // (kernels/expression.ts): 3 ULP (+ LOG_ALLOWANCE) of L = log(x·2²⁴), half an ULP of c,
+  // half an ULP of the result for the subtraction.
   log: {
     op: log,
     exact: Math.log,
-    domain: (x) => x.map((v) => (v === 0 ? 1 : Math.abs(v))),
-    bound: (x, r, backend) =>
-      x >= 0.5 && x <= 2 ? 2 ** -21 : (3 + allowanceOn(LOG_ALLOWANCE, backend)) * ulp(r),
+    domain: keepingSpecials((x) => x.map((v) => (v === 0 ? 1 : Math.abs(v)))),
+    bound: (x, r, backend) => {
+      const allowance = allowanceOn(LOG_ALLOWANCE, backend);
+      if (x < MIN_NORMAL) {
+        const c = Math.fround(24 * Math.LN2), l = Math.log(x * 2 ** 24);
+        return (3 + allowance) * ulp(l) + ulp(c) / 2 + ulp(r) / 2;
+      }
+      return x >= 0.5 && x <= 2 ? 2 ** -21 : (3 + allowance) * ulp(r);
+    },
     source: `WGSL: 3 ULP (+ ${LOG_ALLOWANCE.ulps} for SwiftShader), 2⁻²¹ absolute in [0.5, 2]`,
   },
   // WGSL: sqrt inherits 1/inverseSqrt(x) (sqrtBound); sqrt(0) = 0 is checked exactly.
   sqrt: {
     op: sqrt,
     exact: Math.sqrt,
-    domain: (x) => x.map(Math.abs),
+    domain: keepingSpecials((x) => x.map(Math.abs)),
     bound: (_x, r) => sqrtBound(r),
     source: "WGSL: 1/inverseSqrt, 4.5 ULP",
   },
@@ -204,9 +220,12 @@ function unaryProperty(name: string, f: Unary): OpProperty<ValuesCase> {
       using expected = f.op(ref.tensor(x));
       const exact = Array.from(x, f.exact);
       const what = `${name} n=${n} ${kind} seed=${s}`;
-      // The bound is on |gpu − exact|; WGSL measures in ULPs of the exact result.
-      const bound = (i: number) => f.bound(x[i], exact[i], backend);
-      assertWithin(await out.read(), exact, bound, `${what} (GPU)`);
+      // The bound is on |gpu − exact|; WGSL measures in ULPs of the exact result. At an
+      // infinite input the function's limit is exact (README, "Special values").
+      const bound = (i: number) =>
+        Number.isFinite(x[i]) ? f.bound(x[i], exact[i], backend) : 0;
+      const flushed = Array.from(x, flushing(f.exact));
+      assertWithin(await out.read(), exact, bound, `${what} (GPU)`, flushed);
       assertBitwise(await expected.read(), Float32Array.from(exact), `${what} (reference)`);
     },
   };
@@ -217,9 +236,9 @@ export const UNARY_PROPERTIES: readonly OpProperty<ValuesCase>[] = Object.entrie
   [name, f],
 ) => unaryProperty(name, f));
 
-/** neg and abs bit for bit; relu, maximum and minimum exact (by value). */
+/** neg, abs, relu, maximum and minimum bit for bit (zeros by their sign, as NumPy). */
 export const exactOpsProperty: OpProperty<ValuesCase> = {
-  name: "exact elementwise ops: neg, abs bit for bit; relu, maximum, minimum exact",
+  name: "exact elementwise ops: neg, abs, relu, maximum, minimum bit for bit",
   cases: valuesCases(5000),
   numRuns: 30,
   async check(backend, { n, profile: kind, seed: s }) {
@@ -232,24 +251,23 @@ export const exactOpsProperty: OpProperty<ValuesCase> = {
       return out;
     };
     const [got, want] = [run(backend), run(ref)];
+    // The reference's meaning, independently and as NumPy's: −x, |x|, maximum(x, 0), the
+    // larger, the smaller, where NaN wins and a tie (+0 with −0) gives the second operand.
+    // A GPU that flushes compares flushed values and moves the chosen operand's bits
+    // (`view` flushes the compared values).
+    const choosing = (view: (v: number) => number) => {
+      const larger = (x: number, y: number) => (view(x) > view(y) || Number.isNaN(x) ? x : y);
+      const smaller = (x: number, y: number) => (view(x) < view(y) || Number.isNaN(x) ? x : y);
+      return [(x: number) => -x, Math.abs, (x: number) => larger(x, 0), larger, smaller];
+    };
+    const exact = choosing((v) => v), daz = choosing(flushSubnormal);
     try {
       for (const [k, name] of ["neg", "abs", "relu", "maximum", "minimum"].entries()) {
         const what = `${name} n=${n} ${kind}`;
-        // Of +0 and −0, the larger or smaller may be either (their values are equal), and
-        // relu(−0) is −0 on Vulkan, +0 on GL: compared by value.
-        if (k < 2) assertBitwise(await got[k].read(), await want[k].read(), what);
-        else assertWithin(await got[k].read(), await want[k].read(), () => 0, what);
-      }
-      // The reference's meaning, independently: −x, |x|, max(x, 0), the larger, the smaller.
-      const exact = [
-        a.map((v) => -v),
-        a.map(Math.abs),
-        a.map((v) => (v < 0 ? 0 : v)),
-        a.map((v, i) => Math.max(v, b[i])),
-        a.map((v, i) => Math.min(v, b[i])),
-      ];
-      for (const [k, values] of exact.entries()) {
-        assertWithin(await want[k].read(), values, () => 0, `reference op ${k}`);
+        const flushed = a.map((v, i) => daz[k](v, b[i]));
+        assertBitwiseOrFlushed(await got[k].read(), await want[k].read(), flushed, what);
+        const values = a.map((v, i) => exact[k](v, b[i]));
+        assertBitwise(await want[k].read(), values, `${what} (reference)`);
       }
     } finally {
       [...got, ...want].forEach((t) => t.dispose());
@@ -265,20 +283,25 @@ export interface DivCase {
   seed: number;
 }
 
-/** div: WGSL's 2.5 ULP of the exact quotient (a zero divisor is replaced by 1). */
+/**
+ * div: WGSL's 2.5 ULP of the exact quotient (a zero divisor is replaced by 1, except in
+ * the `special` profile, whose ±0 divisors give ±Inf or NaN exactly).
+ */
 export const divProperty: OpProperty<DivCase> = {
   name: "div: GPU within 2.5 ULP (WGSL) of the exact quotient",
   cases: fc.record({ n: dim(5000), numerators: profile, divisors: profile, seed }),
   numRuns: 40,
   async check(backend, { n, numerators: ka, divisors: kb, seed: s }) {
-    const a = values(n, ka, s), b = values(n, kb, s + 1).map((v) => (v === 0 ? 1 : v));
+    const a = values(n, ka, s);
+    const b = values(n, kb, s + 1).map((v) => (v === 0 && kb !== "special" ? 1 : v));
     using ga = backend.tensor(a);
     using gb = backend.tensor(b);
     using q = div(ga, gb);
     using rq = div(ref.tensor(a), ref.tensor(b));
     const exact = Array.from(a, (v, i) => v / b[i]);
     const what = `div n=${n} ${ka}/${kb} seed=${s}`;
-    assertWithin(await q.read(), exact, (i) => divBound(exact[i]), what);
+    const flushed = Array.from(a, (v, i) => flushing((x, y) => x / y)(v, b[i]));
+    assertWithin(await q.read(), exact, (i) => divBound(exact[i]), what, flushed);
     assertBitwise(await rq.read(), Float32Array.from(exact), `${what} (reference)`);
   },
 };
@@ -286,26 +309,37 @@ export const divProperty: OpProperty<DivCase> = {
 /**
  * pow within `powBound` (tests/_numerics.ts: WGSL's log2 and exp2 composed). Bases |a|
  * in [2⁻¹⁰, 2¹⁰], exponents in [−8, 8] (whole numbers for negative bases): |P| ≤ 80.
+ * Special bases and exponents stay as drawn: with a zero or infinite base or exponent the
+ * result is exact (0, 1 or ±Inf); a subnormal base takes powBound's scaled log2 and, for a
+ * subnormal result, MIN_NORMAL.
  */
 export const powProperty: OpProperty<ValuesCase> = {
   name: "pow: GPU within the bound of exp2(b·log2|a|) from WGSL's log2 and exp2",
   cases: valuesCases(3000),
   numRuns: 40,
   async check(backend, { n, profile: kind, seed: s }) {
-    const base = values(n, kind, s).map((v) => {
-      const m = Math.min(Math.max(Math.abs(v), 2 ** -10), 2 ** 10);
-      return v < 0 ? -m : m;
-    });
-    const exponent = values(n, "unit", s + 1).map((v, i) =>
-      base[i] < 0 ? Math.round(v * 8) : Math.fround(v * 8)
-    );
+    const base = keepingSpecials((x) =>
+      x.map((v) => {
+        const m = Math.min(Math.max(Math.abs(v), 2 ** -10), 2 ** 10);
+        return v < 0 ? -m : m;
+      })
+    )(values(n, kind, s));
+    const drawn = values(n, kind === "special" ? kind : "unit", s + 1);
+    const exponent = keepingSpecials((x) =>
+      x.map((v, i) => (base[i] < 0 ? Math.round(v * 8) : Math.fround(v * 8)))
+    )(drawn);
     using ga = backend.tensor(base);
     using gb = backend.tensor(exponent);
     using out = pow(ga, gb);
     using expected = pow(ref.tensor(base), ref.tensor(exponent));
-    const exact = Array.from(base, (a, i) => Math.pow(a, exponent[i]));
-    const bound = (i: number) => powBound(base[i], exponent[i]);
-    assertWithin(await out.read(), exact, bound, `pow n=${n} ${kind} seed=${s}`);
+    const exact = Array.from(base, (a, i) => powC(a, exponent[i]));
+    const edge = (v: number) => v === 0 || !Number.isFinite(v);
+    const bound = (i: number) =>
+      edge(base[i]) || edge(exponent[i])
+        ? 0
+        : powBound(base[i], exponent[i]) + (Math.abs(exact[i]) < MIN_NORMAL ? MIN_NORMAL : 0);
+    const flushed = Array.from(base, (a, i) => flushing(powC)(a, exponent[i]));
+    assertWithin(await out.read(), exact, bound, `pow n=${n} ${kind} seed=${s}`, flushed);
     assertBitwise(await expected.read(), Float32Array.from(exact), "pow (reference)");
   },
 };
@@ -336,6 +370,7 @@ const broadcastPairs: fc.Arbitrary<BroadcastPairCase> = fc.tuple(dim(300), dim(4
 function arithmeticProperty(
   name: string,
   op: (a: Tensor, b: Tensor) => Tensor,
+  f64: (a: number, b: number) => number,
 ): OpProperty<BroadcastPairCase> {
   return {
     name: `${name}: GPU equals the reference bit for bit, with broadcasting`,
@@ -350,17 +385,29 @@ function arithmeticProperty(
       using out = op(ga, gb);
       using expected = op(ref.tensor(va, sa), ref.tensor(vb, sb));
       assertShape(out.shape, c.large, name);
-      // One correctly rounded operation per element on both sides: bit for bit.
-      assertBitwise(await out.read(), await expected.read(), `${name} ${JSON.stringify(c)}`);
+      // One correctly rounded operation per element on both sides: bit for bit, or the
+      // operation on flushed subnormals, flushed.
+      const flushed = (await expected.read()).map((_, i) =>
+        flushing(f64)(
+          va[va.length === 1 ? 0 : i % va.length],
+          vb[vb.length === 1 ? 0 : i % vb.length],
+        )
+      );
+      assertBitwiseOrFlushed(
+        await out.read(),
+        await expected.read(),
+        flushed,
+        `${name} ${JSON.stringify(c)}`,
+      );
     },
   };
 }
 
 /** add, sub and mul, bit for bit, with broadcasting. */
 export const ARITHMETIC_PROPERTIES: readonly OpProperty<BroadcastPairCase>[] = [
-  arithmeticProperty("add", add),
-  arithmeticProperty("sub", sub),
-  arithmeticProperty("mul", mul),
+  arithmeticProperty("add", add, (a, b) => a + b),
+  arithmeticProperty("sub", sub, (a, b) => a - b),
+  arithmeticProperty("mul", mul, (a, b) => a * b),
 ];
 
 /** A scale case: values and the factor. */
@@ -388,8 +435,8 @@ export const scaleSquareProperty: OpProperty<ScaleCase> = {
       // c may be subnormal in float32 (fast-check finds such doubles): a GPU may then
       // use 0, and it may flush subnormal results.
       const factor = flushSubnormal(Math.fround(c));
-      const flushedScale = x.map((v) => flushSubnormal(Math.fround(v * factor)));
-      const flushedSquare = x.map((v) => flushSubnormal(Math.fround(v * v)));
+      const flushedScale = x.map((v) => flushing((y) => y * factor)(v));
+      const flushedSquare = x.map((v) => flushing((y) => y * y)(v));
       assertBitwiseOrFlushed(await gs.read(), await rs.read(), flushedScale, `scale by ${c}`);
       assertBitwiseOrFlushed(await gq.read(), await rq.read(), flushedSquare, "square");
     } finally {

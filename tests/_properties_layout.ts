@@ -174,6 +174,7 @@ export interface ConcatCase {
   shape: number[];
   pick: number;
   count: number;
+  profile: Profile;
   seed: number;
 }
 
@@ -184,14 +185,15 @@ export const concatProperty: OpProperty<ConcatCase> = {
     shape: shapes.filter((s) => s.length > 0),
     pick: fc.nat(),
     count: fc.integer({ min: 1, max: 45 }),
+    profile,
     seed,
   }),
   numRuns: 40,
-  async check(backend, { shape, pick, count, seed: s }) {
+  async check(backend, { shape, pick, count, profile: kind, seed: s }) {
     const axis = pick % shape.length;
     const parts = Array.from({ length: count }, (_, k) => {
       const partShape = shape.map((d, i) => (i === axis ? 1 + ((pick + 3 * k) % 4) : d));
-      return { shape: partShape, values: values(size(partShape), "integers", s + k) };
+      return { shape: partShape, values: values(size(partShape), kind, s + k) };
     });
     const run = (on: Backend) => {
       const tensors = parts.map((p) => on.tensor(p.values, p.shape));

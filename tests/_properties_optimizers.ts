@@ -14,7 +14,7 @@
  */
 import fc from "fast-check";
 import { Adam, type Backend, concat, reshape, scope, SGD, type Tensor } from "../mod.ts";
-import { dim, MIN_NORMAL, type Profile, profile, seed, U, values } from "./_numerics.ts";
+import { dim, MIN_NORMAL, ordinaryProfile, type Profile, seed, U, values } from "./_numerics.ts";
 import type { OpProperty } from "./_properties.ts";
 
 /** Per-element (exact value, bound on |computed − exact|) of one float32 tensor. */
@@ -345,8 +345,8 @@ async function checkAdam(backend: Backend, c: Case<AdamGroup>): Promise<void> {
 function cases<S>(group: fc.Arbitrary<S>): fc.Arbitrary<Case<S>> {
   return fc.record({
     sizes,
-    params: profile,
-    grads: profile,
+    params: ordinaryProfile,
+    grads: ordinaryProfile,
     seed,
     groups: fc.tuple(group, group),
   });
@@ -365,6 +365,8 @@ function optimiserProperty<S>(
     name: `${name}: 100 steps on the GPU follow the float64 rule within the tracked bound`,
     cases: cases(group),
     numRuns: 6,
+    noSpecialValues: "a NaN or infinite value makes the rest of a trajectory NaN or infinite, " +
+      "beyond the tracked analysis; sgdStep's property and the README's table meet them",
     async check(backend, c) {
       try {
         await check(backend, c);

@@ -76,12 +76,20 @@ function expected(x: Float32Array, shape: readonly number[], axis: number, acc: 
   const R = acc.sum(shape[axis], groups.length, all);
   groups.forEach((group, o) => {
     const m = Math.max(...group.map((i) => x[i]));
+    if (!Number.isFinite(m)) {
+      // A NaN, a +Inf or a row of −Inf: softmax and logSoftmax are NaN (x − m meets NaN or
+      // Inf − Inf); logSumExp, shifted by 0 there (JAX), is NaN, +Inf or −Inf.
+      group.forEach((i) => [p[i], ls[i]] = [NaN, NaN]);
+      lse[o] = m;
+      return;
+    }
     const z = group.map((i) => x[i] - m);
     const e = z.map(Math.exp);
-    // êᵢ's error: fl(x − m) moves z by ≤ u|z|; exp's own ULPs; a flushed subnormal.
+    // êᵢ's error: fl(x − m) moves z by ≤ u|z|; exp's own ULPs; a flushed subnormal. A −Inf
+    // logit's exp is exactly 0.
     const alpha = z.map((zi, k) =>
-      (Math.exp(zi + U * Math.abs(zi)) - e[k]) + acc.exp(zi) * ulp(e[k]) +
-      (e[k] < 2 * MIN_NORMAL ? MIN_NORMAL : 0)
+      zi === -Infinity ? 0 : (Math.exp(zi + U * Math.abs(zi)) - e[k]) +
+        acc.exp(zi) * ulp(e[k]) + (e[k] < 2 * MIN_NORMAL ? MIN_NORMAL : 0)
     );
     const S = e.reduce((a, b) => a + b, 0), A = alpha.reduce((a, b) => a + b, 0);
     const sigma = A + gamma(R) * (S + A);

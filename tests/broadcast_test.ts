@@ -108,8 +108,11 @@ for (const [i, name] of Object.keys(BINARY).entries()) {
     }
   });
   if (GRADIENTS[name]) {
+    // The closed forms hold for finite values: the gradients of special values are the
+    // README's table and tests/special_values_test.ts's.
+    const finite = binaryCases.filter((c) => c.profile !== "special");
     const gradients = (backend: Backend) =>
-      fc.assert(fc.asyncProperty(binaryCases, (c) => checkGrad(backend, name, c)), runs(25));
+      fc.assert(fc.asyncProperty(finite, (c) => checkGrad(backend, name, c)), runs(25));
     Deno.test(`${name}: gradients sum over the broadcast axes (reference)`, () => gradients(ref));
     gpuTest(`${name}: gradients sum over the broadcast axes (GPU)`, (dev) => gradients(dev));
   }

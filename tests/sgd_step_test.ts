@@ -7,7 +7,7 @@ import {
   dim,
   folded,
   gpuTest,
-  profile,
+  ordinaryProfile,
   ref,
   runs,
   seed,
@@ -38,9 +38,10 @@ gpuTest(
   },
 );
 
+// Finite values only: 0·Inf in the step is NaN, as in NumPy.
 gpuTest("sgdStep: lr = 0 is the identity", async (dev) => {
   await fc.assert(
-    fc.asyncProperty(dim(3000), profile, seed, sgdScalars, async (n, kind, s, o) => {
+    fc.asyncProperty(dim(3000), ordinaryProfile, seed, sgdScalars, async (n, kind, s, o) => {
       const p = values(n, kind, s);
       using gp = dev.tensor(p);
       using gg = dev.tensor(values(n, kind, s + 1));

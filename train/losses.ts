@@ -6,10 +6,10 @@
  * per-example loss over a whole dataset, kept on the device.
  */
 import { checkArity, checkRank, checkSameShape, checkTensors } from "../ops/_validate.ts";
-import { mul, neg, sub } from "../ops/arithmetic.ts";
-import { equal } from "../ops/compare.ts";
+import { neg, sub } from "../ops/arithmetic.ts";
+import { equal, where } from "../ops/compare.ts";
 import { CpuTensor } from "../ops/cpu_backend.ts";
-import { iota } from "../ops/creation.ts";
+import { fill, iota } from "../ops/creation.ts";
 import { scale, square } from "../ops/math.ts";
 import { mean, sum } from "../ops/reduce.ts";
 import { scope } from "../ops/scope.ts";
@@ -65,7 +65,9 @@ export function mseLoss(yHat: Tensor, y: Tensor): Tensor {
 /**
  * Softmax cross-entropy, PyTorch's default: the mean over the `n` examples of
  * `−log softmax(logits)[i, labels[i]]`, computed from a stable log-softmax (logits of
- * ±10⁴ give a finite loss). Its gradient with respect to the logits is
+ * ±10⁴ give a finite loss). The label's log-probability is picked, not multiplied by a
+ * one-hot mask, so a −Inf logit of another class costs nothing (PyTorch's gather); a row
+ * holding +Inf or NaN gives NaN. Its gradient with respect to the logits is
  * `(softmax − one-hot)/n`. Labels are class ids in [0, c) as float32 whole numbers;
  * they are checked on the CPU backend, while on the GPU a label outside the range
  * contributes nothing to the loss.
@@ -103,7 +105,11 @@ export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
   }
   return scope(() => {
     const oneHot = equal(reshape(classes, [n, 1]), iota(scores.backend, c));
-    const picked = sum(mul(oneHot, logSoftmax(scores)), { axis: -1 });
+    // Picked by `where`, not a product with the one-hot mask: another class's −Inf
+    // log-probability must not meet 0·Inf = NaN (PyTorch gathers the label's).
+    const picked = sum(where(oneHot, logSoftmax(scores), fill(op, scores.backend, [], 0)), {
+      axis: -1,
+    });
     return neg(mean(picked));
   });
 }
