@@ -222,8 +222,7 @@ function unaryProperty(name: string, f: Unary): OpProperty<ValuesCase> {
       const what = `${name} n=${n} ${kind} seed=${s}`;
       // The bound is on |gpu − exact|; WGSL measures in ULPs of the exact result. At an
       // infinite input the function's limit is exact (README, "Special values").
-      const bound = (i: number) =>
-        Number.isFinite(x[i]) ? f.bound(x[i], exact[i], backend) : 0;
+      const bound = (i: number) => Number.isFinite(x[i]) ? f.bound(x[i], exact[i], backend) : 0;
       const flushed = Array.from(x, flushing(f.exact));
       assertWithin(await out.read(), exact, bound, `${what} (GPU)`, flushed);
       assertBitwise(await expected.read(), Float32Array.from(exact), `${what} (reference)`);
