@@ -9,7 +9,8 @@
  * the epilogue of a plan — serves the program kernel's reductions too.
  */
 import { LINEAR_WORKGROUP } from "./_shared.ts";
-import { expressionPrelude, isNaNWgsl } from "./expression.ts";
+import { expressionPrelude } from "./expression.ts";
+import { isNaNWgsl } from "./special_wgsl.ts";
 import {
   type BindContext,
   type ConstantMode,
