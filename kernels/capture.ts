@@ -1,15 +1,16 @@
 /**
  * @file Capturing kernels instead of running them, for `jit`'s replay (CubeCL and CUDA
  * graphs work the same way). While {@linkcode GpuRuntime.capture} runs a block, the
- * runtime records the commands a kernel function issues — dispatches with their uniform
- * bytes, buffer copies and clears, copies into textures, uploads — rather than encoding
- * them, and hands out
+ * runtime's encoder (`kernels/encoder.ts`) is a {@linkcode Capture}: it records the
+ * commands a kernel function issues — dispatches with their uniform bytes, buffer copies
+ * and clears, copies into textures, uploads — rather than encoding them, and hands out
  * temporaries and scratch textures from {@linkcode CaptureResources}: the same ones, in
  * the same order, every time the same kernels are captured. So a compiled program
  * captures its kernels once to build pipelines and bind groups, and again whenever its
  * runtime values change, to learn the new uniform bytes and uploads; the kernel code
  * (hand-written or generated) is never forked for replay.
  */
+import type { KernelEncoder } from "./encoder.ts";
 import type { DeviceArray, KernelDispatch } from "./runtime.ts";
 
 /** One command a captured kernel function issued. */
@@ -117,11 +118,31 @@ export class CaptureResources {
   }
 }
 
-/** The commands of one capture, recorded as the runtime receives them. */
-export class Capture {
+/**
+ * The commands of one capture, recorded as the runtime receives them: the runtime's
+ * encoder while {@linkcode GpuRuntime.capture} runs its block.
+ */
+export class Capture implements KernelEncoder {
   readonly commands: CapturedCommand[] = [];
 
-  constructor(readonly resources: CaptureResources) {}
+  /**
+   * @param resources Where temporaries and scratch textures come from (begun already).
+   * @param outer The encoder the capture replaced, which takes back storage that is not
+   * one of the capture's temporaries.
+   */
+  constructor(readonly resources: CaptureResources, readonly outer: KernelEncoder) {}
+
+  allocate(op: string, elements: number): DeviceArray {
+    return this.resources.temporary(op, elements);
+  }
+
+  release(array: DeviceArray): void {
+    if (!this.resources.owns(array)) this.outer.release(array);
+  }
+
+  scratchTexture(_op: string, width: number, height: number): GPUTexture {
+    return this.resources.texture(width, height);
+  }
 
   dispatch(dispatch: KernelDispatch): void {
     this.commands.push({ kind: "dispatch", dispatch });

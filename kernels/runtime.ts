@@ -1,41 +1,24 @@
 /**
- * @file The WebGPU runtime that every kernel runs on.
+ * @file The WebGPU runtime that every kernel runs on: one façade over the rooms that
+ * make many small dispatches cheap and safe, each in a file of its own:
  *
- * One object owns the device and everything that makes many small dispatches cheap:
- * a pipeline cache (each WGSL program is compiled once), a buffer pool keyed by size,
- * and one shared command encoder that ops append compute passes to. The encoder is
- * submitted when a result is read back or after a bounded number of dispatches, so a
- * training loop never waits for the GPU between steps (on Deno any wait costs ~11 ms).
+ * - `kernels/device_limits.ts`: what the device allows (largest binding, the folded
+ *   dispatch grid, the uniform block's size and spacing);
+ * - `kernels/device_health.ts`: error scopes, device loss, destruction, `GpuError`;
+ * - `kernels/buffer_pool.ts`: buffers pooled by usage and size class, scratch textures;
+ * - `kernels/pipeline_cache.ts`: each WGSL program compiled once, in a bounded cache;
+ * - `kernels/encoder.ts`: the `KernelEncoder` a kernel's commands go to, and
+ *   the live batch (one shared command encoder, submitted when a value is read back or
+ *   after a bounded number of dispatches, so a training loop never waits for the GPU);
+ * - `kernels/capture.ts`: the encoder that records a kernel's commands for `jit`;
+ * - `kernels/replay.ts`: prepared dispatches and staged writes, for `jit`'s replay.
  *
- * Per dispatch, Deno and a software adapter cost tens of microseconds, so a batch keeps
- * one compute pass open across its dispatches (ended only for copies), and gathers the
- * dispatches' uniform blocks in one arena buffer, written once just before the submit
- * (`writeBuffer` is ordered before the submit that follows it).
- *
- * Buffers released while commands that use them are still unsubmitted go back to the
- * pool only when that encoder is submitted: `queue.writeBuffer` runs on the queue
- * timeline, ahead of unsubmitted commands, so reusing such a buffer at once would let
- * a later upload overwrite data an earlier dispatch has yet to read.
- *
- * WebGPU reports errors asynchronously. Error scopes surround each pipeline's creation
- * (a WGSL error names its op), each new buffer (out of memory names its op), each bind
- * group a compiled program keeps, and each batch's submit, where an invalid command's
- * message names the op through the label of its bind group. An error is thrown by the
- * next call or read. A lost device makes every later call throw at once and every
- * pending read reject, rather than hang.
- *
- * Eager dispatches make a bind group each: a cache of them keyed by pipeline and buffers
- * would rarely hit, because a tensor's buffer comes from the pool and recombines with
- * others (measured on the decay study's eager steps: 0% hits with 64 entries, 12% with
- * 1,024, even ignoring the uniform block's offset). Compiled programs are the answer:
- * their bind groups are made once.
- *
- * For `jit`, the runtime can capture kernels instead of encoding them
- * (`kernels/capture.ts`), and replay prepared dispatches: a pipeline and a bind group
- * made once, encoded into the shared pass, with the runtime values of a call staged
- * into fixed buffers by copies inside the command stream (so calls encoded back to back
- * in one batch each see their own values).
+ * The runtime checks every argument at its public boundary, then hands the command to
+ * its current encoder: the live batch, or a capture while {@linkcode GpuRuntime.capture}
+ * runs. Reads, submits, staged writes and prepared dispatches always go to the live
+ * batch: they are what replay and the caller do, never what a captured kernel issues.
  */
+import { BufferPools } from "./buffer_pool.ts";
 import { Capture, type CapturedCommand, type CaptureResources } from "./capture.ts";
 import {
   checkArity,
@@ -45,8 +28,16 @@ import {
   checkOptions,
   describeValue,
 } from "./_checks.ts";
+import { DeviceHealth } from "./device_health.ts";
+import { DeviceLimits } from "./device_limits.ts";
+import { type KernelEncoder, LiveBatch, MAX_DISPATCHES_PER_SUBMIT } from "./encoder.ts";
 import { templateCount } from "./kernel_plan.ts";
+import { PIPELINE_CACHE_SIZE, PipelineCache } from "./pipeline_cache.ts";
 import { programTemplateCount } from "./program_kernel.ts";
+import { Replay } from "./replay.ts";
+
+export { GpuError } from "./device_health.ts";
+export { MAX_UNIFORM_BYTES } from "./device_limits.ts";
 
 /**
  * Byte size and count of GPU buffers, as reported by {@linkcode GpuRuntime.memory}.
@@ -74,8 +65,9 @@ export interface GpuMemoryStats {
 
 /**
  * What the runtime has done since it was made: dispatches encoded (eager and replayed),
- * command buffers submitted, reads of values back, pipelines compiled; and the kernel
- * generator's cached templates (shared by every runtime of the process).
+ * command buffers submitted, reads of values back, pipelines compiled; how many compiled
+ * pipelines its bounded cache keeps now; and the kernel generator's cached templates
+ * (shared by every runtime of the process).
  *
  * @example
  * ```ts
@@ -85,7 +77,7 @@ export interface GpuMemoryStats {
  * using y = relu(x);
  * await y.read();
  * console.log(dev.stats());
- * // { dispatches: 1, submits: 1, reads: 1, pipelines: 1, templates: 1, programTemplates: 0 }
+ * // { dispatches: 1, submits: 1, reads: 1, pipelines: 1, cachedPipelines: 1, templates: 1, programTemplates: 0 }
  * dev.destroy();
  * ```
  */
@@ -96,8 +88,10 @@ export interface GpuStats {
   readonly submits: number;
   /** Values read back (each a wait for the GPU). */
   readonly reads: number;
-  /** Compute pipelines compiled (cached by WGSL). */
+  /** Compute pipelines compiled (a key evicted from the cache and met again compiles again). */
   readonly pipelines: number;
+  /** Compiled pipelines the cache keeps now: at most the runtime's `pipelineCacheSize`. */
+  readonly cachedPipelines: number;
   /**
    * Generated kernels' templates held now (module-global: one cache for the process),
    * at most `TEMPLATE_CAPACITY` of `kernels/kernel_plan.ts`.
@@ -204,124 +198,14 @@ export interface GpuRuntimeOptions {
   readonly maxDispatchesPerSubmit?: number;
   /** Whether destroying the runtime destroys the device (true when the runtime made it). */
   readonly ownsDevice?: boolean;
-}
-
-/**
- * An error raised by WebGPU for an op's dispatch, or by a lost device.
- *
- * @example
- * ```ts
- * import { GpuError } from "@deno-gpu/kernels";
- * const error = new GpuError("matmul", "out of GPU memory");
- * console.log(error.name, error.message); // "GpuError" "matmul: out of GPU memory"
- * ```
- */
-export class GpuError extends Error {
-  /** Creates an error whose message names the op. */
-  constructor(op: string, message: string) {
-    checkArity("GpuError", arguments, 2);
-    super(`${op}: ${message}`);
-    this.name = "GpuError";
-  }
-}
-
-const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC |
-  GPUBufferUsage.COPY_DST;
-const UNIFORM_USAGE = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
-const STAGING_USAGE = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
-const UPLOAD_USAGE = GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-/**
- * Largest uniform block a kernel may use: 64 words, one alignment step of the arena on
- * every adapter (`minUniformBufferOffsetAlignment` is at most 256).
- */
-export const MAX_UNIFORM_BYTES = 256;
-const TEXTURE_USAGE = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING |
-  GPUTextureUsage.COPY_DST;
-/** Pooled bytes kept beyond this (per pool: buffers of a usage, textures) are destroyed instead. */
-const POOL_BYTE_BUDGET = 256 * 1024 * 1024;
-
-/** Most dispatches one submit may gather: the uniform arena holds 256 bytes for each. */
-const MAX_DISPATCHES_PER_SUBMIT = 4096;
-
-/** How long a failed read waits to learn whether the device was lost. */
-const LOST_GRACE_MS = 1000;
-
-/** Buffers are pooled in size classes: multiples of 256 bytes. */
-function sizeClass(bytes: number): number {
-  return Math.max(256, Math.ceil(bytes / 256) * 256);
-}
-
-/** Free buffers of one usage, by size class. */
-class BufferPool {
-  readonly #free = new Map<number, GPUBuffer[]>();
-  #bytes = 0;
-  #count = 0;
-
-  constructor(readonly usage: GPUBufferUsageFlags) {}
-
   /**
-   * A free buffer of `bytes`' size class, or a new one (made by `create`). Buffers in
-   * `invalid` (their creation failed) are destroyed, never handed out again.
+   * Compiled pipelines kept (the least recently used is dropped past it, and compiled
+   * again if its kernel comes back). Defaults to 256 (`PIPELINE_CACHE_SIZE`).
    */
-  take(bytes: number, create: (size: number) => GPUBuffer, invalid: WeakSet<GPUBuffer>): GPUBuffer {
-    const size = sizeClass(bytes);
-    const list = this.#free.get(size);
-    while (list?.length) {
-      const reused = list.pop()!;
-      this.#bytes -= size;
-      this.#count--;
-      if (!invalid.has(reused)) return reused;
-      reused.destroy();
-    }
-    return create(size);
-  }
-
-  give(buffer: GPUBuffer, invalid: WeakSet<GPUBuffer>): void {
-    if (invalid.has(buffer) || this.#bytes + buffer.size > POOL_BYTE_BUDGET) {
-      buffer.destroy();
-      return;
-    }
-    const list = this.#free.get(buffer.size) ?? [];
-    list.push(buffer);
-    this.#free.set(buffer.size, list);
-    this.#bytes += buffer.size;
-    this.#count++;
-  }
-
-  get bytes(): number {
-    return this.#bytes;
-  }
-
-  get count(): number {
-    return this.#count;
-  }
-
-  destroy(): void {
-    for (const list of this.#free.values()) list.forEach((b) => b.destroy());
-    this.#free.clear();
-    this.#bytes = 0;
-    this.#count = 0;
-  }
+  readonly pipelineCacheSize?: number;
 }
 
-/** The commands encoded since the last submit. */
-interface Batch {
-  readonly encoder: GPUCommandEncoder;
-  /** The open compute pass, if the last command was a dispatch. */
-  pass: GPUComputePassEncoder | null;
-  /** The GPU side of the uniform arena; null until the first dispatch. */
-  uniformBuffer: GPUBuffer | null;
-  /** Bytes of the arena in use. */
-  uniformBytes: number;
-  dispatches: number;
-  /** The ops encoded, for error messages. */
-  readonly ops: Set<string>;
-  /** Buffers released while this batch may still use them. */
-  readonly released: Array<[BufferPool, GPUBuffer]>;
-  /** Scratch textures this batch uses, pooled again once it is submitted. */
-  readonly textures: GPUTexture[];
-}
-
+/**
 /**
  * The device, pipeline cache, buffer pools and shared encoder behind the GPU backend.
  *
@@ -339,40 +223,16 @@ interface Batch {
 export class GpuRuntime {
   /** The device every kernel runs on. */
   readonly device: GPUDevice;
-  /** Largest workgroup count placed in one dispatch dimension. */
-  readonly maxWorkgroupsPerDimension: number;
-  readonly #maxDispatchesPerSubmit: number;
   readonly #ownsDevice: boolean;
-  readonly #pipelines = new Map<string, GPUComputePipeline>();
-  /** Each pipeline's bind group layout (asking the pipeline costs a call into WebGPU). */
-  readonly #layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
-  readonly #storage: BufferPool;
-  readonly #uniforms: BufferPool;
-  readonly #staging: BufferPool;
-  readonly #uploads: BufferPool;
-  /** The kernels being captured instead of encoded, if any. */
-  #capture: Capture | null = null;
-  #dispatches = 0;
-  #submits = 0;
+  readonly #limits: DeviceLimits;
+  readonly #health: DeviceHealth;
+  readonly #pools: BufferPools;
+  readonly #pipelines: PipelineCache;
+  readonly #live: LiveBatch;
+  readonly #replay: Replay;
+  /** Where kernels' commands go now: the live batch, or a capture. */
+  #encoder: KernelEncoder;
   #reads = 0;
-  /** Bytes between two dispatches' uniform blocks in the arena. */
-  readonly #uniformStride: number;
-  /** The CPU side of the uniform arena, copied to the batch's buffer at submit. */
-  readonly #uniformArena: Uint8Array<ArrayBuffer>;
-  #batch: Batch | null = null;
-  /** Free scratch textures by "width×height", reused once their batch is submitted. */
-  readonly #textures = new Map<string, GPUTexture[]>();
-  #textureBytes = 0;
-  #pendingScopes: Promise<void>[] = [];
-  #error: GpuError | null = null;
-  #lost: string | null = null;
-  readonly #lostSignal: Promise<string>;
-  #destroyed = false;
-  #liveBuffers = 0;
-  #liveBytes = 0;
-  #workCount = 0;
-  /** Buffers whose creation raised an error (out of memory): never pooled. */
-  readonly #invalidBuffers = new WeakSet<GPUBuffer>();
 
   /** Wraps a device; see {@linkcode GpuRuntimeOptions}. */
   constructor(device: GPUDevice, options: GpuRuntimeOptions = {}) {
@@ -385,42 +245,53 @@ export class GpuRuntime {
       "maxWorkgroupsPerDimension",
       "maxDispatchesPerSubmit",
       "ownsDevice",
+      "pipelineCacheSize",
     ]);
     this.device = device;
-    this.maxWorkgroupsPerDimension = Math.min(
+    this.#limits = new DeviceLimits(
+      device,
       o.maxWorkgroupsPerDimension === undefined
         ? Infinity
         : checkInteger(op, "maxWorkgroupsPerDimension", o.maxWorkgroupsPerDimension, { min: 1 }),
-      device.limits.maxComputeWorkgroupsPerDimension,
     );
-    this.#maxDispatchesPerSubmit = o.maxDispatchesPerSubmit === undefined
+    const maxDispatches = o.maxDispatchesPerSubmit === undefined
       ? 64
       : checkInteger(op, "maxDispatchesPerSubmit", o.maxDispatchesPerSubmit, {
         min: 1,
         max: MAX_DISPATCHES_PER_SUBMIT,
       });
     this.#ownsDevice = checkFlag(op, "ownsDevice", o.ownsDevice);
-    this.#storage = new BufferPool(STORAGE_USAGE);
-    this.#uniforms = new BufferPool(UNIFORM_USAGE);
-    this.#staging = new BufferPool(STAGING_USAGE);
-    this.#uploads = new BufferPool(UPLOAD_USAGE);
-    const alignment = device.limits.minUniformBufferOffsetAlignment;
-    this.#uniformStride = Math.ceil(MAX_UNIFORM_BYTES / alignment) * alignment;
-    this.#uniformArena = new Uint8Array(this.#uniformStride * this.#maxDispatchesPerSubmit);
-    this.#lostSignal = device.lost.then((info) => {
-      this.#lost = info.message || info.reason || "unknown reason";
-      return this.#lost;
-    });
+    const limits = this.#limits;
+    const health = this.#health = new DeviceHealth(device);
+    const pools = this.#pools = new BufferPools(device, health);
+    const pipelines = this.#pipelines = new PipelineCache(
+      device,
+      health,
+      o.pipelineCacheSize === undefined
+        ? PIPELINE_CACHE_SIZE
+        : checkInteger(op, "pipelineCacheSize", o.pipelineCacheSize, { min: 1 }),
+    );
+    const live = this.#live = new LiveBatch(
+      { device, limits, health, pools, pipelines },
+      maxDispatches,
+    );
+    this.#replay = new Replay({ device, health, pools, pipelines, live });
+    this.#encoder = live;
   }
 
-  /** Number of compiled pipelines in the cache. */
+  /** Largest workgroup count placed in one dispatch dimension. */
+  get maxWorkgroupsPerDimension(): number {
+    return this.#limits.maxWorkgroupsPerDimension;
+  }
+
+  /** Number of compiled pipelines in the cache (at most the `pipelineCacheSize` option). */
   get pipelineCount(): number {
     return this.#pipelines.size;
   }
 
   /** Dispatches encoded before the shared encoder is submitted without a read. */
   get dispatchesPerSubmit(): number {
-    return this.#maxDispatchesPerSubmit;
+    return this.#live.maxDispatches;
   }
 
   /**
@@ -429,10 +300,11 @@ export class GpuRuntime {
    */
   stats(): GpuStats {
     return {
-      dispatches: this.#dispatches,
-      submits: this.#submits,
+      dispatches: this.#live.dispatches,
+      submits: this.#live.submits,
       reads: this.#reads,
-      pipelines: this.#pipelines.size,
+      pipelines: this.#pipelines.compiled,
+      cachedPipelines: this.#pipelines.size,
       templates: templateCount(),
       programTemplates: programTemplateCount(),
     };
@@ -443,35 +315,26 @@ export class GpuRuntime {
    * A call refused at the public boundary leaves it unchanged (the tests check this).
    */
   get workCount(): number {
-    return this.#workCount;
+    return this.#live.workCount;
   }
 
   /** Largest float32 element count one storage binding can hold on this device. */
   get maxElements(): number {
-    return Math.floor(
-      Math.min(
-        this.device.limits.maxStorageBufferBindingSize,
-        this.device.limits.maxBufferSize,
-      ) / 4,
-    );
+    return this.#limits.maxElements;
   }
 
   /** Throws if the device is lost, the runtime destroyed, or an earlier dispatch failed. */
   assertUsable(op: string): void {
-    if (this.#lost !== null) {
-      throw new GpuError(
-        op,
-        `the WebGPU device was lost (${this.#lost}); create a new backend with gpu()`,
-      );
-    }
-    if (this.#destroyed) {
-      throw new GpuError(op, "this GPU backend was destroyed; create a new one with gpu()");
-    }
-    const error = this.#error;
-    if (error) {
-      this.#error = null;
-      throw error;
-    }
+    this.#health.assertUsable(op);
+  }
+
+  /**
+   * Whether work can be encoded without first reporting a failure: false once the
+   * device is lost, the runtime destroyed, or an earlier dispatch failed (that error is
+   * left for the next op or read to throw).
+   */
+  get healthy(): boolean {
+    return this.#health.healthy;
   }
 
   /**
@@ -482,75 +345,14 @@ export class GpuRuntime {
   allocate(op: string, elements: number): DeviceArray {
     this.assertUsable(op);
     checkElementCount(op, elements, this.maxElements);
-    if (this.#capture) return this.#capture.resources.temporary(op, elements);
-    this.#workCount++;
-    const byteLength = elements * 4;
-    const buffer = this.#take(op, this.#storage, byteLength);
-    this.#liveBuffers++;
-    this.#liveBytes += buffer.size;
-    return { buffer, byteLength };
-  }
-
-  /**
-   * A buffer from `pool`; a new one is made inside error scopes naming `op`, and is
-   * marked invalid (destroyed, not pooled, once released) if its creation failed.
-   */
-  #take(op: string, pool: BufferPool, bytes: number): GPUBuffer {
-    return pool.take(bytes, (size) => {
-      let buffer: GPUBuffer | null = null;
-      this.#scoped(op, ["out-of-memory", "validation"], () => {
-        buffer = this.device.createBuffer({ size, usage: pool.usage });
-      }, () => this.#invalidBuffers.add(buffer!));
-      return buffer!;
-    }, this.#invalidBuffers);
-  }
-
-  /**
-   * Runs `block` inside error scopes; an error they catch is kept, naming `op`, and
-   * `onError` runs.
-   */
-  #scoped<T>(
-    op: string,
-    filters: GPUErrorFilter[],
-    block: () => T,
-    onError: () => void = () => {},
-  ): T {
-    filters.forEach((filter) => this.device.pushErrorScope(filter));
-    try {
-      return block();
-    } finally {
-      const popped = filters.map(() => this.device.popErrorScope());
-      this.#pendingScopes.push(
-        Promise.all(popped).then((errors) => {
-          const index = errors.findIndex((e) => e !== null);
-          if (index < 0) return;
-          onError();
-          if (this.#error) return;
-          const kind = filters[filters.length - 1 - index] === "out-of-memory"
-            ? "out of GPU memory"
-            : "WebGPU validation error";
-          this.#error = new GpuError(op, `${kind}: ${errors[index]!.message}`);
-        }, () => {}),
-      );
-    }
+    return this.#encoder.allocate(op, elements);
   }
 
   /** Uploads values into a new storage buffer. */
   upload(op: string, values: Float32Array<ArrayBuffer>): DeviceArray {
-    if (this.#capture) {
-      this.assertUsable(op);
-      checkElementCount(op, values.length, this.maxElements);
-      return this.#capture.upload(op, values);
-    }
-    const array = this.allocate(op, values.length);
-    this.device.queue.writeBuffer(
-      array.buffer,
-      0,
-      values.buffer,
-      values.byteOffset,
-      values.byteLength,
-    );
-    return array;
+    this.assertUsable(op);
+    checkElementCount(op, values.length, this.maxElements);
+    return this.#encoder.upload(op, values);
   }
 
   /**
@@ -559,21 +361,12 @@ export class GpuRuntime {
    * failed is destroyed, never pooled).
    */
   failed(buffer: GPUBuffer): boolean {
-    return this.#invalidBuffers.has(buffer);
+    return this.#pools.failed(buffer);
   }
 
   /** Returns a tensor's buffer to the pool once no unsubmitted command can still use it. */
   release(array: DeviceArray): void {
-    if (this.#capture?.resources.owns(array)) return;
-    this.#liveBuffers--;
-    this.#liveBytes -= array.buffer.size;
-    this.#recycle(this.#storage, array.buffer);
-  }
-
-  #recycle(pool: BufferPool, buffer: GPUBuffer): void {
-    if (this.#lost !== null || this.#destroyed) return;
-    if (this.#batch) this.#batch.released.push([pool, buffer]);
-    else pool.give(buffer, this.#invalidBuffers);
+    this.#encoder.release(array);
   }
 
   /**
@@ -584,71 +377,18 @@ export class GpuRuntime {
    */
   scratchTexture(op: string, width: number, height: number): GPUTexture {
     this.assertUsable(op);
-    if (this.#capture) return this.#capture.resources.texture(width, height);
-    const key = `${width}×${height}`;
-    const reused = this.#textures.get(key)?.pop();
-    if (reused) this.#textureBytes -= width * height * 16;
-    const texture = reused ?? this.device.createTexture({
-      label: `scratch ${key}`,
-      size: [width, height],
-      format: "rgba32float",
-      usage: TEXTURE_USAGE,
-    });
-    this.#open().textures.push(texture);
-    return texture;
-  }
-
-  /**
-   * Whether work can be encoded without first reporting a failure: false once the
-   * device is lost, the runtime destroyed, or an earlier dispatch failed (that error is
-   * left for the next op or read to throw).
-   */
-  get healthy(): boolean {
-    return this.#lost === null && !this.#destroyed && this.#error === null;
+    return this.#encoder.scratchTexture(op, width, height);
   }
 
   /** Counts of buffers and bytes held by live tensors and by the pool. */
   memory(): GpuMemoryStats {
-    return {
-      liveBuffers: this.#liveBuffers,
-      liveBytes: this.#liveBytes,
-      pooledBuffers: this.#storage.count + this.#uniforms.count + this.#staging.count +
-        this.#uploads.count,
-      pooledBytes: this.#storage.bytes + this.#uniforms.bytes + this.#staging.bytes +
-        this.#uploads.bytes,
-    };
-  }
-
-  #layoutOf(pipeline: GPUComputePipeline): GPUBindGroupLayout {
-    let layout = this.#layouts.get(pipeline);
-    if (!layout) {
-      layout = pipeline.getBindGroupLayout(0);
-      this.#layouts.set(pipeline, layout);
-    }
-    return layout;
+    return this.#pools.memory();
   }
 
   /** The compiled pipeline of a dispatch (compiled on first use, then cached by key). */
   pipeline(dispatch: KernelDispatch): GPUComputePipeline {
     this.assertUsable(dispatch.op);
-    return this.#pipeline(dispatch);
-  }
-
-  #pipeline(dispatch: KernelDispatch): GPUComputePipeline {
-    let pipeline = this.#pipelines.get(dispatch.key);
-    if (!pipeline) {
-      pipeline = this.#scoped(dispatch.op, ["validation"], () =>
-        this.device.createComputePipeline({
-          label: dispatch.op,
-          layout: "auto",
-          compute: {
-            module: this.device.createShaderModule({ label: dispatch.key, code: dispatch.wgsl() }),
-            entryPoint: "main",
-          },
-        }));
-      this.#pipelines.set(dispatch.key, pipeline);
-    }
-    return pipeline;
+    return this.#pipelines.get(dispatch);
   }
 
   /**
@@ -656,121 +396,35 @@ export class GpuRuntime {
    * then z. Kernels recover the linear index with `LINEAR_WORKGROUP`.
    */
   grid(workgroups: number): [number, number, number] {
-    const limit = this.maxWorkgroupsPerDimension;
-    if (workgroups > limit ** 3) {
-      throw new RangeError(`gpu: expected at most ${limit ** 3} workgroups, got ${workgroups}`);
-    }
-    const x = Math.max(1, Math.min(workgroups, limit));
-    const rows = Math.ceil(workgroups / x);
-    const y = Math.min(rows, limit);
-    return [x, y, Math.ceil(rows / y)];
+    return this.#limits.grid(workgroups);
   }
 
-  /** The batch being encoded, begun if there is none. */
-  #open(): Batch {
-    return this.#batch ??= {
-      encoder: this.device.createCommandEncoder(),
-      pass: null,
-      uniformBuffer: null,
-      uniformBytes: 0,
-      dispatches: 0,
-      ops: new Set(),
-      released: [],
-      textures: [],
-    };
-  }
-
-  /** The open batch with no compute pass open, for copies. */
-  #openForCopy(op: string): Batch {
-    if (this.#capture) throw new Error(`${op}: the runtime is capturing kernels, not running them`);
-    this.assertUsable(op);
-    const batch = this.#open();
-    batch.pass?.end();
-    batch.pass = null;
-    batch.ops.add(op);
-    return batch;
-  }
-
-  /** Encodes one dispatch into the batch's open compute pass. */
+  /** Encodes one dispatch into the batch's open compute pass (or records it, capturing). */
   dispatch(dispatch: KernelDispatch): void {
     this.assertUsable(dispatch.op);
-    if (dispatch.uniforms.byteLength > MAX_UNIFORM_BYTES) {
-      throw new RangeError(
-        `${dispatch.op}: expected a uniform block of at most ${MAX_UNIFORM_BYTES} bytes, got ${dispatch.uniforms.byteLength}`,
-      );
-    }
-    if (this.#capture) {
-      this.grid(dispatch.workgroups);
-      this.#capture.dispatch(dispatch);
-      return;
-    }
-    const [x, y, z] = this.grid(dispatch.workgroups);
-    const pipeline = this.#pipeline(dispatch);
-    const batch = this.#open();
-    batch.uniformBuffer ??= this.#take(dispatch.op, this.#uniforms, this.#uniformArena.byteLength);
-    const offset = batch.uniformBytes;
-    this.#uniformArena.set(new Uint8Array(dispatch.uniforms), offset);
-    batch.uniformBytes += this.#uniformStride;
-    const bindGroup = this.device.createBindGroup({
-      label: dispatch.op,
-      layout: this.#layoutOf(pipeline),
-      entries: bindGroupEntries(
-        { buffer: batch.uniformBuffer, offset, size: dispatch.uniforms.byteLength },
-        dispatch.buffers,
-      ),
-    });
-    this.#encode(batch, dispatch.op, pipeline, bindGroup, [x, y, z]);
-  }
-
-  /** Encodes a dispatch into the batch's compute pass; submits a batch that is full. */
-  #encode(
-    batch: Batch,
-    op: string,
-    pipeline: GPUComputePipeline,
-    bindGroup: GPUBindGroup,
-    [x, y, z]: readonly [number, number, number],
-  ): void {
-    const pass = batch.pass ??= batch.encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(x, y, z);
-    this.#workCount++;
-    this.#dispatches++;
-    batch.ops.add(op);
-    if (++batch.dispatches >= this.#maxDispatchesPerSubmit) this.flush();
+    this.#encoder.dispatch(dispatch, this.#limits.dispatchGrid(dispatch));
   }
 
   /**
    * Runs `block` capturing instead of encoding (see `kernels/capture.ts`): returns the
-   * commands it issued, with temporaries and textures from `resources`.
+   * commands it issued, with temporaries and textures from `resources`. A capture inside
+   * `block` records its own commands, and this one resumes after it.
    */
   capture(resources: CaptureResources, block: () => void): CapturedCommand[] {
-    if (this.#capture) throw new Error("runtime: captures do not nest");
-    const capture = new Capture(resources);
+    const live = this.#live;
     resources.begin({
-      allocate: (op, elements) => {
-        const previous = this.#capture;
-        this.#capture = null;
-        try {
-          return this.allocate(op, elements);
-        } finally {
-          this.#capture = previous;
-        }
-      },
-      release: (array) => this.release(array),
+      allocate: (op, elements) => live.allocate(op, elements),
+      release: (array) => live.release(array),
       texture: (width, height) =>
-        this.device.createTexture({
-          label: `captured ${width}×${height}`,
-          size: [width, height],
-          format: "rgba32float",
-          usage: TEXTURE_USAGE,
-        }),
+        this.#pools.createTexture(`captured ${width}×${height}`, width, height),
     });
-    this.#capture = capture;
+    const outer = this.#encoder;
+    const capture = new Capture(resources, outer);
+    this.#encoder = capture;
     try {
       block();
     } finally {
-      this.#capture = null;
+      this.#encoder = outer;
     }
     return capture.commands;
   }
@@ -786,12 +440,7 @@ export class GpuRuntime {
     uniform: GPUBufferBinding,
     resources: readonly (DeviceArray | GPUTextureView)[],
   ): GPUBindGroup {
-    return this.#scoped(op, ["validation"], () =>
-      this.device.createBindGroup({
-        label: op,
-        layout: this.#layoutOf(pipeline),
-        entries: bindGroupEntries(uniform, resources),
-      }));
+    return this.#replay.bindGroup(op, pipeline, uniform, resources);
   }
 
   /** Encodes a prepared dispatch (pipeline and bind group made beforehand) into the batch. */
@@ -802,8 +451,7 @@ export class GpuRuntime {
     workgroups: number,
   ): void {
     this.assertUsable(op);
-    const grid = this.grid(workgroups);
-    this.#encode(this.#open(), op, pipeline, bindGroup, grid);
+    this.#replay.encodePrepared(op, pipeline, bindGroup, this.#limits.grid(workgroups));
   }
 
   /**
@@ -815,44 +463,25 @@ export class GpuRuntime {
     op: string,
     writes: readonly { target: GPUBuffer; offset: number; data: Uint8Array<ArrayBuffer> }[],
   ): void {
-    const total = writes.reduce((n, w) => n + Math.ceil(w.data.byteLength / 4) * 4, 0);
-    if (total === 0) return;
-    const batch = this.#openForCopy(op);
-    const staging = this.#take(op, this.#uploads, total);
-    const bytes = new Uint8Array(total);
-    let at = 0;
-    for (const w of writes) {
-      bytes.set(w.data, at);
-      batch.encoder.copyBufferToBuffer(staging, at, w.target, w.offset, w.data.byteLength);
-      at += Math.ceil(w.data.byteLength / 4) * 4;
-    }
-    this.device.queue.writeBuffer(staging, 0, bytes);
-    batch.released.push([this.#uploads, staging]);
-    this.#workCount++;
+    this.assertUsable(op);
+    this.#replay.stage(op, writes);
   }
 
   /** A uniform buffer of `bytes` for prepared dispatches; give it back with {@linkcode GpuRuntime.releaseUniforms}. */
   allocateUniforms(op: string, bytes: number): GPUBuffer {
     this.assertUsable(op);
-    return this.#take(op, this.#uniforms, bytes);
+    return this.#replay.allocateUniforms(op, bytes);
   }
 
   /** Returns a buffer from {@linkcode GpuRuntime.allocateUniforms}. */
   releaseUniforms(buffer: GPUBuffer): void {
-    this.#recycle(this.#uniforms, buffer);
+    this.#replay.releaseUniforms(buffer);
   }
 
   /** Copies all of `from` into `to`, starting at element `offset`, inside the shared encoder. */
   copy(op: string, from: DeviceArray, to: DeviceArray, offset = 0): void {
-    if (this.#capture) return this.#capture.copy(op, from, to, offset);
-    this.#openForCopy(op).encoder.copyBufferToBuffer(
-      from.buffer,
-      0,
-      to.buffer,
-      offset * 4,
-      from.byteLength,
-    );
-    this.#workCount++;
+    this.assertUsable(op);
+    this.#encoder.copy(op, from, to, offset);
   }
 
   /**
@@ -864,146 +493,58 @@ export class GpuRuntime {
     from: DeviceArray,
     texture: GPUTexture,
     bytesPerRow: number,
-    [width, height]: [number, number],
+    size: [number, number],
   ): void {
-    if (this.#capture) {
-      return this.#capture.copyToTexture(op, from, texture, bytesPerRow, [width, height]);
-    }
-    this.#openForCopy(op).encoder.copyBufferToTexture(
-      { buffer: from.buffer, bytesPerRow },
-      { texture },
-      [width, height],
-    );
-    this.#workCount++;
+    this.assertUsable(op);
+    this.#encoder.copyToTexture(op, from, texture, bytesPerRow, size);
   }
 
   /** Fills a buffer with zeros inside the shared encoder. */
   clear(op: string, array: DeviceArray): void {
-    if (this.#capture) return this.#capture.clear(op, array);
-    this.#openForCopy(op).encoder.clearBuffer(array.buffer, 0, array.byteLength);
-    this.#workCount++;
+    this.assertUsable(op);
+    this.#encoder.clear(op, array);
   }
 
   /** Submits the batch, if there is one, without waiting for it. */
   flush(): void {
-    if (this.#capture) throw new Error("runtime: no submit while kernels are captured");
-    const batch = this.#batch;
-    if (!batch || this.#lost !== null) return;
-    this.#batch = null;
-    this.#submits++;
-    batch.pass?.end();
-    if (batch.uniformBuffer) {
-      this.device.queue.writeBuffer(
-        batch.uniformBuffer,
-        0,
-        this.#uniformArena,
-        0,
-        batch.uniformBytes,
-      );
-      batch.released.push([this.#uniforms, batch.uniformBuffer]);
-    }
-    // An invalid command names its op by its bind group's label; else list the batch's ops.
-    const ops = [...batch.ops].join(", ");
-    this.#scoped(ops, ["out-of-memory", "validation"], () => {
-      this.device.queue.submit([batch.encoder.finish()]);
-    });
-    for (const [pool, buffer] of batch.released) pool.give(buffer, this.#invalidBuffers);
-    for (const texture of batch.textures) {
-      const bytes = texture.width * texture.height * 16;
-      if (this.#textureBytes + bytes > POOL_BYTE_BUDGET) {
-        texture.destroy();
-        continue;
-      }
-      const key = `${texture.width}×${texture.height}`;
-      this.#textures.set(key, [...this.#textures.get(key) ?? [], texture]);
-      this.#textureBytes += bytes;
-    }
+    this.#live.flush();
   }
 
   /** Reads a buffer back: submits pending work and resolves with a copy of its values. */
   async read(op: string, array: DeviceArray): Promise<Float32Array> {
-    const batch = this.#openForCopy(op);
+    this.assertUsable(op);
+    const encoder = this.#live.copyEncoder(op);
     this.#reads++;
-    const staging = this.#take(op, this.#staging, array.byteLength);
-    batch.encoder.copyBufferToBuffer(array.buffer, 0, staging, 0, array.byteLength);
-    this.flush();
-    const scopes = this.#pendingScopes;
-    this.#pendingScopes = [];
-    const lost = this.#lostSignal.then((reason) => {
-      throw new GpuError(op, `the WebGPU device was lost (${reason}) before the read finished`);
-    });
-    try {
-      await Promise.race([staging.mapAsync(GPUMapMode.READ, 0, array.byteLength), lost]);
-    } catch (error) {
-      // A device destroyed underneath fails the map before its lost promise settles.
-      if (this.#lost === null) await this.#lostWithin(LOST_GRACE_MS);
-      if (this.#lost !== null) {
-        throw new GpuError(
-          op,
-          `the WebGPU device was lost (${this.#lost}) before the read finished`,
-        );
-      }
-      throw error;
-    }
+    const staging = this.#pools.take(op, this.#pools.staging, array.byteLength);
+    encoder.copyBufferToBuffer(array.buffer, 0, staging, 0, array.byteLength);
+    this.#live.flush();
+    const scopes = this.#health.scopesSoFar();
+    await this.#health.survive(op, staging.mapAsync(GPUMapMode.READ, 0, array.byteLength));
     const values = new Float32Array(staging.getMappedRange(0, array.byteLength).slice(0));
     staging.unmap();
-    this.#recycle(this.#staging, staging);
-    await Promise.all(scopes);
+    this.#live.recycle(this.#pools.staging, staging);
+    await scopes;
     this.assertUsable(op);
     return values;
-  }
-
-  /** Waits up to `ms` for the device's lost promise to settle. */
-  async #lostWithin(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#lostSignal.then(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   }
 
   /** Waits until all submitted work is done and any error it raised is known. */
   async sync(op = "sync"): Promise<void> {
     this.assertUsable(op);
-    this.flush();
-    const scopes = this.#pendingScopes;
-    this.#pendingScopes = [];
-    await Promise.race([this.device.queue.onSubmittedWorkDone(), this.#lostSignal]);
-    await Promise.all(scopes);
+    this.#live.flush();
+    const scopes = this.#health.scopesSoFar();
+    await this.#health.idle();
+    await scopes;
     this.assertUsable(op);
   }
 
   /** Frees the pools and caches, and the device if this runtime created it. */
   destroy(): void {
-    if (this.#destroyed) return;
-    this.flush();
-    this.#destroyed = true;
-    this.#storage.destroy();
-    this.#uniforms.destroy();
-    this.#staging.destroy();
-    this.#uploads.destroy();
-    for (const list of this.#textures.values()) list.forEach((t) => t.destroy());
-    this.#textures.clear();
-    this.#textureBytes = 0;
+    if (this.#health.destroyed) return;
+    this.#live.flush();
+    this.#health.destroy();
+    this.#pools.destroy();
     this.#pipelines.clear();
     if (this.#ownsDevice) this.device.destroy();
   }
-}
-
-/** A bind group's entries: the uniform block at binding 0, then the resources in order. */
-function bindGroupEntries(
-  uniform: GPUBufferBinding,
-  resources: readonly (DeviceArray | GPUTextureView)[],
-): GPUBindGroupEntry[] {
-  return [
-    { binding: 0, resource: uniform },
-    ...resources.map((array, i) => ({
-      binding: i + 1,
-      resource: array instanceof GPUTextureView
-        ? array
-        : { buffer: array.buffer, size: array.byteLength },
-    })),
-  ];
 }

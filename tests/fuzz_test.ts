@@ -453,6 +453,7 @@ function entries(f: Fixtures): Entry[] {
             extra: [4097],
           },
           { index: 1, field: "ownsDevice", ok: optional(isBoolean), extra: [1] },
+          { index: 1, field: "pipelineCacheSize", ok: optional(isInt(1)) },
         ],
         arity: 2,
         options: 1,

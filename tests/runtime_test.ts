@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
 import { gpu, GpuError, type GpuTensor, matmul } from "../mod.ts";
+import {
+  type CapturedCommand,
+  CaptureResources,
+  type DeviceArray,
+  GpuRuntime,
+  type KernelDispatch,
+} from "../runtime.ts";
 import { gpuTest, within } from "./_harness.ts";
 
 gpuTest(
@@ -34,6 +41,101 @@ gpuTest("runtime: pipelines are compiled once per kernel variant", async (dev) =
   await dev.sync();
   assert.ok(dev.runtime.pipelineCount - before <= 2);
 });
+
+/** A kernel `y = factor·x` over 4 values, compiled as a pipeline of its own per factor. */
+function scaling(factor: number, x: DeviceArray, y: DeviceArray): KernelDispatch {
+  return {
+    op: "probe",
+    key: `probe/scale-by-${factor}`,
+    wgsl: () => `
+      @group(0) @binding(0) var<uniform> n: u32;
+      @group(0) @binding(1) var<storage, read> x: array<f32>;
+      @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+      @compute @workgroup_size(4)
+      fn main(@builtin(global_invocation_id) id: vec3u) {
+        if (id.x < n) { y[id.x] = ${factor}.0 * x[id.x]; }
+      }`,
+    uniforms: new Uint32Array([4, 0, 0, 0]).buffer,
+    buffers: [x, y],
+    workgroups: 1,
+  };
+}
+
+gpuTest(
+  "runtime: the pipeline cache stays at its bound; an evicted pipeline still runs where it is held",
+  async (dev) => {
+    const capacity = 4;
+    const runtime = new GpuRuntime(dev.device, { pipelineCacheSize: capacity });
+    const x = runtime.upload("probe", new Float32Array([1, 2, 3, 4]));
+    const y = runtime.allocate("probe", 4);
+    try {
+      // A compiled program holds a pipeline and a bind group made against it.
+      const held = runtime.pipeline(scaling(1, x, y));
+      const uniforms = runtime.allocateUniforms("probe", 256);
+      runtime.stage("probe", [{
+        target: uniforms,
+        offset: 0,
+        data: new Uint8Array(new Uint32Array([4, 0, 0, 0]).buffer),
+      }]);
+      const group = runtime.bindGroup("probe", held, { buffer: uniforms, size: 16 }, [x, y]);
+      const kernels = 3 * capacity;
+      for (let factor = 2; factor <= kernels; factor++) runtime.dispatch(scaling(factor, x, y));
+      assert.deepEqual([...await runtime.read("probe", y)], [1, 2, 3, 4].map((v) => kernels * v));
+      assert.equal(runtime.stats().pipelines, kernels);
+      assert.equal(runtime.stats().cachedPipelines, capacity);
+      assert.equal(runtime.pipelineCount, capacity);
+      // The first kernel's pipeline was evicted: the held one still runs with its group…
+      runtime.encodePrepared("probe", held, group, 1);
+      assert.deepEqual([...await runtime.read("probe", y)], [1, 2, 3, 4]);
+      // …and a dispatch of that kernel compiles it again, evicting another.
+      runtime.dispatch(scaling(1, x, y));
+      await runtime.sync();
+      assert.equal(runtime.stats().pipelines, kernels + 1);
+      assert.equal(runtime.stats().cachedPipelines, capacity);
+      runtime.releaseUniforms(uniforms);
+    } finally {
+      runtime.release(x);
+      runtime.release(y);
+      runtime.destroy();
+    }
+  },
+);
+
+gpuTest(
+  "runtime: a capture records what kernels issue instead of running it; captures nest",
+  async (dev) => {
+    const runtime = new GpuRuntime(dev.device);
+    const x = runtime.upload("probe", new Float32Array([1, 2, 3, 4]));
+    const y = runtime.allocate("probe", 4);
+    const outer = new CaptureResources();
+    const inner = new CaptureResources();
+    try {
+      const live = runtime.memory().liveBuffers;
+      let innerCommands: CapturedCommand[] = [];
+      const commands = runtime.capture(outer, () => {
+        const temporary = runtime.allocate("probe", 4);
+        runtime.dispatch(scaling(2, x, temporary));
+        innerCommands = runtime.capture(inner, () => runtime.dispatch(scaling(3, x, y)));
+        runtime.copy("probe", temporary, y);
+        runtime.release(temporary);
+      });
+      assert.deepEqual(commands.map((c) => c.kind), ["dispatch", "copy"]);
+      assert.deepEqual(innerCommands.map((c) => c.kind), ["dispatch"]);
+      // The temporary is the capture's own storage, taken from the pool for real.
+      assert.equal(outer.buffers, 1);
+      assert.equal(runtime.memory().liveBuffers, live + 1);
+      // Nothing was encoded: y still holds the zeros it was made with.
+      assert.equal(runtime.stats().dispatches, 0);
+      assert.deepEqual([...await runtime.read("probe", y)], [0, 0, 0, 0]);
+    } finally {
+      outer.dispose();
+      inner.dispose();
+      runtime.release(x);
+      runtime.release(y);
+      runtime.destroy();
+    }
+  },
+);
 
 gpuTest(
   "runtime: gpu({ device }) adopts a device the caller owns, and leaves it alive",
