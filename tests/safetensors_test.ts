@@ -273,3 +273,45 @@ Deno.test("files from other writers load: no padding, data at any alignment, nul
   assert.deepEqual([...await x.read()], [1.25, -3]);
   x.dispose();
 });
+
+Deno.test("saveSafetensors refuses what a file cannot hold, naming itself, reading nothing", async () => {
+  using w = ref.tensor([1, 2, 3]);
+  const disposed = ref.tensor([1]);
+  disposed.dispose();
+  const cases: [string, () => Promise<Uint8Array>, RegExp][] = [
+    ["an empty name", () => saveSafetensors({ "": w }), /non-empty Unicode text .*got ""$/],
+    ["the metadata's key", () => saveSafetensors({ __metadata__: w }), /got "__metadata__"$/],
+    ["a lone surrogate", () => saveSafetensors({ "\ud800": w }), /got "\\ud800"$/],
+    ["a disposed tensor", () => saveSafetensors({ w, disposed }), /"disposed"\] to be a live/],
+    ["not a tensor", () => saveSafetensors({ w: [1, 2] as never }), /\["w"\] to be a tensor/],
+    ["an array of tensors", () => saveSafetensors([w] as never), /an object of tensors by name/],
+    [
+      "metadata of numbers",
+      () => saveSafetensors({ w }, { metadata: { n: 1 as never } }),
+      /got number 1 for "n"$/,
+    ],
+    [
+      "an unknown option",
+      () => saveSafetensors({ w }, { meta: {} } as never),
+      /unknown option "meta"$/,
+    ],
+  ];
+  using g = dev?.tensor([1]);
+  if (g) {
+    cases.push([
+      "two backends",
+      () => saveSafetensors({ g, w }),
+      /same backend, got webgpu .* and cpu/,
+    ]);
+  }
+  const reads = dev?.stats().reads;
+  for (const [what, call, message] of cases) {
+    await assert.rejects(call, (error: Error) => {
+      assert.ok(error instanceof TypeError, `${what}: ${error}`);
+      assert.match(error.message, /^saveSafetensors: expected /, what);
+      assert.match(error.message, message, what);
+      return true;
+    });
+  }
+  assert.equal(dev?.stats().reads, reads, "no tensor was read");
+});
