@@ -14,6 +14,8 @@
  * - Random numbers: {@linkcode randomKey}, {@linkcode splitKey}, {@linkcode foldIn}
  *   (Philox-4x32-10, bit-identical on both backends).
  * - Memory: {@linkcode Tensor.dispose}, `using`, and {@linkcode scope}.
+ * - Weights: {@linkcode saveSafetensors} and {@linkcode loadSafetensors} (the safetensors
+ *   format of PyTorch, JAX and Hugging Face).
  *
  * The library imports nothing but the WebGPU API, so it works from a URL import.
  *
@@ -60,6 +62,11 @@ export { logSoftmax, logSumExp, softmax } from "./ops/softmax.ts";
 export { stopGradient } from "./ops/stop_gradient.ts";
 export { concat, pad2d, reverse, slice, takeRows } from "./ops/layout.ts";
 export { randomNormal, type RandomNormalOptions } from "./ops/random_normal.ts";
+export {
+  loadSafetensors,
+  saveSafetensors,
+  type SaveSafetensorsOptions,
+} from "./ops/safetensors.ts";
 export { grad, valueAndGrad, type ValueAndGrads } from "./train/autodiff.ts";
 export { jit, type JitOptions, type Jitted, type KernelGranularity } from "./jit/jit.ts";
 export {

@@ -46,8 +46,9 @@ function nonFiniteAsText(_key: string, value: unknown): unknown {
 
 /**
  * Ends a training demo: writes the study's `NAME.json` (`json`, non-finite numbers as
- * strings) and its `figure` as `NAME.svg` and `NAME.png` into `--out`, all or nothing,
- * prints each path, then the verdict on the runs that diverged.
+ * strings), its `figure` as `NAME.svg` and `NAME.png`, and `extraFiles` (saved weights)
+ * into `--out`, all or nothing, prints each path, then the verdict on the runs that
+ * diverged.
  *
  * @returns The exit status: 3 when a run diverged without `--allow-divergence`, else 0.
  */
@@ -58,11 +59,13 @@ export async function finishStudy(
   figure: Panel[],
   runs: readonly { name: string; divergence: Divergence | null }[],
   io: Io,
+  extraFiles: readonly (readonly [string, Uint8Array])[] = [],
 ): Promise<number> {
   const written = await writeAll(options.out, [
     [`${name}.json`, JSON.stringify(json, nonFiniteAsText, 2) + "\n"],
     [`${name}.svg`, renderSvg(figure)],
     [`${name}.png`, await renderPng(figure)],
+    ...extraFiles,
   ]);
   written.forEach((path) => io.out(`wrote ${path}`));
   const verdict = divergenceVerdict(runs, options.allowDivergence);

@@ -194,11 +194,16 @@ export interface TrainingOptions {
 
 /**
  * The `--help` lines of the options every training demo takes after its own, for a
- * demo that writes `NAME.json`, `NAME.svg` and `NAME.png` (by default into `out/NAME`).
+ * demo that writes `NAME.json`, `NAME.svg`, `NAME.png` and any `extraFiles` (by default
+ * into `out/NAME`).
  */
-export function trainingOptionsHelp(name: string): string {
+export function trainingOptionsHelp(name: string, extraFiles: readonly string[] = []): string {
+  const files = [`${name}.json`, `${name}.svg`, `${name}.png`, ...extraFiles];
+  const where = `where ${files.slice(0, -1).join(", ")} and ${files.at(-1)} go`;
   return `  --backend NAME    gpu (WebGPU, default) or cpu (the reference)
-  --out DIR         where ${name}.json, ${name}.svg and ${name}.png go (default out/${name})
+  --out DIR         ${where}${
+    where.length > 50 ? "\n                   " : ""
+  } (default out/${name})
   --no-jit          run each training step eagerly, one kernel per op, instead of the
                     compiled step (jit) — for comparison
   --allow-divergence

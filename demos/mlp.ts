@@ -6,11 +6,18 @@
  * are the demos' shared ones (`args.ts`), as in `demo:decay`: every option and the
  * output directory are checked before the first run, and a run whose loss becomes NaN or
  * infinite is stopped, reported at that epoch and makes the exit status 3 unless
- * `--allow-divergence`.
+ * `--allow-divergence`. The weights of the run with dropout are saved beside the study
+ * as `model.safetensors` (PyTorch's `nn.Linear` layout), and `--load FILE` evaluates such
+ * a file instead of training: the same weights give the same counts of right answers.
  */
+import { type Backend, loadSafetensors, saveSafetensors, type Tensor } from "../mod.ts";
 import {
+  countCorrect,
   MLP_DEFAULTS,
+  type MlpParams,
   type MlpSettings,
+  PARAM_NAMES,
+  paramShapes,
   readDigits,
   type RunResult,
   runStudy,
@@ -20,9 +27,13 @@ import {
 import type { Panel } from "./plot.ts";
 import {
   consoleIo,
+  DemoFailure,
+  EXIT,
+  expected,
   integerOption,
   type Io,
   parseTrainingOptions,
+  quoted,
   type TrainingOptions,
   trainingOptionsHelp,
   withBackend,
@@ -31,12 +42,18 @@ import { finishStudy, settingsLine, textTable } from "./_study_report.ts";
 import { demoMain } from "./_main.ts";
 import { describeDivergence, DivergenceWatch } from "./_divergence.ts";
 
+/** Where the trained weights go, in `--out`. */
+const MODEL_FILE = "model.safetensors";
+
 const HELP = `Trains the multilayer perceptron of d2l.ai's dropout chapter — 64 inputs, two hidden
 layers of 256 ReLU units, 10 outputs, softmax cross-entropy, minibatch SGD — on the 8×8
 handwritten digits (1,437 training and 360 test images), once with dropout 0.2 and 0.5
-after the hidden layers and once without, from the same seed.
+after the hidden layers and once without, from the same seed. The weights of the run
+with dropout are saved as model.safetensors (the safetensors format of PyTorch and
+Hugging Face, as nn.Linear holds them: w1 [256, 64], b1 [256], w2, b2, w3, b3).
 
 Usage: deno task demo:mlp [options]
+       deno task demo:mlp --load FILE [--seed N] [--backend NAME] [--no-jit]
 
 Options:
   --epochs N        epochs per run, an integer ≥ 1 (default ${MLP_DEFAULTS.epochs})
@@ -44,25 +61,50 @@ Options:
   --batch-size N    examples per minibatch, an integer in [1, 1437] (default ${MLP_DEFAULTS.batchSize})
   --seed N          seed of the split, initialisation, shuffling and dropout masks,
                     an integer in [0, 2³²) (default ${MLP_DEFAULTS.seed})
-${trainingOptionsHelp("mlp")}
+  --load FILE       evaluate the weights in FILE (a model.safetensors it saved) on the
+                    training and test images of --seed's split instead of training:
+                    give the seed they were trained with
+${trainingOptionsHelp("mlp", [MODEL_FILE])}
 
 Per epoch: the mean training loss over the epoch's minibatches (dropout on), and the
 accuracy on the training and the test images after the epoch (dropout off).
 
-Exit status: 0 done, 1 a failure (no GPU), 2 a bad option, 3 a run diverged.`;
+Exit status: 0 done, 1 a failure (no GPU, a file --load cannot use), 2 a bad option,
+3 a run diverged.`;
 
 interface Options extends TrainingOptions {
   settings: MlpSettings;
+  /** `--load FILE`: evaluate the weights saved in FILE instead of training. */
+  load?: string;
 }
 
+/** Options that only training reads: refused beside `--load`, never silently ignored. */
+const TRAINING_ONLY = ["epochs", "lr", "batch-size", "out"];
+
 function parseOptions(args: string[]): Options | "help" {
-  const parsed = parseTrainingOptions(args, ["batch-size"], { ...MLP_DEFAULTS, out: "out/mlp" });
+  const parsed = parseTrainingOptions(args, ["batch-size", "load"], {
+    ...MLP_DEFAULTS,
+    out: "out/mlp",
+  });
   if (parsed === "help") return "help";
   const { common, values } = parsed;
+  if (values.load !== undefined) {
+    const unused = TRAINING_ONLY.find((option) => values[option] !== undefined);
+    if (unused) {
+      throw expected(unused, "no value with --load, which trains nothing", quoted(values[unused]));
+    }
+    if (common.allowDivergence) {
+      throw expected("allow-divergence", "no --load, which trains nothing", "both");
+    }
+  }
   const batchSize = values["batch-size"] === undefined
     ? MLP_DEFAULTS.batchSize
     : integerOption("batch-size", values["batch-size"], 1, 1437);
-  return { ...common, settings: { ...MLP_DEFAULTS, ...common.settings, batchSize } };
+  return {
+    ...common,
+    settings: { ...MLP_DEFAULTS, ...common.settings, batchSize },
+    load: values.load,
+  };
 }
 
 const percent = (v: number) => `${(100 * v).toFixed(1)}%`;
@@ -123,7 +165,22 @@ function table(results: readonly RunResult[]): string[] {
  * @returns The exit status: 0 done, 1 a failure, 2 a bad option, 3 a run diverged.
  */
 export function main(args: string[], io: Io = consoleIo): Promise<number> {
-  return demoMain({ name: "mlp", help: HELP, parse: parseOptions, run: train }, args, io);
+  const run = (options: Options, io: Io) =>
+    options.load === undefined ? train(options, io) : evaluate(options, options.load, io);
+  return demoMain({ name: "mlp", help: HELP, parse: parseOptions, run }, args, io);
+}
+
+/** What `model.safetensors` records besides the weights: how they were trained. */
+function modelMetadata(spec: (typeof STUDY_RUNS)[number], settings: MlpSettings) {
+  return {
+    demo: "mlp",
+    run: spec.name,
+    dropout: spec.dropout.join(", "),
+    seed: String(settings.seed),
+    epochs: String(settings.epochs),
+    lr: String(settings.lr),
+    batchSize: String(settings.batchSize),
+  };
 }
 
 function train(options: Options, io: Io): Promise<number> {
@@ -134,6 +191,11 @@ function train(options: Options, io: Io): Promise<number> {
     const data = splitDigits(await readDigits(), backend, settings);
     const results: RunResult[] = [];
     const watches: DivergenceWatch[] = [];
+    let model: Uint8Array | undefined;
+    const saveModel = (spec: (typeof STUDY_RUNS)[number]) => async (params: MlpParams) => {
+      if (spec !== STUDY_RUNS[0]) return;
+      model = await saveSafetensors(params, { metadata: modelMetadata(spec, settings) });
+    };
     for (const spec of STUDY_RUNS) {
       const watch = new DivergenceWatch();
       watches.push(watch);
@@ -149,7 +211,7 @@ function train(options: Options, io: Io): Promise<number> {
         }  train ${percent(train)}  test ${percent(test)}`;
         if (io.interactive) io.progress(line);
         if (epoch === settings.epochs || (!io.interactive && epoch % 5 === 0)) io.out(line);
-      });
+      }, saveModel(spec));
       results.push(result);
     }
     data.dispose();
@@ -163,7 +225,66 @@ function train(options: Options, io: Io): Promise<number> {
       settings,
       runs: results.map((r, i) => ({ ...r, divergence: watches[i].divergence })),
     };
-    return await finishStudy(options, "mlp", json, panels(results), json.runs, io);
+    return await finishStudy(options, "mlp", json, panels(results), json.runs, io, [
+      [MODEL_FILE, model!],
+    ]);
+  });
+}
+
+/** Loads the network's parameters from a safetensors file: the six tensors and their shapes. */
+function loadParams(backend: Backend, bytes: Uint8Array, file: string, settings: MlpSettings) {
+  let tensors: Record<string, Tensor>;
+  try {
+    tensors = loadSafetensors(backend, bytes);
+  } catch (error) {
+    throw new DemoFailure(`--load ${quoted(file)}: ${(error as Error).message}`);
+  }
+  const shapes = paramShapes(settings);
+  const list = (entries: [string, readonly number[]][]) =>
+    entries.map(([name, shape]) => `${name} [${shape.join(", ")}]`).join(", ") || "none";
+  const given = Object.entries(tensors).map(([name, t]) => [name, t.shape] as [string, number[]]);
+  const fits = given.length === PARAM_NAMES.length &&
+    given.every(([name, shape]) => String(shapes[name as keyof MlpParams]) === String(shape));
+  if (!fits) {
+    Object.values(tensors).forEach((t) => t.dispose());
+    throw new DemoFailure(
+      `--load ${quoted(file)}: expected the tensors ${list(Object.entries(shapes))}, got ${
+        list(given)
+      }`,
+    );
+  }
+  return tensors as MlpParams;
+}
+
+/** `--load FILE`: the training and test accuracy of saved weights, on `--seed`'s split. */
+async function evaluate(options: Options, file: string, io: Io): Promise<number> {
+  const { settings } = options;
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(file);
+  } catch (error) {
+    throw new DemoFailure(`--load: cannot read ${quoted(file)}: ${(error as Error).message}`);
+  }
+  return withBackend(options.backend, async (backend) => {
+    const params = loadParams(backend, bytes, file, settings);
+    const step = settings.jit ? "compiled (jit)" : "eager (--no-jit)";
+    io.out(
+      `Backend: ${backend.kind} (${backend.name}); weights from ${file}, seed ${settings.seed}'s split, ${step}`,
+    );
+    const data = splitDigits(await readDigits(), backend, settings);
+    try {
+      const { train, test } = await countCorrect(data, params, settings);
+      const [nTrain, nTest] = [data.train.X.shape[0], data.test.X.shape[0]];
+      io.out(
+        `train accuracy ${percent(train / nTrain)} (${train} of ${nTrain}), test accuracy ${
+          percent(test / nTest)
+        } (${test} of ${nTest})`,
+      );
+      return EXIT.ok;
+    } finally {
+      data.dispose();
+      Object.values(params).forEach((t) => t.dispose());
+    }
   });
 }
 

@@ -202,6 +202,15 @@ export type MlpParams = Readonly<Record<(typeof PARAM_NAMES)[number], Tensor>>;
 /** The parameters in a fixed order: the three layers' weights and biases. */
 export const PARAM_NAMES = ["w1", "b1", "w2", "b2", "w3", "b3"] as const;
 
+/**
+ * Each parameter's shape, as PyTorch's `nn.Linear` holds it (weight `[out, in]`, bias
+ * `[out]`), so saved weights load into `nn.Linear` layers as they are.
+ */
+export function paramShapes(settings: MlpSettings): Record<keyof MlpParams, number[]> {
+  const [h1, h2] = settings.hidden;
+  return { w1: [h1, PIXELS], b1: [h1], w2: [h2, h1], b2: [h2], w3: [CLASSES, h2], b3: [CLASSES] };
+}
+
 function layers(settings: MlpSettings): [Linear, Linear, Linear] {
   const [h1, h2] = settings.hidden;
   return [new Linear(PIXELS, h1), new Linear(h1, h2), new Linear(h2, CLASSES)];
@@ -301,6 +310,25 @@ export function makeTrainStep(
 /** How many of `set`'s images the network classifies right, as a scalar tensor. */
 export function correctCount(settings: MlpSettings, params: MlpParams, set: DigitSet): Tensor {
   return scope(() => sum(equal(argmax(forward(settings, params, set.X), { axis: 1 }), set.labels)));
+}
+
+/**
+ * How many training and test images `params` classify right (no dropout), counted as the
+ * runs count them after each epoch (compiled by `jit` unless `settings.jit` is false), so
+ * the same weights give the same counts.
+ */
+export async function countCorrect(
+  data: StudyData,
+  params: MlpParams,
+  settings: MlpSettings,
+): Promise<{ train: number; test: number }> {
+  const count = (p: MlpParams, set: DigitSet) => correctCount(settings, p, set);
+  const compiled = settings.jit ? jit(count) : null;
+  const counts = [data.train, data.test].map((set) => (compiled ?? count)(params, set));
+  const [[train], [test]] = await Promise.all(counts.map((t) => t.read()));
+  counts.forEach((t) => t.dispose());
+  compiled?.dispose();
+  return { train, test };
 }
 
 /** One run's outcome, as `mlp.json` records it. */
@@ -420,12 +448,14 @@ export function startRun(data: StudyData, spec: RunSpec, settings: MlpSettings):
  * @param spec The run's name and dropout.
  * @param settings The settings (see {@linkcode MLP_DEFAULTS}).
  * @param onEpoch Called with each epoch's figures as they arrive.
+ * @param onTrained Called with the trained parameters before they are freed (to save them).
  */
 export async function runStudy(
   data: StudyData,
   spec: RunSpec,
   settings: MlpSettings,
   onEpoch: OnEpoch = () => {},
+  onTrained: (params: MlpParams) => Promise<void> = () => Promise.resolve(),
 ): Promise<RunResult> {
   const started = performance.now();
   const run = startRun(data, spec, settings);
@@ -452,6 +482,7 @@ export async function runStudy(
     await nextTask();
   }
   await Promise.all(pending);
+  await onTrained(run.params);
   run.dispose();
   return {
     name: spec.name,

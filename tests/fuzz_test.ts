@@ -43,6 +43,7 @@ import {
   less,
   Linear,
   linreg,
+  loadSafetensors,
   log,
   logSoftmax,
   logSumExp,
@@ -64,6 +65,7 @@ import {
   relu,
   reshape,
   reverse,
+  saveSafetensors,
   scale,
   scope,
   SGD,
@@ -119,6 +121,12 @@ const HOSTILE: readonly unknown[] = [
   new Float32Array(3),
 ];
 
+/** A valid safetensors file: one tensor, "w" of shape [3]. */
+const SAFETENSORS_FILE: Uint8Array = await (async () => {
+  using w = ref.tensor([1, 2, 3]);
+  return await saveSafetensors({ w });
+})();
+
 /** fast-check's own hostile values, besides {@linkcode HOSTILE}. */
 const generated: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(...HOSTILE),
@@ -143,6 +151,15 @@ const isMatmulShape = (v: unknown): boolean => {
     ["transposeA", "transposeB"].every((flag) => optional(isBoolean)(o[flag]));
 };
 const never = () => false;
+/** An object literal's kind of object (or `Object.create(null)`), as records of names are. */
+const isPlain = (v: unknown): v is Record<string, unknown> =>
+  isObject(v) && [Object.prototype, null].includes(Object.getPrototypeOf(v));
+/** Metadata of a safetensors file: Unicode strings by Unicode keys. */
+const isMetadata = (v: unknown) =>
+  isPlain(v) &&
+  Object.entries(v).every(([k, x]) =>
+    typeof x === "string" && k.isWellFormed() && x.isWellFormed()
+  );
 const isFunction = (v: unknown) => typeof v === "function";
 /** Row indices a 3-row tensor accepts (array-likes longer than 1000 count as refused). */
 const isRows = (v: unknown) =>
@@ -801,6 +818,55 @@ function entries(f: Fixtures): Entry[] {
       ],
       arity: 4,
       options: 3,
+    },
+    {
+      name: "saveSafetensors",
+      call: forward(saveSafetensors),
+      valid: () => [{ w: m23, b: v3 }, { metadata: { epochs: "3" } }],
+      positions: [
+        {
+          // No tensors is a valid (empty) file.
+          index: 0,
+          ok: (v) => isPlain(v) && Object.keys(v).length === 0,
+          extra: [
+            { "": v3 },
+            { __metadata__: v3 },
+            { "\ud800": v3 },
+            { w: [v3] },
+            new Map([["w", v3]]),
+            ...f.bad.map((w) => ({ w })),
+            ...f.foreign.map((x) => ({ w: m23, x })),
+          ],
+        },
+        { index: 1, ok: optional(isObject) },
+        {
+          index: 1,
+          field: "metadata",
+          ok: optional(isMetadata),
+          extra: [{ n: 1 }, { n: null }, ["x"], "x", { "\udc00": "x" }, { x: "\ud800" }],
+        },
+      ],
+      arity: 2,
+      options: 1,
+    },
+    {
+      name: "loadSafetensors",
+      call: forward(loadSafetensors),
+      valid: () => [b, SAFETENSORS_FILE],
+      positions: [
+        { index: 0, ok: never, extra: [{ kind: "cpu" }, v3] },
+        {
+          index: 1,
+          ok: never,
+          extra: [
+            SAFETENSORS_FILE.buffer,
+            Array.from(SAFETENSORS_FILE),
+            SAFETENSORS_FILE.subarray(0, SAFETENSORS_FILE.length - 1),
+            new Uint8Array(16),
+          ],
+        },
+      ],
+      arity: 2,
     },
     {
       name: "randomKey",

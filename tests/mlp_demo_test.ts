@@ -2,7 +2,8 @@
  * The MLP demo: its default settings reach more than 95% test accuracy with dropout on
  * the GPU, its outputs (table, mlp.json, mlp.svg, mlp.png) have the promised shape, its
  * options fail as the other demos' do, and the GPU and the reference agree — one step
- * within the forward error bound of the network, three epochs within a stated bound.
+ * within the forward error bound of the network, three epochs within a stated bound. The
+ * weights it saves (model.safetensors), evaluated by `--load`, give the counts it reported.
  */
 import assert from "node:assert/strict";
 import { main } from "../demos/mlp.ts";
@@ -13,6 +14,7 @@ import {
   MLP_DEFAULTS,
   type MlpParams,
   PARAM_NAMES,
+  paramShapes,
   readDigits,
   runStudy,
   splitDigits,
@@ -20,7 +22,14 @@ import {
 } from "../demos/mlp_study.ts";
 import { reductionRoundings } from "../kernels/reduce_kernel.ts";
 import { treeSumRoundings } from "../kernels/reduce.ts";
-import { type Backend, dropout, foldIn, randomKey } from "../mod.ts";
+import {
+  type Backend,
+  dropout,
+  foldIn,
+  loadSafetensors,
+  randomKey,
+  saveSafetensors,
+} from "../mod.ts";
 import { expUlps, gamma, gpuTest, MIN_NORMAL, ref, U, ulp } from "./_harness.ts";
 import { captureIo } from "./_demo_io.ts";
 
@@ -277,6 +286,71 @@ gpuTest(
   },
 );
 
+gpuTest(
+  "demo:mlp saves the dropout run's weights, and --load evaluates them to the same counts",
+  async () => {
+    // Four epochs at lr 1 leave the initial plateau (about 40% right, where chance is 10%),
+    // so the counts depend on every layer's weights.
+    const out = await Deno.makeTempDir();
+    try {
+      const io = captureIo();
+      assert.equal(await main(["--epochs", "4", "--lr", "1", "--out", out], io), 0);
+      const json = JSON.parse(await Deno.readTextFile(`${out}/mlp.json`)) as MlpJson;
+      const run = json.runs[0];
+      assert.equal(run.name, "dropout");
+      const model = `${out}/model.safetensors`;
+      assert.ok(io.lines.includes(`wrote ${model}`), io.lines.join("\n"));
+      const saved = loadSafetensors(ref, await Deno.readFile(model));
+      const shapes = paramShapes(MLP_DEFAULTS);
+      assert.deepEqual(Object.keys(saved).sort(), Object.keys(shapes).sort());
+      for (const [name, t] of Object.entries(saved)) {
+        assert.deepEqual(t.shape, shapes[name as keyof typeof shapes], name);
+        t.dispose();
+      }
+      const loadIo = captureIo();
+      assert.equal(await main(["--load", model], loadIo), 0, loadIo.errors.join("\n"));
+      const [train, test] = [...loadIo.lines.at(-1)!.matchAll(/\((\d+) of (\d+)\)/g)].map((m) =>
+        Number(m[1])
+      );
+      assert.equal(train, Math.round(run.trainAccuracy.at(-1)! * 1437), loadIo.lines.at(-1));
+      assert.equal(test, Math.round(run.testAccuracy.at(-1)! * 360), loadIo.lines.at(-1));
+      assert.ok(test > 0.3 * 360, `off the plateau: ${test} of 360`);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+);
+
+Deno.test("demo:mlp --load: a file it cannot use exits with status 1 and says why", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    using w = ref.tensor([1, 2, 3]);
+    await Deno.writeFile(`${dir}/other.safetensors`, await saveSafetensors({ w }));
+    await Deno.writeFile(`${dir}/broken.safetensors`, new Uint8Array(12));
+    const live = ref.liveTensors;
+    for (
+      const [file, message] of [
+        ["missing.safetensors", /^demo:mlp: --load: cannot read ".*missing\.safetensors": /],
+        [
+          "broken.safetensors",
+          /^demo:mlp: --load ".*": loadSafetensors: expected the header to be JSON, /,
+        ],
+        [
+          "other.safetensors",
+          /: expected the tensors w1 \[256, 64\], b1 \[256\], .*, got w \[3\]$/,
+        ],
+      ] as const
+    ) {
+      const io = captureIo();
+      assert.equal(await main(["--load", `${dir}/${file}`, "--backend", "cpu"], io), 1, file);
+      assert.match(io.errors.join("\n"), message);
+      assert.equal(ref.liveTensors, live, `${file}: the loaded tensors are freed`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("demo:mlp: bad options exit with status 2 and name the option", async () => {
   for (
     const [args, message] of [
@@ -284,6 +358,14 @@ Deno.test("demo:mlp: bad options exit with status 2 and name the option", async 
       [["--lr", "-1"], /^demo:mlp: --lr: expected a finite number > 0, got "-1"/],
       [["--batch-size", "2000"], /^demo:mlp: --batch-size: expected an integer in \[1, 1437\]/],
       [["--backend", "tpu"], /^demo:mlp: --backend: expected gpu or cpu, got "tpu"/],
+      [
+        ["--load", "model.safetensors", "--epochs", "3"],
+        /^demo:mlp: --epochs: expected no value with --load, which trains nothing, got "3"/,
+      ],
+      [
+        ["--load", "model.safetensors", "--allow-divergence"],
+        /^demo:mlp: --allow-divergence: expected no --load, which trains nothing, got both/,
+      ],
       [
         ["--dropout", "0.5"],
         /^demo:mlp: --dropout: expected one of --epochs, .* got an unknown option/,
@@ -310,4 +392,5 @@ Deno.test("demo:mlp: bad options exit with status 2 and name the option", async 
   const io = captureIo();
   assert.equal(await main(["--help"], io), 0);
   assert.match(io.lines.join("\n"), /--batch-size N/);
+  assert.match(io.lines.join("\n"), /--load FILE/);
 });

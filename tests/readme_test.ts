@@ -28,8 +28,8 @@ async function runExample(code: string): Promise<string> {
   return out;
 }
 
-Deno.test("README: two examples, the use of the ops and a jitted training loop", () => {
-  assert.equal(examples.length, 2);
+Deno.test("README: three examples, the ops, a jitted training loop, saving weights", () => {
+  assert.equal(examples.length, 3);
 });
 
 gpuTest("README: the first example prints the values its comments give", async () => {
@@ -59,3 +59,8 @@ gpuTest(
     assert.equal(lines[2], "1 2", "one dispatch for the step of 4 rows, the second trace");
   },
 );
+
+gpuTest("README: the safetensors example saves from the GPU and loads on the CPU", async () => {
+  const lines = (await runExample(examples[2])).trim().split("\n");
+  assert.deepEqual(lines, ["184", "[ 2, 3 ] Float32Array(2) [ 0.5, -0.5 ]"]);
+});
