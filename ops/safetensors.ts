@@ -365,7 +365,7 @@ function duplicateKey(json: string): string | undefined {
 
 /** Checks a tensor's name for a file: a non-empty, well-formed string, not the metadata's key. */
 function checkName(op: string, name: string): void {
-  if (name === "" || name === METADATA_KEY || !name.isWellFormed()) {
+  if (name === "" || name === METADATA_KEY || !isWellFormed(name)) {
     throw new TypeError(
       `${op}: expected tensor names to be non-empty Unicode text other than "${METADATA_KEY}", got ${
         JSON.stringify(name)
@@ -383,7 +383,7 @@ function checkMetadata(op: string, metadata: unknown): Record<string, string> | 
     );
   }
   for (const [key, value] of Object.entries(metadata)) {
-    if (typeof value !== "string" || !key.isWellFormed() || !value.isWellFormed()) {
+    if (typeof value !== "string" || !isWellFormed(key) || !isWellFormed(value)) {
       throw new TypeError(
         `${op}: expected metadata to be an object of Unicode strings, got ${describe(value)} for ${
           JSON.stringify(key)
@@ -408,4 +408,13 @@ function byCodePoints(a: string, b: string): number {
     if (x[i] !== y[i]) return x[i] - y[i];
   }
   return x.length - y.length;
+}
+
+/**
+ * Whether `text` holds no lone surrogate, so that it survives UTF-8 and back unchanged
+ * (ES2024's `String.prototype.isWellFormed`, written out for the ES2022 the browser build
+ * targets).
+ */
+function isWellFormed(text: string): boolean {
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
 }
