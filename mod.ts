@@ -45,6 +45,12 @@ export {
 } from "./ops/gpu_backend.ts";
 export { GpuError, type GpuMemoryStats, type GpuStats } from "./kernels/runtime.ts";
 export { type Disposable, scope } from "./ops/scope.ts";
+export type {
+  KernelProfile,
+  KernelSpan,
+  ProfileReport,
+  ProfileTiming,
+} from "./ops/profile_report.ts";
 export { matmul, type MatmulOptions } from "./ops/matmul.ts";
 export type { MatmulShape, MatmulTuningMode } from "./kernels/matmul.ts";
 export { l2Penalty } from "./ops/l2_penalty.ts";

@@ -29,6 +29,7 @@ import type { BufferPool, BufferPools } from "./buffer_pool.ts";
 import type { DeviceHealth } from "./device_health.ts";
 import type { DeviceLimits, Grid } from "./device_limits.ts";
 import type { PipelineCache } from "./pipeline_cache.ts";
+import type { KernelTimer } from "./kernel_timer.ts";
 import type { DeviceArray, KernelDispatch } from "./runtime.ts";
 
 /**
@@ -96,6 +97,11 @@ export class LiveBatch implements KernelEncoder {
   /** The CPU side of the uniform arena, copied to the batch's buffer at submit. */
   readonly #uniformArena: Uint8Array<ArrayBuffer>;
   #batch: Batch | null = null;
+  /**
+   * Set while a profile runs (`kernels/kernel_timer.ts`): each dispatch then gets a
+   * compute pass of its own, timed. Null otherwise, and a dispatch checks only this.
+   */
+  timer: KernelTimer | null = null;
   #dispatches = 0;
   #submits = 0;
   #workCount = 0;
@@ -189,6 +195,11 @@ export class LiveBatch implements KernelEncoder {
     [x, y, z]: Grid,
   ): void {
     const batch = this.#open();
+    const timer = this.timer;
+    if (timer) {
+      batch.pass?.end();
+      batch.pass = batch.encoder.beginComputePass(timer.pass(op, batch.encoder));
+    }
     const pass = batch.pass ??= batch.encoder.beginComputePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
@@ -258,6 +269,7 @@ export class LiveBatch implements KernelEncoder {
     this.#batch = null;
     this.#submits++;
     batch.pass?.end();
+    this.timer?.resolve(batch.encoder);
     if (batch.uniformBuffer) {
       this.#device.queue.writeBuffer(
         batch.uniformBuffer,

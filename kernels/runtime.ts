@@ -11,7 +11,8 @@
  *   the live batch (one shared command encoder, submitted when a value is read back or
  *   after a bounded number of dispatches, so a training loop never waits for the GPU);
  * - `kernels/capture.ts`: the encoder that records a kernel's commands for `jit`;
- * - `kernels/replay.ts`: prepared dispatches and staged writes, for `jit`'s replay.
+ * - `kernels/replay.ts`: prepared dispatches and staged writes, for `jit`'s replay;
+ * - `kernels/kernel_timer.ts`: each dispatch named and timed, while a profile runs.
  *
  * The runtime checks every argument at its public boundary, then hands the command to
  * its current encoder: the live batch, or a capture while {@linkcode GpuRuntime.capture}
@@ -32,6 +33,7 @@ import { DeviceHealth } from "./device_health.ts";
 import { DeviceLimits } from "./device_limits.ts";
 import { type KernelEncoder, LiveBatch, MAX_DISPATCHES_PER_SUBMIT } from "./encoder.ts";
 import { templateCount } from "./kernel_plan.ts";
+import type { KernelTimer } from "./kernel_timer.ts";
 import { PIPELINE_CACHE_SIZE, PipelineCache } from "./pipeline_cache.ts";
 import { programTemplateCount } from "./program_kernel.ts";
 import { Replay } from "./replay.ts";
@@ -508,6 +510,16 @@ export class GpuRuntime {
   /** Submits the batch, if there is one, without waiting for it. */
   flush(): void {
     this.#live.flush();
+  }
+
+  /**
+   * Names and times every dispatch encoded from now on with `timer` (`dev.profile`);
+   * null stops. The batch is submitted first, so a timer sees only its own dispatches
+   * and has resolved all its queries once stopped.
+   */
+  setTimer(timer: KernelTimer | null): void {
+    this.#live.flush();
+    this.#live.timer = timer;
   }
 
   /** Reads a buffer back: submits pending work and resolves with a copy of its values. */

@@ -6,6 +6,8 @@
 import type { OpDefinition } from "./_op.ts";
 import { checkArity } from "./_validate.ts";
 import { Backend } from "./backend.ts";
+import { cpuOpTimes, cpuRecording, runProfiled } from "./profile.ts";
+import type { ProfileReport } from "./profile_report.ts";
 import {
   brandBackend,
   brandTensor,
@@ -119,6 +121,32 @@ export class CpuBackend extends Backend {
     return new CpuTensor(this, args.values, args.shape);
   }
 
+  /**
+   * Runs `fn` and reports every op it ran on this backend, each timed wall-clock as its
+   * reference runs (`timing: "cpu wall-clock"`), in the same report as the GPU's
+   * {@linkcode GpuBackend.profile}; a jitted function runs its ops eagerly here, so they
+   * are listed one by one.
+   *
+   * @param fn The work to profile, sync or async.
+   * @returns The report; rejects with what `fn` threw, or with a `TypeError` naming
+   * `profile` for a non-function or a profile inside another.
+   * @example
+   * ```ts
+   * import { cpu, relu } from "@deno-gpu/kernels";
+   * using x = cpu().tensor([-1, 2]);
+   * const report = await cpu().profile(() => relu(x).dispose());
+   * console.log(report.timing, report.kernels[0].name); // "cpu wall-clock" "relu"
+   * ```
+   */
+  profile(fn: () => unknown): Promise<ProfileReport> {
+    try {
+      checkArity("profile", arguments, 1);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return runProfiled(this, fn, cpuRecording);
+  }
+
   /** Runs `op`'s reference on the inputs' values: how this backend runs an op. */
   #run<P>(
     op: OpDefinition<P>,
@@ -126,11 +154,14 @@ export class CpuBackend extends Backend {
     params: P,
     shape: readonly number[],
   ): CpuTensor {
+    const times = cpuOpTimes();
+    const startMs = times ? performance.now() : 0;
     const values = op.reference(
       inputs.map((t) => (t as CpuTensor).data),
       params,
       { inputs: inputs.map((t) => t.shape), output: shape },
     );
+    times?.push({ name: op.name, startMs, durationMs: performance.now() - startMs });
     return new CpuTensor(this, values, shape);
   }
 }

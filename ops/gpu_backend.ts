@@ -31,6 +31,8 @@ import {
   Tensor,
 } from "./tensor.ts";
 import { recorderFor } from "./_trace.ts";
+import { gpuRecording, runProfiled } from "./profile.ts";
+import type { ProfileReport } from "./profile_report.ts";
 import { checkArity, checkFlag, checkInteger, checkOptions } from "./_validate.ts";
 
 let takeArray: (tensor: GpuTensor) => DeviceArray;
@@ -264,6 +266,44 @@ export class GpuBackend extends Backend {
   }
 
   /**
+   * Runs `fn` and reports every kernel it ran on this backend — eager ops and jitted
+   * steps, each by the name its errors give (`matmul`, `jit: matmul+add`) — with calls,
+   * GPU time and share (see {@linkcode ProfileReport}). Times come from `timestamp-query`
+   * where the device has it (`gpu()` requests it when the adapter offers it); otherwise
+   * they are wall-clock estimates, marked so. Earlier work is finished first, and the
+   * profile ends once `fn`'s work is done. While profiling, each dispatch gets a compute
+   * pass of its own, so a profiled step runs a little slower than an unprofiled one;
+   * profiling off costs nothing. Work of other code on this backend while `fn` runs is
+   * counted too. `fn`'s result is not kept: dispose what it makes, or keep it outside.
+   *
+   * @param fn The work to profile, sync or async.
+   * @returns The report; rejects with what `fn` threw (no report, nothing kept), or with
+   * a `TypeError` naming `profile` for a non-function or a profile inside another.
+   * @example
+   * ```ts
+   * import { gpu, matmul, relu } from "@deno-gpu/kernels";
+   * const dev = await gpu();
+   * using a = dev.tensor([1, -2, 3, 4], [2, 2]);
+   * const report = await dev.profile(() => {
+   *   using c = matmul(a, a);
+   *   relu(c).dispose();
+   * });
+   * console.log(report.kernels.map((k) => [k.name, k.calls])); // [["matmul", 1], ["relu", 1]], by time
+   * console.log(report.table());
+   * dev.destroy();
+   * ```
+   */
+  profile(fn: () => unknown): Promise<ProfileReport> {
+    try {
+      checkArity("profile", arguments, 1);
+      this.runtime.assertUsable("profile");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return runProfiled(this, fn, () => gpuRecording(this.runtime));
+  }
+
+  /**
    * Measures now which matmul variant is fastest for each shape's class on this
    * adapter, uses it from now on and remembers it for later processes (see
    * {@linkcode GpuOptions.tuning}). Without shapes, common square shapes.
@@ -454,6 +494,8 @@ export async function gpu(options: GpuOptions = {}): Promise<GpuBackend> {
   let device: GPUDevice;
   try {
     device = await adapter.requestDevice({
+      // For dev.profile's GPU times; asked for only where offered.
+      requiredFeatures: adapter.features.has("timestamp-query") ? ["timestamp-query"] : [],
       requiredLimits: {
         maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
         maxBufferSize: adapter.limits.maxBufferSize,
