@@ -8,6 +8,7 @@
  * runs like any other.
  */
 import { fill } from "./creation.ts";
+import type { ProfileReport } from "./profile_report.ts";
 import type { Tensor } from "./tensor.ts";
 import { checkArity } from "./_validate.ts";
 
@@ -44,6 +45,15 @@ export abstract class Backend {
    * @param shape The shape; defaults to `[values.length]`. `[]` is a scalar.
    */
   abstract tensor(values: Float32Array | readonly number[], shape?: readonly number[]): Tensor;
+
+  /**
+   * Runs `fn` and reports every kernel (on the CPU, every op) it ran on this backend,
+   * with calls, time and share: see {@linkcode GpuBackend.profile}.
+   *
+   * @param fn The work to profile, sync or async.
+   * @returns The report; rejects with what `fn` threw.
+   */
+  abstract profile(fn: () => unknown): Promise<ProfileReport>;
 
   /**
    * A tensor of `shape` filled with 0.

@@ -399,6 +399,14 @@ function entries(f: Fixtures): Entry[] {
         positions: [shapePosition, { index: 1, ok: isNumber }],
         arity: 2,
       },
+      {
+        name: "profile",
+        covers: `${kind}.profile`,
+        call: method(owner, "profile"),
+        valid: () => [() => {}],
+        positions: [{ index: 0, ok: isFunction }],
+        arity: 1,
+      },
     ];
   };
   /** What only a GPU backend has: its methods, and the constructors of its classes. */
