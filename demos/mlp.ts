@@ -9,10 +9,14 @@
  * `--allow-divergence`. The weights of the run with dropout are saved beside the study
  * as `model.safetensors` (PyTorch's `nn.Linear` layout), and `--load FILE` evaluates such
  * a file instead of training: the same weights give the same counts of right answers.
+ * `--profile FILE` trains a few steps of the run with dropout (compiled, unless `--no-jit`),
+ * so that first-use costs are past, then profiles the next with `dev.profile`: it prints the kernels' table and writes the
+ * step's Trace Event JSON to FILE, for Perfetto or `chrome://tracing`.
  */
 import { type Backend, loadSafetensors, saveSafetensors, type Tensor } from "../mod.ts";
 import {
   countCorrect,
+  epochBatches,
   MLP_DEFAULTS,
   type MlpParams,
   type MlpSettings,
@@ -22,6 +26,7 @@ import {
   type RunResult,
   runStudy,
   splitDigits,
+  startRun,
   STUDY_RUNS,
 } from "./mlp_study.ts";
 import type { Panel } from "./plot.ts";
@@ -42,6 +47,9 @@ import { finishStudy, settingsLine, textTable } from "./_study_report.ts";
 import { demoMain } from "./_main.ts";
 import { describeDivergence, DivergenceWatch } from "./_divergence.ts";
 
+/** Steps `--profile` trains before the one it profiles (llvmpipe compiles a shader on first use). */
+const WARM_UP_STEPS = 3;
+
 /** Where the trained weights go, in `--out`. */
 const MODEL_FILE = "model.safetensors";
 
@@ -54,6 +62,7 @@ Hugging Face, as nn.Linear holds them: w1 [256, 64], b1 [256], w2, b2, w3, b3).
 
 Usage: deno task demo:mlp [options]
        deno task demo:mlp --load FILE [--seed N] [--backend NAME] [--no-jit]
+       deno task demo:mlp --profile FILE [--seed N] [--batch-size N] [--backend NAME] [--no-jit]
 
 Options:
   --epochs N        epochs per run, an integer ≥ 1 (default ${MLP_DEFAULTS.epochs})
@@ -64,6 +73,9 @@ Options:
   --load FILE       evaluate the weights in FILE (a model.safetensors it saved) on the
                     training and test images of --seed's split instead of training:
                     give the seed they were trained with
+  --profile FILE    train ${WARM_UP_STEPS} steps of the run with dropout, then profile the next:
+                    print its kernels (calls, GPU time, share) and write its trace
+                    to FILE as Trace Event JSON (Perfetto, chrome://tracing)
 ${trainingOptionsHelp("mlp", [MODEL_FILE])}
 
 Per epoch: the mean training loss over the epoch's minibatches (dropout on), and the
@@ -76,25 +88,41 @@ interface Options extends TrainingOptions {
   settings: MlpSettings;
   /** `--load FILE`: evaluate the weights saved in FILE instead of training. */
   load?: string;
+  /** `--profile FILE`: profile one training step and write its trace to FILE. */
+  profile?: string;
 }
 
-/** Options that only training reads: refused beside `--load`, never silently ignored. */
-const TRAINING_ONLY = ["epochs", "lr", "batch-size", "out"];
+/**
+ * Options that only the study reads: refused beside `--load` and `--profile`, never
+ * silently ignored (`--profile` reads `--batch-size`: a step's size).
+ */
+const STUDY_ONLY: Record<string, readonly string[]> = {
+  load: ["epochs", "lr", "batch-size", "out"],
+  profile: ["epochs", "lr", "out"],
+};
 
 function parseOptions(args: string[]): Options | "help" {
-  const parsed = parseTrainingOptions(args, ["batch-size", "load"], {
+  const parsed = parseTrainingOptions(args, ["batch-size", "load", "profile"], {
     ...MLP_DEFAULTS,
     out: "out/mlp",
   });
   if (parsed === "help") return "help";
   const { common, values } = parsed;
-  if (values.load !== undefined) {
-    const unused = TRAINING_ONLY.find((option) => values[option] !== undefined);
+  if (values.load !== undefined && values.profile !== undefined) {
+    throw expected("profile", "no --load beside it (one of the two)", "both");
+  }
+  for (const mode of ["load", "profile"]) {
+    if (values[mode] === undefined) continue;
+    const unused = STUDY_ONLY[mode].find((option) => values[option] !== undefined);
     if (unused) {
-      throw expected(unused, "no value with --load, which trains nothing", quoted(values[unused]));
+      throw expected(
+        unused,
+        `no value with --${mode}, which runs no study`,
+        quoted(values[unused]),
+      );
     }
     if (common.allowDivergence) {
-      throw expected("allow-divergence", "no --load, which trains nothing", "both");
+      throw expected("allow-divergence", `no --${mode}, which runs no study`, "both");
     }
   }
   const batchSize = values["batch-size"] === undefined
@@ -104,6 +132,7 @@ function parseOptions(args: string[]): Options | "help" {
     ...common,
     settings: { ...MLP_DEFAULTS, ...common.settings, batchSize },
     load: values.load,
+    profile: values.profile,
   };
 }
 
@@ -166,7 +195,11 @@ function table(results: readonly RunResult[]): string[] {
  */
 export function main(args: string[], io: Io = consoleIo): Promise<number> {
   const run = (options: Options, io: Io) =>
-    options.load === undefined ? train(options, io) : evaluate(options, options.load, io);
+    options.load !== undefined
+      ? evaluate(options, options.load, io)
+      : options.profile !== undefined
+      ? profileStep(options, options.profile, io)
+      : train(options, io);
   return demoMain({ name: "mlp", help: HELP, parse: parseOptions, run }, args, io);
 }
 
@@ -284,6 +317,39 @@ async function evaluate(options: Options, file: string, io: Io): Promise<number>
     } finally {
       data.dispose();
       Object.values(params).forEach((t) => t.dispose());
+    }
+  });
+}
+
+/**
+ * `--profile FILE`: a few steps of the run with dropout trained (traced and compiled), the
+ * next profiled; its kernels' table printed and its trace written to FILE.
+ */
+function profileStep(options: Options, file: string, io: Io): Promise<number> {
+  const { settings } = options;
+  return withBackend(options.backend, async (backend) => {
+    const data = splitDigits(await readDigits(), backend, settings);
+    const run = startRun(data, STUDY_RUNS[0], settings);
+    try {
+      const batches = epochBatches(settings, data.train.X.shape[0], 1);
+      batches.slice(0, WARM_UP_STEPS).forEach((rows) => run.step(rows).dispose());
+      const profiled = batches[WARM_UP_STEPS];
+      const report = await backend.profile(() => run.step(profiled).dispose());
+      const step = settings.jit ? "one jitted step" : "one eager step (--no-jit)";
+      io.out(`${step} of the ${STUDY_RUNS[0].name} run, batch of ${profiled.length}:`);
+      report.table().split("\n").forEach((line) => io.out(line));
+      try {
+        await Deno.writeTextFile(file, report.chromeTrace());
+      } catch (error) {
+        throw new DemoFailure(
+          `--profile: cannot write ${quoted(file)}: ${(error as Error).message}`,
+        );
+      }
+      io.out(`wrote ${file} (Trace Event JSON: open it in Perfetto or chrome://tracing)`);
+      return EXIT.ok;
+    } finally {
+      run.dispose();
+      data.dispose();
     }
   });
 }

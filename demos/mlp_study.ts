@@ -370,6 +370,8 @@ export interface MlpRun {
    * returns `[mean loss, train correct, test correct]` as one tensor, without waiting.
    */
   epoch(epoch: number): Tensor;
+  /** Trains one minibatch step on the training images `rows`; returns its loss (the caller's). */
+  step(rows: readonly number[]): Tensor;
   /** The current parameters (owned by the run). */
   readonly params: MlpParams;
   /** Frees the parameters and the state. */
@@ -400,24 +402,28 @@ export function startRun(data: StudyData, spec: RunSpec, settings: MlpSettings):
   const n = data.train.X.shape[0];
   let steps = 0;
   const run: MlpRun = {
+    step(rows) {
+      const indices = backend.tensor(rows);
+      const key = foldIn(k.masks, steps++);
+      let next: StepResult;
+      if (compiledStep) {
+        next = compiledStep(params, state, data.train.X, data.train.labels, indices, key);
+      } else {
+        next = scope(() => step(params, state, data.train.X, data.train.labels, indices, key));
+        for (const t of [...Object.values(params), ...Object.values(state.momentum)]) {
+          t.dispose();
+        }
+      }
+      indices.dispose();
+      ({ params, state } = next);
+      return next.loss;
+    },
     epoch(epoch) {
       const losses: Tensor[] = [];
       for (const rows of epochBatches(settings, n, epoch)) {
-        const indices = backend.tensor(rows);
-        const key = foldIn(k.masks, steps++);
-        let next: StepResult;
-        if (compiledStep) {
-          next = compiledStep(params, state, data.train.X, data.train.labels, indices, key);
-        } else {
-          next = scope(() => step(params, state, data.train.X, data.train.labels, indices, key));
-          for (const t of [...Object.values(params), ...Object.values(state.momentum)]) {
-            t.dispose();
-          }
-        }
-        indices.dispose();
-        ({ params, state } = next);
-        losses.push(scale(next.loss, rows.length / n));
-        next.loss.dispose();
+        const loss = run.step(rows);
+        losses.push(scale(loss, rows.length / n));
+        loss.dispose();
       }
       return scope(() => {
         const meanLoss = sum(concat(losses.map((l) => reshape(l, [1]))));
