@@ -96,9 +96,9 @@ interface Options extends TrainingOptions {
  * Options that only the study reads: refused beside `--load` and `--profile`, never
  * silently ignored (`--profile` reads `--batch-size`: a step's size).
  */
-const STUDY_ONLY: Record<string, readonly string[]> = {
-  load: ["epochs", "lr", "batch-size", "out"],
-  profile: ["epochs", "lr", "out"],
+const STUDY_ONLY: Record<string, { unread: readonly string[]; why: string }> = {
+  load: { unread: ["epochs", "lr", "batch-size", "out"], why: "which trains nothing" },
+  profile: { unread: ["epochs", "lr", "out"], why: "which runs a few steps" },
 };
 
 function parseOptions(args: string[]): Options | "help" {
@@ -113,17 +113,10 @@ function parseOptions(args: string[]): Options | "help" {
   }
   for (const mode of ["load", "profile"]) {
     if (values[mode] === undefined) continue;
-    const unused = STUDY_ONLY[mode].find((option) => values[option] !== undefined);
-    if (unused) {
-      throw expected(
-        unused,
-        `no value with --${mode}, which runs no study`,
-        quoted(values[unused]),
-      );
-    }
-    if (common.allowDivergence) {
-      throw expected("allow-divergence", `no --${mode}, which runs no study`, "both");
-    }
+    const { unread, why } = STUDY_ONLY[mode];
+    const unused = unread.find((option) => values[option] !== undefined);
+    if (unused) throw expected(unused, `no value with --${mode}, ${why}`, quoted(values[unused]));
+    if (common.allowDivergence) throw expected("allow-divergence", `no --${mode}, ${why}`, "both");
   }
   const batchSize = values["batch-size"] === undefined
     ? MLP_DEFAULTS.batchSize

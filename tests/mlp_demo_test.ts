@@ -321,6 +321,30 @@ gpuTest(
   },
 );
 
+gpuTest("demo:mlp --profile writes one jitted step's trace and prints its kernels", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const io = captureIo();
+    const file = `${dir}/step.json`;
+    assert.equal(await main(["--profile", file], io), 0, io.errors.join("\n"));
+    const trace = JSON.parse(await Deno.readTextFile(file));
+    const kernels = trace.traceEvents.filter((e: { ph: string }) => e.ph === "X");
+    assert.ok(kernels.length > 0);
+    // Every kernel of a jitted step is one of the compiled program's, named as such.
+    for (const e of kernels) assert.match(e.name, /^jit: /);
+    assert.ok(kernels.some((e: { name: string }) => e.name.includes("matmul")));
+    const total = io.lines.find((line) => line.startsWith("total"));
+    assert.equal(Number(total?.split(/\s+/)[1]), kernels.length, io.lines.join("\n"));
+    assert.ok(
+      io.lines.includes(
+        `wrote ${file} (Trace Event JSON: open it in Perfetto or chrome://tracing)`,
+      ),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("demo:mlp --load: a file it cannot use exits with status 1 and says why", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -367,6 +391,14 @@ Deno.test("demo:mlp: bad options exit with status 2 and name the option", async 
         /^demo:mlp: --allow-divergence: expected no --load, which trains nothing, got both/,
       ],
       [
+        ["--profile", "step.json", "--epochs", "3"],
+        /^demo:mlp: --epochs: expected no value with --profile, which runs a few steps, got "3"/,
+      ],
+      [
+        ["--profile", "step.json", "--load", "model.safetensors"],
+        /^demo:mlp: --profile: expected no --load beside it \(one of the two\), got both/,
+      ],
+      [
         ["--dropout", "0.5"],
         /^demo:mlp: --dropout: expected one of --epochs, .* got an unknown option/,
       ],
@@ -393,4 +425,5 @@ Deno.test("demo:mlp: bad options exit with status 2 and name the option", async 
   assert.equal(await main(["--help"], io), 0);
   assert.match(io.lines.join("\n"), /--batch-size N/);
   assert.match(io.lines.join("\n"), /--load FILE/);
+  assert.match(io.lines.join("\n"), /--profile FILE/);
 });
