@@ -14,6 +14,9 @@
  * dispatches' uniform blocks in one arena buffer, written once just before the submit
  * (`writeBuffer` is ordered before the submit that follows it).
  *
+ * While a profile runs, the batch holds a `KernelTimer` (`kernels/kernel_timer.ts`) and
+ * gives each dispatch a timed pass of its own instead; otherwise it holds none.
+ *
  * Buffers released while commands that use them are still unsubmitted go back to the
  * pool only when the batch is submitted: `queue.writeBuffer` runs on the queue timeline,
  * ahead of unsubmitted commands, so reusing such a buffer at once would let a later

@@ -5,7 +5,8 @@
  * {@linkcode KernelTimer} is set, each dispatch gets a pass of its own whose beginning
  * and end write two timestamps, and the timer remembers the dispatch's label (the op, or
  * `jit: …` for a compiled program's kernels). When profiling is off the batch holds no
- * timer: it checks one field per dispatch and makes no query set and no extra pass.
+ * timer: it checks one field per dispatch and makes no query set and no extra pass
+ * (docs/architecture.md#profiling-off-costs-nothing).
  *
  * The query set is of bounded size ({@linkcode TIMED_DISPATCHES_PER_RESOLVE} pairs) and
  * reused: when it is full, and before every submit, its used queries are resolved into

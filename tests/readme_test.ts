@@ -28,8 +28,8 @@ async function runExample(code: string): Promise<string> {
   return out;
 }
 
-Deno.test("README: three examples, the ops, a jitted training loop, saving weights", () => {
-  assert.equal(examples.length, 3);
+Deno.test("README: four examples, the ops, a jitted training loop, saving weights, profiling", () => {
+  assert.equal(examples.length, 4);
 });
 
 gpuTest("README: the first example prints the values its comments give", async () => {
@@ -64,3 +64,14 @@ gpuTest("README: the safetensors example saves from the GPU and loads on the CPU
   const lines = (await runExample(examples[2])).trim().split("\n");
   assert.deepEqual(lines, ["184", "[ 2, 3 ] Float32Array(2) [ 0.5, -0.5 ]"]);
 });
+
+gpuTest(
+  "README: the profiling example names the eager op and the jitted step's kernels",
+  async () => {
+    const lines = (await runExample(examples[3])).trim().split("\n");
+    assert.equal(lines[0], '[ "jit: matmul+add+relu ×1", "jit: sum ×1", "relu ×1" ]');
+    assert.match(lines[1], /^kernel +calls +(GPU|~est\.) ms +share$/);
+    assert.match(lines.find((l) => l.startsWith("total"))!, /^total +3 +\d+\.\d{3} +100\.0%$/);
+    assert.equal(lines.at(-1), "5");
+  },
+);
