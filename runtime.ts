@@ -10,6 +10,8 @@
  *   ({@linkcode DeviceArray}); {@linkcode GpuTensor} wraps one as a tensor.
  * - Capture for replay: {@linkcode CaptureResources}, {@linkcode CaptureAllocators} and
  *   {@linkcode CapturedCommand}.
+ * - Timing dispatches: {@linkcode KernelTimer} (set with `GpuRuntime.setTimer`; what
+ *   `dev.profile` uses) and the {@linkcode KernelSpan}s it reports.
  * - WGSL helpers: {@linkcode LINEAR_WORKGROUP} (the folded dispatch grid),
  *   {@linkcode packUniforms}, {@linkcode asBlocks}.
  *
@@ -55,5 +57,6 @@ export {
   type CapturedCommand,
   CaptureResources,
 } from "./kernels/capture.ts";
+export { type KernelSpan, KernelTimer } from "./kernels/kernel_timer.ts";
 export { GpuTensor } from "./ops/gpu_backend.ts";
 export { asBlocks, LINEAR_WORKGROUP, packUniforms, type UniformWord } from "./kernels/_shared.ts";

@@ -30,7 +30,28 @@ export interface KernelSpan {
   readonly durationMs: number;
 }
 
-/** Names every dispatch encoded while it is set and, where it can, times it on the GPU. */
+/**
+ * Names every dispatch encoded while it is set on a runtime
+ * (`GpuRuntime.setTimer`) and, where the device has `timestamp-query`, times it
+ * on the GPU. `dev.profile(fn)` is the usual way to use it; a timer of one's own times a
+ * block of work — kernels of one's own included — without the report.
+ *
+ * @example
+ * ```ts
+ * import { gpu, relu } from "@deno-gpu/kernels";
+ * import { KernelTimer } from "@deno-gpu/kernels/runtime";
+ * const dev = await gpu();
+ * using x = dev.tensor([-1, 2]);
+ * const timer = new KernelTimer(dev.device);
+ * dev.runtime.setTimer(timer);
+ * relu(x).dispose();
+ * dev.runtime.setTimer(null); // submits the work, its timestamps resolved
+ * await dev.sync();
+ * const [span] = await timer.spans(); // frees the timer's query set and buffers
+ * console.log(span.name, span.durationMs >= 0); // "relu" true (false without timestamp-query: NaN)
+ * dev.destroy();
+ * ```
+ */
 export class KernelTimer {
   readonly #device: GPUDevice;
   /** Null when the device lacks `timestamp-query`. */
