@@ -112,24 +112,24 @@ export function profileReport(
     ms,
     share: totalMs > 0 ? ms / totalMs : 0,
   })).sort((a, b) => b.ms - a.ms || b.calls - a.calls);
-  const frozen = Object.freeze([...dispatches].map((d) => Object.freeze({ ...d })));
-  return Object.freeze({
+  const report: ProfileReport = Object.freeze({
     timing,
     estimated: timing === "wall-clock estimate",
     device,
-    dispatches: frozen,
+    dispatches: Object.freeze(dispatches.map((d) => Object.freeze({ ...d }))),
     kernels: Object.freeze(kernels.map((k) => Object.freeze(k))),
     totalMs,
     wallMs,
     table(): string {
       checkArity("table", arguments, 0);
-      return formatTable(this);
+      return formatTable(report);
     },
     chromeTrace(): string {
       checkArity("chromeTrace", arguments, 0);
-      return chromeTrace(this);
+      return chromeTrace(report);
     },
   });
+  return report;
 }
 
 /** What each timing's table says about its numbers. */

@@ -171,6 +171,10 @@ gpuTest(
       assert.equal(e.dur, report.dispatches[i].durationMs * 1000);
       assert.deepEqual(e.args, { index: i, timing: report.timing });
     });
+    // The methods need no receiver: passed around alone, they give the same.
+    const { table, chromeTrace } = report;
+    assert.equal(chromeTrace(), report.chromeTrace());
+    assert.equal(table(), report.table());
     const names = trace.traceEvents.filter((e: { ph: string }) => e.ph === "M");
     assert.deepEqual(names.map((e: { args: { name: string } }) => e.args.name), [
       dev.name,

@@ -3,12 +3,17 @@
  * each op's GPU-versus-reference property and jit's compositions, the same cases and
  * bounds as on Deno) run against the browser's WebGPU through the bundle, and matmul's
  * once more for each kernel variant, pinned.
+ * Beside them, `dev.profile` on an eager sequence, to see the browser's timestamps.
  * Bundled to `dist/web/properties.js` and loaded by `index.html` beside this file; the
- * browser test calls `globalThis.runProperties`.
+ * browser test calls `globalThis.runProperties` and `globalThis.runProfile`.
  */
-import { type Backend, gpu } from "../../mod.ts";
+import { add, type Backend, gpu, matmul, relu } from "../../mod.ts";
 import { MATMUL_VARIANTS } from "../../kernels/matmul.ts";
-import { assertProperty, matmulProperty, type OpProperty } from "../_properties.ts";
+import {
+  assertProperty,
+  matmulProperty,
+  type OpProperty,
+} from "../_properties.ts";
 import { PROPERTIES } from "../_all_properties.ts";
 
 /** The outcome of one property. */
@@ -38,16 +43,29 @@ const VARIANT_SHARE = 1 / 4;
  * Runs every property for `runsScale` times its own case count (rounded up), from
  * fast-check seed `seed`, then matmul's for each variant pinned, for a quarter as many.
  */
-export async function runProperties(runsScale: number, seed: number): Promise<PropertiesRun> {
+export async function runProperties(
+  runsScale: number,
+  seed: number,
+): Promise<PropertiesRun> {
   const dev = await gpu();
   const reports: PropertyReport[] = [];
-  const run = async (name: string, property: OpProperty<unknown>, backend: Backend, n: number) => {
+  const run = async (
+    name: string,
+    property: OpProperty<unknown>,
+    backend: Backend,
+    n: number,
+  ) => {
     const start = performance.now();
     let error: string | null = null;
     try {
       // The failed assertion's own message (the element, its value, its bound) goes into
       // the report: an Error's cause does not come back through page.evaluate.
-      const parameters = { numRuns: n, seed, verbose: 1, includeErrorInReport: true } as const;
+      const parameters = {
+        numRuns: n,
+        seed,
+        verbose: 1,
+        includeErrorInReport: true,
+      } as const;
       await assertProperty(property, backend, parameters);
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
@@ -55,13 +73,21 @@ export async function runProperties(runsScale: number, seed: number): Promise<Pr
     reports.push({ name, numRuns: n, ms: performance.now() - start, error });
   };
   try {
-    const cases = (property: OpProperty<unknown>) => Math.ceil(property.numRuns * runsScale);
-    for (const property of PROPERTIES) await run(property.name, property, dev, cases(property));
+    const cases = (property: OpProperty<unknown>) =>
+      Math.ceil(property.numRuns * runsScale);
+    for (const property of PROPERTIES) {
+      await run(property.name, property, dev, cases(property));
+    }
     for (const variant of MATMUL_VARIANTS.keys()) {
       const pinned = await gpu({ device: dev.device, matmulVariant: variant });
       try {
-        const name = matmulProperty.name.replace("matmul:", `matmul (${variant}):`);
-        const n = Math.ceil(cases(matmulProperty as OpProperty<unknown>) * VARIANT_SHARE);
+        const name = matmulProperty.name.replace(
+          "matmul:",
+          `matmul (${variant}):`,
+        );
+        const n = Math.ceil(
+          cases(matmulProperty as OpProperty<unknown>) * VARIANT_SHARE,
+        );
         await run(name, matmulProperty as OpProperty<unknown>, pinned, n);
       } finally {
         pinned.destroy();
@@ -73,4 +99,48 @@ export async function runProperties(runsScale: number, seed: number): Promise<Pr
   }
 }
 
-(globalThis as { runProperties?: typeof runProperties }).runProperties = runProperties;
+(globalThis as { runProperties?: typeof runProperties }).runProperties =
+  runProperties;
+
+/** What {@linkcode runProfile} returns: a profile of three eager ops, as plain data. */
+export interface ProfileRun {
+  /** The WebGPU adapter's name. */
+  readonly adapter: string;
+  /** Whether the adapter offers `timestamp-query`. */
+  readonly offered: boolean;
+  /** The report's `timing`. */
+  readonly timing: string;
+  /** Each dispatch's name and milliseconds, in order. */
+  readonly dispatches: readonly (readonly [string, number])[];
+  /** Complete events (`ph: "X"`) in the report's Trace Event JSON. */
+  readonly traceEvents: number;
+}
+
+/** Profiles an eager matmul, add and relu on the browser's WebGPU with `dev.profile`. */
+export async function runProfile(): Promise<ProfileRun> {
+  const adapter = await navigator.gpu.requestAdapter();
+  const dev = await gpu();
+  const a = dev.tensor([1, -2, 3, 4], [2, 2]);
+  try {
+    const report = await dev.profile(() => {
+      const c = matmul(a, a), d = add(c, a);
+      relu(d).dispose();
+      [c, d].forEach((t) => t.dispose());
+    });
+    const trace = JSON.parse(report.chromeTrace()) as {
+      traceEvents: { ph: string }[];
+    };
+    return {
+      adapter: dev.name,
+      offered: adapter?.features.has("timestamp-query") ?? false,
+      timing: report.timing,
+      dispatches: report.dispatches.map((d) => [d.name, d.durationMs] as const),
+      traceEvents: trace.traceEvents.filter((e) => e.ph === "X").length,
+    };
+  } finally {
+    a.dispose();
+    dev.destroy();
+  }
+}
+
+(globalThis as { runProfile?: typeof runProfile }).runProfile = runProfile;
