@@ -9,11 +9,7 @@
  */
 import { add, type Backend, gpu, matmul, relu } from "../../mod.ts";
 import { MATMUL_VARIANTS } from "../../kernels/matmul.ts";
-import {
-  assertProperty,
-  matmulProperty,
-  type OpProperty,
-} from "../_properties.ts";
+import { assertProperty, matmulProperty, type OpProperty } from "../_properties.ts";
 import { PROPERTIES } from "../_all_properties.ts";
 
 /** The outcome of one property. */
@@ -43,29 +39,16 @@ const VARIANT_SHARE = 1 / 4;
  * Runs every property for `runsScale` times its own case count (rounded up), from
  * fast-check seed `seed`, then matmul's for each variant pinned, for a quarter as many.
  */
-export async function runProperties(
-  runsScale: number,
-  seed: number,
-): Promise<PropertiesRun> {
+export async function runProperties(runsScale: number, seed: number): Promise<PropertiesRun> {
   const dev = await gpu();
   const reports: PropertyReport[] = [];
-  const run = async (
-    name: string,
-    property: OpProperty<unknown>,
-    backend: Backend,
-    n: number,
-  ) => {
+  const run = async (name: string, property: OpProperty<unknown>, backend: Backend, n: number) => {
     const start = performance.now();
     let error: string | null = null;
     try {
       // The failed assertion's own message (the element, its value, its bound) goes into
       // the report: an Error's cause does not come back through page.evaluate.
-      const parameters = {
-        numRuns: n,
-        seed,
-        verbose: 1,
-        includeErrorInReport: true,
-      } as const;
+      const parameters = { numRuns: n, seed, verbose: 1, includeErrorInReport: true } as const;
       await assertProperty(property, backend, parameters);
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
@@ -73,21 +56,13 @@ export async function runProperties(
     reports.push({ name, numRuns: n, ms: performance.now() - start, error });
   };
   try {
-    const cases = (property: OpProperty<unknown>) =>
-      Math.ceil(property.numRuns * runsScale);
-    for (const property of PROPERTIES) {
-      await run(property.name, property, dev, cases(property));
-    }
+    const cases = (property: OpProperty<unknown>) => Math.ceil(property.numRuns * runsScale);
+    for (const property of PROPERTIES) await run(property.name, property, dev, cases(property));
     for (const variant of MATMUL_VARIANTS.keys()) {
       const pinned = await gpu({ device: dev.device, matmulVariant: variant });
       try {
-        const name = matmulProperty.name.replace(
-          "matmul:",
-          `matmul (${variant}):`,
-        );
-        const n = Math.ceil(
-          cases(matmulProperty as OpProperty<unknown>) * VARIANT_SHARE,
-        );
+        const name = matmulProperty.name.replace("matmul:", `matmul (${variant}):`);
+        const n = Math.ceil(cases(matmulProperty as OpProperty<unknown>) * VARIANT_SHARE);
         await run(name, matmulProperty as OpProperty<unknown>, pinned, n);
       } finally {
         pinned.destroy();
@@ -99,8 +74,7 @@ export async function runProperties(
   }
 }
 
-(globalThis as { runProperties?: typeof runProperties }).runProperties =
-  runProperties;
+(globalThis as { runProperties?: typeof runProperties }).runProperties = runProperties;
 
 /** What {@linkcode runProfile} returns: a profile of three eager ops, as plain data. */
 export interface ProfileRun {
@@ -127,9 +101,7 @@ export async function runProfile(): Promise<ProfileRun> {
       relu(d).dispose();
       [c, d].forEach((t) => t.dispose());
     });
-    const trace = JSON.parse(report.chromeTrace()) as {
-      traceEvents: { ph: string }[];
-    };
+    const trace = JSON.parse(report.chromeTrace()) as { traceEvents: { ph: string }[] };
     return {
       adapter: dev.name,
       offered: adapter?.features.has("timestamp-query") ?? false,
