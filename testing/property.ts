@@ -74,9 +74,16 @@ function failureReport<C>(name: string, details: fc.RunDetails<[C]>): string {
     ? details.errorInstance.message
     : String(details.errorInstance);
   return [
-    `${name}: failed after ${details.numRuns} cases, shrunk ${details.numShrinks} times to`,
+    `${name}: failed after ${plural(details.numRuns, "case")}, shrunk ${
+      plural(details.numShrinks, "time")
+    } to`,
     `  counterexample: ${fc.stringify(details.counterexample[0])}`,
     `  error: ${error}`,
     `  replay: { seed: ${details.seed}, path: "${details.counterexamplePath}" }`,
   ].join("\n");
+}
+
+/** "1 case", "2 cases". */
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
