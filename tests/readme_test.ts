@@ -28,9 +28,12 @@ async function runExample(code: string): Promise<string> {
   return out;
 }
 
-Deno.test("README: three examples, the ops, a jitted training loop, saving weights", () => {
-  assert.equal(examples.length, 3);
-});
+Deno.test(
+  "README: four examples, the ops, a jitted training loop, saving weights, testing a kernel",
+  () => {
+    assert.equal(examples.length, 4);
+  },
+);
 
 gpuTest("README: the first example prints the values its comments give", async () => {
   const lines = (await runExample(examples[0])).trim().split("\n");
@@ -63,4 +66,9 @@ gpuTest(
 gpuTest("README: the safetensors example saves from the GPU and loads on the CPU", async () => {
   const lines = (await runExample(examples[2])).trim().split("\n");
   assert.deepEqual(lines, ["184", "[ 2, 3 ] Float32Array(2) [ 0.5, -0.5 ]"]);
+});
+
+gpuTest("README: a custom WGSL kernel passes checkKernel's 100 cases", async () => {
+  const lines = (await runExample(examples[3])).trim().split("\n");
+  assert.deepEqual(lines, ["affine: 100 cases agree"]);
 });
