@@ -11,7 +11,8 @@
  * @module
  */
 import fc from "./_fast_check.ts";
-import type { Backend, Tensor } from "../mod.ts";
+import type { Backend, GpuBackend, Tensor } from "../mod.ts";
+import { gpu } from "../ops/gpu_backend.ts";
 import { checkBackend, checkInteger, checkOptions, checkTensor } from "../ops/_validate.ts";
 import { describeValue } from "../kernels/_checks.ts";
 import { assertWithin } from "./compare.ts";
@@ -87,8 +88,11 @@ export interface BoundAt<I> {
 export interface CheckKernelOptions<I extends Record<string, unknown>> {
   /** Names the computation in a failure. */
   readonly name: string;
-  /** The backend the computation runs on (its GPU: `await gpu()`). */
-  readonly backend: Backend;
+  /**
+   * The backend the computation runs on; absent, a GPU backend of its own (`gpu()`),
+   * destroyed when the check ends (`run` is given it).
+   */
+  readonly backend?: Backend;
   /** An arbitrary for each named input: {@linkcode floatTensor}s, or any other values. */
   readonly inputs: { readonly [K in keyof I]: fc.Arbitrary<I[K]> };
   /**
@@ -158,7 +162,7 @@ export async function checkKernel<I extends Record<string, unknown>>(
   if (typeof name !== "string" || name === "") {
     throw new TypeError(`${op}: expected name to be a nonempty string, got ${describeValue(name)}`);
   }
-  const backend = checkBackend(op, options.backend);
+  if (options.backend !== undefined) checkBackend(op, options.backend);
   checkOptions(op, inputs, true);
   for (const [key, arbitrary] of Object.entries(inputs)) {
     if (typeof (arbitrary as Partial<fc.Arbitrary<unknown>>)?.generate !== "function") {
@@ -188,12 +192,17 @@ export async function checkKernel<I extends Record<string, unknown>>(
   }
   const cases = fc.record(inputs) as unknown as fc.Arbitrary<I>;
   const check = (on: Backend, c: I) => checkCase(name, options, on, c);
-  await checkProperty({ name, cases, check }, backend, {
-    numRuns,
-    seed,
-    path,
-    everySpecialKind: false,
-  });
+  const backend = options.backend ?? await gpu();
+  try {
+    await checkProperty({ name, cases, check }, backend, {
+      numRuns,
+      seed,
+      path,
+      everySpecialKind: false,
+    });
+  } finally {
+    if (options.backend === undefined) (backend as GpuBackend).destroy();
+  }
 }
 
 /** Runs one case on `backend` and the reference, and compares them. */

@@ -39,6 +39,22 @@ Deno.test("checkKernel: the library's add passes on the CPU reference", () => ch
 
 gpuTest("checkKernel: the library's add passes on the GPU", (dev) => checkAdd(dev));
 
+gpuTest("checkKernel: without a backend, it runs on a GPU backend of its own", async (dev) => {
+  const given = new Set<Backend>();
+  await checkKernel({
+    name: "add",
+    inputs: { x: floatTensor([3]) },
+    run: (backend, { x }) => (given.add(backend), add(x, x)),
+    reference: ({ x }) => Array.from(x.data, (v) => 2 * v),
+    bound: () => 0, // doubling is exact
+    numRuns: 5,
+  });
+  assert.equal(given.size, 1);
+  const [own] = given;
+  assert.equal(own.kind, "webgpu");
+  assert.notEqual(own, dev);
+});
+
 /**
  * y = 2x + 1 with a classic bug: x is read at the thread's index within its workgroup of
  * 64, not the global one, so every element from the 65th on is computed from the wrong x.
