@@ -60,6 +60,10 @@ export function floatTensor(
   shape: fc.Arbitrary<readonly number[]> | readonly number[],
   profiles: fc.Arbitrary<Profile> = ordinaryProfile,
 ): fc.Arbitrary<HostTensor> {
+  const op = "floatTensor";
+  if (Array.isArray(shape)) shape.forEach((d, i) => checkInteger(op, `shape[${i}]`, d, { min: 1 }));
+  else checkArbitrary(op, "shape to be a shape or", shape);
+  checkArbitrary(op, "profiles to be", profiles);
   const shapes = Array.isArray(shape) ? fc.constant(shape) : shape as fc.Arbitrary<number[]>;
   return fc.record({ shape: shapes, profile: profiles, seed }).map((c) =>
     new HostTensor(
@@ -165,13 +169,7 @@ export async function checkKernel<I extends Record<string, unknown>>(
   if (options.backend !== undefined) checkBackend(op, options.backend);
   checkOptions(op, inputs, true);
   for (const [key, arbitrary] of Object.entries(inputs)) {
-    if (typeof (arbitrary as Partial<fc.Arbitrary<unknown>>)?.generate !== "function") {
-      throw new TypeError(
-        `${op}: expected inputs.${key} to be a fast-check arbitrary, got ${
-          describeValue(arbitrary)
-        }`,
-      );
-    }
+    checkArbitrary(op, `inputs.${key} to be`, arbitrary);
   }
   for (const [key, f] of Object.entries({ run, reference, bound })) {
     if (typeof f !== "function") {
@@ -202,6 +200,18 @@ export async function checkKernel<I extends Record<string, unknown>>(
     });
   } finally {
     if (options.backend === undefined) (backend as GpuBackend).destroy();
+  }
+}
+
+/**
+ * Checks that `value` is a fast-check arbitrary (by its shape, so that any copy of
+ * fast-check 4 will do); `what` leads the message ("inputs.x to be").
+ */
+function checkArbitrary(op: string, what: string, value: unknown): void {
+  if (typeof (value as Partial<fc.Arbitrary<unknown>>)?.generate !== "function") {
+    throw new TypeError(
+      `${op}: expected ${what} a fast-check arbitrary, got ${describeValue(value)}`,
+    );
   }
 }
 

@@ -164,6 +164,18 @@ Deno.test("checkKernel: refuses malformed options, naming itself", async () => {
       return true;
     });
   }
+  assert.throws(
+    () => floatTensor([2, 0]),
+    /^RangeError: floatTensor: expected shape\[1\] to be an integer ≥ 1, got 0$/,
+  );
+  assert.throws(
+    () => floatTensor(3 as unknown as number[]),
+    /^TypeError: floatTensor: expected shape to be a shape or a fast-check arbitrary, got number 3$/,
+  );
+  assert.throws(
+    () => floatTensor([2], ["unit"] as never),
+    /^TypeError: floatTensor: expected profiles to be a fast-check arbitrary, got an array$/,
+  );
   // The options as given pass: the refusals come from the one change each.
   await checkKernel({ ...good, numRuns: 3 });
 });
