@@ -25,6 +25,23 @@ const coreAsBundle: esbuild.Plugin = {
 };
 
 /**
+ * Resolves an `npm:` specifier (`npm:fast-check@4.3.0`, which `@deno-gpu/kernels/testing`
+ * writes in full so that it imports from URLs) as the package's name, from the
+ * `node_modules` that Deno installs for this build's config.
+ */
+const npmSpecifiers: esbuild.Plugin = {
+  name: "npm-specifiers",
+  setup(build) {
+    build.onResolve({ filter: /^npm:/ }, (args) => {
+      const [, name, subpath = ""] = args.path.match(
+        /^npm:(@?[^@/]+(?:\/[^@/]+)?)(?:@[^/]*)?(\/.*)?$/,
+      )!;
+      return build.resolve(name + subpath, { kind: args.kind, resolveDir: args.resolveDir });
+    });
+  },
+};
+
+/**
  * The uses of a Deno API in a JavaScript module (`Deno.x` or `globalThis.Deno.x`), found
  * in its syntax tree: a mention in a comment or a string (the
  * `Symbol.for("Deno.customInspect")` key, a JSDoc line) uses nothing and is not one.
@@ -70,7 +87,7 @@ try {
     ...common,
     entryPoints: { app: "demos/web/app.ts", properties: "tests/browser/properties.ts" },
     outdir: "dist/web",
-    plugins: [coreAsBundle],
+    plugins: [coreAsBundle, npmSpecifiers],
   });
   for (const [file, { bytes }] of Object.entries(core.metafile!.outputs)) {
     console.log(`build: ${file} ${(bytes / 1024).toFixed(1)} KiB`);

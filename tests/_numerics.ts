@@ -1,158 +1,49 @@
 /**
- * @file The numerical half of the test harness: value generators, error bounds and exact
- * comparisons. It uses no Deno API, so the same checks run in Deno and, bundled, in the
- * browser (tests/browser/properties.ts).
+ * @file The numerical half of the test harness: fast-check settings, reference helpers
+ * and exact comparisons, and (re-exported from their home in the `testing/` folder
+ * behind `@deno-gpu/kernels/testing`, so the library's tests and its users share one copy)
+ * the value generators, error bounds and the comparison within a bound. It uses no Deno
+ * API, so the same checks run in Deno and, bundled, in the browser
+ * (tests/browser/properties.ts).
  */
-import fc from "fast-check";
+import type fc from "fast-check";
+import { assertWithin, isFlushedValue } from "../testing/compare.ts";
+import { flushSubnormal, specialKind } from "../testing/values.ts";
+
+export { assertWithin, isFlushedValue } from "../testing/compare.ts";
+export {
+  dim,
+  flushSubnormal,
+  ordinaryProfile,
+  type Profile,
+  profile,
+  PROFILES,
+  seed,
+  SPECIAL_KINDS,
+  specialCounts,
+  type SpecialKind,
+  specialKind,
+  undrawnSpecialKinds,
+  values,
+} from "../testing/values.ts";
+export {
+  type Allowance,
+  allowanceOn,
+  divBound,
+  dot,
+  EXP_ALLOWANCE,
+  expUlps,
+  gamma,
+  MIN_NORMAL,
+  powBound,
+  treeSum,
+  U,
+  ulp,
+} from "../testing/bounds.ts";
 
 /** fast-check settings: a fixed run count, and the seed printed on failure. */
 export function runs<T = unknown>(numRuns: number): fc.Parameters<T> {
   return { numRuns, verbose: 1 };
-}
-
-/**
- * Value profiles that stress different parts of float32 arithmetic; `special` mixes the
- * {@linkcode SPECIAL_KINDS} into unit values (README, "Special values").
- */
-export const PROFILES = [
-  "unit",
-  "zeros",
-  "integers",
-  "mixed",
-  "large",
-  "tiny",
-  "special",
-] as const;
-
-/** One of {@linkcode PROFILES}. */
-export type Profile = typeof PROFILES[number];
-
-/** An arbitrary profile other than `special`: finite, normal values and zeros. */
-export const ordinaryProfile: fc.Arbitrary<Profile> = fc.constantFrom(
-  ...PROFILES.filter((p) => p !== "special"),
-);
-
-/**
- * An arbitrary profile, `special` one case in three: a special tensor of 7 values or
- * more holds every kind (see {@linkcode values}), so a property of 20 cases meets them all
- * in all but about (2/3)²⁰ ≈ 0.03% of runs, of 30 cases in all but 5·10⁻⁶ (counted by
- * {@linkcode specialCounts} and asserted by the properties' runner).
- */
-export const profile: fc.Arbitrary<Profile> = fc.oneof(
-  { arbitrary: ordinaryProfile, weight: 2 },
-  { arbitrary: fc.constant("special" as const), weight: 1 },
-);
-
-/** The kinds of special value, each with a float32 of it. */
-export const SPECIAL_KINDS = {
-  "NaN": NaN,
-  "+Inf": Infinity,
-  "-Inf": -Infinity,
-  "+0": 0,
-  "-0": -0,
-  "+subnormal": Math.fround(1e-40),
-  "-subnormal": Math.fround(-1e-40),
-} as const;
-
-/** One of {@linkcode SPECIAL_KINDS}. */
-export type SpecialKind = keyof typeof SPECIAL_KINDS;
-
-/** The kind of special value `v` is, or null for a normal nonzero finite number. */
-export function specialKind(v: number): SpecialKind | null {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  if (v === 0) return Object.is(v, -0) ? "-0" : "+0";
-  if (Math.abs(v) < MIN_NORMAL) return v > 0 ? "+subnormal" : "-subnormal";
-  return null;
-}
-
-/**
- * How many values of each special kind the `special` profile of {@linkcode values} has
- * drawn since the counts were last cleared (the runner of properties clears them before a
- * property and asserts after it that every kind was drawn).
- */
-export const specialCounts: Map<SpecialKind, number> = new Map();
-
-/** The special kinds not drawn since {@linkcode specialCounts} was cleared. */
-export function undrawnSpecialKinds(): SpecialKind[] {
-  return (Object.keys(SPECIAL_KINDS) as SpecialKind[]).filter((k) => !specialCounts.get(k));
-}
-
-/** An arbitrary seed for {@linkcode values}. */
-export const seed: fc.Arbitrary<number> = fc.integer({ min: 0, max: 0x7fffffff });
-
-/**
- * A dimension: 1, primes around the tile sizes (4, 8, 16, 32, 256, 1024), or any size
- * up to `max`.
- */
-export function dim(max: number): fc.Arbitrary<number> {
-  const special = [1, 2, 3, 5, 7, 13, 17, 31, 33, 37, 61, 67, 127, 257, 1031]
-    .filter((d) => d <= max);
-  return fc.oneof(fc.constantFrom(...special), fc.integer({ min: 1, max }));
-}
-
-/**
- * `n` deterministic values of a profile from a seed (a small xorshift generator, so
- * fast-check shrinks the seed, profile and shape rather than thousands of floats).
- * Only the `special` profile draws subnormals (GPUs may flush those to zero), NaN and
- * ±Inf: each value is special with a probability of 1/2, 1/8 or 1/64 (chosen by the seed,
- * so a long reduction sometimes meets few), at least min(1/2, 4/n) (so a short tensor
- * meets some), the kind uniform among {@linkcode SPECIAL_KINDS}; and a tensor of n ≥ 7
- * holds each kind at least once, kind j somewhere in the j-th seventh of it.
- */
-export function values(n: number, kind: Profile, seed: number): Float32Array {
-  let s = (seed ^ 0x9e3779b9) >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-  const out = new Float32Array(n);
-  const kinds = Object.values(SPECIAL_KINDS);
-  const specialRate = kind === "special"
-    ? Math.max([1 / 2, 1 / 8, 1 / 64][Math.floor(next() * 3)], Math.min(1 / 2, 4 / n))
-    : 0;
-  for (let i = 0; i < n; i++) {
-    const sign = next() < 0.5 ? -1 : 1;
-    const r = next();
-    switch (kind) {
-      case "unit":
-        out[i] = sign * r;
-        break;
-      case "zeros":
-        out[i] = r < 0.6 ? 0 : sign * next();
-        break;
-      case "integers":
-        out[i] = sign * Math.floor(r * 17);
-        break;
-      case "mixed":
-        out[i] = sign * (1 + r) * 10 ** Math.floor(next() * 17 - 8);
-        break;
-      case "large":
-        out[i] = sign * (1 + r) * 10 ** (10 + Math.floor(next() * 5));
-        break;
-      case "tiny":
-        out[i] = sign * (1 + r) * 10 ** (-15 + Math.floor(next() * 5));
-        break;
-      case "special":
-        out[i] = next() < specialRate ? kinds[Math.floor(next() * kinds.length)] : sign * r;
-        break;
-    }
-  }
-  if (kind === "special") {
-    if (n >= kinds.length) {
-      kinds.forEach((v, j) => out[Math.floor(((j + next()) * n) / kinds.length)] = v);
-    }
-    for (const v of out) {
-      const k = specialKind(v);
-      if (k) specialCounts.set(k, (specialCounts.get(k) ?? 0) + 1);
-    }
-  }
-  return out;
 }
 
 /**
@@ -177,157 +68,11 @@ export function flushing(f: (...args: number[]) => number): (...args: number[]) 
 }
 
 /**
- * Whether `actual` is what a flushing GPU may give where the flushed computation gives
- * `flushed`: that value (NaN for NaN), or a zero of either sign for a zero or subnormal
- * (WGSL lets it flush a result, and SwiftShader's flushed −1e-40 is +0).
- */
-export function isFlushedValue(actual: number, flushed: number): boolean {
-  return sameValue(actual, flushed) || (actual === 0 && Math.abs(flushed) < MIN_NORMAL);
-}
-
-/**
  * C's `powf` (NumPy's pow in float32) in float64: JavaScript's `Math.pow` except that 1 to
  * any power and −1 to ±Inf are 1.
  */
 export function powC(a: number, b: number): number {
   return a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b);
-}
-
-/** Unit roundoff of float32. */
-export const U = 2 ** -24;
-
-/** γ(n) = n·u/(1 − n·u): the forward error factor of n rounded operations. */
-export function gamma(n: number): number {
-  return (n * U) / (1 - n * U);
-}
-
-/** Smallest normal float32: a flushed subnormal intermediate is off by less than this. */
-export const MIN_NORMAL = 2 ** -126;
-
-/**
- * WGSL's ULP(x) for float32: the smallest distance between two different finite float32
- * a ≤ x ≤ b (at a power of two, the gap below it). WGSL states the accuracy of `exp`,
- * `log`, division and friends in these units, measured at the exact result.
- */
-export function ulp(x: number): number {
-  const a = Math.abs(x);
-  if (a < MIN_NORMAL) return 2 ** -149;
-  let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e--;
-  else if (2 ** (e + 1) <= a) e++;
-  return a === 2 ** e ? 2 ** (e - 24) : 2 ** (e - 23);
-}
-
-/** Whether two numbers are the same value: NaN is NaN, and +0 equals −0. */
-function sameValue(a: number, b: number): boolean {
-  return a === b || (Number.isNaN(a) && Number.isNaN(b));
-}
-
-/**
- * Asserts |actual[i] − expected[i]| ≤ bound[i] for every i, with a message that names
- * the first element that is off, its values, and its bound. Where the reference is NaN
- * or ±Inf, or an exact value beyond float32's range (which rounds to ±Inf), the result
- * must be exactly that (NaN in the same position): no bound is meaningful there. With
- * `flushed` (the result computed with subnormal inputs and results flushed to zero, as
- * WGSL lets a GPU do), an element may instead be exactly `flushed[i]`.
- */
-export function assertWithin(
-  actual: Float32Array,
-  expected: ArrayLike<number>,
-  bound: (i: number) => number,
-  what: string,
-  flushed?: ArrayLike<number>,
-): void {
-  if (actual.length !== expected.length) {
-    throw new Error(`${what}: expected ${expected.length} values, got ${actual.length}`);
-  }
-  for (let i = 0; i < actual.length; i++) {
-    if (flushed && isFlushedValue(actual[i], flushed[i])) continue;
-    const rounded = Math.fround(expected[i]);
-    if (!Number.isFinite(rounded)) {
-      if (sameValue(actual[i], rounded)) continue;
-      throw new Error(
-        `${what}: element ${i} is ${actual[i]}, reference exactly ${rounded}`,
-      );
-    }
-    const error = Math.abs(actual[i] - expected[i]);
-    if (!(error <= bound(i))) {
-      throw new Error(
-        `${what}: element ${i} is ${actual[i]}, reference ${expected[i]}, ` +
-          `error ${error} exceeds the bound ${bound(i)}`,
-      );
-    }
-  }
-}
-
-/**
- * Accuracy an implementation measurably lacks: ULPs beyond WGSL's bound, allowed only on
- * the adapters it was measured on, recognised by their description (a backend's `name`,
- * e.g. `"llvmpipe (LLVM 15.0.6, 256 bits)"`). Every other adapter, and the CPU reference,
- * is held to WGSL's own bound.
- */
-export interface Allowance {
-  /** ULPs over WGSL's bound. */
-  readonly ulps: number;
-  /** Matches the description of the adapters where it was measured. */
-  readonly adapter: RegExp;
-}
-
-/** The ULPs `allowance` grants on `backend`: its own where the adapter matches, else 0. */
-export function allowanceOn(allowance: Allowance, backend: { readonly name: string }): number {
-  return allowance.adapter.test(backend.name) ? allowance.ulps : 0;
-}
-
-/**
- * The software adapters' exp exceeds WGSL's 3 + 2|x| near 0. llvmpipe (Mesa's software
- * rasteriser, behind both Vulkan and GL here): over 2²² evenly spaced points of
- * [−0.1, 0.1] its worst is 3.456 ULP at x = −0.05604 (WGSL allows 3.112 there), 0.344
- * over; 2²² points of [0.1, 88] and of [−88, −0.1] (normal results) stay within WGSL's
- * bound, as do 2²⁰ of [−0.001, 0.001] (`DENO_WEBGPU_BACKEND=vulkan deno run --allow-env
- * --allow-read scripts/measure_accuracy.ts exp -0.1 0.1 4194304`; the same figures on
- * `gl`). SwiftShader (Chromium's WebGPU without a GPU, "google swiftshader"; the same
- * measurement in the page, on the bundle): 3.334 ULP at x = −0.04766, 0.239 over, and
- * within WGSL's bound on [0.1, 88] and [−88, −0.1]. Bounds built on exp allow these two
- * 0.5 ULP more, and no other adapter.
- */
-export const EXP_ALLOWANCE: Allowance = { ulps: 0.5, adapter: /^llvmpipe\b|swiftshader/i };
-
-/**
- * exp's error at x in ULPs of the result on `backend`: WGSL's 3 + 2|x|, plus
- * {@linkcode EXP_ALLOWANCE} on the adapter where it was measured.
- */
-export function expUlps(x: number, backend: { readonly name: string }): number {
-  return 3 + allowanceOn(EXP_ALLOWANCE, backend) + 2 * Math.abs(x);
-}
-
-/**
- * WGSL's bound on a GPU division's error, at the exact quotient q: 2.5 ULP (divisor
- * magnitudes in [2⁻¹²⁶, 2¹²⁶]), and MIN_NORMAL where q is subnormal (flushable).
- */
-export function divBound(q: number): number {
-  return 2.5 * ulp(q) + (Math.abs(q) < MIN_NORMAL ? MIN_NORMAL : 0);
-}
-
-/**
- * The GPU's bound for pow(a, b) = sign·exp2(b·log2|a|) (WGSL's pow inherits
- * exp2(y·log2(x))): log2 is off by εL (3 ULP, or 2⁻²¹ absolute for |a| in [0.5, 2]), the
- * product by u more, so the exponent P = b·log2|a| is off by Δ ≤ |b|·εL + u|P|(1 + u);
- * exp2 turns that into a factor 2^±Δ and adds its own 3 + 2|P̂| ULP (≤ 2⁻²³ relative
- * each). The sign is exact. Meaningful while the result is normal; a subnormal base |a|
- * is taken as 2⁻²⁴ of a normal one (the kernel's scaling), its log2 off by 3 ULP of
- * log2|a| + 24 plus the subtraction's rounding.
- */
-export function powBound(a: number, b: number): number {
-  const l2 = Math.log2(Math.abs(a)), p = b * l2;
-  // A subnormal base is scaled by 2²⁴ first: log2 of that, then 24 subtracted (rounded).
-  const errL = Math.abs(a) < MIN_NORMAL
-    ? 3 * ulp(l2 + 24) + ulp(l2) / 2
-    : Math.abs(a) >= 0.5 && Math.abs(a) <= 2
-    ? 2 ** -21
-    : 3 * ulp(l2);
-  const delta = Math.abs(b) * errL + U * Math.abs(p) * (1 + U);
-  const r = Math.abs(Math.pow(a, b));
-  return r * (2 ** delta - 1) + (3 + 2 * (Math.abs(p) + delta)) * 2 ** -23 * r * 2 ** delta;
 }
 
 /** Asserts two float32 arrays are bit-identical, except that any NaN matches any NaN. */
@@ -342,11 +87,6 @@ export function assertBitwise(actual: Float32Array, expected: Float32Array, what
       throw new Error(`${what}: element ${i} is ${actual[i]}, expected exactly ${expected[i]}`);
     }
   }
-}
-
-/** A float32 with subnormals flushed to zero (sign kept), as GPUs may treat them. */
-export function flushSubnormal(v: number): number {
-  return Math.abs(v) < MIN_NORMAL ? v * 0 : v;
 }
 
 /**

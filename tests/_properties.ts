@@ -26,24 +26,23 @@ import {
   assertShape,
   assertWithin,
   dim,
+  dot,
   flushSubnormal,
   gamma,
   MIN_NORMAL,
   type Profile,
   profile,
   seed,
-  specialCounts,
   U,
-  undrawnSpecialKinds,
   values,
 } from "./_numerics.ts";
+import { checkProperty, type Property } from "../testing/property.ts";
 
-/** An op's property: random cases, and a check of one case on a backend. */
-export interface OpProperty<C> {
-  /** The test's name: the op and the bound it is held to. */
-  readonly name: string;
-  /** The random cases. */
-  readonly cases: fc.Arbitrary<C>;
+/**
+ * An op's property: random cases, and a check of one case on a backend (a
+ * {@linkcode Property} of `@deno-gpu/kernels/testing`, whose runner runs it).
+ */
+export interface OpProperty<C> extends Property<C> {
   /**
    * Cases one run checks: Deno's tests run this many on their device, the browser test
    * a multiple of it. It reflects a case's cost, so that every property gets a like share.
@@ -132,9 +131,9 @@ export const matmulProperty: OpProperty<MatmulCase> = {
       flags,
     );
     const scale = absProducts(c, a, b);
-    // Sequential sum over k: |gpu − exact| ≤ γ(k)·Σ|ab|; the reference is exact rounded
-    // once (+ u·Σ|ab|); a flushed subnormal product is off by < 2⁻¹²⁶ each.
-    const bound = (i: number) => (gamma(c.k) + U) * scale[i] + c.k * MIN_NORMAL;
+    // Sequential sum over k: |gpu − exact| ≤ γ(k)·Σ|ab|, and < 2⁻¹²⁶ more for each flushed
+    // subnormal product (bounds.dot); the reference is exact rounded once (+ u·Σ|ab|).
+    const bound = (i: number) => dot(c.k, scale[i]) + U * scale[i];
     const what = `matmul ${JSON.stringify(c)}`;
     assertWithin(await gc.read(), await rc.read(), bound, what, await rf.read());
   },
@@ -350,13 +349,11 @@ export async function assertProperty<C>(
   backend: Backend,
   parameters: fc.Parameters<[C]>,
 ): Promise<void> {
-  specialCounts.clear();
-  await fc.assert(fc.asyncProperty(property.cases, (c) => property.check(backend, c)), parameters);
-  const undrawn = undrawnSpecialKinds();
-  const full = (parameters.numRuns ?? 0) >= property.numRuns;
-  if (full && property.noSpecialValues === undefined && undrawn.length > 0) {
-    throw new Error(
-      `${property.name}: its ${parameters.numRuns} cases drew no ${undrawn.join(", ")}`,
-    );
-  }
+  const numRuns = parameters.numRuns ?? property.numRuns;
+  await checkProperty(property, backend, {
+    numRuns,
+    seed: parameters.seed,
+    path: parameters.path,
+    everySpecialKind: property.noSpecialValues === undefined && numRuns >= property.numRuns,
+  });
 }

@@ -20,6 +20,7 @@ import {
   type Profile,
   profile,
   seed,
+  treeSum,
   U,
   values,
 } from "./_numerics.ts";
@@ -51,8 +52,9 @@ export const sumMeanProperty: OpProperty<SumCase> = {
     using rs = sum(rx);
     using rm = mean(rx);
     assertShape(gs.shape, [], "sum");
-    // Tree reduction: γ(12·passes); the mean's scale 1/n costs two more roundings.
-    const bound = (gamma(treeSumRoundings(n)) + U) * absSum + n * MIN_NORMAL;
+    // Tree reduction: γ(12·passes) (bounds.treeSum); the mean's scale 1/n costs two more
+    // roundings.
+    const bound = treeSum(n, absSum) + U * absSum;
     assertWithin(await gs.read(), await rs.read(), () => bound, `sum n=${n} ${kind}`);
     const meanBound = (gamma(treeSumRoundings(n) + 2) + U) * absSum / n + n * MIN_NORMAL;
     assertWithin(await gm.read(), await rm.read(), () => meanBound, `mean n=${n} ${kind}`);

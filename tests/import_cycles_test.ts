@@ -8,7 +8,16 @@ import assert from "node:assert/strict";
 import { findCycles, importGraph, valueImports } from "./_import_cycles.ts";
 
 /** The library: what users import, and what it imports (not tests, demos or benches). */
-const LIBRARY_ROOTS = ["mod.ts", "runtime.ts", "ops", "kernels", "jit", "train"];
+const LIBRARY_ROOTS = [
+  "mod.ts",
+  "runtime.ts",
+  "testing.ts",
+  "ops",
+  "kernels",
+  "jit",
+  "train",
+  "testing",
+];
 
 const ROOT = new URL("../", import.meta.url);
 

@@ -28,9 +28,12 @@ async function runExample(code: string): Promise<string> {
   return out;
 }
 
-Deno.test("README: four examples, the ops, a jitted training loop, saving weights, profiling", () => {
-  assert.equal(examples.length, 4);
-});
+Deno.test(
+  "README: five examples, the ops, a jitted training loop, saving weights, profiling, testing a kernel",
+  () => {
+    assert.equal(examples.length, 5);
+  },
+);
 
 gpuTest("README: the first example prints the values its comments give", async () => {
   const lines = (await runExample(examples[0])).trim().split("\n");
@@ -75,3 +78,8 @@ gpuTest(
     assert.equal(lines.at(-1), "5");
   },
 );
+
+gpuTest("README: a custom WGSL kernel passes checkKernel's 100 cases", async () => {
+  const lines = (await runExample(examples[4])).trim().split("\n");
+  assert.deepEqual(lines, ["affine: 100 cases agree"]);
+});

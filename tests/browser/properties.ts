@@ -46,10 +46,9 @@ export async function runProperties(runsScale: number, seed: number): Promise<Pr
     const start = performance.now();
     let error: string | null = null;
     try {
-      // The failed assertion's own message (the element, its value, its bound) goes into
-      // the report: an Error's cause does not come back through page.evaluate.
-      const parameters = { numRuns: n, seed, verbose: 1, includeErrorInReport: true } as const;
-      await assertProperty(property, backend, parameters);
+      // A failure's message holds the failed assertion's own (the element, its value, its
+      // bound): an Error's cause does not come back through page.evaluate.
+      await assertProperty(property, backend, { numRuns: n, seed });
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     }
