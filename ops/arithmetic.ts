@@ -170,7 +170,9 @@ const clipGradOp = elementwiseOp<ClipBounds>({
 
 const clipOp = elementwiseOp<ClipBounds>({
   name: "clip",
-  expression: ({ lo, hi }) => call("minimum", call("maximum", a, scalar(lo)), scalar(hi)),
+  // maximum(lo, x) keeps x on a tie (and NaN), minimum(hi, ·) likewise: NumPy's clip by
+  // scalar bounds, where clip(−0, 0, 1) is −0.
+  expression: ({ lo, hi }) => call("minimum", scalar(hi), call("maximum", scalar(lo), a)),
   vjp: (g, [x], bounds) => [applyElementwise(clipGradOp, { g, x }, bounds)],
 });
 
@@ -223,7 +225,7 @@ export function mod(a: Tensor, b: Tensor): Tensor {
 
 /**
  * Elementwise (a − b)², broadcasting as {@linkcode add} (TensorFlow's
- * `squaredDifference`): two roundings on the GPU, within 2u + u² of the exact square.
+ * `squaredDifference`): two roundings, within (1 + u)³ − 1 ≈ 3u of the exact square.
  *
  * @param a A tensor.
  * @param b A tensor whose shape broadcasts with `a`'s.
@@ -242,15 +244,15 @@ export function squaredDifference(a: Tensor, b: Tensor): Tensor {
 }
 
 /**
- * Clips every element to [lo, hi] as NumPy's `clip` on arrays does:
- * minimum(maximum(x, lo), hi), so NaN stays NaN, lo > hi gives hi everywhere, and a tie
- * of zeros gives the bound's sign. Exact. The bounds are runtime values (a new pair
+ * Clips every element to [lo, hi] as NumPy's `clip` by two numbers does: lo where
+ * x < lo, then hi where that is > hi, so NaN stays NaN, lo > hi gives hi everywhere, and
+ * a tie keeps x (clip(−0, 0, 1) is −0). Exact. The bounds are runtime values (a new pair
  * reuses a compiled program under `jit`); its gradient is g where lo ≤ x ≤ hi (PyTorch's
  * `clamp`), else 0.
  *
  * @param x A tensor.
- * @param lo The lower bound: a number, `-Infinity` for none (rounded to float32).
- * @param hi The upper bound: a number, `Infinity` for none (rounded to float32).
+ * @param lo The lower bound: a number, `-Infinity` for none (rounded to float32; not NaN).
+ * @param hi The upper bound: a number, `Infinity` for none (rounded to float32; not NaN).
  * @returns A new tensor of `x`'s shape.
  * @example
  * ```ts
