@@ -109,24 +109,38 @@ ${lanewise("cos", 1)}`;
 /**
  * C's `fmodf`, exactly, and NumPy's `floor_divide` and `mod` on it (`npy_divmodf`):
  * fmod subtracts |b|·2ᵏ from |a|, the largest k first — each subtraction exact (the two are
- * within a factor 2: Sterbenz), at most 278 of them — and keeps a's sign; NaN for NaN, an
+ * within a factor 2: Sterbenz), at most 278 of them — and keeps a's sign; the exponents
+ * come from the bits and |b|·2ᵏ from products by powers of two (exact, subnormal |b|
+ * included: with WGSL's `frexp` and `ldexp` instead, llvmpipe gave mod(−0.037, 2.8·10⁻⁴¹)
+ * as −0.037); NaN for NaN, an
  * infinite a or b = 0, a for an infinite b. Then, as NumPy: mod = fmod, plus b where their
  * signs differ (one rounding), else a zero of b's sign; floorDiv = (a − fmod)/b, less 1
  * where the signs differ, rounded to the nearest whole number by floor and a correction
  * (so a division off by less than ½ still lands on NumPy's value), a zero of the sign of
  * a/b where it is 0; a zero b gives a/b: ±Inf, or NaN for a zero or NaN a.
  */
-export const DIVMOD_WGSL: string = /* wgsl */ `fn special_fmod(a: f32, b: f32) -> f32 {
+export const DIVMOD_WGSL: string = /* wgsl */ `fn special_exponent(x: f32) -> i32 {
+  let bits = bitcast<u32>(x) & 0x7fffffffu;
+  let e = i32(bits >> 23u);
+  return select(e - 127, -118 - i32(countLeadingZeros(bits)), e == 0);
+}
+fn special_pow2(j: i32) -> f32 { return bitcast<f32>(u32(j + 127) << 23u); }
+fn special_scale(x: f32, k: i32) -> f32 {
+  return x * special_pow2(min(k, 127)) * special_pow2(clamp(k - 127, 0, 127)) *
+    special_pow2(max(k - 254, 0));
+}
+fn special_fmod(a: f32, b: f32) -> f32 {
   if (special_is_nan(a) || special_is_nan(b) || special_is_infinite(a) || b == 0.0) {
     return special_nan();
   }
   let m = abs(b);
   var r = abs(a);
   if (!special_is_infinite(b)) {
-    let fm = frexp(m);
+    let em = special_exponent(m);
     for (var i = 0; i < 280 && r >= m; i++) {
-      let fr = frexp(r);
-      r = r - ldexp(m, fr.exp - fm.exp - select(0, 1, fm.fract > fr.fract));
+      var s = special_scale(m, special_exponent(r) - em);
+      if (s > r) { s = s * 0.5; }
+      r = r - s;
     }
   }
   return select(r, -r, (bitcast<u32>(a) & 0x80000000u) != 0u);

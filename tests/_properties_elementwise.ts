@@ -27,13 +27,20 @@ import {
   exp,
   expm1,
   gelu,
+  greaterEqual,
+  lessEqual,
   log,
   log1p,
+  logicalAnd,
+  logicalOr,
+  logicalXor,
   logSigmoid,
   maximum,
   minimum,
+  mod,
   mul,
   neg,
+  notEqual,
   pow,
   relu,
   rsqrt,
@@ -438,7 +445,10 @@ const broadcastPairs: fc.Arbitrary<BroadcastPairCase> = fc.tuple(dim(300), dim(4
   })
 );
 
-/** add, sub or mul: one correctly rounded operation per element, so bit for bit. */
+/**
+ * add, sub, mul, or an exact op: one correctly rounded operation per element, so bit for
+ * bit with the reference, and the reference with `f64` (the op's meaning, rounded once).
+ */
 function arithmeticProperty(
   name: string,
   op: (a: Tensor, b: Tensor) => Tensor,
@@ -465,21 +475,46 @@ function arithmeticProperty(
           vb[vb.length === 1 ? 0 : i % vb.length],
         )
       );
-      assertBitwiseOrFlushed(
-        await out.read(),
-        await expected.read(),
-        flushed,
-        `${name} ${JSON.stringify(c)}`,
+      const what = `${name} ${JSON.stringify(c)}`;
+      assertBitwiseOrFlushed(await out.read(), await expected.read(), flushed, what);
+      // The reference's meaning, written independently (NumPy's, in float64 rounded once).
+      const exact = (await expected.read()).map((_, i) =>
+        f64(va[va.length === 1 ? 0 : i % va.length], vb[vb.length === 1 ? 0 : i % vb.length])
       );
+      assertBitwise(await expected.read(), exact, `${what} (reference)`);
     },
   };
 }
 
-/** add, sub and mul, bit for bit, with broadcasting. */
+/**
+ * Python's float `%` (NumPy's `mod`) of float32 a and b, rounded to float32: C's fmod (`%`,
+ * exact), plus b where the two differ in sign (one rounding), a zero of b's sign for 0.
+ */
+function pythonMod(a: number, b: number): number {
+  const r = a % b;
+  if (r === 0) return b < 0 || Object.is(b, -0) ? -0 : 0;
+  return (r < 0) !== (b < 0) ? Math.fround(r + b) : r;
+}
+
+/** NumPy's truth of a float: nonzero, NaN included. */
+const truth = (v: number) => v !== 0;
+
+/**
+ * add, sub and mul, and the second wave's exact binary ops — mod (Python's `%`), the
+ * comparisons notEqual, greaterEqual, lessEqual and the logical and, or, xor (0 or 1) —
+ * bit for bit, with broadcasting.
+ */
 export const ARITHMETIC_PROPERTIES: readonly OpProperty<BroadcastPairCase>[] = [
   arithmeticProperty("add", add, (a, b) => a + b),
   arithmeticProperty("sub", sub, (a, b) => a - b),
   arithmeticProperty("mul", mul, (a, b) => a * b),
+  arithmeticProperty("mod", mod, pythonMod),
+  arithmeticProperty("notEqual", notEqual, (a, b) => +(a !== b)),
+  arithmeticProperty("greaterEqual", greaterEqual, (a, b) => +(a >= b)),
+  arithmeticProperty("lessEqual", lessEqual, (a, b) => +(a <= b)),
+  arithmeticProperty("logicalAnd", logicalAnd, (a, b) => +(truth(a) && truth(b))),
+  arithmeticProperty("logicalOr", logicalOr, (a, b) => +(truth(a) || truth(b))),
+  arithmeticProperty("logicalXor", logicalXor, (a, b) => +(truth(a) !== truth(b))),
 ];
 
 /** A scale case: values and the factor. */
