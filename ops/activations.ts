@@ -155,7 +155,7 @@ export function gelu(x: Tensor): Tensor {
  * ```ts
  * import { cpu, softplus } from "@deno-gpu/kernels";
  * using y = softplus(cpu().tensor([0, 100, -100]));
- * console.log(await y.read()); // Float32Array [0.6931472, 100, 3.7200760e-44]
+ * console.log(await y.read()); // Float32Array [0.6931472, 100, 3.7835e-44]
  * ```
  */
 export function softplus(x: Tensor): Tensor {
