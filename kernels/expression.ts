@@ -22,7 +22,10 @@
  * (`isNaNWgsl`, `kernels/special_wgsl.ts`), never by `x != x`, which WGSL lets a compiler fold to false.
  * Where WGSL leaves a builtin undefined (`pow` at a zero, negative or infinite base, or a
  * NaN; `log` and `sqrt` below zero), a function of the prelude defines the edges as NumPy
- * does in float32 (C's `powf`, `logf`, `sqrtf`), and the float64 interpreter agrees.
+ * does in float32 (C's `powf`, `logf`, `sqrtf`), and the float64 interpreter agrees; the
+ * functions WGSL lacks (`log1p`, `expm1`, NumPy's `floor_divide` and `mod` on an exact
+ * `fmod`, `softplus`) or leaves open at the edges (`inverseSqrt`, `sin` and `cos`) are
+ * written in `kernels/special_math_wgsl.ts`, one prelude each.
  * Modelled on jax-js's `alu.ts` (one tiny IR, one interpreter per target).
  */
 import { PHILOX_WGSL, philoxWords } from "./philox.ts";

@@ -180,7 +180,8 @@ const clipOp = elementwiseOp<ClipBounds>({
  * Elementwise `a` divided by `b`, rounded down (NumPy's `floor_divide`, Python's `//`):
  * floorDiv(−7, 2) is −4. As NumPy computes it in float32 — (a − fmod(a, b))/b, less 1
  * where fmod and b differ in sign, rounded to a whole number — bit for bit where
- * |a/b| < 2²¹ (beyond, the GPU's division may move the last bits); a zero divisor gives
+ * |a/b| < 2²¹ (beyond, the GPU's division may move the last bits, and WGSL bounds no
+ * division by a subnormal divisor); a zero divisor gives
  * a/b (±Inf, NaN for 0/0), an infinite dividend NaN, and x/±Inf 0 or −1 by the signs.
  * No gradient flows (it is piecewise constant).
  *
