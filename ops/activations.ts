@@ -11,13 +11,14 @@
  * WGSL has no erf, and 1 + tanh(z) = 2σ(2z) lets it reuse the sigmoid, which is accurate
  * in relative terms down to its smallest values, where 1 + tanh(z) would cancel.
  */
-import { call, input, literal, scalar } from "../kernels/expression.ts";
+import { call, type Expr, input, literal, scalar } from "../kernels/expression.ts";
 import { applyElementwise, elementwiseOp, unaryOp } from "./_elementwise.ts";
 import { checkArity, checkNumber, checkOptions } from "./_validate.ts";
 import type { Tensor } from "./tensor.ts";
 
+// In each derivative, input(0) is g and input(1) is x.
 const x = input(1);
-const positive = (v: typeof x) => call("greater", v, literal(0));
+const positive = (v: Expr) => call("greater", v, literal(0));
 
 /** The slope of {@linkcode leakyRelu} below 0, a runtime word. */
 interface Slope {
@@ -45,7 +46,7 @@ const eluOp = unaryOp(
 /** 2√(2/π) and 0.044715 in float32: gelu(x) = x·σ(C·(x + K·x³)). */
 const [C, K] = [Math.fround(2 * Math.sqrt(2 / Math.PI)), Math.fround(0.044715)];
 /** C·(x + K·x³) of the expression `v`. */
-const geluArgument = (v: typeof x) =>
+const geluArgument = (v: Expr) =>
   call(
     "mul",
     literal(C),
