@@ -59,8 +59,21 @@ export { dropout } from "./ops/dropout.ts";
 export { corr2d } from "./ops/corr2d.ts";
 export { foldIn, philox4x32, type RandomKey, randomKey, splitKey } from "./ops/random.ts";
 export { add, div, maximum, minimum, mul, neg, pow, sub } from "./ops/arithmetic.ts";
+export { clip, floorDiv, mod, squaredDifference } from "./ops/arithmetic.ts";
 export { abs, exp, log, relu, scale, sigmoid, sqrt, square, tanh } from "./ops/math.ts";
+export { cos, expm1, log1p, rsqrt, sin } from "./ops/math.ts";
 export { equal, greater, less, where } from "./ops/compare.ts";
+export { greaterEqual, lessEqual, notEqual } from "./ops/compare.ts";
+export { ceil, floor, round, sign } from "./ops/rounding.ts";
+export { isFinite, isNaN, logicalAnd, logicalNot, logicalOr, logicalXor } from "./ops/logical.ts";
+export {
+  elu,
+  gelu,
+  leakyRelu,
+  type LeakyReluOptions,
+  logSigmoid,
+  softplus,
+} from "./ops/activations.ts";
 export { broadcastTo, sumToShape } from "./ops/broadcast.ts";
 export { reshape, transpose } from "./ops/shape.ts";
 export { argmax, max, mean, type ReduceOptions, sum } from "./ops/reduce.ts";

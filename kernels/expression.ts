@@ -22,10 +22,14 @@
  * (`isNaNWgsl`, `kernels/special_wgsl.ts`), never by `x != x`, which WGSL lets a compiler fold to false.
  * Where WGSL leaves a builtin undefined (`pow` at a zero, negative or infinite base, or a
  * NaN; `log` and `sqrt` below zero), a function of the prelude defines the edges as NumPy
- * does in float32 (C's `powf`, `logf`, `sqrtf`), and the float64 interpreter agrees.
+ * does in float32 (C's `powf`, `logf`, `sqrtf`), and the float64 interpreter agrees; the
+ * functions WGSL lacks (`log1p`, `expm1`, NumPy's `floor_divide` and `mod` on an exact
+ * `fmod`, `softplus`) or leaves open at the edges (`inverseSqrt`, `sin` and `cos`) are
+ * written in `kernels/special_math_wgsl.ts`, one prelude each.
  * Modelled on jax-js's `alu.ts` (one tiny IR, one interpreter per target).
  */
 import { PHILOX_WGSL, philoxWords } from "./philox.ts";
+import { MATH_PRELUDES } from "./special_math_wgsl.ts";
 import { SPECIAL_WGSL } from "./special_wgsl.ts";
 
 /** An expression over an elementwise op's inputs. */
@@ -61,8 +65,11 @@ interface FunctionDefinition {
    * rather than recompute it when recomputing costs more than a store and a load.
    */
   readonly cost: number;
-  /** WGSL functions the call uses, written once per module by {@linkcode expressionPrelude}. */
-  readonly prelude?: string;
+  /**
+   * WGSL functions the call uses, each written once per module by
+   * {@linkcode expressionPrelude}.
+   */
+  readonly prelude?: readonly string[];
 }
 
 const one = (vector: boolean) => (vector ? "vec4f(1.0)" : "1.0");
@@ -71,8 +78,14 @@ const zero = (vector: boolean) => (vector ? "vec4f(0.0)" : "0.0");
 /** A function of the language that calls `special_<name>` of {@linkcode SPECIAL_WGSL}. */
 const special = (name: string): Pick<FunctionDefinition, "wgsl" | "prelude"> => ({
   wgsl: (args, vector) => `special_${name}${vector ? "_4" : ""}(${args.join(", ")})`,
-  prelude: SPECIAL_WGSL,
+  prelude: [SPECIAL_WGSL],
 });
+
+/** A function calling `special_<name>` of `kernels/special_math_wgsl.ts`, with its preludes. */
+const math = (
+  name: string,
+  prelude: readonly string[],
+): Pick<FunctionDefinition, "wgsl" | "prelude"> => ({ ...special(name), prelude });
 
 /**
  * C's `powf`, which NumPy follows in float32, in float64: JavaScript's `Math.pow` gives
@@ -80,6 +93,41 @@ const special = (name: string): Pick<FunctionDefinition, "wgsl" | "prelude"> => 
  */
 function powNumpy(a: number, b: number): number {
   return a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b);
+}
+
+/** NumPy's truth of a float: nonzero, NaN included. */
+function truth(a: number): boolean {
+  return a !== 0;
+}
+
+/** The nearest whole number, a tie to the even one (NumPy's `round`); the sign of a zero kept. */
+function roundHalfEven(a: number): number {
+  if (!Number.isFinite(a)) return a;
+  const r = Math.round(a), down = r - a === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return down === 0 ? (a < 0 || Object.is(a, -0) ? -0 : 0) : down;
+}
+
+/**
+ * NumPy's `npy_divmodf` in float32 — [floor_divide, mod] — each step rounded to float32
+ * as NumPy rounds it (`%` is C's fmod, exactly): mod is fmod plus b where their signs
+ * differ, else a zero of b's sign; the quotient (a − fmod)/b, less 1 where the signs
+ * differ, is floored and corrected to the nearest whole number, a zero of a/b's sign where
+ * 0. A zero divisor gives [a/b, NaN].
+ */
+function divmodNumpy(a: number, b: number): [number, number] {
+  const f = Math.fround, fmod = a % b;
+  if (b === 0) return [a / b, fmod];
+  // C's `if (mod)` and `if (div)`: NaN is true there (JavaScript's `if` would say false).
+  let mod = fmod, div = f(f(a - fmod) / b);
+  if (mod !== 0) {
+    if ((b < 0) !== (mod < 0)) {
+      mod = f(mod + b);
+      div = f(div - 1);
+    }
+  } else mod = Object.is(b, -0) || b < 0 ? -0 : 0;
+  if (div === 0) return [Object.is(a / b, -0) || a / b < 0 ? -0 : 0, mod];
+  const floor = Math.floor(div);
+  return [f(div - floor) > 0.5 ? floor + 1 : floor, mod];
 }
 // `|` and `&`, not `||` and `&&`: WGSL defines only the former on vectors of bool.
 
@@ -117,7 +165,6 @@ const FUNCTIONS = {
     cost: 4,
     ...special("sigmoid"),
     f64: (a) => 1 / (1 + Math.exp(-a)),
-    prelude: SPECIAL_WGSL,
   },
   // sign(x)·(1 − t)/(1 + t) with t = exp(−2|x|) ∈ (0, 1]: no overflow, divisor in [1, 2];
   // x itself where |x| < 2⁻¹² (tanh x = x·(1 − x²/3 + …), within 2⁻²⁵·⁶ of x), which keeps
@@ -131,6 +178,73 @@ const FUNCTIONS = {
   equal: { arity: 2, cost: 1, ...special("equal"), f64: (a, b) => (a === b ? 1 : 0) },
   /** `where(c, a, b)`: a where c ≠ 0 (NaN counts as true, as in NumPy), else b. */
   where: { arity: 3, cost: 1, ...special("where"), f64: (c, a, b) => (c !== 0 ? a : b) },
+  // NaN unequal to everything; ≥ and ≤ false with a NaN, as NumPy.
+  notEqual: { arity: 2, cost: 1, ...special("not_equal"), f64: (a, b) => (a !== b ? 1 : 0) },
+  greaterEqual: {
+    arity: 2,
+    cost: 1,
+    ...special("greater_equal"),
+    f64: (a, b) => (a >= b ? 1 : 0),
+  },
+  lessEqual: { arity: 2, cost: 1, ...special("less_equal"), f64: (a, b) => (a <= b ? 1 : 0) },
+  // Truth is NumPy's bool(x): nonzero, NaN included.
+  logicalAnd: {
+    arity: 2,
+    cost: 1,
+    ...special("logical_and"),
+    f64: (a, b) => +(truth(a) && truth(b)),
+  },
+  logicalOr: {
+    arity: 2,
+    cost: 1,
+    ...special("logical_or"),
+    f64: (a, b) => +(truth(a) || truth(b)),
+  },
+  logicalXor: {
+    arity: 2,
+    cost: 1,
+    ...special("logical_xor"),
+    f64: (a, b) => +(truth(a) !== truth(b)),
+  },
+  logicalNot: { arity: 1, cost: 1, ...special("logical_not"), f64: (a) => +!truth(a) },
+  isNaN: { arity: 1, cost: 1, ...special("nan_mask"), f64: (a) => +Number.isNaN(a) },
+  isFinite: { arity: 1, cost: 1, ...special("finite_mask"), f64: (a) => +Number.isFinite(a) },
+  // WGSL's floor, ceil and round (half to even, as NumPy's) are exact; NaN and ±Inf pass.
+  floor: { arity: 1, cost: 1, wgsl: ([a]) => `floor(${a})`, f64: Math.floor },
+  ceil: { arity: 1, cost: 1, wgsl: ([a]) => `ceil(${a})`, f64: Math.ceil },
+  round: { arity: 1, cost: 1, wgsl: ([a]) => `round(${a})`, f64: roundHalfEven },
+  // NumPy's sign: NaN for NaN, +0 for either zero.
+  sign: {
+    arity: 1,
+    cost: 1,
+    ...special("sign"),
+    f64: (a) => (a > 0 ? 1 : a < 0 ? -1 : a === 0 ? 0 : a),
+  },
+  log1p: { arity: 1, cost: 6, ...math("log1p", MATH_PRELUDES.log1p), f64: Math.log1p },
+  expm1: { arity: 1, cost: 6, ...math("expm1", MATH_PRELUDES.expm1), f64: Math.expm1 },
+  rsqrt: { arity: 1, cost: 4, ...math("rsqrt", MATH_PRELUDES.rsqrt), f64: (a) => 1 / Math.sqrt(a) },
+  sin: { arity: 1, cost: 4, ...math("sin", MATH_PRELUDES.trig), f64: Math.sin },
+  cos: { arity: 1, cost: 4, ...math("cos", MATH_PRELUDES.trig), f64: Math.cos },
+  // log(1 + eˣ) without overflow: max(x, 0) + log1p(e^−|x|).
+  softplus: {
+    arity: 1,
+    cost: 10,
+    ...math("softplus", MATH_PRELUDES.softplus),
+    f64: (a) => Math.max(a, 0) + Math.log1p(Math.exp(-Math.abs(a))),
+  },
+  // NumPy's floor_divide and mod on float32 (npy_divmodf), steps rounded as it rounds them.
+  floorDiv: {
+    arity: 2,
+    cost: 8,
+    ...math("floor_div", MATH_PRELUDES.divmod),
+    f64: (a, b) => divmodNumpy(a, b)[0],
+  },
+  mod: {
+    arity: 2,
+    cost: 8,
+    ...math("mod", MATH_PRELUDES.divmod),
+    f64: (a, b) => divmodNumpy(a, b)[1],
+  },
 } as const satisfies Record<string, FunctionDefinition>;
 
 /**
@@ -249,8 +363,7 @@ export function expressionPrelude(exprs: readonly Expr[]): string {
   const visit = (e: Expr): void => {
     if (e.kind === "keep") preludes.add(PHILOX_WGSL);
     if (e.kind !== "call") return;
-    const prelude = (FUNCTIONS[e.fn] as FunctionDefinition).prelude;
-    if (prelude) preludes.add(prelude);
+    (FUNCTIONS[e.fn] as FunctionDefinition).prelude?.forEach((p) => preludes.add(p));
     e.args.forEach(visit);
   };
   exprs.forEach(visit);

@@ -41,7 +41,7 @@ function overBoth(
 }
 
 /** A function applying the f32 function `special_<name>` to each lane of vec4f arguments. */
-function lanewise(name: string, arity: number): string {
+export function lanewise(name: string, arity: number): string {
   const args = ["a", "b"].slice(0, arity);
   const lane = (c: string) => `special_${name}(${args.map((a) => `${a}.${c}`).join(", ")})`;
   return `fn special_${name}_4(${args.map((a) => `${a}: vec4f`).join(", ")}) -> vec4f {\n  ` +
@@ -119,6 +119,65 @@ export const SPECIAL_WGSL: string = [
     "equal",
     "a: T, b: T",
     ({ T, s }) => `return select(${T}(0.0), ${T}(1.0), (a == b) & special_is_number${s}(a, b));`,
+  ),
+  overBoth(
+    "not_equal",
+    "a: T, b: T",
+    ({ T, s }) => `return select(${T}(1.0), ${T}(0.0), (a == b) & special_is_number${s}(a, b));`,
+  ),
+  overBoth(
+    "greater_equal",
+    "a: T, b: T",
+    ({ T, s }) => `return select(${T}(0.0), ${T}(1.0), (a >= b) & special_is_number${s}(a, b));`,
+  ),
+  overBoth(
+    "less_equal",
+    "a: T, b: T",
+    ({ T, s }) => `return select(${T}(0.0), ${T}(1.0), (a <= b) & special_is_number${s}(a, b));`,
+  ),
+  // Truth as NumPy's bool(x): nonzero, NaN included; ±0 (and a flushed subnormal) false.
+  overBoth("is_true", "a: T", ({ T, s }) => `return (a != ${T}(0.0)) | special_is_nan${s}(a);`),
+  overBoth(
+    "logical_and",
+    "a: T, b: T",
+    ({ T, s }) =>
+      `return select(${T}(0.0), ${T}(1.0), special_is_true${s}(a) & special_is_true${s}(b));`,
+  ),
+  overBoth(
+    "logical_or",
+    "a: T, b: T",
+    ({ T, s }) =>
+      `return select(${T}(0.0), ${T}(1.0), special_is_true${s}(a) | special_is_true${s}(b));`,
+  ),
+  overBoth(
+    "logical_xor",
+    "a: T, b: T",
+    ({ T, s }) =>
+      `return select(${T}(0.0), ${T}(1.0), special_is_true${s}(a) != special_is_true${s}(b));`,
+  ),
+  overBoth(
+    "logical_not",
+    "a: T",
+    ({ T, s }) => `return select(${T}(1.0), ${T}(0.0), special_is_true${s}(a));`,
+  ),
+  overBoth(
+    "nan_mask",
+    "a: T",
+    ({ T, s }) => `return select(${T}(0.0), ${T}(1.0), special_is_nan${s}(a));`,
+  ),
+  overBoth(
+    "finite_mask",
+    "a: T",
+    ({ T, s }) =>
+      `return select(${T}(1.0), ${T}(0.0), special_is_nan${s}(a) | special_is_infinite${s}(a));`,
+  ),
+  // NumPy's sign: NaN for NaN, and +0 for either zero, as (a > 0) − (a < 0): Mesa's NIR
+  // turns a choice between +0 and −1 into −b2f(c), which is −0 where c is false.
+  overBoth(
+    "sign",
+    "a: T",
+    ({ T, s }) =>
+      `return select(select(${T}(0.0), ${T}(1.0), a > ${T}(0.0)) - select(${T}(0.0), ${T}(1.0), a < ${T}(0.0)), a, special_is_nan${s}(a));`,
   ),
   overBoth(
     "where",

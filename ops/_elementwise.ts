@@ -7,7 +7,13 @@
  * it, and `jit` fuses it — and the vector-Jacobian product is summed back over broadcast
  * axes. Adding an op is one expression and its derivative.
  */
-import { type Expr, expressionFunction, expressionSignature } from "../kernels/expression.ts";
+import {
+  call,
+  type Expr,
+  expressionFunction,
+  expressionSignature,
+  input,
+} from "../kernels/expression.ts";
 import { broadcastView, mapTerm } from "../kernels/term.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { checkResultSize, checkTensors } from "./_validate.ts";
@@ -91,4 +97,33 @@ export function applyElementwise<P>(
   const shape = broadcastShapes(op.name, ...inputs.map((t) => t.shape));
   checkResultSize(op.name, inputs[0].backend, shape);
   return runOp(op, inputs, params, shape);
+}
+
+/**
+ * A unary op `f` (over `input(0)`) whose gradient is `g·derivative`, the derivative an
+ * expression over inputs (g, x) = (`input(0)`, `input(1)`): the backward step is one
+ * fused kernel too.
+ */
+export function unaryOp(name: string, f: Expr, derivative: Expr): OpDefinition<void> {
+  const gradOp = elementwiseOp<void>({
+    name,
+    expression: () => call("mul", input(0), derivative),
+  });
+  return elementwiseOp<void>({
+    name,
+    expression: () => f,
+    vjp: (grad, [value]) => [applyElementwise(gradOp, { g: grad, x: value }, undefined)],
+  });
+}
+
+/**
+ * An op that is piecewise constant in its inputs (rounding, comparisons, logic): its
+ * gradient is zero almost everywhere, as JAX and PyTorch take it, so none flows.
+ */
+export function piecewiseConstantOp(name: string, f: Expr): OpDefinition<void> {
+  return elementwiseOp<void>({
+    name,
+    expression: () => f,
+    vjp: (_g, inputs) => inputs.map(() => null),
+  });
 }

@@ -3,11 +3,13 @@
  * `minimum`, `pow`, each one expression (`ops/_elementwise.ts`). Add, subtract, multiply
  * and divide are one correctly rounded float32 operation on the GPU as in the reference
  * (WGSL's division is within 2.5 ulp for divisors in [2⁻¹²⁶, 2¹²⁶]); `maximum` and
- * `minimum` are exact; `pow` inherits WGSL's `exp2(b·log2(a))` accuracy.
+ * `minimum` are exact; `pow` inherits WGSL's `exp2(b·log2(a))` accuracy. The second
+ * wave: `floorDiv` and `mod` (NumPy's, on an exact `fmod`), `squaredDifference`, and
+ * `clip` by two numbers.
  */
-import { call, input, literal } from "../kernels/expression.ts";
-import { applyElementwise, elementwiseOp } from "./_elementwise.ts";
-import { checkArity } from "./_validate.ts";
+import { call, input, literal, scalar } from "../kernels/expression.ts";
+import { applyElementwise, elementwiseOp, piecewiseConstantOp } from "./_elementwise.ts";
+import { checkArity, checkNumber } from "./_validate.ts";
 import type { Tensor } from "./tensor.ts";
 
 const [a, b, c] = [input(0), input(1), input(2)];
@@ -111,6 +113,162 @@ const powOp = elementwiseOp<void>({
     needed[1] ? applyElementwise(powExponentGradOp, { g, x, y }, undefined) : null,
   ],
 });
+
+const floorDivOp = piecewiseConstantOp("floorDiv", call("floorDiv", a, b));
+
+// mod(a, b) = a − b·floorDiv(a, b): ∂/∂a = 1, ∂/∂b = −floorDiv(a, b) (as PyTorch's
+// remainder and JAX's), one kernel: inputs (g, x, y).
+const modDivisorGradOp = elementwiseOp<void>({
+  name: "mod",
+  expression: () => call("neg", call("mul", a, call("floorDiv", b, c))),
+});
+
+const modOp = elementwiseOp<void>({
+  name: "mod",
+  expression: () => call("mod", a, b),
+  vjp: (g, [x, y], _params, needed) => [
+    g,
+    needed[1] ? applyElementwise(modDivisorGradOp, { g, x, y }, undefined) : null,
+  ],
+});
+
+/** ±2·g·(x − y), inputs (g, x, y): the gradient of (x − y)² for x (+) and y (−). */
+function squaredDifferenceGradOp(factor: 2 | -2) {
+  return elementwiseOp<void>({
+    name: "squaredDifference",
+    expression: () => call("mul", a, call("mul", literal(factor), call("sub", b, c))),
+  });
+}
+const squaredDifferenceGradA = squaredDifferenceGradOp(2);
+const squaredDifferenceGradB = squaredDifferenceGradOp(-2);
+
+const squaredDifferenceOp = elementwiseOp<void>({
+  name: "squaredDifference",
+  expression: () => call("mul", call("sub", a, b), call("sub", a, b)),
+  vjp: (g, [x, y], _params, needed) => [
+    needed[0] ? applyElementwise(squaredDifferenceGradA, { g, x, y }, undefined) : null,
+    needed[1] ? applyElementwise(squaredDifferenceGradB, { g, x, y }, undefined) : null,
+  ],
+});
+
+/** The bounds of {@linkcode clip}, runtime words: new bounds reuse a compiled program. */
+interface ClipBounds {
+  lo: number;
+  hi: number;
+}
+
+/** g where lo ≤ x ≤ hi (PyTorch's `clamp`), else 0: inputs (g, x). */
+const clipGradOp = elementwiseOp<ClipBounds>({
+  name: "clip",
+  expression: ({ lo, hi }) =>
+    call(
+      "mul",
+      a,
+      call("mul", call("greaterEqual", b, scalar(lo)), call("lessEqual", b, scalar(hi))),
+    ),
+});
+
+const clipOp = elementwiseOp<ClipBounds>({
+  name: "clip",
+  // maximum(lo, x) keeps x on a tie (and NaN), minimum(hi, ·) likewise: NumPy's clip by
+  // scalar bounds, where clip(−0, 0, 1) is −0.
+  expression: ({ lo, hi }) => call("minimum", scalar(hi), call("maximum", scalar(lo), a)),
+  vjp: (g, [x], bounds) => [applyElementwise(clipGradOp, { g, x }, bounds)],
+});
+
+/**
+ * Elementwise `a` divided by `b`, rounded down (NumPy's `floor_divide`, Python's `//`):
+ * floorDiv(−7, 2) is −4. As NumPy computes it in float32 — (a − fmod(a, b))/b, less 1
+ * where fmod and b differ in sign, rounded to a whole number — bit for bit where
+ * |a/b| < 2²¹ (beyond, the GPU's division may move the last bits, and WGSL bounds no
+ * division by a subnormal divisor); a zero divisor gives
+ * a/b (±Inf, NaN for 0/0), an infinite dividend NaN, and x/±Inf 0 or −1 by the signs.
+ * No gradient flows (it is piecewise constant).
+ *
+ * @param a The dividend.
+ * @param b The divisor, broadcasting with `a`.
+ * @returns A new tensor of whole numbers, of the broadcast shape.
+ * @example
+ * ```ts
+ * import { cpu, floorDiv } from "@deno-gpu/kernels";
+ * const ref = cpu();
+ * using q = floorDiv(ref.tensor([7, -7, 7.5]), ref.tensor([2, 2, -2]));
+ * console.log(await q.read()); // Float32Array [3, -4, -4]
+ * ```
+ */
+export function floorDiv(a: Tensor, b: Tensor): Tensor {
+  checkArity("floorDiv", arguments, 2);
+  return applyElementwise(floorDivOp, { a, b }, undefined);
+}
+
+/**
+ * Elementwise remainder with the divisor's sign (NumPy's `mod`, Python's `%`):
+ * mod(−7, 2) is 1, mod(7, −2) is −1; exactly NumPy's float32 value on every backend
+ * (C's exact `fmod`, then `+ b` where the signs differ, one rounding). A zero divisor or
+ * an infinite dividend gives NaN; mod(−1, Inf) is Inf, as NumPy's. Its gradient is g for
+ * `a` and −g·floorDiv(a, b) for `b`.
+ *
+ * @param a The dividend.
+ * @param b The divisor, broadcasting with `a`.
+ * @returns A new tensor of the broadcast shape.
+ * @example
+ * ```ts
+ * import { cpu, mod } from "@deno-gpu/kernels";
+ * const ref = cpu();
+ * using r = mod(ref.tensor([7, -7, 7]), ref.tensor([2, 2, -2]));
+ * console.log(await r.read()); // Float32Array [1, 1, -1]
+ * ```
+ */
+export function mod(a: Tensor, b: Tensor): Tensor {
+  checkArity("mod", arguments, 2);
+  return applyElementwise(modOp, { a, b }, undefined);
+}
+
+/**
+ * Elementwise (a − b)², broadcasting as {@linkcode add} (TensorFlow's
+ * `squaredDifference`): two roundings, within (1 + u)³ − 1 ≈ 3u of the exact square.
+ *
+ * @param a A tensor.
+ * @param b A tensor whose shape broadcasts with `a`'s.
+ * @returns A new tensor of the broadcast shape.
+ * @example
+ * ```ts
+ * import { cpu, squaredDifference } from "@deno-gpu/kernels";
+ * const ref = cpu();
+ * using d = squaredDifference(ref.tensor([1, 5]), ref.tensor([3], []));
+ * console.log(await d.read()); // Float32Array [4, 4]
+ * ```
+ */
+export function squaredDifference(a: Tensor, b: Tensor): Tensor {
+  checkArity("squaredDifference", arguments, 2);
+  return applyElementwise(squaredDifferenceOp, { a, b }, undefined);
+}
+
+/**
+ * Clips every element to [lo, hi] as NumPy's `clip` by two numbers does: lo where
+ * x < lo, then hi where that is > hi, so NaN stays NaN, lo > hi gives hi everywhere, and
+ * a tie keeps x (clip(−0, 0, 1) is −0). Exact. The bounds are runtime values (a new pair
+ * reuses a compiled program under `jit`); its gradient is g where lo ≤ x ≤ hi (PyTorch's
+ * `clamp`), else 0.
+ *
+ * @param x A tensor.
+ * @param lo The lower bound: a number, `-Infinity` for none (rounded to float32; not NaN).
+ * @param hi The upper bound: a number, `Infinity` for none (rounded to float32; not NaN).
+ * @returns A new tensor of `x`'s shape.
+ * @example
+ * ```ts
+ * import { clip, cpu } from "@deno-gpu/kernels";
+ * using c = clip(cpu().tensor([-2, 0.5, 3]), 0, 1);
+ * console.log(await c.read()); // Float32Array [0, 0.5, 1]
+ * ```
+ */
+export function clip(x: Tensor, lo: number, hi: number): Tensor {
+  checkArity("clip", arguments, 3);
+  const bound = (name: string, v: unknown) =>
+    v === Infinity || v === -Infinity ? v : checkNumber("clip", name, v);
+  const bounds = { lo: bound("lo", lo), hi: bound("hi", hi) };
+  return applyElementwise(clipOp, { x }, bounds);
+}
 
 /**
  * Elementwise `a + b`, broadcasting as NumPy does (`[n, 1] + [n, h]`, `[h] + [n, h]`, …).

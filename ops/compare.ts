@@ -1,27 +1,26 @@
 /**
- * @file Comparisons and selection with NumPy broadcasting: `greater`, `less`, `equal` give
- * 1 where the comparison holds and 0 elsewhere (float32, as masks for `mul` and `where`);
+ * @file Comparisons and selection with NumPy broadcasting: `greater`, `less`, `equal`,
+ * `notEqual`, `greaterEqual`, `lessEqual` give 1 where the comparison holds and 0
+ * elsewhere (a NaN makes every one false but `notEqual`, as NumPy's) (float32, as masks for `mul` and `where`);
  * `where(cond, a, b)` picks `a` where `cond` ≠ 0. All exact. Comparisons pass no
  * gradient (they are piecewise constant); `where` passes `g` to the operand it picked.
  */
 import { call, input, literal } from "../kernels/expression.ts";
-import { applyElementwise, elementwiseOp } from "./_elementwise.ts";
+import { applyElementwise, elementwiseOp, piecewiseConstantOp } from "./_elementwise.ts";
 import { checkArity } from "./_validate.ts";
 import type { Tensor } from "./tensor.ts";
 
 const [a, b, c] = [input(0), input(1), input(2)];
 
-function comparison(name: "greater" | "less" | "equal") {
-  return elementwiseOp<void>({
-    name,
-    expression: () => call(name, a, b),
-    vjp: () => [null, null],
-  });
-}
+type Comparison = "greater" | "less" | "equal" | "notEqual" | "greaterEqual" | "lessEqual";
+const comparison = (name: Comparison) => piecewiseConstantOp(name, call(name, a, b));
 
 const greaterOp = comparison("greater");
 const lessOp = comparison("less");
 const equalOp = comparison("equal");
+const notEqualOp = comparison("notEqual");
+const greaterEqualOp = comparison("greaterEqual");
+const lessEqualOp = comparison("lessEqual");
 
 /** `g` where `cond` picked this operand, 0 elsewhere: inputs (cond, g); `taken` says which. */
 function pickedGradOp(taken: boolean) {
@@ -99,6 +98,64 @@ export function less(a: Tensor, b: Tensor): Tensor {
 export function equal(a: Tensor, b: Tensor): Tensor {
   checkArity("equal", arguments, 2);
   return applyElementwise(equalOp, { a, b }, undefined);
+}
+
+/**
+ * 1 where `a != b`, else 0 (NaN is unequal to everything, itself included, as NumPy's
+ * `not_equal`), broadcasting as `add`.
+ *
+ * @param a A tensor.
+ * @param b A tensor whose shape broadcasts with `a`'s.
+ * @returns A new tensor of 0s and 1s, of the broadcast shape.
+ * @example
+ * ```ts
+ * import { cpu, notEqual } from "@deno-gpu/kernels";
+ * const ref = cpu();
+ * using m = notEqual(ref.tensor([1, 2, NaN]), ref.tensor([2], []));
+ * console.log(await m.read()); // Float32Array [1, 0, 1]
+ * ```
+ */
+export function notEqual(a: Tensor, b: Tensor): Tensor {
+  checkArity("notEqual", arguments, 2);
+  return applyElementwise(notEqualOp, { a, b }, undefined);
+}
+
+/**
+ * 1 where `a >= b`, else 0 (NaN compares false), broadcasting as `add`.
+ *
+ * @param a A tensor.
+ * @param b A tensor whose shape broadcasts with `a`'s.
+ * @returns A new tensor of 0s and 1s, of the broadcast shape.
+ * @example
+ * ```ts
+ * import { cpu, greaterEqual } from "@deno-gpu/kernels";
+ * const ref = cpu();
+ * using m = greaterEqual(ref.tensor([1, 2, 3]), ref.tensor([2], []));
+ * console.log(await m.read()); // Float32Array [0, 1, 1]
+ * ```
+ */
+export function greaterEqual(a: Tensor, b: Tensor): Tensor {
+  checkArity("greaterEqual", arguments, 2);
+  return applyElementwise(greaterEqualOp, { a, b }, undefined);
+}
+
+/**
+ * 1 where `a <= b`, else 0 (NaN compares false), broadcasting as `add`.
+ *
+ * @param a A tensor.
+ * @param b A tensor whose shape broadcasts with `a`'s.
+ * @returns A new tensor of 0s and 1s, of the broadcast shape.
+ * @example
+ * ```ts
+ * import { cpu, lessEqual } from "@deno-gpu/kernels";
+ * const ref = cpu();
+ * using m = lessEqual(ref.tensor([1, 2, 3]), ref.tensor([2], []));
+ * console.log(await m.read()); // Float32Array [1, 1, 0]
+ * ```
+ */
+export function lessEqual(a: Tensor, b: Tensor): Tensor {
+  checkArity("lessEqual", arguments, 2);
+  return applyElementwise(lessEqualOp, { a, b }, undefined);
 }
 
 /**

@@ -1,55 +1,62 @@
 /**
  * @file Elementwise functions of one tensor: `abs`, `exp`, `log`, `sqrt`, `square`,
- * `relu`, `sigmoid`, `tanh`, and `scale` by a number — each one expression
+ * `relu`, `sigmoid`, `tanh`, `scale` by a number, and `log1p`, `expm1`, `rsqrt`, `sin`,
+ * `cos` — each one expression
  * (`ops/_elementwise.ts`), with its derivative as one fused expression of its own so
  * that a backward step is one kernel too. Accuracy on the GPU is WGSL's: `abs`,
  * `square`, `relu` and `scale` are exact or one rounding; `exp` is within 3 + 2|x| ulp,
  * `log` within 3 ulp outside [0.5, 2] and 2⁻²¹ absolute inside, `sqrt` within about
  * 4.5 ulp (`1/inverseSqrt`); `sigmoid` and `tanh` are built from `exp` and one division
- * by a number in [1, 2] (see `kernels/expression.ts`), so they never overflow.
+ * by a number in [1, 2] (see `kernels/expression.ts`), so they never overflow. `log1p`,
+ * `expm1`, `rsqrt`, `sin` and `cos` are written in `kernels/special_math_wgsl.ts` with
+ * their accuracy (bounds derived in `tests/_numerics.ts`).
  */
-import { call, type Expr, input, literal, scalar } from "../kernels/expression.ts";
-import { applyElementwise, elementwiseOp } from "./_elementwise.ts";
+import { call, input, literal, scalar } from "../kernels/expression.ts";
+import { applyElementwise, elementwiseOp, unaryOp } from "./_elementwise.ts";
 import { checkArity, checkNumber } from "./_validate.ts";
 import type { Tensor } from "./tensor.ts";
 
-const [g, x] = [input(0), input(1)];
-
-/** A unary op whose gradient is `g·derivative(x)`, one expression over inputs (g, x). */
-function unary(name: string, f: Expr, derivative: Expr) {
-  const gradOp = elementwiseOp<void>({ name, expression: () => call("mul", g, derivative) });
-  return elementwiseOp<void>({
-    name,
-    expression: () => f,
-    vjp: (grad, [value]) => [applyElementwise(gradOp, { g: grad, x: value }, undefined)],
-  });
-}
-
+const x = input(1);
 // In each derivative, input(1) is x.
-const absOp = unary(
+const absOp = unaryOp(
   "abs",
   call("abs", input(0)),
   call("sub", call("greater", x, literal(0)), call("less", x, literal(0))),
 );
-const expOp = unary("exp", call("exp", input(0)), call("exp", x));
-const logOp = unary("log", call("log", input(0)), call("div", literal(1), x));
-const sqrtOp = unary(
+const expOp = unaryOp("exp", call("exp", input(0)), call("exp", x));
+const logOp = unaryOp("log", call("log", input(0)), call("div", literal(1), x));
+const sqrtOp = unaryOp(
   "sqrt",
   call("sqrt", input(0)),
   call("div", literal(0.5), call("sqrt", x)),
 );
-const squareOp = unary("square", call("mul", input(0), input(0)), call("mul", literal(2), x));
-const reluOp = unary("relu", call("relu", input(0)), call("greater", x, literal(0)));
-const sigmoidOp = unary(
+const squareOp = unaryOp("square", call("mul", input(0), input(0)), call("mul", literal(2), x));
+const reluOp = unaryOp("relu", call("relu", input(0)), call("greater", x, literal(0)));
+const sigmoidOp = unaryOp(
   "sigmoid",
   call("sigmoid", input(0)),
   call("mul", call("sigmoid", x), call("sub", literal(1), call("sigmoid", x))),
 );
-const tanhOp = unary(
+const tanhOp = unaryOp(
   "tanh",
   call("tanh", input(0)),
   call("sub", literal(1), call("mul", call("tanh", x), call("tanh", x))),
 );
+
+const log1pOp = unaryOp(
+  "log1p",
+  call("log1p", input(0)),
+  call("div", literal(1), call("add", literal(1), x)),
+);
+const expm1Op = unaryOp("expm1", call("expm1", input(0)), call("exp", x));
+// d/dx x^(−1/2) = −½·rsqrt(x)/x.
+const rsqrtOp = unaryOp(
+  "rsqrt",
+  call("rsqrt", input(0)),
+  call("div", call("mul", literal(-0.5), call("rsqrt", x)), x),
+);
+const sinOp = unaryOp("sin", call("sin", input(0)), call("cos", x));
+const cosOp = unaryOp("cos", call("cos", input(0)), call("neg", call("sin", x)));
 
 const scaleOp = elementwiseOp<{ c: number }>({
   name: "scale",
@@ -215,4 +222,96 @@ export function scale(x: Tensor, c: number): Tensor {
   checkArity("scale", arguments, 2);
   const factor = checkNumber("scale", "c", c);
   return applyElementwise(scaleOp, { x }, { c: factor });
+}
+
+/**
+ * Elementwise log(1 + x), accurate near 0 where `log(1 + x)` is not: within 10u relative
+ * on [−0.5, 1.5) (a series in s = x/(2 + x)), WGSL's `log` accuracy elsewhere; NumPy's
+ * edges: −Inf at −1, NaN below, ±0 and subnormals kept.
+ *
+ * @param x A tensor.
+ * @returns A new tensor of `x`'s shape.
+ * @example
+ * ```ts
+ * import { cpu, log1p } from "@deno-gpu/kernels";
+ * using l = log1p(cpu().tensor([0, 1e-10, -1]));
+ * console.log(await l.read()); // Float32Array [0, 1e-10, -Infinity]
+ * ```
+ */
+export function log1p(x: Tensor): Tensor {
+  checkArity("log1p", arguments, 1);
+  return applyElementwise(log1pOp, { x }, undefined);
+}
+
+/**
+ * Elementwise eˣ − 1, accurate near 0 where `exp(x) − 1` is not: within 4.1u relative on
+ * [−0.5, 0.5] (a Taylor polynomial), exp's accuracy (times at most 2.54) elsewhere; −1 at
+ * −Inf, ±0 and subnormals kept (NumPy's `expm1`).
+ *
+ * @param x A tensor.
+ * @returns A new tensor of `x`'s shape.
+ * @example
+ * ```ts
+ * import { cpu, expm1 } from "@deno-gpu/kernels";
+ * using e = expm1(cpu().tensor([0, 1e-10, -Infinity]));
+ * console.log(await e.read()); // Float32Array [0, 1e-10, -1]
+ * ```
+ */
+export function expm1(x: Tensor): Tensor {
+  checkArity("expm1", arguments, 1);
+  return applyElementwise(expm1Op, { x }, undefined);
+}
+
+/**
+ * Elementwise 1/√x (WGSL's `inverseSqrt`, 2 ULP), with the edges of `1 / np.sqrt(x)`:
+ * Inf at +0, −Inf at −0, 0 at +Inf, NaN below 0.
+ *
+ * @param x A tensor of values ≥ 0.
+ * @returns A new tensor of `x`'s shape.
+ * @example
+ * ```ts
+ * import { cpu, rsqrt } from "@deno-gpu/kernels";
+ * using r = rsqrt(cpu().tensor([4, 0.25]));
+ * console.log(await r.read()); // Float32Array [0.5, 2]
+ * ```
+ */
+export function rsqrt(x: Tensor): Tensor {
+  checkArity("rsqrt", arguments, 1);
+  return applyElementwise(rsqrtOp, { x }, undefined);
+}
+
+/**
+ * Elementwise sine (radians): within 2⁻¹¹ + 8.2u absolute on the GPU below |x| = 2¹⁸
+ * (WGSL's 2⁻¹¹ after a reduction by 2π in three parts), 1.1u·|x| more beyond; NaN at
+ * ±Inf, ±0 and subnormals kept.
+ *
+ * @param x A tensor.
+ * @returns A new tensor of `x`'s shape.
+ * @example
+ * ```ts
+ * import { cpu, sin } from "@deno-gpu/kernels";
+ * using s = sin(cpu().tensor([0, Math.PI / 2]));
+ * console.log(await s.read()); // Float32Array [0, 1]
+ * ```
+ */
+export function sin(x: Tensor): Tensor {
+  checkArity("sin", arguments, 1);
+  return applyElementwise(sinOp, { x }, undefined);
+}
+
+/**
+ * Elementwise cosine (radians), to the accuracy of {@linkcode sin}; 1 at ±0, NaN at ±Inf.
+ *
+ * @param x A tensor.
+ * @returns A new tensor of `x`'s shape.
+ * @example
+ * ```ts
+ * import { cos, cpu } from "@deno-gpu/kernels";
+ * using c = cos(cpu().tensor([0, Math.PI]));
+ * console.log(await c.read()); // Float32Array [1, -1]
+ * ```
+ */
+export function cos(x: Tensor): Tensor {
+  checkArity("cos", arguments, 1);
+  return applyElementwise(cosOp, { x }, undefined);
 }

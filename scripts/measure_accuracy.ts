@@ -1,6 +1,7 @@
 /**
  * @file Measures how far the adapter in use is from WGSL's stated accuracy for `exp` or
- * `log`: it evaluates the function at evenly spaced float32 points of a range on the GPU,
+ * `log`, or from the bound derived from it for `log1p`, `expm1`, `rsqrt`, `sin`, `cos`
+ * (tests/_numerics.ts, with no adapter's allowance): it evaluates the function at evenly spaced float32 points of a range on the GPU,
  * compares each with the exact value (float64) in WGSL's ULPs of it, and prints the worst
  * error and the worst excess over WGSL's bound, with where they occur (results below the
  * smallest normal float32 are left out: WGSL lets them flush to zero). This is the
@@ -11,8 +12,8 @@
  * (function, range start and end, number of points; set `DENO_WEBGPU_BACKEND` to choose
  * the driver stack).
  */
-import { exp, gpu, log, type Tensor } from "../mod.ts";
-import { MIN_NORMAL, ulp } from "../tests/_numerics.ts";
+import { cos, exp, expm1, gpu, log, log1p, rsqrt, sin, type Tensor } from "../mod.ts";
+import { expm1Bound, log1pBound, MIN_NORMAL, trigBound, ulp } from "../tests/_numerics.ts";
 
 /** A measured function: its op, its exact value, and WGSL's bound in ULPs of the result. */
 interface Measured {
@@ -30,6 +31,16 @@ const FUNCTIONS: Record<string, Measured> = {
     exact: Math.log,
     wgslUlps: (x, r) => (x >= 0.5 && x <= 2 ? 2 ** -21 / ulp(r) : 3),
   },
+  // The derived bounds, in ULPs of the result; no adapter named, so no allowance.
+  log1p: { op: log1p, exact: Math.log1p, wgslUlps: (x, r) => log1pBound(x, r) / ulp(r) },
+  expm1: {
+    op: expm1,
+    exact: Math.expm1,
+    wgslUlps: (x, r) => expm1Bound(x, r, { name: "" }) / ulp(r),
+  },
+  rsqrt: { op: rsqrt, exact: (x) => 1 / Math.sqrt(x), wgslUlps: () => 2 },
+  sin: { op: sin, exact: Math.sin, wgslUlps: (x, r) => trigBound(x) / ulp(r) },
+  cos: { op: cos, exact: Math.cos, wgslUlps: (x, r) => trigBound(x) / ulp(r) },
 };
 
 const [name, from, to, count] = Deno.args;
@@ -37,9 +48,9 @@ const f = FUNCTIONS[name];
 const [a, b, n] = [Number(from), Number(to), Number(count ?? 1 << 20)];
 if (!f || !(a < b) || !Number.isInteger(n) || n < 2) {
   console.error(
-    `measure_accuracy: expected exp|log, a range start < end and a point count ≥ 2, got ${
-      JSON.stringify(Deno.args)
-    }`,
+    `measure_accuracy: expected ${
+      Object.keys(FUNCTIONS).join("|")
+    }, a range start < end and a point count ≥ 2, got ${JSON.stringify(Deno.args)}`,
   );
   Deno.exit(2);
 }

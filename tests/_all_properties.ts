@@ -23,6 +23,12 @@ import {
   UNARY_PROPERTIES,
 } from "./_properties_elementwise.ts";
 import { BROADCAST_PROPERTIES, whereProperty } from "./_properties_broadcast.ts";
+import {
+  clipLeakyReluProperty,
+  exactUnaryProperty,
+  floorDivProperty,
+  squaredDifferenceProperty,
+} from "./_properties_second_wave.ts";
 import { axesProperty, broadcastSumProperty, sumMeanProperty } from "./_properties_reduce.ts";
 import { softmaxProperty } from "./_properties_softmax.ts";
 import { concatProperty, matrixLayoutProperty, shapeOpsProperty } from "./_properties_layout.ts";
@@ -42,6 +48,10 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   powProperty,
   ...ARITHMETIC_PROPERTIES,
   scaleSquareProperty,
+  exactUnaryProperty,
+  clipLeakyReluProperty,
+  floorDivProperty,
+  squaredDifferenceProperty,
   ...BROADCAST_PROPERTIES,
   whereProperty,
   sumMeanProperty,

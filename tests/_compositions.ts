@@ -21,6 +21,7 @@ import {
   corr2d,
   type CpuTensor,
   dropout,
+  elu,
   matmul,
   mul,
   neg,
@@ -28,6 +29,7 @@ import {
   relu,
   scale,
   sigmoid,
+  softplus,
   square,
   sub,
   sum,
@@ -37,7 +39,7 @@ import {
 } from "../mod.ts";
 import { reductionRoundings } from "../kernels/reduce_kernel.ts";
 import { treeSumRoundings } from "../kernels/reduce.ts";
-import { gamma, U } from "./_numerics.ts";
+import { gamma, MIN_NORMAL, U } from "./_numerics.ts";
 
 /** One step, as fast-check generates it: numbers interpreted against the values so far. */
 export interface StepCase {
@@ -83,7 +85,7 @@ export function programs(maxSteps = 7): fc.Arbitrary<ProgramCase> {
 interface Evaluator<V> {
   input(index: number): V;
   shape(v: V): readonly number[];
-  unary(op: "relu" | "tanh" | "sigmoid" | "neg" | "square", v: V): V;
+  unary(op: typeof UNARY[number], v: V): V;
   binary(op: "add" | "sub" | "mul", a: V, b: V): V;
   scale(v: V, c: number): V;
   sum(v: V, axis: number, keepDims: boolean): V;
@@ -101,7 +103,7 @@ export interface Program {
   readonly text: string;
 }
 
-const UNARY = ["relu", "tanh", "sigmoid", "neg", "square"] as const;
+const UNARY = ["relu", "tanh", "sigmoid", "neg", "square", "softplus", "elu"] as const;
 const BINARY = ["add", "sub", "mul"] as const;
 
 /** Interprets a case: the inputs it needs and the steps over them. */
@@ -232,7 +234,7 @@ export function tensorEvaluator(inputs: readonly Tensor[], key: RandomKey): Eval
   return {
     input: (i) => inputs[i],
     shape: (v) => v.shape,
-    unary: (op, v) => ({ relu, tanh, sigmoid, neg, square })[op](v),
+    unary: (op, v) => ({ relu, tanh, sigmoid, neg, square, softplus, elu })[op](v),
     binary: (op, a, b) => ({ add, sub, mul })[op](a, b),
     scale: (v, c) => scale(v, c),
     sum: (v, axis, keepDims) => sum(v, { axis, keepDims }),
@@ -314,6 +316,16 @@ export function boundEvaluator(inputs: readonly CpuTensor[], key: RandomKey): Ev
             (i, y) =>
               e[i] / 4 + (Number.isFinite(x[i]) ? (19 + 4 * Math.abs(x[i])) * U * y : 0) + 8 * U,
           );
+        case "softplus":
+          // max(x, 0) + log1p(ê), ê = exp(−|x|) (tests/_numerics.ts, softplusBound): exp's
+          // (3.5 + 2t)·2u·e^−t ≤ 7u through log1p′ ≤ 1, log1p's 10u of ≤ ln 2 and its half
+          // ULP (≤ 1.4u), the sum's u·y, a flushed subnormal: 16u + u·y + MIN_NORMAL;
+          // softplus′ = σ ≤ 1.
+          return make(r, (i, y) => e[i] + 16 * U + U * y + MIN_NORMAL);
+        case "elu":
+          // x above 0 (exact); expm1 below: 4.1u·y near 0, else exp's ≤ 7u absolute and the
+          // subtraction's u (expm1Bound): ≤ 9u; elu′ ≤ 1.
+          return make(r, (i) => e[i] + (x[i] > 0 ? 0 : 9 * U));
       }
     },
     binary(op, a, b) {

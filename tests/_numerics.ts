@@ -9,6 +9,15 @@
 import type fc from "fast-check";
 import { assertWithin, isFlushedValue } from "../testing/compare.ts";
 import { flushSubnormal, specialKind } from "../testing/values.ts";
+import {
+  allowanceOn,
+  EXP_ALLOWANCE,
+  expUlps,
+  gamma,
+  MIN_NORMAL,
+  U,
+  ulp,
+} from "../testing/bounds.ts";
 
 export { assertWithin, isFlushedValue } from "../testing/compare.ts";
 export {
@@ -73,6 +82,126 @@ export function flushing(f: (...args: number[]) => number): (...args: number[]) 
  */
 export function powC(a: number, b: number): number {
   return a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b);
+}
+
+/** What a bound needs to know of a backend: its adapter's description. */
+export type Adapter = { readonly name: string };
+
+/**
+ * exp's bound on `backend` at input x, exact value r: WGSL's 3 + 2|x| ULP (+ EXP_ALLOWANCE
+ * on llvmpipe and SwiftShader), and MIN_NORMAL where the result is subnormal (flushable).
+ */
+export function expBound(x: number, r: number, backend: Adapter): number {
+  return expUlps(x, backend) * ulp(r) + (r < MIN_NORMAL ? MIN_NORMAL : 0);
+}
+
+/**
+ * sigmoid's bound on `backend` at input x, exact value r. The kernel computes 1/(1 + e)
+ * (x ≥ 0) or e/(1 + e) (x < 0) with e = exp(−|x|), η its exact value: e is within
+ * δ = expBound(−|x|, η) of η, absolute; both quotients have |f′| = 1/(1 + e)², so f(e) is
+ * within d = δ/(1 + η − δ)² of σ (to first order σ(1 − σ)·(3 + 2|x|)ε). The addition (u)
+ * and the division (5u of the quotient) move it by 6u/(1 − u) ≤ 7u of |f(e)| ≤ r + d; a
+ * subnormal quotient, flushed, by < 2·MIN_NORMAL. Valid at every finite x.
+ */
+export function sigmoidBound(x: number, r: number, backend: Adapter): number {
+  const eta = Math.exp(-Math.abs(x)), delta = expBound(-Math.abs(x), eta, backend);
+  const d = delta / (1 + eta - delta) ** 2;
+  return d + 7 * U * (r + d) + 2 * MIN_NORMAL;
+}
+
+/**
+ * log1p's bound on the GPU at x, exact value r (kernels/special_math_wgsl.ts):
+ * - |x| < 2⁻²⁴: the kernel returns x, r's correctly rounded value: half an ULP of r.
+ * - x in [−0.5, 1.5): 2s·P(z), s = x/(2 + x), z = s². 2 + x rounds (u) and the division
+ *   is within 2.5 ULP (5u of the quotient), so ŝ = s(1 + θ), |θ| ≤ 6.01u; 2·atanh s has
+ *   relative condition s·g′/g ≤ 1/(1 − s²) ≤ 1.23 (|s| ≤ 3/7): 7.4u. P − 1 ≤ 0.07
+ *   (z ≤ 0.184): z's rounding, the nine coefficients' roundings and Horner's inner
+ *   products and sums move P by ≤ 3·0.07u/(1 − 0.184), its last sum by u: ≤ 1.3u; the
+ *   series' tail z¹⁰/21/(1 − z) < 2.2·10⁻⁹ = 0.04u; the product 2ŝ·P̂, u. In all 9.8u,
+ *   relative: 10u·|r|.
+ * - elsewhere log(ũ), ũ = fl(1 + x): exact below −0.5 (Sterbenz), else within u·(1 + x),
+ *   which moves the log by ≤ u (1.01u, second order included); ũ is outside [0.5, 2],
+ *   where WGSL's log is within 3 ULP ≤ 3·2u·|log ũ| ≤ 6u(|r| + 1.01u).
+ * A subnormal x is the first case (or flushed to a zero, which the comparison accepts).
+ */
+export function log1pBound(x: number, r: number): number {
+  if (Math.abs(x) < 2 ** -24) return ulp(r) / 2;
+  if (x >= -0.5 && x < 1.5) return 10 * U * Math.abs(r);
+  return 6 * U * (Math.abs(r) + 1.01 * U) + 1.01 * U;
+}
+
+/**
+ * expm1's bound on `backend` at x, exact value r (kernels/special_math_wgsl.ts):
+ * - |x| < 2⁻²⁴: x itself, half an ULP of r.
+ * - |x| ≤ 0.5: x·P, P = 1 + x·q, q = 1/2! + x/3! + … + x⁷/9!, P in [0.787, 1.298] and
+ *   |x·q| ≤ 0.3. Horner's q̂ is within 3.5u of q, relative (a product and a sum per level,
+ *   each level's terms below a fifth of the one above, and the coefficients rounded): x·q̂
+ *   off by ≤ 1.05u, its rounding ≤ 0.3u, the last sum's u·|P|: P̂ within
+ *   u + 1.35u/0.787 ≤ 2.72u of P, relative; the series' tail |x|⁹/10!/(1 − |x|) is below
+ *   0.02u of r; the product x·P̂, u: 3.74u, rounded up to 4.1u·|r|.
+ * - elsewhere fl(ê − 1), ê = exp(x) within δ = expBound(x, eˣ): δ + u·(|r| + δ).
+ */
+export function expm1Bound(x: number, r: number, backend: Adapter): number {
+  if (Math.abs(x) < 2 ** -24) return ulp(r) / 2;
+  if (Math.abs(x) <= 0.5) return 4.1 * U * Math.abs(r);
+  const delta = expBound(x, Math.exp(x), backend);
+  return delta + U * (Math.abs(r) + delta);
+}
+
+/**
+ * sin's and cos's bound on the GPU at x (kernels/special_math_wgsl.ts): the builtin's
+ * 2⁻¹¹ absolute (WGSL, on [−π, π]; the reduced argument can pass π by the reduction's
+ * error, a few u, where we take it to hold too), plus the reduction's error, which both
+ * functions (1-Lipschitz) pass on. r = ((x − k·c₁) − k·c₂) − k·c₃, k = round(x/2π):
+ * below |x| = 2¹⁸, |k| < 2¹⁶ and k·c₁, k·c₂ (8 significant bits each) and x − k·c₁
+ * (Sterbenz) are exact; subtracting k·c₂ is exact where |k·c₂| ≥ 2(π + 0.2) (Sterbenz) and
+ * else rounds a result of ≤ 4 by ≤ 4u; k·c₃ rounds by ≤ 2¹⁶·2.6·10⁻⁶·u = 0.17u, the last
+ * subtraction by ≤ 4u, and 2π − (c₁ + c₂ + c₃) ≈ 2·10⁻¹⁴ times |k| adds 0.03u: 8.2u.
+ * Above 2¹⁸, k·c₁ rounds by u·|x| and the rest by ≤ 0.01u·|x| more: 1.1u·|x| + 12u
+ * (meaningless — above 2 — once |x| > 3·10⁷, as any float32 sin is there). Below 2⁻¹²
+ * the kernel returns x (sin) or 1 (cos), correctly rounded.
+ */
+export function trigBound(x: number): number {
+  return 2 ** -11 + (Math.abs(x) < 2 ** 18 ? 8.2 * U : 1.1 * U * Math.abs(x) + 12 * U);
+}
+
+/**
+ * softplus's bound on `backend` at x, exact value r: the kernel computes
+ * max(x, 0) + log1p(ê), ê = exp(−|x|) within δ = expBound(−|x|, e) of e (absolute,
+ * a subnormal e flushable); log1p moves by ≤ δ/(1 + e − δ) from it, and is itself within
+ * log1pBound at ê (the larger of its two branches near 2⁻²⁴: 10u·L + ulp(L), L the log1p of
+ * the worst ê); the final sum rounds by u of a result ≤ |r| + d; a subnormal log1p,
+ * flushed, by MIN_NORMAL.
+ */
+export function softplusBound(x: number, r: number, backend: Adapter): number {
+  const e = Math.exp(-Math.abs(x)), delta = expBound(-Math.abs(x), e, backend);
+  const worst = Math.log1p(e + delta);
+  const d = delta / (1 + e - delta) + 10 * U * worst + ulp(worst) + MIN_NORMAL;
+  return d + U * (Math.abs(r) + d);
+}
+
+/** The float32 constants of gelu(x) = x·σ(C·(x + K·x³)) (ops/activations.ts). */
+export const GELU_CONSTANTS: { readonly C: number; readonly K: number } = {
+  C: Math.fround(2 * Math.sqrt(2 / Math.PI)),
+  K: Math.fround(0.044715),
+};
+
+/**
+ * gelu's bound on `backend` at x, exact value r = x·σ(z), z = C·(x + K·x³): the kernel's
+ * ẑ takes five correctly rounded operations on terms of one sign (no cancellation), so
+ * |ẑ − z| ≤ Δz = γ(5)·|z|, and σ, monotone, moves by at most Δσ, the larger of
+ * |σ(z ± Δz) − σ(z)|; the sigmoid is itself within sigmoidBound at ẑ (taken where it is
+ * largest, at the |ẑ| nearest 0, and at value σ + Δσ); the product x·σ̂ rounds by u of
+ * its value; a subnormal product, flushed, by MIN_NORMAL.
+ */
+export function geluBound(x: number, r: number, backend: Adapter): number {
+  const { C, K } = GELU_CONSTANTS;
+  const sigma = (t: number) => 1 / (1 + Math.exp(-t));
+  const z = C * (x + K * x * x * x), dz = gamma(5) * Math.abs(z);
+  const dSigma = Math.max(Math.abs(sigma(z + dz) - sigma(z)), Math.abs(sigma(z - dz) - sigma(z)));
+  const near = Math.sign(z) * Math.max(Math.abs(z) - dz, 0);
+  const s = dSigma + sigmoidBound(near, sigma(z) + dSigma, backend);
+  return Math.abs(x) * s + U * (Math.abs(r) + Math.abs(x) * s) + MIN_NORMAL;
 }
 
 /** Asserts two float32 arrays are bit-identical, except that any NaN matches any NaN. */

@@ -1,6 +1,7 @@
 /**
  * @file The elementwise ops' GPU-versus-reference properties. The functions (`exp`, `log`,
- * `sqrt`, `tanh`, `sigmoid`, `div`, `pow`) on the GPU against their exact values (float64),
+ * `sqrt`, `tanh`, `sigmoid`, `div`, `pow`, and the second wave's `log1p`, `expm1`,
+ * `rsqrt`, `sin`, `cos`, `softplus`, `logSigmoid`, `gelu`, `elu`) on the GPU against their exact values (float64),
  * within WGSL's documented accuracy — or, for the functions the library composes from
  * WGSL's (`sigmoid`, `tanh`, `pow`'s sign), within the bound derived from the formula in
  * `kernels/expression.ts` — and the reference equal to the exact value rounded once. Exact
@@ -20,17 +21,33 @@ import {
   abs,
   add,
   type Backend,
+  cos,
   div,
+  elu,
   exp,
+  expm1,
+  gelu,
+  greaterEqual,
+  lessEqual,
   log,
+  log1p,
+  logicalAnd,
+  logicalOr,
+  logicalXor,
+  logSigmoid,
   maximum,
   minimum,
+  mod,
   mul,
   neg,
+  notEqual,
   pow,
   relu,
+  rsqrt,
   scale,
   sigmoid,
+  sin,
+  softplus,
   sqrt,
   square,
   sub,
@@ -47,22 +64,31 @@ import {
   dim,
   divBound,
   EXP_ALLOWANCE,
-  expUlps,
+  expBound,
+  expm1Bound,
   flushing,
   flushSubnormal,
+  GELU_CONSTANTS,
+  geluBound,
   keepingSpecials,
+  log1pBound,
   MIN_NORMAL,
   powBound,
   powC,
   type Profile,
   profile,
   seed,
+  sigmoidBound,
   size,
+  softplusBound,
+  trigBound,
   U,
   ulp,
   values,
 } from "./_numerics.ts";
 import { type OpProperty, ref } from "./_properties.ts";
+
+export { expBound, sigmoidBound } from "./_numerics.ts";
 
 const EPS = 2 ** -23;
 
@@ -81,14 +107,6 @@ export interface ValuesCase {
 /** Lengths up to `max`, profiles and seeds. */
 function valuesCases(max: number): fc.Arbitrary<ValuesCase> {
   return fc.record({ n: dim(max), profile, seed });
-}
-
-/**
- * exp's bound on `backend` at input x, exact value r: WGSL's 3 + 2|x| ULP (+ EXP_ALLOWANCE
- * on llvmpipe and SwiftShader), and MIN_NORMAL where the result is subnormal (flushable).
- */
-export function expBound(x: number, r: number, backend: Backend): number {
-  return expUlps(x, backend) * ulp(r) + (r < MIN_NORMAL ? MIN_NORMAL : 0);
 }
 
 /**
@@ -115,20 +133,6 @@ export function tanhBound(x: number, r: number, backend: Backend): number {
   const tau = Math.exp(-2 * Math.abs(x)), delta = expBound(-2 * Math.abs(x), tau, backend);
   const d = 2 * delta / (1 + tau - delta) ** 2;
   return d + 8 * U * (Math.abs(r) + d) + 2 * MIN_NORMAL;
-}
-
-/**
- * sigmoid's bound on `backend` at input x, exact value r. The kernel computes 1/(1 + e)
- * (x ≥ 0) or e/(1 + e) (x < 0) with e = exp(−|x|), η its exact value: e is within
- * δ = expBound(−|x|, η) of η, absolute; both quotients have |f′| = 1/(1 + e)², so f(e) is
- * within d = δ/(1 + η − δ)² of σ (to first order σ(1 − σ)·(3 + 2|x|)ε). The addition (u)
- * and the division (5u of the quotient) move it by 6u/(1 − u) ≤ 7u of |f(e)| ≤ r + d; a
- * subnormal quotient, flushed, by < 2·MIN_NORMAL. Valid at every finite x.
- */
-export function sigmoidBound(x: number, r: number, backend: Backend): number {
-  const eta = Math.exp(-Math.abs(x)), delta = expBound(-Math.abs(x), eta, backend);
-  const d = delta / (1 + eta - delta) ** 2;
-  return d + 7 * U * (r + d) + 2 * MIN_NORMAL;
 }
 
 /** A unary function: its op, its exact value, the values it is tested on, and its bound. */
@@ -205,7 +209,80 @@ const UNARY: Record<string, Unary> = {
     bound: sigmoidBound,
     source: "derived: δ/(1 + η − δ)² + 7uσ, δ exp's bound at −|x|",
   },
+  // kernels/special_math_wgsl.ts; bounds derived in tests/_numerics.ts. Inputs below −1
+  // folded into (−1, −0.5] (x ↦ −1 − 1/x).
+  log1p: {
+    op: log1p,
+    exact: Math.log1p,
+    domain: keepingSpecials((x) => x.map((v) => (v < -1 ? Math.fround(-1 - 1 / v) : v))),
+    bound: (x, r) => log1pBound(x, r),
+    source: "derived: 10u on [−0.5, 1.5), WGSL's log elsewhere",
+  },
+  expm1: {
+    op: expm1,
+    exact: Math.expm1,
+    domain: keepingSpecials((x) => foldInto(x, 88).map((v) => Math.max(v, -100))),
+    bound: expm1Bound,
+    source: "derived: 4.1u on [−0.5, 0.5], WGSL's exp elsewhere",
+  },
+  // WGSL: inverseSqrt within 2 ULP; a subnormal x scaled by 2²⁴ exactly.
+  rsqrt: {
+    op: rsqrt,
+    exact: (x) => 1 / Math.sqrt(x),
+    domain: keepingSpecials((x) => x.map(Math.abs)),
+    bound: (_x, r) => 2 * ulp(r),
+    source: "WGSL: inverseSqrt, 2 ULP",
+  },
+  sin: {
+    op: sin,
+    exact: Math.sin,
+    domain: (x) => x,
+    bound: (x) => trigBound(x),
+    source: "WGSL: 2⁻¹¹ absolute after a reduction by 2π (trigBound)",
+  },
+  cos: {
+    op: cos,
+    exact: Math.cos,
+    domain: (x) => x,
+    bound: (x) => trigBound(x),
+    source: "WGSL: 2⁻¹¹ absolute after a reduction by 2π (trigBound)",
+  },
+  softplus: {
+    op: softplus,
+    exact: softplus64,
+    domain: (x) => x,
+    bound: softplusBound,
+    source: "derived: exp's bound through log1p (softplusBound)",
+  },
+  // logSigmoid(x) = −softplus(−x), computed so.
+  logSigmoid: {
+    op: logSigmoid,
+    exact: (x) => -softplus64(-x),
+    domain: (x) => x,
+    bound: (x, r, backend) => softplusBound(-x, -r, backend),
+    source: "derived: softplus's bound at −x",
+  },
+  gelu: {
+    op: gelu,
+    exact: (x) => x / (1 + Math.exp(-GELU_CONSTANTS.C * (x + GELU_CONSTANTS.K * x ** 3))),
+    domain: (x) => x,
+    bound: geluBound,
+    source: "derived: the argument's γ(5) and sigmoid's bound (geluBound)",
+  },
+  // x above 0 (exact), expm1 at and below.
+  elu: {
+    op: elu,
+    exact: (x) => (x > 0 ? x : Math.expm1(x)),
+    domain: (x) => x,
+    bound: (x, r, backend) => (x > 0 ? 0 : expm1Bound(x, r, backend)),
+    source: "derived: expm1's bound below 0, exact above",
+  },
 };
+
+/** log(1 + eˣ) in float64, accurate for every x. */
+function softplus64(x: number): number {
+  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
+}
 
 /** A unary function's property: GPU within its bound of the exact value, reference rounded once. */
 function unaryProperty(name: string, f: Unary): OpProperty<ValuesCase> {
@@ -230,7 +307,10 @@ function unaryProperty(name: string, f: Unary): OpProperty<ValuesCase> {
   };
 }
 
-/** exp, log, sqrt, tanh and sigmoid, each within its bound of the exact value. */
+/**
+ * exp, log, sqrt, tanh, sigmoid, and log1p, expm1, rsqrt, sin, cos, softplus,
+ * logSigmoid, gelu, elu, each within its bound of the exact value.
+ */
 export const UNARY_PROPERTIES: readonly OpProperty<ValuesCase>[] = Object.entries(UNARY).map((
   [name, f],
 ) => unaryProperty(name, f));
@@ -365,7 +445,10 @@ const broadcastPairs: fc.Arbitrary<BroadcastPairCase> = fc.tuple(dim(300), dim(4
   })
 );
 
-/** add, sub or mul: one correctly rounded operation per element, so bit for bit. */
+/**
+ * add, sub, mul, or an exact op: one correctly rounded operation per element, so bit for
+ * bit with the reference, and the reference with `f64` (the op's meaning, rounded once).
+ */
 function arithmeticProperty(
   name: string,
   op: (a: Tensor, b: Tensor) => Tensor,
@@ -392,21 +475,46 @@ function arithmeticProperty(
           vb[vb.length === 1 ? 0 : i % vb.length],
         )
       );
-      assertBitwiseOrFlushed(
-        await out.read(),
-        await expected.read(),
-        flushed,
-        `${name} ${JSON.stringify(c)}`,
+      const what = `${name} ${JSON.stringify(c)}`;
+      assertBitwiseOrFlushed(await out.read(), await expected.read(), flushed, what);
+      // The reference's meaning, written independently (NumPy's, in float64 rounded once).
+      const exact = (await expected.read()).map((_, i) =>
+        f64(va[va.length === 1 ? 0 : i % va.length], vb[vb.length === 1 ? 0 : i % vb.length])
       );
+      assertBitwise(await expected.read(), exact, `${what} (reference)`);
     },
   };
 }
 
-/** add, sub and mul, bit for bit, with broadcasting. */
+/**
+ * Python's float `%` (NumPy's `mod`) of float32 a and b, rounded to float32: C's fmod (`%`,
+ * exact), plus b where the two differ in sign (one rounding), a zero of b's sign for 0.
+ */
+function pythonMod(a: number, b: number): number {
+  const r = a % b;
+  if (r === 0) return b < 0 || Object.is(b, -0) ? -0 : 0;
+  return (r < 0) !== (b < 0) ? Math.fround(r + b) : r;
+}
+
+/** NumPy's truth of a float: nonzero, NaN included. */
+const truth = (v: number) => v !== 0;
+
+/**
+ * add, sub and mul, and the second wave's exact binary ops — mod (Python's `%`), the
+ * comparisons notEqual, greaterEqual, lessEqual and the logical and, or, xor (0 or 1) —
+ * bit for bit, with broadcasting.
+ */
 export const ARITHMETIC_PROPERTIES: readonly OpProperty<BroadcastPairCase>[] = [
   arithmeticProperty("add", add, (a, b) => a + b),
   arithmeticProperty("sub", sub, (a, b) => a - b),
   arithmeticProperty("mul", mul, (a, b) => a * b),
+  arithmeticProperty("mod", mod, pythonMod),
+  arithmeticProperty("notEqual", notEqual, (a, b) => +(a !== b)),
+  arithmeticProperty("greaterEqual", greaterEqual, (a, b) => +(a >= b)),
+  arithmeticProperty("lessEqual", lessEqual, (a, b) => +(a <= b)),
+  arithmeticProperty("logicalAnd", logicalAnd, (a, b) => +(truth(a) && truth(b))),
+  arithmeticProperty("logicalOr", logicalOr, (a, b) => +(truth(a) || truth(b))),
+  arithmeticProperty("logicalXor", logicalXor, (a, b) => +(truth(a) !== truth(b))),
 ];
 
 /** A scale case: values and the factor. */

@@ -1,13 +1,21 @@
 /**
- * add, sub, mul, scale and square on the GPU: the shared properties (bit for bit against
- * the reference, tests/_properties_elementwise.ts) on the test device and a folded
- * dispatch grid; the reference's known values and refused shapes; the bitwise comparison
+ * add, sub, mul, scale and square on the GPU, and the second wave's exact and rounding
+ * ops (mod, the comparisons and logical ops, floor, ceil, round, sign, isNaN, isFinite,
+ * clip, leakyRelu, floorDiv, squaredDifference): the shared properties
+ * (tests/_properties_elementwise.ts, tests/_properties_second_wave.ts) on the test device,
+ * the binary ones on a folded dispatch grid too; the reference's known values and refused shapes; the bitwise comparison
  * scale and square are held to.
  */
 import assert from "node:assert/strict";
 import { add, scale, sub } from "../mod.ts";
-import { assertProperty } from "./_properties.ts";
+import { assertProperty, type OpProperty } from "./_properties.ts";
 import { ARITHMETIC_PROPERTIES, scaleSquareProperty } from "./_properties_elementwise.ts";
+import {
+  clipLeakyReluProperty,
+  exactUnaryProperty,
+  floorDivProperty,
+  squaredDifferenceProperty,
+} from "./_properties_second_wave.ts";
 import { assertBitwiseOrFlushed, folded, gpuTest, ref, runs } from "./_harness.ts";
 
 for (const property of ARITHMETIC_PROPERTIES) {
@@ -15,6 +23,17 @@ for (const property of ARITHMETIC_PROPERTIES) {
     await assertProperty(property, dev, runs(property.numRuns));
     await assertProperty(property, folded!, runs(10));
   });
+}
+
+for (
+  const property of [
+    exactUnaryProperty,
+    clipLeakyReluProperty,
+    floorDivProperty,
+    squaredDifferenceProperty,
+  ] as OpProperty<unknown>[]
+) {
+  gpuTest(property.name, (dev) => assertProperty(property, dev, runs(property.numRuns)));
 }
 
 gpuTest(

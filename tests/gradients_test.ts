@@ -23,32 +23,56 @@ import {
   add,
   type Backend,
   broadcastTo,
+  ceil,
+  clip,
   concat,
+  cos,
   crossEntropy,
   div,
+  elu,
   exp,
+  expm1,
+  floor,
+  floorDiv,
+  gelu,
   grad,
+  greaterEqual,
+  isFinite,
+  leakyRelu,
+  lessEqual,
   log,
+  log1p,
+  logicalNot,
+  logicalXor,
+  logSigmoid,
   logSoftmax,
   logSumExp,
   max,
   maximum,
   mean,
   minimum,
+  mod,
   mul,
   neg,
+  notEqual,
   pad2d,
   pow,
   relu,
   reshape,
   reverse,
+  round,
+  rsqrt,
   scale,
   scope,
   sigmoid,
+  sign,
+  sin,
   slice,
   softmax,
+  softplus,
   sqrt,
   square,
+  squaredDifference,
   stopGradient,
   sub,
   sum,
@@ -60,6 +84,7 @@ import {
   valueAndGrad,
   where,
 } from "../mod.ts";
+import { GELU_CONSTANTS } from "./_numerics.ts";
 import { gamma, gpuTest, ref, runs, seed, values } from "./_harness.ts";
 
 const H = 2 ** -17;
@@ -207,6 +232,81 @@ const CASES: Record<string, fc.Arbitrary<Case>> = {
   sigmoid: vector.map((s) => elementwise(sigmoid, sigmoid64, s, 80)),
   // g·(1 − tanh²) on [−1, 1]: tanh is off by ≤ 4u + 7u|t| absolute, 1 − t² ≥ 0.42: 50.
   tanh: vector.map((s) => elementwise(tanh, Math.tanh, s, 50)),
+  // The second wave. g/(1 + x), x ∈ [−0.5, 1]: a sum, a division (5u), a product. M₃ ≤ 16.
+  log1p: vector.map((s) => elementwise(log1p, Math.log1p, s, 7, { domain: interval(-0.5, 1) })),
+  // g·exp(x), x ∈ [−1, 1]: exp's 5.5 ULP (≤ 11u) and a product.
+  expm1: vector.map((s) => elementwise(expm1, Math.expm1, s, 12)),
+  // g·(−0.5·rsqrt(x))/x, x ∈ [0.5, 2]: rsqrt's 2 ULP (4u), a product, a division (5u), a
+  // product. M₃ = (15/8)·x^(−7/2) ≤ 22.
+  rsqrt: vector.map((s) =>
+    elementwise(rsqrt, (x) => 1 / Math.sqrt(x), s, 11, { domain: interval(0.5, 2) })
+  ),
+  // g·cos x and −g·sin x: WGSL bounds sin and cos by 2⁻¹¹ absolute only, so each term is
+  // held to that, 2¹³u, relative to the size |c|·(|cos x| + |sin x|) ≥ |c| of the two
+  // (the magnitude), with the sum and the product: 2·2¹³ + 4.
+  "sin and cos": vector.map((s) =>
+    elementwise((x) => add(sin(x), cos(x)), (x) => Math.sin(x) + Math.cos(x), s, 2 ** 14 + 4, {
+      magnitude: ([x], c, _k, j) =>
+        Math.abs(c[j]) * (Math.abs(Math.cos(x[j])) + Math.abs(Math.sin(x[j]))),
+    })
+  ),
+  // g·σ(x) and g·σ(−x): sigmoid's 21u and a product (and an exact negation).
+  "softplus and logSigmoid": vector.map((s) =>
+    elementwise(
+      (x) => add(softplus(x), scale(logSigmoid(x), 2)),
+      (x) => Math.log1p(Math.exp(x)) - 2 * Math.log1p(Math.exp(-x)),
+      s,
+      24,
+    )
+  ),
+  // g·(σ(z) + x·σ(z)(1 − σ(z))·C(1 + 3K·x²)), x ∈ [−1, 1], |z| ≤ 1.7: σ within 21u, ẑ's
+  // 5u moving it by ≤ 2.1u more, relative to σ ≥ 0.15; 1 − σ ≥ 0.15 magnifies that 5.6
+  // times: 130u, with the products and the sum 140, of the size of the two terms (which
+  // cancel below 0: the magnitude).
+  gelu: vector.map((s) => {
+    const { C, K } = GELU_CONSTANTS;
+    const sigma = (t: number) => 1 / (1 + Math.exp(-t));
+    const z = (x: number) => C * (x + K * x ** 3);
+    return elementwise(gelu, (x) => x * sigma(z(x)), s, 140, {
+      magnitude: ([x], c, _k, j) => {
+        const v = x[j], p = sigma(z(v));
+        return Math.abs(c[j]) * (p + Math.abs(v) * p * (1 - p) * C * (1 + 3 * K * v * v));
+      },
+    });
+  }),
+  // Kinks at 0 (elu's second derivative, leakyRelu's first): inputs at least 2⁻⁶ from
+  // it. elu′ = exp(x) below 0: 11u and a product; leakyRelu′ = the float32 slope, exact.
+  "elu and leakyRelu": vector.map((s) =>
+    elementwise(
+      (x) => add(elu(x), leakyRelu(x, { slope: 0.3 })),
+      (x) => (x > 0 ? x : Math.expm1(x)) + (x > 0 ? x : Math.fround(0.3) * x),
+      s,
+      12,
+      { domain: awayFromZero(2 ** -6) },
+    )
+  ),
+  // clip(x, −0.5, 0.5): g inside, 0 outside; inputs more than 2h from the bounds.
+  clip: vector.map((s) =>
+    elementwise((x) => clip(x, -0.5, 0.5), (x) => Math.min(Math.max(x, -0.5), 0.5), s, 0, {
+      smooth: ([x]) => x.every((v) => Math.abs(Math.abs(v) - 0.5) > 4 * H),
+    })
+  ),
+  // ±2g·(x − y): a subtraction and a product (the factor 2 is exact).
+  "squaredDifference (broadcast)": broadcastPairs.map((s) =>
+    elementwise(squaredDifference, (a, b) => (a - b) ** 2, s, 2)
+  ),
+  // g and −g·floorDiv(a, b) (a whole number): one product. Divisors in [0.75, 1.75] in
+  // magnitude; a/b kept 2⁻¹⁰ from a whole number, where mod jumps.
+  mod: vector.map((s) =>
+    elementwise(mod, (a, b) => a - b * Math.floor(a / b), [s[0], s[0]], 1, {
+      domain: (x, k) => (k === 1 ? awayFromZero(0.75)(x) : x.map((v) => Math.fround(3 * v))),
+      smooth: ([a, b]) =>
+        a.every((v, i) => {
+          const q = v / b[i];
+          return Math.abs(q - Math.round(q)) > 2 ** -10;
+        }),
+    })
+  ),
   // where passes g to the operand it picked; the condition (shaped like the first
   // operand) is data, not differentiated.
   "where (broadcast)": broadcastPairs.map((shapes) => {
@@ -436,4 +536,23 @@ Deno.test("stopGradient: no gradient flows through it, on both backends", async 
   assert.deepEqual([...await none.read()], [0, 0]);
   dx.dispose();
   none.dispose();
+});
+
+Deno.test("piecewise constant ops pass no gradient: rounding, sign, floorDiv, comparisons, logic", async () => {
+  using x = ref.tensor([-1.5, 0.25, 2.5, 3]);
+  using y = ref.tensor([2, -1, 0.5, 3]);
+  const [dx, dy] = grad((a: Tensor, b: Tensor) =>
+    sum(
+      add(
+        add(add(floor(a), ceil(a)), add(round(a), sign(a))),
+        add(
+          add(floorDiv(a, b), add(notEqual(a, b), greaterEqual(a, b))),
+          add(add(lessEqual(a, b), logicalXor(a, b)), add(isFinite(a), logicalNot(b))),
+        ),
+      ),
+    )
+  )(x, y);
+  assert.deepEqual([...await dx.read(), ...await dy.read()], [0, 0, 0, 0, 0, 0, 0, 0]);
+  dx.dispose();
+  dy.dispose();
 });

@@ -10,29 +10,40 @@ import {
   add,
   argmax,
   broadcastTo,
+  clip,
   type CpuTensor,
   dropout,
   exp,
+  floor,
   gpu,
   type GpuBackend,
+  greaterEqual,
+  isFinite,
   jit,
   type KernelGranularity,
+  logicalNot,
+  logicalXor,
   matmul,
   max,
   mean,
+  mod,
   mul,
   neg,
+  notEqual,
   type RandomKey,
   randomKey,
   relu,
+  round,
   scale,
   sgdStep,
   sigmoid,
+  sign,
   sum,
   sumToShape,
   takeRows,
   type Tensor,
   transpose,
+  where,
 } from "../mod.ts";
 import { assertProperty } from "./_properties.ts";
 import { COMPOSITION_PROPERTIES } from "./_properties_jit.ts";
@@ -96,6 +107,32 @@ async function compiledRun(
   compiled.dispose();
   return { read, dispatches };
 }
+
+gpuTest(
+  "jit: the second wave's elementwise ops fuse with no code of their own — one kernel, bit for bit",
+  async (dev) => {
+    // Exact ops only (rounding, mod's one rounded sum, choices, comparisons, logic), so
+    // the fused kernel, the eager kernels and the reference agree bit for bit.
+    const f = (x: Tensor, y: Tensor) =>
+      logicalXor(
+        where(greaterEqual(x, y), mod(floor(x), y), clip(round(scale(x, 3)), -2, 2)),
+        sign(notEqual(isFinite(x), logicalNot(y))),
+      );
+    const make = (b: GpuBackend | typeof ref) =>
+      [b.tensor(values(300, "special", 3), [15, 20]), b.tensor(values(20, "mixed", 4))] as [
+        Tensor,
+        Tensor,
+      ];
+    const eager = f(...make(dev));
+    for (const kernels of ["fused", "program"] as const) {
+      const { got, want, dispatches } = await bothWays(dev, f, make, { kernels });
+      assert.equal(dispatches, 1, `kernels: ${kernels}`);
+      assertBitwise(got, want, `fused (${kernels}) against the reference`);
+      assertBitwise(got, await eager.read(), `fused (${kernels}) against the eager kernels`);
+    }
+    eager.dispose();
+  },
+);
 
 gpuTest(
   "jit: named edge cases — a value read twice, a broadcast into a matmul, an epilogue",
