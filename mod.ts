@@ -67,7 +67,13 @@ export {
   saveSafetensors,
   type SaveSafetensorsOptions,
 } from "./ops/safetensors.ts";
-export { grad, valueAndGrad, type ValueAndGrads } from "./train/autodiff.ts";
+export {
+  grad,
+  valueAndGrad,
+  type ValueAndGradOptions,
+  type ValueAndGrads,
+  type ValueAndGradsWithAux,
+} from "./train/autodiff.ts";
 export { jit, type JitOptions, type Jitted, type KernelGranularity } from "./jit/jit.ts";
 export {
   type Dataset,

@@ -913,9 +913,13 @@ function entries(f: Fixtures): Entry[] {
     {
       name: "valueAndGrad",
       call: forward(valueAndGrad),
-      valid: () => [sum],
-      positions: [{ index: 0, ok: isFunction }],
-      arity: 1,
+      valid: () => [sum, { hasAux: false }],
+      positions: [
+        { index: 0, ok: isFunction },
+        { index: 1, ok: optional(isObject) },
+        { index: 1, field: "hasAux", ok: optional(isBoolean), extra: [1, "true"] },
+      ],
+      arity: 2,
     },
     {
       name: "grad",
