@@ -6,7 +6,7 @@
  * - Backends: {@linkcode gpu} (WebGPU) and {@linkcode cpu} (the reference).
  * - Ops: elementwise math with NumPy broadcasting ({@linkcode add}, {@linkcode exp}, …),
  *   comparisons, shape and layout ops, reductions ({@linkcode sum}, …), softmax and
- *   losses, {@linkcode matmul}, {@linkcode corr2d}, {@linkcode l2Penalty},
+ *   losses, {@linkcode matmul}, {@linkcode corr2d}, {@linkcode conv2d}, {@linkcode l2Penalty},
  *   {@linkcode sgdStep}, {@linkcode dropout}. An op never changes its inputs.
  * - Training: {@linkcode valueAndGrad} and {@linkcode grad} (autodiff), {@linkcode SGD}
  *   and {@linkcode Adam}, and {@linkcode jit}, which compiles a training step into a few
@@ -51,6 +51,7 @@ export { l2Penalty } from "./ops/l2_penalty.ts";
 export { sgdStep, type SgdStepOptions } from "./ops/sgd_step.ts";
 export { dropout } from "./ops/dropout.ts";
 export { corr2d } from "./ops/corr2d.ts";
+export { conv2d, type Conv2dOptions, type Padding2d, type Size2d } from "./ops/conv2d.ts";
 export { foldIn, philox4x32, type RandomKey, randomKey, splitKey } from "./ops/random.ts";
 export { add, div, maximum, minimum, mul, neg, pow, sub } from "./ops/arithmetic.ts";
 export { abs, exp, log, relu, scale, sigmoid, sqrt, square, tanh } from "./ops/math.ts";
