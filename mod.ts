@@ -6,9 +6,10 @@
  * - Backends: {@linkcode gpu} (WebGPU) and {@linkcode cpu} (the reference).
  * - Ops: elementwise math with NumPy broadcasting ({@linkcode add}, {@linkcode exp}, …),
  *   comparisons, shape and layout ops, reductions ({@linkcode sum}, …), softmax and
- *   losses, {@linkcode matmul}, {@linkcode corr2d}, pooling ({@linkcode maxPool2d},
- *   {@linkcode avgPool2d}), normalisation ({@linkcode batchNorm}, {@linkcode layerNorm}),
- *   {@linkcode l2Penalty}, {@linkcode sgdStep}, {@linkcode dropout}. An op never changes its inputs.
+ *   losses, {@linkcode matmul}, {@linkcode corr2d}, {@linkcode conv2d}, pooling
+ *   ({@linkcode maxPool2d}, {@linkcode avgPool2d}), normalisation ({@linkcode batchNorm},
+ *   {@linkcode layerNorm}), {@linkcode l2Penalty}, {@linkcode sgdStep}, {@linkcode dropout}.
+ *   An op never changes its inputs.
  * - Training: {@linkcode valueAndGrad} and {@linkcode grad} (autodiff), {@linkcode SGD}
  *   and {@linkcode Adam}, and {@linkcode jit}, which compiles a training step into a few
  *   fused kernels, or a small one into a single kernel.
@@ -52,6 +53,7 @@ export { l2Penalty } from "./ops/l2_penalty.ts";
 export { sgdStep, type SgdStepOptions } from "./ops/sgd_step.ts";
 export { dropout } from "./ops/dropout.ts";
 export { corr2d } from "./ops/corr2d.ts";
+export { conv2d, type Conv2dOptions, type Padding2d, type Size2d } from "./ops/conv2d.ts";
 export { avgPool2d, maxPool2d, type Pool2dOptions } from "./ops/pool2d.ts";
 export { batchNorm, type BatchNormOptions, type BatchNormResult } from "./ops/batch_norm.ts";
 export { layerNorm, type LayerNormOptions } from "./ops/layer_norm.ts";

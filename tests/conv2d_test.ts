@@ -1,0 +1,156 @@
+/**
+ * conv2d on both backends: values against NumPy's evaluation of PyTorch's definition
+ * (the sizes and values below were printed by a NumPy script of
+ * `torch.nn.functional.conv2d`'s documented formula: zero padding, H′ = ⌊(H + top + bottom
+ * − d·(k − 1) − 1)/s⌋ + 1, groups), the shared properties of the convolution and its
+ * gradients on the test device (tests/_properties_conv2d.ts, where the bounds are
+ * derived), `corr2d` as a single-channel `conv2d`, and the errors at the boundary.
+ */
+import fc from "fast-check";
+import assert from "node:assert/strict";
+import { type Backend, conv2d, corr2d, reshape } from "../mod.ts";
+import { assertProperty } from "./_properties.ts";
+import { conv2dGradientsProperty, conv2dProperty } from "./_properties_conv2d.ts";
+import { assertEqualValues, dim, gpuTest, profile, ref, runs, seed, values } from "./_harness.ts";
+
+/** Whole numbers in [−3, 3] and [−2, 2] as the NumPy script made them. */
+const numpyX = Float32Array.from({ length: 2 * 4 * 5 * 6 }, (_, i) => ((i + 1) % 7) - 3);
+const numpyW = Float32Array.from({ length: 6 * 2 * 3 * 2 }, (_, i) => ((i + 1) % 5) - 2);
+const NUMPY_STRIDED = [
+  ...[2, 13, 1, -2, 14, -5, 4, -10, -19, 18, -16, 2, 1, -3, 21, -2, 4, 4, 14, -2, 1, 11, 2, -16],
+  ...[14, -5, -14, -14, -5, 14, -16, 2, 11, 1, -2, 14, 1, -16, -7, 11, -11, -2, 4, 4, -2, 21],
+  ...[-3, 1, 2, -16, 18, -19, -10, 4, 11, -5, -19, -2, -11, 13, -11, -2, 28, -7, -1, 11, -3, 1],
+  ...[10, -7, -6, -11],
+];
+const NUMPY_DEPTHWISE_SAME = [
+  ...[1, -3, -2, 1, 5, 1, -3, 0, 1, 5, -1, -2, -3, 1, 5, -2, -3, -2, -1, 2, 1, -3, -2, 1],
+  ...[5, -1, -2, -2, 1, 5, -1, -2, -2, -1, 5, -2, -3, -2, -1, 2, -1, -2, -3, 3, 5, -1, -2, -2],
+];
+
+/** The NumPy cases on `backend`: exact, since every sum is of small whole numbers. */
+async function checkNumpyCases(backend: Backend) {
+  using x = backend.tensor(numpyX, [2, 4, 5, 6]);
+  using w = backend.tensor(numpyW, [6, 2, 3, 2]);
+  // Stride [2, 3] (larger than the kernel's width), per-side padding, dilation, 2 groups.
+  using y = conv2d(x, w, {
+    stride: [2, 3],
+    padding: [[1, 2], [0, 1]],
+    dilation: [1, 2],
+    groups: 2,
+  });
+  assert.deepEqual(y.shape, [2, 6, 3, 2]);
+  assert.deepEqual([...await y.read()], NUMPY_STRIDED);
+  // Depthwise, "same" with an even kernel width and dilation: the odd zero goes right.
+  using x2 = backend.tensor(Float32Array.from({ length: 48 }, (_, i) => (i % 5) - 2), [1, 3, 4, 4]);
+  using w2 = backend.tensor(Float32Array.from({ length: 18 }, (_, i) => (i % 3) - 1), [3, 1, 3, 2]);
+  using same = conv2d(x2, w2, { padding: "same", dilation: [2, 1], groups: 3 });
+  assert.deepEqual(same.shape, [1, 3, 4, 4]);
+  assert.deepEqual([...await same.read()], NUMPY_DEPTHWISE_SAME);
+}
+
+Deno.test("conv2d: reference matches NumPy's evaluation of PyTorch's definition", () =>
+  checkNumpyCases(ref));
+gpuTest("conv2d: GPU matches NumPy's evaluation of PyTorch's definition", checkNumpyCases);
+
+gpuTest(
+  conv2dProperty.name,
+  (dev) => assertProperty(conv2dProperty, dev, runs(conv2dProperty.numRuns)),
+);
+gpuTest(
+  conv2dGradientsProperty.name,
+  (dev) => assertProperty(conv2dGradientsProperty, dev, runs(conv2dGradientsProperty.numRuns)),
+);
+
+/** corr2d(x, k) and conv2d of x as one single-channel image, on `backend`: the same values. */
+async function checkCorr2dIsConv2d(backend: Backend) {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.tuple(dim(40), dim(40)).chain(([h, w]) =>
+        fc.tuple(
+          fc.constant(h),
+          fc.constant(w),
+          fc.integer({ min: 1, max: h }),
+          fc.integer({ min: 1, max: w }),
+        )
+      ),
+      profile,
+      seed,
+      async ([h, w, kh, kw], kind, s) => {
+        using x = backend.tensor(values(h * w, kind, s), [h, w]);
+        using k = backend.tensor(values(kh * kw, kind, s + 1), [kh, kw]);
+        using edges = corr2d(x, k);
+        using image = reshape(x, [1, 1, h, w]);
+        using kernel = reshape(k, [1, 1, kh, kw]);
+        using convolved = conv2d(image, kernel);
+        assert.deepEqual(convolved.shape, [1, 1, h - kh + 1, w - kw + 1]);
+        // Both sum the kh·kw products in row-major tap order: the same float32 values.
+        assertEqualValues(await convolved.read(), await edges.read(), `${h}×${w} ⊛ ${kh}×${kw}`);
+      },
+    ),
+    runs(30),
+  );
+}
+
+Deno.test("conv2d: corr2d(x, k) is conv2d of the [1, 1, H, W] image (reference)", () =>
+  checkCorr2dIsConv2d(ref));
+gpuTest("conv2d: corr2d(x, k) is conv2d of the [1, 1, H, W] image (GPU)", checkCorr2dIsConv2d);
+
+Deno.test("conv2d: errors name the op and say what was expected", async (t) => {
+  using x = ref.tensor(new Float32Array(2 * 4 * 5 * 5), [2, 4, 5, 5]);
+  using w = ref.tensor(new Float32Array(6 * 2 * 3 * 3), [6, 2, 3, 3]);
+  const throws = (f: () => unknown, type: ErrorConstructor, pattern: RegExp) =>
+    assert.throws(
+      f,
+      (e: Error) => e instanceof type && /^conv2d: /.test(e.message) && pattern.test(e.message),
+    );
+  await t.step("a 3-D input", () => {
+    using x3 = ref.tensor(new Float32Array(4 * 5 * 5), [4, 5, 5]);
+    throws(
+      () => conv2d(x3, w, { groups: 2 }),
+      RangeError,
+      /x to have 4 dimensions, got shape \[4, 5, 5\]/,
+    );
+  });
+  await t.step("channels not divisible by groups", () => {
+    throws(() => conv2d(x, w, { groups: 3 }), RangeError, /divisible by groups \(3\), got 4 input/);
+  });
+  await t.step("mismatched channels", () => {
+    throws(() => conv2d(x, w), RangeError, /C\/groups = 4 input channels.*got w \[6, 2, 3, 3\]/);
+  });
+  await t.step("a stride of 0", () => {
+    throws(
+      () => conv2d(x, w, { groups: 2, stride: 0 }),
+      RangeError,
+      /stride to be an integer ≥ 1, got 0/,
+    );
+    throws(() => conv2d(x, w, { groups: 2, stride: [1, 0] }), RangeError, /stride\[1\] .* got 0/);
+  });
+  await t.step("a kernel larger than the padded image", () => {
+    throws(
+      () => conv2d(x, w, { groups: 2, dilation: 3 }),
+      RangeError,
+      /kernel no larger than the padded image, got a kernel height of 7 \(dilated\) for a padded height of 5/,
+    );
+    using fits = conv2d(x, w, { groups: 2, dilation: 3, padding: 1 });
+    assert.deepEqual(fits.shape, [2, 6, 1, 1]);
+  });
+  await t.step("'same' with a stride, bad padding, negative sides, unknown options", () => {
+    throws(
+      () => conv2d(x, w, { groups: 2, padding: "same", stride: 2 }),
+      RangeError,
+      /stride 1 with padding "same"/,
+    );
+    throws(
+      () => conv2d(x, w, { groups: 2, padding: "full" as "same" }),
+      TypeError,
+      /"valid" or "same", got string "full"/,
+    );
+    throws(
+      () => conv2d(x, w, { groups: 2, padding: [[1, -1], [0, 0]] }),
+      RangeError,
+      /padding\[0\]\[1\] .* got -1/,
+    );
+    throws(() => conv2d(x, w, { groups: 2, pad: 1 } as never), TypeError, /pad/);
+    throws(() => conv2d(x, w, { groups: 0 }), RangeError, /groups to be an integer ≥ 1, got 0/);
+  });
+});
