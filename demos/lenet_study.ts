@@ -1,0 +1,583 @@
+/**
+ * @file d2l.ai's LeNet (§7.6) and LeNet with batch normalisation (§8.5) on Fashion-MNIST,
+ * as the book trains them: sigmoid activations, 2×2 average pooling with stride 2,
+ * Xavier-uniform weights, softmax cross-entropy, minibatch SGD (lr 0.9 and 1.0, batches
+ * of 256, 10 epochs). `lenet.ts` is the command line around it.
+ *
+ * Each network is a table of layers ({@linkcode LENET}, {@linkcode LENET_BN}) read by
+ * three small interpreters: the parameters' shapes and names, their initialisation, and
+ * the forward pass. Parameters are named as PyTorch's `nn.Sequential` of the book's
+ * layers names them (`0.weight`, `1.running_mean`, …), so saved weights load into the
+ * book's model with `load_state_dict`.
+ *
+ * One training step is one pure function of tensors, compiled by `jit` with the
+ * minibatch gather inside: the loss and its gradient by `valueAndGrad`, whose auxiliary
+ * result ({@linkcode valueAndGrad}'s `hasAux`) carries what the same forward pass also
+ * gives — the batch's right answers, for the running training accuracy the book reports,
+ * and batch norm's updated moving statistics — then SGD's update. Steps are encoded in
+ * chunks; each chunk's figures are read while the next is encoded, so the GPU never
+ * waits for the host and progress arrives as the GPU gets through the chunks.
+ */
+import {
+  add,
+  argmax,
+  avgPool2d,
+  type Backend,
+  batchNorm,
+  concat,
+  conv2d,
+  crossEntropy,
+  equal,
+  foldIn,
+  jit,
+  Linear,
+  minibatchRows,
+  mul,
+  type Params,
+  philox4x32,
+  type RandomKey,
+  randomKey,
+  reshape,
+  scope,
+  SGD,
+  type SgdState,
+  sigmoid,
+  splitKey,
+  sum,
+  takeRows,
+  type Tensor,
+  valueAndGrad,
+} from "../mod.ts";
+import { CLASS_NAMES, type FashionMnist, type ImageSet, PIXELS, SIDE } from "./fashion_mnist.ts";
+
+/** A layer of a network table. */
+export type Layer =
+  | {
+    readonly kind: "conv";
+    readonly out: number;
+    readonly kernel: number;
+    readonly padding: number;
+  }
+  | { readonly kind: "batchNorm" }
+  | { readonly kind: "sigmoid" }
+  | { readonly kind: "avgPool" }
+  | { readonly kind: "flatten" }
+  | { readonly kind: "dense"; readonly out: number };
+
+const sig = { kind: "sigmoid" } as const;
+const pool = { kind: "avgPool" } as const;
+const norm = { kind: "batchNorm" } as const;
+
+/** d2l §7.6's LeNet: conv 1→6 5×5 pad 2, conv 6→16 5×5, dense 120, 84, 10; sigmoid, 2×2 average pooling. */
+export const LENET: readonly Layer[] = [
+  { kind: "conv", out: 6, kernel: 5, padding: 2 },
+  sig,
+  pool,
+  { kind: "conv", out: 16, kernel: 5, padding: 0 },
+  sig,
+  pool,
+  { kind: "flatten" },
+  { kind: "dense", out: 120 },
+  sig,
+  { kind: "dense", out: 84 },
+  sig,
+  { kind: "dense", out: 10 },
+];
+
+/** d2l §8.5's LeNet with batch normalisation after every convolution and hidden dense layer (its first convolution unpadded, as the book's). */
+export const LENET_BN: readonly Layer[] = [
+  { kind: "conv", out: 6, kernel: 5, padding: 0 },
+  norm,
+  sig,
+  pool,
+  { kind: "conv", out: 16, kernel: 5, padding: 0 },
+  norm,
+  sig,
+  pool,
+  { kind: "flatten" },
+  { kind: "dense", out: 120 },
+  norm,
+  sig,
+  { kind: "dense", out: 84 },
+  norm,
+  sig,
+  { kind: "dense", out: 10 },
+];
+
+/** A run of the study: a network and its learning rate. */
+export interface RunSpec {
+  readonly name: "lenet" | "lenet-bn";
+  readonly layers: readonly Layer[];
+  /** The book's learning rate for it. */
+  readonly lr: number;
+}
+
+/** The study's two runs, with the book's learning rates. */
+export const STUDY_RUNS: readonly RunSpec[] = [
+  { name: "lenet", layers: LENET, lr: 0.9 },
+  { name: "lenet-bn", layers: LENET_BN, lr: 1.0 },
+];
+
+/** The study's settings. */
+export interface LenetSettings {
+  /** Epochs per run. */
+  readonly epochs: number;
+  /** The learning rate of every run, or null for the book's rate of each ({@linkcode RunSpec.lr}). */
+  readonly lr: number | null;
+  /** Images per minibatch. */
+  readonly batchSize: number;
+  /** Seed of the initialisation and the shuffling. */
+  readonly seed: number;
+  /** Compile the training step with `jit` (true); false runs it eagerly, op by op. */
+  readonly jit: boolean;
+}
+
+/** The book's settings: 10 epochs, batches of 256, each run's own learning rate. */
+export const LENET_DEFAULTS: LenetSettings = {
+  epochs: 10,
+  lr: null,
+  batchSize: 256,
+  seed: 0,
+  jit: true,
+};
+
+/** A tensor's name and shape in a network's state. */
+interface Slot {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** How it starts: Xavier-uniform, PyTorch's default bias, ones or zeros. */
+  readonly init: "xavier" | "bias" | "ones" | "zeros";
+  /** For "xavier" and "bias": the layer's fan-in and fan-out. */
+  readonly fans: readonly [number, number];
+}
+
+/**
+ * The network's trained parameters and its batch norms' moving statistics (buffers, not
+ * trained), each with its shape and initialisation, in PyTorch's naming: the layer's
+ * index in the table, then `weight`, `bias`, `running_mean`, `running_var`.
+ */
+export function stateSlots(layers: readonly Layer[]): { params: Slot[]; buffers: Slot[] } {
+  const params: Slot[] = [], buffers: Slot[] = [];
+  let shape = [1, SIDE, SIDE]; // [C, H, W], then [features] after flatten
+  layers.forEach((layer, i) => {
+    const fans = (fanIn: number, fanOut: number) => [fanIn, fanOut] as const;
+    if (layer.kind === "conv") {
+      const [c, h, w] = shape;
+      const k = layer.kernel, o = layer.out;
+      const f = fans(c * k * k, o * k * k);
+      params.push({ name: `${i}.weight`, shape: [o, c, k, k], init: "xavier", fans: f });
+      params.push({ name: `${i}.bias`, shape: [o], init: "bias", fans: f });
+      shape = [o, h + 2 * layer.padding - k + 1, w + 2 * layer.padding - k + 1];
+    } else if (layer.kind === "dense") {
+      const f = fans(shape[0], layer.out);
+      params.push({ name: `${i}.weight`, shape: [layer.out, shape[0]], init: "xavier", fans: f });
+      params.push({ name: `${i}.bias`, shape: [layer.out], init: "bias", fans: f });
+      shape = [layer.out];
+    } else if (layer.kind === "batchNorm") {
+      const c = [shape[0]], none = fans(0, 0);
+      params.push({ name: `${i}.weight`, shape: c, init: "ones", fans: none });
+      params.push({ name: `${i}.bias`, shape: c, init: "zeros", fans: none });
+      buffers.push({ name: `${i}.running_mean`, shape: c, init: "zeros", fans: none });
+      buffers.push({ name: `${i}.running_var`, shape: c, init: "ones", fans: none });
+    } else if (layer.kind === "avgPool") {
+      shape = [shape[0], Math.floor(shape[1] / 2), Math.floor(shape[2] / 2)];
+    } else if (layer.kind === "flatten") {
+      shape = [shape.reduce((a, b) => a * b, 1)];
+    }
+  });
+  return { params, buffers };
+}
+
+/** `n` values uniform in (−bound, bound), from the key's counter-based stream. */
+function uniform(key: RandomKey, n: number, bound: number): Float32Array {
+  const values = new Float32Array(n);
+  for (let j = 0; j < n; j += 4) {
+    const words = philox4x32([j / 4, 0, 0, 0], key.words);
+    for (let k = 0; k < 4 && j + k < n; k++) {
+      values[j + k] = bound * (2 * (words[k] + 0.5) / 2 ** 32 - 1);
+    }
+  }
+  return values;
+}
+
+/** Tensors by name. */
+export type Named = Record<string, Tensor>;
+
+/**
+ * The initial state of a network, as the book's `train_ch6` makes it: weights of
+ * convolutions and dense layers Xavier-uniform (U(±√(6/(fan_in + fan_out))),
+ * `nn.init.xavier_uniform_`), their biases PyTorch's default U(±1/√fan_in), batch
+ * norms' scale 1 and shift 0, moving mean 0 and variance 1. Drawn on the host from the
+ * seed, so every backend starts from the same values.
+ */
+export function initState(
+  backend: Backend,
+  layers: readonly Layer[],
+  seed: number,
+): { params: Named; buffers: Named } {
+  const [initKey] = splitKey(randomKey(seed), 1);
+  const make = (slots: Slot[]) =>
+    Object.fromEntries(slots.map((slot, i) => {
+      const n = slot.shape.reduce((a, b) => a * b, 1);
+      const [fanIn, fanOut] = slot.fans;
+      const values = slot.init === "xavier"
+        ? uniform(foldIn(initKey, i), n, Math.sqrt(6 / (fanIn + fanOut)))
+        : slot.init === "bias"
+        ? uniform(foldIn(initKey, i), n, 1 / Math.sqrt(fanIn))
+        : new Float32Array(n).fill(slot.init === "ones" ? 1 : 0);
+      return [slot.name, backend.tensor(values, [...slot.shape])];
+    }));
+  const { params, buffers } = stateSlots(layers);
+  return { params: make(params), buffers: make(buffers) };
+}
+
+/**
+ * The network's logits `[n, 10]` for images `x` `[n, 1, 28, 28]`. In training, batch
+ * norms normalise with the batch's statistics and `buffers` returns the updated moving
+ * ones; in evaluation they use the moving ones (and `buffers` is empty).
+ */
+export function forward(
+  layers: readonly Layer[],
+  params: Named,
+  buffers: Named,
+  x: Tensor,
+  training: boolean,
+): { logits: Tensor; buffers: Named } {
+  const next: Named = {};
+  let h = x;
+  layers.forEach((layer, i) => {
+    const p = (field: string) => params[`${i}.${field}`];
+    if (layer.kind === "conv") {
+      const y = conv2d(h, p("weight"), { padding: layer.padding });
+      h = add(y, reshape(p("bias"), [1, layer.out, 1, 1]));
+    } else if (layer.kind === "dense") {
+      const [out, inFeatures] = p("weight").shape;
+      h = new Linear(inFeatures, out).apply({ weight: p("weight"), bias: p("bias") }, h);
+    } else if (layer.kind === "batchNorm") {
+      const [mean, variance] = [`${i}.running_mean`, `${i}.running_var`];
+      const r = batchNorm(h, p("weight"), p("bias"), buffers[mean], buffers[variance], {
+        training,
+      });
+      h = r.y;
+      if (training) [next[mean], next[variance]] = [r.movingMean, r.movingVar];
+    } else if (layer.kind === "sigmoid") h = sigmoid(h);
+    else if (layer.kind === "avgPool") h = avgPool2d(h, { kernel: 2, stride: 2 });
+    else h = reshape(h, [h.shape[0], h.size / h.shape[0]]);
+  });
+  return { logits: h, buffers: next };
+}
+
+/** How many of `labels` the logits' largest entries name, as a scalar tensor. */
+function rightAnswers(logits: Tensor, labels: Tensor): Tensor {
+  return sum(equal(argmax(logits, { axis: 1 }), labels));
+}
+
+/** One split of the data on a backend: images `[n, 784]` and labels `[n]`. */
+export interface DeviceSet {
+  readonly X: Tensor;
+  readonly labels: Tensor;
+}
+
+/** The training and test sets on a backend. */
+export interface StudyData {
+  readonly train: DeviceSet;
+  readonly test: DeviceSet;
+  /** Frees the four tensors. */
+  dispose(): void;
+}
+
+/** Puts the images on `backend`. */
+export function uploadData(data: FashionMnist, backend: Backend): StudyData {
+  const put = (set: ImageSet): DeviceSet => ({
+    X: backend.tensor(set.images, [set.count, PIXELS]),
+    labels: backend.tensor(set.labels, [set.count]),
+  });
+  const train = put(data.train), test = put(data.test);
+  return {
+    train,
+    test,
+    dispose: () => [train.X, train.labels, test.X, test.labels].forEach((t) => t.dispose()),
+  };
+}
+
+/** What one training step returns; the caller owns every tensor. */
+interface StepResult {
+  readonly params: Named;
+  readonly buffers: Named;
+  readonly state: SgdState;
+  /** The minibatch's mean cross-entropy and right answers, `[2]`. */
+  readonly figures: Tensor;
+}
+
+/**
+ * The training step of a network: gathers the minibatch `rows` of `X` and `labels`,
+ * takes the mean cross-entropy's gradient and the batch's right answers and moving
+ * statistics from one forward pass, and applies SGD. Intermediates are freed.
+ */
+function makeTrainStep(layers: readonly Layer[], optimizer: SGD) {
+  return (
+    params: Named,
+    buffers: Named,
+    state: SgdState,
+    X: Tensor,
+    labels: Tensor,
+    rows: Tensor,
+  ) =>
+    scope((): StepResult => {
+      const n = rows.shape[0];
+      const x = reshape(takeRows(X, rows), [n, 1, SIDE, SIDE]);
+      const y = takeRows(labels, rows);
+      const names = Object.keys(params);
+      const loss = (...values: Tensor[]) => {
+        const named = Object.fromEntries(names.map((name, i) => [name, values[i]]));
+        const out = forward(layers, named, buffers, x, true);
+        const aux = { right: rightAnswers(out.logits, y), buffers: out.buffers };
+        return [crossEntropy(out.logits, y), aux] as const;
+      };
+      const { value, grads, aux } = valueAndGrad(loss, { hasAux: true })(
+        ...names.map((name) => params[name]),
+      );
+      const gradients: Params = Object.fromEntries(names.map((name, i) => [name, grads[i]]));
+      const next = optimizer.step(params, gradients, state);
+      const figures = concat([reshape(value, [1]), reshape(aux.right, [1])]);
+      return { params: next.params as Named, buffers: aux.buffers, state: next.state, figures };
+    });
+}
+
+/** Test images evaluated at once: bounds the activations' memory (1,000 × 6 × 28 × 28 floats). */
+const EVAL_BATCH = 1000;
+
+/**
+ * Counts the right answers of the network on `set` in evaluation mode, in slices of
+ * {@linkcode EVAL_BATCH} images; one scalar tensor.
+ */
+function countRight(
+  count: (params: Named, buffers: Named, X: Tensor, labels: Tensor, rows: Tensor) => Tensor,
+  params: Named,
+  buffers: Named,
+  set: DeviceSet,
+): Tensor {
+  const n = set.X.shape[0];
+  const counts: Tensor[] = [];
+  for (let start = 0; start < n; start += EVAL_BATCH) {
+    const rows = Array.from({ length: Math.min(EVAL_BATCH, n - start) }, (_, i) => start + i);
+    using indices = set.X.backend.tensor(rows);
+    counts.push(count(params, buffers, set.X, set.labels, indices));
+  }
+  return scope(() => {
+    const total = sum(concat(counts.map((c) => reshape(c, [1]))));
+    counts.forEach((c) => c.dispose());
+    return total;
+  });
+}
+
+/** The classes the network predicts for the given test images, evaluation mode. */
+export async function predict(
+  layers: readonly Layer[],
+  params: Named,
+  buffers: Named,
+  images: Tensor,
+): Promise<number[]> {
+  const n = images.shape[0];
+  const classes = scope(() =>
+    argmax(forward(layers, params, buffers, reshape(images, [n, 1, SIDE, SIDE]), false).logits, {
+      axis: 1,
+    })
+  );
+  const values = await classes.read();
+  classes.dispose();
+  return [...values];
+}
+
+/** Progress within an epoch: images done, and the running mean loss and accuracy. */
+export interface Progress {
+  readonly run: string;
+  readonly epoch: number;
+  readonly images: number;
+  readonly of: number;
+  readonly loss: number;
+  readonly accuracy: number;
+  /** Images a second since the epoch began, as the GPU finished them. */
+  readonly imagesPerSecond: number;
+}
+
+/** One epoch's figures, as the book reports them. */
+export interface EpochFigures {
+  readonly epoch: number;
+  /** Mean cross-entropy over the epoch's minibatches (weighted by their sizes). */
+  readonly trainLoss: number;
+  /** Fraction of the epoch's training images the network got right as it trained on them. */
+  readonly trainAccuracy: number;
+  /** Fraction of the test images right after the epoch (evaluation mode). */
+  readonly testAccuracy: number;
+  /** Seconds the epoch took, its test evaluation included. */
+  readonly seconds: number;
+}
+
+/** One run's outcome, as `lenet.json` records it. */
+export interface RunResult {
+  readonly name: string;
+  readonly lr: number;
+  readonly batchSize: number;
+  readonly epochs: number[];
+  readonly trainLoss: number[];
+  readonly trainAccuracy: number[];
+  readonly testAccuracy: number[];
+  /** Seconds per epoch. */
+  readonly epochSeconds: number[];
+  /** Wall time of the run, in seconds (its compilation included). */
+  readonly seconds: number;
+}
+
+/** A trained network: its state, owned by the caller. */
+export interface Trained {
+  readonly params: Named;
+  readonly buffers: Named;
+}
+
+/**
+ * Seconds of GPU work encoded between two reads of figures: steps are encoded in chunks
+ * of about this length, measured as the run goes, so progress comes every second or so
+ * on a fast adapter (a read per chunk, not per step) and on llvmpipe alike.
+ */
+const CHUNK_SECONDS = 1;
+/** Most steps in a chunk. */
+const MAX_CHUNK_STEPS = 64;
+
+/** Callbacks of a run: progress within an epoch, and each epoch's figures ("stop" ends the run). */
+export interface RunCallbacks {
+  progress?(p: Progress): void;
+  epoch?(figures: EpochFigures): void | "stop";
+}
+
+/**
+ * Trains one run of the study and returns its figures and its trained state.
+ *
+ * @param data The images, on the backend to train on.
+ * @param spec The network and its learning rate.
+ * @param settings Epochs, batch size, seed, `--lr`, jit.
+ * @param callbacks Progress (after every chunk of steps) and epoch figures.
+ */
+export async function trainRun(
+  data: StudyData,
+  spec: RunSpec,
+  settings: LenetSettings,
+  callbacks: RunCallbacks = {},
+): Promise<{ result: RunResult; trained: Trained }> {
+  const started = performance.now();
+  const backend = data.train.X.backend;
+  const lr = settings.lr ?? spec.lr;
+  const optimizer = new SGD([{ params: stateSlots(spec.layers).params.map((s) => s.name), lr }]);
+  const train = makeTrainStep(spec.layers, optimizer);
+  const count = (params: Named, buffers: Named, X: Tensor, labels: Tensor, rows: Tensor) =>
+    scope(() => {
+      const x = reshape(takeRows(X, rows), [rows.shape[0], 1, SIDE, SIDE]);
+      return rightAnswers(
+        forward(spec.layers, params, buffers, x, false).logits,
+        takeRows(labels, rows),
+      );
+    });
+  // The old parameters, moving statistics and optimiser state are donated to the new ones.
+  const step = settings.jit ? jit(train, { donate: [0, 1, 2] }) : train;
+  const evaluate = settings.jit ? jit(count) : count;
+  let { params, buffers } = initState(backend, spec.layers, settings.seed);
+  let state = optimizer.init(params);
+  const shuffle = foldIn(randomKey(settings.seed), 1);
+  const n = data.train.X.shape[0];
+  const result: RunResult = {
+    name: spec.name,
+    lr,
+    batchSize: settings.batchSize,
+    epochs: [],
+    trainLoss: [],
+    trainAccuracy: [],
+    testAccuracy: [],
+    epochSeconds: [],
+    seconds: 0,
+  };
+  try {
+    for (let epoch = 1; epoch <= settings.epochs; epoch++) {
+      const epochStart = performance.now();
+      const batches = minibatchRows(n, settings.batchSize, { key: shuffle, epoch });
+      let done = 0, lossSum = 0, right = 0;
+      let pending: Promise<void> = Promise.resolve();
+      let chunkSteps = 1, lastRead = performance.now();
+      for (let first = 0; first < batches.length;) {
+        const chunk = batches.slice(first, first + chunkSteps);
+        first += chunk.length;
+        const figures: Tensor[] = [];
+        for (const rows of chunk) {
+          using indices = backend.tensor(rows);
+          const next = step(params, buffers, state, data.train.X, data.train.labels, indices);
+          if (!settings.jit) {
+            for (const t of [params, buffers, state.momentum].flatMap(Object.values)) t.dispose();
+          }
+          ({ params, buffers, state } = next);
+          figures.push(next.figures);
+        }
+        // Σ (mean loss × batch size) and Σ right answers over the chunk.
+        const total = scope(() => {
+          const weights = backend.tensor(chunk.flatMap((rows) => [rows.length, 1]), [
+            chunk.length,
+            2,
+          ]);
+          return sum(mul(reshape(concat(figures), [chunk.length, 2]), weights), { axis: 0 });
+        });
+        figures.forEach((f) => f.dispose());
+        const images = chunk.reduce((s, rows) => s + rows.length, 0);
+        // Waits for the chunk before the last, so the GPU always has one chunk queued.
+        await pending;
+        pending = total.read().then(([l, r]) => {
+          total.dispose();
+          const now = performance.now();
+          const perStep = (now - lastRead) / 1000 / chunk.length;
+          chunkSteps = Math.max(1, Math.min(MAX_CHUNK_STEPS, Math.floor(CHUNK_SECONDS / perStep)));
+          lastRead = now;
+          done += images;
+          lossSum += l;
+          right += r;
+          callbacks.progress?.({
+            run: spec.name,
+            epoch,
+            images: done,
+            of: n,
+            loss: lossSum / done,
+            accuracy: right / done,
+            imagesPerSecond: done / ((performance.now() - epochStart) / 1000),
+          });
+        });
+      }
+      await pending;
+      using testRight = countRight(evaluate, params, buffers, data.test);
+      const [testCount] = await testRight.read();
+      const figures: EpochFigures = {
+        epoch,
+        trainLoss: lossSum / n,
+        trainAccuracy: right / n,
+        testAccuracy: testCount / data.test.X.shape[0],
+        seconds: (performance.now() - epochStart) / 1000,
+      };
+      result.epochs.push(epoch);
+      result.trainLoss.push(figures.trainLoss);
+      result.trainAccuracy.push(figures.trainAccuracy);
+      result.testAccuracy.push(figures.testAccuracy);
+      result.epochSeconds.push(figures.seconds);
+      if (callbacks.epoch?.(figures) === "stop") break;
+    }
+  } finally {
+    state.momentum && Object.values(state.momentum).forEach((t) => t.dispose());
+    if (settings.jit) {
+      (step as ReturnType<typeof jit>).dispose();
+      (evaluate as ReturnType<typeof jit>).dispose();
+    }
+  }
+  return {
+    result: { ...result, seconds: (performance.now() - started) / 1000 },
+    trained: { params, buffers },
+  };
+}
+
+/** A label's name: `7 Sneaker`. */
+export function className(label: number): string {
+  return CLASS_NAMES[label] ?? String(label);
+}
