@@ -6,8 +6,7 @@
  */
 import { encodePanel, type GreyPicture } from "./_image_io.ts";
 import { intensityLevels, signedLevels } from "./_grey_mapping.ts";
-import { className } from "./lenet_study.ts";
-import { PIXELS, SIDE } from "./fashion_mnist.ts";
+import { className, PIXELS, SIDE } from "./fashion_mnist.ts";
 
 /** A kernel's pixel, enlarged to this many pixels a side. */
 const KERNEL_ZOOM = 16;

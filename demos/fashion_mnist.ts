@@ -34,6 +34,11 @@ export const CLASS_NAMES: readonly string[] = [
   "Bag",
   "Ankle boot",
 ];
+/** A class's name: `Sneaker` for 7. */
+export function className(label: number): string {
+  return CLASS_NAMES[label] ?? String(label);
+}
+
 /** Of every 7 images of a class, this many train (the first ones); the rest test. */
 const TRAIN_SEVENTHS = 6;
 

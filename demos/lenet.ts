@@ -35,13 +35,11 @@ import {
   LENET_DEFAULTS,
   type LenetSettings,
   predict,
-  type Progress,
-  type RunResult,
   STUDY_RUNS,
   type Trained,
-  trainRun,
   uploadData,
 } from "./lenet_study.ts";
+import { type Progress, type RunResult, trainRun } from "./lenet_run.ts";
 
 /** Seconds between two progress lines, at most (a line also ends every epoch). */
 const PROGRESS_EVERY_S = 5;

@@ -14,9 +14,9 @@
  * minibatch gather inside: the loss and its gradient by `valueAndGrad`, whose auxiliary
  * result ({@linkcode valueAndGrad}'s `hasAux`) carries what the same forward pass also
  * gives — the batch's right answers, for the running training accuracy the book reports,
- * and batch norm's updated moving statistics — then SGD's update. Steps are encoded in
- * chunks; each chunk's figures are read while the next is encoded, so the GPU never
- * waits for the host and progress arrives as the GPU gets through the chunks.
+ * and batch norm's updated moving statistics — then SGD's update. A run
+ * ({@linkcode startRun}) steps it minibatch by minibatch; `lenet_run.ts` drives the
+ * epochs, and `bench/lenet_peer.ts` times the same steps beside TensorFlow.js.
  */
 import {
   add,
@@ -32,7 +32,6 @@ import {
   jit,
   Linear,
   minibatchRows,
-  mul,
   type Params,
   philox4x32,
   type RandomKey,
@@ -48,7 +47,7 @@ import {
   type Tensor,
   valueAndGrad,
 } from "../mod.ts";
-import { CLASS_NAMES, type FashionMnist, type ImageSet, PIXELS, SIDE } from "./fashion_mnist.ts";
+import { type FashionMnist, type ImageSet, PIXELS, SIDE } from "./fashion_mnist.ts";
 
 /** A layer of a network table. */
 export type Layer =
@@ -347,30 +346,6 @@ function makeTrainStep(layers: readonly Layer[], optimizer: SGD) {
 /** Test images evaluated at once: bounds the activations' memory (1,000 × 6 × 28 × 28 floats). */
 const EVAL_BATCH = 1000;
 
-/**
- * Counts the right answers of the network on `set` in evaluation mode, in slices of
- * {@linkcode EVAL_BATCH} images; one scalar tensor.
- */
-function countRight(
-  count: (params: Named, buffers: Named, X: Tensor, labels: Tensor, rows: Tensor) => Tensor,
-  params: Named,
-  buffers: Named,
-  set: DeviceSet,
-): Tensor {
-  const n = set.X.shape[0];
-  const counts: Tensor[] = [];
-  for (let start = 0; start < n; start += EVAL_BATCH) {
-    const rows = Array.from({ length: Math.min(EVAL_BATCH, n - start) }, (_, i) => start + i);
-    using indices = set.X.backend.tensor(rows);
-    counts.push(count(params, buffers, set.X, set.labels, indices));
-  }
-  return scope(() => {
-    const total = sum(concat(counts.map((c) => reshape(c, [1]))));
-    counts.forEach((c) => c.dispose());
-    return total;
-  });
-}
-
 /** The classes the network predicts for the given test images, evaluation mode. */
 export async function predict(
   layers: readonly Layer[],
@@ -389,82 +364,36 @@ export async function predict(
   return [...values];
 }
 
-/** Progress within an epoch: images done, and the running mean loss and accuracy. */
-export interface Progress {
-  readonly run: string;
-  readonly epoch: number;
-  readonly images: number;
-  readonly of: number;
-  readonly loss: number;
-  readonly accuracy: number;
-  /** Images a second since the epoch began, as the GPU finished them. */
-  readonly imagesPerSecond: number;
-}
-
-/** One epoch's figures, as the book reports them. */
-export interface EpochFigures {
-  readonly epoch: number;
-  /** Mean cross-entropy over the epoch's minibatches (weighted by their sizes). */
-  readonly trainLoss: number;
-  /** Fraction of the epoch's training images the network got right as it trained on them. */
-  readonly trainAccuracy: number;
-  /** Fraction of the test images right after the epoch (evaluation mode). */
-  readonly testAccuracy: number;
-  /** Seconds the epoch took, its test evaluation included. */
-  readonly seconds: number;
-}
-
-/** One run's outcome, as `lenet.json` records it. */
-export interface RunResult {
-  readonly name: string;
+/** A run's network and optimiser, stepped minibatch by minibatch. */
+export interface LenetRun {
+  /** The learning rate it trains with. */
   readonly lr: number;
-  readonly batchSize: number;
-  readonly epochs: number[];
-  readonly trainLoss: number[];
-  readonly trainAccuracy: number[];
-  readonly testAccuracy: number[];
-  /** Seconds per epoch. */
-  readonly epochSeconds: number[];
-  /** Wall time of the run, in seconds (its compilation included). */
-  readonly seconds: number;
+  /** The minibatches of an epoch: the training rows in the epoch's shuffled order (from the seed). */
+  batches(epoch: number): number[][];
+  /**
+   * One training step on the training rows `rows`; returns the minibatch's mean
+   * cross-entropy and its right answers as a `[2]` tensor (the caller's), without waiting.
+   */
+  step(rows: readonly number[]): Tensor;
+  /** The right answers on `set` in evaluation mode, a scalar tensor (the caller's). */
+  countRight(set: DeviceSet): Tensor;
+  /** The current parameters and moving statistics (the run's). */
+  readonly trained: Trained;
+  /** Frees the optimiser's state and the compiled programs; with `all`, the trained state too. */
+  dispose(all?: boolean): void;
 }
 
-/** A trained network: its state, owned by the caller. */
+/** A trained network's state. */
 export interface Trained {
   readonly params: Named;
   readonly buffers: Named;
 }
 
 /**
- * Seconds of GPU work encoded between two reads of figures: steps are encoded in chunks
- * of about this length, measured as the run goes, so progress comes every second or so
- * on a fast adapter (a read per chunk, not per step) and on llvmpipe alike.
+ * Initialises a run of `spec` on `data`'s backend (the same initial weights for a seed
+ * on every backend): its step compiled by `jit` unless `settings.jit` is false.
  */
-const CHUNK_SECONDS = 1;
-/** Most steps in a chunk. */
-const MAX_CHUNK_STEPS = 64;
-
-/** Callbacks of a run: progress within an epoch, and each epoch's figures ("stop" ends the run). */
-export interface RunCallbacks {
-  progress?(p: Progress): void;
-  epoch?(figures: EpochFigures): void | "stop";
-}
-
-/**
- * Trains one run of the study and returns its figures and its trained state.
- *
- * @param data The images, on the backend to train on.
- * @param spec The network and its learning rate.
- * @param settings Epochs, batch size, seed, `--lr`, jit.
- * @param callbacks Progress (after every chunk of steps) and epoch figures.
- */
-export async function trainRun(
-  data: StudyData,
-  spec: RunSpec,
-  settings: LenetSettings,
-  callbacks: RunCallbacks = {},
-): Promise<{ result: RunResult; trained: Trained }> {
-  const started = performance.now();
+export function startRun(data: StudyData, spec: RunSpec, settings: LenetSettings): LenetRun {
   const backend = data.train.X.backend;
   const lr = settings.lr ?? spec.lr;
   const optimizer = new SGD([{ params: stateSlots(spec.layers).params.map((s) => s.name), lr }]);
@@ -472,112 +401,50 @@ export async function trainRun(
   const count = (params: Named, buffers: Named, X: Tensor, labels: Tensor, rows: Tensor) =>
     scope(() => {
       const x = reshape(takeRows(X, rows), [rows.shape[0], 1, SIDE, SIDE]);
-      return rightAnswers(
-        forward(spec.layers, params, buffers, x, false).logits,
-        takeRows(labels, rows),
-      );
+      const { logits } = forward(spec.layers, params, buffers, x, false);
+      return rightAnswers(logits, takeRows(labels, rows));
     });
   // The old parameters, moving statistics and optimiser state are donated to the new ones.
-  const step = settings.jit ? jit(train, { donate: [0, 1, 2] }) : train;
-  const evaluate = settings.jit ? jit(count) : count;
+  const compiledStep = settings.jit ? jit(train, { donate: [0, 1, 2] }) : null;
+  const compiledCount = settings.jit ? jit(count) : null;
   let { params, buffers } = initState(backend, spec.layers, settings.seed);
   let state = optimizer.init(params);
   const shuffle = foldIn(randomKey(settings.seed), 1);
   const n = data.train.X.shape[0];
-  const result: RunResult = {
-    name: spec.name,
-    lr,
-    batchSize: settings.batchSize,
-    epochs: [],
-    trainLoss: [],
-    trainAccuracy: [],
-    testAccuracy: [],
-    epochSeconds: [],
-    seconds: 0,
-  };
-  try {
-    for (let epoch = 1; epoch <= settings.epochs; epoch++) {
-      const epochStart = performance.now();
-      const batches = minibatchRows(n, settings.batchSize, { key: shuffle, epoch });
-      let done = 0, lossSum = 0, right = 0;
-      let pending: Promise<void> = Promise.resolve();
-      let chunkSteps = 1, lastRead = performance.now();
-      for (let first = 0; first < batches.length;) {
-        const chunk = batches.slice(first, first + chunkSteps);
-        first += chunk.length;
-        const figures: Tensor[] = [];
-        for (const rows of chunk) {
-          using indices = backend.tensor(rows);
-          const next = step(params, buffers, state, data.train.X, data.train.labels, indices);
-          if (!settings.jit) {
-            for (const t of [params, buffers, state.momentum].flatMap(Object.values)) t.dispose();
-          }
-          ({ params, buffers, state } = next);
-          figures.push(next.figures);
-        }
-        // Σ (mean loss × batch size) and Σ right answers over the chunk.
-        const total = scope(() => {
-          const weights = backend.tensor(chunk.flatMap((rows) => [rows.length, 1]), [
-            chunk.length,
-            2,
-          ]);
-          return sum(mul(reshape(concat(figures), [chunk.length, 2]), weights), { axis: 0 });
-        });
-        figures.forEach((f) => f.dispose());
-        const images = chunk.reduce((s, rows) => s + rows.length, 0);
-        // Waits for the chunk before the last, so the GPU always has one chunk queued.
-        await pending;
-        pending = total.read().then(([l, r]) => {
-          total.dispose();
-          const now = performance.now();
-          const perStep = (now - lastRead) / 1000 / chunk.length;
-          chunkSteps = Math.max(1, Math.min(MAX_CHUNK_STEPS, Math.floor(CHUNK_SECONDS / perStep)));
-          lastRead = now;
-          done += images;
-          lossSum += l;
-          right += r;
-          callbacks.progress?.({
-            run: spec.name,
-            epoch,
-            images: done,
-            of: n,
-            loss: lossSum / done,
-            accuracy: right / done,
-            imagesPerSecond: done / ((performance.now() - epochStart) / 1000),
-          });
-        });
-      }
-      await pending;
-      using testRight = countRight(evaluate, params, buffers, data.test);
-      const [testCount] = await testRight.read();
-      const figures: EpochFigures = {
-        epoch,
-        trainLoss: lossSum / n,
-        trainAccuracy: right / n,
-        testAccuracy: testCount / data.test.X.shape[0],
-        seconds: (performance.now() - epochStart) / 1000,
-      };
-      result.epochs.push(epoch);
-      result.trainLoss.push(figures.trainLoss);
-      result.trainAccuracy.push(figures.trainAccuracy);
-      result.testAccuracy.push(figures.testAccuracy);
-      result.epochSeconds.push(figures.seconds);
-      if (callbacks.epoch?.(figures) === "stop") break;
-    }
-  } finally {
-    state.momentum && Object.values(state.momentum).forEach((t) => t.dispose());
-    if (settings.jit) {
-      (step as ReturnType<typeof jit>).dispose();
-      (evaluate as ReturnType<typeof jit>).dispose();
-    }
-  }
   return {
-    result: { ...result, seconds: (performance.now() - started) / 1000 },
-    trained: { params, buffers },
+    lr,
+    batches: (epoch) => minibatchRows(n, settings.batchSize, { key: shuffle, epoch }),
+    step(rows) {
+      using indices = backend.tensor(rows);
+      const args = [params, buffers, state, data.train.X, data.train.labels, indices] as const;
+      const next = compiledStep ? compiledStep(...args) : train(...args);
+      if (!compiledStep) {
+        for (const t of [params, buffers, state.momentum].flatMap(Object.values)) t.dispose();
+      }
+      ({ params, buffers, state } = next);
+      return next.figures;
+    },
+    countRight(set) {
+      const counts: Tensor[] = [];
+      for (let start = 0; start < set.X.shape[0]; start += EVAL_BATCH) {
+        const size = Math.min(EVAL_BATCH, set.X.shape[0] - start);
+        using indices = backend.tensor(Array.from({ length: size }, (_, i) => start + i));
+        counts.push((compiledCount ?? count)(params, buffers, set.X, set.labels, indices));
+      }
+      return scope(() => {
+        const total = sum(concat(counts.map((c) => reshape(c, [1]))));
+        counts.forEach((c) => c.dispose());
+        return total;
+      });
+    },
+    get trained() {
+      return { params, buffers };
+    },
+    dispose(all = false) {
+      Object.values(state.momentum).forEach((t) => t.dispose());
+      compiledStep?.dispose();
+      compiledCount?.dispose();
+      if (all) [...Object.values(params), ...Object.values(buffers)].forEach((t) => t.dispose());
+    },
   };
-}
-
-/** A label's name: `7 Sneaker`. */
-export function className(label: number): string {
-  return CLASS_NAMES[label] ?? String(label);
 }
