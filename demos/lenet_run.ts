@@ -85,8 +85,8 @@ export async function trainRun(
 ): Promise<{ result: RunResult; trained: Trained }> {
   const started = performance.now();
   const run = startRun(data, spec, settings);
-  const backend = data.train.X.backend;
-  const n = data.train.X.shape[0];
+  const backend = data.backend;
+  const n = data.train.count;
   const result: RunResult = {
     name: spec.name,
     lr: run.lr,

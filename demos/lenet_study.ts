@@ -271,32 +271,48 @@ function rightAnswers(logits: Tensor, labels: Tensor): Tensor {
   return sum(equal(argmax(logits, { axis: 1 }), labels));
 }
 
-/** One split of the data on a backend: images `[n, 784]` and labels `[n]`. */
+/** The test images on a backend: images `[n, 784]` and labels `[n]`. */
 export interface DeviceSet {
   readonly X: Tensor;
   readonly labels: Tensor;
 }
 
-/** The training and test sets on a backend. */
+/**
+ * The data of a run: the training images on the host, each minibatch uploaded as its
+ * step needs it (60,000 images are 188 MB, more than the 128 MiB a WebGPU storage
+ * buffer may hold by default), and the test images on the backend.
+ */
 export interface StudyData {
-  readonly train: DeviceSet;
+  readonly backend: Backend;
+  readonly train: ImageSet;
   readonly test: DeviceSet;
-  /** Frees the four tensors. */
+  /** Frees the test set's tensors. */
   dispose(): void;
 }
 
-/** Puts the images on `backend`. */
+/** The training images as they are and the test images on `backend`. */
 export function uploadData(data: FashionMnist, backend: Backend): StudyData {
-  const put = (set: ImageSet): DeviceSet => ({
-    X: backend.tensor(set.images, [set.count, PIXELS]),
-    labels: backend.tensor(set.labels, [set.count]),
-  });
-  const train = put(data.train), test = put(data.test);
-  return {
-    train,
-    test,
-    dispose: () => [train.X, train.labels, test.X, test.labels].forEach((t) => t.dispose()),
+  const test = {
+    X: backend.tensor(data.test.images, [data.test.count, PIXELS]),
+    labels: backend.tensor(data.test.labels, [data.test.count]),
   };
+  return {
+    backend,
+    train: data.train,
+    test,
+    dispose: () => [test.X, test.labels].forEach((t) => t.dispose()),
+  };
+}
+
+/** The training rows `rows` as a minibatch on `backend`: images `[b, 1, 28, 28]`, labels `[b]`. */
+function minibatchOf(data: StudyData, rows: readonly number[]): [Tensor, Tensor] {
+  const { images, labels } = data.train;
+  const x = new Float32Array(rows.length * PIXELS);
+  rows.forEach((r, i) => x.set(images.subarray(r * PIXELS, (r + 1) * PIXELS), i * PIXELS));
+  return [
+    data.backend.tensor(x, [rows.length, 1, SIDE, SIDE]),
+    data.backend.tensor(rows.map((r) => labels[r])),
+  ];
 }
 
 /** What one training step returns; the caller owns every tensor. */
@@ -309,23 +325,13 @@ interface StepResult {
 }
 
 /**
- * The training step of a network: gathers the minibatch `rows` of `X` and `labels`,
- * takes the mean cross-entropy's gradient and the batch's right answers and moving
- * statistics from one forward pass, and applies SGD. Intermediates are freed.
+ * The training step of a network on a minibatch `x` `[b, 1, 28, 28]` with labels `y`:
+ * the mean cross-entropy's gradient, and the batch's right answers and moving
+ * statistics from the same forward pass, then SGD. Intermediates are freed.
  */
 function makeTrainStep(layers: readonly Layer[], optimizer: SGD) {
-  return (
-    params: Named,
-    buffers: Named,
-    state: SgdState,
-    X: Tensor,
-    labels: Tensor,
-    rows: Tensor,
-  ) =>
+  return (params: Named, buffers: Named, state: SgdState, x: Tensor, y: Tensor) =>
     scope((): StepResult => {
-      const n = rows.shape[0];
-      const x = reshape(takeRows(X, rows), [n, 1, SIDE, SIDE]);
-      const y = takeRows(labels, rows);
       const names = Object.keys(params);
       const loss = (...values: Tensor[]) => {
         const named = Object.fromEntries(names.map((name, i) => [name, values[i]]));
@@ -394,7 +400,7 @@ export interface Trained {
  * on every backend): its step compiled by `jit` unless `settings.jit` is false.
  */
 export function startRun(data: StudyData, spec: RunSpec, settings: LenetSettings): LenetRun {
-  const backend = data.train.X.backend;
+  const backend = data.backend;
   const lr = settings.lr ?? spec.lr;
   const optimizer = new SGD([{ params: stateSlots(spec.layers).params.map((s) => s.name), lr }]);
   const train = makeTrainStep(spec.layers, optimizer);
@@ -410,14 +416,16 @@ export function startRun(data: StudyData, spec: RunSpec, settings: LenetSettings
   let { params, buffers } = initState(backend, spec.layers, settings.seed);
   let state = optimizer.init(params);
   const shuffle = foldIn(randomKey(settings.seed), 1);
-  const n = data.train.X.shape[0];
+  const n = data.train.count;
   return {
     lr,
     batches: (epoch) => minibatchRows(n, settings.batchSize, { key: shuffle, epoch }),
     step(rows) {
-      using indices = backend.tensor(rows);
-      const args = [params, buffers, state, data.train.X, data.train.labels, indices] as const;
+      const [x, y] = minibatchOf(data, rows);
+      const args = [params, buffers, state, x, y] as const;
       const next = compiledStep ? compiledStep(...args) : train(...args);
+      x.dispose();
+      y.dispose();
       if (!compiledStep) {
         for (const t of [params, buffers, state.momentum].flatMap(Object.values)) t.dispose();
       }
