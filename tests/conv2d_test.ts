@@ -8,7 +8,19 @@
  */
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { type Backend, conv2d, corr2d, gpu, reshape } from "../mod.ts";
+import {
+  type Backend,
+  conv2d,
+  corr2d,
+  gpu,
+  jit,
+  relu,
+  reshape,
+  square,
+  sum,
+  type Tensor,
+  valueAndGrad,
+} from "../mod.ts";
 import { type Conv2dVariant, pinConv2dVariant } from "../kernels/conv2d.ts";
 import { assertCorr2dWithin, assertProperty } from "./_properties.ts";
 import { conv2dGradientsProperty, conv2dProperty } from "./_properties_conv2d.ts";
@@ -173,4 +185,28 @@ Deno.test("conv2d: errors name the op and say what was expected", async (t) => {
     throws(() => conv2d(x, w, { groups: 2, pad: 1 } as never), TypeError, /pad/);
     throws(() => conv2d(x, w, { groups: 0 }), RangeError, /groups to be an integer ≥ 1, got 0/);
   });
+});
+
+gpuTest("conv2d: under jit, a step with both gradients gives the eager values", async (dev) => {
+  // A strided, padded 3×3 layer with a relu and a squared loss: the conv and both of its
+  // gradients run as the op's own kernels inside the compiled program (their temporaries
+  // captured); the elementwise ops and the sum fused around them round as eagerly here.
+  const options = { stride: 2, padding: 1 } as const;
+  const step = (x: Tensor, w: Tensor) => {
+    const { value, grads } = valueAndGrad((a: Tensor, b: Tensor) =>
+      sum(square(relu(conv2d(a, b, options))))
+    )(x, w);
+    return [value, ...grads];
+  };
+  using x = dev.tensor(values(2 * 3 * 9 * 9, "unit", 1), [2, 3, 9, 9]);
+  using w = dev.tensor(values(4 * 3 * 3 * 3, "unit", 2), [4, 3, 3, 3]);
+  const compiled = jit(step);
+  for (let call = 0; call < 2; call++) {
+    const eager = step(x, w), traced = compiled(x, w);
+    for (let i = 0; i < eager.length; i++) {
+      assertEqualValues(await traced[i].read(), await eager[i].read(), `output ${i}, call ${call}`);
+    }
+    [...eager, ...traced].forEach((t) => t.dispose());
+  }
+  compiled.dispose();
 });
