@@ -1,19 +1,33 @@
 /**
- * @file `conv2d`'s direct kernels (PyTorch's NCHW/OIHW layout): the forward
- * convolution, a thread per output, and its transpose (the input gradient), a thread
- * per input element gathering the outputs it fed. The weight gradient needs no kernel of
- * its own: it is a `conv2d` of the transposed operands (`ops/conv2d.ts`).
+ * @file `conv2d`'s GPU kernels and the choice between them
+ * (docs/architecture.md#kernels-chosen-per-adapter): the convolution lowered onto the
+ * library's matmul by im2col (`conv2d_im2col.ts`), or direct kernels, a thread per
+ * element written (`conv2d_direct.ts`). im2col is taken where it applies — one channel
+ * group, a columns matrix that fits one buffer — and the matmul's inner dimension
+ * C·kh·kw is at least {@linkcode IM2COL_MIN_INNER}; the direct kernels serve grouped
+ * (depthwise) convolutions and short sums.
  *
- * The forward kernel multiplies padded positions as zeros (0·w, so an infinite weight
- * meets a padded zero as NaN, as padding the image and then convolving does) and sums
- * each output's C/groups·kh·kw products in the weight's row-major order (channel, row,
- * column): its error is at most γ(C/groups·kh·kw)·Σ|x·w|. The transposed kernel sums
- * the (O/groups)·kh·kw products of the outputs that read its element, at most as many.
+ * Measured on llvmpipe (kernel-only, timestamp queries, one run each, on a machine
+ * loaded ~6× its 2 cores, so ratios more than figures): a VGG block (1×64×56×56, 64
+ * kernels 3×3, padding 1; inner dimension 576) took 7,040 ms direct, 240 ms by im2col
+ * with a thread per element of the columns, 125 ms with a thread per row (matmul of the
+ * same FLOPs alone: 16–44 ms); LeNet's second layer (256×6×14×14, 16 kernels 5×5; inner
+ * 150) 5,152 ms direct against 453 ms by im2col; LeNet's first (256×1×28×28, 6 kernels
+ * 5×5, padding 2; inner 25) 2,265 ms direct against 3,393 ms by im2col, where the matmul
+ * of 6 rows by 25 is itself slow (2.2–2.9 s at [6, 25]·[25, 200,704]). Folding the
+ * gather into the matmul's operand reads instead (TensorFlow.js's `conv2d_mm`, through
+ * matmul's hooks, the geometry as constants) took 3,911 ms for the VGG block against
+ * 142 ms by im2col in the same run: the hooked kernels read B a scalar at a time, and
+ * each read repeats the gather's index arithmetic for every row block.
  *
- * Launch: workgroups of 64 threads, a thread per element of the result in row-major
- * order, folded into more dimensions past the per-dimension limit.
+ * The weight gradient has no kernel of its own: it is a `conv2d` (ops/conv2d.ts).
  */
-import { packUniforms, tiledMain } from "./_shared.ts";
+import { encodeConv2dDirect, encodeConv2dTransposedDirect } from "./conv2d_direct.ts";
+import {
+  encodeConv2dIm2col,
+  encodeConv2dTransposedIm2col,
+  im2colElements,
+} from "./conv2d_im2col.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
 /** The geometry of one convolution, validated: sizes, stride, dilation, padding, groups. */
@@ -56,113 +70,42 @@ export interface Conv2dParams {
   readonly groups: number;
 }
 
-const THREADS = 64;
+/** The shortest inner dimension C·kh·kw for which im2col beat the direct kernel. */
+export const IM2COL_MIN_INNER = 64;
 
-/** WGSL: the uniform block of both kernels. */
-const PARAMS_WGSL = /* wgsl */ `
-struct Params {
-  n: u32, c: u32, h: u32, w: u32, o: u32, kh: u32, kw: u32, oh: u32, ow: u32,
-  sh: u32, sw: u32, dh: u32, dw: u32, top: u32, left: u32, cg: u32, og: u32, total: u32,
-}
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-${tiledMain(THREADS)}
-  let idx = tile * ${THREADS}u + li;
-  if (idx >= params.total) { return; }`;
+/** A `conv2d` kernel's name. */
+export type Conv2dVariant = "direct" | "im2col";
 
-/** WGSL: the forward convolution; `src` is x [n, c, h, w], `out` [n, o, oh, ow]. */
-const FORWARD_WGSL = /* wgsl */ `${PARAMS_WGSL}
-  let q = idx % params.ow;
-  let p = (idx / params.ow) % params.oh;
-  let oc = (idx / (params.ow * params.oh)) % params.o;
-  let b = idx / (params.ow * params.oh * params.o);
-  let c0 = (oc / params.og) * params.cg;
-  var acc = 0.0;
-  for (var ci = 0u; ci < params.cg; ci++) {
-    let plane = (b * params.c + c0 + ci) * params.h;
-    let taps = (oc * params.cg + ci) * params.kh;
-    for (var i = 0u; i < params.kh; i++) {
-      let iy = i32(p * params.sh + i * params.dh) - i32(params.top);
-      let rowInside = iy >= 0 && iy < i32(params.h);
-      let row = (plane + u32(clamp(iy, 0, i32(params.h) - 1))) * params.w;
-      for (var j = 0u; j < params.kw; j++) {
-        let ix = i32(q * params.sw + j * params.dw) - i32(params.left);
-        let inside = rowInside && ix >= 0 && ix < i32(params.w);
-        // A padded position is a zero that is multiplied, as in the padded image.
-        let v = select(0.0, src[row + u32(clamp(ix, 0, i32(params.w) - 1))], inside);
-        acc += v * weight[(taps + i) * params.kw + j];
-      }
-    }
-  }
-  out[idx] = acc;
-}
-`;
+const pinned = new WeakMap<GpuRuntime, Conv2dVariant>();
 
 /**
- * WGSL: the transposed convolution (the input gradient); `src` is the output's gradient
- * [n, o, oh, ow], `out` [n, c, h, w]. Element (r, a) was read by output (p, q) through tap
- * (i, j) where r + top = p·sh + i·dh and a + left = q·sw + j·dw.
+ * Makes every `conv2d` on `runtime` use `variant` where it applies, whatever the inner
+ * dimension (tests run both this way; im2col never serves groups > 1).
  */
-const TRANSPOSED_WGSL = /* wgsl */ `${PARAMS_WGSL}
-  let a = idx % params.w;
-  let r = (idx / params.w) % params.h;
-  let ch = (idx / (params.w * params.h)) % params.c;
-  let b = idx / (params.w * params.h * params.c);
-  let group = ch / params.cg;
-  let ci = ch % params.cg;
-  var acc = 0.0;
-  for (var oi = 0u; oi < params.og; oi++) {
-    let oc = group * params.og + oi;
-    let plane = (b * params.o + oc) * params.oh;
-    let taps = (oc * params.cg + ci) * params.kh;
-    for (var i = 0u; i < params.kh; i++) {
-      let ty = i32(r + params.top) - i32(i * params.dh);
-      if (ty < 0 || u32(ty) % params.sh != 0u || u32(ty) / params.sh >= params.oh) { continue; }
-      let row = (plane + u32(ty) / params.sh) * params.ow;
-      for (var j = 0u; j < params.kw; j++) {
-        let tx = i32(a + params.left) - i32(j * params.dw);
-        if (tx < 0 || u32(tx) % params.sw != 0u || u32(tx) / params.sw >= params.ow) { continue; }
-        acc += src[row + u32(tx) / params.sw] * weight[(taps + i) * params.kw + j];
-      }
-    }
-  }
-  out[idx] = acc;
+export function pinConv2dVariant(runtime: GpuRuntime, variant: Conv2dVariant): void {
+  pinned.set(runtime, variant);
 }
-`;
 
-/** Dispatches one of the two kernels over `total` result elements. */
-function dispatchConv2d(
-  runtime: GpuRuntime,
-  transposed: boolean,
-  buffers: readonly DeviceArray[],
-  p: Conv2dParams,
-  total: number,
-): void {
-  const words = [
-    ...[p.n, p.c, p.h, p.w, p.o, p.kh, p.kw, p.oh, p.ow, p.sh, p.sw, p.dh, p.dw, p.top, p.left],
-    ...[p.c / p.groups, p.o / p.groups, total],
-  ];
-  runtime.dispatch({
-    op: "conv2d",
-    key: transposed ? "conv2d/direct-transposed" : "conv2d/direct",
-    wgsl: () => transposed ? TRANSPOSED_WGSL : FORWARD_WGSL,
-    uniforms: packUniforms(words.map((u32) => ({ u32 }))),
-    buffers,
-    workgroups: Math.ceil(total / THREADS),
-  });
+/** The kernel the convolution `params` describes uses on `runtime`. */
+export function conv2dVariantFor(runtime: GpuRuntime, params: Conv2dParams): Conv2dVariant {
+  const { groups, c, kh, kw } = params;
+  const lowers = groups === 1 && im2colElements(params) <= runtime.maxElements;
+  const pin = pinned.get(runtime);
+  if (!lowers || pin === "direct") return "direct";
+  return pin === "im2col" || c * kh * kw >= IM2COL_MIN_INNER ? "im2col" : "direct";
 }
 
 /** Encodes the convolution of `x` [n, c, h, w] with `w` [o, c/groups, kh, kw] into `out`. */
 export function encodeConv2d(
   runtime: GpuRuntime,
-  [x, w]: readonly DeviceArray[],
+  inputs: readonly DeviceArray[],
   out: DeviceArray,
   params: Conv2dParams,
 ): void {
-  const { n, o, oh, ow } = params;
-  dispatchConv2d(runtime, false, [x, w, out], params, n * o * oh * ow);
+  const encode = conv2dVariantFor(runtime, params) === "im2col"
+    ? encodeConv2dIm2col
+    : encodeConv2dDirect;
+  encode(runtime, inputs, out, params);
 }
 
 /**
@@ -172,10 +115,12 @@ export function encodeConv2d(
  */
 export function encodeConv2dTransposed(
   runtime: GpuRuntime,
-  [g, w]: readonly DeviceArray[],
+  inputs: readonly DeviceArray[],
   out: DeviceArray,
   params: Conv2dParams,
 ): void {
-  const { n, c, h, w: width } = params;
-  dispatchConv2d(runtime, true, [g, w, out], params, n * c * h * width);
+  const encode = conv2dVariantFor(runtime, params) === "im2col"
+    ? encodeConv2dTransposedIm2col
+    : encodeConv2dTransposedDirect;
+  encode(runtime, inputs, out, params);
 }

@@ -20,25 +20,31 @@ export type Padding2d =
   | "valid"
   | "same";
 
+/**
+ * The largest stride, dilation or padding: far past any image a tensor holds, and small
+ * enough that the kernels' index arithmetic (padded image sizes in i32) cannot overflow.
+ */
+export const MAX_GEOMETRY = 2 ** 24;
+
 /** Zero rows and columns added to each side, `[top, bottom, left, right]`. */
 export type Sides = readonly [number, number, number, number];
 
 /** Checks a stride or dilation: an integer ≥ 1 or a pair of them; returns `[rows, columns]`. */
 export function checkPair(op: string, name: string, value: unknown): [number, number] {
   if (typeof value === "number") {
-    checkInteger(op, name, value, { min: 1 });
+    checkInteger(op, name, value, { min: 1, max: MAX_GEOMETRY });
     return [value, value];
   }
   if (!Array.isArray(value) || value.length !== 2) {
     throw new TypeError(
-      `${op}: expected ${name} to be an integer ≥ 1 or a pair [rows, columns] of them, got ${
+      `${op}: expected ${name} to be an integer in [1, ${MAX_GEOMETRY}] or a pair [rows, columns] of them, got ${
         describeValue(value)
       }`,
     );
   }
   return [
-    checkInteger(op, `${name}[0]`, value[0], { min: 1 }),
-    checkInteger(op, `${name}[1]`, value[1], { min: 1 }),
+    checkInteger(op, `${name}[0]`, value[0], { min: 1, max: MAX_GEOMETRY }),
+    checkInteger(op, `${name}[1]`, value[1], { min: 1, max: MAX_GEOMETRY }),
   ];
 }
 
@@ -62,7 +68,8 @@ export function checkPadding(
     const [top, left] = extent.map((e) => Math.floor((e - 1) / 2));
     return [top, extent[0] - 1 - top, left, extent[1] - 1 - left];
   }
-  const side = (name: string, v: unknown) => checkInteger(op, name, v, { min: 0 });
+  const side = (name: string, v: unknown) =>
+    checkInteger(op, name, v, { min: 0, max: MAX_GEOMETRY });
   if (typeof value === "number") {
     const p = side("padding", value);
     return [p, p, p, p];
@@ -84,7 +91,7 @@ export function checkPadding(
     }
   }
   throw new TypeError(
-    `${op}: expected padding to be an integer ≥ 0, [rows, columns], [[top, bottom], [left, right]], "valid" or "same", got ${
+    `${op}: expected padding to be an integer in [0, ${MAX_GEOMETRY}], [rows, columns], [[top, bottom], [left, right]], "valid" or "same", got ${
       describeValue(value)
     }`,
   );

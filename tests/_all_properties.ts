@@ -28,6 +28,7 @@ import { softmaxProperty } from "./_properties_softmax.ts";
 import { concatProperty, matrixLayoutProperty, shapeOpsProperty } from "./_properties_layout.ts";
 import { creationProperty, randomNormalProperty } from "./_properties_creation.ts";
 import { adamProperty, sgdProperty } from "./_properties_optimizers.ts";
+import { conv2dGradientsProperty, conv2dProperty } from "./_properties_conv2d.ts";
 
 /** Every shared property, each op's and jit's at each granularity, in a fixed order. */
 export const PROPERTIES: readonly OpProperty<unknown>[] = [
@@ -55,6 +56,8 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   randomNormalProperty,
   sgdProperty,
   adamProperty,
+  conv2dProperty,
+  conv2dGradientsProperty,
   COMPOSITION_PROPERTIES.auto,
   COMPOSITION_PROPERTIES.fused,
   COMPOSITION_PROPERTIES.ops,

@@ -8,8 +8,21 @@
  */
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { type Backend, conv2d, corr2d, reshape } from "../mod.ts";
-import { assertProperty } from "./_properties.ts";
+import {
+  type Backend,
+  conv2d,
+  corr2d,
+  gpu,
+  jit,
+  relu,
+  reshape,
+  square,
+  sum,
+  type Tensor,
+  valueAndGrad,
+} from "../mod.ts";
+import { type Conv2dVariant, pinConv2dVariant } from "../kernels/conv2d.ts";
+import { assertCorr2dWithin, assertProperty } from "./_properties.ts";
 import { conv2dGradientsProperty, conv2dProperty } from "./_properties_conv2d.ts";
 import { assertEqualValues, dim, gpuTest, profile, ref, runs, seed, values } from "./_harness.ts";
 
@@ -52,16 +65,28 @@ Deno.test("conv2d: reference matches NumPy's evaluation of PyTorch's definition"
   checkNumpyCases(ref));
 gpuTest("conv2d: GPU matches NumPy's evaluation of PyTorch's definition", checkNumpyCases);
 
-gpuTest(
-  conv2dProperty.name,
-  (dev) => assertProperty(conv2dProperty, dev, runs(conv2dProperty.numRuns)),
-);
-gpuTest(
-  conv2dGradientsProperty.name,
-  (dev) => assertProperty(conv2dGradientsProperty, dev, runs(conv2dGradientsProperty.numRuns)),
-);
+// Each variant pinned on the test device (a shape takes only one of them otherwise), on
+// plain and folded grids.
+for (const variant of ["im2col", "direct"] as Conv2dVariant[]) {
+  for (const property of [conv2dProperty, conv2dGradientsProperty]) {
+    gpuTest(`${property.name} (${variant} where it applies)`, async (dev) => {
+      for (const maxWorkgroupsPerDimension of [undefined, 7]) {
+        const backend = await gpu({ device: dev.device, maxWorkgroupsPerDimension });
+        pinConv2dVariant(backend.runtime, variant);
+        const numRuns = property.numRuns / (maxWorkgroupsPerDimension ? 4 : 1);
+        await assertProperty(property, backend, runs(numRuns));
+        backend.destroy();
+      }
+    });
+  }
+}
 
-/** corr2d(x, k) and conv2d of x as one single-channel image, on `backend`: the same values. */
+/**
+ * corr2d(x, k) and conv2d of x as one single-channel image, on `backend`: the same shape,
+ * and the same values on the reference (each rounds the exact sum once); on a GPU the two
+ * sum the kh·kw products in orders of their own (conv2d's im2col in matmul's), so each is
+ * held to corr2d's bound γ(kh·kw)·Σ|x·k| around the reference instead.
+ */
 async function checkCorr2dIsConv2d(backend: Backend) {
   await fc.assert(
     fc.asyncProperty(
@@ -76,15 +101,22 @@ async function checkCorr2dIsConv2d(backend: Backend) {
       profile,
       seed,
       async ([h, w, kh, kw], kind, s) => {
-        using x = backend.tensor(values(h * w, kind, s), [h, w]);
-        using k = backend.tensor(values(kh * kw, kind, s + 1), [kh, kw]);
+        const xv = values(h * w, kind, s), kv = values(kh * kw, kind, s + 1);
+        using x = backend.tensor(xv, [h, w]);
+        using k = backend.tensor(kv, [kh, kw]);
         using edges = corr2d(x, k);
         using image = reshape(x, [1, 1, h, w]);
         using kernel = reshape(k, [1, 1, kh, kw]);
         using convolved = conv2d(image, kernel);
         assert.deepEqual(convolved.shape, [1, 1, h - kh + 1, w - kw + 1]);
-        // Both sum the kh·kw products in row-major tap order: the same float32 values.
-        assertEqualValues(await convolved.read(), await edges.read(), `${h}×${w} ⊛ ${kh}×${kw}`);
+        const what = `${h}×${w} ⊛ ${kh}×${kw} on ${backend.kind}`;
+        if (backend === ref) {
+          assertEqualValues(await convolved.read(), await edges.read(), what);
+        } else {
+          for (const t of [edges, convolved]) {
+            await assertCorr2dWithin(await t.read(), xv, [h, w], kv, [kh, kw], what);
+          }
+        }
       },
     ),
     runs(30),
@@ -121,7 +153,7 @@ Deno.test("conv2d: errors name the op and say what was expected", async (t) => {
     throws(
       () => conv2d(x, w, { groups: 2, stride: 0 }),
       RangeError,
-      /stride to be an integer ≥ 1, got 0/,
+      /stride to be an integer in \[1, 16777216\], got 0/,
     );
     throws(() => conv2d(x, w, { groups: 2, stride: [1, 0] }), RangeError, /stride\[1\] .* got 0/);
   });
@@ -153,4 +185,28 @@ Deno.test("conv2d: errors name the op and say what was expected", async (t) => {
     throws(() => conv2d(x, w, { groups: 2, pad: 1 } as never), TypeError, /pad/);
     throws(() => conv2d(x, w, { groups: 0 }), RangeError, /groups to be an integer ≥ 1, got 0/);
   });
+});
+
+gpuTest("conv2d: under jit, a step with both gradients gives the eager values", async (dev) => {
+  // A strided, padded 3×3 layer with a relu and a squared loss: the conv and both of its
+  // gradients run as the op's own kernels inside the compiled program (their temporaries
+  // captured); the elementwise ops and the sum fused around them round as eagerly here.
+  const options = { stride: 2, padding: 1 } as const;
+  const step = (x: Tensor, w: Tensor) => {
+    const { value, grads } = valueAndGrad((a: Tensor, b: Tensor) =>
+      sum(square(relu(conv2d(a, b, options))))
+    )(x, w);
+    return [value, ...grads];
+  };
+  using x = dev.tensor(values(2 * 3 * 9 * 9, "unit", 1), [2, 3, 9, 9]);
+  using w = dev.tensor(values(4 * 3 * 3 * 3, "unit", 2), [4, 3, 3, 3]);
+  const compiled = jit(step);
+  for (let call = 0; call < 2; call++) {
+    const eager = step(x, w), traced = compiled(x, w);
+    for (let i = 0; i < eager.length; i++) {
+      assertEqualValues(await traced[i].read(), await eager[i].read(), `output ${i}, call ${call}`);
+    }
+    [...eager, ...traced].forEach((t) => t.dispose());
+  }
+  compiled.dispose();
 });

@@ -21,6 +21,7 @@ import {
   type Backend,
   broadcastTo,
   concat,
+  conv2d,
   corr2d,
   cpu,
   CpuBackend,
@@ -151,6 +152,11 @@ const isMatmulShape = (v: unknown): boolean => {
     ["transposeA", "transposeB"].every((flag) => optional(isBoolean)(o[flag]));
 };
 const never = () => false;
+/** conv2d's stride or dilation (`min` 1) or padding (`min` 0): an integer or a pair of them. */
+const isGeometry = (min: number) => (v: unknown) =>
+  isInt(min, 2 ** 24)(v) || (Array.isArray(v) && v.length === 2 && v.every(isInt(min, 2 ** 24)));
+/** conv2d's padding per side, `[[top, bottom], [left, right]]`. */
+const isPerSide = (v: unknown) => Array.isArray(v) && v.length === 2 && v.every(isGeometry(0));
 /** An object literal's kind of object (or `Object.create(null)`), as records of names are. */
 const isPlain = (v: unknown): v is Record<string, unknown> =>
   isObject(v) && [Object.prototype, null].includes(Object.getPrototypeOf(v));
@@ -233,6 +239,9 @@ interface Fixtures {
   backends: Backend[];
   /** Class ids for `m23`'s two rows. */
   labels: Tensor;
+  /** conv2d's images [1, 2, 3, 3] and kernels [2, 1, 2, 2] (two groups). */
+  x4: Tensor;
+  w4: Tensor;
   /** A tensor that only the valid call of `dispose` disposes. */
   spare: Tensor;
 }
@@ -271,6 +280,8 @@ function fixtures(b: Backend, foreign: Backend[]): Fixtures {
     foreign: foreign.map((f) => f.tensor([1, 2, 3])),
     backends: [b, ...foreign],
     labels: b.tensor([0, 2]),
+    x4: b.tensor(new Float32Array(18).fill(1), [1, 2, 3, 3]),
+    w4: b.tensor(new Float32Array(8).fill(1), [2, 1, 2, 2]),
     spare: b.tensor([1]),
   };
 }
@@ -279,6 +290,9 @@ function fixtures(b: Backend, foreign: Backend[]): Fixtures {
 function disposeFixtures(f: Fixtures): void {
   const { m23, m32, v3, col3, s, tall, wide, w21, w12, b1, labels, spare, bad, foreign } = f;
   for (const t of [m23, m32, v3, col3, s, tall, wide, w21, w12, b1, labels, spare, bad[0]]) {
+    t.dispose();
+  }
+  for (const t of [f.x4, f.w4]) {
     t.dispose();
   }
   foreign.forEach((t) => t.dispose());
@@ -294,7 +308,7 @@ const BAD_SHAPES = [[0], [3, 0], [-3], [1.5], [NaN], [Infinity], ["3"], [HUGE, H
 const BAD_KEYS = [{ words: [1] }, { words: [1, -1] }, { words: [1, 2 ** 32] }, { words: "ab" }];
 
 function entries(f: Fixtures): Entry[] {
-  const { b, m23, m32, v3, col3, s, tall, wide, w21, w12, b1, labels, spare } = f;
+  const { b, m23, m32, v3, col3, s, tall, wide, w21, w12, b1, labels, spare, x4, w4 } = f;
   const bad = [...f.bad, ...f.foreign];
   const maxElements = b.maxElements;
   const fitsShape = (v: unknown) => isShape(v) && v.reduce((a, d) => a * d, 1) <= maxElements;
@@ -629,6 +643,28 @@ function entries(f: Fixtures): Entry[] {
       valid: () => [m23, m23],
       positions: [T(0, [v3, m32]), T(1, [v3, m32, tall])],
       arity: 2,
+    },
+    {
+      name: "conv2d",
+      call: forward(conv2d),
+      valid: () => [x4, w4, { stride: 1, padding: 0, dilation: 1, groups: 2 }],
+      positions: [
+        // 2-D; w4 as images has one channel for two groups, x4 as kernels one output.
+        T(0, [m23, tall, w4]),
+        T(1, [m23, x4]),
+        { index: 2, ok: optional(isObject), extra: [{ padding: "same", stride: 2 }] },
+        { index: 2, field: "stride", ok: isGeometry(1), extra: [0, [1, 0], [1, 1, 1], [1]] },
+        { index: 2, field: "dilation", ok: isGeometry(1), extra: [0, 3, [1, 3], [2.5, 1]] },
+        {
+          index: 2,
+          field: "padding",
+          ok: (v) => v === "valid" || v === "same" || isGeometry(0)(v) || isPerSide(v),
+          extra: [-1, [1, -1], [[0, 0], [0]], [[0, -1], [0, 0]], "full", 2 ** 25],
+        },
+        { index: 2, field: "groups", ok: (v) => v === 2, extra: [0, 1, 3, 4, 1.5] },
+      ],
+      arity: 3,
+      options: 2,
     },
     binary("add", add),
     binary("sub", sub),

@@ -24,6 +24,7 @@ import {
   type Backend,
   broadcastTo,
   concat,
+  conv2d,
   crossEntropy,
   div,
   exp,
@@ -61,6 +62,7 @@ import {
   where,
 } from "../mod.ts";
 import { gamma, gpuTest, ref, runs, seed, values } from "./_harness.ts";
+import { type Conv2dCase, conv2dOptions, conv2dShapes } from "./_properties_conv2d.ts";
 
 const H = 2 ** -17;
 type Shape = readonly number[];
@@ -155,8 +157,84 @@ const softmaxRows = (x: Float64Array, [m, n]: Shape) => {
   return out;
 };
 
+/**
+ * conv2d in float64, straight from PyTorch's definition: the image padded with zeros,
+ * then each output the sum over its group's channels and the dilated taps.
+ */
+function conv2d64(c: Conv2dCase, [x, w]: readonly Float64Array[]): Float64Array {
+  const { x: [n, ch, h, wd], w: [o, cg, kh, kw], y: [, , oh, ow] } = conv2dShapes(c);
+  // The zeros above and to the left; those below and to the right only bound H′ and W′.
+  const [top, left] = [[kh, c.dilation[0]], [kw, c.dilation[1]]].map(([k, dil], d) => {
+    const p = c.padding;
+    if (p === "same") return Math.floor(dil * (k - 1) / 2);
+    if (p === "valid") return 0;
+    if (typeof p === "number") return p;
+    const side = p[d];
+    return typeof side === "number" ? side : side[0];
+  });
+  const y = new Float64Array(n * o * oh * ow);
+  for (let b = 0; b < n; b++) {
+    for (let oc = 0; oc < o; oc++) {
+      const group = Math.floor(oc / (o / c.groups));
+      for (let p = 0; p < oh; p++) {
+        for (let q = 0; q < ow; q++) {
+          let total = 0;
+          for (let ci = 0; ci < cg; ci++) {
+            for (let i = 0; i < kh; i++) {
+              for (let j = 0; j < kw; j++) {
+                const r = p * c.stride[0] + i * c.dilation[0] - top;
+                const col = q * c.stride[1] + j * c.dilation[1] - left;
+                if (r < 0 || r >= h || col < 0 || col >= wd) continue;
+                total += x[((b * ch + group * cg + ci) * h + r) * wd + col] *
+                  w[((oc * cg + ci) * kh + i) * kw + j];
+              }
+            }
+          }
+          y[((b * o + oc) * oh + p) * ow + q] = total;
+        }
+      }
+    }
+  }
+  return y;
+}
+
+/** Small convolutions: every padding form, strides past the kernel, dilation, groups. */
+const convolutions: fc.Arbitrary<Conv2dCase> = fc.record({
+  n: fc.integer({ min: 1, max: 2 }),
+  groups: fc.constantFrom(1, 2),
+  cg: fc.integer({ min: 1, max: 2 }),
+  og: fc.integer({ min: 1, max: 2 }),
+  h: fc.integer({ min: 1, max: 6 }),
+  w: fc.integer({ min: 1, max: 6 }),
+  kh: fc.integer({ min: 1, max: 3 }),
+  kw: fc.integer({ min: 1, max: 3 }),
+  stride: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })),
+  dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+  padding: fc.oneof(
+    fc.constantFrom<Conv2dCase["padding"]>("valid", "same", 1),
+    fc.tuple(fc.tuple(fc.nat(2), fc.nat(2)), fc.tuple(fc.nat(2), fc.nat(2))),
+  ),
+  profile: fc.constant("unit" as const),
+  seed: fc.constant(0),
+}).map((c) => c.padding === "same" ? { ...c, stride: [1, 1] as [number, number] } : c)
+  .filter((c) => {
+    const { y } = conv2dShapes(c);
+    return y[2] >= 1 && y[3] >= 1; // the dilated kernel fits the padded image
+  });
+
 /** Every case, as an arbitrary of its shapes. */
 const CASES: Record<string, fc.Arbitrary<Case>> = {
+  // conv2d is bilinear (M₃ = 0): dx sums (O/groups)·kh·kw products g·w, dw N·H′·W′ products
+  // g·x, each after the product c·1 of sum∘mul; every sum is no longer than the terms.
+  conv2d: convolutions.map((c) => {
+    const { x, w } = conv2dShapes(c);
+    return {
+      op: (a: Tensor, b: Tensor) => conv2d(a, b, conv2dOptions(c)),
+      f64: (xs) => conv2d64(c, xs),
+      shapes: [x, w],
+      roundings: c.og * c.kh * c.kw + 2,
+    };
+  }),
   // Copies: each gradient term is a c, summed.
   "neg, add, sub (broadcast)": broadcastPairs.map((s) =>
     elementwise((a, b) => sub(add(neg(a), b), a), (a, b) => -a + b - a, s, 1)
