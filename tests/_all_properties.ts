@@ -28,6 +28,8 @@ import { softmaxProperty } from "./_properties_softmax.ts";
 import { concatProperty, matrixLayoutProperty, shapeOpsProperty } from "./_properties_layout.ts";
 import { creationProperty, randomNormalProperty } from "./_properties_creation.ts";
 import { adamProperty, sgdProperty } from "./_properties_optimizers.ts";
+import { poolGradProperty, poolProperty } from "./_properties_pool.ts";
+import { batchNormProperty, layerNormProperty } from "./_properties_norm.ts";
 
 /** Every shared property, each op's and jit's at each granularity, in a fixed order. */
 export const PROPERTIES: readonly OpProperty<unknown>[] = [
@@ -55,6 +57,10 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   randomNormalProperty,
   sgdProperty,
   adamProperty,
+  poolProperty,
+  poolGradProperty,
+  batchNormProperty,
+  layerNormProperty,
   COMPOSITION_PROPERTIES.auto,
   COMPOSITION_PROPERTIES.fused,
   COMPOSITION_PROPERTIES.ops,
