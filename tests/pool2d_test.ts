@@ -17,13 +17,18 @@ import {
 } from "../mod.ts";
 import { assertProperty } from "./_properties.ts";
 import { poolGradProperty, poolProperty } from "./_properties_pool.ts";
-import { assertWithin, dev, gamma, gpuTest, ref, runs } from "./_harness.ts";
+import { assertWithin, dev, folded, gamma, gpuTest, ref, runs } from "./_harness.ts";
 
 for (const property of [poolProperty, poolGradProperty]) {
   Deno.test(`${property.name} (reference only)`, () =>
     assertProperty({ ...property, check: (_b, c) => property.check(ref, c) }, ref, runs(20)));
   gpuTest(property.name, (dev) => assertProperty(property, dev, runs(property.numRuns)));
 }
+
+gpuTest(
+  "maxPool2d, avgPool2d and their gradient kernels on a folded grid agree with the loops",
+  () => assertProperty(poolGradProperty, folded!, runs(15)),
+);
 
 /** Every backend the test runs on: the reference, and the GPU when there is one. */
 const backends: Backend[] = dev ? [ref, dev] : [ref];
