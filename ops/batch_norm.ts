@@ -86,8 +86,7 @@ export function batchNorm(
 ): BatchNormResult {
   const op = "batchNorm";
   checkArity(op, arguments, 6);
-  const tensors = checkTensors(op, { x, gamma, beta, movingMean, movingVar });
-  const [input, ...perChannel] = tensors;
+  const [input, ...perChannel] = checkTensors(op, { x, gamma, beta, movingMean, movingVar });
   const rank = input.shape.length;
   if (rank !== 2 && rank !== 4) {
     throw new RangeError(
@@ -126,13 +125,14 @@ export function batchNorm(
     );
   }
   const channels = rank === 2 ? [1, c] : [1, c, 1, 1];
+  const [, , oldMean, oldVar] = perChannel;
   return scope(() => {
     const [g, b, mm, mv] = perChannel.map((t) => reshape(t, channels));
     if (!training) {
       return {
         y: scaleShift(op, sub(input, mm), mv, eps, g, b),
-        movingMean: reshape(movingMean, [c]),
-        movingVar: reshape(movingVar, [c]),
+        movingMean: reshape(oldMean, [c]),
+        movingVar: reshape(oldVar, [c]),
       };
     }
     const { mean, variance, y } = normalizeOver(op, input, axes, eps, g, b);
@@ -140,8 +140,8 @@ export function batchNorm(
       add(scale(old, 1 - momentum), scale(reshape(stopGradient(batch), [c]), weight));
     return {
       y,
-      movingMean: moving(tensors[3], mean, momentum),
-      movingVar: moving(tensors[4], variance, momentum * count / (count - 1)),
+      movingMean: moving(oldMean, mean, momentum),
+      movingVar: moving(oldVar, variance, momentum * count / (count - 1)),
     };
   });
 }

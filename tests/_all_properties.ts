@@ -29,6 +29,8 @@ import { concatProperty, matrixLayoutProperty, shapeOpsProperty } from "./_prope
 import { creationProperty, randomNormalProperty } from "./_properties_creation.ts";
 import { adamProperty, sgdProperty } from "./_properties_optimizers.ts";
 import { conv2dGradientsProperty, conv2dProperty } from "./_properties_conv2d.ts";
+import { poolGradProperty, poolProperty } from "./_properties_pool.ts";
+import { batchNormProperty, layerNormProperty } from "./_properties_norm.ts";
 
 /** Every shared property, each op's and jit's at each granularity, in a fixed order. */
 export const PROPERTIES: readonly OpProperty<unknown>[] = [
@@ -58,6 +60,10 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   adamProperty,
   conv2dProperty,
   conv2dGradientsProperty,
+  poolProperty,
+  poolGradProperty,
+  batchNormProperty,
+  layerNormProperty,
   COMPOSITION_PROPERTIES.auto,
   COMPOSITION_PROPERTIES.fused,
   COMPOSITION_PROPERTIES.ops,
