@@ -102,6 +102,14 @@ export function valueAndGrad<A extends Tensor[]>(
   f: (...args: A) => Tensor,
   options?: { readonly hasAux?: false },
 ): (...args: A) => ValueAndGrads;
+/**
+ * {@linkcode valueAndGrad} with `{ hasAux: true }`: `f` returns `[value, aux]`, and the
+ * result carries `aux` beside the value and the gradients (JAX's `has_aux`).
+ *
+ * @param f Maps tensors to `[scalar tensor, aux]`.
+ * @param options `{ hasAux: true }`.
+ * @returns A function of the same arguments returning `{ value, grads, aux }`.
+ */
 export function valueAndGrad<A extends Tensor[], Aux>(
   f: (...args: A) => readonly [Tensor, Aux],
   options: { readonly hasAux: true },
