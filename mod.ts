@@ -6,8 +6,10 @@
  * - Backends: {@linkcode gpu} (WebGPU) and {@linkcode cpu} (the reference).
  * - Ops: elementwise math with NumPy broadcasting ({@linkcode add}, {@linkcode exp}, …),
  *   comparisons, shape and layout ops, reductions ({@linkcode sum}, …), softmax and
- *   losses, {@linkcode matmul}, {@linkcode corr2d}, {@linkcode l2Penalty},
- *   {@linkcode sgdStep}, {@linkcode dropout}. An op never changes its inputs.
+ *   losses, {@linkcode matmul}, {@linkcode corr2d}, {@linkcode conv2d}, pooling
+ *   ({@linkcode maxPool2d}, {@linkcode avgPool2d}), normalisation ({@linkcode batchNorm},
+ *   {@linkcode layerNorm}), {@linkcode l2Penalty}, {@linkcode sgdStep}, {@linkcode dropout}.
+ *   An op never changes its inputs.
  * - Training: {@linkcode valueAndGrad} and {@linkcode grad} (autodiff), {@linkcode SGD}
  *   and {@linkcode Adam}, and {@linkcode jit}, which compiles a training step into a few
  *   fused kernels, or a small one into a single kernel.
@@ -57,6 +59,10 @@ export { l2Penalty } from "./ops/l2_penalty.ts";
 export { sgdStep, type SgdStepOptions } from "./ops/sgd_step.ts";
 export { dropout } from "./ops/dropout.ts";
 export { corr2d } from "./ops/corr2d.ts";
+export { conv2d, type Conv2dOptions, type Padding2d, type Size2d } from "./ops/conv2d.ts";
+export { avgPool2d, maxPool2d, type Pool2dOptions } from "./ops/pool2d.ts";
+export { batchNorm, type BatchNormOptions, type BatchNormResult } from "./ops/batch_norm.ts";
+export { layerNorm, type LayerNormOptions } from "./ops/layer_norm.ts";
 export { foldIn, philox4x32, type RandomKey, randomKey, splitKey } from "./ops/random.ts";
 export { add, div, maximum, minimum, mul, neg, pow, sub } from "./ops/arithmetic.ts";
 export { clip, floorDiv, mod, squaredDifference } from "./ops/arithmetic.ts";
@@ -86,7 +92,13 @@ export {
   saveSafetensors,
   type SaveSafetensorsOptions,
 } from "./ops/safetensors.ts";
-export { grad, valueAndGrad, type ValueAndGrads } from "./train/autodiff.ts";
+export {
+  grad,
+  valueAndGrad,
+  type ValueAndGradOptions,
+  type ValueAndGrads,
+  type ValueAndGradsWithAux,
+} from "./train/autodiff.ts";
 export { jit, type JitOptions, type Jitted, type KernelGranularity } from "./jit/jit.ts";
 export {
   type Dataset,

@@ -26,8 +26,9 @@ import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.
 import { openBenchDevice } from "./_gpu_timer.ts";
 import { decayPeers } from "./decay_peers.ts";
 import { benchMlpPeer } from "./mlp_peer.ts";
+import { benchLenetPeer } from "./lenet_peer.ts";
 
-const options = parseBenchArgs(Deno.args, "bench:peers", ["mlp", "decay"]);
+const options = parseBenchArgs(Deno.args, "bench:peers", ["mlp", "lenet", "decay"]);
 const progress = (line: string) => console.error(line);
 
 if (!(await tf.setBackend("webgpu"))) {
@@ -207,6 +208,7 @@ if (rows.length > 0 || coldRows.length > 0) {
   progress(`wrote ${await writeResult(options.out, "peers.md", markdown + "\n")}`);
 }
 if (options.only.has("mlp")) await benchMlpPeer(tf, dev, options.reps, options.out, progress);
+if (options.only.has("lenet")) await benchLenetPeer(tf, dev, options.reps, options.out, progress);
 bench.destroy();
 // The weight-decay study on both peers and ours (bench/decay_peers.ts).
 if (options.only.has("decay")) await decayPeers(options);

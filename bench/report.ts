@@ -6,7 +6,8 @@
  * `timestamp-query`, where the adapter has it (llvmpipe does, and it works in Deno);
  * otherwise wall time of one call and one wait. Matmul also as a fresh script sees it:
  * first call, ten and twenty calls, in new processes with and without stored tuning,
- * beside the same calls in this warm process. Writes `report.json` and `report.md`
+ * beside the same calls in this warm process; conv2d and its gradients at LeNet's and a
+ * VGG block's sizes beside matmul of the same FLOPs (`_conv2d.ts`). Writes `report.json` and `report.md`
  * under `bench/results/` (or `--out`).
  */
 import { cpu, gpu, type GpuBackend, type GpuTensor, matmul, type Tensor } from "../mod.ts";
@@ -22,9 +23,10 @@ import {
 } from "./_cold.ts";
 import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
 import { openBenchDevice } from "./_gpu_timer.ts";
+import { CONV2D_HEADER, conv2dFigures, conv2dRows } from "./_conv2d.ts";
 import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "../kernels/_shared.ts";
 
-const options = parseBenchArgs(Deno.args, "bench:report");
+const options = parseBenchArgs(Deno.args, "bench:report", ["conv2d"]);
 const bench = await openBenchDevice().catch((error) => {
   console.error(`bench:report: ${error.message}`);
   Deno.exit(1);
@@ -245,6 +247,10 @@ if (options.only.has("matmul")) {
   }
 }
 
+const conv2dJson = options.only.has("conv2d")
+  ? await conv2dFigures(dev, options.reps, gpuTime, progress)
+  : [];
+
 /**
  * Matmul as a fresh script sees it: each figure from processes of its own (bench/_cold.ts),
  * with nothing stored (a first run on this adapter) and with the tuning stored by an
@@ -320,6 +326,9 @@ const coldTable = coldRows.length
 const variantsTable = variantRows.length
   ? markdownTable(["matmul GFLOP/s", ...MATMUL_VARIANTS.keys()], variantRows)
   : "";
+const conv2dTable = conv2dJson.length
+  ? markdownTable([...CONV2D_HEADER], conv2dRows(conv2dJson))
+  : "";
 const when = new Date().toISOString();
 const markdown = [
   `Adapter: **${bench.adapter}** (${
@@ -330,6 +339,9 @@ const markdown = [
   "",
   variantsTable &&
   `Matmul variants, GFLOP/s (${timing}); ✓ marks the autotune's choice, – a variant not tried at that shape:\n\n${variantsTable}`,
+  "",
+  conv2dTable &&
+  `conv2d (${timing}; a gradient is forward + that gradient, less the forward), beside a matmul of the same FLOPs:\n\n${conv2dTable}`,
   "",
   coldTable &&
   `Matmul as a script sees it (wall ms from the first call to the last result, one wait per ${WAIT_EVERY} calls and after the last; cold: a new process per figure, medians of ${coldReps}, \`bench/_cold.ts\`):\n\n${coldTable}`,
@@ -348,6 +360,7 @@ const json = JSON.stringify(
     rows,
     matmulVariants: variantJson,
     matmulCold: coldJson,
+    conv2d: conv2dJson,
   },
   null,
   2,

@@ -40,6 +40,7 @@ import { relative } from "node:path";
 import { type Backend, corr2d, dropout, GpuBackend, randomKey, type Tensor } from "../mod.ts";
 import { encodeGreyPng, encodePanel, InputError, openPicture } from "./_image_io.ts";
 import { encodeNpy } from "./_npy.ts";
+import { D2L_OUTPUTS, learnKernel } from "./_learn_kernel.ts";
 
 const DEFAULT_INPUT = relative(Deno.cwd(), fileURLToPath(new URL("chelsea.png", import.meta.url)));
 
@@ -55,6 +56,8 @@ Usage: deno task demo:image [options]
   --backend B     gpu (WebGPU) or cpu (the reference)  [default: gpu]
   --out DIR       output directory  [default: out/image]
   --npy           also write each result as float32 .npy (the values before mapping to 8 bits)
+  --learn-iterations N  steps of learning the vertical edges' kernel back  [default: 10]
+  --learn-lr R    their rate  [default: 0.03]
   --help          print this and exit
 
 The grey image is the chosen channel: 8-bit values (PNG, JPEG, uint8 .npy) divided by 255, so
@@ -65,6 +68,10 @@ in [0, 1]; float32 .npy values as they are. Written to DIR:
   vertical.png    corr2d(grey, [[1, -1]]): vertical edges, H × (W − 1)
   horizontal.png  corr2d(grey, [[1], [-1]]): horizontal edges, (H − 1) × W
   panel.png       the four in a 2 × 2 grid, captioned with what they are and their mapping
+  learn.json      d2l §7.2's last experiment: the 1×2 kernel learnt by gradient descent with
+                  conv2d from the grey image and its vertical edges, from a random start,
+                  on the summed squared error scaled by 42/M (M edge values; d2l's 6×8
+                  picture has 42, so its run is d2l's): each step's loss and kernel
 
 Mapping to 8-bit grey:
   gray, dropout         v → round(255 · v / s), clipped to [0, 255], with s = 1 (or the grey
@@ -88,6 +95,8 @@ interface Options {
   backend: "gpu" | "cpu";
   out: string;
   npy: boolean;
+  learnIterations: number;
+  learnLr: number;
 }
 
 /** Options that take a value, with their defaults (as typed on the command line). */
@@ -98,6 +107,8 @@ export const DEFAULTS = {
   seed: "0",
   backend: "gpu",
   out: "out/image",
+  "learn-iterations": "10",
+  "learn-lr": "0.03",
 };
 
 function parseOptions(args: string[]): Options | "help" {
@@ -112,6 +123,8 @@ function parseOptions(args: string[]): Options | "help" {
     backend: choiceOption("backend", values.backend, ["gpu", "cpu"]),
     out: values.out,
     npy: parsed.flags.has("npy"),
+    learnIterations: integerOption("learn-iterations", values["learn-iterations"], 0, 100000),
+    learnLr: numberOption("learn-lr", values["learn-lr"], "a rate > 0", (r) => r > 0),
   };
 }
 
@@ -209,6 +222,7 @@ async function compute(
       caption: captionLines(caption),
     }));
     files.push(["panel.png", await encodePanel(cells, 2)]);
+    files.push(["learn.json", await learnEdges(backend, x, results[2], options, out)]);
     if (options.npy) {
       captions.forEach(({ name }, i) =>
         files.push([`${name}.npy`, encodeNpy(values[i], results[i].shape)])
@@ -220,6 +234,47 @@ async function compute(
   } finally {
     tensors.forEach((t) => t.dispose());
   }
+}
+
+/**
+ * Learns the vertical edges' kernel back (`_learn_kernel.ts`), printing each step, and
+ * returns the run as learn.json's bytes.
+ */
+async function learnEdges(
+  backend: Backend,
+  x: Tensor,
+  vertical: Tensor,
+  options: Options,
+  out: Io,
+): Promise<Uint8Array> {
+  const { learnIterations: iterations, learnLr: lr, seed } = options;
+  out.out(
+    `learning [[1, -1]] back from the grey image and its vertical edges (d2l §7.2): ` +
+      `${iterations} steps at rate ${lr} on the summed squared error × ${D2L_OUTPUTS}/${vertical.size}`,
+  );
+  const fixed = (v: number) => v.toFixed(4).padStart(8);
+  const run = await learnKernel(backend, x, vertical, { iterations, lr, seed }, (step) =>
+    out.out(
+      `  step ${String(step.iteration).padStart(3)}  loss ${
+        step.loss.toPrecision(6).padStart(11)
+      }` +
+        `  kernel [${fixed(step.kernel[0])}, ${fixed(step.kernel[1])}]`,
+    ));
+  const learned = run.steps.at(-1)?.kernel ?? run.initial;
+  const distance = Math.max(Math.abs(learned[0] - 1), Math.abs(learned[1] + 1));
+  out.out(
+    `  learned [${learned.map((v) => v.toFixed(4)).join(", ")}]; largest difference from [1, -1]: ${
+      distance.toFixed(4)
+    }`,
+  );
+  const json = {
+    experiment: "d2l §7.2: learning a kernel",
+    target: [1, -1],
+    ...run,
+    learned,
+    distance,
+  };
+  return new TextEncoder().encode(JSON.stringify(json, null, 2) + "\n");
 }
 
 /**

@@ -34,6 +34,9 @@ import { softmaxProperty } from "./_properties_softmax.ts";
 import { concatProperty, matrixLayoutProperty, shapeOpsProperty } from "./_properties_layout.ts";
 import { creationProperty, randomNormalProperty } from "./_properties_creation.ts";
 import { adamProperty, sgdProperty } from "./_properties_optimizers.ts";
+import { conv2dGradientsProperty, conv2dProperty } from "./_properties_conv2d.ts";
+import { poolGradProperty, poolProperty } from "./_properties_pool.ts";
+import { batchNormProperty, layerNormProperty } from "./_properties_norm.ts";
 
 /** Every shared property, each op's and jit's at each granularity, in a fixed order. */
 export const PROPERTIES: readonly OpProperty<unknown>[] = [
@@ -65,6 +68,12 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   randomNormalProperty,
   sgdProperty,
   adamProperty,
+  conv2dProperty,
+  conv2dGradientsProperty,
+  poolProperty,
+  poolGradProperty,
+  batchNormProperty,
+  layerNormProperty,
   COMPOSITION_PROPERTIES.auto,
   COMPOSITION_PROPERTIES.fused,
   COMPOSITION_PROPERTIES.ops,

@@ -16,6 +16,7 @@ import {
   corr2d,
   dropout,
   grad,
+  greater,
   l2Penalty,
   matmul,
   mean,
@@ -239,6 +240,37 @@ Deno.test("valueAndGrad: disposes every intermediate, keeps value and gradients"
   assert.deepEqual([...await da.read()], [2, 2, 2]);
   assert.deepEqual([...await db.read()], [0, 0, 0]);
   for (const t of [value, ...grads, da, db]) t.dispose();
+  assert.equal(ref.liveTensors, start + 2);
+});
+
+Deno.test("valueAndGrad with hasAux: returns the forward pass's other results, not differentiated", async () => {
+  const start = ref.liveTensors;
+  using w = ref.tensor([1, 2, 3]);
+  using x = ref.tensor([4, 5, 6]);
+  // aux: the products themselves and their count of those over 10 (both computed once, in f).
+  const f = (a: Tensor, b: Tensor) => {
+    const products = mul(square(a), b);
+    return [sum(products), { products, large: sum(greater(products, ref.tensor([10]))) }] as const;
+  };
+  const { value, grads, aux } = valueAndGrad(f, { hasAux: true })(w, x);
+  assert.deepEqual([...await value.read()], [4 + 20 + 54]);
+  // The gradient is the value's alone: aux adds nothing to it.
+  assert.deepEqual([...await grads[0].read()], [8, 20, 36]);
+  assert.deepEqual([...await grads[1].read()], [1, 4, 9]);
+  assert.deepEqual([...await aux.products.read()], [4, 20, 54]);
+  assert.deepEqual([...await aux.large.read()], [2]);
+  // Everything else made on the way is freed; the caller owns value, grads and aux.
+  assert.equal(ref.liveTensors, start + 2 + 1 + 2 + 2);
+  for (const t of [value, ...grads, aux.products, aux.large]) t.dispose();
+  assert.equal(ref.liveTensors, start + 2);
+  assert.throws(
+    () => valueAndGrad((a: Tensor) => [sum(a)] as unknown as [Tensor, 0], { hasAux: true })(x),
+    /valueAndGrad: expected f to return \[value, aux\] \(hasAux\), got/,
+  );
+  assert.throws(
+    () => valueAndGrad((a: Tensor) => [a, 0] as const, { hasAux: true })(x),
+    /valueAndGrad: expected f to return \[value, aux\] with value a live scalar tensor, got shape \[3\]/,
+  );
   assert.equal(ref.liveTensors, start + 2);
 });
 

@@ -18,11 +18,14 @@ import {
   Adam,
   add,
   argmax,
+  avgPool2d,
   type Backend,
+  batchNorm,
   broadcastTo,
   ceil,
   clip,
   concat,
+  conv2d,
   corr2d,
   cos,
   cpu,
@@ -51,6 +54,7 @@ import {
   isNaN,
   jit,
   l2Penalty,
+  layerNorm,
   leakyRelu,
   less,
   lessEqual,
@@ -69,6 +73,7 @@ import {
   matmul,
   max,
   maximum,
+  maxPool2d,
   mean,
   minibatch,
   minibatchRows,
@@ -178,6 +183,11 @@ const isMatmulShape = (v: unknown): boolean => {
     ["transposeA", "transposeB"].every((flag) => optional(isBoolean)(o[flag]));
 };
 const never = () => false;
+/** conv2d's stride or dilation (`min` 1) or padding (`min` 0): an integer or a pair of them. */
+const isGeometry = (min: number) => (v: unknown) =>
+  isInt(min, 2 ** 24)(v) || (Array.isArray(v) && v.length === 2 && v.every(isInt(min, 2 ** 24)));
+/** conv2d's padding per side, `[[top, bottom], [left, right]]`. */
+const isPerSide = (v: unknown) => Array.isArray(v) && v.length === 2 && v.every(isGeometry(0));
 /** An object literal's kind of object (or `Object.create(null)`), as records of names are. */
 const isPlain = (v: unknown): v is Record<string, unknown> =>
   isObject(v) && [Object.prototype, null].includes(Object.getPrototypeOf(v));
@@ -193,6 +203,13 @@ const isRows = (v: unknown) =>
   v !== null && typeof v === "object" && Number.isInteger((v as ArrayLike<unknown>).length) &&
   (v as ArrayLike<unknown>).length >= 1 && (v as ArrayLike<unknown>).length <= 1000 &&
   Array.from(v as ArrayLike<unknown>).every(isInt(0, 2));
+
+/** An integer in [min, max], or a pair of them: a pooling's kernel, stride or padding. */
+const isPair = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: unknown) =>
+  isInt(min, max)(v) ||
+  (Array.isArray(v) && v.length === 2 && isInt(min, max)(v[0]) && isInt(min, max)(v[1]));
+/** `[1]` or `[-1]`: the last axis of a matrix, as a list. */
+const isLastAxisList = (v: unknown) => Array.isArray(v) && v.length === 1 && [1, -1].includes(v[0]);
 
 /** One argument position: which argument (and option field), and what it accepts. */
 interface Position {
@@ -252,6 +269,8 @@ interface Fixtures {
   w21: Tensor;
   w12: Tensor;
   b1: Tensor;
+  /** A [1, 1, 3, 3] image, for the poolings. */
+  img: Tensor;
   /** Tensors no call accepts: disposed, fake, made by no backend. */
   bad: Tensor[];
   /** Tensors of other backends and devices: refused beside a tensor of `b`. */
@@ -260,6 +279,9 @@ interface Fixtures {
   backends: Backend[];
   /** Class ids for `m23`'s two rows. */
   labels: Tensor;
+  /** conv2d's images [1, 2, 3, 3] and kernels [2, 1, 2, 2] (two groups). */
+  x4: Tensor;
+  w4: Tensor;
   /** A tensor that only the valid call of `dispose` disposes. */
   spare: Tensor;
 }
@@ -294,18 +316,24 @@ function fixtures(b: Backend, foreign: Backend[]): Fixtures {
     w21: b.tensor([1, 1], [2, 1]),
     w12: b.tensor([1, 1], [1, 2]),
     b1: b.tensor([0]),
+    img: b.tensor([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 3, 3]),
     bad: [disposed, Object.create(Tensor.prototype), new RogueTensor(b)],
     foreign: foreign.map((f) => f.tensor([1, 2, 3])),
     backends: [b, ...foreign],
     labels: b.tensor([0, 2]),
+    x4: b.tensor(new Float32Array(18).fill(1), [1, 2, 3, 3]),
+    w4: b.tensor(new Float32Array(8).fill(1), [2, 1, 2, 2]),
     spare: b.tensor([1]),
   };
 }
 
 /** Disposes the fixtures' tensors. */
 function disposeFixtures(f: Fixtures): void {
-  const { m23, m32, v3, col3, s, tall, wide, w21, w12, b1, labels, spare, bad, foreign } = f;
-  for (const t of [m23, m32, v3, col3, s, tall, wide, w21, w12, b1, labels, spare, bad[0]]) {
+  const { m23, m32, v3, col3, s, tall, wide, w21, w12, b1, img, labels, spare, bad, foreign } = f;
+  for (const t of [m23, m32, v3, col3, s, tall, wide, w21, w12, b1, img, labels, spare, bad[0]]) {
+    t.dispose();
+  }
+  for (const t of [f.x4, f.w4]) {
     t.dispose();
   }
   foreign.forEach((t) => t.dispose());
@@ -321,7 +349,7 @@ const BAD_SHAPES = [[0], [3, 0], [-3], [1.5], [NaN], [Infinity], ["3"], [HUGE, H
 const BAD_KEYS = [{ words: [1] }, { words: [1, -1] }, { words: [1, 2 ** 32] }, { words: "ab" }];
 
 function entries(f: Fixtures): Entry[] {
-  const { b, m23, m32, v3, col3, s, tall, wide, w21, w12, b1, labels, spare } = f;
+  const { b, m23, m32, v3, col3, s, tall, wide, w21, w12, b1, img, labels, spare, x4, w4 } = f;
   const bad = [...f.bad, ...f.foreign];
   const maxElements = b.maxElements;
   const fitsShape = (v: unknown) => isShape(v) && v.reduce((a, d) => a * d, 1) <= maxElements;
@@ -665,6 +693,44 @@ function entries(f: Fixtures): Entry[] {
       positions: [T(0, [v3, m32]), T(1, [v3, m32, tall])],
       arity: 2,
     },
+    {
+      name: "conv2d",
+      call: forward(conv2d),
+      valid: () => [x4, w4, { stride: 1, padding: 0, dilation: 1, groups: 2 }],
+      positions: [
+        // 2-D; w4 as images has one channel for two groups, x4 as kernels one output.
+        T(0, [m23, tall, w4]),
+        T(1, [m23, x4]),
+        { index: 2, ok: optional(isObject), extra: [{ padding: "same", stride: 2 }] },
+        { index: 2, field: "stride", ok: isGeometry(1), extra: [0, [1, 0], [1, 1, 1], [1]] },
+        { index: 2, field: "dilation", ok: isGeometry(1), extra: [0, 3, [1, 3], [2.5, 1]] },
+        {
+          index: 2,
+          field: "padding",
+          ok: (v) => v === "valid" || v === "same" || isGeometry(0)(v) || isPerSide(v),
+          extra: [-1, [1, -1], [[0, 0], [0]], [[0, -1], [0, 0]], "full", 2 ** 25],
+        },
+        { index: 2, field: "groups", ok: (v) => v === 2, extra: [0, 1, 3, 4, 1.5] },
+      ],
+      arity: 3,
+      options: 2,
+    },
+    // A 3×3 image with kernel 2, stride 1, padding 1: kernels 2…5 fit (padding ≤ half of
+    // it, no larger than the padded 5×5), paddings 0…1 fit kernel 2.
+    ...[["maxPool2d", maxPool2d], ["avgPool2d", avgPool2d]].map(([name, fn]): Entry => ({
+      name: name as string,
+      call: forward(fn),
+      valid: () => [img, { kernel: 2, stride: 1, padding: 1 }],
+      positions: [
+        solo(0, [m23, v3, s]),
+        { index: 1, ok: never, extra: [{}, { kernel: 6 }, { kernel: 2, dilation: 1 }] },
+        { index: 1, field: "kernel", ok: isPair(2, 5), extra: [[2], [2, 2, 2], [1, 2], [2, 6]] },
+        { index: 1, field: "stride", ok: optional(isPair(1)), extra: [0, [1, 0], [1]] },
+        { index: 1, field: "padding", ok: optional(isPair(0, 1)), extra: [-1, 2, [0, 2]] },
+      ],
+      arity: 2,
+      options: 1,
+    })),
     binary("add", add),
     binary("sub", sub),
     binary("mul", mul),
@@ -744,6 +810,47 @@ function entries(f: Fixtures): Entry[] {
     reduction("logSumExp", logSumExp),
     reduction("softmax", softmax, false),
     reduction("logSoftmax", logSoftmax, false),
+    {
+      name: "batchNorm",
+      call: forward(batchNorm),
+      valid: () => [m23, v3, v3, v3, v3, { training: true, momentum: 0.1, eps: 1e-5 }],
+      positions: [
+        T(0, [v3, s, col3]),
+        ...[1, 2, 3, 4].map((index) => T(index, [m23, col3, b1, s])),
+        { index: 5, ok: never, extra: [{}, { momentum: 0.1 }] },
+        { index: 5, field: "training", ok: isBoolean, extra: [0, "true"] },
+        {
+          index: 5,
+          field: "momentum",
+          ok: optional((v) => isNumber(v) && v >= 0 && v <= 1),
+          extra: [1.5, -0.1],
+        },
+        { index: 5, field: "eps", ok: optional((v) => isNumber(v) && v >= 0), extra: [-1e-5] },
+      ],
+      arity: 6,
+      options: 5,
+    },
+    {
+      name: "layerNorm",
+      call: forward(layerNorm),
+      valid: () => [m23, v3, v3, { axis: -1, eps: 1e-5 }],
+      positions: [
+        T(0, [m32, s]),
+        T(1, [m23, col3, b1]),
+        T(2, [m23, col3, b1]),
+        { index: 3, ok: optional(isObject), extra: [{ axis: 0 }, { epsilon: 1 }] },
+        // gamma and beta are [3]: only the last axis of m23 fits them.
+        {
+          index: 3,
+          field: "axis",
+          ok: (v) => [undefined, 1, -1].includes(v as number) || isLastAxisList(v),
+          extra: [0, [0, 1], ...BAD_AXES],
+        },
+        { index: 3, field: "eps", ok: optional((v) => isNumber(v) && v >= 0), extra: [-1] },
+      ],
+      arity: 4,
+      options: 3,
+    },
     {
       name: "argmax",
       call: forward(argmax),
@@ -986,9 +1093,13 @@ function entries(f: Fixtures): Entry[] {
     {
       name: "valueAndGrad",
       call: forward(valueAndGrad),
-      valid: () => [sum],
-      positions: [{ index: 0, ok: isFunction }],
-      arity: 1,
+      valid: () => [sum, { hasAux: false }],
+      positions: [
+        { index: 0, ok: isFunction },
+        { index: 1, ok: optional(isObject) },
+        { index: 1, field: "hasAux", ok: optional(isBoolean), extra: [1, "true"] },
+      ],
+      arity: 2,
     },
     {
       name: "grad",

@@ -21,11 +21,14 @@ import assert from "node:assert/strict";
 import {
   abs,
   add,
+  avgPool2d,
   type Backend,
+  batchNorm,
   broadcastTo,
   ceil,
   clip,
   concat,
+  conv2d,
   cos,
   crossEntropy,
   div,
@@ -38,6 +41,7 @@ import {
   grad,
   greaterEqual,
   isFinite,
+  layerNorm,
   leakyRelu,
   lessEqual,
   log,
@@ -49,6 +53,7 @@ import {
   logSumExp,
   max,
   maximum,
+  maxPool2d,
   mean,
   minimum,
   mod,
@@ -86,6 +91,7 @@ import {
 } from "../mod.ts";
 import { GELU_CONSTANTS } from "./_numerics.ts";
 import { gamma, gpuTest, ref, runs, seed, values } from "./_harness.ts";
+import { type Conv2dCase, conv2dOptions, conv2dShapes } from "./_properties_conv2d.ts";
 
 const H = 2 ** -17;
 type Shape = readonly number[];
@@ -180,8 +186,176 @@ const softmaxRows = (x: Float64Array, [m, n]: Shape) => {
   return out;
 };
 
+/**
+ * conv2d in float64, straight from PyTorch's definition: the image padded with zeros,
+ * then each output the sum over its group's channels and the dilated taps.
+ */
+function conv2d64(c: Conv2dCase, [x, w]: readonly Float64Array[]): Float64Array {
+  const { x: [n, ch, h, wd], w: [o, cg, kh, kw], y: [, , oh, ow] } = conv2dShapes(c);
+  // The zeros above and to the left; those below and to the right only bound H′ and W′.
+  const [top, left] = [[kh, c.dilation[0]], [kw, c.dilation[1]]].map(([k, dil], d) => {
+    const p = c.padding;
+    if (p === "same") return Math.floor(dil * (k - 1) / 2);
+    if (p === "valid") return 0;
+    if (typeof p === "number") return p;
+    const side = p[d];
+    return typeof side === "number" ? side : side[0];
+  });
+  const y = new Float64Array(n * o * oh * ow);
+  for (let b = 0; b < n; b++) {
+    for (let oc = 0; oc < o; oc++) {
+      const group = Math.floor(oc / (o / c.groups));
+      for (let p = 0; p < oh; p++) {
+        for (let q = 0; q < ow; q++) {
+          let total = 0;
+          for (let ci = 0; ci < cg; ci++) {
+            for (let i = 0; i < kh; i++) {
+              for (let j = 0; j < kw; j++) {
+                const r = p * c.stride[0] + i * c.dilation[0] - top;
+                const col = q * c.stride[1] + j * c.dilation[1] - left;
+                if (r < 0 || r >= h || col < 0 || col >= wd) continue;
+                total += x[((b * ch + group * cg + ci) * h + r) * wd + col] *
+                  w[((oc * cg + ci) * kh + i) * kw + j];
+              }
+            }
+          }
+          y[((b * o + oc) * oh + p) * ow + q] = total;
+        }
+      }
+    }
+  }
+  return y;
+}
+
+/** Small convolutions: every padding form, strides past the kernel, dilation, groups. */
+const convolutions: fc.Arbitrary<Conv2dCase> = fc.record({
+  n: fc.integer({ min: 1, max: 2 }),
+  groups: fc.constantFrom(1, 2),
+  cg: fc.integer({ min: 1, max: 2 }),
+  og: fc.integer({ min: 1, max: 2 }),
+  h: fc.integer({ min: 1, max: 6 }),
+  w: fc.integer({ min: 1, max: 6 }),
+  kh: fc.integer({ min: 1, max: 3 }),
+  kw: fc.integer({ min: 1, max: 3 }),
+  stride: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })),
+  dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+  padding: fc.oneof(
+    fc.constantFrom<Conv2dCase["padding"]>("valid", "same", 1),
+    fc.tuple(fc.tuple(fc.nat(2), fc.nat(2)), fc.tuple(fc.nat(2), fc.nat(2))),
+  ),
+  profile: fc.constant("unit" as const),
+  seed: fc.constant(0),
+}).map((c) => c.padding === "same" ? { ...c, stride: [1, 1] as [number, number] } : c)
+  .filter((c) => {
+    const { y } = conv2dShapes(c);
+    return y[2] >= 1 && y[3] >= 1; // the dilated kernel fits the padded image
+  });
+/** A pooling case: images [n, c, h, w] and a window that fits them. */
+const pooling = fc.record({
+  n: fc.integer({ min: 1, max: 2 }),
+  c: fc.integer({ min: 1, max: 2 }),
+  h: fc.integer({ min: 3, max: 6 }),
+  w: fc.integer({ min: 3, max: 6 }),
+  kernel: fc.integer({ min: 2, max: 3 }),
+  stride: fc.integer({ min: 1, max: 3 }),
+  padding: fc.integer({ min: 0, max: 1 }),
+});
+type Pooling =
+  & { n: number; c: number; h: number; w: number }
+  & Record<
+    "kernel" | "stride" | "padding",
+    number
+  >;
+/** The pooling options of a case. */
+const windowOf = ({ kernel, stride, padding }: Pooling) => ({ kernel, stride, padding });
+/** Each window's cells inside the image (flat indices), window by window, row-major. */
+const poolWindows = (p: Pooling): number[][] => {
+  const [oh, ow] = [p.h, p.w].map((d) => Math.floor((d + 2 * p.padding - p.kernel) / p.stride) + 1);
+  const windows: number[][] = [];
+  for (let plane = 0; plane < p.n * p.c; plane++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        const cells: number[] = [];
+        for (let i = 0; i < p.kernel; i++) {
+          for (let j = 0; j < p.kernel; j++) {
+            const [r, col] = [oy * p.stride + i - p.padding, ox * p.stride + j - p.padding];
+            if (r >= 0 && r < p.h && col >= 0 && col < p.w) {
+              cells.push((plane * p.h + r) * p.w + col);
+            }
+          }
+        }
+        windows.push(cells);
+      }
+    }
+  }
+  return windows;
+};
+
+/**
+ * A normalisation's gradient case over groups of x (each a list of flat indices), with
+ * γ and β of `paramShape` taken at `paramOf(i)`. x spans [−2, 2] and every group keeps
+ * σ² ≥ 1/4: the third derivatives of (x − μ)/σ are then below 3.5 (measured over 20,000
+ * random groups of 2…8), inside M₃ ≤ 60. The vjp's terms cancel (dx sums to 0 over a
+ * group), so the magnitude is that of the terms the chain adds, with a = c·γ:
+ * (|a_j| + Σ|a|/m + (|x̂_j| + Σ|x̂|/m)·Σ|a·x̂|/m)/σ. Roundings: σ carries the variance's
+ * chain, sqrt's 9u and a division's 5u; the backward pass as many again and its
+ * products: 40.
+ */
+const normalisation = (
+  op: (x: Tensor, g: Tensor, b: Tensor) => Tensor,
+  shape: Shape,
+  paramShape: Shape,
+  groups: number[][],
+  paramOf: (i: number) => number,
+): Case => {
+  const stats = (x: Float64Array) =>
+    groups.map((cells) => {
+      const mu = cells.reduce((a, i) => a + x[i], 0) / cells.length;
+      const variance = cells.reduce((a, i) => a + (x[i] - mu) ** 2, 0) / cells.length;
+      return { mu, sigma: Math.sqrt(variance + 1e-5), variance };
+    });
+  const groupOf = new Int32Array(size(shape));
+  groups.forEach((cells, k) => cells.forEach((i) => groupOf[i] = k));
+  return {
+    op,
+    shapes: [shape, paramShape, paramShape],
+    roundings: 40,
+    domain: (x, k) => (k === 0 ? x.map((v) => 2 * v) : x),
+    smooth: ([x]) => stats(x).every((s) => s.variance >= 0.25),
+    f64: ([x, g, b]) => {
+      const st = stats(x);
+      return x.map((v, i) => {
+        const { mu, sigma } = st[groupOf[i]];
+        return g[paramOf(i)] * (v - mu) / sigma + b[paramOf(i)];
+      });
+    },
+    magnitude: ([x, g], c, input, j) => {
+      if (input !== 0) return 0;
+      const cells = groups[groupOf[j]], m = cells.length;
+      const { mu, sigma } = stats(x)[groupOf[j]];
+      const xhat = (i: number) => Math.abs(x[i] - mu) / sigma;
+      const a = (i: number) => Math.abs(c[i] * g[paramOf(i)]);
+      const sumA = cells.reduce((t, i) => t + a(i), 0);
+      const sumX = cells.reduce((t, i) => t + xhat(i), 0);
+      const sumAX = cells.reduce((t, i) => t + a(i) * xhat(i), 0);
+      return (a(j) + sumA / m + (xhat(j) + sumX / m) * sumAX / m) / sigma;
+    },
+  };
+};
+
 /** Every case, as an arbitrary of its shapes. */
 const CASES: Record<string, fc.Arbitrary<Case>> = {
+  // conv2d is bilinear (M₃ = 0): dx sums (O/groups)·kh·kw products g·w, dw N·H′·W′ products
+  // g·x, each after the product c·1 of sum∘mul; every sum is no longer than the terms.
+  conv2d: convolutions.map((c) => {
+    const { x, w } = conv2dShapes(c);
+    return {
+      op: (a: Tensor, b: Tensor) => conv2d(a, b, conv2dOptions(c)),
+      f64: (xs) => conv2d64(c, xs),
+      shapes: [x, w],
+      roundings: c.og * c.kh * c.kw + 2,
+    };
+  }),
   // Copies: each gradient term is a c, summed.
   "neg, add, sub (broadcast)": broadcastPairs.map((s) =>
     elementwise((a, b) => sub(add(neg(a), b), a), (a, b) => -a + b - a, s, 1)
@@ -415,6 +589,60 @@ const CASES: Record<string, fc.Arbitrary<Case>> = {
       Array.from({ length: m }, (_, i) => [...x.subarray(i * n, (i + 1) * n)].sort((a, b) => b - a))
         .every((row) => row.length < 2 || row[0] - row[1] > 4 * H),
   })),
+  // maxPool2d: g goes to each window's maximum (no near-ties in a window: no kink within 2h).
+  "maxPool2d (strided, padded)": pooling.map((p) => ({
+    op: (x: Tensor) => maxPool2d(x, windowOf(p)),
+    f64: ([x]) => Float64Array.from(poolWindows(p), (cells) => Math.max(...cells.map((i) => x[i]))),
+    shapes: [[p.n, p.c, p.h, p.w]],
+    roundings: 0,
+    smooth: ([x]) =>
+      poolWindows(p).every((cells) => {
+        const sorted = cells.map((i) => x[i]).sort((a, b) => b - a);
+        return sorted.length < 2 || sorted[0] - sorted[1] > 4 * H;
+      }),
+  })),
+  // avgPool2d: g·fl(1/k²) summed over the windows covering an element: two roundings.
+  "avgPool2d (strided, padded)": pooling.map((p) => ({
+    op: (x: Tensor) => avgPool2d(x, windowOf(p)),
+    f64: ([x]) =>
+      Float64Array.from(
+        poolWindows(p),
+        (cells) => cells.reduce((a, i) => a + x[i], 0) / (p.kernel * p.kernel),
+      ),
+    shapes: [[p.n, p.c, p.h, p.w]],
+    roundings: 2,
+  })),
+  // batchNorm in training over [n, c, h, w]: per channel, over n, h and w.
+  "batchNorm (training, [N, C, H, W])": fc.tuple(
+    fc.integer({ min: 1, max: 3 }),
+    fc.integer({ min: 1, max: 3 }),
+    fc.integer({ min: 1, max: 3 }),
+    fc.integer({ min: 2, max: 3 }),
+  ).map(([n, c, h, w]) =>
+    normalisation(
+      (x, g, b) =>
+        batchNorm(x, g, b, x.backend.zeros([c]), x.backend.ones([c]), { training: true }).y,
+      [n, c, h, w],
+      [c],
+      Array.from({ length: c }, (_, ch) =>
+        Array.from({ length: n * h * w }, (_, k) => {
+          const [i, r] = [Math.floor(k / (h * w)), k % (h * w)];
+          return (i * c + ch) * h * w + r;
+        })),
+      (i) => Math.floor(i / (h * w)) % c,
+    )
+  ),
+  // layerNorm over the last axis of [m, n].
+  "layerNorm (last axis)": fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 2, max: 8 }))
+    .map(([m, n]) =>
+      normalisation(
+        (x, g, b) => layerNorm(x, g, b),
+        [m, n],
+        [n],
+        Array.from({ length: m }, (_, r) => Array.from({ length: n }, (_, k) => r * n + k)),
+        (i) => i % n,
+      )
+    ),
   // softmax along rows: J = p(δ − p); the chain adds |c_j|p_j and p_j·Σ|c_i|p_i, which
   // cancel; exp (5.5 ULP), the sum, divisions and products: 30.
   softmax: matrix.map(([m, n]) => ({

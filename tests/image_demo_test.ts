@@ -234,20 +234,30 @@ gpuTest(
   },
 );
 
-gpuTest("image demo: with no --input it writes the five pictures of the cat", async () => {
-  await withTempDir(async (dir) => {
-    const out = join(dir, "out");
-    const run = await runDemo(["--out", out]);
-    assert.equal(run.code, 0, run.error);
-    assert.match(run.log, /loaded .*chelsea.png: PNG, 451 × 300 pixels/);
-    assert.deepEqual(
-      (await Array.fromAsync(Deno.readDir(out))).map((e) => e.name).sort(),
-      ["dropout.png", "gray.png", "horizontal.png", "panel.png", "vertical.png"],
-    );
-    assert.deepEqual(await pngSize(join(out, "vertical.png")), [450, 300]);
-    assert.deepEqual(await pngSize(join(out, "horizontal.png")), [451, 299]);
-  });
-});
+gpuTest(
+  "image demo: with no --input it writes the five pictures of the cat, and learn.json",
+  async () => {
+    await withTempDir(async (dir) => {
+      const out = join(dir, "out");
+      const run = await runDemo(["--out", out]);
+      assert.equal(run.code, 0, run.error);
+      assert.match(run.log, /loaded .*chelsea.png: PNG, 451 × 300 pixels/);
+      assert.deepEqual(
+        (await Array.fromAsync(Deno.readDir(out))).map((e) => e.name).sort(),
+        ["dropout.png", "gray.png", "horizontal.png", "learn.json", "panel.png", "vertical.png"],
+      );
+      // d2l's 10 steps, the loss scaled to d2l's 42 outputs: it falls at every step (its
+      // [1, 1] part); the [1, −1] part of the kernel moves slowly on a photograph
+      // (demos/_learn_kernel.ts), so no closeness to [1, −1] is claimed here.
+      const learn: LearnJson = JSON.parse(await Deno.readTextFile(join(out, "learn.json")));
+      assert.equal(learn.lossScale, 42 / (450 * 300));
+      assert.equal(learn.steps.length, 10);
+      assert.ok(learn.steps.every((s, i) => i === 0 || s.loss < learn.steps[i - 1].loss));
+      assert.deepEqual(await pngSize(join(out, "vertical.png")), [450, 300]);
+      assert.deepEqual(await pngSize(join(out, "horizontal.png")), [451, 299]);
+    });
+  },
+);
 
 Deno.test("image demo: JPEG input, and --channel picks a channel of a .npy", async () => {
   await withTempDir(async (dir) => {
@@ -524,3 +534,65 @@ gpuTest("image demo: a picture larger than one storage binding is refused unread
     );
   });
 });
+
+/** learn.json as the demo writes it. */
+interface LearnJson {
+  lr: number;
+  lossScale: number;
+  initial: [number, number];
+  steps: { iteration: number; loss: number; kernel: [number, number] }[];
+  learned: [number, number];
+  distance: number;
+}
+
+for (const backend of ["gpu", "cpu"] as const) {
+  const test = backend === "gpu" ? gpuTest : Deno.test;
+  test(`image demo: learns [[1, -1]] back from d2l's 6×8 picture (${backend})`, async () => {
+    await withTempDir(async (dir) => {
+      // d2l §7.2: X = ones(6, 8), X[:, 2:6] = 0; its edges have 42 values, so the loss's
+      // scale is 1 and the run is d2l's (rate 3e-2). From this seed's start 10 steps
+      // reach 0.067 of [1, −1] (the [1, 1] component shrinks by |1 − 2·0.03·30| = 0.8 a
+      // step, 30 the curvature's larger eigenvalue); 20 reach 0.05.
+      const picture = Float32Array.from(
+        { length: 48 },
+        (_, i) => (i % 8 >= 2 && i % 8 < 6 ? 0 : 1),
+      );
+      const input = join(dir, "d2l.npy");
+      await Deno.writeFile(input, encodeNpy(picture, [6, 8]));
+      const out = join(dir, "out");
+      const args = ["--input", input, "--out", out, "--learn-iterations", "20"];
+      const run = await runDemo([...args, "--backend", backend]);
+      assert.equal(run.code, 0, run.error);
+      const json: LearnJson = JSON.parse(await Deno.readTextFile(join(out, "learn.json")));
+      assert.equal(json.lossScale, 1);
+      assert.equal(json.lr, 0.03);
+      assert.deepEqual(
+        json.steps.map((s) => s.iteration),
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
+      // The first loss, Σ(X ⋆ k₀ − Y)² in float64 from the start the JSON reports.
+      const [a, b] = json.initial;
+      let loss = 0;
+      for (let r = 0; r < 6; r++) {
+        for (let c = 0; c < 7; c++) {
+          const [x0, x1] = [picture[r * 8 + c], picture[r * 8 + c + 1]];
+          loss += (a * x0 + b * x1 - (x0 - x1)) ** 2;
+        }
+      }
+      assert.ok(
+        Math.abs(json.steps[0].loss - loss) <= 1e-5 * loss,
+        `${json.steps[0].loss} vs ${loss}`,
+      );
+      assert.ok(
+        json.steps.every((s, i) => i === 0 || s.loss < json.steps[i - 1].loss),
+        "the loss falls",
+      );
+      assert.deepEqual(json.learned, json.steps[19].kernel);
+      assert.ok(
+        Math.abs(json.learned[0] - 1) <= 0.05 && Math.abs(json.learned[1] + 1) <= 0.05,
+        `learned ${json.learned}`,
+      );
+      assert.match(run.log, /step {2}20 {2}loss +[\d.e-]+ {2}kernel \[ +1\.0\d+, +-0\.9\d+\]/);
+    });
+  });
+}

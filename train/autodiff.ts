@@ -10,7 +10,7 @@
  * on the arguments' backend, GPU or CPU. Everything made on the way, forward or
  * backward, is disposed except the value and the gradients.
  */
-import { checkArity, checkTensors } from "../ops/_validate.ts";
+import { checkArity, checkOptions, checkTensors } from "../ops/_validate.ts";
 import { recordOn, Tape } from "../ops/_tape.ts";
 import { add } from "../ops/arithmetic.ts";
 import { scale } from "../ops/math.ts";
@@ -52,13 +52,33 @@ function backpropagate(tape: Tape, value: Tensor, args: readonly Tensor[]): Tens
   });
 }
 
+/** Options of {@linkcode valueAndGrad}. */
+export interface ValueAndGradOptions {
+  /**
+   * `f` returns `[value, aux]`: the scalar to differentiate and anything else it
+   * computed on the way (tensors in arrays and plain objects), returned as `aux` and not
+   * differentiated — JAX's `has_aux` (default false).
+   */
+  readonly hasAux?: boolean;
+}
+
+/** What {@linkcode valueAndGrad} with `hasAux` returns: also what `f` returned beside its value. */
+export interface ValueAndGradsWithAux<Aux> extends ValueAndGrads {
+  /** The second element of `f`'s result, its tensors owned by the caller. */
+  readonly aux: Aux;
+}
+
 /**
  * Transforms `f` into a function that returns `f`'s value and its gradient with respect
  * to every argument. `f` must be synchronous, build its result from the library's ops,
  * and return a scalar tensor (one element); nested differentiation is not supported.
+ * With `{ hasAux: true }`, `f` returns `[value, aux]` and the result carries `aux` too:
+ * what the forward pass computed besides the loss (a count of right answers, a batch
+ * norm's moving statistics) without computing it a second time.
  *
- * @param f Maps tensors to a scalar tensor.
- * @returns A function of the same arguments returning `{ value, grads }`.
+ * @param f Maps tensors to a scalar tensor (or, with `hasAux`, to `[scalar, aux]`).
+ * @param options `hasAux`.
+ * @returns A function of the same arguments returning `{ value, grads }` (and `aux`).
  * @example
  * ```ts
  * import { cpu, l2Penalty, valueAndGrad } from "@deno-gpu/kernels";
@@ -68,19 +88,55 @@ function backpropagate(tape: Tape, value: Tensor, args: readonly Tensor[]): Tens
  * value.dispose();
  * dw.dispose();
  * ```
+ * @example With an auxiliary result
+ * ```ts
+ * import { cpu, l2Penalty, sum, type Tensor, valueAndGrad } from "@deno-gpu/kernels";
+ * using w = cpu().tensor([3, 4]);
+ * const f = (w: Tensor) => [l2Penalty(w), sum(w)] as const;
+ * const { value, grads: [dw], aux } = valueAndGrad(f, { hasAux: true })(w);
+ * console.log(await value.read(), await dw.read(), await aux.read()); // [12.5] [3, 4] [7]
+ * for (const t of [value, dw, aux]) t.dispose();
+ * ```
  */
 export function valueAndGrad<A extends Tensor[]>(
   f: (...args: A) => Tensor,
-): (...args: A) => ValueAndGrads {
-  checkArity("valueAndGrad", arguments, 1);
-  return differentiate("valueAndGrad", f);
+  options?: { readonly hasAux?: false },
+): (...args: A) => ValueAndGrads;
+/**
+ * {@linkcode valueAndGrad} with `{ hasAux: true }`: `f` returns `[value, aux]`, and the
+ * result carries `aux` beside the value and the gradients (JAX's `has_aux`).
+ *
+ * @param f Maps tensors to `[scalar tensor, aux]`.
+ * @param options `{ hasAux: true }`.
+ * @returns A function of the same arguments returning `{ value, grads, aux }`.
+ */
+export function valueAndGrad<A extends Tensor[], Aux>(
+  f: (...args: A) => readonly [Tensor, Aux],
+  options: { readonly hasAux: true },
+): (...args: A) => ValueAndGradsWithAux<Aux>;
+export function valueAndGrad<A extends Tensor[]>(
+  f: (...args: A) => unknown,
+  options?: ValueAndGradOptions,
+): (...args: A) => ValueAndGrads & { aux?: unknown } {
+  checkArity("valueAndGrad", arguments, 2);
+  const o = checkOptions("valueAndGrad", options, false, ["hasAux"]);
+  if (o.hasAux !== undefined && typeof o.hasAux !== "boolean") {
+    throw new TypeError(
+      `valueAndGrad: expected options.hasAux to be a boolean, got ${describe(o.hasAux)}`,
+    );
+  }
+  return differentiate("valueAndGrad", f, o.hasAux === true);
 }
 
-/** {@linkcode valueAndGrad}, with `op` (the public function called) named in errors. */
+/**
+ * {@linkcode valueAndGrad}, with `op` (the public function called) named in errors;
+ * with `hasAux`, `f` returns `[value, aux]`.
+ */
 function differentiate<A extends Tensor[]>(
   op: string,
-  f: (...args: A) => Tensor,
-): (...args: A) => ValueAndGrads {
+  f: (...args: A) => unknown,
+  hasAux: boolean,
+): (...args: A) => ValueAndGrads & { aux?: unknown } {
   if (typeof f !== "function") {
     throw new TypeError(`${op}: expected a function, got ${describe(f)}`);
   }
@@ -92,10 +148,18 @@ function differentiate<A extends Tensor[]>(
     return scope(() => {
       const tape = new Tape();
       args.forEach((t) => tape.tracked.add(t));
-      let value = recordOn(tape, () => f(...args));
+      const result = recordOn(tape, () => f(...args));
+      if (hasAux && !(Array.isArray(result) && result.length === 2)) {
+        throw new TypeError(
+          `${op}: expected f to return [value, aux] (hasAux), got ${describe(result)}`,
+        );
+      }
+      let value = (hasAux ? (result as unknown[])[0] : result) as Tensor;
       if (!isTensor(value) || value.size !== 1 || value.disposed) {
         throw new TypeError(
-          `${op}: expected f to return a live scalar tensor, got ${
+          `${op}: expected f to return ${
+            hasAux ? "[value, aux] with value " : ""
+          }a live scalar tensor, got ${
             !isTensor(value)
               ? describe(value)
               : value.disposed
@@ -106,7 +170,7 @@ function differentiate<A extends Tensor[]>(
       }
       const grads = backpropagate(tape, value, args);
       if (args.includes(value)) value = scale(value, 1);
-      return { value, grads };
+      return hasAux ? { value, grads, aux: (result as unknown[])[1] } : { value, grads };
     });
   };
 }
@@ -131,7 +195,7 @@ function differentiate<A extends Tensor[]>(
  */
 export function grad<A extends Tensor[]>(f: (...args: A) => Tensor): (...args: A) => Tensor[] {
   checkArity("grad", arguments, 1);
-  const both = differentiate("grad", f);
+  const both = differentiate("grad", f, false);
   return (...args: A) => {
     const { value, grads } = both(...args);
     value.dispose();

@@ -1,0 +1,142 @@
+/**
+ * @file `conv2d`'s direct kernels (PyTorch's NCHW/OIHW layout), for the convolutions the
+ * im2col lowering does not take (see `conv2d.ts` for the choice): the forward
+ * convolution, a thread per output, and its transpose (the input gradient), a thread
+ * per input element gathering the outputs it fed.
+ *
+ * The forward kernel multiplies padded positions as zeros (0·w, so an infinite weight
+ * meets a padded zero as NaN, as padding the image and then convolving does) and sums
+ * each output's C/groups·kh·kw products in the weight's row-major order (channel, row,
+ * column): its error is at most γ(C/groups·kh·kw)·Σ|x·w|. The transposed kernel sums
+ * the (O/groups)·kh·kw products of the outputs that read its element, at most as many.
+ *
+ * Launch: workgroups of 64 threads, a thread per element of the result in row-major
+ * order, folded into more dimensions past the per-dimension limit.
+ */
+import { packUniforms, tiledMain } from "./_shared.ts";
+import type { Conv2dParams } from "./conv2d.ts";
+import type { DeviceArray, GpuRuntime } from "./runtime.ts";
+
+const THREADS = 64;
+
+/** WGSL: the uniform block of both kernels. */
+const PARAMS_WGSL = /* wgsl */ `
+struct Params {
+  n: u32, c: u32, h: u32, w: u32, o: u32, kh: u32, kw: u32, oh: u32, ow: u32,
+  sh: u32, sw: u32, dh: u32, dw: u32, top: u32, left: u32, cg: u32, og: u32, total: u32,
+}
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${tiledMain(THREADS)}
+  let idx = tile * ${THREADS}u + li;
+  if (idx >= params.total) { return; }`;
+
+/** WGSL: the forward convolution; `src` is x [n, c, h, w], `out` [n, o, oh, ow]. */
+const FORWARD_WGSL = /* wgsl */ `${PARAMS_WGSL}
+  let q = idx % params.ow;
+  let p = (idx / params.ow) % params.oh;
+  let oc = (idx / (params.ow * params.oh)) % params.o;
+  let b = idx / (params.ow * params.oh * params.o);
+  let c0 = (oc / params.og) * params.cg;
+  var acc = 0.0;
+  for (var ci = 0u; ci < params.cg; ci++) {
+    let plane = (b * params.c + c0 + ci) * params.h;
+    let taps = (oc * params.cg + ci) * params.kh;
+    for (var i = 0u; i < params.kh; i++) {
+      let iy = i32(p * params.sh + i * params.dh) - i32(params.top);
+      let rowInside = iy >= 0 && iy < i32(params.h);
+      let row = (plane + u32(clamp(iy, 0, i32(params.h) - 1))) * params.w;
+      for (var j = 0u; j < params.kw; j++) {
+        let ix = i32(q * params.sw + j * params.dw) - i32(params.left);
+        let inside = rowInside && ix >= 0 && ix < i32(params.w);
+        // A padded position is a zero that is multiplied, as in the padded image.
+        let v = select(0.0, src[row + u32(clamp(ix, 0, i32(params.w) - 1))], inside);
+        acc += v * weight[(taps + i) * params.kw + j];
+      }
+    }
+  }
+  out[idx] = acc;
+}
+`;
+
+/**
+ * WGSL: the transposed convolution (the input gradient); `src` is the output's gradient
+ * [n, o, oh, ow], `out` [n, c, h, w]. Element (r, a) was read by output (p, q) through tap
+ * (i, j) where r + top = p·sh + i·dh and a + left = q·sw + j·dw.
+ */
+const TRANSPOSED_WGSL = /* wgsl */ `${PARAMS_WGSL}
+  let a = idx % params.w;
+  let r = (idx / params.w) % params.h;
+  let ch = (idx / (params.w * params.h)) % params.c;
+  let b = idx / (params.w * params.h * params.c);
+  let group = ch / params.cg;
+  let ci = ch % params.cg;
+  var acc = 0.0;
+  for (var oi = 0u; oi < params.og; oi++) {
+    let oc = group * params.og + oi;
+    let plane = (b * params.o + oc) * params.oh;
+    let taps = (oc * params.cg + ci) * params.kh;
+    for (var i = 0u; i < params.kh; i++) {
+      let ty = i32(r + params.top) - i32(i * params.dh);
+      if (ty < 0 || u32(ty) % params.sh != 0u || u32(ty) / params.sh >= params.oh) { continue; }
+      let row = (plane + u32(ty) / params.sh) * params.ow;
+      for (var j = 0u; j < params.kw; j++) {
+        let tx = i32(a + params.left) - i32(j * params.dw);
+        if (tx < 0 || u32(tx) % params.sw != 0u || u32(tx) / params.sw >= params.ow) { continue; }
+        acc += src[row + u32(tx) / params.sw] * weight[(taps + i) * params.kw + j];
+      }
+    }
+  }
+  out[idx] = acc;
+}
+`;
+
+/** Dispatches one of the two kernels over `total` result elements. */
+function dispatchConv2d(
+  runtime: GpuRuntime,
+  transposed: boolean,
+  buffers: readonly DeviceArray[],
+  p: Conv2dParams,
+  total: number,
+): void {
+  const words = [
+    ...[p.n, p.c, p.h, p.w, p.o, p.kh, p.kw, p.oh, p.ow, p.sh, p.sw, p.dh, p.dw, p.top, p.left],
+    ...[p.c / p.groups, p.o / p.groups, total],
+  ];
+  runtime.dispatch({
+    op: "conv2d",
+    key: transposed ? "conv2d/direct-transposed" : "conv2d/direct",
+    wgsl: () => transposed ? TRANSPOSED_WGSL : FORWARD_WGSL,
+    uniforms: packUniforms(words.map((u32) => ({ u32 }))),
+    buffers,
+    workgroups: Math.ceil(total / THREADS),
+  });
+}
+
+/** Encodes the convolution of `x` [n, c, h, w] with `w` [o, c/groups, kh, kw] into `out`. */
+export function encodeConv2dDirect(
+  runtime: GpuRuntime,
+  [x, w]: readonly DeviceArray[],
+  out: DeviceArray,
+  params: Conv2dParams,
+): void {
+  const { n, o, oh, ow } = params;
+  dispatchConv2d(runtime, false, [x, w, out], params, n * o * oh * ow);
+}
+
+/**
+ * Encodes the transposed convolution of `g` [n, o, oh, ow] with `w` [o, c/groups, kh, kw]
+ * into `out` [n, c, h, w]: the gradient of the convolution `params` describes with
+ * respect to its input.
+ */
+export function encodeConv2dTransposedDirect(
+  runtime: GpuRuntime,
+  [g, w]: readonly DeviceArray[],
+  out: DeviceArray,
+  params: Conv2dParams,
+): void {
+  const { n, c, h, w: width } = params;
+  dispatchConv2d(runtime, true, [g, w, out], params, n * c * h * width);
+}
