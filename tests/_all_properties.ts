@@ -23,7 +23,12 @@ import {
   UNARY_PROPERTIES,
 } from "./_properties_elementwise.ts";
 import { BROADCAST_PROPERTIES, whereProperty } from "./_properties_broadcast.ts";
-import { axesProperty, broadcastSumProperty, sumMeanProperty } from "./_properties_reduce.ts";
+import {
+  axesProperty,
+  broadcastSumProperty,
+  prodProperty,
+  sumMeanProperty,
+} from "./_properties_reduce.ts";
 import { softmaxProperty } from "./_properties_softmax.ts";
 import { concatProperty, matrixLayoutProperty, shapeOpsProperty } from "./_properties_layout.ts";
 import { creationProperty, randomNormalProperty } from "./_properties_creation.ts";
@@ -47,6 +52,7 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   sumMeanProperty,
   broadcastSumProperty,
   axesProperty,
+  prodProperty,
   softmaxProperty,
   matrixLayoutProperty,
   shapeOpsProperty,

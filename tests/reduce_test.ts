@@ -3,9 +3,26 @@
  * and a folded dispatch grid, and known values and refused arguments on the reference.
  */
 import assert from "node:assert/strict";
-import { argmax, broadcastTo, max, mean, sum, sumToShape } from "../mod.ts";
+import {
+  all,
+  any,
+  argmax,
+  argmin,
+  broadcastTo,
+  max,
+  mean,
+  min,
+  prod,
+  sum,
+  sumToShape,
+} from "../mod.ts";
 import { assertProperty } from "./_properties.ts";
-import { axesProperty, broadcastSumProperty, sumMeanProperty } from "./_properties_reduce.ts";
+import {
+  axesProperty,
+  broadcastSumProperty,
+  prodProperty,
+  sumMeanProperty,
+} from "./_properties_reduce.ts";
 import { folded, gpuTest, ref, runs } from "./_harness.ts";
 
 gpuTest(sumMeanProperty.name, async (dev) => {
@@ -42,6 +59,51 @@ gpuTest(axesProperty.name, async (dev) => {
     shape.reduce((n, d, axis) => (axes.includes(axis) ? n : n * d), 1) <= capacity
   );
   await assertProperty({ ...axesProperty, cases: fitting }, folded!, runs(15));
+});
+
+gpuTest(prodProperty.name, async (dev) => {
+  await assertProperty(prodProperty, dev, runs(prodProperty.numRuns));
+  // The folded grid, as for the other reductions over axes: the cases that fit it.
+  const capacity = folded!.runtime.maxWorkgroupsPerDimension ** 3;
+  const fitting = prodProperty.cases.filter(({ shape, axes }) =>
+    shape.reduce((n, d, axis) => (axes.includes(axis) ? n : n * d), 1) <= capacity
+  );
+  await assertProperty({ ...prodProperty, cases: fitting }, folded!, runs(10));
+});
+
+Deno.test("min, argmin, prod, any, all: known values (NumPy's) and refused arguments", async () => {
+  using x = ref.tensor([4, 1, 3, 1, 0, -2], [2, 3]);
+  const read = async (t: { read(): Promise<Float32Array> } & Disposable) => {
+    using owned = t;
+    return [...await owned.read()];
+  };
+  assert.deepEqual(await read(min(x, { axis: 1 })), [1, -2]);
+  assert.deepEqual(await read(min(x)), [-2]);
+  assert.deepEqual(await read(argmin(x, { axis: 0 })), [1, 1, 1]);
+  assert.deepEqual(await read(argmin(x, { axis: -1, keepDims: true })), [1, 2]);
+  assert.deepEqual(await read(prod(x, { axis: [-1] })), [12, -0]); // 1·0·(−2) is −0
+  assert.deepEqual(await read(prod(x, { axis: 0, keepDims: true })), [4, 0, -6]);
+  assert.deepEqual(await read(any(x, { axis: 1 })), [1, 1]);
+  assert.deepEqual(await read(all(x, { axis: 1 })), [1, 0]);
+  assert.deepEqual(await read(all(x, { axis: 0 })), [1, 0, 1]);
+  using zeros = ref.tensor([0, -0, 0, 0], [2, 2]);
+  assert.deepEqual(await read(any(zeros)), [0]);
+  assert.throws(() => min(x, { axis: [1, 1] }), /min: expected distinct axes, got \[1, 1\]/);
+  assert.throws(() => prod(x, { axis: -3 }), /prod: expected axes to be integers in \[-2, 2\)/);
+  assert.throws(
+    () => any(x, { keepDims: "yes" } as never),
+    /any: expected keepDims to be a boolean/,
+  );
+  assert.throws(() => all(x, { axes: 0 } as never), /all: expected options among axis, keepDims/);
+  assert.throws(
+    () => argmin(x, { axis: [0] } as never),
+    /argmin: expected axis to be an integer, got object/,
+  );
+  assert.throws(
+    () => (argmin as (x: unknown) => unknown)(x),
+    /argmin: expected an options object, got undefined/,
+  );
+  assert.throws(() => prod([1, 2] as never), /prod: expected x to be a tensor, got an array/);
 });
 
 Deno.test("reductions over axes: known values and refused axes", async () => {
