@@ -34,11 +34,13 @@ import {
   max,
   maximum,
   mean,
+  min,
   minimum,
   mul,
   neg,
   pad2d,
   pow,
+  prod,
   relu,
   reshape,
   reverse,
@@ -314,6 +316,32 @@ const CASES: Record<string, fc.Arbitrary<Case>> = {
     smooth: ([x]) =>
       Array.from({ length: m }, (_, i) => [...x.subarray(i * n, (i + 1) * n)].sort((a, b) => b - a))
         .every((row) => row.length < 2 || row[0] - row[1] > 4 * H),
+  })),
+  // min over the first axis, kept: the gradient goes to the minimum (no near-ties).
+  "min over an axis": matrix.map(([m, n]) => ({
+    op: (x: Tensor) => min(x, { axis: 0, keepDims: true }),
+    f64: ([x]) =>
+      Float64Array.from({ length: n }, (_, j) => Math.min(...x.filter((_, k) => k % n === j))),
+    shapes: [[m, n]],
+    roundings: 2,
+    smooth: ([x]) =>
+      Array.from({ length: n }, (_, j) => x.filter((_, k) => k % n === j).sort((a, b) => a - b))
+        .every((column) => column.length < 2 || column[1] - column[0] > 4 * H),
+  })),
+  // prod along rows, every fifth value exactly 0 (rows with one zero, two, or none): the
+  // product is linear in each value, so the differences are exact. A term is c times the
+  // product of the others, got as p/x (n − 1 roundings, then 2) or, at a zero, as the
+  // product of the nonzero values.
+  "prod over an axis": matrix.map(([m, n]) => ({
+    op: (x: Tensor) => prod(x, { axis: -1 }),
+    f64: ([x]) =>
+      Float64Array.from(
+        { length: m },
+        (_, i) => x.subarray(i * n, (i + 1) * n).reduce((a, b) => a * b, 1),
+      ),
+    shapes: [[m, n]],
+    roundings: n + 1,
+    domain: (x) => x.map((v, k) => (k % 5 === 0 ? 0 : v)),
   })),
   // softmax along rows: J = p(δ − p); the chain adds |c_j|p_j and p_j·Σ|c_i|p_i, which
   // cancel; exp (5.5 ULP), the sum, divisions and products: 30.
