@@ -4,17 +4,23 @@
  */
 import assert from "node:assert/strict";
 import {
+  abs,
   all,
   any,
   argmax,
   argmin,
   broadcastTo,
+  exp,
+  jit,
   max,
   mean,
   min,
+  neg,
   prod,
+  scale,
   sum,
   sumToShape,
+  type Tensor,
 } from "../mod.ts";
 import { assertProperty } from "./_properties.ts";
 import {
@@ -23,7 +29,7 @@ import {
   prodProperty,
   sumMeanProperty,
 } from "./_properties_reduce.ts";
-import { folded, gpuTest, ref, runs } from "./_harness.ts";
+import { assertBitwise, folded, gpuTest, ref, runs, values } from "./_harness.ts";
 
 gpuTest(sumMeanProperty.name, async (dev) => {
   await assertProperty(sumMeanProperty, dev, runs(sumMeanProperty.numRuns));
@@ -120,3 +126,36 @@ Deno.test("reductions over axes: known values and refused axes", async () => {
   assert.throws(() => argmax(x, {} as never), /argmax: expected axis to be an integer, got none/);
   assert.throws(() => max(x, { axes: 0 } as never), /max: expected options among axis, keepDims/);
 });
+
+gpuTest(
+  "jit: min, argmin, prod, any, all take what feeds and follows them into their kernel",
+  async (dev) => {
+    // Each is one kernel with its prologue and epilogue fused, bit for bit the eager ops'
+    // results; a long row with few outputs takes two (chunks, then their results), except
+    // argmin's, whose partials would lose their indices: one workgroup per output.
+    const cases: [string, (t: Tensor) => Tensor, number][] = [
+      ["min", (t) => scale(min(neg(t), { axis: 1 }), 3), 2],
+      ["argmin", (t) => scale(argmin(abs(t), { axis: 1 }), 2), 1],
+      ["prod", (t) => scale(prod(exp(scale(t, 2 ** -12)), { axis: 1 }), 0.5), 2],
+      ["any", (t) => neg(any(abs(t), { axis: 1 })), 2],
+      ["all", (t) => scale(all(exp(t), { axis: -1, keepDims: true }), 4), 2],
+    ];
+    for (
+      const [rows, columns, split] of [[20, 30, false], [40, 300, false], [3, 5000, true]] as const
+    ) {
+      using x = dev.tensor(values(rows * columns, "special", rows), [rows, columns]);
+      for (const [name, f, twoPass] of cases) {
+        const compiled = jit(f, { kernels: "fused" });
+        compiled(x).dispose(); // compiles
+        const before = dev.stats().dispatches;
+        using got = compiled(x);
+        const dispatches = dev.stats().dispatches - before;
+        compiled.dispose();
+        using eager = f(x);
+        const what = `${name} of [${rows}, ${columns}]`;
+        assert.equal(dispatches, split ? twoPass : 1, `${what}: kernels`);
+        assertBitwise(await got.read(), await eager.read(), what);
+      }
+    }
+  },
+);
