@@ -69,6 +69,7 @@ export {
   type ReduceOptions,
   sum,
 } from "./ops/reduce.ts";
+export { cumprod, cumsum, type ScanOptions } from "./ops/scan.ts";
 export { logSoftmax, logSumExp, softmax } from "./ops/softmax.ts";
 export { stopGradient } from "./ops/stop_gradient.ts";
 export { concat, pad2d, reverse, slice, takeRows } from "./ops/layout.ts";
