@@ -29,6 +29,7 @@ import {
   prodProperty,
   sumMeanProperty,
 } from "./_properties_reduce.ts";
+import { cumprodProperty, cumsumProperty } from "./_properties_scan.ts";
 import { softmaxProperty } from "./_properties_softmax.ts";
 import { concatProperty, matrixLayoutProperty, shapeOpsProperty } from "./_properties_layout.ts";
 import { creationProperty, randomNormalProperty } from "./_properties_creation.ts";
@@ -53,6 +54,8 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   broadcastSumProperty,
   axesProperty,
   prodProperty,
+  cumsumProperty,
+  cumprodProperty,
   softmaxProperty,
   matrixLayoutProperty,
   shapeOpsProperty,

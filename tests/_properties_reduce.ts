@@ -290,7 +290,7 @@ export const axesProperty: OpProperty<AxisCase> = {
  * the normal range (12,000 of them stay below e⁴⁷), and one with a subnormal factor is
  * never smaller than it.
  */
-function factor(v: number): number {
+export function factor(v: number): number {
   return specialKind(v) === null ? Math.fround(Math.sign(v) * (1 + (Math.abs(v) % 1) / 256)) : v;
 }
 
