@@ -39,8 +39,12 @@ const scanCases: fc.Arbitrary<ScanCase> = fc.oneof(
     minLength: 1,
     maxLength: 3,
   }).filter((s) => s.reduce((a, b) => a * b, 1) <= 20_000),
-  // Long lines: one block (≤ 1,024), or several, of one line or a few, along either axis.
-  fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 900, max: 5_000 })),
+  // Long lines: one block (≤ 1,024), or several, of one line or a few, along either axis;
+  // multiples of 16, whose threads read and write whole mat4x4 blocks (kernels/scan.ts).
+  fc.tuple(
+    fc.integer({ min: 1, max: 3 }),
+    fc.oneof(fc.integer({ min: 900, max: 5_000 }), fc.constantFrom(1_024, 1_040, 2_048, 4_096)),
+  ),
   fc.tuple(fc.integer({ min: 1_025, max: 3_000 }), fc.integer({ min: 1, max: 3 })),
 ).chain((shape) =>
   fc.record({

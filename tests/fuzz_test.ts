@@ -29,6 +29,8 @@ import {
   CpuBackend,
   CpuTensor,
   crossEntropy,
+  cumprod,
+  cumsum,
   div,
   dropout,
   equal,
@@ -367,6 +369,21 @@ function entries(f: Fixtures): Entry[] {
     arity: 2,
     options: 1,
   });
+  /** `cumsum` or `cumprod` of `m23`: one integer axis, required; two boolean flags. */
+  const scan = (name: string, fn: unknown): Entry => ({
+    name,
+    call: forward(fn),
+    valid: () => [m23, { axis: -1, exclusive: true, reverse: false }],
+    positions: [
+      solo(0),
+      { index: 1, ok: isObject },
+      { index: 1, field: "axis", ok: isInt(-2, 1), extra: [undefined, [1], 2] },
+      { index: 1, field: "exclusive", ok: optional(isBoolean), extra: [0] },
+      { index: 1, field: "reverse", ok: optional(isBoolean), extra: ["yes"] },
+    ],
+    arity: 2,
+    options: 1,
+  });
   /** The methods every backend has, as entries for `owner`. */
   const backendMethods = (owner: Backend): Entry[] => {
     const kind = owner.constructor.name;
@@ -696,6 +713,8 @@ function entries(f: Fixtures): Entry[] {
     reduction("logSoftmax", logSoftmax, false),
     argReduction("argmax", argmax),
     argReduction("argmin", argmin),
+    scan("cumsum", cumsum),
+    scan("cumprod", cumprod),
     {
       name: "reshape",
       call: forward(reshape),

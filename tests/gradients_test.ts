@@ -25,6 +25,8 @@ import {
   broadcastTo,
   concat,
   crossEntropy,
+  cumprod,
+  cumsum,
   div,
   exp,
   grad,
@@ -343,6 +345,44 @@ const CASES: Record<string, fc.Arbitrary<Case>> = {
     roundings: n + 1,
     domain: (x) => x.map((v, k) => (k % 5 === 0 ? 0 : v)),
   })),
+  // Scans along either axis, exclusive or not, reversed or not. cumsum is linear and
+  // cumprod linear in each value, so the differences are exact; cumprod's inputs hold
+  // exact zeros (every fifth value: lines with none, one or more). Its terms are c times
+  // a product of up to n values (n roundings), over x (one more), times c (one more).
+  ...Object.fromEntries((["cumsum", "cumprod"] as const).map((name) => [
+    `${name} along an axis`,
+    fc.tuple(matrix, fc.boolean(), fc.boolean(), fc.boolean()).map((
+      [[m, n], columns, exclusive, reverse],
+    ) => {
+      const options = { axis: columns ? 0 : -1, exclusive, reverse };
+      const [lines, length, step] = columns ? [n, m, n] : [m, n, 1];
+      const [identity, combine] = name === "cumsum"
+        ? [0, (a: number, b: number) => a + b]
+        : [1, (a: number, b: number) => a * b];
+      return {
+        op: (x: Tensor) => (name === "cumsum" ? cumsum : cumprod)(x, options),
+        f64: ([x]: readonly Float64Array[]) => {
+          const out = new Float64Array(m * n);
+          for (let l = 0; l < lines; l++) {
+            const start = columns ? l : l * n;
+            let running = identity;
+            for (let k = 0; k < length; k++) {
+              const at = start + (reverse ? length - 1 - k : k) * step;
+              if (exclusive) out[at] = running;
+              running = combine(running, x[at]);
+              if (!exclusive) out[at] = running;
+            }
+          }
+          return out;
+        },
+        shapes: [[m, n]],
+        roundings: name === "cumsum" ? 0 : Math.max(m, n) + 2,
+        ...(name === "cumprod"
+          ? { domain: (x: Float32Array) => x.map((v, k) => (k % 5 === 0 ? 0 : v)) }
+          : {}),
+      };
+    }),
+  ])),
   // softmax along rows: J = p(δ − p); the chain adds |c_j|p_j and p_j·Σ|c_i|p_i, which
   // cancel; exp (5.5 ULP), the sum, divisions and products: 30.
   softmax: matrix.map(([m, n]) => ({

@@ -74,10 +74,10 @@ Deno.test("README: the special-values table has a row for every op it names", ()
     ...["square", "relu", "exp", "log", "sqrt", "sigmoid", "tanh", "greater", "less"],
     ...["equal", "where", "sum", "mean", "max", "argmax", "logSumExp", "softmax"],
     ...["logSoftmax", "crossEntropy", "matmul", "corr2d", "l2Penalty", "sgdStep"],
-    ...["dropout", "transpose", "min", "argmin", "prod", "any", "all"],
+    ...["dropout", "transpose", "min", "argmin", "prod", "any", "all", "cumsum", "cumprod"],
   ];
   assert.deepEqual(named.filter((op) => !ops.has(op)), []);
-  assert.equal(ROWS.length, 46);
+  assert.equal(ROWS.length, 48);
 });
 
 /** A nested list's values and shape. */
