@@ -1,24 +1,21 @@
 /**
- * @file The scan kernels of `cumsum` and `cumprod`: reduce, then scan (a block scan from
- * block offsets, the block totals scanned by the same kernels), work-efficient — O(n)
- * combinations — and deterministic without atomics: every value is combined in a fixed
- * order, so results are bit-identical run to run (no decoupled look-back either: it
- * needs forward progress across workgroups, which WebGPU does not promise).
+ * @file The scan kernels of `cumsum` and `cumprod`: reduce, then scan, recursively —
+ * work-efficient (O(n) combinations) and deterministic without atomics: every value is
+ * combined in a fixed order, so results are bit-identical run to run (no decoupled
+ * look-back either: it needs forward progress across workgroups, which WebGPU does not
+ * promise).
  *
  * A scan runs along lines: the tensor as [outer, n, inner], a line the n values of one
- * (outer, inner) pair, `inner` apart; `reverse` reads a line from its end. A workgroup of
- * {@linkcode THREADS} threads scans one block of {@linkcode PER_BLOCK} consecutive
- * values of a line: each thread combines its {@linkcode PER_THREAD} values serially,
- * the threads' totals are scanned exclusively in workgroup memory by raking (as CUB's
- * raking scan: {@linkcode RAKES} lanes each scan {@linkcode SPAN} totals serially, then
- * one lane their sums — three barriers, where Blelloch's up-sweep and down-sweep take
- * twelve, and on llvmpipe a barrier costs more than the lanes' idle adds), and each
- * thread then writes its values' prefixes from the block's offset combined with its
- * prefix. A thread reads its values again after the barriers rather than keeping them
- * live across them. A line longer than a block takes three steps: each block's total
- * (the reduction tree of `kernels/reduction_tree.ts`), the exclusive scan of those
- * totals per line (this encoder again: a line of ⌈n / 1024⌉ totals), then the block
- * scans from those offsets; 10⁷ values take five dispatches.
+ * (outer, inner) pair, `inner` apart; `reverse` reads a line from its end. Each thread
+ * owns a chunk of {@linkcode PER_THREAD} consecutive values of a line and needs no
+ * other thread: one kernel writes each chunk's total, this encoder scans the totals
+ * (a line of ⌈n / 16⌉, exclusively: each chunk's offset), and a second kernel scans each
+ * chunk serially from its offset. No workgroup memory and no barrier: on llvmpipe a
+ * workgroup's barriers (a tree, a Blelloch or raking scan of 64 totals) cost more than
+ * the rest of the kernel, where one more level of this recursion costs a sixteenth of
+ * the one below. A chunk is one mat4x4 (on llvmpipe a storage access costs the same for
+ * 4 bytes as for 64): read and written at once where it is aligned (`params.blocked`),
+ * value by value elsewhere. 10⁷ values take 11 dispatches (6 levels).
  *
  * Sums start from −0, the identity of IEEE addition (−0 + x is x, −0 included), so a
  * scan's first value is its input exactly, as NumPy's; an exclusive scan's first value
@@ -26,19 +23,12 @@
  * chain of roundings from an input to an output, which the error bounds use.
  */
 import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
-import { foldLanes } from "./reduction_tree.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
-/** Threads per workgroup: the lanes of the block's scan (a power of two). */
+/** Threads per workgroup (each on its own chunk). */
 const THREADS = 64;
-/** Consecutive values of a line each thread combines serially. */
+/** Consecutive values of a line each thread combines serially: one mat4x4. */
 const PER_THREAD = 16;
-/** Values of a line one workgroup scans. */
-const PER_BLOCK = THREADS * PER_THREAD;
-const LOG_THREADS = Math.log2(THREADS);
-/** The block's scan of the threads' totals rakes them: RAKES lanes scan SPAN each. */
-const RAKES = 8;
-const SPAN = THREADS / RAKES;
 
 /** WGSL: the `[block][column][row]` of the value at index `i` of a mat4x4-bound array. */
 const AT_I = "[i / 16u][(i / 4u) % 4u][i % 4u]";
@@ -63,18 +53,15 @@ export interface ScanParams {
 
 /**
  * The longest chain of rounded operations from an input to an output of a sum scan of
- * lines of `n` values: the result is within γ(this)·Σ|terms| of the exact prefix sum. In
- * one block a value passes its thread's serial chain (at most PER_THREAD − 1 roundings)
- * into the thread's total, its rake's serial scan (SPAN − 1), the scan of the rakes'
- * sums (RAKES − 1), the combination of the two prefixes and that with the block's offset
- * (2), and the later thread's serial chain (PER_THREAD): 47. A value from an earlier
- * block passes its block total (PER_THREAD − 1 + log₂ THREADS), the totals' own scan
- * (this count for their length), the offset's addition and the serial chain.
+ * lines of `n` values: the result is within γ(this)·Σ|terms| of the exact prefix sum. A
+ * value passes its chunk's serial chain (at most PER_THREAD roundings; the first
+ * combination, with the identity, is exact); a value from an earlier chunk passes that
+ * chunk's total (PER_THREAD − 1), the totals' own scan (this count for ⌈n / 16⌉ values)
+ * and the later chunk's serial chain (PER_THREAD): 16 up to 16 values, 31 more a level.
  */
 export function scanRoundings(n: number): number {
-  if (n <= PER_BLOCK) return (PER_THREAD - 1) + (SPAN - 1) + (RAKES - 1) + 2 + PER_THREAD;
-  return (PER_THREAD - 1 + LOG_THREADS) + scanRoundings(Math.ceil(n / PER_BLOCK)) + 1 +
-    PER_THREAD;
+  if (n <= PER_THREAD) return PER_THREAD;
+  return 2 * PER_THREAD - 1 + scanRoundings(Math.ceil(n / PER_THREAD));
 }
 
 /** WGSL of the combination and its identity (−0 for sums: see the file's comment). */
@@ -85,53 +72,34 @@ function combinerWgsl(combiner: ScanCombiner): { combine: string; identity: stri
 }
 
 /**
- * The declarations and the per-thread part every scan kernel shares: the thread's values
- * into `values` (in scan order) and their total into `partial[lid]`. `x` (and the
- * output) are bound as mat4x4 blocks of 16 values: on Mesa's llvmpipe a storage access
- * costs the same for 4 bytes as for 64, so where a thread's 16 values are one aligned
- * block (`params.blocked`: contiguous lines whose blocks line up, see
- * {@linkcode encodeScan}) it reads them at once, else value by value.
+ * The declarations and the start of `main` every scan kernel shares: the thread's chunk
+ * (`line`, the index `start` of its first value in scan order and `stride` to the next,
+ * `whole` where it is one aligned mat4x4, `block`); threads past the last chunk (the
+ * grid may hold some) return.
  */
 function head(combiner: ScanCombiner, reverse: boolean, bindings: string): string {
   const { combine, identity } = combinerWgsl(combiner);
-  const cell = blockCell(reverse);
   return /* wgsl */ `
-struct Params { n: u32, inner: u32, lines: u32, blocks: u32, blocked: u32 }
+struct Params { n: u32, inner: u32, lines: u32, chunks: u32, blocked: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 ${bindings}
-var<workgroup> partial: array<f32, ${THREADS}>;
 ${LINEAR_WORKGROUP}
 fn combine(a: f32, b: f32) -> f32 { return ${combine}; }
 fn identity() -> f32 { return ${identity}; }
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let group = linearWorkgroup(wid, groups);
-  let valid = group < params.lines * params.blocks;
-  let g = min(group, params.lines * params.blocks - 1u);
-  let line = g / params.blocks;
+  let g = linearWorkgroup(wid, groups) * ${THREADS}u + lid;
+  if (g >= params.lines * params.chunks) { return; }
+  let line = g / params.chunks;
   let lineBase = (line / params.inner) * params.n * params.inner + line % params.inner;
-  let first = (g % params.blocks) * ${PER_BLOCK}u + lid * ${PER_THREAD}u;
+  let first = (g % params.chunks) * ${PER_THREAD}u;
   // The k-th value of the line (from its end when reversed) is at lineBase + k·inner.
   let stride = ${reverse ? "-i32(params.inner)" : "i32(params.inner)"};
   let start = u32(i32(lineBase + ${reverse ? "(params.n - 1u) * params.inner" : "0u"}) +
     i32(first) * stride);
   let whole = params.blocked != 0u && first + ${PER_THREAD}u <= params.n;
-  let block = (${reverse ? `start - ${PER_THREAD - 1}u` : "start"}) / ${PER_THREAD}u;
-  var total = identity();
-  if (whole) {
-    let m = x[block];
-${unrolled((j) => `    total = combine(total, m[${cell(j)}]);`)}
-  } else {
-    for (var j = 0u; j < ${PER_THREAD}u; j++) {
-      if (first + j < params.n) {
-        let i = u32(i32(start) + i32(j) * stride);
-        total = combine(total, x${AT_I});
-      }
-    }
-  }
-  partial[lid] = total;
-  workgroupBarrier();`;
+  let block = (${reverse ? `start - ${PER_THREAD - 1}u` : "start"}) / ${PER_THREAD}u;`;
 }
 
 /** WGSL statements for j = 0 … PER_THREAD − 1, written out (constant indices). */
@@ -140,24 +108,19 @@ function unrolled(statement: (j: number) => string): string {
 }
 
 /**
- * The cell `column][row` of a thread's mat4x4 block that holds its j-th value in scan
- * order (reversed: counted from the block's end).
+ * The cell `[column][row]` of a thread's mat4x4 that holds its j-th value in scan order
+ * (reversed: counted from the block's end).
  */
 function blockCell(reverse: boolean): (j: number) => string {
   return (j) => {
     const c = reverse ? PER_THREAD - 1 - j : j;
-    return `${Math.floor(c / 4)}][${c % 4}`;
+    return `[${Math.floor(c / 4)}][${c % 4}]`;
   };
 }
 
-/** WGSL: each block's total, into `totals[line · blocks + block]`. */
+/** WGSL: each chunk's total, into `totals[line · chunks + chunk]`. */
 function totalsWgsl(combiner: ScanCombiner, reverse: boolean): string {
-  const tree = foldLanes({
-    array: "partial",
-    lanes: THREADS,
-    combine: (a, b) => `combine(${a}, ${b})`,
-    shared: { lane: "lid", slot: "lid" },
-  });
+  const cell = blockCell(reverse);
   return `${
     head(
       combiner,
@@ -166,17 +129,28 @@ function totalsWgsl(combiner: ScanCombiner, reverse: boolean): string {
 @group(0) @binding(2) var<storage, read_write> totals: array<f32>;`,
     )
   }
-  ${tree.join("\n  ")}
-  if (lid == 0u && valid) { totals[g] = partial[0]; }
+  var total = identity();
+  if (whole) {
+    let m = x[block];
+${unrolled((j) => `    total = combine(total, m${cell(j)});`)}
+  } else {
+    for (var j = 0u; j < ${PER_THREAD}u; j++) {
+      if (first + j < params.n) {
+        let i = u32(i32(start) + i32(j) * stride);
+        total = combine(total, x${AT_I});
+      }
+    }
+  }
+  totals[g] = total;
 }
 `;
 }
 
 /**
- * WGSL: the block scan, from each block's offset (`offsets[line · blocks + block]`, read
- * only when a line has more than one block). Exclusive: `"empty"` writes the empty sum
- * (+0) or product first, as the user sees it; `"identity"` keeps the identity there (−0
- * for sums), for the block totals' scan, so that a line's first value stays exact.
+ * WGSL: each chunk's scan from its offset (`offsets[line · chunks + chunk]`, read only
+ * when a line has more than one chunk). Exclusive: `"empty"` writes the empty sum (+0)
+ * or product first, as the user sees it; `"identity"` keeps the identity there (−0 for
+ * sums), for the totals' scan, so that a line's first value stays exact.
  */
 function scanWgsl(
   combiner: ScanCombiner,
@@ -185,7 +159,6 @@ function scanWgsl(
 ): string {
   const empty = combiner === "sum" ? "0.0" : "1.0";
   const cell = blockCell(reverse);
-  // The thread's j-th value (j a WGSL expression) into `target`, in scan order.
   // The thread's j-th value (j a WGSL expression, `v` its value) into `target`.
   const advance = (j: string, v: string, target: string) => {
     if (!exclusive) return `running = combine(running, ${v});\n    ${target} = running;`;
@@ -200,37 +173,15 @@ function scanWgsl(
       reverse,
       `@group(0) @binding(1) var<storage, read> x: array<mat4x4f>;
 @group(0) @binding(2) var<storage, read> offsets: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<mat4x4f>;
-var<workgroup> rakes: array<f32, ${RAKES}>;`,
+@group(0) @binding(3) var<storage, read_write> out: array<mat4x4f>;`,
     )
   }
-  if (lid < ${RAKES}u) {
-    var acc = identity();
-    for (var t = lid * ${SPAN}u; t < (lid + 1u) * ${SPAN}u; t++) {
-      let v = partial[t];
-      partial[t] = acc;
-      acc = combine(acc, v);
-    }
-    rakes[lid] = acc;
-  }
-  workgroupBarrier();
-  if (lid == 0u) {
-    var acc = identity();
-    for (var r = 0u; r < ${RAKES}u; r++) {
-      let v = rakes[r];
-      rakes[r] = acc;
-      acc = combine(acc, v);
-    }
-  }
-  workgroupBarrier();
-  let offset = select(identity(), offsets[g], params.blocks > 1u);
-  var running = combine(offset, combine(rakes[lid / ${SPAN}u], partial[lid]));
-  if (!valid) { return; }
+  var running = select(identity(), offsets[g], params.chunks > 1u);
   if (whole) {
-    let values = x[block];
-    var m: mat4x4f;
-${unrolled((j) => `    ${advance(`${j}u`, `values[${cell(j)}]`, `m[${cell(j)}]`)}`)}
-    out[block] = m;
+    let v = x[block];
+    var o: mat4x4f;
+${unrolled((j) => `    ${advance(`${j}u`, `v${cell(j)}`, `o${cell(j)}`)}`)}
+    out[block] = o;
   } else {
     for (var j = 0u; j < ${PER_THREAD}u; j++) {
       if (first + j < params.n) {
@@ -263,7 +214,7 @@ function scanLines(
   params: Omit<ScanParams, "exclusive"> & { readonly exclusive: "empty" | "identity" | null },
 ): void {
   const { n, inner, lines, combiner, exclusive, reverse } = params;
-  const blocks = Math.ceil(n / PER_BLOCK);
+  const chunks = Math.ceil(n / PER_THREAD);
   // A thread's 16 values are one aligned mat4x4 when lines are contiguous and each line's
   // end (its start, scanning forward one line) falls on a multiple of 16.
   const blocked = inner === 1 && (n % PER_THREAD === 0 || (lines === 1 && !reverse));
@@ -271,24 +222,25 @@ function scanLines(
     { u32: n },
     { u32: inner },
     { u32: lines },
-    { u32: blocks },
+    { u32: chunks },
     { u32: blocked ? 1 : 0 },
   ]);
   const kind = `${combiner}${reverse ? "/reverse" : ""}`;
   let offsets: DeviceArray | null = null;
-  if (blocks > 1) {
-    const totals = runtime.allocate(op, lines * blocks);
+  const workgroups = Math.ceil((lines * chunks) / THREADS);
+  if (chunks > 1) {
+    const totals = runtime.allocate(op, lines * chunks);
     runtime.dispatch({
       op,
       key: `scan/totals/${kind}`,
       wgsl: () => totalsWgsl(combiner, reverse),
       uniforms,
       buffers: [asBlocks(x, 4 * PER_THREAD), totals],
-      workgroups: lines * blocks,
+      workgroups,
     });
-    offsets = runtime.allocate(op, lines * blocks);
+    offsets = runtime.allocate(op, lines * chunks);
     scanLines(runtime, op, totals, offsets, {
-      n: blocks,
+      n: chunks,
       inner: 1,
       lines,
       combiner,
@@ -303,7 +255,7 @@ function scanLines(
     wgsl: () => scanWgsl(combiner, reverse, exclusive),
     uniforms,
     buffers: [asBlocks(x, 4 * PER_THREAD), offsets ?? x, asBlocks(out, 4 * PER_THREAD)],
-    workgroups: lines * blocks,
+    workgroups,
   });
   if (offsets) runtime.release(offsets);
 }

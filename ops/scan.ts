@@ -1,8 +1,8 @@
 /**
  * @file Scans along one axis: `cumsum` and `cumprod`, with TensorFlow's `exclusive` (each
  * output leaves out its own value) and `reverse` (from the axis' end), NumPy's values
- * otherwise. On the GPU, the block scan of `kernels/scan.ts` (work-efficient,
- * deterministic); a hand-written kernel, so under `jit` a scan is a kernel of its own.
+ * otherwise. On the GPU, the scan of `kernels/scan.ts` (work-efficient, deterministic);
+ * a hand-written kernel, so under `jit` a scan is a kernel of its own.
  * `cumsum`'s gradient is the scan of `g` the other way; `cumprod`'s is got without
  * dividing by zero (see {@linkcode cumprodVjp}).
  */
@@ -38,7 +38,7 @@ function linesOf(shape: readonly number[], axis: number) {
   return { n: shape[axis], inner, lines: size(shape.slice(0, axis)) * inner };
 }
 
-/** A scan op: the float64 reference, the block-scan kernel, the vjp. */
+/** A scan op: the float64 reference, the scan kernels, the vjp. */
 function scanOp(
   name: string,
   combiner: ScanCombiner,
@@ -177,9 +177,10 @@ function scanArgs(op: string, x: unknown, options: unknown): [Tensor, ScanOpPara
 /**
  * The cumulative sum along `axis`: `out[k] = x[0] + … + x[k]` (NumPy's `cumsum`), or with
  * `exclusive` up to x[k − 1] (0 first), and with `reverse` from the axis' end. On the GPU
- * a work-efficient block scan, bit-identical run to run, within γ(R)·Σ|x| of the exact
- * prefix sums (R: `scanRoundings` of `kernels/scan.ts`, 47 up to 1,024 values, 123 for
- * 10⁷). Its gradient is the scan of `g` the other way.
+ * a work-efficient scan (reduce, then scan, recursively), bit-identical run to run,
+ * within γ(R)·Σ|x| of the exact prefix sums (R: `scanRoundings` of `kernels/scan.ts`,
+ * 16 and 31 more a level of chunks of 16: 78 for 1,024 values, 171 for 10⁷). Its
+ * gradient is the scan of `g` the other way.
  *
  * @param x A tensor of at least one dimension.
  * @param options `axis` (one integer; negative counts from the end), `exclusive`, `reverse`.

@@ -2,8 +2,7 @@
  * @file The scans' GPU-versus-reference properties: `cumsum` and `cumprod` along any axis
  * (negative or not), exclusive or not, reversed or not, on the backend and the reference
  * against float64 prefix sums and products computed here from coordinates. Lines run up
- * to 5,000 values, so they take one block or several (1,024 values a block: block totals
- * and their own scan, `kernels/scan.ts`).
+ * to 5,000 values: one chunk of 16 or up to four levels of chunks (`kernels/scan.ts`).
  */
 import fc from "fast-check";
 import { type Backend, cumprod, cumsum } from "../mod.ts";
@@ -39,8 +38,8 @@ const scanCases: fc.Arbitrary<ScanCase> = fc.oneof(
     minLength: 1,
     maxLength: 3,
   }).filter((s) => s.reduce((a, b) => a * b, 1) <= 20_000),
-  // Long lines: one block (≤ 1,024), or several, of one line or a few, along either axis;
-  // multiples of 16, whose threads read and write whole mat4x4 blocks (kernels/scan.ts).
+  // Long lines, of one line or a few, along either axis; multiples of 16, whose threads
+  // read and write whole mat4x4 chunks (kernels/scan.ts).
   fc.tuple(
     fc.integer({ min: 1, max: 3 }),
     fc.oneof(fc.integer({ min: 900, max: 5_000 }), fc.constantFrom(1_024, 1_040, 2_048, 4_096)),
@@ -94,12 +93,12 @@ function describeCase(c: ScanCase) {
 
 /**
  * cumsum within γ(R)·Σ|terms| of the exact prefix sum (R: `scanRoundings` of the line's
- * length, the longest chain of roundings the block scan runs), plus MIN_NORMAL per term
+ * length, the longest chain of roundings the scan runs), plus MIN_NORMAL per term
  * for a GPU that flushes subnormal terms or results.
  */
 export const cumsumProperty: OpProperty<ScanCase> = {
   name: "cumsum along an axis (exclusive, reverse): GPU and reference vs float64, " +
-    "within the block scan's rounding chain",
+    "within the scan's rounding chain",
   cases: scanCases,
   numRuns: 40,
   async check(backend, c) {
@@ -134,7 +133,7 @@ export const cumsumProperty: OpProperty<ScanCase> = {
 /**
  * cumprod of factors in [1, 1 + 2⁻⁸) (and the profile's zeros and special values, see
  * `factor`): the k-th product in scan order is a tree of k multiplications, whatever
- * the blocks, each rounding once relatively, so it is within γ(k)·|p| while no partial
+ * the chunks, each rounding once relatively, so it is within γ(k)·|p| while no partial
  * product is subnormal; one with a subnormal factor can be, each of its roundings off
  * by at most u·MIN_NORMAL, scaled by the later factors (≤ Π max(1, |x|)). A GPU that
  * flushes subnormals gives the product of the flushed factors instead.
