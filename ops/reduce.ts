@@ -190,7 +190,7 @@ const nonzeroOp = elementwiseOp<void>({
   expression: () => call("where", call("equal", input(0), literal(0)), literal(1), input(0)),
 });
 
-/** 1 where the value is ±0, else 0 (NaN included). */
+/** 1 where the value is ±0, else 0 (for NaN too). */
 const isZeroOp = elementwiseOp<void>({
   name: "prod",
   expression: () => call("equal", input(0), literal(0)),
