@@ -82,7 +82,19 @@ export {
 } from "./ops/activations.ts";
 export { broadcastTo, sumToShape } from "./ops/broadcast.ts";
 export { reshape, transpose } from "./ops/shape.ts";
-export { argmax, max, mean, type ReduceOptions, sum } from "./ops/reduce.ts";
+export {
+  all,
+  any,
+  argmax,
+  argmin,
+  max,
+  mean,
+  min,
+  prod,
+  type ReduceOptions,
+  sum,
+} from "./ops/reduce.ts";
+export { cumprod, cumsum, type ScanOptions } from "./ops/scan.ts";
 export { logSoftmax, logSumExp, softmax } from "./ops/softmax.ts";
 export { stopGradient } from "./ops/stop_gradient.ts";
 export { concat, pad2d, reverse, slice, takeRows } from "./ops/layout.ts";

@@ -8,6 +8,7 @@ import {
   add,
   type Backend,
   corr2d,
+  cumsum,
   dropout,
   exp,
   l2Penalty,
@@ -149,6 +150,7 @@ export const BENCH_OPS: readonly BenchCase[] = [
   ...elementwise("exp", 1, 1, (x) => exp(x)),
   ...elementwise("sum", 1, 0, (x) => sum(x)),
   ...elementwise("mean", 1, 0, (x) => mean(x)),
+  ...elementwise("cumsum", 1, 1, (x) => cumsum(x, { axis: 0 })),
 ];
 
 /**

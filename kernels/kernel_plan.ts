@@ -27,8 +27,8 @@ import { expressionSignature, runtimeWords, type Word } from "./expression.ts";
 import { LruCache } from "./lru_cache.ts";
 import { type Shape, sizeOf, type StridedDim, type Term, termChildren } from "./term.ts";
 
-/** How a reduction combines values. */
-export type Reducer = "sum" | "max" | "min" | "argmax";
+/** How a reduction combines values (the arg reducers keep the value's index too). */
+export type Reducer = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
 
 /** A kernel to generate. */
 export type KernelPlan =

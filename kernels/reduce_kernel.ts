@@ -59,10 +59,30 @@ function reductionSizes(plan: ReducePlan): { outputs: number; length: number } {
   };
 }
 
-/** Whether a reduction plan takes two kernels (a long sum, max or min with few outputs). */
+/** Whether a reducer keeps (value, index) pairs and gives the index. */
+function isArgReducer(reducer: Reducer): boolean {
+  return reducer === "argmax" || reducer === "argmin";
+}
+
+/**
+ * Whether a reduction plan takes two kernels (a long sum, product, max or min with few
+ * outputs; an arg reducer's partials would lose their indices, so it never splits).
+ */
 export function takesTwoPasses(plan: ReducePlan): boolean {
   const { outputs, length } = reductionSizes(plan);
-  return splits(length, outputs) && plan.reducer !== "argmax";
+  return splits(length, outputs) && !isArgReducer(plan.reducer);
+}
+
+/**
+ * WGSL combining (value, index) pairs `a` and `b`: the one `before` puts first (the
+ * smaller index on ties); the first NaN wins (NumPy). NaN, found by its bits, decides
+ * before any comparison (max and min too).
+ */
+function argCombine(before: ">" | "<"): string {
+  return `let aNaN = ${isNaNWgsl("a.x")};\n  let bNaN = ${isNaNWgsl("b.x")};\n` +
+    `  let ordered = a.x ${before} b.x || (a.x == b.x && a.y < b.y);\n` +
+    "  let aWins = select(ordered, aNaN && (!bNaN || a.y < b.y), aNaN || bNaN);\n" +
+    "  return select(b, a, aWins);";
 }
 
 /**
@@ -76,6 +96,8 @@ function reducerWgsl(
   switch (reducer) {
     case "sum":
       return { type: "f32", identity: "0.0", combine: "return a + b;" };
+    case "prod":
+      return { type: "f32", identity: "1.0", combine: "return a * b;" };
     case "max":
       return {
         type: "f32",
@@ -89,15 +111,16 @@ function reducerWgsl(
         combine: `return select(b, a, ${isNaNWgsl("a")} || (a < b && !${isNaNWgsl("b")}));`,
       };
     case "argmax":
-      // (value, index): the larger value, the smaller index on ties; the first NaN wins
-      // (NumPy). NaN, found by its bits, decides before any comparison (max and min too).
       return {
         type: "vec2f",
         identity: `vec2f(-${infinity}, ${infinity})`,
-        combine: `let aNaN = ${isNaNWgsl("a.x")};\n  let bNaN = ${isNaNWgsl("b.x")};\n` +
-          "  let ordered = a.x > b.x || (a.x == b.x && a.y < b.y);\n" +
-          "  let aWins = select(ordered, aNaN && (!bNaN || a.y < b.y), aNaN || bNaN);\n" +
-          "  return select(b, a, aWins);",
+        combine: argCombine(">"),
+      };
+    case "argmin":
+      return {
+        type: "vec2f",
+        identity: `vec2f(${infinity}, ${infinity})`,
+        combine: argCombine("<"),
       };
   }
 }
@@ -109,7 +132,7 @@ export interface ReductionParts {
   /** WGSL combining partial values `a` and `b`. */
   combine(a: string, b: string): string;
   readonly oIndex: string;
-  /** WGSL type of a partial value (`vec2f` for argmax: value and index). */
+  /** WGSL type of a partial value (`vec2f` for argmax and argmin: value and index). */
   readonly type: string;
   readonly identity: string;
   /** WGSL of the output count and the reduction's length. */
@@ -120,7 +143,7 @@ export interface ReductionParts {
    * below `end` (`step` absent: 1) of the reduction of the output at offset `base`.
    */
   accumulate(first: string, end: string, step?: number): string;
-  /** WGSL of the reduced value in accumulator `a` (argmax: its index). */
+  /** WGSL of the reduced value in accumulator `a` (argmax, argmin: its index). */
   result(a: string): string;
   /** Statements storing accumulator `a` as output `o` of `target`, through the epilogue. */
   finish(a: string, o: string, target: string): string;
@@ -138,9 +161,10 @@ export function reductionParts(w: Writer, plan: ReducePlan): ReductionParts {
   const keptIndex = w.decompose("o", kept.length, (c, d) => dims(c).kept[d], () => 0);
   const reducedIndex = w.decompose("r", reduced.length, (c, d) => dims(c).reduced[d], () => 0);
   const source = w.fn(plan.source, false);
-  const infinity = plan.reducer === "sum" ? "" : w.word(() => ({ f32: Infinity }), "f32");
+  const finite = plan.reducer === "sum" || plan.reducer === "prod";
+  const infinity = finite ? "" : w.word(() => ({ f32: Infinity }), "f32");
   const r = reducerWgsl(plan.reducer, infinity);
-  const isArg = plan.reducer === "argmax";
+  const isArg = isArgReducer(plan.reducer);
   const [combine, oIndex, rIndex] = ["combine", "oIndex", "rIndex"].map((f) =>
     `${w.phase.prefix}${f}`
   );

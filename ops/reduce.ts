@@ -1,17 +1,20 @@
 /**
- * @file Reductions over axes: `sum`, `mean`, `max`, `argmax`. `axis` is an integer or a
- * list (negative counts from the end), none means every axis; `keepDims` keeps the
- * reduced axes as 1s. On the GPU each is a reduction form (`kernels/forms.ts`): the
+ * @file Reductions over axes: `sum`, `mean`, `prod`, `max`, `min`, `argmax`, `argmin`,
+ * `any`, `all`. `axis` is an integer or a list (negative counts from the end), none means
+ * every axis; `keepDims` keeps the reduced axes as 1s. On the GPU each is a reduction form (`kernels/forms.ts`): the
  * generated kernel — one thread per output for short reductions, a workgroup's tree for
  * long ones — which `jit` extends with the ops before and after it. A sum of everything
  * runs the tuned tree of `kernels/reduce.ts` eagerly. The error of a sum grows with the
- * tree depth, not the length (`reductionRoundings`, `treeSumRoundings`).
+ * tree depth, not the length (`reductionRoundings`, `treeSumRoundings`); a product's
+ * with the length (every multiplication scales the whole). `any` and `all` are `max` and
+ * `min` of the values' truth, a prologue the kernel fuses.
  */
 import { reductionRoundings } from "../kernels/reduce_kernel.ts";
-import { call, input, scalar } from "../kernels/expression.ts";
+import { call, input, literal, scalar } from "../kernels/expression.ts";
 import { encodeForm, type OpForm } from "../kernels/forms.ts";
 import { encodeTreeSum } from "../kernels/reduce.ts";
 import { mapTerm } from "../kernels/term.ts";
+import { applyElementwise, elementwiseOp } from "./_elementwise.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { checkArity, checkAxes, checkOptions, checkTensors } from "./_validate.ts";
 import { div, mul } from "./arithmetic.ts";
@@ -88,10 +91,14 @@ function reduction(
   };
 }
 
+/** The shape of `shape` with `axes` as 1s: where a reduced value lines up with its input. */
+function keptShape(shape: readonly number[], axes: readonly number[]): number[] {
+  return shape.map((d, a) => (axes.includes(a) ? 1 : d));
+}
+
 /** `g` (of the reduced shape) repeated over the reduced axes of `x`. */
 function spread(g: Tensor, x: Tensor, axes: readonly number[]): Tensor {
-  const kept = x.shape.map((d, a) => (axes.includes(a) ? 1 : d));
-  return broadcastTo(reshape(g, kept), x.shape);
+  return broadcastTo(reshape(g, keptShape(x.shape, axes)), x.shape);
 }
 
 const sumOp = reduction(
@@ -118,41 +125,140 @@ const meanOp = reduction(
   (count) => 1 / count,
 );
 
-const maxOp = reduction(
-  "max",
-  ({ axes }) => ({ kind: "reduce", reducer: "max", axes }),
+/**
+ * `max` or `min`: NaN if any value is NaN (`Math.max`/`Math.min` propagate it, as NumPy
+ * does). The gradient goes to the extremal elements, split equally among ties (as JAX does).
+ */
+function extremumOp(
+  name: "max" | "min",
+  pick: (a: number, b: number) => number,
+  identity: number,
+) {
+  const op: OpDefinition<ReduceParams> = reduction(
+    name,
+    ({ axes }) => ({ kind: "reduce", reducer: name, axes }),
+    (x, shape, { axes }) => {
+      const [to, outputs] = outputOf(shape, axes);
+      const out = new Float32Array(outputs).fill(identity);
+      x.forEach((v, i) => out[to[i]] = pick(out[to[i]], v));
+      return out;
+    },
+    (g, [x], params) => {
+      const kept = keptShape(x.shape, params.axes);
+      const extremum = runOp(op, [x], { axes: params.axes, keepDims: true }, kept);
+      const winners = equal(x, extremum);
+      const ties = sum(winners, { axis: params.axes, keepDims: true });
+      return [mul(winners, div(reshape(g, kept), ties))];
+    },
+  );
+  return op;
+}
+
+const maxOp = extremumOp("max", Math.max, -Infinity);
+const minOp = extremumOp("min", Math.min, Infinity);
+
+/**
+ * `argmax` or `argmin`: the position, within its output's values in row-major order, of
+ * the first value that `beats` every earlier one, or of the first NaN (NumPy).
+ */
+function argOp(name: "argmax" | "argmin", beats: (v: number, best: number) => boolean) {
+  return reduction(
+    name,
+    ({ axes }) => ({ kind: "reduce", reducer: name, axes }),
+    (x, shape, { axes }) => {
+      const [to, outputs] = outputOf(shape, axes);
+      const best = new Float32Array(outputs);
+      const index = new Float32Array(outputs).fill(-1);
+      const seen = new Int32Array(outputs);
+      x.forEach((v, i) => {
+        const o = to[i], position = seen[o]++;
+        const better = index[o] < 0 || (!isNaN(best[o]) && (beats(v, best[o]) || isNaN(v)));
+        if (better) [best[o], index[o]] = [v, position];
+      });
+      return index;
+    },
+    () => [null],
+  );
+}
+
+const argmaxOp = argOp("argmax", (v, best) => v > best);
+const argminOp = argOp("argmin", (v, best) => v < best);
+
+/** The values with each zero replaced by 1: their product is that of the nonzero ones. */
+const nonzeroOp = elementwiseOp<void>({
+  name: "prod",
+  expression: () => call("where", call("equal", input(0), literal(0)), literal(1), input(0)),
+});
+
+/** 1 where the value is ±0, else 0 (for NaN too). */
+const isZeroOp = elementwiseOp<void>({
+  name: "prod",
+  expression: () => call("equal", input(0), literal(0)),
+});
+
+/**
+ * g times the product of the other values, over inputs (g, x, p, nonzero product, zero
+ * count), the reduced ones lined up with x: p/x where no value is zero; with one zero,
+ * the nonzero product at the zero and 0 elsewhere; with more, 0 (JAX's values, got
+ * without dividing by zero).
+ */
+const prodGradOp = elementwiseOp<void>({
+  name: "prod",
+  expression: () => {
+    const [g, x, p, nonzero, zeros] = [0, 1, 2, 3, 4].map(input);
+    const atZero = call("where", call("equal", zeros, literal(1)), nonzero, literal(0));
+    const others = call("where", call("equal", x, literal(0)), atZero, call("div", p, x));
+    return call("mul", g, others);
+  },
+});
+
+const prodOp = reduction(
+  "prod",
+  ({ axes }) => ({ kind: "reduce", reducer: "prod", axes }),
   (x, shape, { axes }) => {
     const [to, outputs] = outputOf(shape, axes);
-    const out = new Float32Array(outputs).fill(-Infinity);
-    x.forEach((v, i) => out[to[i]] = Math.max(out[to[i]], v));
-    return out;
+    const out = new Float64Array(outputs).fill(1);
+    x.forEach((v, i) => out[to[i]] *= v);
+    return Float32Array.from(out);
   },
-  // The gradient goes to the maximal elements, split equally among ties (as JAX does).
   (g, [x], { axes }) => {
-    const kept = x.shape.map((d, a) => (axes.includes(a) ? 1 : d));
-    const winners = equal(x, reshape(max(x, { axis: axes, keepDims: true }), kept));
-    const ties = sum(winners, { axis: axes, keepDims: true });
-    return [mul(winners, div(reshape(g, kept), ties))];
+    const kept = keptShape(x.shape, axes);
+    const reduced = (t: Tensor, op: OpDefinition<ReduceParams>) =>
+      runOp(op, [t], { axes, keepDims: true }, kept);
+    const nonzero = reduced(applyElementwise(nonzeroOp, { x }, undefined), prodOp);
+    const zeros = reduced(applyElementwise(isZeroOp, { x }, undefined), sumOp);
+    const p = reduced(x, prodOp);
+    return [applyElementwise(prodGradOp, { g: reshape(g, kept), x, p, nonzero, zeros }, undefined)];
   },
 );
 
-const argmaxOp = reduction(
-  "argmax",
-  ({ axes }) => ({ kind: "reduce", reducer: "argmax", axes }),
-  (x, shape, { axes }) => {
-    const [to, outputs] = outputOf(shape, axes);
-    const best = new Float32Array(outputs).fill(-Infinity);
-    const index = new Float32Array(outputs).fill(-1);
-    const seen = new Int32Array(outputs);
-    x.forEach((v, i) => {
-      const o = to[i], position = seen[o]++;
-      const better = index[o] < 0 || (!isNaN(best[o]) && (v > best[o] || isNaN(v)));
-      if (better) [best[o], index[o]] = [v, position];
-    });
-    return index;
-  },
-  () => [null],
-);
+/**
+ * `any` or `all`: the max or min of the values' truth (1 where nonzero, NaN included, as
+ * NumPy's `bool(x)`), as float32 0 or 1 until the bool type lands. Not differentiable.
+ */
+function truthOp(name: "any" | "all", reducer: "max" | "min", identity: 0 | 1) {
+  return reduction(
+    name,
+    ({ axes }) => ({
+      kind: "reduce",
+      reducer,
+      axes,
+      prologue: (t) => mapTerm(call("where", input(0), literal(1), literal(0)), [t], t.shape),
+    }),
+    (x, shape, { axes }) => {
+      const [to, outputs] = outputOf(shape, axes);
+      const out = new Float32Array(outputs).fill(identity);
+      x.forEach((v, i) => {
+        if ((v !== 0) !== (identity === 1)) out[to[i]] = 1 - identity;
+      });
+      return out;
+    },
+    () => [null],
+  );
+}
+
+const anyOp = truthOp("any", "max", 0);
+const allOp = truthOp("all", "min", 1);
 
 /** Options of the reductions. */
 export interface ReduceOptions {
@@ -176,7 +282,7 @@ function reduceArgs(
   }
   const keepDims = o.keepDims === true;
   const shape = keepDims
-    ? input.shape.map((d, a) => (axes.includes(a) ? 1 : d))
+    ? keptShape(input.shape, axes)
     : input.shape.filter((_, a) => !axes.includes(a));
   return [input, { axes, keepDims }, shape];
 }
@@ -261,13 +367,125 @@ export function argmax(
   options: { readonly axis: number; readonly keepDims?: boolean },
 ): Tensor {
   checkArity("argmax", arguments, 2);
-  const op = "argmax";
-  const o = checkOptions(op, options, true, ["axis", "keepDims"]);
+  return runArg(argmaxOp, x, options);
+}
+
+/**
+ * The minimum over `axis` (all axes by default); NaN if any value is NaN. Its gradient
+ * is shared equally by the elements that attain the minimum.
+ *
+ * @param x A tensor.
+ * @param options `axis` and `keepDims`, as for {@linkcode sum}.
+ * @returns A new tensor without the reduced axes (or with them as 1s).
+ * @example
+ * ```ts
+ * import { cpu, min } from "@deno-gpu/kernels";
+ * using m = min(cpu().tensor([1, 5, 3, 4], [2, 2]), { axis: 1 });
+ * console.log(await m.read()); // Float32Array [1, 3]
+ * ```
+ */
+export function min(x: Tensor, options?: ReduceOptions): Tensor {
+  checkArity("min", arguments, 2);
+  const [input, params, shape] = reduceArgs("min", x, options);
+  return runOp(minOp, [input], params, shape);
+}
+
+/**
+ * The index of the minimum along one axis (the first on ties, the first NaN if any), as
+ * a float32 whole number. Not differentiable.
+ *
+ * @param x A tensor.
+ * @param options `axis` (one integer; negative counts from the end) and `keepDims`.
+ * @returns A new tensor without that axis (or with it as 1).
+ * @example
+ * ```ts
+ * import { argmin, cpu } from "@deno-gpu/kernels";
+ * using i = argmin(cpu().tensor([4, 1, 3, 2, 7, 2], [2, 3]), { axis: 1 });
+ * console.log(await i.read()); // Float32Array [1, 0]
+ * ```
+ */
+export function argmin(
+  x: Tensor,
+  options: { readonly axis: number; readonly keepDims?: boolean },
+): Tensor {
+  checkArity("argmin", arguments, 2);
+  return runArg(argminOp, x, options);
+}
+
+/** Validates and runs `argmax` or `argmin`: one integer axis is required. */
+function runArg(op: OpDefinition<ReduceParams>, x: unknown, options: unknown): Tensor {
+  const o = checkOptions(op.name, options, true, ["axis", "keepDims"]);
   if (typeof o.axis !== "number") {
     throw new TypeError(
-      `${op}: expected axis to be an integer, got ${o.axis === undefined ? "none" : typeof o.axis}`,
+      `${op.name}: expected axis to be an integer, got ${
+        o.axis === undefined ? "none" : typeof o.axis
+      }`,
     );
   }
-  const [input, params, shape] = reduceArgs(op, x, options);
-  return runOp(argmaxOp, [input], params, shape);
+  const [input, params, shape] = reduceArgs(op.name, x, options);
+  return runOp(op, [input], params, shape);
+}
+
+/**
+ * The product over `axis` (all axes by default), multiplied in float32 by the reduction
+ * tree of {@linkcode sum}: every one of the n − 1 multiplications rounds, whatever their
+ * order, so the result is within γ(n − 1) of the exact product, relatively, while no
+ * partial product overflows or falls below the normal range. NaN if any value is NaN or
+ * an infinity meets a zero (NumPy). Its gradient is the product of the other values,
+ * zeros included (as JAX's).
+ *
+ * @param x A tensor.
+ * @param options `axis` and `keepDims`, as for {@linkcode sum}.
+ * @returns A new tensor without the reduced axes (or with them as 1s).
+ * @example
+ * ```ts
+ * import { cpu, prod } from "@deno-gpu/kernels";
+ * using p = prod(cpu().tensor([1, 2, 3, 4, 0, 6], [2, 3]), { axis: 1 });
+ * console.log(await p.read()); // Float32Array [6, 0]
+ * ```
+ */
+export function prod(x: Tensor, options?: ReduceOptions): Tensor {
+  checkArity("prod", arguments, 2);
+  const [input, params, shape] = reduceArgs("prod", x, options);
+  return runOp(prodOp, [input], params, shape);
+}
+
+/**
+ * Whether any value over `axis` (all axes by default) is nonzero — NaN counts, as in
+ * NumPy — as float32 1 or 0. Not differentiable.
+ *
+ * @param x A tensor.
+ * @param options `axis` and `keepDims`, as for {@linkcode sum}.
+ * @returns A new tensor of 0s and 1s without the reduced axes (or with them as 1s).
+ * @example
+ * ```ts
+ * import { any, cpu } from "@deno-gpu/kernels";
+ * using a = any(cpu().tensor([0, 0, 0, -2], [2, 2]), { axis: 1 });
+ * console.log(await a.read()); // Float32Array [0, 1]
+ * ```
+ */
+export function any(x: Tensor, options?: ReduceOptions): Tensor {
+  checkArity("any", arguments, 2);
+  const [input, params, shape] = reduceArgs("any", x, options);
+  return runOp(anyOp, [input], params, shape);
+}
+
+/**
+ * Whether every value over `axis` (all axes by default) is nonzero — NaN counts, as in
+ * NumPy — as float32 1 or 0. Not differentiable.
+ *
+ * @param x A tensor.
+ * @param options `axis` and `keepDims`, as for {@linkcode sum}.
+ * @returns A new tensor of 0s and 1s without the reduced axes (or with them as 1s).
+ * @example
+ * ```ts
+ * import { all, cpu } from "@deno-gpu/kernels";
+ * using a = all(cpu().tensor([1, NaN, 0, 3], [2, 2]), { axis: 1 });
+ * console.log(await a.read()); // Float32Array [1, 0]
+ * ```
+ */
+export function all(x: Tensor, options?: ReduceOptions): Tensor {
+  checkArity("all", arguments, 2);
+  const [input, params, shape] = reduceArgs("all", x, options);
+  return runOp(allOp, [input], params, shape);
 }

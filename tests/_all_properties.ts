@@ -29,7 +29,13 @@ import {
   floorDivProperty,
   squaredDifferenceProperty,
 } from "./_properties_second_wave.ts";
-import { axesProperty, broadcastSumProperty, sumMeanProperty } from "./_properties_reduce.ts";
+import {
+  axesProperty,
+  broadcastSumProperty,
+  prodProperty,
+  sumMeanProperty,
+} from "./_properties_reduce.ts";
+import { cumprodProperty, cumsumProperty } from "./_properties_scan.ts";
 import { softmaxProperty } from "./_properties_softmax.ts";
 import { concatProperty, matrixLayoutProperty, shapeOpsProperty } from "./_properties_layout.ts";
 import { creationProperty, randomNormalProperty } from "./_properties_creation.ts";
@@ -60,6 +66,9 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   sumMeanProperty,
   broadcastSumProperty,
   axesProperty,
+  prodProperty,
+  cumsumProperty,
+  cumprodProperty,
   softmaxProperty,
   matrixLayoutProperty,
   shapeOpsProperty,

@@ -6,7 +6,20 @@
  * here from coordinates, within the bound of the generated kernel's rounding chain.
  */
 import fc from "fast-check";
-import { argmax, type Backend, broadcastTo, max, mean, sum, sumToShape } from "../mod.ts";
+import {
+  all,
+  any,
+  argmax,
+  argmin,
+  type Backend,
+  broadcastTo,
+  max,
+  mean,
+  min,
+  prod,
+  sum,
+  sumToShape,
+} from "../mod.ts";
 import { reductionRoundings } from "../kernels/reduce_kernel.ts";
 import { treeSumRoundings } from "../kernels/reduce.ts";
 import {
@@ -20,6 +33,7 @@ import {
   type Profile,
   profile,
   seed,
+  specialKind,
   treeSum,
   U,
   values,
@@ -126,70 +140,109 @@ const axisCases: fc.Arbitrary<AxisCase> = fc.oneof(
   })
 );
 
+/** An axis case's layout: sizes, the axis as given, the output's shape, each element's output. */
+interface AxisLayout {
+  n: number;
+  /** The reduced axes as given (negative or not); `axis`: as passed (a number or a list). */
+  given: number[];
+  axis: number | number[];
+  outShape: number[];
+  /** Elements per output, and outputs. */
+  count: number;
+  outputs: number;
+  /** Independently of the library: each element's output index, from its coordinates. */
+  outputOf: Int32Array;
+  /** The case, for messages. */
+  what: string;
+}
+
+/** The layout of an axis case. */
+function axisLayout(c: AxisCase): AxisLayout {
+  const { shape, keepDims } = c;
+  const n = shape.reduce((a, b) => a * b, 1);
+  const given = c.axes.map((a) => (c.negative ? a - shape.length : a));
+  const axis = c.asNumber && given.length === 1 ? given[0] : given;
+  const outShape = keepDims
+    ? shape.map((d, a) => (c.axes.includes(a) ? 1 : d))
+    : shape.filter((_, a) => !c.axes.includes(a));
+  const count = c.axes.reduce((p, a) => p * shape[a], 1);
+  const outputOf = Int32Array.from({ length: n }, (_, i) => {
+    let rest = i, o = 0, stride = 1;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      const coordinate = rest % shape[d];
+      rest = Math.floor(rest / shape[d]);
+      if (!c.axes.includes(d)) {
+        o += coordinate * stride;
+        stride *= shape[d];
+      }
+    }
+    return o;
+  });
+  const what = `[${shape}] axis ${JSON.stringify(axis)} keepDims ${keepDims} ${c.profile} ` +
+    `seed=${c.seed}`;
+  return { n, given, axis, outShape, count, outputs: n / count, outputOf, what };
+}
+
 /** The reductions over axes on the backend and the reference, against float64. */
 export const axesProperty: OpProperty<AxisCase> = {
-  name:
-    "sum, mean, max, argmax over axes (negative, lists, keepDims): GPU and reference vs float64",
+  name: "sum, mean, max, min, argmax, argmin, any, all over axes (negative, lists, keepDims): " +
+    "GPU and reference vs float64",
   cases: axisCases,
   numRuns: 60,
   async check(backend, c) {
     const { shape, keepDims } = c;
-    const n = shape.reduce((a, b) => a * b, 1);
+    const { n, given, axis, outShape, count, outputs, outputOf, what } = axisLayout(c);
     const x = values(n, c.profile, c.seed);
-    const given = c.axes.map((a) => (c.negative ? a - shape.length : a));
-    const axis = c.asNumber && given.length === 1 ? given[0] : given;
-    const outShape = keepDims
-      ? shape.map((d, a) => (c.axes.includes(a) ? 1 : d))
-      : shape.filter((_, a) => !c.axes.includes(a));
-    const count = c.axes.reduce((p, a) => p * shape[a], 1), outputs = n / count;
-    // Independently: each element's output index and position within its output.
-    const outputOf = Int32Array.from({ length: n }, (_, i) => {
-      let rest = i, o = 0, stride = 1;
-      for (let d = shape.length - 1; d >= 0; d--) {
-        const coordinate = rest % shape[d];
-        rest = Math.floor(rest / shape[d]);
-        if (!c.axes.includes(d)) {
-          o += coordinate * stride;
-          stride *= shape[d];
-        }
-      }
-      return o;
-    });
     const sums = new Float64Array(outputs), abs = new Float64Array(outputs);
     outputOf.forEach((o, i) => {
       sums[o] += x[i];
       abs[o] += Math.abs(x[i]);
     });
-    // The maximum and the first position of it, as NumPy's: the first NaN wins.
+    // The extremum and the first position of it, as NumPy's: the first NaN wins.
     // `view`: the values compared (a GPU that flushes subnormals compares them as zeros,
     // as WGSL allows, and moves the chosen value's bits).
-    const maxima = (view: (v: number) => number) => {
-      const best = new Float64Array(outputs).fill(-Infinity), arg = new Float64Array(outputs);
+    const extrema = (view: (v: number) => number, sign: 1 | -1) => {
+      const best = new Float64Array(outputs).fill(-sign * Infinity);
+      const arg = new Float64Array(outputs);
       const seen = new Int32Array(outputs);
       outputOf.forEach((o, i) => {
         const v = x[i];
-        if (!Number.isNaN(best[o]) && (view(v) > view(best[o]) || Number.isNaN(v))) {
+        if (!Number.isNaN(best[o]) && (sign * view(v) > sign * view(best[o]) || Number.isNaN(v))) {
           [best[o], arg[o]] = [v, seen[o]];
         }
         seen[o]++;
       });
       return { best, arg };
     };
-    const { best, arg } = maxima((v) => v);
-    const flushed = maxima(flushSubnormal);
-    const what = `[${shape}] axis ${
-      JSON.stringify(axis)
-    } keepDims ${keepDims} ${c.profile} seed=${c.seed}`;
+    // any and all: whether some or every value is nonzero (NaN is), seen through `view`.
+    const truths = (view: (v: number) => number) => {
+      const some = new Float64Array(outputs), every = new Float64Array(outputs).fill(1);
+      outputOf.forEach((o, i) => {
+        if (view(x[i]) !== 0) some[o] = 1;
+        else every[o] = 0;
+      });
+      return { some, every };
+    };
+    const exact = { max: extrema((v) => v, 1), min: extrema((v) => v, -1), ...truths((v) => v) };
+    const flushed = {
+      max: extrema(flushSubnormal, 1),
+      min: extrema(flushSubnormal, -1),
+      ...truths(flushSubnormal),
+    };
     // The full sum runs the tree of kernels/reduce.ts; others the generated kernel.
-    const all = shape.every((d, a) => d === 1 || c.axes.includes(a));
-    const R = all ? treeSumRoundings(n) : reductionRoundings(count, outputs);
+    const whole = shape.every((d, a) => d === 1 || c.axes.includes(a));
+    const R = whole ? treeSumRoundings(n) : reductionRoundings(count, outputs);
     const options = { axis, keepDims };
     for (const t of [backend, ref] as Backend[]) {
       using gx = t.tensor(x, shape);
       using s = sum(gx, options);
       using m = mean(gx, options);
       using mx = max(gx, options);
-      for (const [name, r] of [["sum", s], ["mean", m], ["max", mx]] as const) {
+      using mn = min(gx, options);
+      using some = any(gx, options);
+      using every = all(gx, options);
+      const results = { sum: s, mean: m, max: mx, min: mn, any: some, all: every };
+      for (const [name, r] of Object.entries(results)) {
         assertShape(r.shape, outShape, `${name} ${what}`);
       }
       const where = `${what} on ${t.kind}`;
@@ -206,19 +259,76 @@ export const axesProperty: OpProperty<AxisCase> = {
         (o) => ((gamma(R + 2) + U) * abs[o]) / count + count * MIN_NORMAL,
         `mean ${where}`,
       );
-      // A flushing GPU's tree may keep any of the values tied with the maximum once flushed.
-      const got = await mx.read();
-      const tied = Float64Array.from(
-        got,
-        (v, o) => flushSubnormal(v) === flushSubnormal(flushed.best[o]) ? v : flushed.best[o],
-      );
-      assertWithin(got, best, () => 0, `max ${where}`, tied);
-      if (given.length === 1) {
-        using am = argmax(gx, { axis: given[0], keepDims });
-        assertShape(am.shape, outShape, `argmax ${what}`);
-        const first = `argmax (the first maximum) ${where}`;
-        assertWithin(await am.read(), arg, () => 0, first, flushed.arg);
+      for (const [name, r] of [["max", mx], ["min", mn]] as const) {
+        // A flushing GPU's tree may keep any of the values tied with the extremum once
+        // flushed.
+        const got = await r.read();
+        const tied = Float64Array.from(
+          got,
+          (v, o) =>
+            flushSubnormal(v) === flushSubnormal(flushed[name].best[o]) ? v : flushed[name].best[o],
+        );
+        assertWithin(got, exact[name].best, () => 0, `${name} ${where}`, tied);
       }
+      assertWithin(await some.read(), exact.some, () => 0, `any ${where}`, flushed.some);
+      assertWithin(await every.read(), exact.every, () => 0, `all ${where}`, flushed.every);
+      if (given.length === 1) {
+        for (
+          const [name, f, kind] of [["argmax", argmax, "max"], ["argmin", argmin, "min"]] as const
+        ) {
+          using am = f(gx, { axis: given[0], keepDims });
+          assertShape(am.shape, outShape, `${name} ${what}`);
+          const first = `${name} (the first ${kind}imum) ${where}`;
+          assertWithin(await am.read(), exact[kind].arg, () => 0, first, flushed[kind].arg);
+        }
+      }
+    }
+  },
+};
+
+/**
+ * A factor for `prod`: the profile's zeros and special values as they are, any other value
+ * v as sign(v)·(1 + frac|v|/256), in [1, 1 + 2⁻⁸): so no product of normal factors leaves
+ * the normal range (12,000 of them stay below e⁴⁷), and one with a subnormal factor is
+ * never smaller than it.
+ */
+export function factor(v: number): number {
+  return specialKind(v) === null ? Math.fround(Math.sign(v) * (1 + (Math.abs(v) % 1) / 256)) : v;
+}
+
+/**
+ * `prod` over axes on the backend and the reference against float64. Every one of the
+ * n − 1 multiplications of n factors rounds once, relatively, whatever the tree's order
+ * (a product's error, unlike a sum's, does not shrink with the tree's depth): the result
+ * is within γ(n − 1)·|p| while no partial product is subnormal. Only a partial product
+ * with a subnormal factor can be (the others have magnitudes ≥ 1): each rounding of one errs
+ * by at most half the subnormal spacing, 2⁻¹⁵⁰ = u·MIN_NORMAL, absolutely, which the later
+ * factors scale by at most M = Π max(1, |x|); so the bound adds (n − 1)·u·MIN_NORMAL·M. A
+ * GPU that flushes subnormals gives the product of the flushed factors (0, or NaN with an
+ * infinity) instead.
+ */
+export const prodProperty: OpProperty<AxisCase> = {
+  name: "prod over axes (negative, lists, keepDims): GPU and reference vs float64",
+  cases: axisCases,
+  numRuns: 40,
+  async check(backend, c) {
+    const { shape, keepDims } = c;
+    const { n, axis, outShape, count, outputs, outputOf, what } = axisLayout(c);
+    const x = values(n, c.profile, c.seed).map(factor);
+    const products = new Float64Array(outputs).fill(1);
+    const flushedProducts = new Float64Array(outputs).fill(1);
+    const growth = new Float64Array(outputs).fill(1);
+    outputOf.forEach((o, i) => {
+      products[o] *= x[i];
+      flushedProducts[o] *= flushSubnormal(x[i]);
+      growth[o] *= Math.max(1, Math.abs(x[i]));
+    });
+    const bound = (o: number) =>
+      gamma(count - 1) * Math.abs(products[o]) + (count - 1) * U * MIN_NORMAL * growth[o];
+    for (const t of [backend, ref] as Backend[]) {
+      using p = prod(t.tensor(x, shape), { axis, keepDims });
+      assertShape(p.shape, outShape, `prod ${what}`);
+      assertWithin(await p.read(), products, bound, `prod ${what} on ${t.kind}`, flushedProducts);
     }
   },
 };

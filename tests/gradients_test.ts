@@ -31,6 +31,8 @@ import {
   conv2d,
   cos,
   crossEntropy,
+  cumprod,
+  cumsum,
   div,
   elu,
   exp,
@@ -55,6 +57,7 @@ import {
   maximum,
   maxPool2d,
   mean,
+  min,
   minimum,
   mod,
   mul,
@@ -62,6 +65,7 @@ import {
   notEqual,
   pad2d,
   pow,
+  prod,
   relu,
   reshape,
   reverse,
@@ -643,6 +647,70 @@ const CASES: Record<string, fc.Arbitrary<Case>> = {
         (i) => i % n,
       )
     ),
+  // min over the first axis, kept: the gradient goes to the minimum (no near-ties).
+  "min over an axis": matrix.map(([m, n]) => ({
+    op: (x: Tensor) => min(x, { axis: 0, keepDims: true }),
+    f64: ([x]) =>
+      Float64Array.from({ length: n }, (_, j) => Math.min(...x.filter((_, k) => k % n === j))),
+    shapes: [[m, n]],
+    roundings: 2,
+    smooth: ([x]) =>
+      Array.from({ length: n }, (_, j) => x.filter((_, k) => k % n === j).sort((a, b) => a - b))
+        .every((column) => column.length < 2 || column[1] - column[0] > 4 * H),
+  })),
+  // prod along rows, every fifth value exactly 0 (rows with one zero, two, or none): the
+  // product is linear in each value, so the differences are exact. A term is c times the
+  // product of the others, got as p/x (n − 1 roundings, then 2) or, at a zero, as the
+  // product of the nonzero values.
+  "prod over an axis": matrix.map(([m, n]) => ({
+    op: (x: Tensor) => prod(x, { axis: -1 }),
+    f64: ([x]) =>
+      Float64Array.from(
+        { length: m },
+        (_, i) => x.subarray(i * n, (i + 1) * n).reduce((a, b) => a * b, 1),
+      ),
+    shapes: [[m, n]],
+    roundings: n + 1,
+    domain: (x) => x.map((v, k) => (k % 5 === 0 ? 0 : v)),
+  })),
+  // Scans along either axis, exclusive or not, reversed or not. cumsum is linear and
+  // cumprod linear in each value, so the differences are exact; cumprod's inputs hold
+  // exact zeros (every fifth value: lines with none, one or more). Its terms are c times
+  // a product of up to n values (n roundings), over x (one more), times c (one more).
+  ...Object.fromEntries((["cumsum", "cumprod"] as const).map((name) => [
+    `${name} along an axis`,
+    fc.tuple(matrix, fc.boolean(), fc.boolean(), fc.boolean()).map((
+      [[m, n], columns, exclusive, reverse],
+    ) => {
+      const options = { axis: columns ? 0 : -1, exclusive, reverse };
+      const [lines, length, step] = columns ? [n, m, n] : [m, n, 1];
+      const [identity, combine] = name === "cumsum"
+        ? [0, (a: number, b: number) => a + b]
+        : [1, (a: number, b: number) => a * b];
+      return {
+        op: (x: Tensor) => (name === "cumsum" ? cumsum : cumprod)(x, options),
+        f64: ([x]: readonly Float64Array[]) => {
+          const out = new Float64Array(m * n);
+          for (let l = 0; l < lines; l++) {
+            const start = columns ? l : l * n;
+            let running = identity;
+            for (let k = 0; k < length; k++) {
+              const at = start + (reverse ? length - 1 - k : k) * step;
+              if (exclusive) out[at] = running;
+              running = combine(running, x[at]);
+              if (!exclusive) out[at] = running;
+            }
+          }
+          return out;
+        },
+        shapes: [[m, n]],
+        roundings: name === "cumsum" ? 0 : Math.max(m, n) + 2,
+        ...(name === "cumprod"
+          ? { domain: (x: Float32Array) => x.map((v, k) => (k % 5 === 0 ? 0 : v)) }
+          : {}),
+      };
+    }),
+  ])),
   // softmax along rows: J = p(δ − p); the chain adds |c_j|p_j and p_j·Σ|c_i|p_i, which
   // cancel; exp (5.5 ULP), the sum, divisions and products: 30.
   softmax: matrix.map(([m, n]) => ({

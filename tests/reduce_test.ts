@@ -3,10 +3,33 @@
  * and a folded dispatch grid, and known values and refused arguments on the reference.
  */
 import assert from "node:assert/strict";
-import { argmax, broadcastTo, max, mean, sum, sumToShape } from "../mod.ts";
+import {
+  abs,
+  all,
+  any,
+  argmax,
+  argmin,
+  broadcastTo,
+  exp,
+  jit,
+  max,
+  mean,
+  min,
+  neg,
+  prod,
+  scale,
+  sum,
+  sumToShape,
+  type Tensor,
+} from "../mod.ts";
 import { assertProperty } from "./_properties.ts";
-import { axesProperty, broadcastSumProperty, sumMeanProperty } from "./_properties_reduce.ts";
-import { folded, gpuTest, ref, runs } from "./_harness.ts";
+import {
+  axesProperty,
+  broadcastSumProperty,
+  prodProperty,
+  sumMeanProperty,
+} from "./_properties_reduce.ts";
+import { assertBitwise, folded, gpuTest, ref, runs, values } from "./_harness.ts";
 
 gpuTest(sumMeanProperty.name, async (dev) => {
   await assertProperty(sumMeanProperty, dev, runs(sumMeanProperty.numRuns));
@@ -44,6 +67,51 @@ gpuTest(axesProperty.name, async (dev) => {
   await assertProperty({ ...axesProperty, cases: fitting }, folded!, runs(15));
 });
 
+gpuTest(prodProperty.name, async (dev) => {
+  await assertProperty(prodProperty, dev, runs(prodProperty.numRuns));
+  // The folded grid, as for the other reductions over axes: the cases that fit it.
+  const capacity = folded!.runtime.maxWorkgroupsPerDimension ** 3;
+  const fitting = prodProperty.cases.filter(({ shape, axes }) =>
+    shape.reduce((n, d, axis) => (axes.includes(axis) ? n : n * d), 1) <= capacity
+  );
+  await assertProperty({ ...prodProperty, cases: fitting }, folded!, runs(10));
+});
+
+Deno.test("min, argmin, prod, any, all: known values (NumPy's) and refused arguments", async () => {
+  using x = ref.tensor([4, 1, 3, 1, 0, -2], [2, 3]);
+  const read = async (t: { read(): Promise<Float32Array> } & Disposable) => {
+    using owned = t;
+    return [...await owned.read()];
+  };
+  assert.deepEqual(await read(min(x, { axis: 1 })), [1, -2]);
+  assert.deepEqual(await read(min(x)), [-2]);
+  assert.deepEqual(await read(argmin(x, { axis: 0 })), [1, 1, 1]);
+  assert.deepEqual(await read(argmin(x, { axis: -1, keepDims: true })), [1, 2]);
+  assert.deepEqual(await read(prod(x, { axis: [-1] })), [12, -0]); // 1·0·(−2) is −0
+  assert.deepEqual(await read(prod(x, { axis: 0, keepDims: true })), [4, 0, -6]);
+  assert.deepEqual(await read(any(x, { axis: 1 })), [1, 1]);
+  assert.deepEqual(await read(all(x, { axis: 1 })), [1, 0]);
+  assert.deepEqual(await read(all(x, { axis: 0 })), [1, 0, 1]);
+  using zeros = ref.tensor([0, -0, 0, 0], [2, 2]);
+  assert.deepEqual(await read(any(zeros)), [0]);
+  assert.throws(() => min(x, { axis: [1, 1] }), /min: expected distinct axes, got \[1, 1\]/);
+  assert.throws(() => prod(x, { axis: -3 }), /prod: expected axes to be integers in \[-2, 2\)/);
+  assert.throws(
+    () => any(x, { keepDims: "yes" } as never),
+    /any: expected keepDims to be a boolean/,
+  );
+  assert.throws(() => all(x, { axes: 0 } as never), /all: expected options among axis, keepDims/);
+  assert.throws(
+    () => argmin(x, { axis: [0] } as never),
+    /argmin: expected axis to be an integer, got object/,
+  );
+  assert.throws(
+    () => (argmin as (x: unknown) => unknown)(x),
+    /argmin: expected an options object, got undefined/,
+  );
+  assert.throws(() => prod([1, 2] as never), /prod: expected x to be a tensor, got an array/);
+});
+
 Deno.test("reductions over axes: known values and refused axes", async () => {
   using x = ref.tensor([1, 5, 3, 9, 4, 9], [2, 3]);
   using rows = sum(x, { axis: -1, keepDims: true });
@@ -58,3 +126,36 @@ Deno.test("reductions over axes: known values and refused axes", async () => {
   assert.throws(() => argmax(x, {} as never), /argmax: expected axis to be an integer, got none/);
   assert.throws(() => max(x, { axes: 0 } as never), /max: expected options among axis, keepDims/);
 });
+
+gpuTest(
+  "jit: min, argmin, prod, any, all take what feeds and follows them into their kernel",
+  async (dev) => {
+    // Each is one kernel with its prologue and epilogue fused, bit for bit the eager ops'
+    // results; a long row with few outputs takes two (chunks, then their results), except
+    // argmin's, whose partials would lose their indices: one workgroup per output.
+    const cases: [string, (t: Tensor) => Tensor, number][] = [
+      ["min", (t) => scale(min(neg(t), { axis: 1 }), 3), 2],
+      ["argmin", (t) => scale(argmin(abs(t), { axis: 1 }), 2), 1],
+      ["prod", (t) => scale(prod(exp(scale(t, 2 ** -12)), { axis: 1 }), 0.5), 2],
+      ["any", (t) => neg(any(abs(t), { axis: 1 })), 2],
+      ["all", (t) => scale(all(exp(t), { axis: -1, keepDims: true }), 4), 2],
+    ];
+    for (
+      const [rows, columns, split] of [[20, 30, false], [40, 300, false], [3, 5000, true]] as const
+    ) {
+      using x = dev.tensor(values(rows * columns, "special", rows), [rows, columns]);
+      for (const [name, f, twoPass] of cases) {
+        const compiled = jit(f, { kernels: "fused" });
+        compiled(x).dispose(); // compiles
+        const before = dev.stats().dispatches;
+        using got = compiled(x);
+        const dispatches = dev.stats().dispatches - before;
+        compiled.dispose();
+        using eager = f(x);
+        const what = `${name} of [${rows}, ${columns}]`;
+        assert.equal(dispatches, split ? twoPass : 1, `${what}: kernels`);
+        assertBitwise(await got.read(), await eager.read(), what);
+      }
+    }
+  },
+);
