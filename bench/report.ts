@@ -6,7 +6,8 @@
  * `timestamp-query`, where the adapter has it (llvmpipe does, and it works in Deno);
  * otherwise wall time of one call and one wait. Matmul also as a fresh script sees it:
  * first call, ten and twenty calls, in new processes with and without stored tuning,
- * beside the same calls in this warm process. Writes `report.json` and `report.md`
+ * beside the same calls in this warm process; and matmul at the shapes training runs
+ * (`--only training`, bench/_training_shapes.ts). Writes `report.json` and `report.md`
  * under `bench/results/` (or `--out`).
  */
 import { cpu, gpu, type GpuBackend, type GpuTensor, matmul, type Tensor } from "../mod.ts";
@@ -23,8 +24,9 @@ import {
 import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
 import { openBenchDevice } from "./_gpu_timer.ts";
 import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "../kernels/_shared.ts";
+import { benchTrainingShapes, type TrainingFigures } from "./_training_shapes.ts";
 
-const options = parseBenchArgs(Deno.args, "bench:report");
+const options = parseBenchArgs(Deno.args, "bench:report", ["training"]);
 const bench = await openBenchDevice().catch((error) => {
   console.error(`bench:report: ${error.message}`);
   Deno.exit(1);
@@ -284,6 +286,10 @@ if (options.only.has("matmul")) {
   }
 }
 
+/** Matmul at the shapes training runs, in a stream, beside 1024³ (bench/_training_shapes.ts). */
+let training: { figures: TrainingFigures; markdown: string } | null = null;
+if (options.only.has("training")) training = await benchTrainingShapes(dev, options.reps, progress);
+
 const header = [
   "op",
   "size",
@@ -334,6 +340,8 @@ const markdown = [
   coldTable &&
   `Matmul as a script sees it (wall ms from the first call to the last result, one wait per ${WAIT_EVERY} calls and after the last; cold: a new process per figure, medians of ${coldReps}, \`bench/_cold.ts\`):\n\n${coldTable}`,
   "",
+  training?.markdown ?? "",
+  "",
   "vs copy: the op's time over that of copying the same bytes (reads + writes) on the same " +
   "adapter, by `copyBufferToBuffer` and by a compute shader that copies 16 floats per thread.",
 ].join("\n");
@@ -348,6 +356,7 @@ const json = JSON.stringify(
     rows,
     matmulVariants: variantJson,
     matmulCold: coldJson,
+    matmulTraining: training?.figures ?? null,
   },
   null,
   2,
