@@ -84,10 +84,11 @@ export interface MatmulVariant {
     params: MatmulParams,
   ): void;
   /**
-   * Encodes the product with `hooks` in place of the plain operand reads and store, for
-   * variants that can take hooks (a fused program's gathers and epilogue).
+   * Encodes the product with `hooks` in place of the plain operand reads and store (a
+   * fused program's gathers and epilogue): every variant takes hooks, so `jit` runs the
+   * variant eager calls run, tuned alike.
    */
-  encodeHooked?(runtime: GpuRuntime, params: MatmulParams, hooks: MatmulHooks): void;
+  encodeHooked(runtime: GpuRuntime, params: MatmulParams, hooks: MatmulHooks): void;
 }
 
 /** "NN", "NT", "TN" or "TT": the transpose flags, for pipeline keys. */
@@ -144,7 +145,7 @@ export function dispatchHooked(
 
 /** The `encode` of a variant whose plain path is its hooked path with the plain hooks. */
 export function plainEncode(
-  encodeHooked: NonNullable<MatmulVariant["encodeHooked"]>,
+  encodeHooked: MatmulVariant["encodeHooked"],
 ): MatmulVariant["encode"] {
   return (runtime, [a, b], c, params) => encodeHooked(runtime, params, plainHooks(params, a, b, c));
 }
