@@ -105,7 +105,11 @@ export interface MatmulShape {
   readonly transposeB?: boolean;
 }
 
-/** Products of at least this many flops are tuned per shape class. */
+/**
+ * A shape class is measured once its products have come to this many flops: at the
+ * first product of a large class, after a stream of a small one (64×64×256: the 9th
+ * product), never for the few tiny products of a script.
+ */
 const TUNE_FLOPS = 2 ** 24;
 /** The runtime must have been idle this long before a background measurement. */
 export const IDLE_MS = 100;
@@ -126,16 +130,14 @@ interface ClassPolicy {
 
 /** A tiny output with a long k: one workgroup per output keeps the device busy. */
 const splitKShape = ({ m, n, k }: MatmulParams) => m * n <= 256 && k >= 1024;
-const isLarge = ({ m, k, n }: MatmulParams) => 2 * m * n * k >= TUNE_FLOPS;
+const flopsOf = ({ m, k, n }: MatmulParams) => 2 * m * n * k;
 
 const POLICIES: Record<AdapterClass, ClassPolicy> = {
   software: {
     rule: (p) =>
       splitKShape(p)
         ? ["splitK"]
-        : !isLarge(p)
-        ? ["registers4x4"]
-        : 2 * p.m * p.n * p.k >= 2 ** 31
+        : flopsOf(p) >= 2 ** 31
         ? ["texture16x16", "texture8x8", "registers4x4"]
         : ["texture8x8", "registers4x4"],
     candidates: ["texture8x8", "texture16x16", "registers4x4"],
@@ -146,7 +148,7 @@ const POLICIES: Record<AdapterClass, ClassPolicy> = {
     rule: (p) =>
       splitKShape(p)
         ? ["splitK"]
-        : !isLarge(p)
+        : flopsOf(p) < TUNE_FLOPS
         ? ["registers4x4"]
         : p.m * p.n >= 2048 * 2048
         ? ["tiled8x8", "tiled4x4", "registers4x4"]
@@ -172,6 +174,8 @@ interface MatmulChoices {
   store: TuningStore | null;
   /** Shape class → variant, measured here or remembered. */
   readonly tuned: Map<string, MatmulVariant>;
+  /** Flops run so far in each class not yet measured (see {@linkcode TUNE_FLOPS}). */
+  readonly streamed: Map<string, number>;
   /** Classes waiting for a background measurement, with attempts so far. */
   readonly waiting: Map<string, { params: MatmulParams; attempts: number }>;
   /** The background loop, while it runs. */
@@ -192,6 +196,7 @@ function choicesOf(runtime: GpuRuntime): MatmulChoices {
       policy: POLICIES.gpu,
       store: null,
       tuned: new Map(),
+      streamed: new Map(),
       waiting: new Map(),
       background: null,
       measuring: Promise.resolve(),
@@ -291,8 +296,10 @@ export function matmulVariantFor(runtime: GpuRuntime, params: MatmulParams): Mat
   const key = shapeClass(params);
   const tuned = choices.tuned.get(key);
   if (tuned?.supports(runtime, params)) return tuned;
-  if (choices.mode !== "off" && !tuned && isLarge(params)) {
-    requestBackgroundTune(runtime, choices, key, params);
+  if (choices.mode !== "off" && !tuned) {
+    const streamed = (choices.streamed.get(key) ?? 0) + flopsOf(params);
+    choices.streamed.set(key, streamed);
+    if (streamed >= TUNE_FLOPS) requestBackgroundTune(runtime, choices, key, params);
   }
   return ruleVariant(runtime, params);
 }
