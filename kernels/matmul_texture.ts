@@ -259,7 +259,9 @@ export function textureVariant(rows: number, cols: number): MatmulVariant {
     supports(runtime, params) {
       const limit = runtime.device.limits.maxTextureDimension2D;
       const { a, b } = sides(params);
-      return Math.max(...a, ...b) <= limit;
+      // A packing kernel's thread per texel (at most) must fit the dispatch grid too.
+      const packs = Math.ceil(Math.max(a[0] * a[1], b[0] * b[1]) / PACK_THREADS);
+      return Math.max(...a, ...b) <= limit && packs <= runtime.maxWorkgroupsPerDimension ** 3;
     },
     encode(runtime, [a, b], c, params) {
       const { m, k, n, transposeA, transposeB } = params;
