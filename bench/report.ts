@@ -1,17 +1,29 @@
 /**
- * @file `deno task bench:report`: every op of the bench catalogue at three sizes on
- * the CPU reference and the GPU, as one table (median time, GFLOP/s or GB/s, speed-up
- * over the reference) with the adapter's name, plus the matmul variants side by side
- * and, for the memory-bound ops, the time of copying the same bytes (the ceiling). GPU times are kernel-only, from
- * `timestamp-query`, where the adapter has it (llvmpipe does, and it works in Deno);
- * otherwise wall time of one call and one wait. Matmul also as a fresh script sees it:
- * first call, ten and twenty calls, in new processes with and without stored tuning,
- * beside the same calls in this warm process; conv2d and its gradients at LeNet's and a
- * VGG block's sizes beside matmul of the same FLOPs (`_conv2d.ts`). Writes `report.json` and `report.md`
- * under `bench/results/` (or `--out`).
+ * @file `deno task bench:report`: every op of the bench catalogue at three sizes on the CPU
+ * reference and the GPU, as one table (median time, GFLOP/s or GB/s, speed-up over the
+ * reference) with the adapter's name, plus the matmul variants side by side and, for the
+ * memory-bound ops, the time of copying the same bytes (the ceiling). GPU times are
+ * kernel-only, from `timestamp-query`, where the adapter has it (llvmpipe does, and it works in
+ * Deno); otherwise wall time of one call and one wait. Matmul also as a fresh script sees it:
+ * first call, ten and twenty calls, in new processes with and without stored tuning, beside the
+ * same calls in this warm process; conv2d and its gradients at LeNet's and a VGG block's sizes
+ * beside matmul of the same FLOPs (`_conv2d.ts`); and matmul at the shapes training runs
+ * (`--only training`, `_training_shapes.ts`). Writes `report.json` and `report.md` under
+ * `bench/results/` (or `--out`).
  */
-import { cpu, gpu, type GpuBackend, type GpuTensor, matmul, type Tensor } from "../mod.ts";
-import { MATMUL_VARIANTS, matmulTuning, matmulVariantFor } from "../kernels/matmul.ts";
+import {
+  cpu,
+  gpu,
+  type GpuBackend,
+  type GpuTensor,
+  matmul,
+  type Tensor,
+} from "../mod.ts";
+import {
+  MATMUL_VARIANTS,
+  matmulTuning,
+  matmulVariantFor,
+} from "../kernels/matmul.ts";
 import { BENCH_OPS, benchValues } from "./_cases.ts";
 import {
   COLD_REPS,
@@ -21,18 +33,37 @@ import {
   timeProducts,
   WAIT_EVERY,
 } from "./_cold.ts";
-import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
+import {
+  fmt,
+  markdownTable,
+  median,
+  parseBenchArgs,
+  writeResult,
+} from "./_cli.ts";
 import { openBenchDevice } from "./_gpu_timer.ts";
 import { CONV2D_HEADER, conv2dFigures, conv2dRows } from "./_conv2d.ts";
-import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "../kernels/_shared.ts";
+import {
+  asBlocks,
+  LINEAR_WORKGROUP,
+  packUniforms,
+} from "../kernels/_shared.ts";
+import {
+  benchTrainingShapes,
+  type TrainingFigures,
+} from "./_training_shapes.ts";
 
-const options = parseBenchArgs(Deno.args, "bench:report", ["conv2d"]);
+const options = parseBenchArgs(Deno.args, "bench:report", [
+  "conv2d",
+  "training",
+]);
 const bench = await openBenchDevice().catch((error) => {
   console.error(`bench:report: ${error.message}`);
   Deno.exit(1);
 });
 const { backend: dev, timer } = bench;
-const timing = timer ? "kernel-only (timestamp-query)" : "wall, one call and one wait";
+const timing = timer
+  ? "kernel-only (timestamp-query)"
+  : "wall, one call and one wait";
 const progress = (line: string) => console.error(line);
 progress(`adapter: ${bench.adapter}; GPU times: ${timing}`);
 
@@ -51,7 +82,11 @@ async function gpuTime(
   await backend.sync();
   const once = performance.now() - start;
   const times: number[] = [];
-  for (let i = 0; i < Math.max(1, Math.min(reps, Math.floor(budgetMs / once))); i++) {
+  for (
+    let i = 0;
+    i < Math.max(1, Math.min(reps, Math.floor(budgetMs / once)));
+    i++
+  ) {
     if (timer) times.push(await timer.time(backend, () => run().dispose()));
     else {
       const start = performance.now();
@@ -65,7 +100,11 @@ async function gpuTime(
 }
 
 /** Median wall ms of one call and one wait (`backend.sync()`). */
-async function wallTime(backend: GpuBackend, reps: number, run: () => Tensor): Promise<number> {
+async function wallTime(
+  backend: GpuBackend,
+  reps: number,
+  run: () => Tensor,
+): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
     const start = performance.now();
@@ -87,7 +126,9 @@ function cpuTime(reps: number, run: () => Tensor): number {
   const times: number[] = [];
   if (performance.now() - first > 1000) times.push(performance.now() - first);
   const deadline = performance.now() + 4000;
-  while (times.length < reps && (times.length === 0 || performance.now() < deadline)) {
+  while (
+    times.length < reps && (times.length === 0 || performance.now() < deadline)
+  ) {
     const start = performance.now();
     run().dispose();
     times.push(performance.now() - start);
@@ -117,7 +158,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
  * Median kernel ms of copying `bytes` bytes (moving 2·bytes), by `copyBufferToBuffer`
  * and by the compute-shader copy.
  */
-async function copyTimes(bytes: number, reps: number): Promise<{ buffer: number; shader: number }> {
+async function copyTimes(
+  bytes: number,
+  reps: number,
+): Promise<{ buffer: number; shader: number }> {
   const elements = Math.ceil(bytes / 4);
   using from = dev.tensor(benchValues(elements, 0)) as GpuTensor;
   const to = dev.runtime.allocate("copy", elements);
@@ -135,7 +179,12 @@ async function copyTimes(bytes: number, reps: number): Promise<{ buffer: number;
       }),
   };
   const result = { buffer: 0, shader: 0 };
-  for (const [name, run] of Object.entries(copies) as [keyof typeof copies, () => void][]) {
+  for (
+    const [name, run] of Object.entries(copies) as [
+      keyof typeof copies,
+      () => void,
+    ][]
+  ) {
     const times: number[] = [];
     for (let i = 0; i < reps; i++) {
       if (timer) times.push(await timer.time(dev, run));
@@ -179,7 +228,9 @@ for (const [i, c] of cases.entries()) {
   const gpuMs = await gpuTime(dev, options.reps, onGpu.run);
   const wallMs = await wallTime(dev, options.reps, onGpu.run);
   onGpu.dispose();
-  const copy = c.unit === "GB/s" ? await copyTimes(c.work / 2, options.reps) : null;
+  const copy = c.unit === "GB/s"
+    ? await copyTimes(c.work / 2, options.reps)
+    : null;
   const rate = (ms: number) => c.work / ms / 1e6;
   rows.push({
     op: c.op,
@@ -236,7 +287,12 @@ if (options.only.has("matmul")) {
       using pb = pinned.tensor(benchValues(k * n, 2), [k, n]);
       const ms = MATMUL_VARIANTS.get(name)!.supports(pinned.runtime, params) &&
           (name !== "splitK" || m * n <= 4096 || k <= 256)
-        ? await gpuTime(pinned, options.reps, () => matmul(pa, pb), VARIANT_BUDGET_MS)
+        ? await gpuTime(
+          pinned,
+          options.reps,
+          () => matmul(pa, pb),
+          VARIANT_BUDGET_MS,
+        )
         : NaN;
       pinned.destroy();
       const gflops = (2 * m * n * k) / ms / 1e6;
@@ -285,9 +341,22 @@ if (options.only.has("matmul")) {
         ["warm process, tuned", warm],
       ] as const
     ) {
-      coldRows.push([`${n}³`, label, fmt(f.first), fmt(f.ten), fmt(f.twenty), gflops(f)]);
+      coldRows.push([
+        `${n}³`,
+        label,
+        fmt(f.first),
+        fmt(f.ten),
+        fmt(f.twenty),
+        gflops(f),
+      ]);
     }
   }
+}
+
+/** Matmul at the shapes training runs, in a stream, beside 1024³ (bench/_training_shapes.ts). */
+let training: { figures: TrainingFigures; markdown: string } | null = null;
+if (options.only.has("training")) {
+  training = await benchTrainingShapes(dev, options.reps, progress);
 }
 
 const header = [
@@ -319,7 +388,14 @@ const table = markdownTable(
 );
 const coldTable = coldRows.length
   ? markdownTable(
-    ["matmul", "process", "1 call ms", "10 calls ms", "20 calls ms", "20 calls GFLOP/s"],
+    [
+      "matmul",
+      "process",
+      "1 call ms",
+      "10 calls ms",
+      "20 calls ms",
+      "20 calls GFLOP/s",
+    ],
     coldRows,
   )
   : "";
@@ -346,6 +422,8 @@ const markdown = [
   coldTable &&
   `Matmul as a script sees it (wall ms from the first call to the last result, one wait per ${WAIT_EVERY} calls and after the last; cold: a new process per figure, medians of ${coldReps}, \`bench/_cold.ts\`):\n\n${coldTable}`,
   "",
+  training?.markdown ?? "",
+  "",
   "vs copy: the op's time over that of copying the same bytes (reads + writes) on the same " +
   "adapter, by `copyBufferToBuffer` and by a compute shader that copies 16 floats per thread.",
 ].join("\n");
@@ -361,10 +439,13 @@ const json = JSON.stringify(
     matmulVariants: variantJson,
     matmulCold: coldJson,
     conv2d: conv2dJson,
+    matmulTraining: training?.figures ?? null,
   },
   null,
   2,
 );
 progress(`wrote ${await writeResult(options.out, "report.json", json)}`);
-progress(`wrote ${await writeResult(options.out, "report.md", markdown + "\n")}`);
+progress(
+  `wrote ${await writeResult(options.out, "report.md", markdown + "\n")}`,
+);
 bench.destroy();

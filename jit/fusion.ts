@@ -27,7 +27,6 @@
  * carries what each kernel reads and writes. Modelled on jax-js's `jit` fusion rules and
  * Burn's fusers, with the rules written down here rather than in the code generator.
  */
-import type { MatmulParams } from "../kernels/_matmul_shared.ts";
 import { expressionCost, runtimeWords } from "../kernels/expression.ts";
 import { sizeOf } from "../kernels/term.ts";
 import {
@@ -45,8 +44,6 @@ import type { Graph } from "./graph.ts";
 export interface FusionOptions {
   /** Fuse (false: every op a kernel of its own, as eagerly). */
   readonly fuse: boolean;
-  /** Whether a matmul of these dimensions takes operand views and an epilogue. */
-  readonly fusesMatmul: (params: MatmulParams) => boolean;
   /** Storage buffers one kernel may bind (the device's `maxStorageBuffersPerShaderStage`). */
   readonly maxStorageBuffers: number;
 }
@@ -102,8 +99,8 @@ export function planFusion(
 
 /**
  * Pass 1: what each live node is — a source (argument, external, constant), a term (an
- * elementwise or view op, its own term built once), a reduction, a matmul (opaque when
- * its variant takes no hooks), or opaque — and which ops read it.
+ * elementwise or view op, its own term built once), a reduction, a matmul (every
+ * variant takes hooks: its operand views and epilogue), or opaque — and which ops read it.
  */
 function classifyNodes(graph: Graph, live: ReadonlySet<number>, options: FusionOptions): Fusion {
   const order = [...live].sort((a, b) => a - b);
@@ -121,9 +118,7 @@ function classifyNodes(graph: Graph, live: ReadonlySet<number>, options: FusionO
       readers.get(input)!.add(id);
     }
     const form = options.fuse ? formOf(graph, id) : null;
-    if (!form || (form.kind === "matmul" && !options.fusesMatmul(form.params))) {
-      kinds.set(id, "opaque");
-    } else kinds.set(id, form.kind);
+    kinds.set(id, form ? form.kind : "opaque");
     if (form?.kind === "term") terms.set(id, ownTerm(graph, id, form)!);
   }
   return {

@@ -18,7 +18,6 @@
  * structure, shape or backend is a new signature; every program compiled stays cached
  * (`traces` counts them).
  */
-import type { MatmulParams } from "../kernels/_matmul_shared.ts";
 import { LruCache } from "../kernels/lru_cache.ts";
 import type { DeviceArray, GpuRuntime } from "../kernels/runtime.ts";
 import { detachArray, GpuBackend, GpuTensor } from "../ops/gpu_backend.ts";
@@ -32,7 +31,7 @@ import { planFusion } from "./fusion.ts";
 import type { FusionPlan } from "./fusion_plan.ts";
 import { type Graph, liveNodes, staticKey } from "./graph.ts";
 import { objectIds } from "./object_ids.ts";
-import { fitsOneProgram, fusesMatmul, lower, PROGRAM_WORK } from "./lower.ts";
+import { fitsOneProgram, lower, PROGRAM_WORK } from "./lower.ts";
 import { Program } from "./program.ts";
 import { GraphRecorder } from "./recorder.ts";
 
@@ -361,9 +360,8 @@ function record<A extends unknown[], R>(
 /**
  * Plans, lowers and compiles a recorded graph; `donated` and `aliased` are the tensor
  * leaves given in donated positions and those given more than once. One program kernel
- * replaces fused kernels only where they would be more than one dispatch; it runs
- * matmuls as its own loops, so its plan fuses every matmul, where fused kernels fuse a
- * matmul only into a variant that takes hooks.
+ * replaces fused kernels (under `"auto"`) only where they would be more than one step; it runs
+ * matmuls as its own loops, where fused kernels run the tuned matmul variant with hooks.
  */
 function compile(
   backend: GpuBackend,
@@ -373,12 +371,10 @@ function compile(
   aliased: ReadonlySet<number>,
 ): Program {
   const live = liveNodes(graph);
-  const plan = (fusesMatmul: (params: MatmulParams) => boolean) =>
-    planFusion(graph, live, {
-      fuse: kernels !== "ops",
-      fusesMatmul,
-      maxStorageBuffers: backend.device.limits.maxStorageBuffersPerShaderStage,
-    });
+  const fusion = planFusion(graph, live, {
+    fuse: kernels !== "ops",
+    maxStorageBuffers: backend.device.limits.maxStorageBuffersPerShaderStage,
+  });
   const build = (fusion: FusionPlan, oneProgram: boolean) => {
     const inPlace = kernels === "ops"
       ? new Map<number, number>()
@@ -386,9 +382,11 @@ function compile(
     const steps = lower(graph, fusion, inPlace);
     return { fusion, inPlace, steps, oneProgram };
   };
-  let chosen = build(plan((params) => fusesMatmul(backend.runtime, params)), false);
-  if ((kernels === "auto" || kernels === "program") && chosen.steps.length > 1) {
-    const whole = build(plan(() => true), true);
+  let chosen = build(fusion, false);
+  // A fused step may be several dispatches (a texture-fed matmul packs its operands
+  // first), so "program" asks for one kernel even where the fused plan is one step.
+  if (kernels === "program" || (kernels === "auto" && chosen.steps.length > 1)) {
+    const whole = build(fusion, true);
     const maxWork = kernels === "auto" ? PROGRAM_WORK : Infinity;
     if (fitsOneProgram(graph, whole.steps, backend.device, maxWork)) chosen = whole;
   }

@@ -17,7 +17,6 @@ import { generateMatmulHooks } from "../kernels/matmul_hooks.ts";
 import { generateProgram, phaseWork, type ProgramPhase } from "../kernels/program_kernel.ts";
 import { generateReduce, PARTIALS_SOURCE } from "../kernels/reduce_kernel.ts";
 import { dispatchGenerated } from "../kernels/forms.ts";
-import type { MatmulParams } from "../kernels/_matmul_shared.ts";
 import { matmulVariantFor } from "../kernels/matmul.ts";
 import { packUniforms } from "../kernels/_shared.ts";
 import { type DeviceArray, type GpuRuntime, MAX_UNIFORM_BYTES } from "../kernels/runtime.ts";
@@ -191,7 +190,7 @@ export function lower(
             // The epilogue's runtime words, as the storage array the hooks read.
             buffers.push(runtime.upload(label, new Float32Array(packUniforms(hooks.words))));
           }
-          matmulVariantFor(runtime, params).encodeHooked!(runtime, params, {
+          matmulVariantFor(runtime, params).encodeHooked(runtime, params, {
             wgsl: hooks.wgsl,
             buffers,
             key: hooks.key,
@@ -302,14 +301,4 @@ export function runAsOneProgram(
     (s) => bound(byBuffer.get(env.array(s).buffer)!),
     buffers.filter((b) => b.writable).map(bound),
   );
-}
-
-/**
- * Whether a matmul of `params` fuses its operand views and epilogue into fused kernels:
- * when the variant chosen for it on `runtime` takes hooks (the texture-fed variants, the
- * fastest for large products on software adapters, do not: such a matmul runs as is, on
- * stored operands).
- */
-export function fusesMatmul(runtime: GpuRuntime, params: MatmulParams): boolean {
-  return matmulVariantFor(runtime, params).encodeHooked !== undefined;
 }

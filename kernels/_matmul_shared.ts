@@ -84,10 +84,11 @@ export interface MatmulVariant {
     params: MatmulParams,
   ): void;
   /**
-   * Encodes the product with `hooks` in place of the plain operand reads and store, for
-   * variants that can take hooks (a fused program's gathers and epilogue).
+   * Encodes the product with `hooks` in place of the plain operand reads and store (a
+   * fused program's gathers and epilogue): every variant takes hooks, so `jit` runs the
+   * variant eager calls run, tuned alike.
    */
-  encodeHooked?(runtime: GpuRuntime, params: MatmulParams, hooks: MatmulHooks): void;
+  encodeHooked(runtime: GpuRuntime, params: MatmulParams, hooks: MatmulHooks): void;
 }
 
 /** "NN", "NT", "TN" or "TT": the transpose flags, for pipeline keys. */
@@ -144,7 +145,7 @@ export function dispatchHooked(
 
 /** The `encode` of a variant whose plain path is its hooked path with the plain hooks. */
 export function plainEncode(
-  encodeHooked: NonNullable<MatmulVariant["encodeHooked"]>,
+  encodeHooked: MatmulVariant["encodeHooked"],
 ): MatmulVariant["encode"] {
   return (runtime, [a, b], c, params) => encodeHooked(runtime, params, plainHooks(params, a, b, c));
 }
@@ -237,27 +238,36 @@ export function range(count: number): number[] {
 
 /**
  * WGSL statements that store a thread's block of `rows` × `blocks` vec4 accumulators
- * `acc{i}_{j}` at C[row(i)][col(j) + q] (q = 0…3), skipping what lies past the edge of
- * C. With `vector`, a whole vec4 in range is stored at once (`storeC4`; n must be a
- * multiple of 4, so that col(j) < n puts all four in range). Unrolled, so the
- * accumulators stay in registers.
+ * `acc{i}_{j}` at C[row(i)][col(j) + q] (q = 0…3; `row` and `col` take WGSL u32
+ * expressions), skipping what lies past the edge of C. With `vector`, each vec4 in range
+ * is stored at once (`storeC4`; n must be a multiple of 4, so that col(j) < n puts all
+ * four in range), unrolled. Otherwise one `storeC` in a loop over the block: a hooked
+ * store may be a long epilogue (dropout's counter-based draws), and 64 unrolled copies
+ * of one made llvmpipe take minutes to compile a fused texture8x8 kernel.
  */
 export function storeBlock(
   rows: number,
   blocks: number,
-  row: (i: number) => string,
-  col: (j: number) => string,
+  row: (i: string) => string,
+  col: (j: string) => string,
   vector: boolean,
 ): string {
+  if (!vector) {
+    const accumulators = range(rows).flatMap((i) => range(blocks).map((j) => `acc${i}_${j}`));
+    return /* wgsl */ `var block = array<vec4f, ${rows * blocks}>(${accumulators.join(", ")});
+  for (var e = 0u; e < ${4 * rows * blocks}u; e++) {
+    let r = ${row(`(e / ${4 * blocks}u)`)};
+    let col = ${col(`((e / 4u) % ${blocks}u)`)} + e % 4u;
+    if (r < params.m && col < params.n) { storeC(r, col, block[e / 4u][e % 4u]); }
+  }`;
+  }
   return range(rows).map((i) => {
     const stores = range(blocks).map((j) =>
-      vector
-        ? `if (${col(j)} < params.n) { storeC4(r, ${col(j)}, acc${i}_${j}); }`
-        : range(4).map((q) =>
-          `if (${col(j)} + ${q}u < params.n) { storeC(r, ${col(j)} + ${q}u, acc${i}_${j}[${q}]); }`
-        ).join("\n    ")
+      `if (${col(`${j}u`)} < params.n) { storeC4(r, ${col(`${j}u`)}, acc${i}_${j}); }`
     );
-    return `if (${row(i)} < params.m) {\n    let r = ${row(i)};\n    ${stores.join("\n    ")}\n  }`;
+    return `if (${row(`${i}u`)} < params.m) {\n    let r = ${row(`${i}u`)};\n    ${
+      stores.join("\n    ")
+    }\n  }`;
   }).join("\n  ");
 }
 
@@ -279,7 +289,7 @@ export function threadBlock(
   let row0 = (tile / params.tilesN) * ${threads * rows}u + lid.y * ${rows}u;
   let col0 = (tile % params.tilesN) * ${threads * cols}u + lid.x * ${cols}u;
   ${declareAccumulators(rows, cols / 4)}`,
-    store: storeBlock(rows, cols / 4, (i) => `row0 + ${i}u`, (j) => `col0 + ${4 * j}u`, vector),
+    store: storeBlock(rows, cols / 4, (i) => `row0 + ${i}`, (j) => `col0 + 4u * ${j}`, vector),
   };
 }
 

@@ -7,12 +7,21 @@
  * llvmpipe, SwiftShader and other CPU-based adapters are "software"; others "gpu"):
  *
  * - Both: a tiny output with a long k (m·n ≤ 256, k ≥ 1024) takes `splitK` (8×4096×8 on
- *   llvmpipe: 0.38 GFLOP/s against 0.20 for texture8x8 and 0.17 for registers4x4), and
- *   a small product (2·m·n·k < 2²⁴ flops) `registers4x4`: latency decides there (one
- *   wait costs ~11 ms in Deno, a 64³ kernel 0.4–0.5 ms whichever variant), and its
- *   pipeline compiles fastest (65–95 ms on llvmpipe, texture8x8 190–290 ms).
- * - Software, larger products: the texture kernels, `texture8x8` below 2³¹ flops and
- *   `texture16x16` from there (1024³ on). Kernel-only GFLOP/s on llvmpipe, one quiet run
+ *   llvmpipe: 0.38 GFLOP/s against 0.20 for texture8x8 and 0.17 for registers4x4).
+ * - Software, every other product: the texture kernels, `texture8x8` below 2³¹ flops
+ *   and `texture16x16` from there (1024³ on). Small, skinny and transposed products
+ *   too: a training loop never waits, so a stream of small products is throughput-bound
+ *   (latency matters only for a cold process's first call, which the cold figures
+ *   watch). Wall ms per product in a stream (`bench:report --only training`, llvmpipe,
+ *   a loaded machine; registers4x4, the old rule's choice below 2²⁴ flops → now,
+ *   the tuned texture kernel): 64×64×256 3.14 → 1.03; 64×256×256 10.3 → 0.79; 256×64×256
+ *   Aᵀ 14.0 → 1.04; 64×256×256 Bᵀ 20.9 → 5.20; MLP batch 64, forward 64×64×256 Bᵀ 5.84
+ *   → 1.17, weight gradient 256×64×64 Aᵀ 4.45 → 0.89; LeNet 12544×25×6 119 → 57,
+ *   1600×150×16 82.7 → 19.7. Pinned, one process: 64×64×256 Bᵀ registers4x4 9.5,
+ *   texture8x8 1.24, texture16x16 1.20, tiled4x4 11.0; 256×64×256 Aᵀ 45.9, 3.9, 3.5,
+ *   73.4; 10×64×256 Aᵀ 3.5, 0.53, 0.85, 11.7. Each as a share of the 1024³ rate of its
+ *   own run is too noisy there to quote (1024³ ran at 3.6 against 24.9 GFLOP/s).
+ *   Larger products, kernel-only GFLOP/s on llvmpipe, one quiet run
  *   (`deno task bench:report --only matmul`): 256³ texture16x16 21.9, texture8x8 19.3,
  *   registers8x8 5.9, tiled8x8 4.4, registers4x4 3.1; 1024³ 45.9, 40.6, 6.5, 8.2, 2.6;
  *   2048³ 52.0, 44.5, 9.7, 11.0, 3.5. In a cold process (20 calls, one wait per 4,
@@ -21,6 +30,9 @@
  *   at 1024³ (1464–1571 against 1368–1405). SwiftShader (Chromium, wall, loaded
  *   machine) ranks the texture kernels first too: 256³ texture16x16 1.3, texture8x8
  *   0.6, registers8x8 0.4, tiled 0.1–0.5 GFLOP/s.
+ * - GPU, small products (< 2²⁴ flops): `registers4x4` (32×32 tiles: more workgroups than
+ *   the tiled kernels' for a small output; not measured on a GPU yet, and the tuning
+ *   compares it with the others and `splitK` there).
  * - GPU, larger products: the workgroup-tiled kernel, `tiled8x8` (128×128 tiles) where
  *   the output has at least 2048² values, `tiled4x4` (64×64 tiles) below that, so that a
  *   large GPU still gets ≥ 256 workgroups (an H200 has 132 SMs). Measured once on an
@@ -29,10 +41,11 @@
  *   double-buffered tiled kernel has not met a GPU yet; the tuning compares it with
  *   the others there.
  *
- * Tuning (`gpu({ tuning })`): with `"background"` (the default), the first product of
- * a large shape class (2·m·n·k ≥ 2²⁴ flops; the class is m, k, n rounded up to powers
- * of two, and the transpose flags) runs the rule's variant and queues a measurement of
- * the class's candidates (kernels/matmul_autotune.ts). It runs once the runtime has
+ * Tuning (`gpu({ tuning })`): with `"background"` (the default), a shape class (m, k,
+ * n rounded up to powers of two, and the transpose flags) runs the rule's variant until
+ * its products come to 2²⁴ flops — the first product of a large class, a stream of
+ * small ones — then queues a measurement of the class's candidates (with `splitK` where
+ * m·n ≤ 4096; kernels/matmul_autotune.ts). It runs once the runtime has
  * been idle for {@linkcode IDLE_MS} ms, so a script's own products are never slowed by
  * it (in Deno, a short script lingers for that measurement at its end); the fastest is
  * used from then on and stored for later processes. With `"eager"`, `gpu()` measures
@@ -105,7 +118,11 @@ export interface MatmulShape {
   readonly transposeB?: boolean;
 }
 
-/** Products of at least this many flops are tuned per shape class. */
+/**
+ * A shape class is measured once its products have come to this many flops: at the
+ * first product of a large class, after a stream of a small one (64×64×256: the 9th
+ * product), never for the few tiny products of a script.
+ */
 const TUNE_FLOPS = 2 ** 24;
 /** The runtime must have been idle this long before a background measurement. */
 export const IDLE_MS = 100;
@@ -116,7 +133,7 @@ const MAX_ATTEMPTS = 3;
 interface ClassPolicy {
   /** The variant before any measurement (the first that supports the shape). */
   rule(params: MatmulParams): readonly string[];
-  /** The variants a measurement compares. */
+  /** The variants a measurement compares (and `splitK` where the output is small). */
   readonly candidates: readonly string[];
   /** Each side of the scratch product measured is capped at this. */
   readonly maxSide: number;
@@ -126,16 +143,19 @@ interface ClassPolicy {
 
 /** A tiny output with a long k: one workgroup per output keeps the device busy. */
 const splitKShape = ({ m, n, k }: MatmulParams) => m * n <= 256 && k >= 1024;
-const isLarge = ({ m, k, n }: MatmulParams) => 2 * m * n * k >= TUNE_FLOPS;
+/**
+ * Outputs this small are measured with `splitK` too: a few tiles of C leave a GPU's
+ * cores idle where a workgroup per output does not (the measurement decides).
+ */
+const SPLIT_K_OUTPUTS = 4096;
+const flopsOf = ({ m, k, n }: MatmulParams) => 2 * m * n * k;
 
 const POLICIES: Record<AdapterClass, ClassPolicy> = {
   software: {
     rule: (p) =>
       splitKShape(p)
         ? ["splitK"]
-        : !isLarge(p)
-        ? ["registers4x4"]
-        : 2 * p.m * p.n * p.k >= 2 ** 31
+        : flopsOf(p) >= 2 ** 31
         ? ["texture16x16", "texture8x8", "registers4x4"]
         : ["texture8x8", "registers4x4"],
     candidates: ["texture8x8", "texture16x16", "registers4x4"],
@@ -146,7 +166,7 @@ const POLICIES: Record<AdapterClass, ClassPolicy> = {
     rule: (p) =>
       splitKShape(p)
         ? ["splitK"]
-        : !isLarge(p)
+        : flopsOf(p) < TUNE_FLOPS
         ? ["registers4x4"]
         : p.m * p.n >= 2048 * 2048
         ? ["tiled8x8", "tiled4x4", "registers4x4"]
@@ -172,6 +192,8 @@ interface MatmulChoices {
   store: TuningStore | null;
   /** Shape class → variant, measured here or remembered. */
   readonly tuned: Map<string, MatmulVariant>;
+  /** Flops run so far in each class not yet measured (see {@linkcode TUNE_FLOPS}). */
+  readonly streamed: Map<string, number>;
   /** Classes waiting for a background measurement, with attempts so far. */
   readonly waiting: Map<string, { params: MatmulParams; attempts: number }>;
   /** The background loop, while it runs. */
@@ -192,6 +214,7 @@ function choicesOf(runtime: GpuRuntime): MatmulChoices {
       policy: POLICIES.gpu,
       store: null,
       tuned: new Map(),
+      streamed: new Map(),
       waiting: new Map(),
       background: null,
       measuring: Promise.resolve(),
@@ -291,8 +314,10 @@ export function matmulVariantFor(runtime: GpuRuntime, params: MatmulParams): Mat
   const key = shapeClass(params);
   const tuned = choices.tuned.get(key);
   if (tuned?.supports(runtime, params)) return tuned;
-  if (choices.mode !== "off" && !tuned && isLarge(params)) {
-    requestBackgroundTune(runtime, choices, key, params);
+  if (choices.mode !== "off" && !tuned) {
+    const streamed = (choices.streamed.get(key) ?? 0) + flopsOf(params);
+    choices.streamed.set(key, streamed);
+    if (streamed >= TUNE_FLOPS) requestBackgroundTune(runtime, choices, key, params);
   }
   return ruleVariant(runtime, params);
 }
@@ -369,7 +394,10 @@ function measureClass(
   const run = async () => {
     if (!runtime.healthy) return "unusable";
     const scratch = scratchShape(params, choices.policy.maxSide);
-    const candidates = choices.policy.candidates.map((name) => MATMUL_VARIANTS.get(name)!)
+    const names = params.m * params.n <= SPLIT_K_OUTPUTS
+      ? [...choices.policy.candidates, "splitK"]
+      : choices.policy.candidates;
+    const candidates = names.map((name) => MATMUL_VARIANTS.get(name)!)
       .filter((v) => v.supports(runtime, params) && v.supports(runtime, scratch));
     const key = shapeClass(params);
     if (candidates.length === 0) {

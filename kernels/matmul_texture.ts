@@ -32,6 +32,8 @@
 import { asBlocks, packUniforms, tiledMain } from "./_shared.ts";
 import {
   MATMUL_PARAMS_WGSL,
+  type MatmulHooks,
+  type MatmulParams,
   matmulUniforms,
   type MatmulVariant,
   range,
@@ -140,7 +142,53 @@ function operandTexture(
   return texture;
 }
 
-function wgsl(rows: number, cols: number, storage: boolean, vectorStore: boolean): string {
+/**
+ * WGSL that uses every hook statically, behind a test no workgroup passes: a hooked
+ * kernel's layout is `"auto"`, which holds only the bindings its entry point uses, and
+ * the hooks' buffers are bound whole (the pack of A would otherwise lack B's and C's).
+ */
+const USE_EVERY_HOOK =
+  "if (tile == 0xffffffffu) { storeC(0u, 0u, loadA(0u, 0u) + loadB(0u, 0u)); }";
+
+/**
+ * Packs op(A) (`operand` "a": texel (x, y) holds op(A)[y][4x…4x+3], y < m) or op(B)
+ * ("b": op(B)[y][4x…4x+3], y < k rounded up to 4, the rows past k zeros) into texels
+ * through the hooks. `params.tilesN` and `params.tiles` count its texels: per row, in all.
+ */
+function hookedPackWgsl(hooks: string, binding: number, operand: "a" | "b"): string {
+  const value = (q: number) =>
+    operand === "a"
+      ? `select(0.0, loadA(y, min(4u * x + ${q}u, params.k - 1u)), 4u * x + ${q}u < params.k)`
+      : `select(0.0, loadB(min(y, params.k - 1u), min(4u * x + ${q}u, params.n - 1u)), ` +
+        `y < params.k && 4u * x + ${q}u < params.n)`;
+  return /* wgsl */ `
+${MATMUL_PARAMS_WGSL}
+${hooks}
+@group(0) @binding(${binding}) var dst: texture_storage_2d<rgba32float, write>;
+${tiledMain(PACK_THREADS)}
+  ${USE_EVERY_HOOK}
+  let t = tile * ${PACK_THREADS}u + li;
+  if (t >= params.tiles) { return; }
+  let x = t % params.tilesN;
+  let y = t / params.tilesN;
+  textureStore(dst, vec2u(x, y), vec4f(${range(4).map(value).join(", ")}));
+}
+`;
+}
+
+/** How the product kernel binds its textures and stores C: plainly, or through hooks. */
+interface ProductIo {
+  /** WGSL of C's binding and `storeC` (and `storeC4` when `vectorStore`), or the hooks. */
+  readonly wgsl: string;
+  /** The binding of op(A)'s texture; op(B)'s is the next. */
+  readonly textures: number;
+  readonly vectorStore: boolean;
+  /** WGSL at the top of the kernel (the hooks' static use). */
+  readonly head: string;
+}
+
+function wgsl(rows: number, cols: number, storage: boolean, io: ProductIo): string {
+  const { vectorStore } = io;
   const texture = storage ? "texture_storage_2d<rgba32float, read>" : "texture_2d<f32>";
   const load = (t: string, x: string, y: string) =>
     `textureLoad(${t}, vec2u(${x}, ${y})${storage ? "" : ", 0"})`;
@@ -156,10 +204,11 @@ function wgsl(rows: number, cols: number, storage: boolean, vectorStore: boolean
   const block = threadBlock(THREADS, rows, cols, vectorStore);
   return /* wgsl */ `
 ${MATMUL_PARAMS_WGSL}
-@group(0) @binding(1) var ta: ${texture};
-@group(0) @binding(2) var tb: ${texture};
-${storeOperand(3, vectorStore)}
+${io.wgsl}
+@group(0) @binding(${io.textures}) var ta: ${texture};
+@group(0) @binding(${io.textures + 1}) var tb: ${texture};
 ${tiledMain(THREADS, THREADS)}
+  ${io.head}
   ${block.head}
   let bx = col0 / 4u;
   for (var p = 0u; p < (params.k + 3u) / 4u; p++) {
@@ -170,7 +219,12 @@ ${tiledMain(THREADS, THREADS)}
 `;
 }
 
-/** The texture-fed variant with a `rows`×`cols` block per thread (cols a multiple of 4). */
+/**
+ * The texture-fed variant with a `rows`×`cols` block per thread (cols a multiple of 4).
+ * With hooks (a fused program), the packing kernels read op(A) and op(B) through
+ * loadA/loadB and the product stores through storeC: the same product kernel as the
+ * plain path, its operand gathers in the packing and its epilogue in the store.
+ */
 export function textureVariant(rows: number, cols: number): MatmulVariant {
   const name = `texture${rows}x${cols}`;
   const tileRows = THREADS * rows, tileCols = THREADS * cols;
@@ -181,12 +235,33 @@ export function textureVariant(rows: number, cols: number): MatmulVariant {
       b: [Math.ceil(n / tileCols) * tileCols / 4, texels * 4] as [number, number],
     };
   };
+  /** Dispatches the product of the textures `ta` and `tb`, storing through `io`. */
+  const product = (
+    runtime: GpuRuntime,
+    params: MatmulParams,
+    [ta, tb]: [GPUTexture, GPUTexture],
+    io: ProductIo & { key: string; op: string; buffers: readonly (DeviceArray | GPUTextureView)[] },
+  ) => {
+    const storage = readOnlyStorageTextures();
+    const { uniforms, tiles } = matmulUniforms(params, tileRows, tileCols);
+    const textures = [ta.createView(), tb.createView()];
+    runtime.dispatch({
+      op: io.op,
+      key: `matmul/${name}/${storage ? "storage" : "sampled"}/${io.key}`,
+      wgsl: () => wgsl(rows, cols, storage, io),
+      uniforms,
+      buffers: io.textures === 1 ? [...textures, ...io.buffers] : [...io.buffers, ...textures],
+      workgroups: tiles,
+    });
+  };
   return {
     name,
     supports(runtime, params) {
       const limit = runtime.device.limits.maxTextureDimension2D;
       const { a, b } = sides(params);
-      return Math.max(...a, ...b) <= limit;
+      // A packing kernel's thread per texel (at most) must fit the dispatch grid too.
+      const packs = Math.ceil(Math.max(a[0] * a[1], b[0] * b[1]) / PACK_THREADS);
+      return Math.max(...a, ...b) <= limit && packs <= runtime.maxWorkgroupsPerDimension ** 3;
     },
     encode(runtime, [a, b], c, params) {
       const { m, k, n, transposeA, transposeB } = params;
@@ -195,16 +270,49 @@ export function textureVariant(rows: number, cols: number): MatmulVariant {
       const copyB = !transposeB && n % COPY_ROW_FLOATS === 0 && k % 4 === 0;
       const ta = operandTexture(runtime, a, transposeA, [m, k], side.a, copyA);
       const tb = operandTexture(runtime, b, transposeB, [k, n], side.b, copyB);
-      const storage = readOnlyStorageTextures();
       const vectorStore = n % 4 === 0;
-      const { uniforms, tiles } = matmulUniforms(params, tileRows, tileCols);
-      runtime.dispatch({
+      product(runtime, params, [ta, tb], {
+        wgsl: storeOperand(3, vectorStore),
+        textures: 1,
+        vectorStore,
+        head: "",
+        key: `${+vectorStore}`,
         op: "matmul",
-        key: `matmul/${name}/${storage ? "storage" : "sampled"}/${+vectorStore}`,
-        wgsl: () => wgsl(rows, cols, storage, vectorStore),
-        uniforms,
-        buffers: [ta.createView(), tb.createView(), vectorStore ? asBlocks(c, 16) : c],
-        workgroups: tiles,
+        buffers: [vectorStore ? asBlocks(c, 16) : c],
+      });
+    },
+    encodeHooked(runtime, params, hooks: MatmulHooks) {
+      const side = sides(params);
+      const op = hooks.op ?? "matmul";
+      const binding = hooks.buffers.length + 1;
+      const pack = (operand: "a" | "b", [width, height]: [number, number]) => {
+        const texture = runtime.scratchTexture("matmul", width, height);
+        const [texelsPerRow, usedRows] = operand === "a"
+          ? [side.a[0], params.m]
+          : [Math.ceil(params.n / 4), height];
+        const texels = texelsPerRow * usedRows;
+        runtime.dispatch({
+          op,
+          key: `matmul/texturePack/hooked/${operand}/${hooks.key}`,
+          wgsl: () => hookedPackWgsl(hooks.wgsl, binding, operand),
+          uniforms: packUniforms(
+            [params.m, params.k, params.n, texelsPerRow, texels].map((u32) => ({ u32 })),
+          ),
+          buffers: [...hooks.buffers, texture.createView()],
+          workgroups: Math.ceil(texels / PACK_THREADS),
+        });
+        return texture;
+      };
+      const ta = pack("a", side.a);
+      const tb = pack("b", side.b);
+      product(runtime, params, [ta, tb], {
+        wgsl: hooks.wgsl,
+        textures: binding,
+        vectorStore: false,
+        head: USE_EVERY_HOOK,
+        key: `hooked/${hooks.key}`,
+        op,
+        buffers: hooks.buffers,
       });
     },
   };

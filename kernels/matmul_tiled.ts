@@ -226,8 +226,8 @@ ${tiledMain(THREADS, THREADS)}
     storeBlock(
       tm,
       tn / 4,
-      (i) => `tileRow + lid.y * ${tm}u + ${i}u`,
-      (j) => `tileCol + ${4 * j * THREADS}u + 4u * lid.x`,
+      (i) => `tileRow + lid.y * ${tm}u + ${i}`,
+      (j) => `tileCol + ${4 * THREADS}u * ${j} + 4u * lid.x`,
       vector.c,
     )
   }

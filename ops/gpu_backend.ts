@@ -371,9 +371,10 @@ export interface GpuOptions {
    * How matmul's variant is chosen per shape. The first product runs the variant a
    * rule picks for the adapter's class (a software adapter such as llvmpipe or
    * SwiftShader, or a GPU); then
-   * - `"background"` (default): a large product's shape class is measured once the
-   *   device is idle, and the fastest variant is used from then on and remembered for
-   *   this adapter in `localStorage` where there is one;
+   * - `"background"` (default): a shape class is measured once the device is idle
+   *   after its products came to 2²⁴ flops (one large product, or a stream of small
+   *   ones), and the fastest variant is used from then on and remembered for this
+   *   adapter in `localStorage` where there is one;
    * - `"eager"`: common shapes are measured (unless remembered) before `gpu()` resolves;
    * - `"off"`: the rule alone, nothing measured, read or remembered.
    */

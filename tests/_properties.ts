@@ -102,7 +102,8 @@ export const matmulProperty: OpProperty<MatmulCase> = {
   name: "matmul: GPU agrees with the reference within γ(k)·Σ|ab|",
   numRuns: 120,
   cases: fc.record({
-    m: fc.oneof(dim(80), alignedDim(128)),
+    // Skinny too: many rows, as a convolution lowered to a product (LeNet's 12544×25×6).
+    m: fc.oneof(dim(80), alignedDim(128), fc.integer({ min: 1000, max: 1600 })),
     k: fc.oneof(dim(300), alignedDim(256)),
     n: fc.oneof(dim(80), alignedDim(128)),
     transposeA: fc.boolean(),

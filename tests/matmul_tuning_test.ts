@@ -160,7 +160,15 @@ gpuTest("matmul tuning: the rule picks by adapter class before any measurement",
   assert.equal(name(software, square(1024)), "texture16x16");
   assert.equal(name(software, square(512)), "texture8x8");
   assert.equal(name(software, square(256)), "texture8x8");
-  assert.equal(name(software, square(64)), "registers4x4");
+  // Small, skinny and transposed products too: a stream of them is throughput-bound.
+  assert.equal(name(software, square(64)), "texture8x8");
+  assert.equal(name(software, { ...square(64), n: 256, transposeB: true }), "texture8x8");
+  assert.equal(name(software, { ...square(256), k: 64, transposeA: true }), "texture8x8");
+  assert.equal(
+    name(software, { m: 12544, k: 25, n: 6, transposeA: false, transposeB: false }),
+    "texture8x8",
+  );
+  assert.equal(name(gpuClass, square(64)), "registers4x4");
   assert.equal(name(software, { ...square(1), k: 4096 }), "splitK");
   assert.equal(name(gpuClass, square(4096)), "tiled8x8");
   assert.equal(name(gpuClass, square(2048)), "tiled8x8");
@@ -308,6 +316,6 @@ gpuTest("matmul tuning: a second process starts with what the first one measured
   assert.ok(MATMUL_VARIANTS.has(tuned));
   const second = await run("read", "512");
   // What the first process measured, and what it stored for 96³ (the rule would run
-  // registers4x4 there), from the second's first product on.
+  // texture8x8 there), from the second's first product on.
   assert.deepEqual(second, { first: tuned, remembered: "registers8x8" });
 });
