@@ -72,10 +72,14 @@ gpuTest(
   "README: the profiling example names the eager op and the jitted step's kernels",
   async () => {
     const lines = (await runExample(examples[3])).trim().split("\n");
-    assert.equal(lines[0], '[ "jit: matmul+add+relu ×1", "jit: sum ×1", "relu ×1" ]');
+    // The matmul kernel is one dispatch, or three where its variant packs the operands.
+    const [, k] = lines[0].match(
+      /^\[ "jit: matmul\+add\+relu ×(1|3)", "jit: sum ×1", "relu ×1" \]$/,
+    )!;
     assert.match(lines[1], /^kernel +calls +(GPU|~est\.) ms +share$/);
-    assert.match(lines.find((l) => l.startsWith("total"))!, /^total +3 +\d+\.\d{3} +100\.0%$/);
-    assert.equal(lines.at(-1), "5");
+    const total = new RegExp(`^total +${Number(k) + 2} +\\d+\\.\\d{3} +100\\.0%$`);
+    assert.match(lines.find((l) => l.startsWith("total"))!, total);
+    assert.equal(lines.at(-1), String(Number(k) + 4));
   },
 );
 
