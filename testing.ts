@@ -36,7 +36,15 @@
  *
  * @module
  */
-export type { Backend, Tensor } from "./mod.ts";
+// Backend and the types its `profile` reports name, so this entry point documents them all.
+export type {
+  Backend,
+  KernelProfile,
+  KernelSpan,
+  ProfileReport,
+  ProfileTiming,
+  Tensor,
+} from "./mod.ts";
 /** The error bounds: γ(n), dot products, tree sums, ULPs (testing/bounds.ts). */
 export * as bounds from "./testing/bounds.ts";
 export {

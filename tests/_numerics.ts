@@ -9,15 +9,7 @@
 import type fc from "fast-check";
 import { assertWithin, isFlushedValue } from "../testing/compare.ts";
 import { flushSubnormal, specialKind } from "../testing/values.ts";
-import {
-  allowanceOn,
-  EXP_ALLOWANCE,
-  expUlps,
-  gamma,
-  MIN_NORMAL,
-  U,
-  ulp,
-} from "../testing/bounds.ts";
+import { expUlps, gamma, MIN_NORMAL, U, ulp } from "../testing/bounds.ts";
 
 export { assertWithin, isFlushedValue } from "../testing/compare.ts";
 export {
