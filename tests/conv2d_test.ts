@@ -185,6 +185,17 @@ Deno.test("conv2d: errors name the op and say what was expected", async (t) => {
     throws(() => conv2d(x, w, { groups: 2, pad: 1 } as never), TypeError, /pad/);
     throws(() => conv2d(x, w, { groups: 0 }), RangeError, /groups to be an integer ≥ 1, got 0/);
   });
+  await t.step("null options (an absent one takes its default; null is not absent)", () => {
+    for (const name of ["stride", "dilation", "padding", "groups"]) {
+      throws(
+        () => conv2d(x, w, { groups: 2, [name]: null }),
+        TypeError,
+        new RegExp(`expected ${name} to be .*, got null`),
+      );
+    }
+    using defaults = conv2d(x, w, { groups: 2, stride: undefined, padding: undefined });
+    assert.deepEqual(defaults.shape, [2, 6, 3, 3]);
+  });
 });
 
 gpuTest("conv2d: under jit, a step with both gradients gives the eager values", async (dev) => {

@@ -738,12 +738,23 @@ function entries(f: Fixtures): Entry[] {
         T(0, [m23, tall, w4]),
         T(1, [m23, x4]),
         { index: 2, ok: optional(isObject), extra: [{ padding: "same", stride: 2 }] },
-        { index: 2, field: "stride", ok: isGeometry(1), extra: [0, [1, 0], [1, 1, 1], [1]] },
-        { index: 2, field: "dilation", ok: isGeometry(1), extra: [0, 3, [1, 3], [2.5, 1]] },
+        // Absent stride, dilation and padding take their defaults (1, 1, "valid").
+        {
+          index: 2,
+          field: "stride",
+          ok: optional(isGeometry(1)),
+          extra: [0, [1, 0], [1, 1, 1], [1]],
+        },
+        {
+          index: 2,
+          field: "dilation",
+          ok: optional(isGeometry(1)),
+          extra: [0, 3, [1, 3], [2.5, 1]],
+        },
         {
           index: 2,
           field: "padding",
-          ok: (v) => v === "valid" || v === "same" || isGeometry(0)(v) || isPerSide(v),
+          ok: optional((v) => v === "valid" || v === "same" || isGeometry(0)(v) || isPerSide(v)),
           extra: [-1, [1, -1], [[0, 0], [0]], [[0, -1], [0, 0]], "full", 2 ** 25],
         },
         { index: 2, field: "groups", ok: (v) => v === 2, extra: [0, 1, 3, 4, 1.5] },

@@ -299,11 +299,22 @@ const poolWindows = (p: Pooling): number[][] => {
  * A normalisation's gradient case over groups of x (each a list of flat indices), with
  * γ and β of `paramShape` taken at `paramOf(i)`. x spans [−2, 2] and every group keeps
  * σ² ≥ 1/4: the third derivatives of (x − μ)/σ are then below 3.5 (measured over 20,000
- * random groups of 2…8), inside M₃ ≤ 60. The vjp's terms cancel (dx sums to 0 over a
- * group), so the magnitude is that of the terms the chain adds, with a = c·γ:
- * (|a_j| + Σ|a|/m + (|x̂_j| + Σ|x̂|/m)·Σ|a·x̂|/m)/σ. Roundings: σ carries the variance's
- * chain, sqrt's 9u and a division's 5u; the backward pass as many again and its
- * products: 40.
+ * random groups of 2…8), inside M₃ ≤ 60.
+ *
+ * x̂ = (x − μ)/σ is computed from μ rounded, which is off by up to (γ(R + 2) + u)·Σ|x|/m
+ * (R ≤ m − 1 additions and the scale by fl(1/m): tests/_properties_norm.ts): an error
+ * of the size of μ's terms, not of x − μ, which cancels to near 0 where x is near μ.
+ * So x̂ is within its roundings of ξ = (|x − μ| + Σ|x|/m)/σ, the size of its terms,
+ * rather than of |x̂|: dγ_k = Σ c·x̂ over γ_k's cells has the magnitude Σ|c|·ξ. (Seed
+ * 646894258 on [1, 4]: x₃ − μ = 0.0086 with μ = −1.2 rounded by 3.2·10⁻⁸, so x̂₃ is off
+ * by 3.7·10⁻⁶ relative, 62u, and dγ₃ by c₃ times that, beyond γ(K)·|c₃·x̂₃|.) In dx
+ * a shift of μ cancels (it moves x̂_j and mean(x̂) alike) except in the variance's path,
+ * whose sum Σ a·x̂ is therefore off by its roundings of Σ|a|·ξ. The vjp's terms cancel
+ * (dx sums to 0 over a group), so dx's magnitude is that of the terms the chain adds,
+ * with a = c·γ: (|a_j| + Σ|a|/m + (|x̂_j| + Σ|x̂|/m)·Σ|a|ξ/m)/σ. dβ sums the c: its
+ * terms. Roundings: μ's R + 3 ≤ m + 2, inside the outputs (≥ m) + 2 that K adds; σ
+ * carries the variance's chain, sqrt's 9u and a division's 5u; the backward pass as many
+ * again and its products: 40.
  */
 const normalisation = (
   op: (x: Tensor, g: Tensor, b: Tensor) => Tensor,
@@ -316,7 +327,8 @@ const normalisation = (
     groups.map((cells) => {
       const mu = cells.reduce((a, i) => a + x[i], 0) / cells.length;
       const variance = cells.reduce((a, i) => a + (x[i] - mu) ** 2, 0) / cells.length;
-      return { mu, sigma: Math.sqrt(variance + 1e-5), variance };
+      const meanTerms = cells.reduce((a, i) => a + Math.abs(x[i]), 0) / cells.length;
+      return { mu, sigma: Math.sqrt(variance + 1e-5), variance, meanTerms };
     });
   const groupOf = new Int32Array(size(shape));
   groups.forEach((cells, k) => cells.forEach((i) => groupOf[i] = k));
@@ -334,15 +346,23 @@ const normalisation = (
       });
     },
     magnitude: ([x, g], c, input, j) => {
-      if (input !== 0) return 0;
-      const cells = groups[groupOf[j]], m = cells.length;
-      const { mu, sigma } = stats(x)[groupOf[j]];
-      const xhat = (i: number) => Math.abs(x[i] - mu) / sigma;
+      if (input === 2) return 0;
+      const st = stats(x);
+      const xhat = (i: number) => Math.abs(x[i] - st[groupOf[i]].mu) / st[groupOf[i]].sigma;
+      const xi = (i: number) => xhat(i) + st[groupOf[i]].meanTerms / st[groupOf[i]].sigma;
+      if (input === 1) {
+        let total = 0;
+        for (let i = 0; i < groupOf.length; i++) {
+          if (paramOf(i) === j) total += Math.abs(c[i]) * xi(i);
+        }
+        return total;
+      }
+      const cells = groups[groupOf[j]], m = cells.length, { sigma } = st[groupOf[j]];
       const a = (i: number) => Math.abs(c[i] * g[paramOf(i)]);
       const sumA = cells.reduce((t, i) => t + a(i), 0);
       const sumX = cells.reduce((t, i) => t + xhat(i), 0);
-      const sumAX = cells.reduce((t, i) => t + a(i) * xhat(i), 0);
-      return (a(j) + sumA / m + (xhat(j) + sumX / m) * sumAX / m) / sigma;
+      const sumAXi = cells.reduce((t, i) => t + a(i) * xi(i), 0);
+      return (a(j) + sumA / m + (xhat(j) + sumX / m) * sumAXi / m) / sigma;
     },
   };
 };
