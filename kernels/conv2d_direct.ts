@@ -1,7 +1,7 @@
 /**
  * @file `conv2d`'s direct kernels (PyTorch's NCHW/OIHW layout), for the convolutions the
  * im2col lowering does not take (see `conv2d.ts` for the choice): the forward
- * convolution, a thread per output, and its transpose (the input gradient), a thread
+ * convolution, a thread per block of outputs along a row, and its transpose (the input gradient), a thread
  * per input element gathering the outputs it fed.
  *
  * The forward kernel multiplies padded positions as zeros (0·w, so an infinite weight
@@ -10,9 +10,11 @@
  * column): its error is at most γ(C/groups·kh·kw)·Σ|x·w|. The transposed kernel sums
  * the (O/groups)·kh·kw products of the outputs that read its element, at most as many.
  *
- * Launch: workgroups of 64 threads, a thread per element of the result in row-major
- * order, folded into more dimensions past the per-dimension limit.
+ * Launch: workgroups of 64 threads, in row-major order of the result's elements (the
+ * forward kernel's of its blocks), folded into more dimensions past the per-dimension
+ * limit.
  */
+import { range } from "./_matmul_shared.ts";
 import { packUniforms, tiledMain } from "./_shared.ts";
 import type { Conv2dParams } from "./conv2d.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
@@ -33,14 +35,37 @@ ${tiledMain(THREADS)}
   let idx = tile * ${THREADS}u + li;
   if (idx >= params.total) { return; }`;
 
-/** WGSL: the forward convolution; `src` is x [n, c, h, w], `out` [n, o, oh, ow]. */
+/** Output columns a thread of the forward kernel computes, side by side. */
+const COLUMNS = 8;
+
+/** WGSL: the multiply-adds of a tap, one per column of the block. */
+const TAP_SUMS = range(COLUMNS).map((k) =>
+  `let ix${k} = first + ${k} * i32(params.sw);
+        acc${k} += select(0.0, src[row + u32(clamp(ix${k}, 0, lastColumn))], ` +
+  `rowInside && ix${k} >= 0 && ix${k} <= lastColumn) * wv;`
+).join("\n        ");
+
+/** WGSL: the stores of the block, the columns past the row's end left out. */
+const BLOCK_STORES = range(COLUMNS).map((k) =>
+  `if (q0 + ${k}u < params.ow) { out[base + ${k}u] = acc${k}; }`
+).join("\n  ");
+
+/**
+ * WGSL: the forward convolution; `src` is x [n, c, h, w], `out` [n, o, oh, ow]. A thread
+ * computes {@linkcode COLUMNS} neighbouring outputs of one row (`total` counts such
+ * blocks): each weight is read once for all of them and the inner loop is straight-line
+ * multiply-adds with no division, which llvmpipe vectorises. Columns past the row's end
+ * are computed on clamped reads and not stored.
+ */
 const FORWARD_WGSL = /* wgsl */ `${PARAMS_WGSL}
-  let q = idx % params.ow;
-  let p = (idx / params.ow) % params.oh;
-  let oc = (idx / (params.ow * params.oh)) % params.o;
-  let b = idx / (params.ow * params.oh * params.o);
+  let blocks = (params.ow + ${COLUMNS - 1}u) / ${COLUMNS}u;
+  let q0 = (idx % blocks) * ${COLUMNS}u;
+  let p = (idx / blocks) % params.oh;
+  let oc = (idx / (blocks * params.oh)) % params.o;
+  let b = idx / (blocks * params.oh * params.o);
   let c0 = (oc / params.og) * params.cg;
-  var acc = 0.0;
+  let lastColumn = i32(params.w) - 1;
+  ${range(COLUMNS).map((k) => `var acc${k} = 0.0;`).join("\n  ")}
   for (var ci = 0u; ci < params.cg; ci++) {
     let plane = (b * params.c + c0 + ci) * params.h;
     let taps = (oc * params.cg + ci) * params.kh;
@@ -49,15 +74,15 @@ const FORWARD_WGSL = /* wgsl */ `${PARAMS_WGSL}
       let rowInside = iy >= 0 && iy < i32(params.h);
       let row = (plane + u32(clamp(iy, 0, i32(params.h) - 1))) * params.w;
       for (var j = 0u; j < params.kw; j++) {
-        let ix = i32(q * params.sw + j * params.dw) - i32(params.left);
-        let inside = rowInside && ix >= 0 && ix < i32(params.w);
+        let wv = weight[(taps + i) * params.kw + j];
+        let first = i32(q0 * params.sw + j * params.dw) - i32(params.left);
         // A padded position is a zero that is multiplied, as in the padded image.
-        let v = select(0.0, src[row + u32(clamp(ix, 0, i32(params.w) - 1))], inside);
-        acc += v * weight[(taps + i) * params.kw + j];
+        ${TAP_SUMS}
       }
     }
   }
-  out[idx] = acc;
+  let base = ((b * params.o + oc) * params.oh + p) * params.ow + q0;
+  ${BLOCK_STORES}
 }
 `;
 
@@ -93,7 +118,7 @@ const TRANSPOSED_WGSL = /* wgsl */ `${PARAMS_WGSL}
 }
 `;
 
-/** Dispatches one of the two kernels over `total` result elements. */
+/** Dispatches one of the two kernels over `total` threads. */
 function dispatchConv2d(
   runtime: GpuRuntime,
   transposed: boolean,
@@ -123,7 +148,7 @@ export function encodeConv2dDirect(
   params: Conv2dParams,
 ): void {
   const { n, o, oh, ow } = params;
-  dispatchConv2d(runtime, false, [x, w, out], params, n * o * oh * ow);
+  dispatchConv2d(runtime, false, [x, w, out], params, n * o * oh * Math.ceil(ow / COLUMNS));
 }
 
 /**
