@@ -4,9 +4,10 @@
  * x·sw + j·dw − left]. Lowered onto a convolution, this is a matmul with a few rows and
  * columns and an inner dimension of N·H′·W′ (LeNet's first layer: [6, 200,704]·
  * [200,704, 25]), which gives the matmul kernels few threads; here the sum over the batch
- * is split instead: a thread sums the products of {@linkcode CHANNELS} output channels
- * for one tap over a chunk of images, the tap's input read once for all of them, into a
- * partial sum, and a second pass adds each weight's partials in chunk order
+ * is split instead: a thread sums, over a chunk of images, the products of
+ * {@linkcode CHANNELS} output channels with a kernel row's taps (up to
+ * {@linkcode MAX_TAPS} of them) into partial sums, each gradient and input it reads
+ * serving several sums; a second pass adds each weight's partials in chunk order
  * (deterministic, no atomics).
  *
  * Error: a partial is a sequential sum of chunk·H′·W′ products (padded positions are
@@ -24,22 +25,31 @@ import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
 const THREADS = 64;
 /** Output channels a thread sums for, side by side. */
-const CHANNELS = 8;
+const CHANNELS = 4;
+/** Most kernel columns a thread sums for, side by side (all of them up to this width). */
+const MAX_TAPS = 8;
 /**
- * Products a thread sums, about: the chunk of images is ⌈this / (H′·W′)⌉ images, so a
- * thread does enough work to repay its start (llvmpipe), and a batch still gives many
- * threads.
+ * Output positions a thread visits, about: the chunk of images is ⌈this / (H′·W′)⌉
+ * images, so a thread does enough work to repay its start (llvmpipe), and a batch still
+ * gives many threads.
  */
-const PRODUCTS_PER_THREAD = 4096;
+const POSITIONS_PER_THREAD = 2048;
 
-const pinnedChunks = new WeakMap<GpuRuntime, number>();
+/** How a weight gradient splits its work: images per chunk, kernel columns per thread. */
+export interface WeightGradientSplit {
+  readonly images: number;
+  readonly taps: number;
+}
+
+const pinnedSplits = new WeakMap<GpuRuntime, WeightGradientSplit>();
 
 /**
- * Makes every weight gradient on `runtime` sum chunks of `images` images (tests pin 1, so
- * that their small batches take the second pass too).
+ * Makes every weight gradient on `runtime` split its work as `split` says (tests pin small
+ * ones, so that their small batches and kernels take the second pass and the column
+ * blocks' edges too).
  */
-export function pinWeightGradientChunk(runtime: GpuRuntime, images: number): void {
-  pinnedChunks.set(runtime, images);
+export function pinWeightGradientSplit(runtime: GpuRuntime, split: WeightGradientSplit): void {
+  pinnedSplits.set(runtime, split);
 }
 
 /** WGSL: the sizes both passes read and the thread's index `idx`. */
@@ -54,42 +64,45 @@ ${tiledMain(THREADS)}
   let idx = tile * ${THREADS}u + li;
   if (idx >= params.total) { return; }`;
 
-/** WGSL: a channel's index in the block, clamped for loads, and its accumulator. */
-const BLOCK_HEAD = range(CHANNELS).map((k) =>
-  `let oc${k} = min(first + ${k}u, ocEnd - 1u);
-  var acc${k} = 0.0;`
-).join("\n  ");
-
-/** WGSL: each channel's product with the tap's input `v`. */
-const BLOCK_SUMS = range(CHANNELS).map((k) =>
-  `acc${k} += v * g[((b * params.o + oc${k}) * params.oh + y) * params.ow + q];`
-).join("\n          ");
-
-/** WGSL: the block's partials, the channels past the group's end left out. */
-const BLOCK_STORES = range(CHANNELS).map((k) =>
-  `if (first + ${k}u < ocEnd) { partial[base + (oc${k} * params.cg + ci) * taps] = acc${k}; }`
-).join("\n  ");
-
 /**
  * WGSL: partial [chunks, o, cg, kh, kw] from x [n, c, h, w] and g [n, o, oh, ow]; a
- * thread is one (chunk, group, block of channels, input channel, tap), in that order.
+ * thread is one (chunk, group, block of channels, input channel, kernel row, block of
+ * `taps` columns), in that order, and keeps its CHANNELS×`taps` sums in registers: at
+ * each output position it reads `taps` inputs and CHANNELS gradients for CHANNELS·`taps`
+ * multiply-adds. Channels and columns past the end are computed on clamped reads and
+ * not stored.
  */
-const PARTIALS_WGSL = /* wgsl */ `
+function partialsWgsl(taps: number): string {
+  const channels = range(CHANNELS), columns = range(taps);
+  const each = (f: (k: number, t: number) => string) =>
+    channels.flatMap((k) => columns.map((t) => f(k, t)));
+  const inputs = columns.map((t) =>
+    `let ix${t} = ix + ${t} * i32(params.dw);
+        let v${t} = select(0.0, x[row + u32(clamp(ix${t}, 0, lastColumn))], ` +
+    `rowInside && ix${t} >= 0 && ix${t} <= lastColumn);`
+  );
+  const stores = each((k, t) =>
+    `if (first + ${k}u < ocEnd && j0 + ${t}u < params.kw) { ` +
+    `partial[base + oc${k} * stride + ${t}u] = acc${k}_${t}; }`
+  );
+  return /* wgsl */ `
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>;
 ${HEAD}
-  let j = idx % params.kw;
-  let i = (idx / params.kw) % params.kh;
-  let ci = (idx / (params.kw * params.kh)) % params.cg;
-  let rest = idx / (params.kw * params.kh * params.cg);
+  let columnBlocks = (params.kw + ${taps - 1}u) / ${taps}u;
+  let j0 = (idx % columnBlocks) * ${taps}u;
+  let i = (idx / columnBlocks) % params.kh;
+  let ci = (idx / (columnBlocks * params.kh)) % params.cg;
+  let rest = idx / (columnBlocks * params.kh * params.cg);
   let block = rest % params.blocks;
   let group = (rest / params.blocks) % (params.o / params.og);
   let chunk = rest / (params.blocks * (params.o / params.og));
   let first = group * params.og + block * ${CHANNELS}u;
   let ocEnd = (group + 1u) * params.og;
   let channel = group * params.cg + ci;
-  ${BLOCK_HEAD}
+  ${channels.map((k) => `let oc${k} = min(first + ${k}u, ocEnd - 1u);`).join("\n  ")}
+  ${each((k, t) => `var acc${k}_${t} = 0.0;`).join("\n  ")}
   let lastColumn = i32(params.w) - 1;
   let bEnd = min((chunk + 1u) * params.chunk, params.n);
   for (var b = chunk * params.chunk; b < bEnd; b++) {
@@ -98,20 +111,25 @@ ${HEAD}
       let rowInside = iy >= 0 && iy < i32(params.h);
       let row = ((b * params.c + channel) * params.h + u32(clamp(iy, 0, i32(params.h) - 1))) *
         params.w;
+      ${
+    channels.map((k) => `let g${k} = ((b * params.o + oc${k}) * params.oh + y) * params.ow;`)
+      .join("\n      ")
+  }
       for (var q = 0u; q < params.ow; q++) {
-        let ix = i32(q * params.sw + j * params.dw) - i32(params.left);
+        let ix = i32(q * params.sw + j0 * params.dw) - i32(params.left);
         // A padded position is a zero that is multiplied, as in the padded image.
-        let v = select(0.0, x[row + u32(clamp(ix, 0, lastColumn))],
-          rowInside && ix >= 0 && ix <= lastColumn);
-        ${BLOCK_SUMS}
+        ${inputs.join("\n        ")}
+        ${channels.map((k) => `let d${k} = g[g${k} + q];`).join("\n        ")}
+        ${each((k, t) => `acc${k}_${t} += v${t} * d${k};`).join("\n        ")}
       }
     }
   }
-  let taps = params.kh * params.kw;
-  let base = chunk * params.o * params.cg * taps + i * params.kw + j;
-  ${BLOCK_STORES}
+  let stride = params.cg * params.kh * params.kw;
+  let base = chunk * params.o * stride + (ci * params.kh + i) * params.kw + j0;
+  ${stores.join("\n  ")}
 }
 `;
+}
 
 /** WGSL: dw from partial [chunks, o·cg·kh·kw], adding each weight's partials in order. */
 const SUM_WGSL = /* wgsl */ `
@@ -137,10 +155,8 @@ export function encodeConv2dWeightGradient(
   p: Conv2dParams,
 ): void {
   const cg = p.c / p.groups, og = p.o / p.groups;
-  const chunk = Math.min(
-    p.n,
-    pinnedChunks.get(runtime) ?? Math.ceil(PRODUCTS_PER_THREAD / (p.oh * p.ow)),
-  );
+  const pin = pinnedSplits.get(runtime);
+  const chunk = Math.min(p.n, pin?.images ?? Math.ceil(POSITIONS_PER_THREAD / (p.oh * p.ow)));
   const chunks = Math.ceil(p.n / chunk), blocks = Math.ceil(og / CHANNELS);
   const weights = p.o * cg * p.kh * p.kw;
   const dispatch = (key: string, wgsl: string, buffers: DeviceArray[], total: number) => {
@@ -158,8 +174,9 @@ export function encodeConv2dWeightGradient(
     });
   };
   const partial = chunks === 1 ? out : runtime.allocate("conv2d", chunks * weights);
-  const threads = chunks * p.groups * blocks * cg * p.kh * p.kw;
-  dispatch("weight-gradient", PARTIALS_WGSL, [x, g, partial], threads);
+  const taps = Math.min(p.kw, pin?.taps ?? MAX_TAPS);
+  const threads = chunks * p.groups * blocks * cg * p.kh * Math.ceil(p.kw / taps);
+  dispatch(`weight-gradient-${taps}`, partialsWgsl(taps), [x, g, partial], threads);
   if (partial !== out) {
     dispatch("weight-gradient-sum", SUM_WGSL, [partial, out], weights);
     runtime.release(partial);

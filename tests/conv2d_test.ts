@@ -22,7 +22,7 @@ import {
   valueAndGrad,
 } from "../mod.ts";
 import { type Conv2dVariant, pinConv2dVariant } from "../kernels/conv2d.ts";
-import { pinWeightGradientChunk } from "../kernels/conv2d_weight_gradient.ts";
+import { pinWeightGradientSplit } from "../kernels/conv2d_weight_gradient.ts";
 import { assertCorr2dWithin, assertProperty } from "./_properties.ts";
 import { conv2dGradientsProperty, conv2dProperty } from "./_properties_conv2d.ts";
 import { assertEqualValues, dim, gpuTest, profile, ref, runs, seed, values } from "./_harness.ts";
@@ -83,11 +83,12 @@ for (const variant of ["im2col", "direct"] as Conv2dVariant[]) {
 }
 
 // The weight gradient's sum split into chunks of one image, so that batches of two take
-// its second pass (the partials added in order), on plain and folded grids.
-gpuTest(`${conv2dGradientsProperty.name} (weight gradient in chunks of one image)`, async (dev) => {
+// its second pass (the partials added in order), and kernel rows into blocks of 3
+// columns, so that widths of 4 leave a block's edge unstored; plain and folded grids.
+gpuTest(`${conv2dGradientsProperty.name} (weight gradient split small)`, async (dev) => {
   for (const maxWorkgroupsPerDimension of [undefined, 7]) {
     const backend = await gpu({ device: dev.device, maxWorkgroupsPerDimension });
-    pinWeightGradientChunk(backend.runtime, 1);
+    pinWeightGradientSplit(backend.runtime, { images: 1, taps: 3 });
     const numRuns = conv2dGradientsProperty.numRuns / (maxWorkgroupsPerDimension ? 4 : 1);
     await assertProperty(conv2dGradientsProperty, backend, runs(numRuns));
     backend.destroy();
