@@ -25,7 +25,7 @@ import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
 const THREADS = 64;
 /** Output channels a thread sums for, side by side. */
-const CHANNELS = 4;
+const CHANNELS = 8;
 /** Most kernel columns a thread sums for, side by side (all of them up to this width). */
 const MAX_TAPS = 8;
 /**
