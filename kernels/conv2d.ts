@@ -20,19 +20,20 @@
  * 142 ms by im2col in the same run: the hooked kernels read B a scalar at a time, and
  * each read repeats the gather's index arithmetic for every row block.
  *
- * Those direct figures were of a thread per output. With a thread per block of 4 output
+ * Those direct figures were of a thread per output. With a thread per block of 8 output
  * channels × 8 columns of a row (each input and weight read serving several sums, no
- * division in the inner loop), LeNet's first layer took 223–233 ms eagerly at batch 256
- * (best of 3) against 385–550 ms with 1 channel × 8 columns, and 3,164 ms in a jitted
- * training step with a thread per output (scripts/profile_lenet.ts; load average 5–8).
- * Measured again with it (forward only, the whole op, best of 2, two rounds): LeNet's
- * first layer (inner 25) 240–308 ms direct against 1,282–1,599 ms by im2col, its second
- * (inner 150) 440–590 against 251–277 ms, the VGG block (inner 576) 615–863 against
- * 41–68 ms: the crossover stays between 25 and 150, and {@linkcode IM2COL_MIN_INNER} at 64.
+ * division in the inner loop), LeNet's first layer took 129–193 ms eagerly at batch 256
+ * (best of 3, two rounds) against 208–232 ms with 4 channels × 8 columns, 169–253 ms with
+ * 8 × 4, 385–550 ms with 1 × 8, and 3,164 ms in a jitted training step with a thread per
+ * output (scripts/profile_lenet.ts; load average 5–8).
+ * Measured again with 8 × 8 (forward only, the whole op, best of 2, two rounds): LeNet's
+ * first layer (inner 25) 148–210 ms direct against 1,250–1,443 ms by im2col, its second
+ * (inner 150) 295–371 against 249–256 ms, the VGG block (inner 576) 464–492 against
+ * 59–63 ms: the crossover stays between 25 and 150, and {@linkcode IM2COL_MIN_INNER} at 64.
  *
  * The weight gradient has a kernel of its own (`conv2d_weight_gradient.ts`): as a
  * convolution it lowered onto a matmul of huge inner dimension and few threads (LeNet's
- * two layers: 1,041 and 4,953 ms in that jitted step; 167–195 and 263–309 ms now, eager,
+ * two layers: 1,041 and 4,953 ms in that jitted step; 85–150 and 175–202 ms now, eager,
  * best of 3).
  */
 import { encodeConv2dDirect, encodeConv2dTransposedDirect } from "./conv2d_direct.ts";

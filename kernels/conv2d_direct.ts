@@ -38,7 +38,7 @@ ${tiledMain(THREADS)}
 /** Output columns a thread of the forward kernel computes, side by side. */
 const COLUMNS = 8;
 /** Output channels (of one group) a thread of the forward kernel computes. */
-const CHANNELS = 4;
+const CHANNELS = 8;
 
 /** `f(k, t)` for every channel k and column t of a thread's block. */
 const eachOutput = (f: (k: number, t: number) => string) =>
