@@ -2,7 +2,7 @@
  * @file `conv2d`'s GPU kernels and the choice between them
  * (docs/architecture.md#kernels-chosen-per-adapter): the convolution lowered onto the
  * library's matmul by im2col (`conv2d_im2col.ts`), or direct kernels, a thread per
- * element written (`conv2d_direct.ts`). im2col is taken where it applies — one channel
+ * row block written (`conv2d_direct.ts`). im2col is taken where it applies — one channel
  * group, a columns matrix that fits one buffer — and the matmul's inner dimension
  * C·kh·kw is at least {@linkcode IM2COL_MIN_INNER}; the direct kernels serve grouped
  * (depthwise) convolutions and short sums.
@@ -20,7 +20,21 @@
  * 142 ms by im2col in the same run: the hooked kernels read B a scalar at a time, and
  * each read repeats the gather's index arithmetic for every row block.
  *
- * The weight gradient has no kernel of its own: it is a `conv2d` (ops/conv2d.ts).
+ * Those direct figures were of a thread per output. With a thread per block of 8 output
+ * channels × 8 columns of a row (each input and weight read serving several sums, no
+ * division in the inner loop), LeNet's first layer took 129–193 ms eagerly at batch 256
+ * (best of 3, two rounds) against 208–232 ms with 4 channels × 8 columns, 169–253 ms with
+ * 8 × 4, 385–550 ms with 1 × 8, and 3,164 ms in a jitted training step with a thread per
+ * output (scripts/profile_lenet.ts; load average 5–8).
+ * Measured again with 8 × 8 (forward only, the whole op, best of 2, two rounds): LeNet's
+ * first layer (inner 25) 148–210 ms direct against 1,250–1,443 ms by im2col, its second
+ * (inner 150) 295–371 against 249–256 ms, the VGG block (inner 576) 464–492 against
+ * 59–63 ms: the crossover stays between 25 and 150, and {@linkcode IM2COL_MIN_INNER} at 64.
+ *
+ * The weight gradient has a kernel of its own (`conv2d_weight_gradient.ts`): as a
+ * convolution it lowered onto a matmul of huge inner dimension and few threads (LeNet's
+ * two layers: 1,041 and 4,953 ms in that jitted step; 85–150 and 175–202 ms now, eager,
+ * best of 3).
  */
 import { encodeConv2dDirect, encodeConv2dTransposedDirect } from "./conv2d_direct.ts";
 import {

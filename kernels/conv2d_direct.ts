@@ -1,7 +1,7 @@
 /**
  * @file `conv2d`'s direct kernels (PyTorch's NCHW/OIHW layout), for the convolutions the
  * im2col lowering does not take (see `conv2d.ts` for the choice): the forward
- * convolution, a thread per output, and its transpose (the input gradient), a thread
+ * convolution, a thread per block of outputs (channels × columns of a row), and its transpose (the input gradient), a thread
  * per input element gathering the outputs it fed.
  *
  * The forward kernel multiplies padded positions as zeros (0·w, so an infinite weight
@@ -10,9 +10,11 @@
  * column): its error is at most γ(C/groups·kh·kw)·Σ|x·w|. The transposed kernel sums
  * the (O/groups)·kh·kw products of the outputs that read its element, at most as many.
  *
- * Launch: workgroups of 64 threads, a thread per element of the result in row-major
- * order, folded into more dimensions past the per-dimension limit.
+ * Launch: workgroups of 64 threads, in row-major order of the result's elements (the
+ * forward kernel's of its blocks), folded into more dimensions past the per-dimension
+ * limit.
  */
+import { range } from "./_matmul_shared.ts";
 import { packUniforms, tiledMain } from "./_shared.ts";
 import type { Conv2dParams } from "./conv2d.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
@@ -33,31 +35,70 @@ ${tiledMain(THREADS)}
   let idx = tile * ${THREADS}u + li;
   if (idx >= params.total) { return; }`;
 
-/** WGSL: the forward convolution; `src` is x [n, c, h, w], `out` [n, o, oh, ow]. */
+/** Output columns a thread of the forward kernel computes, side by side. */
+const COLUMNS = 8;
+/** Output channels (of one group) a thread of the forward kernel computes. */
+const CHANNELS = 8;
+
+/** `f(k, t)` for every channel k and column t of a thread's block. */
+const eachOutput = (f: (k: number, t: number) => string) =>
+  range(CHANNELS).flatMap((k) => range(COLUMNS).map((t) => f(k, t)));
+
+/** WGSL: the block's inputs at a tap, one per column (padded positions zeros). */
+const TAP_INPUTS = range(COLUMNS).map((t) =>
+  `let ix${t} = first + ${t} * i32(params.sw);
+        let v${t} = select(0.0, src[row + u32(clamp(ix${t}, 0, lastColumn))], ` +
+  `rowInside && ix${t} >= 0 && ix${t} <= lastColumn);`
+).join("\n        ");
+
+/** WGSL: the stores of the block, the channels and columns past the end left out. */
+const BLOCK_STORES = eachOutput((k, t) =>
+  `if (firstChannel + ${k}u < ocEnd && q0 + ${t}u < params.ow) { ` +
+  `out[((b * params.o + oc${k}) * params.oh + p) * params.ow + q0 + ${t}u] = acc${k}_${t}; }`
+).join("\n  ");
+
+/**
+ * WGSL: the forward convolution; `src` is x [n, c, h, w], `out` [n, o, oh, ow]. A thread
+ * computes {@linkcode CHANNELS} output channels of one group × {@linkcode COLUMNS}
+ * neighbouring columns of one row (`total` counts such blocks): at each tap it reads
+ * COLUMNS inputs and CHANNELS weights for CHANNELS·COLUMNS multiply-adds, straight-line
+ * code with no division, which llvmpipe vectorises. Channels and columns past the end are
+ * computed on clamped reads and not stored.
+ */
 const FORWARD_WGSL = /* wgsl */ `${PARAMS_WGSL}
-  let q = idx % params.ow;
-  let p = (idx / params.ow) % params.oh;
-  let oc = (idx / (params.ow * params.oh)) % params.o;
-  let b = idx / (params.ow * params.oh * params.o);
-  let c0 = (oc / params.og) * params.cg;
-  var acc = 0.0;
+  let blocks = (params.ow + ${COLUMNS - 1}u) / ${COLUMNS}u;
+  let channelBlocks = (params.og + ${CHANNELS - 1}u) / ${CHANNELS}u;
+  let q0 = (idx % blocks) * ${COLUMNS}u;
+  let p = (idx / blocks) % params.oh;
+  let rest = idx / (blocks * params.oh);
+  let group = (rest / channelBlocks) % (params.o / params.og);
+  let b = rest / (channelBlocks * (params.o / params.og));
+  let firstChannel = group * params.og + (rest % channelBlocks) * ${CHANNELS}u;
+  let ocEnd = (group + 1u) * params.og;
+  ${range(CHANNELS).map((k) => `let oc${k} = min(firstChannel + ${k}u, ocEnd - 1u);`).join("\n  ")}
+  ${eachOutput((k, t) => `var acc${k}_${t} = 0.0;`).join("\n  ")}
+  let lastColumn = i32(params.w) - 1;
   for (var ci = 0u; ci < params.cg; ci++) {
-    let plane = (b * params.c + c0 + ci) * params.h;
-    let taps = (oc * params.cg + ci) * params.kh;
+    let plane = (b * params.c + group * params.cg + ci) * params.h;
     for (var i = 0u; i < params.kh; i++) {
       let iy = i32(p * params.sh + i * params.dh) - i32(params.top);
       let rowInside = iy >= 0 && iy < i32(params.h);
       let row = (plane + u32(clamp(iy, 0, i32(params.h) - 1))) * params.w;
+      ${
+  range(CHANNELS).map((k) =>
+    `let taps${k} = ((oc${k} * params.cg + ci) * params.kh + i) * params.kw;`
+  )
+    .join("\n      ")
+}
       for (var j = 0u; j < params.kw; j++) {
-        let ix = i32(q * params.sw + j * params.dw) - i32(params.left);
-        let inside = rowInside && ix >= 0 && ix < i32(params.w);
-        // A padded position is a zero that is multiplied, as in the padded image.
-        let v = select(0.0, src[row + u32(clamp(ix, 0, i32(params.w) - 1))], inside);
-        acc += v * weight[(taps + i) * params.kw + j];
+        let first = i32(q0 * params.sw + j * params.dw) - i32(params.left);
+        ${TAP_INPUTS}
+        ${range(CHANNELS).map((k) => `let w${k} = weight[taps${k} + j];`).join("\n        ")}
+        ${eachOutput((k, t) => `acc${k}_${t} += v${t} * w${k};`).join("\n        ")}
       }
     }
   }
-  out[idx] = acc;
+  ${BLOCK_STORES}
 }
 `;
 
@@ -93,7 +134,7 @@ const TRANSPOSED_WGSL = /* wgsl */ `${PARAMS_WGSL}
 }
 `;
 
-/** Dispatches one of the two kernels over `total` result elements. */
+/** Dispatches one of the two kernels over `total` threads. */
 function dispatchConv2d(
   runtime: GpuRuntime,
   transposed: boolean,
@@ -122,8 +163,9 @@ export function encodeConv2dDirect(
   out: DeviceArray,
   params: Conv2dParams,
 ): void {
-  const { n, o, oh, ow } = params;
-  dispatchConv2d(runtime, false, [x, w, out], params, n * o * oh * ow);
+  const { n, oh, ow, groups } = params;
+  const blocks = groups * Math.ceil(params.o / groups / CHANNELS) * oh * Math.ceil(ow / COLUMNS);
+  dispatchConv2d(runtime, false, [x, w, out], params, n * blocks);
 }
 
 /**

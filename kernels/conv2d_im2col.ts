@@ -11,10 +11,12 @@
  * the direct kernel): γ(C·kh·kw)·Σ|x·w|. The input gradient sums O products per entry of
  * dcols, then at most kh·kw entries: within γ(O + kh·kw)·Σ|g·w|.
  *
- * Launch of the three gathers: 64 threads a workgroup, a thread per row written.
+ * Launch of the three gathers: 64 threads a workgroup, a thread per row written (per
+ * block of a row, for col2im).
  */
 import { packUniforms, tiledMain } from "./_shared.ts";
 import type { Conv2dParams } from "./conv2d.ts";
+import { range } from "./_matmul_shared.ts";
 import { encodeMatmul } from "./matmul.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
@@ -57,31 +59,54 @@ const IM2COL_WGSL = /* wgsl */ `${HEAD}
 }
 `;
 
+/** Columns of dx a thread of col2im writes, side by side. */
+const COL2IM_COLUMNS = 8;
+
 /**
  * WGSL: dx [N, C, H, W] from dcols [C·kh·kw, N·H′·W′], each element the sum of its taps'
- * entries; a row is one (image, channel, r).
+ * entries; a thread is one (image, channel, r) and a block of {@linkcode COL2IM_COLUMNS}
+ * columns (`rows` counts such blocks). The strides are constants of the shader, so that
+ * the tests of which taps read an element compile to no division for stride 1; each
+ * kernel row's test is made once for the block, and the block's taps are straight-line
+ * code, an invalid tap adding a zero (the accumulators start at +0, so no sign changes).
  */
-const COL2IM_WGSL = /* wgsl */ `${HEAD}
-  let r = idx % params.h;
-  let c = (idx / params.h) % params.c;
-  let b = idx / (params.h * params.c);
+function col2imWgsl(sh: number, sw: number): string {
+  const columns = range(COL2IM_COLUMNS);
+  return /* wgsl */ `${HEAD}
+  let blocks = (params.w + ${COL2IM_COLUMNS - 1}u) / ${COL2IM_COLUMNS}u;
+  let a0 = (idx % blocks) * ${COL2IM_COLUMNS}u;
+  let line = idx / blocks;
+  let r = line % params.h;
+  let c = (line / params.h) % params.c;
+  let b = line / (params.h * params.c);
   let columns = params.n * params.oh * params.ow;
-  for (var a = 0u; a < params.w; a++) {
-    var acc = 0.0;
-    for (var i = 0u; i < params.kh; i++) {
-      let ty = i32(r + params.top) - i32(i * params.dh);
-      if (ty < 0 || u32(ty) % params.sh != 0u || u32(ty) / params.sh >= params.oh) { continue; }
-      let row = (b * params.oh + u32(ty) / params.sh) * params.ow;
-      for (var j = 0u; j < params.kw; j++) {
-        let tx = i32(a + params.left) - i32(j * params.dw);
-        if (tx < 0 || u32(tx) % params.sw != 0u || u32(tx) / params.sw >= params.ow) { continue; }
-        acc += src[((c * params.kh + i) * params.kw + j) * columns + row + u32(tx) / params.sw];
-      }
+  let lastColumn = i32(params.ow) - 1;
+  ${columns.map((t) => `var acc${t} = 0.0;`).join("\n  ")}
+  for (var i = 0u; i < params.kh; i++) {
+    let ty = i32(r + params.top) - i32(i * params.dh);
+    if (ty < 0 || ty % ${sh} != 0 || ty / ${sh} >= i32(params.oh)) { continue; }
+    let row = (b * params.oh + u32(ty / ${sh})) * params.ow;
+    for (var j = 0u; j < params.kw; j++) {
+      let tap = ((c * params.kh + i) * params.kw + j) * columns + row;
+      let tx = i32(a0 + params.left) - i32(j * params.dw);
+      ${
+    columns.map((t) =>
+      `let q${t} = (tx + ${t}) / ${sw};
+      acc${t} += select(0.0, src[tap + u32(clamp(q${t}, 0, lastColumn))], ` +
+      `tx + ${t} >= 0 && (tx + ${t}) % ${sw} == 0 && q${t} <= lastColumn);`
+    ).join("\n      ")
+  }
     }
-    dst[idx * params.w + a] = acc;
+  }
+  ${
+    columns.map((t) =>
+      `if (a0 + ${t}u < params.w) { dst[line * params.w + a0 + ${t}u] = acc${t}; }`
+    )
+      .join("\n  ")
   }
 }
 `;
+}
 
 /**
  * WGSL: [A, B, H′·W′] → [B, A, H′·W′], with A in the `o` word and B in the `n` word; a
@@ -96,10 +121,10 @@ const PERMUTE_WGSL = /* wgsl */ `${HEAD}
 }
 `;
 
-/** Dispatches one gather writing `rows` rows. */
+/** Dispatches one gather of `rows` threads; `kind` names its shader in the pipeline key. */
 function gather(
   runtime: GpuRuntime,
-  kind: "im2col" | "col2im" | "permute",
+  kind: string,
   wgsl: string,
   [src, dst]: readonly DeviceArray[],
   p: Conv2dParams,
@@ -161,6 +186,7 @@ export function encodeConv2dTransposedIm2col(
   const shape = { m: k, k: p.o, n: columns, transposeA: true, transposeB: false };
   encodeMatmul(runtime, [w, gradient], dcols, shape);
   if (gradient !== g) runtime.release(gradient);
-  gather(runtime, "col2im", COL2IM_WGSL, [dcols, out], p, p.n * p.c * p.h);
+  const blocks = p.n * p.c * p.h * Math.ceil(p.w / COL2IM_COLUMNS);
+  gather(runtime, `col2im-${p.sh}x${p.sw}`, col2imWgsl(p.sh, p.sw), [dcols, out], p, blocks);
   runtime.release(dcols);
 }

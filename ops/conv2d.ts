@@ -1,16 +1,18 @@
 /**
  * @file `conv2d`: the 2-D convolution of deep learning (a cross-correlation) in PyTorch's
  * NCHW/OIHW layout, with stride, padding, dilation and groups as
- * `torch.nn.functional.conv2d` has them. Two ops carry it: the convolution, and its
- * transpose, which is the convolution's input gradient. The weight gradient is itself a
- * convolution — of the input with the output's gradient, batch and channels swapped,
- * stride and dilation exchanged — so it reuses the first op instead of a third kernel.
+ * `torch.nn.functional.conv2d` has them. Three ops carry it: the convolution, its
+ * transpose, which is the convolution's input gradient, and its weight gradient (a
+ * kernel of its own: as a convolution of the input with the output's gradient it lowers
+ * onto a matmul with a huge inner dimension and few threads).
  *
  * The CPU references walk every (output, tap) pair of the definition in float64 once:
- * the convolution gathers along it, the transpose scatters back along it, so the two
- * are adjoint by construction and share nothing with the kernels' index arithmetic.
+ * the convolution gathers along it, the transpose scatters back along it, the weight
+ * gradient accumulates along it, so the three agree by construction and share nothing
+ * with the kernels' index arithmetic.
  */
 import { type Conv2dParams, encodeConv2d, encodeConv2dTransposed } from "../kernels/conv2d.ts";
+import { encodeConv2dWeightGradient } from "../kernels/conv2d_weight_gradient.ts";
 import {
   checkPadding,
   checkPair,
@@ -20,8 +22,6 @@ import {
 } from "./_conv2d_geometry.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { checkArity, checkInteger, checkOptions, checkRank, checkTensors } from "./_validate.ts";
-import { slice } from "./layout.ts";
-import { reshape, transpose } from "./shape.ts";
 import { formatShape, type Tensor } from "./tensor.ts";
 
 export type { Padding2d, Size2d };
@@ -122,6 +122,29 @@ const conv2dTransposedOp: OpDefinition<Conv2dParams> = {
   },
 };
 
+/**
+ * The weight gradient: inputs are the convolution's input and its output's gradient. It
+ * is bilinear in them, so its vjp is the convolution's own two products with the
+ * incoming weight-shaped gradient `gw`.
+ */
+const conv2dWeightGradientOp: OpDefinition<Conv2dParams> = {
+  name: "conv2d (weight gradient)",
+  reference([x, g], params) {
+    const sums = new Float64Array(params.o * (params.c / params.groups) * params.kh * params.kw);
+    // A padded zero is multiplied like any value (0·∞ is NaN), as in the padded image.
+    forEachTap(params, (xi, wi, yi) => sums[wi] += (xi < 0 ? 0 : x[xi]) * g[yi]);
+    return Float32Array.from(sums);
+  },
+  kernel: encodeConv2dWeightGradient,
+  vjp(gw, [x, g], params, needed) {
+    // ⟨gw, dW(x, g)⟩ = ⟨x, Tᵀ(g, gw)⟩ = ⟨conv(x, gw), g⟩.
+    return [
+      needed[0] ? convolveTransposed(g, gw, params) : null,
+      needed[1] ? convolve(x, gw, params) : null,
+    ];
+  },
+};
+
 /** The convolution `params` describes, of validated `x` and `w`. */
 function convolve(x: Tensor, w: Tensor, params: Conv2dParams): Tensor {
   return runOp(conv2dOp, [x, w], params, [params.n, params.o, params.oh, params.ow]);
@@ -133,47 +156,13 @@ function convolveTransposed(g: Tensor, w: Tensor, params: Conv2dParams): Tensor 
 }
 
 /**
- * The gradient of the convolution `p` describes with respect to its weight, given its
- * input `x` and its output's gradient `g`: dw[o, c, i, j] = Σ_{b,y,x} g[b, o, y, x]·
- * x[b, c, y·sh + i·dh − top, x·sw + j·dw − left], which is a convolution of the input
- * (channels as the batch, the batch as channels, per group) with the gradient as the
- * kernel, stride and dilation exchanged, cut to the kernel's size.
+ * The gradient of the convolution `params` describes with respect to its weight, given
+ * its input `x` and its output's gradient `g`: dw[o, c, i, j] = Σ_{b,y,x} g[b, o, y, x]·
+ * x[b, c, y·sh + i·dh − top, x·sw + j·dw − left] (padded positions zeros, multiplied).
  */
-function weightGradient(x: Tensor, g: Tensor, p: Conv2dParams): Tensor {
-  const cg = p.c / p.groups, og = p.o / p.groups;
-  // [n, c, h, w] → [cg, groups·n, h, w]: channel (group, b) of image ci.
-  const images = reshape(
-    transpose(reshape(x, [p.n, p.groups, cg, p.h, p.w]), [2, 1, 0, 3, 4]),
-    [cg, p.groups * p.n, p.h, p.w],
-  );
-  // [n, o, oh, ow] → [o, n, oh, ow]: output channel o's kernel over the batch.
-  const kernels = reshape(
-    transpose(reshape(g, [p.n, p.groups, og, p.oh, p.ow]), [1, 2, 0, 3, 4]),
-    [p.o, p.n, p.oh, p.ow],
-  );
-  const params: Conv2dParams = {
-    n: cg,
-    c: p.groups * p.n,
-    h: p.h,
-    w: p.w,
-    o: p.o,
-    kh: p.oh,
-    kw: p.ow,
-    oh: Math.floor((p.h + p.top + p.bottom - p.sh * (p.oh - 1) - 1) / p.dh) + 1,
-    ow: Math.floor((p.w + p.left + p.right - p.sw * (p.ow - 1) - 1) / p.dw) + 1,
-    sh: p.dh,
-    sw: p.dw,
-    dh: p.sh,
-    dw: p.sw,
-    top: p.top,
-    bottom: p.bottom,
-    left: p.left,
-    right: p.right,
-    groups: p.groups,
-  };
-  // [cg, o, oh′ ≥ kh, ow′ ≥ kw] → [o, cg, kh, kw].
-  const full = convolve(images, kernels, params);
-  return transpose(slice(full, [0, 0, 0, 0], [cg, p.o, p.kh, p.kw]), [1, 0, 2, 3]);
+function weightGradient(x: Tensor, g: Tensor, params: Conv2dParams): Tensor {
+  const { o, c, kh, kw, groups } = params;
+  return runOp(conv2dWeightGradientOp, [x, g], params, [o, c / groups, kh, kw]);
 }
 
 /**

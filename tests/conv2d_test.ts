@@ -22,6 +22,7 @@ import {
   valueAndGrad,
 } from "../mod.ts";
 import { type Conv2dVariant, pinConv2dVariant } from "../kernels/conv2d.ts";
+import { pinWeightGradientSplit } from "../kernels/conv2d_weight_gradient.ts";
 import { assertCorr2dWithin, assertProperty } from "./_properties.ts";
 import { conv2dGradientsProperty, conv2dProperty } from "./_properties_conv2d.ts";
 import { assertEqualValues, dim, gpuTest, profile, ref, runs, seed, values } from "./_harness.ts";
@@ -80,6 +81,19 @@ for (const variant of ["im2col", "direct"] as Conv2dVariant[]) {
     });
   }
 }
+
+// The weight gradient's sum split into chunks of one image, so that batches of two take
+// its second pass (the partials added in order), and kernel rows into blocks of 3
+// columns, so that widths of 4 leave a block's edge unstored; plain and folded grids.
+gpuTest(`${conv2dGradientsProperty.name} (weight gradient split small)`, async (dev) => {
+  for (const maxWorkgroupsPerDimension of [undefined, 7]) {
+    const backend = await gpu({ device: dev.device, maxWorkgroupsPerDimension });
+    pinWeightGradientSplit(backend.runtime, { images: 1, taps: 3 });
+    const numRuns = conv2dGradientsProperty.numRuns / (maxWorkgroupsPerDimension ? 4 : 1);
+    await assertProperty(conv2dGradientsProperty, backend, runs(numRuns));
+    backend.destroy();
+  }
+});
 
 /**
  * corr2d(x, k) and conv2d of x as one single-channel image, on `backend`: the same shape,
