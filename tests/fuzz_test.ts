@@ -43,6 +43,7 @@ import {
   equal,
   evaluateLoss,
   exp,
+  expandDims,
   expm1,
   floor,
   floorDiv,
@@ -89,6 +90,7 @@ import {
   mul,
   neg,
   notEqual,
+  pad,
   pad2d,
   philox4x32,
   pow,
@@ -116,6 +118,8 @@ import {
   square,
   squaredDifference,
   squaredLoss,
+  squeeze,
+  stack,
   stopGradient,
   sub,
   sum,
@@ -124,6 +128,7 @@ import {
   takeRows,
   tanh,
   Tensor,
+  tile,
   transpose,
   valueAndGrad,
   where,
@@ -839,7 +844,13 @@ function entries(f: Fixtures): Entry[] {
     unary("sigmoid", sigmoid),
     unary("tanh", tanh),
     unary("stopGradient", stopGradient),
-    unary("reverse", reverse),
+    {
+      name: "reverse",
+      call: forward(reverse),
+      valid: () => [m23, [1]],
+      positions: [solo(0), { index: 1, ok: isAxis(2), extra: BAD_AXES }],
+      arity: 2,
+    },
     reduction("sum", sum),
     reduction("mean", mean),
     reduction("max", max),
@@ -1000,6 +1011,92 @@ function entries(f: Fixtures): Entry[] {
         },
       ],
       arity: 3,
+    },
+    {
+      name: "expandDims",
+      call: forward(expandDims),
+      valid: () => [m23, -1],
+      positions: [solo(0), { index: 1, ok: isInt(-3, 2), extra: [undefined, 3, -4, [1]] }],
+      arity: 2,
+    },
+    {
+      // Only col3's last axis has size 1.
+      name: "squeeze",
+      call: forward(squeeze),
+      valid: () => [col3, -1],
+      positions: [solo(0), {
+        index: 1,
+        ok: (v) => v === undefined || v === 1 || v === -1 || isLastAxisList(v),
+        extra: [0, [0], 2, [1, -1], "1", [, 1]],
+      }],
+      arity: 2,
+    },
+    {
+      name: "stack",
+      call: forward(stack),
+      valid: () => [[m23, m23], { axis: -1 }],
+      positions: [
+        {
+          index: 0,
+          ok: never,
+          extra: [[m23, ...bad], [m23, , m23], new Set([m23]), [m23, m32], [m23, v3], []],
+        },
+        { index: 1, ok: optional(isObject) },
+        { index: 1, field: "axis", ok: optional(isInt(-3, 2)), extra: [3, -4, 0.5, [1]] },
+      ],
+      arity: 2,
+      options: 1,
+    },
+    {
+      name: "tile",
+      call: forward(tile),
+      valid: () => [m23, [2, 1]],
+      positions: [solo(0), {
+        index: 1,
+        ok: (v) => {
+          const reps = typeof v === "number" ? [v] : v;
+          return Array.isArray(reps) && Array.from(reps).every(isInt(1)) &&
+            reps.reduce((a: number, r: number) => a * r, 6) <= maxElements;
+        },
+        extra: [0, [0], [1.5], [-1], [, 1], "2", [2 ** 31, 2 ** 31]],
+      }],
+      arity: 2,
+    },
+    {
+      name: "pad",
+      call: forward(pad),
+      valid: () => [m23, [[1, 0], [0, 2]], { mode: "constant", value: 1 }],
+      positions: [
+        solo(0),
+        {
+          index: 1,
+          ok: never,
+          extra: [
+            [[1, 0]],
+            [[1, 0], [0]],
+            [[-1, 0], [0, 0]],
+            [[0.5, 0], [0, 0]],
+            [
+              [1, 0],
+              [0, 2],
+              [0, 0],
+            ],
+            [[2 ** 31, 0], [0, 0]],
+            "x",
+          ],
+        },
+        { index: 2, ok: optional(isObject) },
+        // With a value, only "constant" mode is accepted.
+        {
+          index: 2,
+          field: "mode",
+          ok: (v) => v === undefined || v === "constant",
+          extra: ["wrap", "reflect", "edge"],
+        },
+        { index: 2, field: "value", ok: optional(isNumber), extra: [NaN, "1"] },
+      ],
+      arity: 3,
+      options: 2,
     },
     {
       name: "takeRows",
