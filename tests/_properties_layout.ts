@@ -299,14 +299,14 @@ export const secondWaveLayoutProperty: OpProperty<ShapeCase> = {
     );
     assertBitwise(r.values, flipped, what(`reverse [${axes}] (reference)`));
     // pad in each mode; reflect's widths stay below each dimension, as it requires.
-    const widths = shape.map((d, i) =>
+    const widths = shape.map((_, i) =>
       [(pick >> i) % 3, (pick >> (i + 2)) % 3] as [number, number]
     );
     for (const mode of ["constant", "edge", "reflect"] as const) {
       const w = mode === "reflect"
         ? widths.map(([b, a], i) => [b % shape[i], a % shape[i]] as [number, number])
         : widths;
-      const options = mode === "constant" ? { value: (pick % 5) - 2.5 } : { mode };
+      const options = mode === "constant" ? { value: (pick % 5) - 2 } : { mode };
       const p = await same(
         backend,
         x,
