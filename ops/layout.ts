@@ -1,8 +1,10 @@
 /**
  * @file Ops that move values without arithmetic, as views (`kernels/term.ts`): `takeRows`
  * (minibatches: a gather of rows, by a list or by a tensor of indices), `slice`,
- * `pad2d` and a general zero padding, `reverse`, and `concat` along an axis. Eagerly each
- * is one copy kernel; under `jit` none is a kernel of its own — its consumer reads
+ * `pad2d` and `pad` (a constant border is one view; a reflected or repeated edge is a
+ * concat of sliced, reversed or broadcast borders, axis by axis), `reverse` along chosen
+ * axes, and `concat` along an axis. Eagerly each is one copy kernel (`pad`'s reflect and
+ * edge modes a few); under `jit` none is a kernel of its own — its consumer reads
  * through the rewritten index (a minibatch is gathered inside the matmul that uses it).
  * Being copies they are exact on every backend, and each is differentiable: the
  * gradient of a view is the opposite view (a gather's is a one-hot matmul, which sums
