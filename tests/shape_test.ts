@@ -9,15 +9,19 @@ import assert from "node:assert/strict";
 import {
   concat,
   expandDims,
+  jit,
+  neg,
   pad,
   reshape,
   reverse,
   slice,
   squeeze,
   stack,
+  type Tensor,
   tile,
   transpose,
 } from "../mod.ts";
+import { assertBitwise, values } from "./_numerics.ts";
 import { assertProperty } from "./_properties.ts";
 import {
   concatProperty,
@@ -153,3 +157,37 @@ Deno.test("expandDims, squeeze, stack, tile, reverse, pad: NumPy's values and re
     /pad: expected no value in mode "edge"/,
   );
 });
+
+gpuTest(
+  "jit: expandDims, squeeze, stack, tile, reverse(x, axes) and pad are read by their consumer's kernel",
+  async (dev) => {
+    // Each composition is views under one elementwise consumer: one fused kernel, bit for
+    // bit the eager ops' result (a new fill value replays the program: it is a runtime word).
+    const cases: [string, (t: Tensor, v: number) => Tensor][] = [
+      ["expandDims, squeeze", (t) => neg(squeeze(expandDims(t, 0)))],
+      ["stack, tile, reverse", (t) => neg(tile(stack([t, reverse(t, 1)], { axis: 1 }), [2, 1, 2]))],
+      ["pad constant", (t, v) => neg(pad(t, [[1, 1], [2, 0]], { value: v }))],
+      [
+        "pad reflect, edge",
+        (t) =>
+          neg(
+            pad(pad(t, [[2, 1], [1, 3]], { mode: "reflect" }), [[1, 0], [0, 2]], { mode: "edge" }),
+          ),
+      ],
+    ];
+    using x = dev.tensor(values(4 * 5, "special", 3), [4, 5]);
+    for (const [name, f] of cases) {
+      const compiled = jit(f, { kernels: "fused" });
+      compiled(x, 1).dispose(); // compiles
+      for (const v of [2.5, -0]) {
+        const before = dev.stats().dispatches;
+        using got = compiled(x, v);
+        const dispatches = dev.stats().dispatches - before;
+        using eager = f(x, v);
+        assert.equal(dispatches, 1, `${name}: kernels`);
+        assertBitwise(await got.read(), await eager.read(), `${name} (value ${v})`);
+      }
+      compiled.dispose();
+    }
+  },
+);
