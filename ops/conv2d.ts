@@ -205,9 +205,9 @@ export function conv2d(x: Tensor, w: Tensor, options?: Conv2dOptions): Tensor {
   checkRank(op, "x", images, 4);
   checkRank(op, "w", kernels, 4);
   const o = checkOptions(op, options, false, ["stride", "padding", "dilation", "groups"]);
-  const [sh, sw] = checkPair(op, "stride", o.stride ?? 1);
-  const [dh, dw] = checkPair(op, "dilation", o.dilation ?? 1);
-  const groups = checkInteger(op, "groups", o.groups ?? 1, { min: 1 });
+  const [sh, sw] = checkPair(op, "stride", o.stride === undefined ? 1 : o.stride);
+  const [dh, dw] = checkPair(op, "dilation", o.dilation === undefined ? 1 : o.dilation);
+  const groups = checkInteger(op, "groups", o.groups === undefined ? 1 : o.groups, { min: 1 });
   const [n, c, h, width] = images.shape;
   const [outChannels, cg, kh, kw] = kernels.shape;
   if (c % groups !== 0 || outChannels % groups !== 0) {
@@ -223,7 +223,12 @@ export function conv2d(x: Tensor, w: Tensor, options?: Conv2dOptions): Tensor {
     );
   }
   const extent = [dh * (kh - 1) + 1, dw * (kw - 1) + 1] as const;
-  const [top, bottom, left, right] = checkPadding(op, o.padding ?? "valid", extent, [sh, sw]);
+  const [top, bottom, left, right] = checkPadding(
+    op,
+    o.padding === undefined ? "valid" : o.padding,
+    extent,
+    [sh, sw],
+  );
   const oh = slidingSize(op, "height", h, extent[0], top, bottom, sh);
   const ow = slidingSize(op, "width", width, extent[1], left, right, sw);
   const params: Conv2dParams = {

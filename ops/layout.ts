@@ -275,7 +275,7 @@ export function pad(
     );
   }
   const o = checkOptions(op, options, false, ["mode", "value"]);
-  const mode = o.mode ?? "constant";
+  const mode = o.mode === undefined ? "constant" : o.mode;
   if (mode !== "constant" && mode !== "reflect" && mode !== "edge") {
     throw new TypeError(
       `${op}: expected mode to be "constant", "reflect" or "edge", got ${describe(o.mode)}`,
