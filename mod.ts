@@ -81,7 +81,7 @@ export {
   softplus,
 } from "./ops/activations.ts";
 export { broadcastTo, sumToShape } from "./ops/broadcast.ts";
-export { reshape, transpose } from "./ops/shape.ts";
+export { expandDims, reshape, squeeze, transpose } from "./ops/shape.ts";
 export {
   all,
   any,
@@ -97,7 +97,8 @@ export {
 export { cumprod, cumsum, type ScanOptions } from "./ops/scan.ts";
 export { logSoftmax, logSumExp, softmax } from "./ops/softmax.ts";
 export { stopGradient } from "./ops/stop_gradient.ts";
-export { concat, pad2d, reverse, slice, takeRows } from "./ops/layout.ts";
+export { concat, pad, pad2d, type PadOptions, reverse, slice, takeRows } from "./ops/layout.ts";
+export { stack, tile } from "./ops/stacking.ts";
 export { randomNormal, type RandomNormalOptions } from "./ops/random_normal.ts";
 export {
   loadSafetensors,

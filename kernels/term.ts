@@ -210,10 +210,23 @@ export function padView(
   return stridedView(source, shape, strides, offset, masks, outside);
 }
 
-/** The elements in reverse row-major order. */
-export function reverseView(source: Term): Term {
-  const n = sizeOf(source.shape);
-  return stridedView(source, source.shape, stridesOf(source.shape).map((s) => -s), n - 1);
+/**
+ * `source` read backwards along `axes` (default every axis: the elements in reverse
+ * row-major order).
+ */
+export function reverseView(source: Term, axes?: readonly number[]): Term {
+  const flipped = (d: number) => axes === undefined || axes.includes(d);
+  const strides = stridesOf(source.shape);
+  const offset = source.shape.reduce(
+    (sum, n, d) => sum + (flipped(d) ? (n - 1) * strides[d] : 0),
+    0,
+  );
+  return stridedView(
+    source,
+    source.shape,
+    strides.map((s, d) => (flipped(d) ? -s : s)),
+    offset,
+  );
 }
 
 /**

@@ -1,24 +1,37 @@
 /**
  * @file Ops that move values without arithmetic, as views (`kernels/term.ts`): `takeRows`
  * (minibatches: a gather of rows, by a list or by a tensor of indices), `slice`,
- * `pad2d` and a general zero padding, `reverse`, and `concat` along an axis. Eagerly each
- * is one copy kernel; under `jit` none is a kernel of its own — its consumer reads
+ * `pad2d` and `pad` (a constant border is one view; a reflected or repeated edge is a
+ * concat of sliced, reversed or broadcast borders, axis by axis), `reverse` along chosen
+ * axes, and `concat` along an axis. Eagerly each is one copy kernel (`pad`'s reflect and
+ * edge modes a few); under `jit` none is a kernel of its own — its consumer reads
  * through the rewritten index (a minibatch is gathered inside the matmul that uses it).
  * Being copies they are exact on every backend, and each is differentiable: the
  * gradient of a view is the opposite view (a gather's is a one-hot matmul, which sums
  * repeated rows).
  */
-import { gatherView, padView, reverseView, sliceView, type Term } from "../kernels/term.ts";
+import { scalar } from "../kernels/expression.ts";
+import {
+  gatherView,
+  mapTerm,
+  padView,
+  reverseView,
+  sliceView,
+  type Term,
+} from "../kernels/term.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { activeTape } from "./_tape.ts";
 import {
   checkArity,
+  checkAxes,
   checkInteger,
+  checkNumber,
   checkOptions,
   checkRank,
   checkResultSize,
   checkTensors,
 } from "./_validate.ts";
+import { broadcastTo } from "./broadcast.ts";
 import { equal } from "./compare.ts";
 import { iota } from "./creation.ts";
 import { matmul } from "./matmul.ts";
@@ -137,17 +150,18 @@ export function takeRows(x: Tensor, rows: ArrayLike<number> | Tensor): Tensor {
   }
 }
 
-/** Zero padding: `before[d]` and `after[d]` zeros around dimension d. */
+/** Constant padding: `before[d]` and `after[d]` elements of `value` around dimension d. */
 interface PadParams {
   readonly before: readonly number[];
   readonly after: readonly number[];
+  readonly value: number;
 }
 
 const padOp: OpDefinition<PadParams> = {
   name: "pad",
-  reference([x], { before }, shapes) {
+  reference([x], { before, value }, shapes) {
     const [from, to] = [shapes.inputs[0], shapes.output];
-    const out = new Float32Array(to.reduce((a, b) => a * b, 1));
+    const out = new Float32Array(to.reduce((a, b) => a * b, 1)).fill(value);
     const coordinate = new Array<number>(from.length).fill(0);
     for (let i = 0; i < x.length; i++) {
       let o = 0;
@@ -157,15 +171,31 @@ const padOp: OpDefinition<PadParams> = {
     }
     return out;
   },
-  form: ({ before, after }) => ({ kind: "term", build: ([x]) => padView(x, before, after) }),
+  // A value other than zero is read outside the mask; it is a runtime word (`scalar`).
+  form: ({ before, after, value }, shapes) => ({
+    kind: "term",
+    build: ([x]) =>
+      padView(
+        x,
+        before,
+        after,
+        Object.is(value, 0) ? undefined : mapTerm(scalar(value), [], shapes.output),
+      ),
+  }),
+  staticKey: ({ before, after, value }) => `${before}|${after}|${Object.is(value, 0)}`,
   vjp: (g, [x], { before }) => [slice(g, before, x.shape)],
 };
 
-/** `x` surrounded by zeros: an op of its own for `pad2d` and for `slice`'s gradient. */
-function pad(x: Tensor, before: readonly number[], after: readonly number[]): Tensor {
+/** `x` surrounded by `value`: an op of its own for `pad`, `pad2d` and `slice`'s gradient. */
+function padConstant(
+  x: Tensor,
+  before: readonly number[],
+  after: readonly number[],
+  value = 0,
+): Tensor {
   const shape = x.shape.map((d, i) => d + before[i] + after[i]);
   checkResultSize("pad", x.backend, shape);
-  return runOp(padOp, [x], { before, after }, shape);
+  return runOp(padOp, [x], { before, after, value }, shape);
 }
 
 /**
@@ -191,7 +221,107 @@ export function pad2d(x: Tensor, ph: number, pw: number): Tensor {
   checkInteger(op, "pw", pw, { min: 0 });
   const [h, w] = input.shape;
   checkResultSize(op, input.backend, [h + 2 * ph, w + 2 * pw]);
-  return runOp(padOp, [input], { before: [ph, pw], after: [ph, pw] }, [h + 2 * ph, w + 2 * pw]);
+  return padConstant(input, [ph, pw], [ph, pw]);
+}
+
+/** How {@linkcode pad} fills the border (NumPy's `np.pad` modes). */
+export interface PadOptions {
+  /**
+   * `"constant"` (default): `value`; `"reflect"`: the values mirrored about the edge,
+   * the edge itself not repeated (`[1, 2, 3]` → `3 2 | 1 2 3 | 2 1`); `"edge"`: the edge
+   * value repeated.
+   */
+  readonly mode?: "constant" | "reflect" | "edge";
+  /** The border's value in `"constant"` mode, a finite number (default 0). */
+  readonly value?: number;
+}
+
+/**
+ * Pads a tensor along every axis (NumPy's `np.pad`): `widths[d] = [before, after]`
+ * elements go before and after dimension d. `"reflect"` needs both widths of an axis
+ * below its size (as PyTorch's and TensorFlow's reflect padding; NumPy's goes on
+ * reflecting beyond, which this refuses), and within that range it is NumPy's.
+ *
+ * @param x A tensor of rank r.
+ * @param widths r pairs `[before, after]` of integers ≥ 0.
+ * @param options {@linkcode PadOptions}: `mode` and, for `"constant"`, `value`.
+ * @returns A new tensor, dimension d of size `before + x.shape[d] + after`.
+ * @example
+ * ```ts
+ * import { cpu, pad } from "@deno-gpu/kernels";
+ * using x = cpu().tensor([1, 2, 3]);
+ * using mirrored = pad(x, [[2, 1]], { mode: "reflect" });
+ * using filled = pad(x, [[1, 0]], { value: 9 });
+ * console.log(await mirrored.read(), await filled.read()); // Float32Array [3, 2, 1, 2, 3, 2] Float32Array [9, 1, 2, 3]
+ * ```
+ */
+export function pad(
+  x: Tensor,
+  widths: readonly (readonly [number, number])[],
+  options?: PadOptions,
+): Tensor {
+  checkArity("pad", arguments, 3);
+  const op = "pad";
+  const [input] = checkTensors(op, { x });
+  const rank = input.shape.length;
+  if (
+    !Array.isArray(widths) || widths.length !== rank ||
+    !Array.from(widths).every((w) => Array.isArray(w) && w.length === 2)
+  ) {
+    throw new TypeError(
+      `${op}: expected widths to be ${rank} pairs [before, after] for shape ${
+        formatShape(input.shape)
+      }, got ${describe(widths)}`,
+    );
+  }
+  const o = checkOptions(op, options, false, ["mode", "value"]);
+  const mode = o.mode === undefined ? "constant" : o.mode;
+  if (mode !== "constant" && mode !== "reflect" && mode !== "edge") {
+    throw new TypeError(
+      `${op}: expected mode to be "constant", "reflect" or "edge", got ${describe(o.mode)}`,
+    );
+  }
+  if (mode !== "constant" && o.value !== undefined) {
+    throw new TypeError(`${op}: expected no value in mode "${mode}" (only "constant" fills one)`);
+  }
+  const value = o.value === undefined ? 0 : checkNumber(op, "value", o.value);
+  const [before, after] = [0, 1].map((side) =>
+    input.shape.map((d, i) => {
+      const max = mode === "reflect" ? d - 1 : undefined;
+      const name = `widths[${i}][${side}]`;
+      if (max !== undefined && typeof widths[i][side] === "number" && widths[i][side] > max) {
+        throw new RangeError(
+          `${op}: expected ${name} below the axis's size ${d} in mode "reflect", got ${
+            widths[i][side]
+          }`,
+        );
+      }
+      return checkInteger(op, name, widths[i][side], { min: 0 });
+    })
+  );
+  checkResultSize(op, input.backend, input.shape.map((d, i) => d + before[i] + after[i]));
+  if (mode === "constant") return padConstant(input, before, after, value);
+  return scope(() =>
+    input.shape.reduce((t, d, axis) => {
+      if (before[axis] === 0 && after[axis] === 0) return t;
+      const block = (start: number, length: number) =>
+        slice(
+          t,
+          t.shape.map((_, k) => (k === axis ? start : 0)),
+          t.shape.map((n, k) => (k === axis ? length : n)),
+        );
+      const border = (start: number, width: number) =>
+        mode === "edge"
+          ? broadcastTo(block(start, 1), t.shape.map((n, k) => (k === axis ? width : n)))
+          : reverse(block(start === 0 ? 1 : d - 1 - width, width), axis);
+      const parts = [
+        ...(before[axis] ? [border(0, before[axis])] : []),
+        t,
+        ...(after[axis] ? [border(d - 1, after[axis])] : []),
+      ];
+      return concat(parts, { axis });
+    }, input)
+  );
 }
 
 const sliceOp: OpDefinition<{ begin: readonly number[] }> = {
@@ -212,7 +342,9 @@ const sliceOp: OpDefinition<{ begin: readonly number[] }> = {
     kind: "term",
     build: ([x]) => sliceView(x, begin, shapes.output),
   }),
-  vjp: (g, [x], { begin }) => [pad(g, begin, x.shape.map((d, i) => d - begin[i] - g.shape[i]))],
+  vjp: (g, [x], { begin }) => [
+    padConstant(g, begin, x.shape.map((d, i) => d - begin[i] - g.shape[i])),
+  ],
 };
 
 /**
@@ -255,29 +387,49 @@ export function slice(x: Tensor, begin: readonly number[], size: readonly number
   return runOp(sliceOp, [input], { begin: start }, extent);
 }
 
-const reverseOp: OpDefinition<void> = {
+const reverseOp: OpDefinition<{ axes: readonly number[] }> = {
   name: "reverse",
-  reference: ([x]) => x.slice().reverse(),
-  form: () => ({ kind: "term", build: ([x]) => reverseView(x) }),
-  vjp: (g) => [reverse(g)],
+  reference([x], { axes }, shapes) {
+    const shape = shapes.output;
+    const out = new Float32Array(x.length);
+    const coordinate = new Array<number>(shape.length).fill(0);
+    for (let i = 0; i < out.length; i++) {
+      let source = 0;
+      for (let d = 0; d < shape.length; d++) {
+        source = source * shape[d] +
+          (axes.includes(d) ? shape[d] - 1 - coordinate[d] : coordinate[d]);
+      }
+      out[i] = x[source];
+      for (let d = shape.length - 1; d >= 0 && ++coordinate[d] === shape[d]; d--) coordinate[d] = 0;
+    }
+    return out;
+  },
+  form: ({ axes }) => ({ kind: "term", build: ([x]) => reverseView(x, axes) }),
+  vjp: (g, _inputs, { axes }) => [reverse(g, axes)],
 };
 
 /**
- * The elements in reverse row-major order; for a 2-D tensor, a turn by 180°.
+ * `x` read backwards along `axes` (NumPy's `flip`); with no axes, along every axis: the
+ * elements in reverse row-major order, for a 2-D tensor a turn by 180°.
  *
  * @param x A tensor.
+ * @param axes An axis or a list of distinct axes (negative counts from the end); absent:
+ *   every axis.
  * @returns A new tensor of `x`'s shape.
  * @example
  * ```ts
  * import { cpu, reverse } from "@deno-gpu/kernels";
- * using turned = reverse(cpu().tensor([1, 2, 3, 4], [2, 2]));
- * console.log(await turned.read()); // Float32Array [4, 3, 2, 1]
+ * using x = cpu().tensor([1, 2, 3, 4], [2, 2]);
+ * using turned = reverse(x);
+ * using mirrored = reverse(x, -1);
+ * console.log(await turned.read(), await mirrored.read()); // Float32Array [4, 3, 2, 1] Float32Array [2, 1, 4, 3]
  * ```
  */
-export function reverse(x: Tensor): Tensor {
-  checkArity("reverse", arguments, 1);
+export function reverse(x: Tensor, axes?: number | readonly number[]): Tensor {
+  checkArity("reverse", arguments, 2);
   const [input] = checkTensors("reverse", { x });
-  return runOp(reverseOp, [input], undefined, input.shape);
+  const flipped = checkAxes("reverse", axes, input.shape.length);
+  return runOp(reverseOp, [input], { axes: flipped }, input.shape);
 }
 
 const concatOp: OpDefinition<{ axis: number }> = {

@@ -1,11 +1,12 @@
 /**
- * @file Ops that rearrange values without arithmetic: `reshape` and `transpose`. On the
+ * @file Ops that rearrange values without arithmetic: `reshape` and `transpose`, and the
+ * reshapes that add or drop dimensions of size 1, `expandDims` and `squeeze`. On the
  * GPU each is a view (`kernels/term.ts`): eagerly one copy kernel, and under `jit` no
  * kernel at all — the consumer reads through the rewritten index. Exact on every backend.
  */
 import { reshapeTerm, transposeView } from "../kernels/term.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
-import { checkArity, checkTensors } from "./_validate.ts";
+import { checkArity, checkAxes, checkInteger, checkTensors } from "./_validate.ts";
 import { checkShape } from "./broadcast.ts";
 import { describe, describeShape, formatShape, type Tensor } from "./tensor.ts";
 
@@ -117,4 +118,63 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
     { perm: [...order] },
     order.map((p) => input.shape[p]),
   );
+}
+
+/**
+ * `x` with a new dimension of size 1 at `axis` (NumPy's `expand_dims`): the same values,
+ * reshaped.
+ *
+ * @param x A tensor of rank r.
+ * @param axis Where the new dimension goes in the result, an integer in [−r − 1, r]
+ *   (negative counts from the end of the result, as NumPy's).
+ * @returns A new tensor of rank r + 1.
+ * @example
+ * ```ts
+ * import { cpu, expandDims } from "@deno-gpu/kernels";
+ * using column = expandDims(cpu().tensor([1, 2, 3]), -1);
+ * console.log(column.shape); // [3, 1]
+ * ```
+ */
+export function expandDims(x: Tensor, axis: number): Tensor {
+  checkArity("expandDims", arguments, 2);
+  const op = "expandDims";
+  const [input] = checkTensors(op, { x });
+  const rank = input.shape.length;
+  const a = checkInteger(op, "axis", axis, { min: -rank - 1, max: rank });
+  const at = a < 0 ? a + rank + 1 : a;
+  return reshape(input, [...input.shape.slice(0, at), 1, ...input.shape.slice(at)]);
+}
+
+/**
+ * `x` without dimensions of size 1 (NumPy's `squeeze`): the given ones, or every one.
+ *
+ * @param x A tensor.
+ * @param axis An axis or a list of distinct axes, each of size 1 (negative counts from the
+ *   end); absent: every dimension of size 1.
+ * @returns A new tensor of the remaining dimensions (a scalar when none remain).
+ * @example
+ * ```ts
+ * import { cpu, squeeze } from "@deno-gpu/kernels";
+ * using x = cpu().tensor([1, 2, 3], [1, 3, 1]);
+ * using row = squeeze(x, 0);
+ * using all = squeeze(x);
+ * console.log(row.shape, all.shape); // [3, 1] [3]
+ * ```
+ */
+export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
+  checkArity("squeeze", arguments, 2);
+  const op = "squeeze";
+  const [input] = checkTensors(op, { x });
+  const axes = axis === undefined
+    ? input.shape.flatMap((d, i) => (d === 1 ? [i] : []))
+    : checkAxes(op, axis, input.shape.length);
+  const wide = axes.find((a) => input.shape[a] !== 1);
+  if (wide !== undefined) {
+    throw new RangeError(
+      `${op}: expected axes of size 1, got axis ${wide} of size ${input.shape[wide]} in shape ${
+        formatShape(input.shape)
+      }`,
+    );
+  }
+  return reshape(input, input.shape.filter((_, i) => !axes.includes(i)));
 }

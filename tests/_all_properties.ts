@@ -37,7 +37,12 @@ import {
 } from "./_properties_reduce.ts";
 import { cumprodProperty, cumsumProperty } from "./_properties_scan.ts";
 import { softmaxProperty } from "./_properties_softmax.ts";
-import { concatProperty, matrixLayoutProperty, shapeOpsProperty } from "./_properties_layout.ts";
+import {
+  concatProperty,
+  matrixLayoutProperty,
+  secondWaveLayoutProperty,
+  shapeOpsProperty,
+} from "./_properties_layout.ts";
 import { creationProperty, randomNormalProperty } from "./_properties_creation.ts";
 import { adamProperty, sgdProperty } from "./_properties_optimizers.ts";
 import { conv2dGradientsProperty, conv2dProperty } from "./_properties_conv2d.ts";
@@ -73,6 +78,7 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   matrixLayoutProperty,
   shapeOpsProperty,
   concatProperty,
+  secondWaveLayoutProperty,
   creationProperty,
   randomNormalProperty,
   sgdProperty,

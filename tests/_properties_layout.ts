@@ -1,6 +1,7 @@
 /**
  * @file The properties of the ops that move values without arithmetic — takeRows, pad2d,
- * reverse, reshape, transpose, slice, concat, broadcastTo, stopGradient — on tensors of
+ * reverse, reshape, transpose, slice, concat, broadcastTo, stopGradient, expandDims,
+ * squeeze, stack, tile, pad — on tensors of
  * rank 0 to 4: the backend copies bit for bit what the reference copies, and the
  * reference puts each value where an independent index computation (written here, from
  * coordinates) says it goes.
@@ -10,13 +11,18 @@ import {
   type Backend,
   broadcastTo,
   concat,
+  expandDims,
+  pad,
   pad2d,
   reshape,
   reverse,
   slice,
+  squeeze,
+  stack,
   stopGradient,
   takeRows,
   type Tensor,
+  tile,
   transpose,
 } from "../mod.ts";
 import {
@@ -216,5 +222,112 @@ export const concatProperty: OpProperty<ConcatCase> = {
       return parts[k].values[flat(c, parts[k].shape)];
     });
     assertEqualValues(expected, blocks, `${what} (reference)`);
+  },
+};
+
+/**
+ * expandDims, squeeze, stack, tile, reverse along chosen axes and pad in its three modes:
+ * the backend copies bit for bit what the reference copies, and each value is where an
+ * index computation written here from NumPy's definitions (checked against NumPy) says.
+ */
+export const secondWaveLayoutProperty: OpProperty<ShapeCase> = {
+  name:
+    "expandDims, squeeze, stack, tile, reverse(x, axes), pad: GPU copies exactly what the reference places",
+  cases: fc.record({ shape: shapes.filter((s) => size(s) <= 1000), profile, seed, pick: fc.nat() }),
+  numRuns: 40,
+  async check(backend, { shape, profile: kind, seed: s, pick }) {
+    const x = values(size(shape), kind, s);
+    const rank = shape.length;
+    const what = (op: string) => `${op} of [${shape}] seed=${s} pick=${pick}`;
+    // expandDims at a drawn place, negative half the time; squeeze of every 1 is the inverse.
+    const at = pick % (rank + 1);
+    const e = await same(
+      backend,
+      x,
+      shape,
+      (t) => expandDims(t, pick % 2 ? at - rank - 1 : at),
+      what("expandDims"),
+    );
+    assertShape(e.shape, [...shape.slice(0, at), 1, ...shape.slice(at)], what("expandDims"));
+    assertBitwise(e.values, x, what("expandDims (reference)"));
+    const q = await same(backend, x, e.shape, (t) => squeeze(t, at), what("squeeze"));
+    assertShape(q.shape, shape, what("squeeze"));
+    const all = await same(backend, x, shape, (t) => squeeze(t), what("squeeze()"));
+    assertShape(all.shape, shape.filter((d) => d !== 1), what("squeeze()"));
+    assertBitwise(all.values, x, what("squeeze() (reference)"));
+    // stack of 1 to 3 tensors of this shape along a drawn axis: part k at coordinate k.
+    const count = 1 + (pick % 3);
+    const parts = Array.from({ length: count }, (_, k) => values(size(shape), kind, s + k));
+    const stacked = (on: Backend) => {
+      const ts = parts.map((p) => on.tensor(p, shape));
+      const out = stack(ts, { axis: at });
+      ts.forEach((t) => t.dispose());
+      return out;
+    };
+    using gs = stacked(backend);
+    using rs = stacked(ref);
+    assertShape(rs.shape, [...shape.slice(0, at), count, ...shape.slice(at)], what("stack"));
+    const sv = await rs.read();
+    assertBitwise(await gs.read(), sv, what("stack"));
+    const layered = Float32Array.from({ length: size(rs.shape) }, (_, i) => {
+      const c = coordinates(i, rs.shape);
+      const [k] = c.splice(at, 1);
+      return parts[k][flat(c, shape)];
+    });
+    assertBitwise(sv, layered, what("stack (reference)"));
+    // tile by reps one longer, as long or one shorter than the rank (NumPy pads with 1s).
+    const length = Math.max(0, rank - 1 + (pick % 3));
+    const reps = Array.from({ length }, (_, i) => 1 + ((pick >> i) % 3));
+    const tiled = await same(backend, x, shape, (t) => tile(t, reps), what(`tile [${reps}]`));
+    const out = Math.max(rank, length);
+    const dims = [...new Array(out - rank).fill(1), ...shape];
+    const times = [...new Array(out - length).fill(1), ...reps];
+    assertShape(tiled.shape, dims.map((d, i) => d * times[i]), what("tile"));
+    const wrapped = placed(
+      x,
+      tiled.shape,
+      (c) => flat(c.map((v, d) => v % dims[d]).slice(out - rank), shape),
+    );
+    assertBitwise(tiled.values, wrapped, what(`tile [${reps}] (reference)`));
+    // reverse along the axes whose bit is set in `pick`.
+    const axes = shape.flatMap((_, d) => ((pick >> d) & 1 ? [d] : []));
+    const r = await same(backend, x, shape, (t) => reverse(t, axes), what(`reverse [${axes}]`));
+    const flipped = placed(
+      x,
+      shape,
+      (c) => flat(c.map((v, d) => (axes.includes(d) ? shape[d] - 1 - v : v)), shape),
+    );
+    assertBitwise(r.values, flipped, what(`reverse [${axes}] (reference)`));
+    // pad in each mode; reflect's widths stay below each dimension, as it requires.
+    const widths = shape.map((_, i) =>
+      [(pick >> i) % 3, (pick >> (i + 2)) % 3] as [number, number]
+    );
+    for (const mode of ["constant", "edge", "reflect"] as const) {
+      const w = mode === "reflect"
+        ? widths.map(([b, a], i) => [b % shape[i], a % shape[i]] as [number, number])
+        : widths;
+      const options = mode === "constant" ? { value: (pick % 5) - 2 } : { mode };
+      const p = await same(
+        backend,
+        x,
+        shape,
+        (t) => pad(t, w, options),
+        what(`pad ${mode} [${w.join("|")}]`),
+      );
+      // NumPy's np.pad: before the axis, index −k reads k (reflect) or 0 (edge); after, mirrored.
+      const source = (v: number, d: number) => {
+        const n = shape[d], j = v - w[d][0];
+        if (j >= 0 && j < n) return j;
+        if (mode === "edge") return j < 0 ? 0 : n - 1;
+        return j < 0 ? -j : 2 * (n - 1) - j;
+      };
+      const fill = Math.fround(mode === "constant" ? options.value! : 0);
+      const filled = Float32Array.from({ length: size(p.shape) }, (_, i) => {
+        const c = coordinates(i, p.shape);
+        const inside = c.every((u, d) => u >= w[d][0] && u < w[d][0] + shape[d]);
+        return mode === "constant" && !inside ? fill : x[flat(c.map(source), shape)];
+      });
+      assertBitwise(p.values, filled, what(`pad ${mode} [${w.join("|")}] (reference)`));
+    }
   },
 };

@@ -36,6 +36,7 @@ import {
   div,
   elu,
   exp,
+  expandDims,
   expm1,
   floor,
   floorDiv,
@@ -63,6 +64,7 @@ import {
   mul,
   neg,
   notEqual,
+  pad,
   pad2d,
   pow,
   prod,
@@ -82,6 +84,8 @@ import {
   sqrt,
   square,
   squaredDifference,
+  squeeze,
+  stack,
   stopGradient,
   sub,
   sum,
@@ -89,6 +93,7 @@ import {
   takeRows,
   tanh,
   type Tensor,
+  tile,
   transpose,
   valueAndGrad,
   where,
@@ -114,6 +119,36 @@ const operandIndex = (c: readonly number[], shape: Shape) => {
   const lead = c.length - shape.length;
   return shape.reduce((i, d, k) => i * d + (d === 1 ? 0 : c[lead + k]), 0);
 };
+
+/**
+ * NumPy's `np.pad` in float64, written from its definition: along each axis, index −k
+ * before the data reads k (reflect) or 0 (edge), after it the mirror image; a number fills.
+ */
+function pad64(
+  x: Float64Array,
+  shape: Shape,
+  widths: readonly (readonly [number, number])[],
+  mode: "reflect" | "edge" | number,
+): { values: Float64Array; shape: Shape } {
+  const to = shape.map((d, i) => d + widths[i][0] + widths[i][1]);
+  const values = Float64Array.from({ length: size(to) }, (_, o) => {
+    let source = 0;
+    for (const [d, c] of coordinates(o, to).entries()) {
+      const [n, j] = [shape[d], c - widths[d][0]];
+      if ((j < 0 || j >= n) && typeof mode === "number") return mode;
+      const k = j >= 0 && j < n
+        ? j
+        : mode === "edge"
+        ? (j < 0 ? 0 : n - 1)
+        : j < 0
+        ? -j
+        : 2 * (n - 1) - j;
+      source = source * n + k;
+    }
+    return x[source];
+  });
+  return { values, shape: to };
+}
 
 /** A case: the op, its float64 twin, input shapes and values. */
 interface Case {
@@ -568,6 +603,48 @@ const CASES: Record<string, fc.Arbitrary<Case>> = {
     shapes: [[m, n], [m, n]],
     roundings: 0,
   })),
+  // The second wave's views: a gradient gathered back through reshapes, stack's slices,
+  // tile's sum over the tiles, reverse's reverse and pad's slice or mirrored scatter-add.
+  "expandDims, squeeze, stack, tile": matrix.map(([m, n]) => ({
+    op: (a: Tensor, b: Tensor) =>
+      tile(stack([squeeze(expandDims(a, 0), 0), squeeze(expandDims(b, -1), [-1])], { axis: 1 }), [
+        2,
+        1,
+        2,
+      ]),
+    f64: ([a, b]) =>
+      // [m, 2, n] tiled to [2m, 2, 2n]: coordinate (i, k, j) reads part k at (i mod m, j mod n).
+      Float64Array.from({ length: 8 * m * n }, (_, o) => {
+        const [i, k, j] = coordinates(o, [2 * m, 2, 2 * n]);
+        return (k === 0 ? a : b)[(i % m) * n + (j % n)];
+      }),
+    shapes: [[m, n], [m, n]],
+    roundings: 0,
+  })),
+  "reverse(x, axes), pad: constant, reflect, edge": matrix.map(([m, n]) => {
+    const reflect: [number, number][] = [[Math.min(1, m - 1), 0], [
+      Math.min(2, n - 1),
+      Math.min(1, n - 1),
+    ]];
+    const edge: [number, number][] = [[1, 2], [0, 1]];
+    const constant: [number, number][] = [[1, 0], [2, 1]];
+    return {
+      op: (x: Tensor) =>
+        pad(
+          pad(pad(reverse(x, 1), reflect, { mode: "reflect" }), edge, { mode: "edge" }),
+          constant,
+          { value: 3 },
+        ),
+      f64: ([x]) => {
+        const flipped = Float64Array.from(x, (_, k) => x[k - (k % n) + n - 1 - (k % n)]);
+        const a = pad64(flipped, [m, n], reflect, "reflect");
+        const b = pad64(a.values, a.shape, edge, "edge");
+        return pad64(b.values, b.shape, constant, 3).values;
+      },
+      shapes: [[m, n]],
+      roundings: 0,
+    };
+  }),
   // takeRows by a list and by an index tensor, with repeats: the one-hot matmul sums them.
   takeRows: matrix.map(([m, n]) => {
     const rows = [m - 1, 0, m - 1, Math.floor(m / 2)];
