@@ -364,11 +364,14 @@ Deno.test({
           (globalThis as unknown as { runProfile: () => Promise<ProfileRun> }).runProfile()
         );
         console.log(`  profile on ${result.adapter}: ${result.timing}`, result.dispatches);
-        assert.deepEqual(result.dispatches.map(([name]) => name), ["matmul", "add", "relu"]);
+        const k = result.matmulDispatches;
+        assert.ok(k === 1 || k === 3, `a matmul is one dispatch or three, got ${k}`);
+        const names = [...Array(k).fill("matmul"), "add", "relu"];
+        assert.deepEqual(result.dispatches.map(([name]) => name), names);
         assert.equal(result.timing, result.offered ? "timestamp-query" : "wall-clock estimate");
         // Chromium may quantize timestamps (to 100 µs without its flag), so 0 is possible.
         for (const [name, ms] of result.dispatches) assert.ok(ms >= 0, `${name}: ${ms} ms`);
-        assert.equal(result.traceEvents, 3);
+        assert.equal(result.traceEvents, k + 2);
         assert.deepEqual(problems, []);
         await page.close();
       });

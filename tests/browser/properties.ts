@@ -87,6 +87,8 @@ export interface ProfileRun {
   readonly dispatches: readonly (readonly [string, number])[];
   /** Complete events (`ph: "X"`) in the report's Trace Event JSON. */
   readonly traceEvents: number;
+  /** Dispatches one matmul takes here: 1, or 3 where its variant packs both operands first. */
+  readonly matmulDispatches: number;
 }
 
 /** Profiles an eager matmul, add and relu on the browser's WebGPU with `dev.profile`. */
@@ -95,6 +97,9 @@ export async function runProfile(): Promise<ProfileRun> {
   const dev = await gpu();
   const a = dev.tensor([1, -2, 3, 4], [2, 2]);
   try {
+    const before = dev.stats().dispatches;
+    matmul(a, a).dispose();
+    const matmulDispatches = dev.stats().dispatches - before;
     const report = await dev.profile(() => {
       const c = matmul(a, a), d = add(c, a);
       relu(d).dispose();
@@ -107,6 +112,7 @@ export async function runProfile(): Promise<ProfileRun> {
       timing: report.timing,
       dispatches: report.dispatches.map((d) => [d.name, d.durationMs] as const),
       traceEvents: trace.traceEvents.filter((e) => e.ph === "X").length,
+      matmulDispatches,
     };
   } finally {
     a.dispose();
