@@ -180,3 +180,17 @@ export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   checkArity("where", arguments, 3);
   return applyElementwise(whereOp, { cond, a, b }, undefined);
 }
+
+/** 1 where the value is ±0, else 0 (NaN included). */
+const isZeroOp = elementwiseOp<void>({
+  name: "isZero",
+  expression: () => call("equal", input(0), literal(0)),
+});
+
+/**
+ * 1 where `x` is ±0, else 0 (NaN included): the zero masks of `prod`'s and `cumprod`'s
+ * gradients. Internal: `x` is a checked tensor.
+ */
+export function isZero(x: Tensor): Tensor {
+  return applyElementwise(isZeroOp, { x }, undefined);
+}

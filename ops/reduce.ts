@@ -19,7 +19,7 @@ import { type OpDefinition, runOp } from "./_op.ts";
 import { checkArity, checkAxes, checkOptions, checkTensors } from "./_validate.ts";
 import { div, mul } from "./arithmetic.ts";
 import { broadcastTo } from "./broadcast.ts";
-import { equal } from "./compare.ts";
+import { equal, isZero } from "./compare.ts";
 import { scale } from "./math.ts";
 import { reshape } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
@@ -190,12 +190,6 @@ const nonzeroOp = elementwiseOp<void>({
   expression: () => call("where", call("equal", input(0), literal(0)), literal(1), input(0)),
 });
 
-/** 1 where the value is ±0, else 0 (for NaN too). */
-const isZeroOp = elementwiseOp<void>({
-  name: "prod",
-  expression: () => call("equal", input(0), literal(0)),
-});
-
 /**
  * g times the product of the other values, over inputs (g, x, p, nonzero product, zero
  * count), the reduced ones lined up with x: p/x where no value is zero; with one zero,
@@ -226,7 +220,7 @@ const prodOp = reduction(
     const reduced = (t: Tensor, op: OpDefinition<ReduceParams>) =>
       runOp(op, [t], { axes, keepDims: true }, kept);
     const nonzero = reduced(applyElementwise(nonzeroOp, { x }, undefined), prodOp);
-    const zeros = reduced(applyElementwise(isZeroOp, { x }, undefined), sumOp);
+    const zeros = reduced(isZero(x), sumOp);
     const p = reduced(x, prodOp);
     return [applyElementwise(prodGradOp, { g: reshape(g, kept), x, p, nonzero, zeros }, undefined)];
   },

@@ -12,6 +12,7 @@ import { applyElementwise, elementwiseOp } from "./_elementwise.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { checkArity, checkAxes, checkOptions, checkTensors } from "./_validate.ts";
 import { mul } from "./arithmetic.ts";
+import { isZero } from "./compare.ts";
 import type { Tensor } from "./tensor.ts";
 
 /** The scanned axis (non-negative) and the options. */
@@ -78,12 +79,6 @@ const cumsumOp: OpDefinition<ScanOpParams> = scanOp(
   (g, _inputs, params) => [runOp(cumsumOp, [g], { ...params, reverse: !params.reverse }, g.shape)],
 );
 
-/** Where the value is ±0: 1, else 0. */
-const isZeroOp = elementwiseOp<void>({
-  name: "cumprod",
-  expression: () => call("equal", input(0), literal(0)),
-});
-
 /** The values with ±0 replaced by 1 where `at` (input 1) is 1. */
 const oneAtOp = elementwiseOp<void>({
   name: "cumprod",
@@ -135,7 +130,6 @@ const fromZeroOn = maskOp(false);
 function cumprodVjp(g: Tensor, [x]: readonly Tensor[], params: ScanOpParams): Tensor[] {
   const along = (t: Tensor, op: OpDefinition<ScanOpParams>, p: Partial<ScanOpParams> = {}) =>
     runOp(op, [t], { ...params, ...p }, t.shape);
-  const isZero = (t: Tensor) => applyElementwise(isZeroOp, { t }, undefined);
   const zero = isZero(x);
   // Zeros strictly before each value in scan order: 0 up to and at the first zero.
   const zerosBefore = along(zero, cumsumOp, { exclusive: true });
