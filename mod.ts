@@ -95,6 +95,7 @@ export {
   sum,
 } from "./ops/reduce.ts";
 export { cumprod, cumsum, type ScanOptions } from "./ops/scan.ts";
+export { argsort, sort, type SortOptions, type TopK, topK } from "./ops/sort.ts";
 export { logSoftmax, logSumExp, softmax } from "./ops/softmax.ts";
 export { stopGradient } from "./ops/stop_gradient.ts";
 export { concat, pad, pad2d, type PadOptions, reverse, slice, takeRows } from "./ops/layout.ts";

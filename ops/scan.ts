@@ -32,8 +32,8 @@ export interface ScanOptions {
   readonly reverse?: boolean;
 }
 
-/** The lines of a scan of `shape` along `axis`: length, stride and count. */
-function linesOf(shape: readonly number[], axis: number) {
+/** The lines of `shape` along `axis` (a scan's, a sort's): length, stride and count. */
+export function linesOf(shape: readonly number[], axis: number) {
   const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
   const inner = size(shape.slice(axis + 1));
   return { n: shape[axis], inner, lines: size(shape.slice(0, axis)) * inner };

@@ -1,0 +1,333 @@
+/**
+ * @file The sort kernels of `sort` and `argsort`: stable, deterministic without atomics
+ * (every value's place is a count, bit-identical run to run), along lines of any length.
+ *
+ * A sort runs along lines, as a scan (`kernels/scan.ts`): the tensor as [outer, n, inner],
+ * a line the n values of one (outer, inner) pair, `inner` apart. Values are compared by
+ * a 32-bit key, {@linkcode SORT_KEY_WGSL}: the float's bits turned so that unsigned order
+ * is numeric order, −0 made +0 (equal for order), every NaN one key after +Inf (NumPy's
+ * NaN last); descending inverts the key, so NaN comes first (see `ops/sort.ts`). Ties
+ * keep their order along the line: a stable sort of the keys is the stable sort.
+ *
+ * Short lines (at most {@linkcode RANK_LINE}) by rank: a thread per value counts the
+ * values before it in the order (smaller keys, and equal keys at earlier positions) and
+ * writes its value there: n reads a value, no workgroup memory, no barrier.
+ *
+ * Longer lines by an LSD radix sort, {@linkcode RADIX_BITS} bits a pass from the lowest
+ * (4 passes), stable for free. A thread owns a chunk of {@linkcode CHUNK} consecutive
+ * values of a line and needs no other thread (as the scan's do; on llvmpipe barriers cost
+ * more than the work): a count kernel writes each chunk's histogram of digits, digit-major
+ * per line, so that the exclusive scan of a line's histograms (`encodeScan`, float sums
+ * of whole numbers, exact below 2²⁴) is each (digit, chunk)'s first place; a scatter
+ * kernel walks its chunk in order and writes each value at its digit's next place. The
+ * first pass reads the input along its lines, the last writes the output along them;
+ * between passes a line is contiguous. `sort` carries the values' bits alone (the key is
+ * recomputed, and −0 keeps its sign); `argsort` carries key and position.
+ */
+import { LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
+import { INDEX_POSITION_WGSL, INDEX_VALUE_WGSL } from "./index_values.ts";
+import type { DeviceArray, GpuRuntime } from "./runtime.ts";
+import { encodeScan } from "./scan.ts";
+
+/** Threads per workgroup. */
+const THREADS = 64;
+/** Lines up to this length are sorted by rank; longer ones by the radix sort. */
+export const RANK_LINE = 64;
+/** Bits of the key sorted by one radix pass. */
+const RADIX_BITS = 8;
+/** Digits of one radix pass. */
+const DIGITS = 1 << RADIX_BITS;
+/** Radix passes over a 32-bit key. */
+const PASSES = 32 / RADIX_BITS;
+/** Consecutive values of a line one radix thread counts and scatters. */
+const CHUNK = 1024;
+
+/** What a sort writes: the sorted values, or the positions they came from. */
+export type SortOutput = "values" | "indices";
+
+/** What to sort: the lines of the input, in which order, and what to write. */
+export interface SortParams {
+  /** Values per line (the sorted axis' length), at most 2²⁴. */
+  readonly n: number;
+  /** Distance between a line's consecutive values (the product of the later axes). */
+  readonly inner: number;
+  /** Number of lines (outer · inner). */
+  readonly lines: number;
+  /** Largest first (NaN first); else smallest first (NaN last). */
+  readonly descending: boolean;
+  readonly output: SortOutput;
+}
+
+/**
+ * WGSL: `fn sortKey(bits: u32) -> u32`, a float's key: unsigned order of keys is the
+ * sort's order (see the file's comment). Needs `params.descending`.
+ */
+const SORT_KEY_WGSL = /* wgsl */ `
+fn sortKey(bits: u32) -> u32 {
+  let descending = params.descending != 0u;
+  if ((bits & 0x7fffffffu) > 0x7f800000u) { return select(0xffffffffu, 0u, descending); }
+  let b = select(bits, 0u, bits == 0x80000000u);
+  let ascending = select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+  return select(ascending, ~ascending, descending);
+}
+`;
+
+/** WGSL shared by every sort kernel: the uniforms, the key, a thread's line. */
+function head(bindings: string): string {
+  return /* wgsl */ `
+struct Params { n: u32, inner: u32, lines: u32, chunks: u32, shift: u32, descending: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+${bindings}
+${LINEAR_WORKGROUP}
+${SORT_KEY_WGSL}
+${INDEX_VALUE_WGSL}
+${INDEX_POSITION_WGSL}
+// The index of the k-th value of a line along the tensor.
+fn along(line: u32, k: u32) -> u32 {
+  return (line / params.inner) * params.n * params.inner + line % params.inner + k * params.inner;
+}
+fn digit(key: u32) -> u32 { return (key >> params.shift) & ${DIGITS - 1}u; }
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let g = linearWorkgroup(wid, groups) * ${THREADS}u + lid;`;
+}
+
+/** WGSL: the rank sort, a thread per value (see the file's comment). */
+function rankWgsl(output: SortOutput): string {
+  return `${head(storage([["x", "u32", false], ["out", "f32", true]]))}
+  if (g >= params.lines * params.n) { return; }
+  let line = g / params.n;
+  let k = g % params.n;
+  let bits = x[along(line, k)];
+  let key = sortKey(bits);
+  var rank = 0u;
+  for (var j = 0u; j < params.n; j++) {
+    let other = sortKey(x[along(line, j)]);
+    rank += select(0u, 1u, other < key || (other == key && j < k));
+  }
+  out[along(line, rank)] = ${output === "values" ? "bitcast<f32>(bits)" : "indexValue(k)"};
+}
+`;
+}
+
+/** WGSL: storage bindings 1, 2, … in order, each `[name, element type, writable]`. */
+function storage(list: readonly (readonly [string, string, boolean])[]): string {
+  return list.map(([name, type, writable], i) =>
+    `@group(0) @binding(${i + 1}) var<storage, ${
+      writable ? "read_write" : "read"
+    }> ${name}: array<${type}>;`
+  ).join("\n");
+}
+
+/**
+ * WGSL: how one radix pass reads a line's k-th value (`word`, its `key`, and for
+ * `argsort` its `position`): the first pass from the input along the tensor, later ones
+ * from the previous pass's contiguous line (bits, or key and position).
+ */
+function radixSource(output: SortOutput, first: boolean): string {
+  const word = first ? "src[along(line, k)]" : "src[line * params.n + k]";
+  const key = output === "values" || first ? "sortKey(word)" : "word";
+  const position = first ? "k" : "srcIndex[line * params.n + k]";
+  return `let word = ${word};
+    let key = ${key};${output === "indices" ? `\n    let position = ${position};` : ""}`;
+}
+
+/** WGSL: the loop over a radix thread's chunk; `body` sees `line` and `k`. */
+function chunkLoop(body: string): string {
+  return `for (var k = chunk * ${CHUNK}u; k < min((chunk + 1u) * ${CHUNK}u, params.n); k++) {
+    ${body}
+  }`;
+}
+
+/** WGSL: one radix pass's count kernel, each chunk's histogram (digit-major per line). */
+function countWgsl(output: SortOutput, first: boolean): string {
+  const word = first ? "src[along(line, k)]" : "src[line * params.n + k]";
+  const key = output === "values" || first ? `sortKey(${word})` : word;
+  return `${head(storage([["src", "u32", false], ["counts", "f32", true]]))}
+  if (g >= params.lines * params.chunks) { return; }
+  let line = g / params.chunks;
+  let chunk = g % params.chunks;
+  var count: array<u32, ${DIGITS}>;
+  ${chunkLoop(`count[digit(${key})] += 1u;`)}
+  for (var d = 0u; d < ${DIGITS}u; d++) {
+    counts[(line * ${DIGITS}u + d) * params.chunks + chunk] = f32(count[d]);
+  }
+}
+`;
+}
+
+/**
+ * WGSL: one radix pass's scatter kernel: each value of a chunk, in order, to its digit's
+ * next place; the last pass writes the output along the tensor. Bindings: the source's
+ * words, the offsets, the destination's words, then (argsort) the source's positions
+ * after the first pass and the destination's before the last.
+ */
+function scatterWgsl(output: SortOutput, first: boolean, last: boolean): string {
+  const pairs = output === "indices";
+  const bindings: [string, string, boolean][] = [
+    ["src", "u32", false],
+    ["offsets", "f32", false],
+    ["dst", last ? "f32" : "u32", true],
+  ];
+  if (pairs && !first) bindings.push(["srcIndex", "u32", false]);
+  if (pairs && !last) bindings.push(["dstIndex", "u32", true]);
+  const store = last
+    ? `dst[along(line, at)] = ${pairs ? "indexValue(position)" : "bitcast<f32>(word)"};`
+    : pairs
+    ? "dst[line * params.n + at] = key;\n    dstIndex[line * params.n + at] = position;"
+    : "dst[line * params.n + at] = word;";
+  return `${head(storage(bindings))}
+  if (g >= params.lines * params.chunks) { return; }
+  let line = g / params.chunks;
+  let chunk = g % params.chunks;
+  var next: array<u32, ${DIGITS}>;
+  for (var d = 0u; d < ${DIGITS}u; d++) {
+    next[d] = u32(offsets[(line * ${DIGITS}u + d) * params.chunks + chunk]);
+  }
+  ${
+    chunkLoop(`${radixSource(output, first)}
+    let at = next[digit(key)];
+    next[digit(key)] = at + 1u;
+    ${store}`)
+  }
+}
+`;
+}
+
+/** The uniform block of `head`: the lines, the radix chunks and pass' shift, the order. */
+function uniformsOf(
+  params: Pick<SortParams, "n" | "inner" | "lines" | "descending">,
+  chunks: number,
+  shift: number,
+): ArrayBuffer {
+  return packUniforms([
+    { u32: params.n },
+    { u32: params.inner },
+    { u32: params.lines },
+    { u32: chunks },
+    { u32: shift },
+    { u32: params.descending ? 1 : 0 },
+  ]);
+}
+
+/** Encodes the sort of `x`'s lines described by `params` into `out` (same size). */
+export function encodeSort(
+  runtime: GpuRuntime,
+  op: string,
+  x: DeviceArray,
+  out: DeviceArray,
+  params: SortParams,
+): void {
+  const { n, lines, output } = params;
+  const uniforms = (chunks: number, shift: number) => uniformsOf(params, chunks, shift);
+  if (n <= RANK_LINE) {
+    runtime.dispatch({
+      op,
+      key: `sort/rank/${output}`,
+      wgsl: () => rankWgsl(output),
+      uniforms: uniforms(1, 0),
+      buffers: [x, out],
+      workgroups: Math.ceil((lines * n) / THREADS),
+    });
+    return;
+  }
+  const chunks = Math.ceil(n / CHUNK);
+  const workgroups = Math.ceil((lines * chunks) / THREADS);
+  const pairs = output === "indices";
+  const counts = runtime.allocate(op, lines * DIGITS * chunks);
+  const offsets = runtime.allocate(op, lines * DIGITS * chunks);
+  // Each pass's source and destination: the input, two pairs of work buffers in turn,
+  // the output.
+  const work = [0, 1].map(() => ({
+    words: runtime.allocate(op, n * lines),
+    positions: pairs ? runtime.allocate(op, n * lines) : null,
+  }));
+  for (let pass = 0; pass < PASSES; pass++) {
+    const first = pass === 0, last = pass === PASSES - 1;
+    const from = first ? { words: x, positions: null } : work[(pass + 1) % 2];
+    const to = work[pass % 2];
+    const kind = `${output}${first ? "/first" : ""}${last ? "/last" : ""}`;
+    const words = uniforms(chunks, pass * RADIX_BITS);
+    runtime.dispatch({
+      op,
+      key: `sort/count/${kind}`,
+      wgsl: () => countWgsl(output, first),
+      uniforms: words,
+      buffers: [from.words, counts],
+      workgroups,
+    });
+    encodeScan(runtime, op, counts, offsets, {
+      n: DIGITS * chunks,
+      inner: 1,
+      lines,
+      combiner: "sum",
+      exclusive: true,
+      reverse: false,
+    });
+    runtime.dispatch({
+      op,
+      key: `sort/scatter/${kind}`,
+      wgsl: () => scatterWgsl(output, first, last),
+      uniforms: words,
+      buffers: [
+        from.words,
+        offsets,
+        last ? out : to.words,
+        ...(from.positions ? [from.positions] : []),
+        ...(to.positions && !last ? [to.positions] : []),
+      ],
+      workgroups,
+    });
+  }
+  for (const w of work) {
+    runtime.release(w.words);
+    if (w.positions) runtime.release(w.positions);
+  }
+  runtime.release(counts);
+  runtime.release(offsets);
+}
+
+/**
+ * WGSL: a permutation along lines by `indices` (a line of positions, as argsort writes):
+ * `out[indices[k]] = v[k]` (`scatter`, the sort's gradient routed back to where each
+ * value came from) or `out[k] = v[indices[k]]` (its transpose). Every place is written
+ * once: no atomics, deterministic.
+ */
+function permuteWgsl(scatter: boolean): string {
+  return `${head(storage([["v", "f32", false], ["indices", "f32", false], ["out", "f32", true]]))}
+  if (g >= params.lines * params.n) { return; }
+  let line = g / params.n;
+  let k = g % params.n;
+  let to = indexPosition(indices[along(line, k)]);
+  ${
+    scatter
+      ? "out[along(line, to)] = v[along(line, k)];"
+      : "out[along(line, k)] = v[along(line, to)];"
+  }
+}
+`;
+}
+
+/**
+ * Encodes the permutation of `v`'s lines by `indices` (both of `out`'s size, lines as
+ * in `params`): scattered to the indices, or gathered from them (see permuteWgsl).
+ */
+export function encodePermute(
+  runtime: GpuRuntime,
+  op: string,
+  v: DeviceArray,
+  indices: DeviceArray,
+  out: DeviceArray,
+  params: Omit<SortParams, "descending" | "output"> & { readonly scatter: boolean },
+): void {
+  const { n, lines, scatter } = params;
+  runtime.dispatch({
+    op,
+    key: `sort/permute/${scatter ? "scatter" : "gather"}`,
+    wgsl: () => permuteWgsl(scatter),
+    uniforms: uniformsOf({ ...params, descending: false }, 1, 0),
+    buffers: [v, indices, out],
+    workgroups: Math.ceil((lines * n) / THREADS),
+  });
+}
