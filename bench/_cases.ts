@@ -19,6 +19,7 @@ import {
   relu,
   scale,
   sgdStep,
+  sort,
   square,
   sum,
   type Tensor,
@@ -133,6 +134,18 @@ function corr2dCases(): BenchCase[] {
   });
 }
 
+/**
+ * sort of 2¹², 2¹⁶, 2²⁰ values along one axis: bytes read and written once each, as a
+ * copy of the same bytes (the issue's target: within 8× that copy at 2²⁰).
+ */
+function sortCases(): BenchCase[] {
+  return TIERS.map((tier, i) => {
+    const log = [12, 16, 20][i];
+    const n = 2 ** log;
+    return sized("sort", tier, `2^${log}`, [[n]], { unit: "GB/s", work: 8 * n }, (x) => sort(x));
+  });
+}
+
 const KEY = randomKey(42);
 
 /** Every op at every size. Add an op here (one line) and every bench covers it. */
@@ -151,6 +164,7 @@ export const BENCH_OPS: readonly BenchCase[] = [
   ...elementwise("sum", 1, 0, (x) => sum(x)),
   ...elementwise("mean", 1, 0, (x) => mean(x)),
   ...elementwise("cumsum", 1, 1, (x) => cumsum(x, { axis: 0 })),
+  ...sortCases(),
 ];
 
 /**

@@ -36,6 +36,7 @@ import {
   sumMeanProperty,
 } from "./_properties_reduce.ts";
 import { cumprodProperty, cumsumProperty } from "./_properties_scan.ts";
+import { sortProperty, topKProperty } from "./_properties_sort.ts";
 import { softmaxProperty } from "./_properties_softmax.ts";
 import {
   concatProperty,
@@ -74,6 +75,8 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   prodProperty,
   cumsumProperty,
   cumprodProperty,
+  sortProperty,
+  topKProperty,
   softmaxProperty,
   matrixLayoutProperty,
   shapeOpsProperty,

@@ -81,6 +81,7 @@ import {
   slice,
   softmax,
   softplus,
+  sort,
   sqrt,
   square,
   squaredDifference,
@@ -94,6 +95,7 @@ import {
   tanh,
   type Tensor,
   tile,
+  topK,
   transpose,
   valueAndGrad,
   where,
@@ -805,6 +807,42 @@ const CASES: Record<string, fc.Arbitrary<Case>> = {
         ...(name === "cumprod"
           ? { domain: (x: Float32Array) => x.map((v, k) => (k % 5 === 0 ? 0 : v)) }
           : {}),
+      };
+    }),
+  ])),
+  // sort along either axis, either order, and topK's values: a permutation of the inputs,
+  // so every Jacobian entry is 0 or 1 and the vjp moves values (no rounding). Kinks are
+  // where two values of a line meet: kept more than 4h apart.
+  ...Object.fromEntries((["sort", "topK"] as const).map((name) => [
+    `${name} along an axis`,
+    fc.tuple(matrix, fc.boolean(), fc.boolean(), fc.nat()).map((
+      [[m, n], columns, descending, draw],
+    ) => {
+      const byColumns = name === "sort" && columns;
+      const [lines, length, step] = byColumns ? [n, m, n] : [m, n, 1];
+      const k = name === "topK" ? 1 + draw % n : length;
+      const lineOf = (x: Float64Array, l: number) =>
+        Array.from({ length }, (_, p) => x[(byColumns ? l : l * n) + p * step]);
+      return {
+        op: (x: Tensor) =>
+          name === "sort" ? sort(x, { axis: byColumns ? 0 : -1, descending }) : topK(x, k).values,
+        f64: ([x]: readonly Float64Array[]) => {
+          const out = new Float64Array(lines * k);
+          for (let l = 0; l < lines; l++) {
+            const sorted = lineOf(x, l).sort((a, b) =>
+              name === "topK" || descending ? b - a : a - b
+            );
+            sorted.slice(0, k).forEach((v, p) => {
+              out[byColumns ? l + p * step : l * k + p] = v;
+            });
+          }
+          return out;
+        },
+        shapes: [[m, n]],
+        roundings: 0,
+        smooth: ([x]: readonly Float64Array[]) =>
+          Array.from({ length: lines }, (_, l) => lineOf(x, l).sort((a, b) => a - b))
+            .every((line) => line.every((v, p) => p === 0 || v - line[p - 1] > 4 * H)),
       };
     }),
   ])),
