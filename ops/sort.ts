@@ -22,7 +22,7 @@ import {
 } from "./_validate.ts";
 import { slice } from "./layout.ts";
 import { linesOf } from "./scan.ts";
-import { formatShape, type Tensor } from "./tensor.ts";
+import { describe, formatShape, type Tensor } from "./tensor.ts";
 
 /** The sorted axis (non-negative) and the order. */
 interface SortOpParams {
@@ -147,6 +147,9 @@ const sortValuesOp: OpDefinition<SortOpParams> = sortOp("values", (g, [x], param
 function sortArgs(op: string, x: unknown, options: unknown): [Tensor, SortOpParams] {
   const [input] = checkTensors(op, { x });
   const o = checkOptions(op, options, false, ["axis", "descending"]);
+  if (o.axis !== undefined && typeof o.axis !== "number") {
+    throw new TypeError(`${op}: expected axis to be an integer, got ${describe(o.axis)}`);
+  }
   const [axis] = checkAxes(op, o.axis ?? -1, input.shape.length);
   checkLength(op, input, axis);
   return [input, { axis, descending: checkFlag(op, "descending", o.descending) }];
