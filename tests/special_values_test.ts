@@ -75,14 +75,14 @@ Deno.test("README: the special-values table has a row for every op it names", ()
     ...["equal", "where", "sum", "mean", "max", "argmax", "logSumExp", "softmax"],
     ...["logSoftmax", "crossEntropy", "matmul", "corr2d", "l2Penalty", "sgdStep"],
     ...["dropout", "transpose", "conv2d", "maxPool2d", "avgPool2d"],
-    ...["min", "argmin", "prod", "any", "all", "cumsum", "cumprod"],
+    ...["min", "argmin", "prod", "any", "all", "cumsum", "cumprod", "sort", "argsort"],
     ...["log1p", "expm1", "rsqrt", "sin", "cos", "floor", "ceil", "round", "sign", "clip"],
     ...["squaredDifference", "leakyRelu", "elu", "gelu", "softplus", "logSigmoid"],
     ...["floorDiv", "mod", "notEqual", "greaterEqual", "lessEqual", "logicalAnd"],
     ...["logicalOr", "logicalXor", "logicalNot", "isNaN", "isFinite"],
   ];
   assert.deepEqual(named.filter((op) => !ops.has(op)), []);
-  assert.equal(ROWS.length, 79);
+  assert.equal(ROWS.length, 81);
 });
 
 /** A nested list's values and shape. */
