@@ -1,7 +1,7 @@
 /**
  * @file How kernels and references write and read an index (a position along an axis)
  * held in a tensor: today a float32 whole number, as `argmax`'s, exact up to 2²⁴. The one
- * place to change when indices become int32 (DESIGN.md's types): `argsort`'s and
+ * place to change when indices become int32 (docs/architecture.md#types): `argsort`'s and
  * `topK`'s kernels and references produce their indices through {@linkcode indexValue}
  * and {@linkcode INDEX_VALUE_WGSL}, and the sort's gradient reads them back through
  * {@linkcode INDEX_POSITION_WGSL}, nothing else.
