@@ -1063,8 +1063,11 @@ function entries(f: Fixtures): Entry[] {
       valid: () => [col3, -1],
       positions: [solo(0), {
         index: 1,
-        ok: (v) => v === undefined || v === 1 || v === -1 || isLastAxisList(v),
-        extra: [0, [0], 2, [1, -1], "1", [, 1]],
+        // An empty list squeezes nothing, as NumPy's np.squeeze(x, axis=()) does.
+        ok: (v) =>
+          v === undefined || v === 1 || v === -1 || isLastAxisList(v) ||
+          (Array.isArray(v) && v.length === 0),
+        extra: [0, [0], 2, [1, -1], "1", [, 1], []],
       }],
       arity: 2,
     },
