@@ -126,9 +126,14 @@ function kernelPlan(
   return {
     kind: "reduce",
     reducer: form.reducer,
-    source: form.prologue ? form.prologue(inputs[0]) : inputs[0],
+    source: form.prologue ? form.prologue(inputs[0], ...inputs.slice(1)) : inputs[0],
     axes: form.axes,
-    epilogue: epilogueTerm(graph, stored, kernel, form.epilogue?.bind(form)),
+    epilogue: epilogueTerm(
+      graph,
+      stored,
+      kernel,
+      form.epilogue && ((result) => form.epilogue!(result, ...inputs)),
+    ),
     ...own,
   };
 }
