@@ -1,0 +1,147 @@
+/**
+ * @file The properties of the indexing ops on tensors of rank 1 to 4, along any axis,
+ * with indices of rank 0 to 2 (repeats and negative ones included): `gather` copies bit
+ * for bit what the reference copies, and the reference puts each value where an
+ * independent coordinate computation (written here, NumPy's `take`) says it goes;
+ * `scatterAdd` is within the bound of its sums of every exact value (derived at
+ * {@linkcode scatterAddBound}) and bit-identical run to run.
+ */
+import fc from "fast-check";
+import { type Backend, gather, scatterAdd, type Tensor } from "../mod.ts";
+import {
+  assertBitwise,
+  assertShape,
+  assertWithin,
+  coordinates,
+  flushSubnormal,
+  gamma,
+  type Profile,
+  profile,
+  seed,
+  size,
+  values,
+} from "./_numerics.ts";
+import { type OpProperty, ref } from "./_properties.ts";
+
+/** A case of the indexing ops: x's shape, the axis, the indices' shape and values. */
+export interface IndexingCase {
+  shape: number[];
+  axis: number;
+  indexShape: number[];
+  profile: Profile;
+  seed: number;
+}
+
+/** x of rank 1…4 (dimensions 1, primes and others), an axis of it, indices of rank 0…2. */
+const cases: fc.Arbitrary<IndexingCase> = fc.record({
+  shape: fc.array(fc.oneof(fc.constantFrom(1, 2, 3, 7, 13), fc.integer({ min: 1, max: 24 })), {
+    minLength: 1,
+    maxLength: 4,
+  }).filter((s) => size(s) <= 3000),
+  axis: fc.nat(3),
+  indexShape: fc.array(fc.integer({ min: 1, max: 9 }), { maxLength: 2 }),
+  profile,
+  seed,
+}).map((c) => ({ ...c, axis: c.axis % c.shape.length }));
+
+/** Indices in [−n, n), repeats likely: the case's, drawn from its seed. */
+function indicesOf({ shape, axis, indexShape, seed: s }: IndexingCase): number[] {
+  const n = shape[axis];
+  return Array.from({ length: size(indexShape) }, (_, j) => ((s >> 3) + 5 * j * j) % (2 * n) - n);
+}
+
+/** The axis's extent n, the elements after it, and the gathered shape. */
+function layout({ shape, axis, indexShape }: IndexingCase) {
+  const inner = size(shape.slice(axis + 1));
+  const gathered = [...shape.slice(0, axis), ...indexShape, ...shape.slice(axis + 1)];
+  return { n: shape[axis], inner, gathered };
+}
+
+/** gather: bit for bit the reference's copy, which holds x where NumPy's `take` reads it. */
+export const gatherProperty: OpProperty<IndexingCase> = {
+  name: "gather: GPU copies exactly what the reference takes, along any axis, N-d indices",
+  cases,
+  numRuns: 40,
+  async check(backend, c) {
+    const { shape, axis, indexShape } = c;
+    const x = values(size(shape), c.profile, c.seed);
+    const indices = indicesOf(c);
+    const { n, gathered } = layout(c);
+    const what = `gather of [${shape}] along ${axis} at [${indexShape}] seed=${c.seed}`;
+    using gx = backend.tensor(x, shape);
+    using gi = backend.tensor(indices, indexShape);
+    using got = gather(gx, gi, { axis });
+    using byList = gather(gx, indices, { axis });
+    using want = gather(ref.tensor(x, shape), ref.tensor(indices, indexShape), { axis });
+    assertShape(got.shape, gathered, what);
+    const expected = await want.read();
+    assertBitwise(await got.read(), expected, what);
+    // A list is the flattened indices: the same values under a 1-D index shape.
+    assertBitwise(await byList.read(), expected, `${what} (indices as a list)`);
+    // Output coordinate (before, j…, after) reads x at (before, index, after).
+    const rank = indexShape.length;
+    const placed = Float32Array.from({ length: size(gathered) }, (_, o) => {
+      const co = coordinates(o, gathered);
+      const j = co.slice(axis, axis + rank).reduce((f, v, d) => f * indexShape[d] + v, 0);
+      const source = [...co.slice(0, axis), (indices[j] + n) % n, ...co.slice(axis + rank)];
+      return x[source.reduce((f, v, d) => f * shape[d] + v, 0)];
+    });
+    assertBitwise(expected, placed, `${what} (reference against take)`);
+  },
+};
+
+/**
+ * The bound of one element of `scatterAdd` with h hits and A = |x| + Σ|updates hit|.
+ * The kernel adds the h updates in some order (its reduction tree) and then x: the
+ * error of any order of h additions is at most γ(h)·A. The reference sums in float64
+ * (error ≤ h·2⁻⁵³·A) and rounds x + sum once (≤ u·A). Together
+ * γ(h) + u + h·2⁻⁵³ ≤ γ(h + 1), since γ(h + 1) − γ(h) ≥ u·(1 + (2h + 1)·u). With no
+ * hit the bound is 0: the result is x itself.
+ */
+export function scatterAddBound(hits: number, absSum: number): number {
+  return hits === 0 ? 0 : gamma(hits + 1) * absSum;
+}
+
+/** scatterAdd: within its bound of the reference, and the same bits when run again. */
+export const scatterAddProperty: OpProperty<IndexingCase> = {
+  name: "scatterAdd: GPU within γ(h + 1)·(|x| + Σ|updates|) of the reference, bit-identical reruns",
+  cases,
+  numRuns: 30,
+  async check(backend, c) {
+    const { shape, axis, indexShape } = c;
+    const { n, inner, gathered } = layout(c);
+    const x = values(size(shape), c.profile, c.seed);
+    const u = values(size(gathered), c.profile, c.seed + 1);
+    const indices = indicesOf(c);
+    const what = `scatterAdd into [${shape}] along ${axis} at [${indexShape}] seed=${c.seed}`;
+    const run = (b: Backend, xs: Float32Array, us: Float32Array): Tensor => {
+      using tx = b.tensor(xs, shape);
+      using ti = b.tensor(indices, indexShape);
+      using tu = b.tensor(us, gathered);
+      return scatterAdd(tx, ti, tu, { axis });
+    };
+    using got = run(backend, x, u);
+    using again = run(backend, x, u);
+    using want = run(ref, x, u);
+    using flushed = run(ref, x.map(flushSubnormal), u.map(flushSubnormal));
+    const actual = await got.read();
+    assertBitwise(await again.read(), actual, `${what} (a second run)`);
+    // Hits and absolute sums per element, counted here from coordinates.
+    const hits = new Float64Array(x.length);
+    const absSums = Float64Array.from(x, Math.abs);
+    for (let o = 0; o < u.length; o++) {
+      const a = Math.floor(o / (indices.length * inner));
+      const j = Math.floor(o / inner) % indices.length;
+      const e = (a * n + (indices[j] + n) % n) * inner + (o % inner);
+      hits[e]++;
+      absSums[e] += Math.abs(u[o]);
+    }
+    assertWithin(
+      actual,
+      await want.read(),
+      (i) => scatterAddBound(hits[i], absSums[i]),
+      what,
+      await flushed.read(),
+    );
+  },
+};
