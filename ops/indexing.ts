@@ -155,20 +155,16 @@ function checkAxisOf(op: string, x: Tensor, options: unknown): number {
 }
 
 /**
- * Runs `apply` with the indices as a tensor on x's backend: a tensor as given (checked
- * for its backend), or a list checked on the host and uploaded, freed afterwards unless
- * a gradient taken later of one of `differentiable` needs it (then the differentiating
- * scope frees it).
+ * The indices argument checked: a tensor on x's backend as given, or a list's values
+ * checked on the host (uploaded only once every argument is checked).
  */
-function withIndices(
+function checkIndexArgument(
   op: string,
   x: Tensor,
   indices: unknown,
   n: number,
-  differentiable: readonly Tensor[],
-  apply: (indices: Tensor) => Tensor,
-): Tensor {
-  if (isTensor(indices)) return apply(checkTensors(op, { x, indices })[1]);
+): Tensor | Float32Array {
+  if (isTensor(indices)) return checkTensors(op, { x, indices })[1];
   const list = indices as ArrayLike<unknown>;
   if (
     list === null || typeof list !== "object" || !Number.isInteger(list.length) ||
@@ -180,7 +176,27 @@ function withIndices(
       }`,
     );
   }
-  const tensor = x.backend.tensor(checkIndices(op, list, n));
+  return checkIndices(op, list, n);
+}
+
+/** The shape of checked indices: a list's is 1-D. */
+function indexShape(indices: Tensor | Float32Array): readonly number[] {
+  return isTensor(indices) ? indices.shape : [indices.length];
+}
+
+/**
+ * Runs `apply` with the indices as a tensor on x's backend; a list is uploaded and freed
+ * afterwards, unless a gradient taken later of one of `differentiable` needs it (then
+ * the differentiating scope frees it).
+ */
+function withIndices(
+  x: Tensor,
+  indices: Tensor | Float32Array,
+  differentiable: readonly Tensor[],
+  apply: (indices: Tensor) => Tensor,
+): Tensor {
+  if (isTensor(indices)) return apply(indices);
+  const tensor = x.backend.tensor(indices);
   try {
     return apply(tensor);
   } finally {
@@ -221,11 +237,15 @@ export function gather(
   const op = "gather";
   const [input] = checkTensors(op, { x });
   const axis = checkAxisOf(op, input, options);
-  return withIndices(op, input, indices, input.shape[axis], [input], (index) => {
-    const shape = gathered(input, index, axis);
-    checkResultSize(op, input.backend, shape);
-    return runOp(gatherOp, [input, index], { axis }, shape);
-  });
+  const checked = checkIndexArgument(op, input, indices, input.shape[axis]);
+  const shape = gatheredShape(input.shape, axis, indexShape(checked));
+  checkResultSize(op, input.backend, shape);
+  return withIndices(
+    input,
+    checked,
+    [input],
+    (index) => runOp(gatherOp, [input, index], { axis }, shape),
+  );
 }
 
 /**
@@ -262,17 +282,21 @@ export function scatterAdd(
   const op = "scatterAdd";
   const [input, values] = checkTensors(op, { x, updates });
   const axis = checkAxisOf(op, input, options);
-  return withIndices(op, input, indices, input.shape[axis], [input, values], (index) => {
-    const shape = gathered(input, index, axis);
-    if (shape.length !== values.shape.length || shape.some((d, i) => d !== values.shape[i])) {
-      throw new RangeError(
-        `${op}: expected updates of shape ${formatShape(shape)} (x ${
-          formatShape(input.shape)
-        } with axis ${axis} replaced by the indices' shape ${formatShape(index.shape)}), got ${
-          formatShape(values.shape)
-        }`,
-      );
-    }
-    return scatterAddOf(input, index, values, axis);
-  });
+  const checked = checkIndexArgument(op, input, indices, input.shape[axis]);
+  const shape = gatheredShape(input.shape, axis, indexShape(checked));
+  if (shape.length !== values.shape.length || shape.some((d, i) => d !== values.shape[i])) {
+    throw new RangeError(
+      `${op}: expected updates of shape ${formatShape(shape)} (x ${
+        formatShape(input.shape)
+      } with axis ${axis} replaced by the indices' shape ${
+        formatShape(indexShape(checked))
+      }), got ${formatShape(values.shape)}`,
+    );
+  }
+  return withIndices(
+    input,
+    checked,
+    [input, values],
+    (index) => scatterAddOf(input, index, values, axis),
+  );
 }

@@ -44,6 +44,7 @@ import {
   shapeOpsProperty,
 } from "./_properties_layout.ts";
 import { creationProperty, randomNormalProperty } from "./_properties_creation.ts";
+import { gatherProperty, scatterAddProperty } from "./_properties_indexing.ts";
 import { adamProperty, sgdProperty } from "./_properties_optimizers.ts";
 import { conv2dGradientsProperty, conv2dProperty } from "./_properties_conv2d.ts";
 import { poolGradProperty, poolProperty } from "./_properties_pool.ts";
@@ -79,6 +80,8 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   shapeOpsProperty,
   concatProperty,
   secondWaveLayoutProperty,
+  gatherProperty,
+  scatterAddProperty,
   creationProperty,
   randomNormalProperty,
   sgdProperty,

@@ -48,6 +48,7 @@ import {
   floor,
   floorDiv,
   foldIn,
+  gather,
   gelu,
   gpu,
   GpuBackend,
@@ -104,6 +105,7 @@ import {
   rsqrt,
   saveSafetensors,
   scale,
+  scatterAdd,
   scope,
   SGD,
   sgdStep,
@@ -215,6 +217,12 @@ const isRows = (v: unknown) =>
   v !== null && typeof v === "object" && Number.isInteger((v as ArrayLike<unknown>).length) &&
   (v as ArrayLike<unknown>).length >= 1 && (v as ArrayLike<unknown>).length <= 1000 &&
   Array.from(v as ArrayLike<unknown>).every(isInt(0, 2));
+
+/** Indices into an axis of `n` (array-likes longer than 1000 count as refused). */
+const isIndices = (n: number) => (v: unknown) =>
+  v !== null && typeof v === "object" && Number.isInteger((v as ArrayLike<unknown>).length) &&
+  (v as ArrayLike<unknown>).length >= 1 && (v as ArrayLike<unknown>).length <= 1000 &&
+  Array.from(v as ArrayLike<unknown>).every(isInt(-n, n - 1));
 
 /** An integer in [min, max], or a pair of them: a pooling's kernel, stride or padding. */
 const isPair = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: unknown) =>
@@ -1122,6 +1130,42 @@ function entries(f: Fixtures): Entry[] {
         },
       ],
       arity: 2,
+    },
+    {
+      name: "gather",
+      call: forward(gather),
+      valid: () => [m23, [1, 0], { axis: 1 }],
+      positions: [
+        solo(0, [s]),
+        {
+          index: 1,
+          ok: isIndices(3),
+          extra: [[3], [-4], [0.5], ["0"], [NaN], [], { length: 2 ** 40 }, [0, , 1], ...f.bad],
+        },
+        { index: 2, ok: optional(isObject) },
+        { index: 2, field: "axis", ok: optional(isInt(-2, 1)), extra: [2, -3, 0.5, "1"] },
+      ],
+      arity: 3,
+      options: 2,
+    },
+    {
+      name: "scatterAdd",
+      call: forward(scatterAdd),
+      // Along axis 1 of [2, 3] at one index: updates [2, 1].
+      valid: () => [m23, [2], w21, { axis: 1 }],
+      positions: [
+        T(0, [s, v3]),
+        {
+          index: 1,
+          ok: (v) => isIndices(3)(v) && (v as ArrayLike<unknown>).length === 1,
+          extra: [[3], [-4], [0.5], [NaN], [0, 1], { length: 2 ** 40 }, ...f.bad],
+        },
+        T(2, [m23, v3, s]),
+        { index: 3, ok: optional(isObject) },
+        { index: 3, field: "axis", ok: (v) => v === 1 || v === -1, extra: [0, 2, undefined] },
+      ],
+      arity: 4,
+      options: 3,
     },
     {
       name: "randomNormal",

@@ -40,6 +40,7 @@ import {
   expm1,
   floor,
   floorDiv,
+  gather,
   gelu,
   grad,
   greaterEqual,
@@ -74,6 +75,7 @@ import {
   round,
   rsqrt,
   scale,
+  scatterAdd,
   scope,
   sigmoid,
   sign,
@@ -656,6 +658,33 @@ const CASES: Record<string, fc.Arbitrary<Case>> = {
           return x[rows[r] * n + j] + x[[0, 0, 0, m - 1][r] * n + j];
         }),
       shapes: [[m, n]],
+      roundings: 0,
+    };
+  }),
+  // gather along axis 1 with 2-D indices (repeats, a negative one): its gradient is a
+  // scatterAdd that sums the repeats; scatterAdd's are the identity (x) and a gather (updates).
+  "gather (axis 1, N-d indices), scatterAdd": matrix.map(([m, n]) => {
+    const columns = [[n - 1, 0], [-1, Math.floor(n / 2)]];
+    const at = (v: number) => (v + n) % n;
+    const rows = [m - 1, 0, -m];
+    return {
+      op: (x: Tensor, u: Tensor) =>
+        concat([
+          reshape(gather(x, x.backend.tensor(columns.flat(), [2, 2]), { axis: 1 }), [m * 4]),
+          reshape(scatterAdd(x, rows, u), [m * n]),
+        ]),
+      f64: ([x, u]) => {
+        const scattered = Float64Array.from(x);
+        rows.forEach((r, j) => {
+          for (let k = 0; k < n; k++) scattered[((r + m) % m) * n + k] += u[j * n + k];
+        });
+        const taken = Float64Array.from(
+          { length: m * 4 },
+          (_, o) => x[Math.floor(o / 4) * n + at(columns.flat()[o % 4])],
+        );
+        return Float64Array.from([...taken, ...scattered]);
+      },
+      shapes: [[m, n], [3, n]],
       roundings: 0,
     };
   }),
