@@ -126,14 +126,9 @@ function kernelPlan(
   return {
     kind: "reduce",
     reducer: form.reducer,
-    source: form.prologue ? form.prologue(inputs[0], ...inputs.slice(1)) : inputs[0],
+    source: form.prologue ? form.prologue(inputs[0]) : inputs[0],
     axes: form.axes,
-    epilogue: epilogueTerm(
-      graph,
-      stored,
-      kernel,
-      form.epilogue && ((result) => form.epilogue!(result, ...inputs)),
-    ),
+    epilogue: epilogueTerm(graph, stored, kernel, form.epilogue?.bind(form)),
     ...own,
   };
 }

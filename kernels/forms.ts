@@ -40,13 +40,10 @@ export type OpForm =
     readonly reducer: Reducer;
     /** Reduced axes of the input, ascending; the output keeps the others in order. */
     readonly axes: readonly number[];
-    /**
-     * The values reduced, from the input's term (default: the input); an op of several
-     * inputs reads the others' terms too.
-     */
-    prologue?(input: Term, ...others: Term[]): Term;
-    /** The output from the reduced value's term (default: the value) and the inputs' terms. */
-    epilogue?(result: Term, ...inputs: Term[]): Term;
+    /** The values reduced, from the input's term (default: the input). */
+    prologue?(input: Term): Term;
+    /** The output from the reduced value's term (default: the value). */
+    epilogue?(result: Term): Term;
   }
   | { readonly kind: "matmul"; readonly params: MatmulParams };
 
@@ -92,9 +89,9 @@ export function encodeForm(
   const { kernels, partials } = generateReduce({
     kind: "reduce",
     reducer: form.reducer,
-    source: form.prologue ? form.prologue(terms[0], ...terms.slice(1)) : terms[0],
+    source: form.prologue ? form.prologue(terms[0]) : terms[0],
     axes: form.axes,
-    epilogue: form.epilogue?.(resultTerm(shapes.output), ...terms),
+    epilogue: form.epilogue?.(resultTerm(shapes.output)),
   }, "uniform");
   if (partials === 0) {
     dispatchGenerated(runtime, op, kernels[0], (source) => inputs[source], [output]);

@@ -205,7 +205,7 @@ export function signatureOf(
         return `m(${expressionSignature(t.expr)})[${t.args.map(ref)}]${size}`;
       case "view":
         return t.view.kind === "gather"
-          ? `g${ref(t.view.rows)}:${gathersBlocks(t) ? "b" : ""}${
+          ? `g${ref(t.view.rows)}:${gathersBlocks(t) ? "b" : ""}${t.view.along ? "a" : ""}${
             mode === "inline" ? `${t.view.rowSize}/${t.view.count}/${t.view.axisSize}` : ""
           }[${ref(t.source)}]`
           : `v(${dimsSignature(t.view.dims, mode)}${mode === "inline" ? `@${t.view.offset}` : ""})${

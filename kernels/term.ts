@@ -64,11 +64,17 @@ export type View =
     /**
      * NumPy's `take` along an axis: the source viewed as `[outer, axisSize, rowSize]`,
      * the output as `[outer, count, rowSize]`; output `[a, j, k]` reads source
-     * `[a, rows[j], k]`, a negative index counting from the end of the axis.
+     * `[a, rows[j], k]` — or, `along` (NumPy's `take_along_axis`), `[a, rows[a, j, k], k]`
+     * — a negative index counting from the end of the axis.
      */
     readonly kind: "gather";
-    /** Indices (whole numbers in float32, in [−axisSize, axisSize)), `count` of them. */
+    /**
+     * Indices (whole numbers in float32, in [−axisSize, axisSize)): `count` of them, or
+     * `along`, one per output element.
+     */
     readonly rows: Term;
+    /** Whether `rows` has the output's shape, read at the output's own index. */
+    readonly along: boolean;
     /** Elements per row: the product of the source's dimensions after the axis. */
     readonly rowSize: number;
     /** Indices read: the size of `rows`. */
@@ -250,8 +256,30 @@ export function gatherView(source: Term, rows: Term, axis = 0): Term {
     view: {
       kind: "gather",
       rows,
+      along: false,
       rowSize: sizeOf(source.shape.slice(axis + 1)),
       count: sizeOf(rows.shape),
+      axisSize: source.shape[axis],
+    },
+    source,
+  };
+}
+
+/**
+ * `source` read along `axis` at the indices `rows` holds for each output element
+ * (NumPy's `take_along_axis`): `rows` has the output's shape, which is `source`'s but
+ * along `axis`.
+ */
+export function gatherAlongView(source: Term, rows: Term, axis: number): Term {
+  return {
+    kind: "view",
+    shape: rows.shape,
+    view: {
+      kind: "gather",
+      rows,
+      along: true,
+      rowSize: sizeOf(source.shape.slice(axis + 1)),
+      count: rows.shape[axis],
       axisSize: source.shape[axis],
     },
     source,

@@ -136,15 +136,17 @@ export class Writer {
     const source = this.fn(t.source, false);
     const rowSize = this.u32((c) => gatherOf(c, k).rowSize);
     const axisSize = this.u32((c) => gatherOf(c, k).axisSize);
-    // A negative index counts from the end of the axis (NumPy's `take`).
+    // The index of output i: of its position j along the axis, or (`along`) its own. A
+    // negative index counts from the end of the axis (NumPy's `take`).
     const index =
       `  let r = i32(${rows}(j));\n  let row = u32(select(r, r + i32(${axisSize}), r < 0));`;
     if (!gathersBlocks(t)) {
-      return `  let j = i / ${rowSize};\n${index}\n  return ${source}(row * ${rowSize} + i % ${rowSize});`;
+      const j = view.along ? "i" : `i / ${rowSize}`;
+      return `  let j = ${j};\n${index}\n  return ${source}(row * ${rowSize} + i % ${rowSize});`;
     }
     const count = this.u32((c) => gatherOf(c, k).count);
     return [
-      `  let j = (i / ${rowSize}) % ${count};`,
+      `  let j = ${view.along ? "i" : `(i / ${rowSize}) % ${count}`};`,
       index,
       `  let block = i / (${rowSize} * ${count});`,
       `  return ${source}((block * ${axisSize} + row) * ${rowSize} + i % ${rowSize});`,

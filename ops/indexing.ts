@@ -6,17 +6,13 @@
  * 0): eagerly one copy kernel, under `jit` no kernel of its own — its consumer reads `x`
  * at the gathered index (an embedding lookup is folded into the matmul that uses it).
  *
- * `scatterAdd` is a reduction with a prologue (`kernels/forms.ts`): output element
- * `[a, r, k]` sums, over the indices j in order, `updates[a, j, k]` where `indices[j]`
- * is r, and 0 elsewhere. So each output loops over every index in a fixed order, on the
- * reduction kernel's fixed tree: no atomics, no sort, and the result is bit-identical
- * run to run, on every adapter (a float atomic add would sum in arrival order). The
- * price is `count` comparisons per output element — the same work as the one-hot
- * matmul `takeRows`'s gradient runs, without the matmul. Under `jit` the reduction
- * fuses as any other: its prologue and epilogue inline what feeds and follows it.
+ * `scatterAdd` is the hand-written kernel of `kernels/scatter_add.ts`: each output
+ * element starts from x and adds the updates whose index hits it in index order —
+ * NumPy's `add.at` order, so no atomics, bit-identical runs and NumPy's float32 values.
+ * Its gradients: the identity for x, a gather for the updates.
  */
-import { call, input, literal, position, scalar } from "../kernels/expression.ts";
-import { gatherView, mapTerm, reshapeTerm, stridedView, type Term } from "../kernels/term.ts";
+import { encodeScatterAdd } from "../kernels/scatter_add.ts";
+import { gatherAlongView, gatherView } from "../kernels/term.ts";
 import { checkIndices } from "./_indices.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { activeTape } from "./_tape.ts";
@@ -27,12 +23,19 @@ import {
   checkResultSize,
   checkTensors,
 } from "./_validate.ts";
+import { broadcastTo } from "./broadcast.ts";
 import { fill } from "./creation.ts";
+import { scope } from "./scope.ts";
 import { describe, formatShape, isTensor, type Tensor } from "./tensor.ts";
 
-/** The axis taken along; the indices' own shape is known from the inputs. */
-interface AxisParams {
+/**
+ * The axis indexed, and how the indices are read: `take`'s (one index per position along
+ * the axis, any shape) or, `along`, `take_along_axis`'s (one per element, of the
+ * gathered shape).
+ */
+interface IndexParams {
   readonly axis: number;
+  readonly along: boolean;
 }
 
 /** `shape` seen as `[outer, n, inner]` around `axis`. */
@@ -46,94 +49,91 @@ function gatheredShape(shape: readonly number[], axis: number, indices: readonly
   return [...shape.slice(0, axis), ...indices, ...shape.slice(axis + 1)];
 }
 
-const gatherOp: OpDefinition<AxisParams> = {
-  name: "gather",
-  reference([x, indices], { axis }, shapes) {
-    const [outer, n, inner] = around(shapes.inputs[0], axis);
-    const rows = checkIndices("gather", indices, n);
-    const out = new Float32Array(outer * rows.length * inner);
-    for (let a = 0; a < outer; a++) {
-      rows.forEach((r, j) => {
-        const from = (a * n + r) * inner;
-        out.set(x.subarray(from, from + inner), (a * rows.length + j) * inner);
-      });
+/**
+ * Calls `visit(from, to)` for every element a gather copies, from `x`'s flat index to
+ * the result's: the reference of both ops and both ways of reading indices.
+ */
+function forEachGathered(
+  op: string,
+  indices: Float32Array,
+  { axis, along }: IndexParams,
+  xShape: readonly number[],
+  outShape: readonly number[],
+  visit: (from: number, to: number) => void,
+): void {
+  const [outer, n, inner] = around(xShape, axis);
+  const rows = checkIndices(op, indices, n);
+  const count = along ? outShape[axis] : rows.length;
+  for (let a = 0, to = 0; a < outer; a++) {
+    for (let j = 0; j < count; j++) {
+      for (let k = 0; k < inner; k++, to++) {
+        visit((a * n + rows[along ? to : j]) * inner + k, to);
+      }
     }
-    return out;
-  },
-  form: ({ axis }) => ({ kind: "term", build: ([x, indices]) => gatherView(x, indices, axis) }),
-  // The transpose of a gather sums the gradient's rows into the positions they came from.
-  vjp: (g, [x, indices], { axis }, needed) => [
-    needed[0] ? scatterAddOf(fill("gather", x.backend, x.shape, 0), indices, g, axis) : null,
-    null,
-  ],
-};
-
-const scatterAddOp: OpDefinition<AxisParams> = {
-  name: "scatterAdd",
-  reference([x, indices, updates], { axis }, shapes) {
-    const [outer, n, inner] = around(shapes.inputs[0], axis);
-    const rows = checkIndices("scatterAdd", indices, n);
-    const sums = new Float64Array(x.length);
-    for (let a = 0; a < outer; a++) {
-      rows.forEach((r, j) => {
-        for (let k = 0; k < inner; k++) {
-          sums[(a * n + r) * inner + k] += updates[(a * rows.length + j) * inner + k];
-        }
-      });
-    }
-    // Where the updates sum to zero (or nothing hits) x stays as it is, −0 included.
-    return Float32Array.from(x, (v, i) => (sums[i] === 0 ? v : v + sums[i]));
-  },
-  form: ({ axis }, shapes) => {
-    const [outer, n, inner] = around(shapes.inputs[0], axis);
-    const count = shapes.inputs[1].reduce((a, b) => a * b, 1);
-    // The summed values, [outer, n, inner, count]: updates[a, j, k] where indices[j] = r.
-    const spread = [outer, n, inner, count];
-    return {
-      kind: "reduce",
-      reducer: "sum",
-      axes: [3],
-      prologue(_x: Term, indices: Term, updates: Term) {
-        const index = stridedView(indices, spread, [0, 0, 0, 1], 0);
-        const row = stridedView(mapTerm(position(), [], [n]), spread, [0, 1, 0, 0], 0);
-        const update = stridedView(updates, spread, [count * inner, 0, 1, inner], 0);
-        // A negative index counts from the end of the axis; n travels as a word.
-        const fromStart = call(
-          "where",
-          call("less", input(0), literal(0)),
-          call("add", input(0), scalar(n)),
-          input(0),
-        );
-        const hit = call("equal", fromStart, input(1));
-        return mapTerm(call("where", hit, input(2), literal(0)), [index, row, update], spread);
-      },
-      // x where nothing (or a sum of zeros) hit: keeps x's −0, which x + 0 would not.
-      epilogue(result: Term, x: Term) {
-        const kept = call("equal", input(0), literal(0));
-        return mapTerm(
-          call("where", kept, input(1), call("add", input(1), input(0))),
-          [result, reshapeTerm(x, result.shape)],
-          result.shape,
-        );
-      },
-    };
-  },
-  staticKey: ({ axis }) => `${axis}`,
-  vjp: (g, [_x, indices], { axis }, needed) => [
-    needed[0] ? g : null,
-    null,
-    needed[2] ? runOp(gatherOp, [g, indices], { axis }, gathered(g, indices, axis)) : null,
-  ],
-};
-
-/** The shape `gather` gives for `x` and `indices` along `axis`. */
-function gathered(x: Tensor, indices: Tensor, axis: number): number[] {
-  return gatheredShape(x.shape, axis, indices.shape);
+  }
 }
 
-/** `scatterAdd` once validated: for `gather`'s gradient too. */
-function scatterAddOf(x: Tensor, indices: Tensor, updates: Tensor, axis: number): Tensor {
-  return runOp(scatterAddOp, [x, indices, updates], { axis }, x.shape);
+const gatherOp: OpDefinition<IndexParams> = {
+  name: "gather",
+  reference([x, indices], params, shapes) {
+    const out = new Float32Array(shapes.output.reduce((a, b) => a * b, 1));
+    forEachGathered(
+      gatherOpOf(params).name,
+      indices,
+      params,
+      shapes.inputs[0],
+      shapes.output,
+      (from, to) => {
+        out[to] = x[from];
+      },
+    );
+    return out;
+  },
+  form: ({ axis, along }) => ({
+    kind: "term",
+    build: ([x, indices]) =>
+      along ? gatherAlongView(x, indices, axis) : gatherView(x, indices, axis),
+  }),
+  // The transpose of a gather sums the gradient's rows into the positions they came from.
+  vjp: (g, [x, indices], params, needed) => [
+    needed[0] ? scatterAddOf(fill("gather", x.backend, x.shape, 0), indices, g, params) : null,
+    null,
+  ],
+};
+
+/** `takeAlongAxis`: the gather that reads one index per element, named in its errors. */
+const takeAlongAxisOp: OpDefinition<IndexParams> = { ...gatherOp, name: "takeAlongAxis" };
+
+/** The gather op of `params`' way of reading indices. */
+function gatherOpOf({ along }: IndexParams): OpDefinition<IndexParams> {
+  return along ? takeAlongAxisOp : gatherOp;
+}
+
+const scatterAddOp: OpDefinition<IndexParams> = {
+  name: "scatterAdd",
+  reference([x, indices, updates], params, shapes) {
+    // In float64 from x, each update in index order (NumPy's order: the same ±0).
+    const sums = Float64Array.from(x);
+    forEachGathered("scatterAdd", indices, params, shapes.output, shapes.inputs[2], (to, from) => {
+      sums[to] += updates[from];
+    });
+    return Float32Array.from(sums);
+  },
+  kernel(runtime, inputs, output, { axis, along }, shapes) {
+    const [outer, n, inner] = around(shapes.inputs[0], axis);
+    const count = along ? shapes.inputs[2][axis] : shapes.inputs[1].reduce((a, b) => a * b, 1);
+    encodeScatterAdd(runtime, inputs, output, { outer, n, inner, count, along });
+  },
+  vjp: (g, [_x, indices, updates], params, needed) => [
+    needed[0] ? g : null,
+    null,
+    needed[2] ? runOp(gatherOpOf(params), [g, indices], params, updates.shape) : null,
+  ],
+};
+
+/** `scatterAdd` once validated: for the gathers' gradients too. */
+function scatterAddOf(x: Tensor, indices: Tensor, updates: Tensor, params: IndexParams): Tensor {
+  return runOp(scatterAddOp, [x, indices, updates], params, x.shape);
 }
 
 /** The options of the indexing ops. */
@@ -244,19 +244,85 @@ export function gather(
     input,
     checked,
     [input],
-    (index) => runOp(gatherOp, [input, index], { axis }, shape),
+    (index) => runOp(gatherOp, [input, index], { axis, along: false }, shape),
   );
+}
+
+/**
+ * The elements of `x` at `indices` along `axis`, one index per element (NumPy's
+ * `take_along_axis`): `indices` has x's rank; along `axis` it says which element of x
+ * each result element takes, and in the other dimensions it broadcasts with `x` as
+ * NumPy broadcasts (each pair equal, or one of them 1). The usual partner of `argsort`
+ * and `topK`'s indices. Index checks: as for {@linkcode gather}.
+ *
+ * @param x A tensor of at least one dimension.
+ * @param indices Whole numbers in [−n, n), n = `x.shape[axis]`: a tensor of x's rank on
+ *   x's backend (an array for a 1-D x).
+ * @param options {@linkcode IndexingOptions}: `axis` (here default −1, the last).
+ * @returns A new tensor: the broadcast shape, `indices.shape[axis]` along `axis`; exact
+ *   copies of `x`'s values.
+ * @example
+ * ```ts
+ * import { cpu, takeAlongAxis } from "@deno-gpu/kernels";
+ * const ref = cpu();
+ * using x = ref.tensor([10, 30, 20, 60, 50, 40], [2, 3]);
+ * using largest = takeAlongAxis(x, ref.tensor([1, 0], [2, 1]));
+ * console.log(largest.shape, await largest.read()); // [2, 1] Float32Array [30, 60]
+ * ```
+ */
+export function takeAlongAxis(
+  x: Tensor,
+  indices: Tensor | ArrayLike<number>,
+  options?: IndexingOptions,
+): Tensor {
+  checkArity("takeAlongAxis", arguments, 3);
+  const op = "takeAlongAxis";
+  const [input] = checkTensors(op, { x });
+  const rank = input.shape.length;
+  const axis = checkAxisOf(op, input, options ?? { axis: -1 });
+  const checked = checkIndexArgument(op, input, indices, input.shape[axis]);
+  const given = indexShape(checked);
+  if (given.length !== rank) {
+    throw new RangeError(
+      `${op}: expected indices of x's rank ${rank}, got shape ${formatShape(given)}`,
+    );
+  }
+  const shape = input.shape.map((d, i) => {
+    if (i === axis) return given[i];
+    if (d !== given[i] && d !== 1 && given[i] !== 1) {
+      throw new RangeError(
+        `${op}: expected indices that broadcast with x ${
+          formatShape(input.shape)
+        } outside axis ${axis}, got shape ${formatShape(given)}`,
+      );
+    }
+    return Math.max(d, given[i]);
+  });
+  checkResultSize(op, input.backend, shape);
+  const widen = (t: Tensor, to: readonly number[]) =>
+    t.shape.every((d, i) => d === to[i]) ? t : broadcastTo(t, to);
+  return withIndices(input, checked, [input], (index) =>
+    scope(() =>
+      runOp(
+        takeAlongAxisOp,
+        [
+          widen(input, shape.map((d, i) => (i === axis ? input.shape[axis] : d))),
+          widen(index, shape),
+        ],
+        { axis, along: true },
+        shape,
+      )
+    ));
 }
 
 /**
  * `x` plus `updates` summed into the positions `gather` would read (NumPy's
  * `np.add.at(x, (…, indices), updates)` on a copy): element `[a, r, k]` of the result is
- * `x[a, r, k]` plus every `updates[a, j, k]` whose index `indices[j]` is r; repeated
- * indices accumulate. The sum is deterministic — bit-identical run to run — and within
- * γ(h)·(|x| + Σ|updates|) of the exact one for h hits; where the hits sum to zero (or
- * nothing hits) the result is `x` itself, so a −0 in `x` stays −0 (NumPy's `x + 0` would
- * give +0: the one difference). Out-of-range indices: as for {@linkcode gather}; on the
- * GPU such an index adds nowhere.
+ * `x[a, r, k]` plus every `updates[a, j, k]` whose index `indices[j]` is r, added in
+ * the order of j; repeated indices accumulate. The result is deterministic —
+ * bit-identical run to run — and NumPy's float32 one (within γ(h)·(|x| + Σ|updates|) of
+ * the exact sum for h hits); an element nothing hits is `x`'s, bit for bit.
+ * Out-of-range indices: as for {@linkcode gather}; on the GPU such an index adds nowhere.
  *
  * @param x A tensor of at least one dimension.
  * @param indices As for {@linkcode gather}: a tensor of any shape or an array.
@@ -297,6 +363,6 @@ export function scatterAdd(
     input,
     checked,
     [input, values],
-    (index) => scatterAddOf(input, index, values, axis),
+    (index) => scatterAddOf(input, index, values, { axis, along: false }),
   );
 }

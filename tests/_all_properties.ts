@@ -44,7 +44,11 @@ import {
   shapeOpsProperty,
 } from "./_properties_layout.ts";
 import { creationProperty, randomNormalProperty } from "./_properties_creation.ts";
-import { gatherProperty, scatterAddProperty } from "./_properties_indexing.ts";
+import {
+  gatherProperty,
+  scatterAddProperty,
+  takeAlongAxisProperty,
+} from "./_properties_indexing.ts";
 import { adamProperty, sgdProperty } from "./_properties_optimizers.ts";
 import { conv2dGradientsProperty, conv2dProperty } from "./_properties_conv2d.ts";
 import { poolGradProperty, poolProperty } from "./_properties_pool.ts";
@@ -82,6 +86,7 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   secondWaveLayoutProperty,
   gatherProperty,
   scatterAddProperty,
+  takeAlongAxisProperty,
   creationProperty,
   randomNormalProperty,
   sgdProperty,

@@ -3,13 +3,15 @@
  * with indices of rank 0 to 2 (repeats and negative ones included): `gather` copies bit
  * for bit what the reference copies, and the reference puts each value where an
  * independent coordinate computation (written here, NumPy's `take`) says it goes;
- * `scatterAdd` is within the bound of its sums of every exact value (derived at
- * {@linkcode scatterAddBound}) and bit-identical run to run.
+ * `scatterAdd` is within the bound of its sums of the reference's (derived at
+ * {@linkcode scatterAddBound}), is NumPy's `add.at` in float32 bit for bit (computed
+ * here: the kernel adds in index order), and is bit-identical run to run.
  */
 import fc from "fast-check";
-import { type Backend, gather, scatterAdd, type Tensor } from "../mod.ts";
+import { type Backend, gather, scatterAdd, takeAlongAxis, type Tensor } from "../mod.ts";
 import {
   assertBitwise,
+  assertBitwiseOrFlushed,
   assertShape,
   assertWithin,
   coordinates,
@@ -90,6 +92,64 @@ export const gatherProperty: OpProperty<IndexingCase> = {
   },
 };
 
+/** A case of takeAlongAxis: x's shape and axis, the indices' extent along it, broadcasting. */
+export interface AlongCase {
+  shape: number[];
+  axis: number;
+  count: number;
+  /** Bit d set: dimension d (off the axis) is 1 in x; bit d + 4: 1 in the indices. */
+  ones: number;
+  profile: Profile;
+  seed: number;
+}
+
+/** takeAlongAxis: bit for bit the reference's, which takes where NumPy's definition says. */
+export const takeAlongAxisProperty: OpProperty<AlongCase> = {
+  name: "takeAlongAxis: GPU copies exactly what the reference takes, broadcasting as NumPy",
+  cases: fc.record({
+    shape: fc.array(fc.oneof(fc.constantFrom(1, 2, 3, 7), fc.integer({ min: 1, max: 12 })), {
+      minLength: 1,
+      maxLength: 4,
+    }).filter((s) => size(s) <= 2000),
+    axis: fc.nat(3),
+    count: fc.integer({ min: 1, max: 9 }),
+    ones: fc.nat(255),
+    profile,
+    seed,
+  }).map((c) => ({ ...c, axis: c.axis % c.shape.length })),
+  numRuns: 40,
+  async check(backend, { shape, axis, count, ones, profile: kind, seed: s }) {
+    const n = shape[axis];
+    const xShape = shape.map((d, i) => (i !== axis && ones & (1 << i) ? 1 : d));
+    const indexShape = shape.map((d, i) =>
+      i === axis ? count : ones & (1 << (i + 4)) && !(ones & (1 << i)) ? 1 : d
+    );
+    const out = shape.map((d, i) => (i === axis ? count : Math.max(xShape[i], indexShape[i])));
+    const x = values(size(xShape), kind, s);
+    const indices = Array.from(
+      { length: size(indexShape) },
+      (_, j) => ((s >> 2) + 3 * j * j) % (2 * n) - n,
+    );
+    const what = `takeAlongAxis of [${xShape}] at [${indexShape}] along ${axis} seed=${s}`;
+    using gx = backend.tensor(x, xShape);
+    using gi = backend.tensor(indices, indexShape);
+    using got = takeAlongAxis(gx, gi, { axis });
+    using want = takeAlongAxis(ref.tensor(x, xShape), ref.tensor(indices, indexShape), { axis });
+    assertShape(got.shape, out, what);
+    const expected = await want.read();
+    assertBitwise(await got.read(), expected, what);
+    // out[c] = x[c with c[axis] = indices[c]], each read at its broadcast coordinate.
+    const at = (c: number[], dims: number[]) =>
+      c.reduce((f, v, d) => f * dims[d] + (dims[d] === 1 ? 0 : v), 0);
+    const placed = Float32Array.from({ length: size(out) }, (_, o) => {
+      const c = coordinates(o, out);
+      const r = (indices[at(c, indexShape)] + n) % n;
+      return x[at(c.map((v, d) => (d === axis ? r : v)), xShape)];
+    });
+    assertBitwise(expected, placed, `${what} (reference against take_along_axis)`);
+  },
+};
+
 /**
  * The bound of one element of `scatterAdd` with h hits and A = |x| + Σ|updates hit|.
  * The kernel adds the h updates in some order (its reduction tree) and then x: the
@@ -102,9 +162,10 @@ export function scatterAddBound(hits: number, absSum: number): number {
   return hits === 0 ? 0 : gamma(hits + 1) * absSum;
 }
 
-/** scatterAdd: within its bound of the reference, and the same bits when run again. */
+/** scatterAdd: within its bound of the reference, np.add.at's bits, the same bits again. */
 export const scatterAddProperty: OpProperty<IndexingCase> = {
-  name: "scatterAdd: GPU within γ(h + 1)·(|x| + Σ|updates|) of the reference, bit-identical reruns",
+  name:
+    "scatterAdd: GPU is np.add.at in float32 bit for bit, within γ(h + 1)·Σ of the reference, rerun alike",
   cases,
   numRuns: 30,
   async check(backend, c) {
@@ -126,16 +187,18 @@ export const scatterAddProperty: OpProperty<IndexingCase> = {
     using flushed = run(ref, x.map(flushSubnormal), u.map(flushSubnormal));
     const actual = await got.read();
     assertBitwise(await again.read(), actual, `${what} (a second run)`);
-    // Hits and absolute sums per element, counted here from coordinates.
-    const hits = new Float64Array(x.length);
-    const absSums = Float64Array.from(x, Math.abs);
-    for (let o = 0; o < u.length; o++) {
+    // Where each update goes, hits and absolute sums per element, from coordinates.
+    const targets = Array.from(u, (_, o) => {
       const a = Math.floor(o / (indices.length * inner));
       const j = Math.floor(o / inner) % indices.length;
-      const e = (a * n + (indices[j] + n) % n) * inner + (o % inner);
+      return (a * n + (indices[j] + n) % n) * inner + (o % inner);
+    });
+    const hits = new Float64Array(x.length);
+    const absSums = Float64Array.from(x, Math.abs);
+    targets.forEach((e, o) => {
       hits[e]++;
       absSums[e] += Math.abs(u[o]);
-    }
+    });
     assertWithin(
       actual,
       await want.read(),
@@ -143,5 +206,12 @@ export const scatterAddProperty: OpProperty<IndexingCase> = {
       what,
       await flushed.read(),
     );
+    // np.add.at in float32: x, then each update in index order, each sum rounded.
+    const addAt = (flush: (v: number) => number) => {
+      const out = Float32Array.from(x, flush);
+      targets.forEach((e, o) => out[e] = flush(Math.fround(out[e] + flush(u[o]))));
+      return out;
+    };
+    assertBitwiseOrFlushed(actual, addAt((v) => v), addAt(flushSubnormal), `${what} (np.add.at)`);
   },
 };

@@ -127,6 +127,7 @@ import {
   sum,
   sumToShape,
   syntheticData,
+  takeAlongAxis,
   takeRows,
   tanh,
   Tensor,
@@ -1166,6 +1167,20 @@ function entries(f: Fixtures): Entry[] {
       ],
       arity: 4,
       options: 3,
+    },
+    {
+      name: "takeAlongAxis",
+      call: forward(takeAlongAxis),
+      // Along the last axis of [2, 3] (or the first, broadcast over the columns): indices [2, 1].
+      valid: () => [m23, w21, { axis: -1 }],
+      positions: [
+        T(0, [s, v3]),
+        { index: 1, ok: never, extra: [[0], v3, m23.shape, ...f.bad] },
+        { index: 2, ok: optional(isObject) },
+        { index: 2, field: "axis", ok: optional(isInt(-2, 1)), extra: [2, -3, 0.5] },
+      ],
+      arity: 3,
+      options: 2,
     },
     {
       name: "randomNormal",

@@ -92,6 +92,7 @@ import {
   sub,
   sum,
   sumToShape,
+  takeAlongAxis,
   takeRows,
   tanh,
   type Tensor,
@@ -685,6 +686,27 @@ const CASES: Record<string, fc.Arbitrary<Case>> = {
         return Float64Array.from([...taken, ...scattered]);
       },
       shapes: [[m, n], [3, n]],
+      roundings: 0,
+    };
+  }),
+  // takeAlongAxis with repeats, per row and broadcast over the rows: its gradient is the
+  // scatterAdd that reads one index per element, then broadcastTo's sum over the rows.
+  "takeAlongAxis (per row, broadcast)": matrix.map(([m, n]) => {
+    const perRow = Array.from({ length: m * 3 }, (_, k) => (k * 5) % (2 * n) - n);
+    const shared = [n - 1, -1, 0];
+    return {
+      op: (x: Tensor) =>
+        concat([
+          reshape(takeAlongAxis(x, x.backend.tensor(perRow, [m, 3]), { axis: 1 }), [m * 3]),
+          reshape(takeAlongAxis(x, x.backend.tensor(shared, [1, 3]), { axis: -1 }), [m * 3]),
+        ]),
+      f64: ([x]) =>
+        Float64Array.from({ length: 2 * m * 3 }, (_, o) => {
+          const [i, c] = [Math.floor(o / 3) % m, o % 3];
+          const r = o < m * 3 ? perRow[i * 3 + c] : shared[c];
+          return x[i * n + (r + n) % n];
+        }),
+      shapes: [[m, n]],
       roundings: 0,
     };
   }),

@@ -4,28 +4,38 @@
  * arguments; and under `jit`, an embedding lookup folded into the matmul that reads it.
  */
 import assert from "node:assert/strict";
-import { type Backend, gather, jit, matmul, relu, scatterAdd, type Tensor } from "../mod.ts";
-import { assertProperty } from "./_properties.ts";
-import { gatherProperty, scatterAddProperty } from "./_properties_indexing.ts";
+import {
+  type Backend,
+  gather,
+  jit,
+  matmul,
+  relu,
+  scatterAdd,
+  takeAlongAxis,
+  type Tensor,
+} from "../mod.ts";
+import { assertProperty, type OpProperty } from "./_properties.ts";
+import {
+  gatherProperty,
+  scatterAddProperty,
+  takeAlongAxisProperty,
+} from "./_properties_indexing.ts";
 import { assertBitwise, folded, gpuTest, ref, runs, values } from "./_harness.ts";
 
-// The folded grid (7 workgroups per dimension) checks the gather's copy kernel; scatterAdd's
-// reduction takes a workgroup per element, past that grid's 343 for most cases.
-gpuTest(gatherProperty.name, async (dev) => {
-  for (const backend of [dev, folded!]) {
-    await assertProperty(
-      gatherProperty,
-      backend,
-      runs(backend === dev ? gatherProperty.numRuns : 10),
-    );
-  }
-});
+// The folded grid (7 workgroups per dimension) checks the gathers' copy kernels.
+for (const property of [gatherProperty, takeAlongAxisProperty] as OpProperty<unknown>[]) {
+  gpuTest(property.name, async (dev) => {
+    for (const backend of [dev, folded!]) {
+      await assertProperty(property, backend, runs(backend === dev ? property.numRuns : 10));
+    }
+  });
+}
 gpuTest(
   scatterAddProperty.name,
   (dev) => assertProperty(scatterAddProperty, dev, runs(scatterAddProperty.numRuns)),
 );
 
-Deno.test("gather, scatterAdd: NumPy's values (np.take, np.add.at) and bad arguments", async () => {
+Deno.test("gather, takeAlongAxis, scatterAdd: NumPy's values (np.take, np.take_along_axis, np.add.at) and bad arguments", async () => {
   using x = ref.tensor(Array.from({ length: 24 }, (_, i) => i), [2, 3, 4]);
   using idx = ref.tensor([2, -1, 0, 1], [2, 2]);
   // np.take(np.arange(24).reshape(2, 3, 4), [[2, -1], [0, 1]], axis=1)[1, 0] → [20…23, 20…23]
@@ -60,6 +70,22 @@ Deno.test("gather, scatterAdd: NumPy's values (np.take, np.add.at) and bad argum
   assert.throws(
     () => gather(ref.tensor([1], []), [0]),
     /gather: expected x to have at least one dimension/,
+  );
+  // np.take_along_axis(np.array([[10, 30, 20], [60, 50, 40]]), [[1], [0]], axis=-1) → [[30], [60]]
+  using pairs = ref.tensor([10, 30, 20, 60, 50, 40], [2, 3]);
+  using along = takeAlongAxis(pairs, ref.tensor([1, 0], [2, 1]));
+  assert.deepEqual([...await along.read()], [30, 60]);
+  assert.throws(
+    () => takeAlongAxis(pairs, ref.tensor([0, 1])),
+    /takeAlongAxis: expected indices of x's rank 2, got shape \[2\]/,
+  );
+  assert.throws(
+    () => takeAlongAxis(pairs, ref.tensor([0, 1, 0, 1, 0, 1], [3, 2]), { axis: 1 }),
+    /takeAlongAxis: expected indices that broadcast with x \[2, 3\] outside axis 1, got shape \[3, 2\]/,
+  );
+  assert.throws(
+    () => takeAlongAxis(pairs, ref.tensor([3, 0], [2, 1])).read(),
+    /takeAlongAxis: expected indices in \[-3, 3\), got 3/,
   );
   assert.throws(
     () => scatterAdd(x, [0], ref.tensor([1, 2])),
