@@ -58,10 +58,7 @@ export interface PreparedCase {
 
 /** Deterministic values in [−1, 1] (no subnormals, no zeros by design). */
 export function benchValues(n: number, seed: number): Float32Array {
-  return Float32Array.from(
-    { length: n },
-    (_, i) => Math.sin(i * 0.61803 + seed),
-  );
+  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.61803 + seed));
 }
 
 /** A case whose inputs have `shapes` and whose op is `fn` applied to them. */
