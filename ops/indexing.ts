@@ -1,6 +1,7 @@
 /**
- * @file Indexing along an axis: `gather` (NumPy's `take`) and its transpose `scatterAdd`
- * (NumPy's `add.at`), each the other's gradient.
+ * @file Indexing along an axis: `gather` (NumPy's `take`), `takeAlongAxis` (its
+ * `take_along_axis`) and their transpose `scatterAdd` (NumPy's `add.at`), each the
+ * other's gradient; and `oneHot`, indices spread along a new axis.
  *
  * `gather` is a view (`kernels/term.ts`'s gather view, the one `takeRows` uses on axis
  * 0): eagerly one copy kernel, under `jit` no kernel of its own — its consumer reads `x`
@@ -12,8 +13,15 @@
  * Its gradients: the identity for x, a gather for the updates.
  */
 import { encodeScatterAdd } from "../kernels/scatter_add.ts";
-import { gatherAlongView, gatherView } from "../kernels/term.ts";
-import { checkIndices } from "./_indices.ts";
+import { call, input, position } from "../kernels/expression.ts";
+import {
+  broadcastView,
+  gatherAlongView,
+  gatherView,
+  mapTerm,
+  reshapeTerm,
+} from "../kernels/term.ts";
+import { checkIndices, MAX_INDEX } from "./_indices.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { activeTape } from "./_tape.ts";
 import {
@@ -313,6 +321,59 @@ export function takeAlongAxis(
         shape,
       )
     ));
+}
+
+const oneHotOp: OpDefinition<{ depth: number }> = {
+  name: "oneHot",
+  reference([indices], { depth }) {
+    const out = new Float32Array(indices.length * depth);
+    checkIndices("oneHot", indices, depth, { fromEnd: false }).forEach((r, j) => {
+      out[j * depth + r] = 1;
+    });
+    return out;
+  },
+  // Element (…, c) is indices[…] == c: the indices broadcast along a column of iota.
+  form: ({ depth }, shapes) => ({
+    kind: "term",
+    build: ([indices]) =>
+      mapTerm(
+        call("equal", input(0), input(1)),
+        [
+          broadcastView(reshapeTerm(indices, [...shapes.inputs[0], 1]), shapes.output),
+          broadcastView(mapTerm(position(), [], [depth]), shapes.output),
+        ],
+        shapes.output,
+      ),
+  }),
+  // Piecewise constant in the indices: no gradient flows.
+  vjp: () => [null],
+};
+
+/**
+ * One-hot rows (JAX's `nn.one_hot`, PyTorch's `one_hot`, in float32): for each index,
+ * a new trailing axis of `depth` elements, 1 at the index and 0 elsewhere. Indices on
+ * the host (a list, or a tensor of the CPU backend) outside [0, depth) are a
+ * `RangeError`, as PyTorch's; on the GPU such an index gives a row of zeros, as JAX's.
+ * Under `jit` it is computed where it is read (a one-hot matmul reads it in its loads).
+ *
+ * @param indices Class ids, whole numbers in [0, depth): a tensor of any shape.
+ * @param depth The number of classes, an integer ≥ 1.
+ * @returns A new tensor `[...indices.shape, depth]` of 0 and 1.
+ * @example
+ * ```ts
+ * import { cpu, oneHot } from "@deno-gpu/kernels";
+ * using rows = oneHot(cpu().tensor([2, 0]), 3);
+ * console.log(rows.shape, await rows.read()); // [2, 3] Float32Array [0, 0, 1, 1, 0, 0]
+ * ```
+ */
+export function oneHot(indices: Tensor, depth: number): Tensor {
+  checkArity("oneHot", arguments, 2);
+  const op = "oneHot";
+  const [index] = checkTensors(op, { indices });
+  const classes = checkInteger(op, "depth", depth, { min: 1, max: MAX_INDEX });
+  const shape = [...index.shape, classes];
+  checkResultSize(op, index.backend, shape);
+  return runOp(oneHotOp, [index], { depth: classes }, shape);
 }
 
 /**

@@ -46,6 +46,7 @@ import {
 import { creationProperty, randomNormalProperty } from "./_properties_creation.ts";
 import {
   gatherProperty,
+  oneHotProperty,
   scatterAddProperty,
   takeAlongAxisProperty,
 } from "./_properties_indexing.ts";
@@ -87,6 +88,7 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   gatherProperty,
   scatterAddProperty,
   takeAlongAxisProperty,
+  oneHotProperty,
   creationProperty,
   randomNormalProperty,
   sgdProperty,

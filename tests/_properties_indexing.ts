@@ -1,5 +1,5 @@
 /**
- * @file The properties of the indexing ops on tensors of rank 1 to 4, along any axis,
+ * @file The properties of the indexing ops (and `oneHot`, bit for bit) on tensors of rank 1 to 4, along any axis,
  * with indices of rank 0 to 2 (repeats and negative ones included): `gather` copies bit
  * for bit what the reference copies, and the reference puts each value where an
  * independent coordinate computation (written here, NumPy's `take`) says it goes;
@@ -8,7 +8,7 @@
  * here: the kernel adds in index order), and is bit-identical run to run.
  */
 import fc from "fast-check";
-import { type Backend, gather, scatterAdd, takeAlongAxis, type Tensor } from "../mod.ts";
+import { type Backend, gather, oneHot, scatterAdd, takeAlongAxis, type Tensor } from "../mod.ts";
 import {
   assertBitwise,
   assertBitwiseOrFlushed,
@@ -147,6 +147,40 @@ export const takeAlongAxisProperty: OpProperty<AlongCase> = {
       return x[at(c.map((v, d) => (d === axis ? r : v)), xShape)];
     });
     assertBitwise(expected, placed, `${what} (reference against take_along_axis)`);
+  },
+};
+
+/** A case of oneHot: the indices' shape, the depth, and the seed the ids come from. */
+export interface OneHotCase {
+  indexShape: number[];
+  depth: number;
+  seed: number;
+}
+
+/** oneHot: bit for bit the reference's, 1 exactly where the id is and 0 elsewhere. */
+export const oneHotProperty: OpProperty<OneHotCase> = {
+  name: "oneHot: GPU rows equal the reference's, 1 at each id and 0 elsewhere",
+  cases: fc.record({
+    indexShape: fc.array(fc.integer({ min: 1, max: 12 }), { maxLength: 3 }),
+    depth: fc.oneof(fc.constantFrom(1, 2, 3, 7, 10), fc.integer({ min: 1, max: 300 })),
+    seed,
+  }),
+  numRuns: 30,
+  noSpecialValues: "its input is class ids: whole numbers in [0, depth), checked on the host",
+  async check(backend, { indexShape, depth, seed: s }) {
+    const ids = Array.from({ length: size(indexShape) }, (_, j) => (s + 13 * j * j) % depth);
+    const what = `oneHot of [${indexShape}] ids, depth ${depth}, seed=${s}`;
+    using gi = backend.tensor(ids, indexShape);
+    using got = oneHot(gi, depth);
+    using want = oneHot(ref.tensor(ids, indexShape), depth);
+    assertShape(got.shape, [...indexShape, depth], what);
+    const expected = await want.read();
+    assertBitwise(await got.read(), expected, what);
+    const rows = Float32Array.from(
+      { length: ids.length * depth },
+      (_, o) => ids[Math.floor(o / depth)] === o % depth ? 1 : 0,
+    );
+    assertBitwise(expected, rows, `${what} (reference against the definition)`);
   },
 };
 

@@ -91,6 +91,7 @@ import {
   mul,
   neg,
   notEqual,
+  oneHot,
   pad,
   pad2d,
   philox4x32,
@@ -1181,6 +1182,13 @@ function entries(f: Fixtures): Entry[] {
       ],
       arity: 3,
       options: 2,
+    },
+    {
+      name: "oneHot",
+      call: forward(oneHot),
+      valid: () => [labels, 3],
+      positions: [solo(0, [[0, 1], 2]), { index: 1, ok: isInt(1, 2 ** 24) }],
+      arity: 2,
     },
     {
       name: "randomNormal",

@@ -65,6 +65,7 @@ import {
   mul,
   neg,
   notEqual,
+  oneHot,
   pad,
   pad2d,
   pow,
@@ -980,6 +981,13 @@ Deno.test("stopGradient: no gradient flows through it, on both backends", async 
   assert.deepEqual([...await none.read()], [0, 0]);
   dx.dispose();
   none.dispose();
+});
+
+Deno.test("oneHot passes no gradient to its indices, on the reference", async () => {
+  using ids = ref.tensor([2, 0, 2]);
+  const [d] = grad((i: Tensor) => sum(mul(oneHot(i, 3), ref.tensor([1, 2, 3], [1, 3]))))(ids);
+  assert.deepEqual([...await d.read()], [0, 0, 0]);
+  d.dispose();
 });
 
 Deno.test("piecewise constant ops pass no gradient: rounding, sign, floorDiv, comparisons, logic", async () => {

@@ -9,6 +9,7 @@ import {
   gather,
   jit,
   matmul,
+  oneHot,
   relu,
   scatterAdd,
   takeAlongAxis,
@@ -17,13 +18,16 @@ import {
 import { assertProperty, type OpProperty } from "./_properties.ts";
 import {
   gatherProperty,
+  oneHotProperty,
   scatterAddProperty,
   takeAlongAxisProperty,
 } from "./_properties_indexing.ts";
 import { assertBitwise, folded, gpuTest, ref, runs, values } from "./_harness.ts";
 
 // The folded grid (7 workgroups per dimension) checks the gathers' copy kernels.
-for (const property of [gatherProperty, takeAlongAxisProperty] as OpProperty<unknown>[]) {
+for (
+  const property of [gatherProperty, takeAlongAxisProperty, oneHotProperty] as OpProperty<unknown>[]
+) {
   gpuTest(property.name, async (dev) => {
     for (const backend of [dev, folded!]) {
       await assertProperty(property, backend, runs(backend === dev ? property.numRuns : 10));
@@ -35,7 +39,7 @@ gpuTest(
   (dev) => assertProperty(scatterAddProperty, dev, runs(scatterAddProperty.numRuns)),
 );
 
-Deno.test("gather, takeAlongAxis, scatterAdd: NumPy's values (np.take, np.take_along_axis, np.add.at) and bad arguments", async () => {
+Deno.test("gather, takeAlongAxis, scatterAdd, oneHot: NumPy's and PyTorch's values, and bad arguments", async () => {
   using x = ref.tensor(Array.from({ length: 24 }, (_, i) => i), [2, 3, 4]);
   using idx = ref.tensor([2, -1, 0, 1], [2, 2]);
   // np.take(np.arange(24).reshape(2, 3, 4), [[2, -1], [0, 1]], axis=1)[1, 0] → [20…23, 20…23]
@@ -87,6 +91,19 @@ Deno.test("gather, takeAlongAxis, scatterAdd: NumPy's values (np.take, np.take_a
     () => takeAlongAxis(pairs, ref.tensor([3, 0], [2, 1])).read(),
     /takeAlongAxis: expected indices in \[-3, 3\), got 3/,
   );
+  // torch.nn.functional.one_hot(torch.tensor([[2], [0]]), 3) → [[[0, 0, 1]], [[1, 0, 0]]]
+  using hot = oneHot(ref.tensor([2, 0], [2, 1]), 3);
+  assert.deepEqual(hot.shape, [2, 1, 3]);
+  assert.deepEqual([...await hot.read()], [0, 0, 1, 1, 0, 0]);
+  assert.throws(
+    () => oneHot(ref.tensor([-1]), 3).read(),
+    /oneHot: expected indices in \[0, 3\), got -1/,
+  );
+  assert.throws(
+    () => oneHot(ref.tensor([0]), 0),
+    /oneHot: expected depth to be an integer in \[1, 16777216\], got 0/,
+  );
+  assert.throws(() => oneHot([0] as never, 2), /oneHot: expected indices to be a tensor/);
   assert.throws(
     () => scatterAdd(x, [0], ref.tensor([1, 2])),
     /scatterAdd: expected updates of shape \[1, 3, 4\]/,
