@@ -150,15 +150,16 @@ export interface IndexingOptions {
   readonly axis?: number;
 }
 
-/** Checks `x` and the axis option: `x` has at least one dimension. */
-function checkAxisOf(op: string, x: Tensor, options: unknown): number {
+/** Checks `x` and the axis option (absent: `fallback`): `x` has at least one dimension. */
+function checkAxisOf(op: string, x: Tensor, options: unknown, fallback = 0): number {
   const rank = x.shape.length;
   if (rank < 1) {
     throw new RangeError(`${op}: expected x to have at least one dimension, got a scalar`);
   }
   const o = checkOptions(op, options, false, ["axis"]);
-  if (o.axis === undefined) return 0;
-  const axis = checkInteger(op, "axis", o.axis, { min: -rank, max: rank - 1 });
+  const axis = o.axis === undefined
+    ? fallback
+    : checkInteger(op, "axis", o.axis, { min: -rank, max: rank - 1 });
   return axis < 0 ? axis + rank : axis;
 }
 
@@ -287,7 +288,7 @@ export function takeAlongAxis(
   const op = "takeAlongAxis";
   const [input] = checkTensors(op, { x });
   const rank = input.shape.length;
-  const axis = checkAxisOf(op, input, options ?? { axis: -1 });
+  const axis = checkAxisOf(op, input, options, -1);
   const checked = checkIndexArgument(op, input, indices, input.shape[axis]);
   const given = indexShape(checked);
   if (given.length !== rank) {

@@ -45,6 +45,7 @@ import {
 } from "./_properties_layout.ts";
 import { creationProperty, randomNormalProperty } from "./_properties_creation.ts";
 import {
+  arangeProperty,
   gatherProperty,
   oneHotProperty,
   scatterAddProperty,
@@ -89,6 +90,7 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   scatterAddProperty,
   takeAlongAxisProperty,
   oneHotProperty,
+  arangeProperty,
   creationProperty,
   randomNormalProperty,
   sgdProperty,

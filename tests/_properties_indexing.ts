@@ -1,5 +1,5 @@
 /**
- * @file The properties of the indexing ops (and `oneHot`, bit for bit) on tensors of rank 1 to 4, along any axis,
+ * @file The properties of the indexing ops (and `oneHot`, bit for bit, and `arange`) on tensors of rank 1 to 4, along any axis,
  * with indices of rank 0 to 2 (repeats and negative ones included): `gather` copies bit
  * for bit what the reference copies, and the reference puts each value where an
  * independent coordinate computation (written here, NumPy's `take`) says it goes;
@@ -8,7 +8,15 @@
  * here: the kernel adds in index order), and is bit-identical run to run.
  */
 import fc from "fast-check";
-import { type Backend, gather, oneHot, scatterAdd, takeAlongAxis, type Tensor } from "../mod.ts";
+import {
+  arange,
+  type Backend,
+  gather,
+  oneHot,
+  scatterAdd,
+  takeAlongAxis,
+  type Tensor,
+} from "../mod.ts";
 import {
   assertBitwise,
   assertBitwiseOrFlushed,
@@ -21,6 +29,7 @@ import {
   profile,
   seed,
   size,
+  U,
   values,
 } from "./_numerics.ts";
 import { type OpProperty, ref } from "./_properties.ts";
@@ -181,6 +190,65 @@ export const oneHotProperty: OpProperty<OneHotCase> = {
       (_, o) => ids[Math.floor(o / depth)] === o % depth ? 1 : 0,
     );
     assertBitwise(expected, rows, `${what} (reference against the definition)`);
+  },
+};
+
+/** A case of arange: start, step and a length (stop is placed from them). */
+export interface ArangeCase {
+  start: number;
+  step: number;
+  length: number;
+  /** Where stop falls in the last step: a fraction of it. */
+  past: number;
+}
+
+/**
+ * arange: NumPy's length ⌈(stop − start)/step⌉, the reference's values start + i·step
+ * rounded once, the GPU's within u·(1 + u)·|i·step| + 2u·|start + i·step| of them (it
+ * rounds the product and the sum: |fl(fl(i·s) + a) − (i·s + a)| ≤ u·|i·s| +
+ * u·(|i·s + a| + u·|i·s|), and the reference is within u·|i·s + a|), exact for whole
+ * numbers.
+ */
+export const arangeProperty: OpProperty<ArangeCase> = {
+  name: "arange: NumPy's length, start + i·step within two roundings, whole numbers exact",
+  cases: fc.record({
+    start: fc.oneof(
+      fc.integer({ min: -1000, max: 1000 }),
+      fc.double({ min: -1e4, max: 1e4, noNaN: true }),
+    ),
+    step: fc.oneof(
+      fc.integer({ min: -50, max: 50 }).filter((v) => v !== 0),
+      fc.double({ min: 1e-3, max: 100, noNaN: true }),
+      fc.double({ min: -100, max: -1e-3, noNaN: true }),
+    ),
+    length: fc.oneof(fc.integer({ min: 1, max: 10 }), fc.integer({ min: 1, max: 5000 })),
+    past: fc.double({ min: 0.05, max: 0.95, noNaN: true }),
+  }),
+  numRuns: 40,
+  noSpecialValues: "start, stop and step are finite numbers, checked at the boundary",
+  async check(backend, { start, step, length, past }) {
+    const stop = start + (length - 1 + past) * step;
+    const what = `arange(${start}, ${stop}, ${step})`;
+    using got = arange(backend, start, stop, step);
+    using want = arange(ref, start, stop, step);
+    const n = Math.ceil((stop - start) / step);
+    assertShape(got.shape, [n], what);
+    assertShape(want.shape, [n], `${what} (reference)`);
+    const [a, st] = [Math.fround(start), Math.fround(step)];
+    const expected = await want.read();
+    assertBitwise(
+      expected,
+      Float32Array.from({ length: n }, (_, i) => a + i * st),
+      `${what} (reference)`,
+    );
+    const actual = await got.read();
+    if (Number.isInteger(a) && Number.isInteger(st)) assertBitwise(actual, expected, what);
+    assertWithin(
+      actual,
+      expected,
+      (i) => U * ((1 + U) * Math.abs(i * st) + 2 * Math.abs(a + i * st)),
+      what,
+    );
   },
 };
 

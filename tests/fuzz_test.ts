@@ -19,6 +19,7 @@ import {
   add,
   all,
   any,
+  arange,
   argmax,
   argmin,
   avgPool2d,
@@ -1189,6 +1190,18 @@ function entries(f: Fixtures): Entry[] {
       valid: () => [labels, 3],
       positions: [solo(0, [[0, 1], 2]), { index: 1, ok: isInt(1, 2 ** 24) }],
       arity: 2,
+    },
+    {
+      name: "arange",
+      call: forward(arange),
+      valid: () => [b, 0, 3, 1],
+      positions: [
+        { index: 0, ok: never, extra: [{ kind: "cpu" }, v3] },
+        { index: 1, ok: isNumber },
+        { index: 2, ok: optional(isNumber) },
+        { index: 3, ok: optional(isNumber), extra: [0, -0] },
+      ],
+      arity: 4,
     },
     {
       name: "randomNormal",

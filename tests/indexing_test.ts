@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  arange,
   type Backend,
   gather,
   jit,
@@ -17,6 +18,7 @@ import {
 } from "../mod.ts";
 import { assertProperty, type OpProperty } from "./_properties.ts";
 import {
+  arangeProperty,
   gatherProperty,
   oneHotProperty,
   scatterAddProperty,
@@ -26,7 +28,12 @@ import { assertBitwise, folded, gpuTest, ref, runs, values } from "./_harness.ts
 
 // The folded grid (7 workgroups per dimension) checks the gathers' copy kernels.
 for (
-  const property of [gatherProperty, takeAlongAxisProperty, oneHotProperty] as OpProperty<unknown>[]
+  const property of [
+    gatherProperty,
+    takeAlongAxisProperty,
+    oneHotProperty,
+    arangeProperty,
+  ] as OpProperty<unknown>[]
 ) {
   gpuTest(property.name, async (dev) => {
     for (const backend of [dev, folded!]) {
@@ -39,7 +46,7 @@ gpuTest(
   (dev) => assertProperty(scatterAddProperty, dev, runs(scatterAddProperty.numRuns)),
 );
 
-Deno.test("gather, takeAlongAxis, scatterAdd, oneHot: NumPy's and PyTorch's values, and bad arguments", async () => {
+Deno.test("gather, takeAlongAxis, scatterAdd, oneHot, arange: NumPy's and PyTorch's values, bad arguments", async () => {
   using x = ref.tensor(Array.from({ length: 24 }, (_, i) => i), [2, 3, 4]);
   using idx = ref.tensor([2, -1, 0, 1], [2, 2]);
   // np.take(np.arange(24).reshape(2, 3, 4), [[2, -1], [0, 1]], axis=1)[1, 0] → [20…23, 20…23]
@@ -104,6 +111,13 @@ Deno.test("gather, takeAlongAxis, scatterAdd, oneHot: NumPy's and PyTorch's valu
     /oneHot: expected depth to be an integer in \[1, 16777216\], got 0/,
   );
   assert.throws(() => oneHot([0] as never, 2), /oneHot: expected indices to be a tensor/);
+  // np.arange(5, 0, -2) → [5, 3, 1]; np.arange(2) → [0, 1]; np.arange(1, 1) is empty: refused.
+  using down = arange(ref, 5, 0, -2);
+  assert.deepEqual([...await down.read()], [5, 3, 1]);
+  assert.throws(() => arange(ref, 1, 1), /arange: expected at least one value from 1 to 1 by 1/);
+  assert.throws(() => arange(ref, 0, 1, 0), /arange: expected a step other than 0/);
+  assert.throws(() => arange(ref, NaN), /arange: expected start to be a finite number/);
+  assert.throws(() => arange(ref, 0, 2 ** 40), /arange: expected a tensor of at most/);
   assert.throws(
     () => scatterAdd(x, [0], ref.tensor([1, 2])),
     /scatterAdd: expected updates of shape \[1, 3, 4\]/,
