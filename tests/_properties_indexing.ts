@@ -133,7 +133,7 @@ export const takeAlongAxisProperty: OpProperty<AlongCase> = {
     const indexShape = shape.map((d, i) =>
       i === axis ? count : ones & (1 << (i + 4)) && !(ones & (1 << i)) ? 1 : d
     );
-    const out = shape.map((d, i) => (i === axis ? count : Math.max(xShape[i], indexShape[i])));
+    const out = shape.map((_, i) => (i === axis ? count : Math.max(xShape[i], indexShape[i])));
     const x = values(size(xShape), kind, s);
     const indices = Array.from(
       { length: size(indexShape) },
