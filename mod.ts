@@ -100,6 +100,8 @@ export { logSoftmax, logSumExp, softmax } from "./ops/softmax.ts";
 export { stopGradient } from "./ops/stop_gradient.ts";
 export { concat, pad, pad2d, type PadOptions, reverse, slice, takeRows } from "./ops/layout.ts";
 export { stack, tile } from "./ops/stacking.ts";
+export { arange } from "./ops/arange.ts";
+export { gather, type IndexingOptions, oneHot, scatterAdd, takeAlongAxis } from "./ops/indexing.ts";
 export { randomNormal, type RandomNormalOptions } from "./ops/random_normal.ts";
 export {
   loadSafetensors,

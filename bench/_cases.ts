@@ -11,6 +11,7 @@ import {
   cumsum,
   dropout,
   exp,
+  gather,
   l2Penalty,
   matmul,
   mean,
@@ -18,6 +19,7 @@ import {
   randomKey,
   relu,
   scale,
+  scatterAdd,
   sgdStep,
   sort,
   square,
@@ -57,7 +59,10 @@ export interface PreparedCase {
 
 /** Deterministic values in [−1, 1] (no subnormals, no zeros by design). */
 export function benchValues(n: number, seed: number): Float32Array {
-  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.61803 + seed));
+  return Float32Array.from(
+    { length: n },
+    (_, i) => Math.sin(i * 0.61803 + seed),
+  );
 }
 
 /** A case whose inputs have `shapes` and whose op is `fn` applied to them. */
@@ -142,7 +147,69 @@ function sortCases(): BenchCase[] {
   return TIERS.map((tier, i) => {
     const log = [12, 16, 20][i];
     const n = 2 ** log;
-    return sized("sort", tier, `2^${log}`, [[n]], { unit: "GB/s", work: 8 * n }, (x) => sort(x));
+    return sized(
+      "sort",
+      tier,
+      `2^${log}`,
+      [[n]],
+      { unit: "GB/s", work: 8 * n },
+      (x) => sort(x),
+    );
+  });
+}
+
+/**
+ * An embedding's lookup and its gradient: `gather` of n rows of a [v, d] table (reads n
+ * indices and n·d values, writes n·d) and `scatterAdd` of [n, d] updates into it (reads
+ * the table, the indices and the updates, writes the table), n = 64, 256, 1024 rows of
+ * d = 16, 64, 128 from v = 100, 1000, 10⁴; the indices repeat (a stride coprime to v).
+ */
+function indexingCases(): BenchCase[] {
+  return TIERS.flatMap((tier, i) => {
+    const [v, d, n] = [[100, 16, 64], [1000, 64, 256], [10_000, 128, 1024]][i];
+    const rows = Float32Array.from({ length: n }, (_, j) => (j * 7919) % v);
+    const size = `${n} of [${v}, ${d}]`;
+    const indexed = (
+      op: string,
+      shapes: number[][],
+      work: number,
+      fn: (inputs: Tensor[], indices: Tensor) => Tensor,
+    ): BenchCase => ({
+      op,
+      tier,
+      size,
+      shapes,
+      unit: "GB/s",
+      work,
+      prepare(backend) {
+        const inputs = shapes.map((shape, k) =>
+          backend.tensor(
+            benchValues(shape.reduce((a, b) => a * b, 1), k),
+            shape,
+          )
+        );
+        const indices = backend.tensor(rows);
+        return {
+          inputs,
+          run: () => fn(inputs, indices),
+          dispose: () => [...inputs, indices].forEach((t) => t.dispose()),
+        };
+      },
+    });
+    return [
+      indexed(
+        "gather",
+        [[v, d]],
+        4 * (2 * n * d + n),
+        ([table], ids) => gather(table, ids),
+      ),
+      indexed(
+        "scatterAdd",
+        [[v, d], [n, d]],
+        4 * (2 * v * d + n * d + n),
+        ([table, updates], ids) => scatterAdd(table, ids, updates),
+      ),
+    ];
   });
 }
 
@@ -152,7 +219,12 @@ const KEY = randomKey(42);
 export const BENCH_OPS: readonly BenchCase[] = [
   ...matmulCases(),
   ...corr2dCases(),
-  ...elementwise("sgdStep", 2, 1, (p, g) => sgdStep(p, g, { lr: 0.1, weightDecay: 0.01 })),
+  ...elementwise(
+    "sgdStep",
+    2,
+    1,
+    (p, g) => sgdStep(p, g, { lr: 0.1, weightDecay: 0.01 }),
+  ),
   ...elementwise("dropout", 1, 1, (x) => dropout(x, 0.5, KEY)),
   ...elementwise("l2Penalty", 1, 0, (w) => l2Penalty(w)),
   ...elementwise("add", 2, 1, (a, b) => add(a, b)),
@@ -165,6 +237,7 @@ export const BENCH_OPS: readonly BenchCase[] = [
   ...elementwise("mean", 1, 0, (x) => mean(x)),
   ...elementwise("cumsum", 1, 1, (x) => cumsum(x, { axis: 0 })),
   ...sortCases(),
+  ...indexingCases(),
 ];
 
 /**
@@ -172,9 +245,14 @@ export const BENCH_OPS: readonly BenchCase[] = [
  * second on the CPU reference, ~5 on the GPU here), so a run stays within minutes on
  * two cores; `undefined` lets `deno bench` decide.
  */
-export function benchIterations(c: BenchCase, rate: number): number | undefined {
+export function benchIterations(
+  c: BenchCase,
+  rate: number,
+): number | undefined {
   const seconds = c.work / rate;
-  return seconds > 0.02 ? Math.max(1, Math.min(10, Math.round(0.5 / seconds))) : undefined;
+  return seconds > 0.02
+    ? Math.max(1, Math.min(10, Math.round(0.5 / seconds)))
+    : undefined;
 }
 
 /** Throughput benches put this many calls in flight before one wait. */

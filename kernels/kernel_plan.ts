@@ -25,7 +25,14 @@
  */
 import { expressionSignature, runtimeWords, type Word } from "./expression.ts";
 import { LruCache } from "./lru_cache.ts";
-import { type Shape, sizeOf, type StridedDim, type Term, termChildren } from "./term.ts";
+import {
+  gathersBlocks,
+  type Shape,
+  sizeOf,
+  type StridedDim,
+  type Term,
+  termChildren,
+} from "./term.ts";
 
 /** How a reduction combines values (the arg reducers keep the value's index too). */
 export type Reducer = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
@@ -198,7 +205,9 @@ export function signatureOf(
         return `m(${expressionSignature(t.expr)})[${t.args.map(ref)}]${size}`;
       case "view":
         return t.view.kind === "gather"
-          ? `g${ref(t.view.rows)}:${mode === "inline" ? t.view.rowSize : ""}[${ref(t.source)}]`
+          ? `g${ref(t.view.rows)}:${gathersBlocks(t) ? "b" : ""}${t.view.along ? "a" : ""}${
+            mode === "inline" ? `${t.view.rowSize}/${t.view.count}/${t.view.axisSize}` : ""
+          }[${ref(t.source)}]`
           : `v(${dimsSignature(t.view.dims, mode)}${mode === "inline" ? `@${t.view.offset}` : ""})${
             t.view.outside ? `o${ref(t.view.outside)}` : ""
           }[${ref(t.source)}]${size}`;

@@ -2,7 +2,7 @@
  * @file The values a generated kernel computes, as a small DAG of terms. A term has a
  * shape and a value at every flat (row-major) index of it: a bound buffer, an
  * elementwise expression of terms of its own shape, a view of another term (an index
- * rewrite: broadcast, transpose, slice, pad, reverse, gather of rows), or the kernel's
+ * rewrite: broadcast, transpose, slice, pad, reverse, gather along an axis), or the kernel's
  * accumulated result (what a reduction or a matmul computed, for its epilogue).
  *
  * Views make reshape, broadcast, transpose and slice free: nothing is copied, the
@@ -61,11 +61,26 @@ export type View =
     readonly outside?: Term;
   }
   | {
+    /**
+     * NumPy's `take` along an axis: the source viewed as `[outer, axisSize, rowSize]`,
+     * the output as `[outer, count, rowSize]`; output `[a, j, k]` reads source
+     * `[a, rows[j], k]` — or, `along` (NumPy's `take_along_axis`), `[a, rows[a, j, k], k]`
+     * — a negative index counting from the end of the axis.
+     */
     readonly kind: "gather";
-    /** Row indices (whole numbers in float32), one per output row. */
+    /**
+     * Indices (whole numbers in float32, in [−axisSize, axisSize)): `count` of them, or
+     * `along`, one per output element.
+     */
     readonly rows: Term;
-    /** Elements per row. */
+    /** Whether `rows` has the output's shape, read at the output's own index. */
+    readonly along: boolean;
+    /** Elements per row: the product of the source's dimensions after the axis. */
     readonly rowSize: number;
+    /** Indices read: the size of `rows`. */
+    readonly count: number;
+    /** The source's extent along the axis. */
+    readonly axisSize: number;
   };
 
 /**
@@ -230,15 +245,49 @@ export function reverseView(source: Term, axes?: readonly number[]): Term {
 }
 
 /**
- * Rows of `source` (leading dimension) at the indices held by `rows` (a 1-D term of
- * whole numbers): output `[rows, ...rest]`.
+ * `source` taken along `axis` (default 0: rows) at the indices held by `rows` (a term of
+ * whole numbers, any shape, negative counting from the end): output
+ * `[...before axis, ...rows.shape, ...after axis]`, NumPy's `take`.
  */
-export function gatherView(source: Term, rows: Term): Term {
-  const rowSize = sizeOf(source.shape.slice(1));
+export function gatherView(source: Term, rows: Term, axis = 0): Term {
   return {
     kind: "view",
-    shape: [rows.shape[0], ...source.shape.slice(1)],
-    view: { kind: "gather", rows, rowSize },
+    shape: [...source.shape.slice(0, axis), ...rows.shape, ...source.shape.slice(axis + 1)],
+    view: {
+      kind: "gather",
+      rows,
+      along: false,
+      rowSize: sizeOf(source.shape.slice(axis + 1)),
+      count: sizeOf(rows.shape),
+      axisSize: source.shape[axis],
+    },
     source,
   };
+}
+
+/**
+ * `source` read along `axis` at the indices `rows` holds for each output element
+ * (NumPy's `take_along_axis`): `rows` has the output's shape, which is `source`'s but
+ * along `axis`.
+ */
+export function gatherAlongView(source: Term, rows: Term, axis: number): Term {
+  return {
+    kind: "view",
+    shape: rows.shape,
+    view: {
+      kind: "gather",
+      rows,
+      along: true,
+      rowSize: sizeOf(source.shape.slice(axis + 1)),
+      count: rows.shape[axis],
+      axisSize: source.shape[axis],
+    },
+    source,
+  };
+}
+
+/** Whether a gather view repeats over dimensions before its axis (a structural fact). */
+export function gathersBlocks(t: Term & { kind: "view" }): boolean {
+  const view = t.view as View & { kind: "gather" };
+  return sizeOf(t.shape) > view.count * view.rowSize;
 }

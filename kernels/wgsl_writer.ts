@@ -17,7 +17,7 @@ import {
   type Getter,
   type KernelPlan,
 } from "./kernel_plan.ts";
-import type { StridedDim, Term, View } from "./term.ts";
+import { gathersBlocks, type StridedDim, type Term, type View } from "./term.ts";
 
 /**
  * Names of one phase of a program kernel: its functions are prefixed, its words follow
@@ -135,7 +135,22 @@ export class Writer {
     const rows = this.fn(view.rows, false);
     const source = this.fn(t.source, false);
     const rowSize = this.u32((c) => gatherOf(c, k).rowSize);
-    return `  let row = u32(${rows}(i / ${rowSize}));\n  return ${source}(row * ${rowSize} + i % ${rowSize});`;
+    const axisSize = this.u32((c) => gatherOf(c, k).axisSize);
+    // The index of output i: of its position j along the axis, or (`along`) its own. A
+    // negative index counts from the end of the axis (NumPy's `take`).
+    const index =
+      `  let r = i32(${rows}(j));\n  let row = u32(select(r, r + i32(${axisSize}), r < 0));`;
+    if (!gathersBlocks(t)) {
+      const j = view.along ? "i" : `i / ${rowSize}`;
+      return `  let j = ${j};\n${index}\n  return ${source}(row * ${rowSize} + i % ${rowSize});`;
+    }
+    const count = this.u32((c) => gatherOf(c, k).count);
+    return [
+      `  let j = ${view.along ? "i" : `(i / ${rowSize}) % ${count}`};`,
+      index,
+      `  let block = i / (${rowSize} * ${count});`,
+      `  return ${source}((block * ${axisSize} + row) * ${rowSize} + i % ${rowSize});`,
+    ].join("\n");
   }
 
   #strided(

@@ -45,6 +45,13 @@ import {
   shapeOpsProperty,
 } from "./_properties_layout.ts";
 import { creationProperty, randomNormalProperty } from "./_properties_creation.ts";
+import {
+  arangeProperty,
+  gatherProperty,
+  oneHotProperty,
+  scatterAddProperty,
+  takeAlongAxisProperty,
+} from "./_properties_indexing.ts";
 import { adamProperty, sgdProperty } from "./_properties_optimizers.ts";
 import { conv2dGradientsProperty, conv2dProperty } from "./_properties_conv2d.ts";
 import { poolGradProperty, poolProperty } from "./_properties_pool.ts";
@@ -82,6 +89,11 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   shapeOpsProperty,
   concatProperty,
   secondWaveLayoutProperty,
+  gatherProperty,
+  scatterAddProperty,
+  takeAlongAxisProperty,
+  oneHotProperty,
+  arangeProperty,
   creationProperty,
   randomNormalProperty,
   sgdProperty,

@@ -19,6 +19,7 @@ import {
   add,
   all,
   any,
+  arange,
   argmax,
   argmin,
   argsort,
@@ -49,6 +50,7 @@ import {
   floor,
   floorDiv,
   foldIn,
+  gather,
   gelu,
   gpu,
   GpuBackend,
@@ -91,6 +93,7 @@ import {
   mul,
   neg,
   notEqual,
+  oneHot,
   pad,
   pad2d,
   philox4x32,
@@ -105,6 +108,7 @@ import {
   rsqrt,
   saveSafetensors,
   scale,
+  scatterAdd,
   scope,
   SGD,
   sgdStep,
@@ -127,6 +131,7 @@ import {
   sum,
   sumToShape,
   syntheticData,
+  takeAlongAxis,
   takeRows,
   tanh,
   Tensor,
@@ -218,6 +223,12 @@ const isRows = (v: unknown) =>
   v !== null && typeof v === "object" && Number.isInteger((v as ArrayLike<unknown>).length) &&
   (v as ArrayLike<unknown>).length >= 1 && (v as ArrayLike<unknown>).length <= 1000 &&
   Array.from(v as ArrayLike<unknown>).every(isInt(0, 2));
+
+/** Indices into an axis of `n` (array-likes longer than 1000 count as refused). */
+const isIndices = (n: number) => (v: unknown) =>
+  v !== null && typeof v === "object" && Number.isInteger((v as ArrayLike<unknown>).length) &&
+  (v as ArrayLike<unknown>).length >= 1 && (v as ArrayLike<unknown>).length <= 1000 &&
+  Array.from(v as ArrayLike<unknown>).every(isInt(-n, n - 1));
 
 /** An integer in [min, max], or a pair of them: a pooling's kernel, stride or padding. */
 const isPair = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: unknown) =>
@@ -1151,6 +1162,75 @@ function entries(f: Fixtures): Entry[] {
         },
       ],
       arity: 2,
+    },
+    {
+      name: "gather",
+      call: forward(gather),
+      valid: () => [m23, [1, 0], { axis: 1 }],
+      positions: [
+        solo(0, [s]),
+        {
+          index: 1,
+          ok: isIndices(3),
+          extra: [[3], [-4], [0.5], ["0"], [NaN], [], { length: 2 ** 40 }, [0, , 1], ...f.bad],
+        },
+        { index: 2, ok: optional(isObject) },
+        { index: 2, field: "axis", ok: optional(isInt(-2, 1)), extra: [2, -3, 0.5, "1"] },
+      ],
+      arity: 3,
+      options: 2,
+    },
+    {
+      name: "scatterAdd",
+      call: forward(scatterAdd),
+      // Along axis 1 of [2, 3] at one index: updates [2, 1].
+      valid: () => [m23, [2], w21, { axis: 1 }],
+      positions: [
+        T(0, [s, v3]),
+        {
+          index: 1,
+          ok: (v) => isIndices(3)(v) && (v as ArrayLike<unknown>).length === 1,
+          extra: [[3], [-4], [0.5], [NaN], [0, 1], { length: 2 ** 40 }, ...f.bad],
+        },
+        T(2, [m23, v3, s]),
+        { index: 3, ok: optional(isObject) },
+        { index: 3, field: "axis", ok: (v) => v === 1 || v === -1, extra: [0, 2, undefined] },
+      ],
+      arity: 4,
+      options: 3,
+    },
+    {
+      name: "takeAlongAxis",
+      call: forward(takeAlongAxis),
+      // Along the last axis of [2, 3] (or the first, broadcast over the columns): indices [2, 1].
+      valid: () => [m23, w21, { axis: -1 }],
+      positions: [
+        T(0, [s, v3]),
+        { index: 1, ok: never, extra: [[0], v3, m23.shape, ...f.bad] },
+        { index: 2, ok: optional(isObject) },
+        { index: 2, field: "axis", ok: optional(isInt(-2, 1)), extra: [2, -3, 0.5] },
+      ],
+      arity: 3,
+      options: 2,
+    },
+    {
+      name: "oneHot",
+      call: forward(oneHot),
+      valid: () => [labels, 3],
+      positions: [solo(0, [[0, 1], 2]), { index: 1, ok: isInt(1, 2 ** 24) }],
+      arity: 2,
+    },
+    {
+      name: "arange",
+      call: forward(arange),
+      valid: () => [b, 0, 3, 1],
+      positions: [
+        { index: 0, ok: never, extra: [{ kind: "cpu" }, v3] },
+        { index: 1, ok: isNumber },
+        { index: 2, ok: optional(isNumber) },
+        { index: 3, ok: optional(isNumber), extra: [0, -0] },
+      ],
+      arity: 4,
     },
     {
       name: "randomNormal",

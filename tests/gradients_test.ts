@@ -40,6 +40,7 @@ import {
   expm1,
   floor,
   floorDiv,
+  gather,
   gelu,
   grad,
   greaterEqual,
@@ -64,6 +65,7 @@ import {
   mul,
   neg,
   notEqual,
+  oneHot,
   pad,
   pad2d,
   pow,
@@ -74,6 +76,7 @@ import {
   round,
   rsqrt,
   scale,
+  scatterAdd,
   scope,
   sigmoid,
   sign,
@@ -91,6 +94,7 @@ import {
   sub,
   sum,
   sumToShape,
+  takeAlongAxis,
   takeRows,
   tanh,
   type Tensor,
@@ -661,6 +665,54 @@ const CASES: Record<string, fc.Arbitrary<Case>> = {
       roundings: 0,
     };
   }),
+  // gather along axis 1 with 2-D indices (repeats, a negative one): its gradient is a
+  // scatterAdd that sums the repeats; scatterAdd's are the identity (x) and a gather (updates).
+  "gather (axis 1, N-d indices), scatterAdd": matrix.map(([m, n]) => {
+    const columns = [[n - 1, 0], [-1, Math.floor(n / 2)]];
+    const at = (v: number) => (v + n) % n;
+    const rows = [m - 1, 0, -m];
+    return {
+      op: (x: Tensor, u: Tensor) =>
+        concat([
+          reshape(gather(x, x.backend.tensor(columns.flat(), [2, 2]), { axis: 1 }), [m * 4]),
+          reshape(scatterAdd(x, rows, u), [m * n]),
+        ]),
+      f64: ([x, u]) => {
+        const scattered = Float64Array.from(x);
+        rows.forEach((r, j) => {
+          for (let k = 0; k < n; k++) scattered[((r + m) % m) * n + k] += u[j * n + k];
+        });
+        const taken = Float64Array.from(
+          { length: m * 4 },
+          (_, o) => x[Math.floor(o / 4) * n + at(columns.flat()[o % 4])],
+        );
+        return Float64Array.from([...taken, ...scattered]);
+      },
+      shapes: [[m, n], [3, n]],
+      roundings: 0,
+    };
+  }),
+  // takeAlongAxis with repeats, per row and broadcast over the rows: its gradient is the
+  // scatterAdd that reads one index per element, then broadcastTo's sum over the rows.
+  "takeAlongAxis (per row, broadcast)": matrix.map(([m, n]) => {
+    const perRow = Array.from({ length: m * 3 }, (_, k) => (k * 5) % (2 * n) - n);
+    const shared = [n - 1, -1, 0];
+    return {
+      op: (x: Tensor) =>
+        concat([
+          reshape(takeAlongAxis(x, x.backend.tensor(perRow, [m, 3]), { axis: 1 }), [m * 3]),
+          reshape(takeAlongAxis(x, x.backend.tensor(shared, [1, 3]), { axis: -1 }), [m * 3]),
+        ]),
+      f64: ([x]) =>
+        Float64Array.from({ length: 2 * m * 3 }, (_, o) => {
+          const [i, c] = [Math.floor(o / 3) % m, o % 3];
+          const r = o < m * 3 ? perRow[i * 3 + c] : shared[c];
+          return x[i * n + (r + n) % n];
+        }),
+      shapes: [[m, n]],
+      roundings: 0,
+    };
+  }),
   // Reductions over axes (negative, keepDims): sum's terms are c; mean's c·fl(1/count).
   "sum and mean over axes": fc.tuple(matrix, fc.integer({ min: 1, max: 4 })).map((
     [[m, n], p],
@@ -967,6 +1019,13 @@ Deno.test("stopGradient: no gradient flows through it, on both backends", async 
   assert.deepEqual([...await none.read()], [0, 0]);
   dx.dispose();
   none.dispose();
+});
+
+Deno.test("oneHot passes no gradient to its indices, on the reference", async () => {
+  using ids = ref.tensor([2, 0, 2]);
+  const [d] = grad((i: Tensor) => sum(mul(oneHot(i, 3), ref.tensor([1, 2, 3], [1, 3]))))(ids);
+  assert.deepEqual([...await d.read()], [0, 0, 0]);
+  d.dispose();
 });
 
 Deno.test("piecewise constant ops pass no gradient: rounding, sign, floorDiv, comparisons, logic", async () => {
