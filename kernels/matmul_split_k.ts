@@ -9,11 +9,11 @@
  * Launch: one workgroup per output, m·n workgroups, folded into more dimensions.
  * Takes hooks: its reads are loadA/loadB and its one store per output is storeC.
  */
-import { tiledMain } from "./_shared.ts";
 import {
   dispatchHooked,
   MATMUL_PARAMS_WGSL,
   type MatmulHooks,
+  matmulMain,
   type MatmulParams,
   type MatmulVariant,
   plainEncode,
@@ -26,7 +26,7 @@ const wgsl = (hooks: string) => /* wgsl */ `
 ${MATMUL_PARAMS_WGSL}
 ${hooks}
 var<workgroup> partial: array<f32, ${THREADS}>;
-${tiledMain(THREADS)}
+${matmulMain(THREADS)}
   let r = min(tile / params.n, params.m - 1u);
   let col = tile % params.n;
   var sum = 0.0;
