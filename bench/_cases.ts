@@ -56,7 +56,10 @@ export interface PreparedCase {
 
 /** Deterministic values in [−1, 1] (no subnormals, no zeros by design). */
 export function benchValues(n: number, seed: number): Float32Array {
-  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.61803 + seed));
+  return Float32Array.from(
+    { length: n },
+    (_, i) => Math.sin(i * 0.61803 + seed),
+  );
 }
 
 /** A case whose inputs have `shapes` and whose op is `fn` applied to them. */
@@ -122,6 +125,32 @@ function matmulCases(): BenchCase[] {
   });
 }
 
+/**
+ * Batched matmul [64, 128, 128]·[64, 128, 128] beside one product of the same flops and
+ * the same k, [1024, 128]·[128, 1024] (issue 22's target: the batch at ≥ 0.7× its
+ * GFLOP/s); both under `--only matmulBatched`, so that the comparison is one run.
+ */
+function batchedMatmulCases(): BenchCase[] {
+  const work = 2 * 64 * 128 ** 3;
+  return [
+    sized("matmulBatched", "medium", "64×128³", [[64, 128, 128], [
+      64,
+      128,
+      128,
+    ]], {
+      unit: "GFLOP/s",
+      work,
+    }, (a, b) => matmul(a, b)),
+    sized("matmulBatched", "medium", "1024×128×1024, one product", [
+      [1024, 128],
+      [128, 1024],
+    ], {
+      unit: "GFLOP/s",
+      work,
+    }, (a, b) => matmul(a, b)),
+  ];
+}
+
 /** corr2d of 64², 256², 1024² images with a 3×3 kernel. */
 function corr2dCases(): BenchCase[] {
   return TIERS.map((tier, i) => {
@@ -138,8 +167,14 @@ const KEY = randomKey(42);
 /** Every op at every size. Add an op here (one line) and every bench covers it. */
 export const BENCH_OPS: readonly BenchCase[] = [
   ...matmulCases(),
+  ...batchedMatmulCases(),
   ...corr2dCases(),
-  ...elementwise("sgdStep", 2, 1, (p, g) => sgdStep(p, g, { lr: 0.1, weightDecay: 0.01 })),
+  ...elementwise(
+    "sgdStep",
+    2,
+    1,
+    (p, g) => sgdStep(p, g, { lr: 0.1, weightDecay: 0.01 }),
+  ),
   ...elementwise("dropout", 1, 1, (x) => dropout(x, 0.5, KEY)),
   ...elementwise("l2Penalty", 1, 0, (w) => l2Penalty(w)),
   ...elementwise("add", 2, 1, (a, b) => add(a, b)),
@@ -158,9 +193,14 @@ export const BENCH_OPS: readonly BenchCase[] = [
  * second on the CPU reference, ~5 on the GPU here), so a run stays within minutes on
  * two cores; `undefined` lets `deno bench` decide.
  */
-export function benchIterations(c: BenchCase, rate: number): number | undefined {
+export function benchIterations(
+  c: BenchCase,
+  rate: number,
+): number | undefined {
   const seconds = c.work / rate;
-  return seconds > 0.02 ? Math.max(1, Math.min(10, Math.round(0.5 / seconds))) : undefined;
+  return seconds > 0.02
+    ? Math.max(1, Math.min(10, Math.round(0.5 / seconds)))
+    : undefined;
 }
 
 /** Throughput benches put this many calls in flight before one wait. */

@@ -59,19 +59,25 @@ function reference(
 
 /** `x` summed over the batch dimensions that `shape` broadcasts (NumPy's rule) to reach. */
 function sumToInput(x: Tensor, shape: readonly number[]): Tensor {
-  const same = x.shape.length === shape.length && x.shape.every((d, i) => d === shape[i]);
-  return same ? x : sumToShape(x, shape);
+  return sameShape(x.shape, shape) ? x : sumToShape(x, shape);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /**
  * The product C = op(A)·op(B) (batched: each matrix's), in one kernel of the tuned
- * variant; its vjp gives batched products of g with the operands, summed over the batch
- * dimensions an operand was broadcast along.
+ * variant. Under jit a matmul anchors a kernel that reads its operands through their
+ * views (a gathered minibatch, a transpose) and writes through its epilogue. Its vjp
+ * gives batched products of g with the operands, summed over the batch dimensions an
+ * operand was broadcast along.
  */
-const batchedMatmulOp: OpDefinition<MatmulParams> = {
+const matmulOp: OpDefinition<MatmulParams> = {
   name: "matmul",
   reference,
   kernel: encodeMatmul,
+  form: (params) => ({ kind: "matmul", params }),
   vjp(g, [a, b], { transposeA, transposeB }, needed) {
     // C = op(A)·op(B): dop(A) = g·op(B)ᵀ and dop(B) = op(A)ᵀ·g, transposed back
     // where A or B is stored transposed; the flags do it without copies.
@@ -88,16 +94,6 @@ const batchedMatmulOp: OpDefinition<MatmulParams> = {
       needed[1] ? sumToInput(db(), b.shape) : null,
     ];
   },
-};
-
-/**
- * One product of matrices: under jit a matmul anchors a kernel that reads its operands
- * through their views (a gathered minibatch, a transpose) and writes through its
- * epilogue. (A batch runs as its own kernel there: the fused hooks index one matrix.)
- */
-const matmulOp: OpDefinition<MatmulParams> = {
-  ...batchedMatmulOp,
-  form: (params) => ({ kind: "matmul", params }),
 };
 
 /**
@@ -161,7 +157,7 @@ export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor {
   const matrix = (t: Tensor, shape: number[]) => t.shape.length === 2 ? t : reshape(t, shape);
   if (sizeOf(batch) === 1) {
     const c = runOp(matmulOp, [matrix(left, a2), matrix(right, b2)], params, [m, n]);
-    return c.shape.length === outShape.length ? c : reshape(c, outShape);
+    return sameShape(c.shape, outShape) ? c : reshape(c, outShape);
   }
   if (sizeOf(batchB) === 1 && !transposeA && !vectorA) {
     // Only a is batched: its matrices are the rows of one [b·m, k] matrix.
@@ -180,10 +176,10 @@ export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor {
   const A = operand(vectorA ? reshape(left, a2) : left, batchA, a2);
   const B = operand(vectorB ? reshape(right, b2) : right, batchB, b2);
   const c = runOp(
-    batchedMatmulOp,
+    matmulOp,
     [A.t, B.t],
     { ...params, batch: sizeOf(batch), batchStrideA: A.stride, batchStrideB: B.stride },
     [...batch, m, n],
   );
-  return c.shape.length === outShape.length ? c : reshape(c, outShape);
+  return sameShape(c.shape, outShape) ? c : reshape(c, outShape);
 }

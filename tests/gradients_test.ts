@@ -54,6 +54,7 @@ import {
   logSigmoid,
   logSoftmax,
   logSumExp,
+  matmul,
   max,
   maximum,
   maxPool2d,
@@ -101,6 +102,7 @@ import {
 import { GELU_CONSTANTS } from "./_numerics.ts";
 import { gamma, gpuTest, ref, runs, seed, values } from "./_harness.ts";
 import { type Conv2dCase, conv2dOptions, conv2dShapes } from "./_properties_conv2d.ts";
+import { batchedCases, batchedShapes, numpyMatmul } from "./_properties_batched.ts";
 
 const H = 2 ** -17;
 type Shape = readonly number[];
@@ -415,6 +417,26 @@ const CASES: Record<string, fc.Arbitrary<Case>> = {
       roundings: c.og * c.kh * c.kw + 2,
     };
   }),
+  // Batched matmul, its batch dimensions broadcast (NumPy's matmul), 1-d operands too:
+  // bilinear (M₃ = 0); a term of dA or dB is one product g·b or a·g, summed over n (or m)
+  // and the broadcast batch — no more terms than outputs.
+  "matmul (batched, broadcast)": batchedCases.map((c) => ({
+    ...c,
+    m: c.vectorA ? 1 : 1 + c.m % 5,
+    k: 1 + c.k % 6,
+    n: c.vectorB ? 1 : 1 + c.n % 5,
+  })).map(
+    (c) => {
+      const shapes = batchedShapes(c);
+      const flags = { transposeA: c.transposeA, transposeB: c.transposeB };
+      return {
+        op: (a: Tensor, b: Tensor) => matmul(a, b, flags),
+        f64: ([a, b]) => numpyMatmul(c, a, b).exact,
+        shapes: [shapes.a, shapes.b],
+        roundings: 1,
+      };
+    },
+  ),
   // Copies: each gradient term is a c, summed.
   "neg, add, sub (broadcast)": broadcastPairs.map((s) =>
     elementwise((a, b) => sub(add(neg(a), b), a), (a, b) => -a + b - a, s, 1)
