@@ -294,6 +294,8 @@ interface Fixtures {
   /** conv2d's images [1, 2, 3, 3] and kernels [2, 1, 2, 2] (two groups). */
   x4: Tensor;
   w4: Tensor;
+  /** Three [3, 2] matrices: a batch that `x4`'s [1, 2] does not broadcast with. */
+  batch3: Tensor;
   /** A tensor that only the valid call of `dispose` disposes. */
   spare: Tensor;
 }
@@ -335,6 +337,7 @@ function fixtures(b: Backend, foreign: Backend[]): Fixtures {
     labels: b.tensor([0, 2]),
     x4: b.tensor(new Float32Array(18).fill(1), [1, 2, 3, 3]),
     w4: b.tensor(new Float32Array(8).fill(1), [2, 1, 2, 2]),
+    batch3: b.tensor(new Float32Array(18).fill(1), [3, 3, 2]),
     spare: b.tensor([1]),
   };
 }
@@ -345,7 +348,7 @@ function disposeFixtures(f: Fixtures): void {
   for (const t of [m23, m32, v3, col3, s, tall, wide, w21, w12, b1, img, labels, spare, bad[0]]) {
     t.dispose();
   }
-  for (const t of [f.x4, f.w4]) {
+  for (const t of [f.x4, f.w4, f.batch3]) {
     t.dispose();
   }
   foreign.forEach((t) => t.dispose());
@@ -362,6 +365,7 @@ const BAD_KEYS = [{ words: [1] }, { words: [1, -1] }, { words: [1, 2 ** 32] }, {
 
 function entries(f: Fixtures): Entry[] {
   const { b, m23, m32, v3, col3, s, tall, wide, w21, w12, b1, img, labels, spare, x4, w4 } = f;
+  const { batch3 } = f;
   const bad = [...f.bad, ...f.foreign];
   const maxElements = b.maxElements;
   const fitsShape = (v: unknown) => isShape(v) && v.reduce((a, d) => a * d, 1) <= maxElements;
@@ -699,6 +703,14 @@ function entries(f: Fixtures): Entry[] {
       call: (x, y) => matmul(x as Tensor, y as Tensor),
       valid: () => [tall, w12],
       positions: [{ index: 1, ok: never, extra: [wide] }],
+    },
+    {
+      // Batched: [1, 2, 3, 3]·[1, 1, 3, 3] broadcasts; batch [3] against [1, 2] does not,
+      // a scalar is no matrix, and [2, 3] has the wrong k.
+      name: "matmul",
+      call: (x, y) => matmul(x as Tensor, y as Tensor),
+      valid: () => [x4, img],
+      positions: [T(0, [s]), T(1, [batch3, s, m23])],
     },
     unary("l2Penalty", l2Penalty),
     {
