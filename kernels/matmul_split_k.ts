@@ -10,6 +10,7 @@
  * Takes hooks: its reads are loadA/loadB and its one store per output is storeC.
  */
 import {
+  batchOf,
   dispatchHooked,
   MATMUL_PARAMS_WGSL,
   type MatmulHooks,
@@ -48,7 +49,8 @@ function encodeHooked(runtime: GpuRuntime, params: MatmulParams, hooks: MatmulHo
 /** The split-k variant: one workgroup per output, a tree over 64 strided partial sums. */
 export const splitKVariant: MatmulVariant = {
   name: "splitK",
-  supports: (runtime, { m, n }) => m * n <= runtime.maxWorkgroupsPerDimension ** 3,
+  supports: (runtime, params) =>
+    params.m * params.n * batchOf(params).batch <= runtime.maxWorkgroupsPerDimension ** 3,
   encode: plainEncode(encodeHooked),
   encodeHooked,
 };

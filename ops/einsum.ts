@@ -106,20 +106,20 @@ function shaped(x: Tensor, shape: readonly number[]): Tensor {
   return same ? x : reshape(x, shape);
 }
 
-/** The diagonal of `x` over the axes labelled `l` (a label that appears twice or more). */
+/** The diagonal of `x` over its first two axes labelled `l` (a label repeated). */
 function diagonal(x: Labelled, l: string): Labelled {
   const first = x.labels.indexOf(l), second = x.labels.indexOf(l, first + 1);
-  const rest = [...x.labels].filter((_, d) => d !== first && d !== second).join("");
+  const rest = x.t.shape.map((_, d) => d).filter((d) => d !== first && d !== second);
   const n = x.t.shape[first];
-  const lead = [...rest].map((r) => x.t.shape[x.labels.indexOf(r)]);
+  const lead = rest.map((d) => x.t.shape[d]);
   // [..., n, n] flattened and padded to [..., n·(n + 1)]: element i·(n + 1) is x[…, i, i].
-  const perm = [...[...rest].map((r) => x.labels.indexOf(r)), first, second];
+  const perm = [...rest, first, second];
   const moved = perm.every((p, i) => p === i) ? x.t : transpose(x.t, perm);
   const flat = shaped(moved, [...lead, n * n]);
   const padded = pad(flat, [...lead.map(() => [0, 0] as [number, number]), [0, n]]);
   const rows = reshape(padded, [...lead, n, n + 1]);
   const column = slice(rows, [...lead.map(() => 0), 0, 0], [...lead, n, 1]);
-  return { t: reshape(column, [...lead, n]), labels: `${rest}${l}` };
+  return { t: reshape(column, [...lead, n]), labels: rest.map((d) => x.labels[d]).join("") + l };
 }
 
 /** `x` summed over its labels that `keep` lacks (none: `x` itself). */
