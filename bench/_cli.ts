@@ -53,9 +53,7 @@ export function parseBenchArgs(
       const unknown = [...only].filter((op) => !ops.includes(op));
       if (unknown.length || only.size === 0) {
         fail(
-          `--only expects op names from ${ops.join(", ")}, got ${
-            unknown.join(", ") || "none"
-          }`,
+          `--only expects op names from ${ops.join(", ")}, got ${unknown.join(", ") || "none"}`,
         );
       }
     } else if (flag === "--out") {
@@ -91,9 +89,7 @@ export function markdownTable(
   header: readonly string[],
   rows: readonly string[][],
 ): string {
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.map((r) => r[i].length))
-  );
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: readonly string[]) =>
     `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
   return [

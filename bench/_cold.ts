@@ -47,9 +47,7 @@ async function child(args: string[], location?: string): Promise<string> {
   const { code, stdout, stderr } = await command.output();
   if (code !== 0) {
     throw new Error(
-      `bench: a cold process failed (${args.join(" ")}):\n${
-        new TextDecoder().decode(stderr)
-      }`,
+      `bench: a cold process failed (${args.join(" ")}):\n${new TextDecoder().decode(stderr)}`,
     );
   }
   return new TextDecoder().decode(stdout);

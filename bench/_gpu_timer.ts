@@ -36,10 +36,8 @@ export async function openBenchDevice(): Promise<BenchDevice> {
       maxBufferSize: adapter.limits.maxBufferSize,
       maxTextureDimension2D: adapter.limits.maxTextureDimension2D,
       // As gpu() requests them, so matmul's tiled kernel sizes its tiles as users get them.
-      maxComputeWorkgroupStorageSize:
-        adapter.limits.maxComputeWorkgroupStorageSize,
-      maxComputeInvocationsPerWorkgroup:
-        adapter.limits.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
       maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
       maxComputeWorkgroupSizeY: adapter.limits.maxComputeWorkgroupSizeY,
     },

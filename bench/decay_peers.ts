@@ -34,14 +34,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
 import * as jax from "@jax-js/jax";
-import {
-  concat,
-  cpu,
-  type Dataset,
-  gpu,
-  reshape,
-  type Tensor,
-} from "../mod.ts";
+import { concat, cpu, type Dataset, gpu, reshape, type Tensor } from "../mod.ts";
 import {
   epochBatches,
   initialParams,
@@ -52,13 +45,7 @@ import {
   STUDY_DEFAULTS,
   type StudySettings,
 } from "../demos/decay_study.ts";
-import {
-  fmt,
-  markdownTable,
-  median,
-  parseBenchArgs,
-  writeResult,
-} from "./_cli.ts";
+import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
 
 const np = jax.numpy;
 type JaxArray = jax.Array;
@@ -183,15 +170,12 @@ function ours(
       const data = {
         train,
         test,
-        dispose: () =>
-          [train.X, train.y, test.X, test.y].forEach((t) => t.dispose()),
+        dispose: () => [train.X, train.y, test.X, test.y].forEach((t) => t.dispose()),
       };
       const settings = { ...SETTINGS, jit };
       return {
         start(spec, init) {
-          const [weight, bias] = spec.variant === "scratch"
-            ? ["w", "b"]
-            : ["weight", "bias"];
+          const [weight, bias] = spec.variant === "scratch" ? ["w", "b"] : ["weight", "bias"];
           const run = startRun(data, spec, settings, {
             [weight]: tensor(init.weight),
             [bias]: tensor(init.bias),
@@ -234,8 +218,7 @@ function jaxJs(label: string): Implementation {
         );
       }
       jax.defaultDevice("webgpu");
-      const array = (a: HostArray) =>
-        np.array(a.values, { shape: [...a.shape] });
+      const array = (a: HostArray) => np.array(a.values, { shape: [...a.shape] });
       const X = array(inputs.train.X), y = array(inputs.train.y);
       const Xtest = array(inputs.test.X), ytest = array(inputs.test.y);
       return {
@@ -302,8 +285,7 @@ function jaxJs(label: string): Implementation {
               });
               params = step(params, X.ref, y.ref, indices);
             },
-            losses: () =>
-              losses(jax.tree.ref(params), X.ref, y.ref, Xtest.ref, ytest.ref),
+            losses: () => losses(jax.tree.ref(params), X.ref, y.ref, Xtest.ref, ytest.ref),
             // concatenate consumes the evaluations, data() the result.
             read: async (evaluations) =>
               Float32Array.from(
@@ -360,9 +342,7 @@ function tfjs(label: string): Implementation {
               bias,
             );
           const loss = (yHat: tf.Tensor, y: tf.Tensor) =>
-            scratch
-              ? tf.mul(tf.square(tf.sub(yHat, y)), 0.5)
-              : tf.square(tf.sub(yHat, y));
+            scratch ? tf.mul(tf.square(tf.sub(yHat, y)), 0.5) : tf.square(tf.sub(yHat, y));
           const objective = (Xb: tf.Tensor, yb: tf.Tensor): tf.Scalar => {
             if (!scratch) return tf.mean(loss(net(Xb), yb));
             const penalty = tf.mul(
@@ -658,9 +638,7 @@ async function inFreshProcess(id: string): Promise<ProcessOutcome> {
     ],
     stdin: "null",
   }).output();
-  const line = new TextDecoder().decode(stdout).split("\n").find((l) =>
-    l.startsWith(CHILD_LINE)
-  );
+  const line = new TextDecoder().decode(stdout).split("\n").find((l) => l.startsWith(CHILD_LINE));
   if (code !== 0 || !line) {
     throw new Error(
       `decay peers: the process of ${id} exited with status ${code}:\n${
@@ -771,9 +749,9 @@ export async function decayPeers(options: DecayPeersOptions): Promise<void> {
       base.warmSeconds / row(id).warmSeconds,
     ];
     const met = (r: number) => r <= limit ? "met" : "not met";
-    return `- ${what}: ours jit / ${row(id).label} = ${fmt(c)} cold (${
-      met(c)
-    }), ${fmt(w)} warm (${met(w)}); target ≤ ${limit}.`;
+    return `- ${what}: ours jit / ${row(id).label} = ${fmt(c)} cold (${met(c)}), ${fmt(w)} warm (${
+      met(w)
+    }); target ≤ ${limit}.`;
   };
   const adapter = (await navigator.gpu.requestAdapter())?.info.description ??
     "?";
@@ -782,9 +760,7 @@ export async function decayPeers(options: DecayPeersOptions): Promise<void> {
     [
       `The weight-decay study (${SPECS.length} runs, ${steps} SGD steps, the losses read every`,
       `${SETTINGS.evaluateEvery} epochs) on **${adapter}**`,
-      `(${
-        Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default stack"
-      }): wall seconds of the whole`,
+      `(${Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default stack"}): wall seconds of the whole`,
       `study; ${when}. Each implementation alone in a fresh process, ${options.reps} processes`,
       "each, interleaved: cold is the median of the processes' first studies (compilation",
       `included), warm of their next ${WARM_STUDIES}. Ratios: ours`,
@@ -792,9 +768,7 @@ export async function decayPeers(options: DecayPeersOptions): Promise<void> {
       "agree with the CPU reference's: the last two columns give the largest relative distance",
       "of the weight and the largest deviation over its allowance (10⁻³ relative plus the",
       `predictions' rounding). 1-minute load average before the processes (2 cores; it counts`,
-      `the bench's own): median ${median(loads)}, ${Math.min(...loads)}–${
-        Math.max(...loads)
-      }.`,
+      `the bench's own): median ${median(loads)}, ${Math.min(...loads)}–${Math.max(...loads)}.`,
     ].join(" "),
     "",
     table,

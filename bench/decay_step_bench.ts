@@ -6,12 +6,7 @@
  * demo does, where nothing waits inside an epoch.
  */
 import { type Backend, cpu } from "../mod.ts";
-import {
-  makeStudyData,
-  type RunSpec,
-  startRun,
-  STUDY_DEFAULTS,
-} from "../demos/decay_study.ts";
+import { makeStudyData, type RunSpec, startRun, STUDY_DEFAULTS } from "../demos/decay_study.ts";
 import { dev } from "./_backends.ts";
 
 const ROWS = [3, 14, 7, 0, 19];

@@ -24,18 +24,8 @@ import type * as tfNamespace from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs";
 import type { GpuBackend } from "../mod.ts";
 import { DemoFailure } from "../demos/args.ts";
-import {
-  type FashionMnist,
-  PIXELS,
-  readFashionMnist,
-  SIDE,
-} from "../demos/fashion_mnist.ts";
-import {
-  LENET_DEFAULTS,
-  startRun,
-  STUDY_RUNS,
-  uploadData,
-} from "../demos/lenet_study.ts";
+import { type FashionMnist, PIXELS, readFashionMnist, SIDE } from "../demos/fashion_mnist.ts";
+import { LENET_DEFAULTS, startRun, STUDY_RUNS, uploadData } from "../demos/lenet_study.ts";
 import { fmt, markdownTable, median, writeResult } from "./_cli.ts";
 
 type Tf = typeof tfNamespace;
@@ -80,33 +70,25 @@ export async function benchLenetPeer(
   const batches = [1, 2].flatMap((epoch) => run.batches(epoch));
   const initial = Object.fromEntries(
     await Promise.all(
-      Object.entries(run.trained.params).map(async ([k, t]) =>
-        [k, await t.read()] as const
-      ),
+      Object.entries(run.trained.params).map(async ([k, t]) => [k, await t.read()] as const),
     ),
   );
 
   // tfjs: NHWC images, HWIO kernels, [in, out] dense weights.
   const kernel = (name: string, shape: [number, number, number, number]) =>
-    tf.tidy(() =>
-      tf.variable(tf.transpose(tf.tensor4d(initial[name], shape), [2, 3, 1, 0]))
-    );
+    tf.tidy(() => tf.variable(tf.transpose(tf.tensor4d(initial[name], shape), [2, 3, 1, 0])));
   const dense = (
     name: string,
     rows: number,
     columns: number,
     values = initial[name],
-  ) =>
-    tf.tidy(() =>
-      tf.variable(tf.transpose(tf.tensor2d(values, [rows, columns])))
-    );
+  ) => tf.tidy(() => tf.variable(tf.transpose(tf.tensor2d(values, [rows, columns]))));
   // Ours flattens [16, 5, 5] as (c, y, x); tfjs's [5, 5, 16] as (y, x, c).
   const firstDense = new Float32Array(120 * 400);
   for (let j = 0; j < 120; j++) {
     for (let c = 0; c < 16; c++) {
       for (let p = 0; p < 25; p++) {
-        firstDense[j * 400 + p * 16 + c] =
-          initial["7.weight"][j * 400 + c * 25 + p];
+        firstDense[j * 400 + p * 16 + c] = initial["7.weight"][j * 400 + c * 25 + p];
       }
     }
   }

@@ -21,20 +21,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import { matmulTuning } from "../kernels/matmul.ts";
 import { BENCH_OPS, type BenchCase, benchValues } from "./_cases.ts";
-import {
-  COLD_REPS,
-  COLD_SIZES,
-  type ColdFigures,
-  coldMatmul,
-  WAIT_EVERY,
-} from "./_cold.ts";
-import {
-  fmt,
-  markdownTable,
-  median,
-  parseBenchArgs,
-  writeResult,
-} from "./_cli.ts";
+import { COLD_REPS, COLD_SIZES, type ColdFigures, coldMatmul, WAIT_EVERY } from "./_cold.ts";
+import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
 import { openBenchDevice } from "./_gpu_timer.ts";
 import { decayPeers } from "./decay_peers.ts";
 import { benchMlpPeer } from "./mlp_peer.ts";
@@ -56,9 +44,8 @@ if (!(await tf.setBackend("webgpu"))) {
 await tf.ready();
 // tfjs requests its own device from navigator.gpu's default adapter, as ours does; it
 // keeps only the adapter's vendor and architecture.
-const theirInfo =
-  (tf.backend() as unknown as { adapterInfo?: Record<string, unknown> })
-    .adapterInfo;
+const theirInfo = (tf.backend() as unknown as { adapterInfo?: Record<string, unknown> })
+  .adapterInfo;
 const theirAdapter = theirInfo
   ? `${theirInfo.vendor || "?"} ${theirInfo.architecture || ""}`.trim()
   : "?";
@@ -72,8 +59,7 @@ progress(
 const TFJS: Record<string, (inputs: tf.Tensor[]) => tf.Tensor> = {
   matmul: ([a, b]) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
   corr2d: ([x, k]) => tf.conv2d(x as tf.Tensor4D, k as tf.Tensor4D, 1, "valid"),
-  sgdStep: ([p, g]) =>
-    tf.tidy(() => tf.sub(p, tf.mul(tf.add(g, tf.mul(p, 0.01)), 0.1))),
+  sgdStep: ([p, g]) => tf.tidy(() => tf.sub(p, tf.mul(tf.add(g, tf.mul(p, 0.01)), 0.1))),
   dropout: ([x]) => tf.dropout(x, 0.5),
   l2Penalty: ([w]) => tf.tidy(() => tf.mul(tf.sum(tf.square(w)), 0.5)),
 };
@@ -174,8 +160,7 @@ if (options.only.has("matmul")) {
   }
 }
 
-const ratio = (a: number | null, b: number | null) =>
-  a === null || b === null ? "–" : fmt(a / b);
+const ratio = (a: number | null, b: number | null) => a === null || b === null ? "–" : fmt(a / b);
 const table = markdownTable(
   [
     "op",

@@ -39,6 +39,7 @@ import {
   cumsum,
   div,
   dropout,
+  einsum,
   elu,
   equal,
   evaluateLoss,
@@ -703,6 +704,30 @@ function entries(f: Fixtures): Entry[] {
       call: (x, y) => matmul(x as Tensor, y as Tensor),
       valid: () => [tall, w12],
       positions: [{ index: 1, ok: never, extra: [wide] }],
+    },
+    {
+      name: "einsum",
+      call: forward(einsum),
+      valid: () => ["ij,jk->ik", m23, m32],
+      positions: [
+        {
+          // Strings are specs: the malformed and the unmappable ones are tried here.
+          index: 0,
+          ok: (v) => typeof v === "string",
+          extra: [
+            "ij->ji",
+            "...ij,jk->ik",
+            "ij,jk->iz",
+            "ij,jk->ii",
+            "ij,ik->jk",
+            "i,jk->ik",
+            "ij,jk->ik->i",
+            "ij,j1->i",
+          ],
+        },
+        T(1, [v3, s]),
+        T(2, [v3, s]),
+      ],
     },
     {
       // Batched: [1, 2, 3, 3]·[1, 1, 3, 3] broadcasts; batch [3] against [1, 2] does not,

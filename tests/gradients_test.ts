@@ -34,6 +34,7 @@ import {
   cumprod,
   cumsum,
   div,
+  einsum,
   elu,
   exp,
   expandDims,
@@ -103,6 +104,7 @@ import { GELU_CONSTANTS } from "./_numerics.ts";
 import { gamma, gpuTest, ref, runs, seed, values } from "./_harness.ts";
 import { type Conv2dCase, conv2dOptions, conv2dShapes } from "./_properties_conv2d.ts";
 import { batchedCases, batchedShapes, numpyMatmul } from "./_properties_batched.ts";
+import { einsum64, einsumCases, einsumShapes, einsumSpec } from "./_properties_einsum.ts";
 
 const H = 2 ** -17;
 type Shape = readonly number[];
@@ -437,6 +439,21 @@ const CASES: Record<string, fc.Arbitrary<Case>> = {
       };
     },
   ),
+  // einsum's random specs (diagonals, sums, products of up to three operands), sides up
+  // to 4: multilinear (M₃ = 0); a term of an operand's gradient is c times the other
+  // operands' elements, p products, summed (no more terms than outputs).
+  einsum: einsumCases.map((c) => {
+    const small = {
+      ...c,
+      sizes: Object.fromEntries(Object.entries(c.sizes).map(([l, n]) => [l, 1 + n % 4])),
+    };
+    return {
+      op: (...xs: Tensor[]) => einsum(einsumSpec(small), ...xs),
+      f64: (xs: readonly Float64Array[]) => einsum64(small, xs).exact,
+      shapes: einsumShapes(small),
+      roundings: small.inputs.length,
+    };
+  }),
   // Copies: each gradient term is a c, summed.
   "neg, add, sub (broadcast)": broadcastPairs.map((s) =>
     elementwise((a, b) => sub(add(neg(a), b), a), (a, b) => -a + b - a, s, 1)
