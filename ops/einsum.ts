@@ -13,7 +13,7 @@
  * a label with two sizes.
  */
 import { sizeOf } from "../kernels/term.ts";
-import { checkTensors } from "./_validate.ts";
+import { checkArity, checkTensors } from "./_validate.ts";
 import { pad, slice } from "./layout.ts";
 import { matmul } from "./matmul.ts";
 import { sum } from "./reduce.ts";
@@ -185,6 +185,10 @@ function contract(a: Labelled, b: Labelled, keep: string, sizes: Map<string, num
 export function einsum(spec: string, ...xs: Tensor[]): Tensor {
   if (xs.length === 0) {
     throw new RangeError(`${OP}: expected at least one operand after the spec, got none`);
+  }
+  // The spec says how many operands: one more is an argument too many, as for any op.
+  if (typeof spec === "string") {
+    checkArity(OP, [spec, ...xs], 1 + spec.split("->")[0].split(",").length);
   }
   const tensors = checkTensors(OP, Object.fromEntries(xs.map((x, i) => [`operand ${i}`, x])));
   const { inputs, output } = parseSpec(spec, tensors);

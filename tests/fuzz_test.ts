@@ -728,6 +728,8 @@ function entries(f: Fixtures): Entry[] {
         T(1, [v3, s]),
         T(2, [v3, s]),
       ],
+      // As many operands as the spec names: one more is an argument too many.
+      arity: 3,
     },
     {
       // Batched: [1, 2, 3, 3]·[1, 1, 3, 3] broadcasts; batch [3] against [1, 2] does not,
