@@ -284,7 +284,45 @@ export function textureVariant(rows: number, cols: number): MatmulVariant {
     const { batch, strideA, strideB } = batchOf(params);
     return { a: strideA === 0 ? 1 : batch, b: strideB === 0 ? 1 : batch };
   };
-  const variant: MatmulVariant = {
+  /**
+   * A texture of op(A) (`operand` "a") or op(B) read through `hooks`, each matrix of the
+   * batch (one where that operand is broadcast) below the one before.
+   */
+  const packHooked = (
+    runtime: GpuRuntime,
+    params: MatmulParams,
+    hooks: MatmulHooks,
+    operand: "a" | "b",
+  ): GPUTexture => {
+    const side = sides(params);
+    const [width, height] = side[operand];
+    const count = stacked(params)[operand];
+    const { strideA, strideB } = batchOf(params);
+    const texture = runtime.scratchTexture("matmul", width, height * count);
+    const [texelsPerRow, usedRows] = operand === "a"
+      ? [side.a[0], params.m]
+      : [Math.ceil(params.n / 4), height];
+    const texels = texelsPerRow * usedRows;
+    runtime.dispatch({
+      op: hooks.op ?? "matmul",
+      key: `matmul/texturePack/hooked/${operand}/${hooks.key}`,
+      wgsl: () =>
+        hookedPackWgsl(
+          hooks.wgsl,
+          hooks.buffers.length + 1,
+          operand,
+          operand === "a" ? TEXTURE_HEIGHT.a(tileRows) : TEXTURE_HEIGHT.b,
+        ),
+      uniforms: packUniforms(
+        [params.m, params.k, params.n, texelsPerRow, texels, count, strideA, strideB]
+          .map((u32) => ({ u32 })),
+      ),
+      buffers: [...hooks.buffers, texture.createView()],
+      workgroups: Math.ceil(texels / PACK_THREADS) * count,
+    });
+    return texture;
+  };
+  return {
     name,
     supports(runtime, params) {
       const limit = runtime.device.limits.maxTextureDimension2D;
@@ -297,16 +335,30 @@ export function textureVariant(rows: number, cols: number): MatmulVariant {
       return Math.max(...a, ...b) <= limit && packs <= runtime.maxWorkgroupsPerDimension ** 3;
     },
     encode(runtime, [a, b], c, params) {
-      // A batch is packed through the plain hooks, each matrix at its place in the texture.
-      if (batchOf(params).batch > 1) {
-        return variant.encodeHooked(runtime, params, plainHooks(params, a, b, c));
-      }
       const { m, k, n, transposeA, transposeB } = params;
       const side = sides(params);
+      const count = stacked(params);
+      // A batch's matrices, one below the other, are one matrix of the texture's rows
+      // where each fills whole rows of its own (A untransposed with m a multiple of the
+      // tile's rows, B untransposed with k a multiple of 4): packed or copied at once.
+      // Otherwise that operand is packed through the plain hooks, a matrix at a time.
+      const stackA = count.a === 1 || (!transposeA && m % tileRows === 0);
+      const stackB = count.b === 1 || (!transposeB && k % 4 === 0);
+      const hooks = () => plainHooks(params, a, b, c);
       const copyA = !transposeA && k % COPY_ROW_FLOATS === 0;
       const copyB = !transposeB && n % COPY_ROW_FLOATS === 0 && k % 4 === 0;
-      const ta = operandTexture(runtime, a, transposeA, [m, k], side.a, copyA);
-      const tb = operandTexture(runtime, b, transposeB, [k, n], side.b, copyB);
+      const ta = stackA
+        ? operandTexture(runtime, a, transposeA, [m * count.a, k], [
+          side.a[0],
+          side.a[1] * count.a,
+        ], copyA)
+        : packHooked(runtime, params, hooks(), "a");
+      const tb = stackB
+        ? operandTexture(runtime, b, transposeB, [k * count.b, n], [
+          side.b[0],
+          side.b[1] * count.b,
+        ], copyB)
+        : packHooked(runtime, params, hooks(), "b");
       const vectorStore = n % 4 === 0;
       product(runtime, params, [ta, tb], {
         wgsl: storeOperand(3, vectorStore),
@@ -319,38 +371,10 @@ export function textureVariant(rows: number, cols: number): MatmulVariant {
       });
     },
     encodeHooked(runtime, params, hooks: MatmulHooks) {
-      const side = sides(params);
-      const op = hooks.op ?? "matmul";
+      const ta = packHooked(runtime, params, hooks, "a");
+      const tb = packHooked(runtime, params, hooks, "b");
       const binding = hooks.buffers.length + 1;
-      const count = stacked(params);
-      const { strideA, strideB } = batchOf(params);
-      const pack = (operand: "a" | "b", [width, height]: [number, number]) => {
-        const texture = runtime.scratchTexture("matmul", width, height * count[operand]);
-        const [texelsPerRow, usedRows] = operand === "a"
-          ? [side.a[0], params.m]
-          : [Math.ceil(params.n / 4), height];
-        const texels = texelsPerRow * usedRows;
-        runtime.dispatch({
-          op,
-          key: `matmul/texturePack/hooked/${operand}/${hooks.key}`,
-          wgsl: () =>
-            hookedPackWgsl(
-              hooks.wgsl,
-              binding,
-              operand,
-              operand === "a" ? TEXTURE_HEIGHT.a(tileRows) : TEXTURE_HEIGHT.b,
-            ),
-          uniforms: packUniforms(
-            [params.m, params.k, params.n, texelsPerRow, texels, count[operand], strideA, strideB]
-              .map((u32) => ({ u32 })),
-          ),
-          buffers: [...hooks.buffers, texture.createView()],
-          workgroups: Math.ceil(texels / PACK_THREADS) * count[operand],
-        });
-        return texture;
-      };
-      const ta = pack("a", side.a);
-      const tb = pack("b", side.b);
+      const op = hooks.op ?? "matmul";
       product(runtime, params, [ta, tb], {
         wgsl: hooks.wgsl,
         textures: binding,
@@ -362,5 +386,4 @@ export function textureVariant(rows: number, cols: number): MatmulVariant {
       });
     },
   };
-  return variant;
 }
