@@ -22,6 +22,13 @@
  * texture's padding rows and columns keep old values: they meet only outputs past the
  * edge of C, which are never stored (k is never padded on that path).
  *
+ * A batch stacks each operand's matrices in one texture, one below the other (one
+ * matrix where the operand is broadcast), copied or packed at once where each matrix
+ * fills whole texture rows, else through the plain hooks. On llvmpipe, loaded
+ * (`bench:report --only matmulBatched`, kernel-only), [64, 128, 128]·[64, 128, 128] ran
+ * at 11.6 GFLOP/s beside 6.2 for one 1024×128×1024 product of the same flops in the same
+ * run; packing every matrix through the hooks, an earlier run had 1.5 beside 4.8.
+ *
  * The textures are scratch ({@linkcode GpuRuntime.scratchTexture}), reused after the
  * submit; their sides must fit `maxTextureDimension2D`.
  *
