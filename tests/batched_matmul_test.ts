@@ -7,11 +7,22 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { gpu, jit, matmul, scale, softmax, type Tensor } from "../mod.ts";
+import {
+  add,
+  gpu,
+  jit,
+  matmul,
+  type MatmulOptions,
+  relu,
+  scale,
+  softmax,
+  type Tensor,
+} from "../mod.ts";
 import { MATMUL_VARIANTS } from "../kernels/matmul.ts";
 import { assertProperty } from "./_properties.ts";
 import { batchedMatmulProperty } from "./_properties_batched.ts";
 import {
+  assertBitwise,
   assertWithin,
   dot,
   expUlps,
@@ -20,6 +31,7 @@ import {
   gpuTest,
   ref,
   runs,
+  size,
   U,
   values,
 } from "./_harness.ts";
@@ -187,3 +199,36 @@ gpuTest("matmul batched under jit: a small attention block is at most 3 kernels"
   await check(pinned, "fused", 5);
   pinned.destroy();
 });
+
+gpuTest(
+  "matmul batched under jit: each variant's hooked kernel with an epilogue, exactly",
+  async (dev) => {
+    // Integers: every product and sum exact, so every variant and path agrees bit for bit.
+    // Both operands batched (b transposed), and a transposed a beside a broadcast b (not
+    // folded: a's matrices are not its rows), each with a bias-and-relu epilogue.
+    const layer = (flags: MatmulOptions) => (a: Tensor, b: Tensor, bias: Tensor) =>
+      relu(add(matmul(a, b, flags), bias));
+    const cases: [MatmulOptions, number[], number[]][] = [
+      [{ transposeB: true }, [3, 20, 30], [3, 10, 30]],
+      [{ transposeA: true }, [3, 30, 20], [30, 10]],
+    ];
+    for (const variant of MATMUL_VARIANTS.keys()) {
+      const backend = await gpu({ device: dev.device, matmulVariant: variant });
+      for (const [flags, aShape, bShape] of cases) {
+        const make = (be: typeof ref | typeof backend) =>
+          [
+            be.tensor(values(size(aShape), "integers", 41), aShape),
+            be.tensor(values(size(bShape), "integers", 42), bShape),
+            be.tensor(values(10, "integers", 43), [1, 10]),
+          ] as const;
+        const [a, b, bias] = make(backend);
+        using got = jit(layer(flags), { kernels: "fused" })(a, b, bias);
+        const [ra, rb, rbias] = make(ref);
+        using want = layer(flags)(ra, rb, rbias);
+        assertBitwise(await got.read(), await want.read(), `${variant} ${JSON.stringify(flags)}`);
+        [a, b, bias, ra, rb, rbias].forEach((t) => t.dispose());
+      }
+      backend.destroy();
+    }
+  },
+);
