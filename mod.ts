@@ -54,6 +54,7 @@ export type {
   ProfileTiming,
 } from "./ops/profile_report.ts";
 export { matmul, type MatmulOptions } from "./ops/matmul.ts";
+export { einsum } from "./ops/einsum.ts";
 export type { MatmulShape, MatmulTuningMode } from "./kernels/matmul.ts";
 export { l2Penalty } from "./ops/l2_penalty.ts";
 export { sgdStep, type SgdStepOptions } from "./ops/sgd_step.ts";

@@ -128,6 +128,32 @@ function matmulCases(): BenchCase[] {
   });
 }
 
+/**
+ * Batched matmul [64, 128, 128]·[64, 128, 128] beside one product of the same flops and
+ * the same k, [1024, 128]·[128, 1024] (issue 22's target: the batch at ≥ 0.7× its
+ * GFLOP/s); both under `--only matmulBatched`, so that the comparison is one run.
+ */
+function batchedMatmulCases(): BenchCase[] {
+  const work = 2 * 64 * 128 ** 3;
+  return [
+    sized("matmulBatched", "medium", "64×128³", [[64, 128, 128], [
+      64,
+      128,
+      128,
+    ]], {
+      unit: "GFLOP/s",
+      work,
+    }, (a, b) => matmul(a, b)),
+    sized("matmulBatched", "medium", "1024×128×1024, one product", [
+      [1024, 128],
+      [128, 1024],
+    ], {
+      unit: "GFLOP/s",
+      work,
+    }, (a, b) => matmul(a, b)),
+  ];
+}
+
 /** corr2d of 64², 256², 1024² images with a 3×3 kernel. */
 function corr2dCases(): BenchCase[] {
   return TIERS.map((tier, i) => {
@@ -218,6 +244,7 @@ const KEY = randomKey(42);
 /** Every op at every size. Add an op here (one line) and every bench covers it. */
 export const BENCH_OPS: readonly BenchCase[] = [
   ...matmulCases(),
+  ...batchedMatmulCases(),
   ...corr2dCases(),
   ...elementwise(
     "sgdStep",

@@ -69,7 +69,9 @@ export async function coldRun(c: ColdCase, location?: string): Promise<number> {
     `${c.waitEvery}`,
     ...(location ? [] : ["--forget"]),
   ];
-  return JSON.parse(await child(args, c.lib === "ours" ? location ?? newLocation() : undefined))
+  return JSON.parse(
+    await child(args, c.lib === "ours" ? location ?? newLocation() : undefined),
+  )
     .ms;
 }
 
@@ -104,10 +106,17 @@ async function coldFigures(
     ten: [] as number[],
     twenty: [] as number[],
   }));
-  for (const [figure, calls] of [["first", 1], ["ten", 10], ["twenty", 20]] as const) {
+  for (
+    const [figure, calls] of [["first", 1], ["ten", 10], [
+      "twenty",
+      20,
+    ]] as const
+  ) {
     for (let r = 0; r < reps; r++) {
       for (const [i, { lib, location }] of setups.entries()) {
-        figures[i][figure].push(await coldRun({ lib, n, calls, waitEvery: WAIT_EVERY }, location));
+        figures[i][figure].push(
+          await coldRun({ lib, n, calls, waitEvery: WAIT_EVERY }, location),
+        );
       }
     }
   }
@@ -211,7 +220,9 @@ async function main(args: readonly string[]): Promise<void> {
   if (flag("--lib") === "tfjs") {
     const tf = await import("@tensorflow/tfjs-core");
     await import("@tensorflow/tfjs-backend-webgpu");
-    if (!(await tf.setBackend("webgpu"))) throw new Error("tfjs: no WebGPU backend");
+    if (!(await tf.setBackend("webgpu"))) {
+      throw new Error("tfjs: no WebGPU backend");
+    }
     await tf.ready();
     const ta = tf.tensor2d(a, [n, n]), tb = tf.tensor2d(b, [n, n]);
     await Promise.all([ta.data(), tb.data()]);

@@ -100,7 +100,9 @@ export class GpuTimer {
     backend.runtime.flush();
     this.#stamp(1, true);
     await this.#staging.mapAsync(GPUMapMode.READ);
-    const [start, end] = new BigUint64Array(this.#staging.getMappedRange().slice(0));
+    const [start, end] = new BigUint64Array(
+      this.#staging.getMappedRange().slice(0),
+    );
     this.#staging.unmap();
     return Number(end - start) / 1e6;
   }

@@ -10,7 +10,10 @@ import { makeStudyData, type RunSpec, startRun, STUDY_DEFAULTS } from "../demos/
 import { dev } from "./_backends.ts";
 
 const ROWS = [3, 14, 7, 0, 19];
-const SPECS: RunSpec[] = [{ variant: "scratch", lambda: 15 }, { variant: "concise", lambda: -2 }];
+const SPECS: RunSpec[] = [{ variant: "scratch", lambda: 15 }, {
+  variant: "concise",
+  lambda: -2,
+}];
 
 function setUp(backend: Backend, spec: RunSpec) {
   const data = makeStudyData(backend, STUDY_DEFAULTS);

@@ -106,8 +106,18 @@ export async function benchLenetPeer(
   );
   type T4 = tfNamespace.Tensor4D;
   /** Convolution, bias, sigmoid, 2×2 average pooling: one of LeNet's feature stages. */
-  const stage = (x: T4, kernel: T4, bias: tfNamespace.Tensor, pad: 2 | "valid") =>
-    tf.avgPool(tf.sigmoid(tf.add(tf.conv2d(x, kernel, 1, pad), bias)) as T4, 2, 2, "valid");
+  const stage = (
+    x: T4,
+    kernel: T4,
+    bias: tfNamespace.Tensor,
+    pad: 2 | "valid",
+  ) =>
+    tf.avgPool(
+      tf.sigmoid(tf.add(tf.conv2d(x, kernel, 1, pad), bias)) as T4,
+      2,
+      2,
+      "valid",
+    );
   const model = (x: T4) => {
     const h = stage(stage(x, w.c1, b["0"], 2), w.c2, b["3"], "valid");
     let d = tf.reshape(h, [x.shape[0], 400]) as tfNamespace.Tensor2D;
@@ -122,10 +132,16 @@ export async function benchLenetPeer(
       tf.tidy(() => {
         const images = new Float32Array(batch.length * PIXELS);
         batch.forEach((r, i) =>
-          images.set(host.train.images.subarray(r * PIXELS, (r + 1) * PIXELS), i * PIXELS)
+          images.set(
+            host.train.images.subarray(r * PIXELS, (r + 1) * PIXELS),
+            i * PIXELS,
+          )
         );
         const x = tf.tensor4d(images, [batch.length, SIDE, SIDE, 1]);
-        const labels = tf.tensor1d(batch.map((r) => host.train.labels[r]), "int32");
+        const labels = tf.tensor1d(
+          batch.map((r) => host.train.labels[r]),
+          "int32",
+        );
         return optimizer.minimize(
           () => tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 10), model(x)),
           true,

@@ -28,11 +28,17 @@ import { decayPeers } from "./decay_peers.ts";
 import { benchMlpPeer } from "./mlp_peer.ts";
 import { benchLenetPeer } from "./lenet_peer.ts";
 
-const options = parseBenchArgs(Deno.args, "bench:peers", ["mlp", "lenet", "decay"]);
+const options = parseBenchArgs(Deno.args, "bench:peers", [
+  "mlp",
+  "lenet",
+  "decay",
+]);
 const progress = (line: string) => console.error(line);
 
 if (!(await tf.setBackend("webgpu"))) {
-  console.error("bench:peers: TensorFlow.js could not start its WebGPU backend on this adapter");
+  console.error(
+    "bench:peers: TensorFlow.js could not start its WebGPU backend on this adapter",
+  );
   Deno.exit(1);
 }
 await tf.ready();
@@ -45,7 +51,9 @@ const theirAdapter = theirInfo
   : "?";
 const bench = await openBenchDevice();
 const { backend: dev, timer } = bench;
-progress(`ours: ${bench.adapter}; tfjs-webgpu ${tf.version_core}: ${theirAdapter}`);
+progress(
+  `ours: ${bench.adapter}; tfjs-webgpu ${tf.version_core}: ${theirAdapter}`,
+);
 
 /** The tfjs program for each op of the catalogue, on inputs of the case's shapes. */
 const TFJS: Record<string, (inputs: tf.Tensor[]) => tf.Tensor> = {
@@ -61,7 +69,10 @@ function tfjsInputs(c: BenchCase): tf.Tensor[] {
   return c.shapes.map((shape, i) => {
     const values = benchValues(shape.reduce((a, b) => a * b, 1), i);
     if (c.op !== "corr2d") return tf.tensor(values, [...shape]);
-    return tf.tensor(values, i === 0 ? [1, shape[0], shape[1], 1] : [shape[0], shape[1], 1, 1]);
+    return tf.tensor(
+      values,
+      i === 0 ? [1, shape[0], shape[1], 1] : [shape[0], shape[1], 1, 1],
+    );
   });
 }
 
@@ -102,7 +113,9 @@ for (const [i, c] of cases.entries()) {
     await result.data();
     wall.theirs.push(performance.now() - start);
     result.dispose();
-    if (timer) kernel.ours.push(await timer.time(dev, () => ours.run().dispose()));
+    if (timer) {
+      kernel.ours.push(await timer.time(dev, () => ours.run().dispose()));
+    }
     const timed = await tf.time(() => program(theirs).dispose());
     if (typeof timed.kernelMs === "number") kernel.theirs.push(timed.kernelMs);
   }
@@ -129,7 +142,9 @@ const coldJson: Record<string, Record<string, ColdFigures>> = {};
 if (options.only.has("matmul")) {
   for (const n of COLD_SIZES) {
     progress(`matmul ${n}³ in cold processes, ours and tfjs`);
-    const { fresh, stored, others: [tfjs] } = await coldMatmul(n, coldReps, [{ lib: "tfjs" }]);
+    const { fresh, stored, others: [tfjs] } = await coldMatmul(n, coldReps, [{
+      lib: "tfjs",
+    }]);
     coldJson[`${n}³`] = { fresh, stored, tfjs };
     for (const figure of ["first", "ten", "twenty"] as const) {
       coldRows.push([
@@ -205,10 +220,16 @@ const json = JSON.stringify(
 if (rows.length > 0 || coldRows.length > 0) {
   console.log(markdown);
   progress(`wrote ${await writeResult(options.out, "peers.json", json)}`);
-  progress(`wrote ${await writeResult(options.out, "peers.md", markdown + "\n")}`);
+  progress(
+    `wrote ${await writeResult(options.out, "peers.md", markdown + "\n")}`,
+  );
 }
-if (options.only.has("mlp")) await benchMlpPeer(tf, dev, options.reps, options.out, progress);
-if (options.only.has("lenet")) await benchLenetPeer(tf, dev, options.reps, options.out, progress);
+if (options.only.has("mlp")) {
+  await benchMlpPeer(tf, dev, options.reps, options.out, progress);
+}
+if (options.only.has("lenet")) {
+  await benchLenetPeer(tf, dev, options.reps, options.out, progress);
+}
 bench.destroy();
 // The weight-decay study on both peers and ours (bench/decay_peers.ts).
 if (options.only.has("decay")) await decayPeers(options);

@@ -180,8 +180,8 @@ export function lower(
           return;
         }
         if (planned.kind === "hooks") {
-          const { m, k, n, transposeA, transposeB } = planned;
-          const params = { m, k, n, transposeA, transposeB };
+          const { m, k, n, transposeA, transposeB, batch, batchStrideA, batchStrideB } = planned;
+          const params = { m, k, n, transposeA, transposeB, batch, batchStrideA, batchStrideB };
           const hooks = generateMatmulHooks(planned);
           const buffers = hooks.bindings.map((
             b,

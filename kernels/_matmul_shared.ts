@@ -10,7 +10,7 @@
  * more than k roundings (sequential sums, or a tree over strided partial sums), so
  * |gpu − exact| ≤ γ(k)·Σ|a·b| holds for all of them; padding adds exact zeros.
  */
-import { asBlocks, packUniforms } from "./_shared.ts";
+import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
 import type { AdapterFields } from "./matmul_tuning.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
@@ -41,7 +41,11 @@ export function adapterClassOf(runtime: GpuRuntime): AdapterClass {
   return classes.get(runtime) ?? adapterClass(runtime.device.adapterInfo);
 }
 
-/** Dimensions of C = op(A)·op(B), with op(A) of shape [m, k] and op(B) of [k, n]. */
+/**
+ * Dimensions of C = op(A)·op(B), with op(A) of shape [m, k] and op(B) of [k, n]; a
+ * batched product computes `batch` of them, C's matrices one after another, A's and B's
+ * `batchStrideA`/`batchStrideB` elements apart (0: one matrix broadcast to every batch).
+ */
 export interface MatmulParams {
   readonly m: number;
   readonly k: number;
@@ -50,6 +54,19 @@ export interface MatmulParams {
   readonly transposeA: boolean;
   /** B is stored as [n, k]. */
   readonly transposeB: boolean;
+  /** Products computed (default 1). */
+  readonly batch?: number;
+  /** Elements from one matrix of A to the next (default 0: A broadcast). */
+  readonly batchStrideA?: number;
+  /** Elements from one matrix of B to the next (default 0: B broadcast). */
+  readonly batchStrideB?: number;
+}
+
+/** The batch of a product and its operands' strides, with their defaults. */
+export function batchOf(
+  { batch = 1, batchStrideA = 0, batchStrideB = 0 }: MatmulParams,
+): { batch: number; strideA: number; strideB: number } {
+  return { batch, strideA: batchStrideA, strideB: batchStrideB };
 }
 
 /** WGSL that replaces a matmul kernel's operand reads and its store (for fused programs). */
@@ -96,21 +113,51 @@ export function transposeKey({ transposeA, transposeB }: MatmulParams): string {
   return `${transposeA ? "T" : "N"}${transposeB ? "T" : "N"}`;
 }
 
-/** WGSL: the uniform block every variant reads (`tilesN` and `tiles` count C's tiles). */
+/**
+ * WGSL: the uniform block every variant reads (`tilesN` and `tiles` count one matrix
+ * of C's tiles; `batch`, `strideA` and `strideB` are {@linkcode MatmulParams}' batch),
+ * and `batchIndex`, the matrix of the batch a workgroup computes, which
+ * {@linkcode matmulMain} sets and the plain hooks read.
+ */
 export const MATMUL_PARAMS_WGSL = /* wgsl */ `
-struct Params { m: u32, k: u32, n: u32, tilesN: u32, tiles: u32 }
-@group(0) @binding(0) var<uniform> params: Params;`;
+struct Params { m: u32, k: u32, n: u32, tilesN: u32, tiles: u32, batch: u32, strideA: u32, strideB: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+var<private> batchIndex: u32;`;
 
-/** Packs {@linkcode MATMUL_PARAMS_WGSL} for C tiled in `tileRows`×`tileCols` tiles. */
+/**
+ * Packs {@linkcode MATMUL_PARAMS_WGSL} for C tiled in `tileRows`×`tileCols` tiles;
+ * `workgroups` is a workgroup per tile of every matrix of the batch.
+ */
 export function matmulUniforms(
-  { m, k, n }: MatmulParams,
+  params: MatmulParams,
   tileRows: number,
   tileCols: number,
-): { uniforms: ArrayBuffer; tiles: number } {
+): { uniforms: ArrayBuffer; tiles: number; workgroups: number } {
+  const { m, k, n } = params;
+  const { batch, strideA, strideB } = batchOf(params);
   const tilesN = Math.ceil(n / tileCols);
   const tiles = Math.ceil(m / tileRows) * tilesN;
-  const words = [m, k, n, tilesN, tiles].map((u32) => ({ u32 }));
-  return { uniforms: packUniforms(words), tiles };
+  const words = [m, k, n, tilesN, tiles, batch, strideA, strideB].map((u32) => ({ u32 }));
+  return { uniforms: packUniforms(words), tiles, workgroups: tiles * batch };
+}
+
+/**
+ * WGSL: the head of a matmul kernel's entry point, as `tiledMain` of `_shared.ts` (the
+ * same builtins, then `let tile`), for a dispatch of `perMatrix` workgroups (a WGSL
+ * expression; C's tiles by default) per matrix of the batch: it sets `batchIndex` and
+ * names the workgroup's `tile` within its matrix; workgroups past the batch return.
+ */
+export function matmulMain(x: number, y = 1, perMatrix = "params.tiles"): string {
+  return /* wgsl */ `${LINEAR_WORKGROUP}
+@compute @workgroup_size(${x}, ${y})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
+        @builtin(local_invocation_id) lid: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  let folded = linearWorkgroup(wid, groups);
+  let perMatrix = ${perMatrix};
+  if (folded / perMatrix >= params.batch) { return; }
+  batchIndex = folded / perMatrix;
+  let tile = folded % perMatrix;`;
 }
 
 /** A kernel that reads op(A) and op(B) and stores C through hooks, one workgroup a tile of C. */
@@ -132,14 +179,14 @@ export function dispatchHooked(
   hooks: MatmulHooks,
   kernel: HookedKernel,
 ): void {
-  const { uniforms, tiles } = matmulUniforms(params, kernel.tileRows, kernel.tileCols);
+  const { uniforms, workgroups } = matmulUniforms(params, kernel.tileRows, kernel.tileCols);
   runtime.dispatch({
     op: hooks.op ?? "matmul",
     key: `matmul/${kernel.key}/${hooks.key}`,
     wgsl: () => kernel.wgsl(hooks.wgsl),
     uniforms,
     buffers: hooks.buffers,
-    workgroups: tiles,
+    workgroups,
   });
 }
 
@@ -185,17 +232,20 @@ export function vectorOperands({ m, k, n, transposeA, transposeB }: MatmulParams
 /** No vec4 hooks: the scalar loads and store only. */
 export const SCALAR_OPERANDS: VectorOperands = { a: false, b: false, c: false };
 
+/** WGSL: C[row][col] of matrix `batchIndex` in C's buffer (its matrices are contiguous). */
+const C_INDEX = "(batchIndex * params.m + row) * params.n + col";
+
 /** WGSL: `c` at `@binding(binding)` and `storeC` (and `storeC4` when `vector`). */
 export function storeOperand(binding: number, vector: boolean): string {
   if (!vector) {
     return /* wgsl */ `
 @group(0) @binding(${binding}) var<storage, read_write> c: array<f32>;
-fn storeC(row: u32, col: u32, v: f32) { c[row * params.n + col] = v; }`;
+fn storeC(row: u32, col: u32, v: f32) { c[${C_INDEX}] = v; }`;
   }
   return /* wgsl */ `
 @group(0) @binding(${binding}) var<storage, read_write> c: array<vec4f>;
-fn storeC(row: u32, col: u32, v: f32) { let i = row * params.n + col; c[i / 4u][i % 4u] = v; }
-fn storeC4(row: u32, col: u32, v: vec4f) { c[(row * params.n + col) / 4u] = v; }`;
+fn storeC(row: u32, col: u32, v: f32) { let i = ${C_INDEX}; c[i / 4u][i % 4u] = v; }
+fn storeC4(row: u32, col: u32, v: vec4f) { c[(${C_INDEX}) / 4u] = v; }`;
 }
 
 /**
@@ -211,8 +261,12 @@ export function plainHooks(
   vector: VectorOperands = SCALAR_OPERANDS,
 ): MatmulHooks {
   const { transposeA, transposeB } = params;
-  const aIndex = transposeA ? "p * params.m + r" : "r * params.k + p";
-  const bIndex = transposeB ? "col * params.k + p" : "p * params.n + col";
+  const aIndex = `batchIndex * params.strideA + ${
+    transposeA ? "p * params.m + r" : "r * params.k + p"
+  }`;
+  const bIndex = `batchIndex * params.strideB + ${
+    transposeB ? "col * params.k + p" : "p * params.n + col"
+  }`;
   const operand = (name: string, binding: number, index: string, args: string, v: boolean) =>
     v
       ? /* wgsl */ `

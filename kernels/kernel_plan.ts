@@ -64,6 +64,8 @@ export interface InPlace {
  * The operand reads and the store of a matmul variant's kernel: op(A)[r][p] is term `a`
  * (of A's stored shape) at its index, likewise `b`; the store writes `epilogue` (over
  * the `result` term, the accumulated dot product) at C's index, or the product itself.
+ * A batched product (`batch` > 1) reads matrix `batchIndex` of each operand at its
+ * batch stride (0: broadcast) and writes C's matrix `batchIndex`.
  */
 export interface HooksPlan extends InPlace {
   readonly kind: "hooks";
@@ -75,6 +77,9 @@ export interface HooksPlan extends InPlace {
   readonly n: number;
   readonly transposeA: boolean;
   readonly transposeB: boolean;
+  readonly batch?: number;
+  readonly batchStrideA?: number;
+  readonly batchStrideB?: number;
 }
 
 /** A reduction of `source` over `axes`, then `epilogue` (over the `result` term) per output. */
@@ -218,7 +223,10 @@ export function signatureOf(
     ? `map${vector ? "4" : ""}[${plan.outputs.map(ref)}]`
     : plan.kind === "hooks"
     ? `hooks:${+plan.transposeA}${+plan.transposeB}${
-      mode === "inline" ? `:${plan.m}x${plan.k}x${plan.n}` : ""
+      mode === "inline"
+        ? `:${plan.m}x${plan.k}x${plan.n}` +
+          ((plan.batch ?? 1) > 1 ? `x${plan.batch}/${plan.batchStrideA}/${plan.batchStrideB}` : "")
+        : ""
     }[${ref(plan.a)},${ref(plan.b)}${epilogue}]`
     : `reduce:${plan.reducer}:${reductionSignature(plan, mode)}[${ref(plan.source)}${
       plan.epilogue ? `,${ref(plan.epilogue)}` : ""

@@ -148,7 +148,7 @@ const splitKShape = ({ m, n, k }: MatmulParams) => m * n <= 256 && k >= 1024;
  * cores idle where a workgroup per output does not (the measurement decides).
  */
 const SPLIT_K_OUTPUTS = 4096;
-const flopsOf = ({ m, k, n }: MatmulParams) => 2 * m * n * k;
+const flopsOf = ({ m, k, n, batch = 1 }: MatmulParams) => 2 * m * n * k * batch;
 
 const POLICIES: Record<AdapterClass, ClassPolicy> = {
   software: {
@@ -289,7 +289,10 @@ export function matmulVariantNamed(name: unknown): MatmulVariant {
   return variant;
 }
 
-/** The shape class a tuned choice is kept under. */
+/**
+ * The shape class a tuned choice is kept under: one matrix's; a batched product runs
+ * its class's variant where that variant can take the batch.
+ */
 export function shapeClass({ m, k, n, transposeA, transposeB }: MatmulParams): string {
   const up = (d: number) => Math.ceil(Math.log2(d));
   return `${up(m)}/${up(k)}/${up(n)}/${transposeA ? "T" : "N"}${transposeB ? "T" : "N"}`;
@@ -426,8 +429,9 @@ export function encodeMatmul(
   const variant = matmulVariantFor(runtime, params);
   if (!variant.supports(runtime, params)) {
     throw new RangeError(
-      `matmul: the pinned variant ${variant.name} cannot run [${params.m}, ${params.k}]·` +
-        `[${params.k}, ${params.n}] within this device's limits; pin another or none`,
+      `matmul: the pinned variant ${variant.name} cannot run ${params.batch ?? 1} × ` +
+        `[${params.m}, ${params.k}]·[${params.k}, ${params.n}] within this device's limits; ` +
+        `pin another or none`,
     );
   }
   variant.encode(runtime, inputs, c, params);

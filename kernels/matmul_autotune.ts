@@ -26,13 +26,14 @@ const MAX_REPS = 64;
 /** Raised inside a measurement when other work reached the runtime during it. */
 class Interrupted extends Error {}
 
-/** The scratch shape measured for `params`: each side at most `maxSide`. */
+/** The scratch shape measured for `params`: one matrix, each side at most `maxSide`. */
 export function scratchShape(params: MatmulParams, maxSide: number): MatmulParams {
   return {
-    ...params,
     m: Math.min(params.m, maxSide),
     k: Math.min(params.k, maxSide),
     n: Math.min(params.n, maxSide),
+    transposeA: params.transposeA,
+    transposeB: params.transposeB,
   };
 }
 

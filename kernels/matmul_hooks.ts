@@ -16,21 +16,23 @@ import { exprsOf, Writer } from "./wgsl_writer.ts";
 /**
  * Writes a matmul's operand reads and store with `w` (inline constants): functions
  * `loadA(r, p)`, `loadB(p, col)` and `storeC(row, col, v)`, prefixed, storing into
- * `target`.
+ * `target`; a batched product's read and write matrix `batchIndex` (a module-scope
+ * `var<private>` that its kernel declares and sets).
  */
 export function hookFunctions(w: Writer, plan: HooksPlan, target: string): string[] {
-  const { m, k, n, transposeA, transposeB } = plan;
+  const { m, k, n, transposeA, transposeB, batch = 1 } = plan;
   const a = w.fn(plan.a, false), b = w.fn(plan.b, false);
-  const at = `row * ${n}u + col`;
+  const offset = (stride = 0) => (batch > 1 && stride > 0 ? `batchIndex * ${stride}u + ` : "");
+  const at = batch > 1 ? `(batchIndex * ${m}u + row) * ${n}u + col` : `row * ${n}u + col`;
   const store = plan.epilogue
     ? `fusedResult = v;\n  ${target}[${at}] = ${w.fn(plan.epilogue, false)}(${at});`
     : `${target}[${at}] = v;`;
   const prefix = w.phase.prefix;
   return [
-    `fn ${prefix}loadA(r: u32, p: u32) -> f32 { return ${a}(${
+    `fn ${prefix}loadA(r: u32, p: u32) -> f32 { return ${a}(${offset(plan.batchStrideA)}${
       transposeA ? `p * ${m}u + r` : `r * ${k}u + p`
     }); }`,
-    `fn ${prefix}loadB(p: u32, col: u32) -> f32 { return ${b}(${
+    `fn ${prefix}loadB(p: u32, col: u32) -> f32 { return ${b}(${offset(plan.batchStrideB)}${
       transposeB ? `col * ${k}u + p` : `p * ${n}u + col`
     }); }`,
     `fn ${prefix}storeC(row: u32, col: u32, v: f32) {\n  ${store}\n}`,

@@ -8,11 +8,11 @@
  *
  * Launch: workgroups of 8×8 threads, one per (8·rows)×(8·cols) tile of C.
  */
-import { tiledMain } from "./_shared.ts";
 import {
   dispatchHooked,
   MATMUL_PARAMS_WGSL,
   type MatmulHooks,
+  matmulMain,
   type MatmulParams,
   type MatmulVariant,
   plainEncode,
@@ -35,7 +35,7 @@ function wgsl(hooks: string, rows: number, cols: number): string {
   return /* wgsl */ `
 ${MATMUL_PARAMS_WGSL}
 ${hooks}
-${tiledMain(THREADS, THREADS)}
+${matmulMain(THREADS, THREADS)}
   ${block.head}
   ${range(rows).map((i) => `let r${i} = min(row0 + ${i}u, params.m - 1u);`).join("\n  ")}
   ${range(cols).map((q) => `let c${q} = min(col0 + ${q}u, params.n - 1u);`).join("\n  ")}

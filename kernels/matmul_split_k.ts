@@ -9,11 +9,12 @@
  * Launch: one workgroup per output, m·n workgroups, folded into more dimensions.
  * Takes hooks: its reads are loadA/loadB and its one store per output is storeC.
  */
-import { tiledMain } from "./_shared.ts";
 import {
+  batchOf,
   dispatchHooked,
   MATMUL_PARAMS_WGSL,
   type MatmulHooks,
+  matmulMain,
   type MatmulParams,
   type MatmulVariant,
   plainEncode,
@@ -26,7 +27,7 @@ const wgsl = (hooks: string) => /* wgsl */ `
 ${MATMUL_PARAMS_WGSL}
 ${hooks}
 var<workgroup> partial: array<f32, ${THREADS}>;
-${tiledMain(THREADS)}
+${matmulMain(THREADS)}
   let r = min(tile / params.n, params.m - 1u);
   let col = tile % params.n;
   var sum = 0.0;
@@ -48,7 +49,8 @@ function encodeHooked(runtime: GpuRuntime, params: MatmulParams, hooks: MatmulHo
 /** The split-k variant: one workgroup per output, a tree over 64 strided partial sums. */
 export const splitKVariant: MatmulVariant = {
   name: "splitK",
-  supports: (runtime, { m, n }) => m * n <= runtime.maxWorkgroupsPerDimension ** 3,
+  supports: (runtime, params) =>
+    params.m * params.n * batchOf(params).batch <= runtime.maxWorkgroupsPerDimension ** 3,
   encode: plainEncode(encodeHooked),
   encodeHooked,
 };

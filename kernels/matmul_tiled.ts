@@ -31,13 +31,13 @@
  *
  * Launch: one workgroup per BM×BN tile of C.
  */
-import { tiledMain } from "./_shared.ts";
 import {
   adapterClassOf,
   declareAccumulators,
   dispatchHooked,
   MATMUL_PARAMS_WGSL,
   type MatmulHooks,
+  matmulMain,
   type MatmulParams,
   type MatmulVariant,
   plainHooks,
@@ -193,7 +193,7 @@ ${MATMUL_PARAMS_WGSL}
 ${hooks}
 var<workgroup> tileA: array<vec4f, ${2 * slabA}>;
 var<workgroup> tileB: array<vec4f, ${2 * slabB}>;
-${tiledMain(THREADS, THREADS)}
+${matmulMain(THREADS, THREADS)}
   // No early return: every thread reaches every barrier. Tiles past the last (where the
   // folded grid rounds up) start past row m and store nothing.
   let tileRow = (tile / params.tilesN) * ${bm}u;

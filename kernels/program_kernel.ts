@@ -66,7 +66,7 @@ export function phaseWork(plan: ProgramPhase["plan"]): number | null {
     case "map":
       return sizeOf(plan.outputs[0].shape) * plan.outputs.length;
     case "hooks":
-      return plan.m * plan.k * plan.n;
+      return plan.m * plan.k * plan.n * (plan.batch ?? 1);
     case "reduce": {
       if (takesTwoPasses(plan)) return null;
       const { kept, reduced } = reductionDims(plan.source.shape, plan.axes);
@@ -176,6 +176,7 @@ function writeProgram(
   const wgsl = [
     declarations(words, bindings),
     `var<private> fusedResult: f32;`,
+    `var<private> batchIndex: u32;`,
     ...[...partials].map((type) =>
       `var<workgroup> partial_${type}: array<${type}, ${PROGRAM_WORKGROUP}>;`
     ),
@@ -216,8 +217,10 @@ function writePhase(
       const prefix = w.phase.prefix;
       return {
         functions,
-        code: loop(`${plan.m * plan.n}u`, "at", [
-          `let row = at / ${plan.n}u;`,
+        code: loop(`${plan.m * plan.n * (plan.batch ?? 1)}u`, "at", [
+          // A batch's matrices one after another (batchIndex: see hookFunctions).
+          ...((plan.batch ?? 1) > 1 ? [`batchIndex = at / ${plan.m * plan.n}u;`] : []),
+          `let row = at / ${plan.n}u${(plan.batch ?? 1) > 1 ? ` % ${plan.m}u` : ""};`,
           `let col = at % ${plan.n}u;`,
           `var acc = 0.0;`,
           `for (var p = 0u; p < ${plan.k}u; p++) { acc += ${prefix}loadA(row, p) * ${prefix}loadB(p, col); }`,

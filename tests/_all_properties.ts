@@ -56,10 +56,14 @@ import { adamProperty, sgdProperty } from "./_properties_optimizers.ts";
 import { conv2dGradientsProperty, conv2dProperty } from "./_properties_conv2d.ts";
 import { poolGradProperty, poolProperty } from "./_properties_pool.ts";
 import { batchNormProperty, layerNormProperty } from "./_properties_norm.ts";
+import { batchedMatmulProperty } from "./_properties_batched.ts";
+import { einsumProperty } from "./_properties_einsum.ts";
 
 /** Every shared property, each op's and jit's at each granularity, in a fixed order. */
 export const PROPERTIES: readonly OpProperty<unknown>[] = [
   matmulProperty,
+  batchedMatmulProperty,
+  einsumProperty,
   l2PenaltyProperty,
   sgdStepProperty,
   dropoutProperty,

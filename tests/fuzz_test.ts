@@ -41,6 +41,7 @@ import {
   cumsum,
   div,
   dropout,
+  einsum,
   elu,
   equal,
   evaluateLoss,
@@ -308,6 +309,8 @@ interface Fixtures {
   /** conv2d's images [1, 2, 3, 3] and kernels [2, 1, 2, 2] (two groups). */
   x4: Tensor;
   w4: Tensor;
+  /** Three [3, 2] matrices: a batch that `x4`'s [1, 2] does not broadcast with. */
+  batch3: Tensor;
   /** A tensor that only the valid call of `dispose` disposes. */
   spare: Tensor;
 }
@@ -349,6 +352,7 @@ function fixtures(b: Backend, foreign: Backend[]): Fixtures {
     labels: b.tensor([0, 2]),
     x4: b.tensor(new Float32Array(18).fill(1), [1, 2, 3, 3]),
     w4: b.tensor(new Float32Array(8).fill(1), [2, 1, 2, 2]),
+    batch3: b.tensor(new Float32Array(18).fill(1), [3, 3, 2]),
     spare: b.tensor([1]),
   };
 }
@@ -359,7 +363,7 @@ function disposeFixtures(f: Fixtures): void {
   for (const t of [m23, m32, v3, col3, s, tall, wide, w21, w12, b1, img, labels, spare, bad[0]]) {
     t.dispose();
   }
-  for (const t of [f.x4, f.w4]) {
+  for (const t of [f.x4, f.w4, f.batch3]) {
     t.dispose();
   }
   foreign.forEach((t) => t.dispose());
@@ -376,6 +380,7 @@ const BAD_KEYS = [{ words: [1] }, { words: [1, -1] }, { words: [1, 2 ** 32] }, {
 
 function entries(f: Fixtures): Entry[] {
   const { b, m23, m32, v3, col3, s, tall, wide, w21, w12, b1, img, labels, spare, x4, w4 } = f;
+  const { batch3 } = f;
   const bad = [...f.bad, ...f.foreign];
   const maxElements = b.maxElements;
   const fitsShape = (v: unknown) => isShape(v) && v.reduce((a, d) => a * d, 1) <= maxElements;
@@ -727,6 +732,40 @@ function entries(f: Fixtures): Entry[] {
       call: (x, y) => matmul(x as Tensor, y as Tensor),
       valid: () => [tall, w12],
       positions: [{ index: 1, ok: never, extra: [wide] }],
+    },
+    {
+      name: "einsum",
+      call: forward(einsum),
+      valid: () => ["ij,jk->ik", m23, m32],
+      positions: [
+        {
+          // Strings are specs: the malformed and the unmappable ones are tried here.
+          index: 0,
+          ok: (v) => typeof v === "string",
+          extra: [
+            "ij->ji",
+            "...ij,jk->ik",
+            "ij,jk->iz",
+            "ij,jk->ii",
+            "ij,ik->jk",
+            "i,jk->ik",
+            "ij,jk->ik->i",
+            "ij,j1->i",
+          ],
+        },
+        T(1, [v3, s]),
+        T(2, [v3, s]),
+      ],
+      // As many operands as the spec names: one more is an argument too many.
+      arity: 3,
+    },
+    {
+      // Batched: [1, 2, 3, 3]·[1, 1, 3, 3] broadcasts; batch [3] against [1, 2] does not,
+      // a scalar is no matrix, and [2, 3] has the wrong k.
+      name: "matmul",
+      call: (x, y) => matmul(x as Tensor, y as Tensor),
+      valid: () => [x4, img],
+      positions: [T(0, [s]), T(1, [batch3, s, m23])],
     },
     unary("l2Penalty", l2Penalty),
     {

@@ -34,6 +34,7 @@ import {
   cumprod,
   cumsum,
   div,
+  einsum,
   elu,
   exp,
   expandDims,
@@ -55,6 +56,7 @@ import {
   logSigmoid,
   logSoftmax,
   logSumExp,
+  matmul,
   max,
   maximum,
   maxPool2d,
@@ -107,6 +109,8 @@ import {
 import { GELU_CONSTANTS } from "./_numerics.ts";
 import { gamma, gpuTest, ref, runs, seed, values } from "./_harness.ts";
 import { type Conv2dCase, conv2dOptions, conv2dShapes } from "./_properties_conv2d.ts";
+import { batchedCases, batchedShapes, numpyMatmul } from "./_properties_batched.ts";
+import { einsum64, einsumCases, einsumShapes, einsumSpec } from "./_properties_einsum.ts";
 
 const H = 2 ** -17;
 type Shape = readonly number[];
@@ -419,6 +423,41 @@ const CASES: Record<string, fc.Arbitrary<Case>> = {
       f64: (xs) => conv2d64(c, xs),
       shapes: [x, w],
       roundings: c.og * c.kh * c.kw + 2,
+    };
+  }),
+  // Batched matmul, its batch dimensions broadcast (NumPy's matmul), 1-d operands too:
+  // bilinear (M₃ = 0); a term of dA or dB is one product g·b or a·g, summed over n (or m)
+  // and the broadcast batch — no more terms than outputs.
+  "matmul (batched, broadcast)": batchedCases.map((c) => ({
+    ...c,
+    m: c.vectorA ? 1 : 1 + c.m % 5,
+    k: 1 + c.k % 6,
+    n: c.vectorB ? 1 : 1 + c.n % 5,
+  })).map(
+    (c) => {
+      const shapes = batchedShapes(c);
+      const flags = { transposeA: c.transposeA, transposeB: c.transposeB };
+      return {
+        op: (a: Tensor, b: Tensor) => matmul(a, b, flags),
+        f64: ([a, b]) => numpyMatmul(c, a, b).exact,
+        shapes: [shapes.a, shapes.b],
+        roundings: 1,
+      };
+    },
+  ),
+  // einsum's random specs (diagonals, sums, products of up to three operands), sides up
+  // to 4: multilinear (M₃ = 0); a term of an operand's gradient is c times the other
+  // operands' elements, p products, summed (no more terms than outputs).
+  einsum: einsumCases.map((c) => {
+    const small = {
+      ...c,
+      sizes: Object.fromEntries(Object.entries(c.sizes).map(([l, n]) => [l, 1 + n % 4])),
+    };
+    return {
+      op: (...xs: Tensor[]) => einsum(einsumSpec(small), ...xs),
+      f64: (xs: readonly Float64Array[]) => einsum64(small, xs).exact,
+      shapes: einsumShapes(small),
+      roundings: small.inputs.length,
     };
   }),
   // Copies: each gradient term is a c, summed.

@@ -425,8 +425,9 @@ gpuTest("jit: errors name jit, and a failing trace leaks nothing", (dev) => {
   );
   const before = dev.memory();
   assert.throws(
-    () => jit((y: Tensor) => matmul(y, y))(x),
-    /matmul: expected a to have 2 dimensions/,
+    // A vector is a matrix to matmul (NumPy's promotion) but has nothing to transpose.
+    () => jit((y: Tensor) => matmul(relu(y), y, { transposeA: true }))(x),
+    /matmul: expected a to have at least 2 dimensions \(transposeA\)/,
   );
   let leaked: Tensor | null = null;
   jit((y: Tensor) => (leaked = relu(y)))(x).dispose();
