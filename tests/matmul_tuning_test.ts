@@ -198,7 +198,7 @@ gpuTest(
     using a = backend.tensor(new Float32Array(64 * 64).fill(0.5), [64, 64]);
     const dispatches = (f: () => Tensor) => {
       const before = backend.stats().dispatches;
-      using c = f();
+      f().dispose();
       return backend.stats().dispatches - before;
     };
     const step = jit((x: Tensor) => matmul(x, x));
