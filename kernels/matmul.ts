@@ -29,7 +29,17 @@
  *   outweighs its speed at 256³ (texture8x8 131–145 ms, texture16x16 180–185) but not
  *   at 1024³ (1464–1571 against 1368–1405). SwiftShader (Chromium, wall, loaded
  *   machine) ranks the texture kernels first too: 256³ texture16x16 1.3, texture8x8
- *   0.6, registers8x8 0.4, tiled 0.1–0.5 GFLOP/s.
+ *   0.6, registers8x8 0.4, tiled 0.1–0.5 GFLOP/s. Measured again (issue 19, two runs
+ *   of `bench:report --only training --reps 3`, load average 10–14: 1024³ ran at 5.5
+ *   and 2.8 GFLOP/s, not ~46, so each share swings up to 4× between runs; share of the
+ *   1024³ rate of the same run, run 1/run 2): 64×64×256 55/22%; 64×256×256 100/141%;
+ *   256×64×256 Aᵀ 19/40%; 64×256×256 Bᵀ 67/73%; 256³ 115/496%; the MLP step's sixteen
+ *   products (batch 64 and 256) 3–277%, under 20% in both runs only for the 10-wide
+ *   ones (64×10×256 6–8%, 10×64×256 Aᵀ 3–4%); LeNet 12544×25×6 2/2% (27.4/70.6 ms),
+ *   1600×150×16 11/9% (12.4/30.3 ms), short of the 20% target. The jitted MLP step
+ *   (batch 64) 31.4/70.0 ms; beside bd164e1 (before the matmul work), processes of
+ *   each taking turns, streams of 50 steps, medians of 5: 30.6 and 31.9 ms against 178
+ *   and 260, 5.6–8.2× faster.
  * - Software, a cold class: an eager product under 2²⁴ flops whose class has come to
  *   less than 2²⁷ flops in this process takes `registers4x4`, the variant quickest to
  *   compile; `jit`'s products (captured, replayed) never do. Compiling decides a cold
