@@ -40,17 +40,19 @@
  *   (batch 64) 31.4/70.0 ms; beside bd164e1 (before the matmul work), processes of
  *   each taking turns, streams of 50 steps, medians of 5: 30.6 and 31.9 ms against 178
  *   and 260, 5.6–8.2× faster.
- * - Software, a cold class: an eager product under 2²⁴ flops whose class has come to
- *   less than 2²⁷ flops in this process takes `registers4x4`, the variant quickest to
- *   compile; `jit`'s products (captured, replayed) never do. Compiling decides a cold
- *   process's first products: with Mesa's shader cache off, llvmpipe took ~0.1–0.3 s
- *   longer for a texture-fed product's pipelines than for registers4x4's (64×256×256,
- *   first call, wall, three runs: registers4x4 131 ms, texture8x8 203 with A and B
- *   copied and 321 with A packed), while Mesa's disk cache, warm after any earlier run,
- *   hides it (38–46 ms either way). 64³ in cold processes, cache off, a loaded machine
- *   (load average 10), wall ms for 1/10/20 calls, medians of 3 (`bench/_cold.ts`): this
- *   rule 827/1007/1141, bd164e1 (before the texture rule) 589/925/1297, texture8x8 from
- *   the first call 1308/2197/1376; TensorFlow.js (an earlier run, load ~6) 811/1031/1224.
+ * - Software, a cold class: an eager product under 2²⁴ flops, at least 32 rows and
+ *   columns, whose class has come to less than 2²⁷ flops in this process takes
+ *   `registers4x4`, the variant quickest to compile; `jit`'s products (captured,
+ *   replayed) never do. Compiling decides a cold process's first products: with
+ *   Mesa's shader cache off, llvmpipe took ~0.1–0.3 s longer for a texture-fed
+ *   product's pipelines than for registers4x4's (64×256×256, first call, wall, three
+ *   runs: registers4x4 131 ms, texture8x8 203 with A and B copied and 321 with A
+ *   packed), while Mesa's disk cache, warm after any earlier run, hides it (38–46 ms
+ *   either way). 64³ in cold processes, cache off, a loaded machine (load average
+ *   10), wall ms for 1/10/20 calls, medians of 3 (`bench/_cold.ts`): this rule
+ *   827/1007/1141, bd164e1 (before the texture rule) 589/925/1297, texture8x8 from
+ *   the first call 1308/2197/1376; TensorFlow.js (an earlier run, load ~6)
+ *   811/1031/1224.
  * - GPU, small products (< 2²⁴ flops): `registers4x4` (32×32 tiles: more workgroups than
  *   the tiled kernels' for a small output; not measured on a GPU yet, and the tuning
  *   compares it with the others and `splitK` there).
@@ -153,6 +155,12 @@ const TUNE_FLOPS = 2 ** 24;
  * compile does (a ski rental: never more than twice the better of the two choices).
  */
 const COLD_FLOPS = 2 ** 27;
+/**
+ * `registers4x4`'s tiles are this many rows and columns: a cold product narrower than a
+ * tile takes the rule's usual variant, since most of registers4x4's work would be
+ * padding (LeNet's 12544×25×6 in a stream: 119 ms a product against texture8x8's 57).
+ */
+const REGISTERS_TILE = 32;
 /** The runtime must have been idle this long before a background measurement. */
 export const IDLE_MS = 100;
 /** A measurement interrupted by other work is tried at most this often per class. */
@@ -189,7 +197,7 @@ const POLICIES: Record<AdapterClass, ClassPolicy> = {
     rule: (p, cold) =>
       splitKShape(p)
         ? ["splitK"]
-        : cold
+        : cold && p.m >= REGISTERS_TILE && p.n >= REGISTERS_TILE
         ? ["registers4x4"]
         : flopsOf(p) >= 2 ** 31
         ? ["texture16x16", "texture8x8", "registers4x4"]

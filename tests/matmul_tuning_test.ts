@@ -190,8 +190,11 @@ gpuTest(
     const small = { m: 64, k: 256, n: 256, transposeA: false, transposeB: false };
     const names = Array.from({ length: 17 }, () => matmulVariantFor(backend.runtime, small).name);
     assert.deepEqual(names, [...Array(15).fill("registers4x4"), "texture8x8", "texture8x8"]);
-    // A product of 2²⁴ flops or more is never cold, nor one too tiny for the textures.
+    // A product of 2²⁴ flops or more is never cold, nor one narrower than registers4x4's
+    // 32×32 tiles, nor one too tiny for the textures.
     assert.equal(matmulVariantFor(backend.runtime, square(256)).name, "texture8x8");
+    const lenet = { m: 12544, k: 25, n: 6, transposeA: false, transposeB: false };
+    assert.equal(matmulVariantFor(backend.runtime, lenet).name, "texture8x8");
     assert.equal(matmulVariantFor(backend.runtime, { ...square(1), k: 4096 }).name, "splitK");
     // Seen in the dispatches: one for registers4x4; three for the texture kernel, whose
     // jitted form packs both operands through the hooks before the product.
