@@ -295,9 +295,10 @@ export function range(count: number): number[] {
  * `acc{i}_{j}` at C[row(i)][col(j) + q] (q = 0…3; `row` and `col` take WGSL u32
  * expressions), skipping what lies past the edge of C. With `vector`, each vec4 in range
  * is stored at once (`storeC4`; n must be a multiple of 4, so that col(j) < n puts all
- * four in range), unrolled. Otherwise one `storeC` in a loop over the block: a hooked
- * store may be a long epilogue (dropout's counter-based draws), and 64 unrolled copies
- * of one made llvmpipe take minutes to compile a fused texture8x8 kernel.
+ * four in range), unrolled. Otherwise one `storeC` in a loop over the block, each
+ * accumulator picked by {@linkcode pickWgsl}: a hooked store may be a long epilogue
+ * (dropout's counter-based draws), and 64 unrolled copies of one made llvmpipe take
+ * minutes to compile a fused texture8x8 kernel.
  */
 export function storeBlock(
   rows: number,
@@ -308,11 +309,13 @@ export function storeBlock(
 ): string {
   if (!vector) {
     const accumulators = range(rows).flatMap((i) => range(blocks).map((j) => `acc${i}_${j}`));
-    return /* wgsl */ `var block = array<vec4f, ${rows * blocks}>(${accumulators.join(", ")});
-  for (var e = 0u; e < ${4 * rows * blocks}u; e++) {
-    let r = ${row(`(e / ${4 * blocks}u)`)};
-    let col = ${col(`((e / 4u) % ${blocks}u)`)} + e % 4u;
-    if (r < params.m && col < params.n) { storeC(r, col, block[e / 4u][e % 4u]); }
+    return /* wgsl */ `for (var e = 0u; e < ${4 * rows * blocks}u; e++) {
+    let b = e / 4u;
+    var v: vec4f;
+    ${pickWgsl("b", "v", accumulators)}
+    let r = ${row(`(b / ${blocks}u)`)};
+    let col = ${col(`(b % ${blocks}u)`)} + e % 4u;
+    if (r < params.m && col < params.n) { storeC(r, col, v[e % 4u]); }
   }`;
   }
   return range(rows).map((i) => {
@@ -323,6 +326,22 @@ export function storeBlock(
       stores.join("\n    ")
     }\n  }`;
   }).join("\n  ");
+}
+
+/**
+ * WGSL that sets `target` to `values[index]` (`index` a u32 expression) through a binary
+ * tree of ifs on constant bounds, so that no array is indexed at run time. The block
+ * store used to copy the accumulators into an array indexed by the loop counter, which
+ * llvmpipe compiles slowly: a cold process (Mesa's shader cache off) spent 0.9–1.0 CPU
+ * seconds on a jitted texture8x8 matmul's first call against 0.5–0.6 with the tree, and
+ * 8.0–8.8 against 4.7–5.3 on demo:mlp's first jitted step; the warm step is unchanged.
+ */
+function pickWgsl(index: string, target: string, values: readonly string[], lo = 0): string {
+  if (values.length === 1) return `${target} = ${values[0]};`;
+  const half = values.length >> 1;
+  const low = pickWgsl(index, target, values.slice(0, half), lo);
+  const high = pickWgsl(index, target, values.slice(half), lo + half);
+  return `if (${index} < ${lo + half}u) { ${low} } else { ${high} }`;
 }
 
 /**

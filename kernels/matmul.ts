@@ -29,7 +29,30 @@
  *   outweighs its speed at 256³ (texture8x8 131–145 ms, texture16x16 180–185) but not
  *   at 1024³ (1464–1571 against 1368–1405). SwiftShader (Chromium, wall, loaded
  *   machine) ranks the texture kernels first too: 256³ texture16x16 1.3, texture8x8
- *   0.6, registers8x8 0.4, tiled 0.1–0.5 GFLOP/s.
+ *   0.6, registers8x8 0.4, tiled 0.1–0.5 GFLOP/s. Measured again (issue 19, two runs
+ *   of `bench:report --only training --reps 3`, load average 10–14: 1024³ ran at 5.5
+ *   and 2.8 GFLOP/s, not ~46, so each share swings up to 4× between runs; share of the
+ *   1024³ rate of the same run, run 1/run 2): 64×64×256 55/22%; 64×256×256 100/141%;
+ *   256×64×256 Aᵀ 19/40%; 64×256×256 Bᵀ 67/73%; 256³ 115/496%; the MLP step's sixteen
+ *   products (batch 64 and 256) 3–277%, under 20% in both runs only for the 10-wide
+ *   ones (64×10×256 6–8%, 10×64×256 Aᵀ 3–4%); LeNet 12544×25×6 2/2% (27.4/70.6 ms),
+ *   1600×150×16 11/9% (12.4/30.3 ms), short of the 20% target. The jitted MLP step
+ *   (batch 64) 31.4/70.0 ms; beside bd164e1 (before the matmul work), processes of
+ *   each taking turns, streams of 50 steps, medians of 5: 30.6 and 31.9 ms against 178
+ *   and 260, 5.6–8.2× faster.
+ * - Software, a cold class: an eager product under 2²⁴ flops, at least 32 rows and
+ *   columns, whose class has come to less than 2²⁷ flops in this process takes
+ *   `registers4x4`, the variant quickest to compile; `jit`'s products (captured,
+ *   replayed) never do. Compiling decides a cold process's first products: with
+ *   Mesa's shader cache off, llvmpipe took ~0.1–0.3 s longer for a texture-fed
+ *   product's pipelines than for registers4x4's (64×256×256, first call, wall, three
+ *   runs: registers4x4 131 ms, texture8x8 203 with A and B copied and 321 with A
+ *   packed), while Mesa's disk cache, warm after any earlier run, hides it (38–46 ms
+ *   either way). 64³ in cold processes, cache off, a loaded machine (load average
+ *   10), wall ms for 1/10/20 calls, medians of 3 (`bench/_cold.ts`): this rule
+ *   827/1007/1141, bd164e1 (before the texture rule) 589/925/1297, texture8x8 from
+ *   the first call 1308/2197/1376; TensorFlow.js (an earlier run, load ~6)
+ *   811/1031/1224.
  * - GPU, small products (< 2²⁴ flops): `registers4x4` (32×32 tiles: more workgroups than
  *   the tiled kernels' for a small output; not measured on a GPU yet, and the tuning
  *   compares it with the others and `splitK` there).
@@ -124,6 +147,20 @@ export interface MatmulShape {
  * product), never for the few tiny products of a script.
  */
 const TUNE_FLOPS = 2 ** 24;
+/**
+ * A product under {@linkcode TUNE_FLOPS} is `cold` (for the rule) until its class has
+ * come to this many flops in this process: on llvmpipe the texture-fed product compiles
+ * ~0.1–0.3 s slower than `registers4x4` (Mesa's shader cache off), which runs small
+ * products in a stream at ~0.7–3 GFLOP/s, so about this much work on it costs what the
+ * compile does (a ski rental: never more than twice the better of the two choices).
+ */
+const COLD_FLOPS = 2 ** 27;
+/**
+ * `registers4x4`'s tiles are this many rows and columns: a cold product narrower than a
+ * tile takes the rule's usual variant, since most of registers4x4's work would be
+ * padding (LeNet's 12544×25×6 in a stream: 119 ms a product against texture8x8's 57).
+ */
+const REGISTERS_TILE = 32;
 /** The runtime must have been idle this long before a background measurement. */
 export const IDLE_MS = 100;
 /** A measurement interrupted by other work is tried at most this often per class. */
@@ -131,8 +168,13 @@ const MAX_ATTEMPTS = 3;
 
 /** What the rule and the measurements use, per adapter class. */
 interface ClassPolicy {
-  /** The variant before any measurement (the first that supports the shape). */
-  rule(params: MatmulParams): readonly string[];
+  /**
+   * The variant before any measurement (the first that supports the shape); `cold`: an
+   * eager product under {@linkcode TUNE_FLOPS} whose class has come to less than
+   * {@linkcode COLD_FLOPS} in this process, where compiling decides (see
+   * {@linkcode matmulVariantFor}).
+   */
+  rule(params: MatmulParams, cold: boolean): readonly string[];
   /** The variants a measurement compares (and `splitK` where the output is small). */
   readonly candidates: readonly string[];
   /** Each side of the scratch product measured is capped at this. */
@@ -152,9 +194,11 @@ const flopsOf = ({ m, k, n, batch = 1 }: MatmulParams) => 2 * m * n * k * batch;
 
 const POLICIES: Record<AdapterClass, ClassPolicy> = {
   software: {
-    rule: (p) =>
+    rule: (p, cold) =>
       splitKShape(p)
         ? ["splitK"]
+        : cold && p.m >= REGISTERS_TILE && p.n >= REGISTERS_TILE
+        ? ["registers4x4"]
         : flopsOf(p) >= 2 ** 31
         ? ["texture16x16", "texture8x8", "registers4x4"]
         : ["texture8x8", "registers4x4"],
@@ -302,27 +346,39 @@ function withFlags(shape: MatmulShape): MatmulParams {
   return { ...shape, transposeA: !!shape.transposeA, transposeB: !!shape.transposeB };
 }
 
-/** The rule's variant for `params` on `runtime`: the first of its list that fits. */
-export function ruleVariant(runtime: GpuRuntime, params: MatmulParams): MatmulVariant {
-  const names = choicesOf(runtime).policy.rule(params);
+/**
+ * The rule's variant for `params` on `runtime`: the first of its list that fits; `cold`
+ * as {@linkcode ClassPolicy.rule} takes it.
+ */
+export function ruleVariant(
+  runtime: GpuRuntime,
+  params: MatmulParams,
+  cold = false,
+): MatmulVariant {
+  const names = choicesOf(runtime).policy.rule(params, cold);
   const fits = names.map((name) => MATMUL_VARIANTS.get(name)!)
     .find((v) => v.supports(runtime, params));
   return fits ?? MATMUL_VARIANTS.get("registers4x4")!;
 }
 
-/** The variant that a matmul of `params` runs on `runtime` now. */
+/**
+ * The variant that a matmul of `params` runs on `runtime` now. A product captured into a
+ * compiled program (`jit`), which replays it, takes the throughput choice from its first
+ * call on: it is never `cold` for the rule.
+ */
 export function matmulVariantFor(runtime: GpuRuntime, params: MatmulParams): MatmulVariant {
   const choices = choicesOf(runtime);
   if (choices.pinned) return choices.pinned;
   const key = shapeClass(params);
   const tuned = choices.tuned.get(key);
   if (tuned?.supports(runtime, params)) return tuned;
-  if (choices.mode !== "off" && !tuned) {
-    const streamed = (choices.streamed.get(key) ?? 0) + flopsOf(params);
-    choices.streamed.set(key, streamed);
-    if (streamed >= TUNE_FLOPS) requestBackgroundTune(runtime, choices, key, params);
+  const streamed = (choices.streamed.get(key) ?? 0) + flopsOf(params);
+  choices.streamed.set(key, streamed);
+  if (choices.mode !== "off" && !tuned && streamed >= TUNE_FLOPS) {
+    requestBackgroundTune(runtime, choices, key, params);
   }
-  return ruleVariant(runtime, params);
+  const cold = !runtime.capturing && flopsOf(params) < TUNE_FLOPS && streamed < COLD_FLOPS;
+  return ruleVariant(runtime, params, cold);
 }
 
 /** Resolves when the background measurements queued on `runtime` have finished. */

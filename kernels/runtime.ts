@@ -407,6 +407,11 @@ export class GpuRuntime {
     this.#encoder.dispatch(dispatch, this.#limits.dispatchGrid(dispatch));
   }
 
+  /** Whether dispatches are being captured (for a compiled program that replays them). */
+  get capturing(): boolean {
+    return this.#encoder !== this.#live;
+  }
+
   /**
    * Runs `block` capturing instead of encoding (see `kernels/capture.ts`): returns the
    * commands it issued, with temporaries and textures from `resources`. A capture inside

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { gpu, matmul } from "../mod.ts";
+import { gpu, jit, matmul, type Tensor } from "../mod.ts";
 import { GpuRuntime } from "../runtime.ts";
 import {
   adapterClass,
@@ -180,6 +180,40 @@ gpuTest("matmul tuning: the rule picks by adapter class before any measurement",
   software.destroy();
   gpuClass.destroy();
 });
+
+gpuTest(
+  "matmul tuning: on a software adapter a small class's eager products compile cheaply first; jit's run the texture kernel at once",
+  async (dev) => {
+    const backend = await gpu({ device: dev.device, tuning: "off" });
+    await configureMatmul(backend.runtime, { tuning: "off", adapter: llvmpipe as GPUAdapterInfo });
+    // 2²³ flops a product: registers4x4 until the class has come to 2²⁷ (the 16th).
+    const small = { m: 64, k: 256, n: 256, transposeA: false, transposeB: false };
+    const names = Array.from({ length: 17 }, () => matmulVariantFor(backend.runtime, small).name);
+    assert.deepEqual(names, [...Array(15).fill("registers4x4"), "texture8x8", "texture8x8"]);
+    // A product of 2²⁴ flops or more is never cold, nor one narrower than registers4x4's
+    // 32×32 tiles, nor one too tiny for the textures.
+    assert.equal(matmulVariantFor(backend.runtime, square(256)).name, "texture8x8");
+    const lenet = { m: 12544, k: 25, n: 6, transposeA: false, transposeB: false };
+    assert.equal(matmulVariantFor(backend.runtime, lenet).name, "texture8x8");
+    assert.equal(matmulVariantFor(backend.runtime, { ...square(1), k: 4096 }).name, "splitK");
+    // Seen in the dispatches: one for registers4x4; three for the texture kernel, whose
+    // jitted form packs both operands through the hooks before the product.
+    using a = backend.tensor(new Float32Array(64 * 64).fill(0.5), [64, 64]);
+    const dispatches = (f: () => Tensor) => {
+      const before = backend.stats().dispatches;
+      f().dispose();
+      return backend.stats().dispatches - before;
+    };
+    const step = jit((x: Tensor) => matmul(x, x));
+    assert.equal(dispatches(() => matmul(a, a)), 1);
+    step(a).dispose();
+    assert.equal(dispatches(() => step(a)), 3);
+    using c = step(a);
+    assert.ok((await c.read()).every((v) => v === 16));
+    step.dispose();
+    backend.destroy();
+  },
+);
 
 gpuTest(
   "matmul tuning: background — the rule first, a measurement once idle, then the fastest, stored",
