@@ -68,7 +68,7 @@ gpuTest("conv2d: GPU matches NumPy's evaluation of PyTorch's definition", checkN
 
 // Each variant pinned on the test device (a shape takes only one of them otherwise), on
 // plain and folded grids.
-for (const variant of ["im2col", "direct"] as Conv2dVariant[]) {
+for (const variant of ["implicit", "im2col", "direct"] as Conv2dVariant[]) {
   for (const property of [conv2dProperty, conv2dGradientsProperty]) {
     gpuTest(`${property.name} (${variant} where it applies)`, async (dev) => {
       for (const maxWorkgroupsPerDimension of [undefined, 7]) {

@@ -1,0 +1,242 @@
+/**
+ * @file `conv2d` as an implicit GEMM (groups 1): the product w [O, C·kh·kw] · cols
+ * [C·kh·kw, N·H′·W′] of the im2col lowering (`conv2d_im2col.ts`) with the im2col gather
+ * folded into the reads of B, as TensorFlow.js's `conv2d_mm` folds it, and no columns
+ * buffer. Its register tiling is the texture matmul's (`matmul_texture.ts`): on llvmpipe
+ * a texel load is a handful of vector instructions where a storage buffer load at a
+ * computed address runs one SIMD lane at a time, so both operands are read as texels:
+ *
+ * - the image, padded: x is copied once into a texture whose rows are the padded rows
+ *   of every (image, channel) plane, the padding written as zeros, so the inner loop
+ *   has no bounds test (a padded zero is multiplied, 0·w, as padding the image and then
+ *   convolving does); rows are folded side by side, a few to a texture row;
+ * - the weights: a texel holds one tap (c, i, j) of four output channels.
+ *
+ * A thread computes {@linkcode CHANNELS} output channels × {@linkcode COLUMNS}
+ * neighbouring columns of one output row. For each input channel and kernel row it
+ * loads the few texels of the padded row that the block's kh·kw taps cover (3 texels
+ * for 8 columns of a 3×3 or 5×5 kernel at stride 1), then for each kernel column the
+ * weights of its 8 channels (2 texels) and does 64 multiply-adds on values picked from
+ * those texels by offsets known when the shader is written: the geometry is compiled in
+ * as constants (a pipeline per convolution shape), so the kernel columns are unrolled
+ * and no division is left but the thread's own position.
+ *
+ * Each output sums its C·kh·kw products in the weight's row-major order (channel, row,
+ * column): within γ(C·kh·kw)·Σ|x·w|, as the direct kernel.
+ *
+ * Launch: packing, a thread per texel, 64 a workgroup; the product, 64 threads a
+ * workgroup, a thread per block, in row-major order of [N, O/8, H′, W′/8].
+ */
+import { range } from "./_matmul_shared.ts";
+import { packUniforms, readOnlyStorageTextures, tiledMain } from "./_shared.ts";
+import type { Conv2dParams } from "./conv2d.ts";
+import type { DeviceArray, GpuRuntime } from "./runtime.ts";
+
+const THREADS = 64;
+/** Output columns a thread computes, side by side (a multiple of 4). */
+const COLUMNS = 8;
+/** Output channels a thread computes (a multiple of 4). */
+const CHANNELS = 8;
+/**
+ * Texels a row of the image's texture holds at most (more where one padded row is
+ * longer): several padded rows side by side, so that folding is the common case, which
+ * the properties' small images exercise too.
+ */
+const IMAGE_WIDTH = 64;
+
+/** Where the padded image and the weights lie in their textures. */
+interface Layout {
+  /** Padded rows of one plane: h + top + bottom. */
+  readonly paddedRows: number;
+  /** Texels of a padded row: enough for the last block's farthest tap. */
+  readonly rowTexels: number;
+  /** Padded rows side by side in a texture row. */
+  readonly fold: number;
+  /** The image texture's sides, in texels. */
+  readonly image: [number, number];
+  /** The weight texture's sides: a texel per 4 channels, a row per tap. */
+  readonly weights: [number, number];
+  /** Blocks of columns in an output row. */
+  readonly columnBlocks: number;
+  /** Blocks of output channels. */
+  readonly channelBlocks: number;
+}
+
+function layoutOf(p: Conv2dParams, maxSide: number): Layout {
+  const columnBlocks = Math.ceil(p.ow / COLUMNS);
+  const farthest = (columnBlocks * COLUMNS - 1) * p.sw + (p.kw - 1) * p.dw;
+  const rowTexels = Math.floor(farthest / 4) + 1;
+  const paddedRows = p.h + p.top + p.bottom;
+  const fold = Math.max(1, Math.floor(Math.min(IMAGE_WIDTH, maxSide) / rowTexels));
+  const rows = p.n * p.c * paddedRows;
+  const channelBlocks = Math.ceil(p.o / CHANNELS);
+  return {
+    paddedRows,
+    rowTexels,
+    fold,
+    image: [rowTexels * Math.min(fold, rows), Math.ceil(rows / fold)],
+    weights: [channelBlocks * CHANNELS / 4, p.c * p.kh * p.kw],
+    columnBlocks,
+    channelBlocks,
+  };
+}
+
+/** Whether the implicit kernel takes the convolution `p` on `runtime` (its textures fit). */
+export function implicitSupports(runtime: GpuRuntime, p: Conv2dParams): boolean {
+  const maxSide = runtime.device.limits.maxTextureDimension2D;
+  const { image, weights } = layoutOf(p, maxSide);
+  return p.groups === 1 && Math.max(...image, ...weights) <= maxSide;
+}
+
+/** WGSL: a texel load from `texture` at (x, y), storage or sampled. */
+function texel(storage: boolean, texture: string, x: string, y: string): string {
+  return `textureLoad(${texture}, vec2u(${x}, ${y})${storage ? "" : ", 0"})`;
+}
+
+/** WGSL: the padded image's texture from x [n, c, h, w], a thread per texel. */
+function packImageWgsl(p: Conv2dParams, l: Layout): string {
+  const [width] = l.image;
+  return /* wgsl */ `
+@group(0) @binding(0) var<uniform> threads: vec4u;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
+${tiledMain(THREADS)}
+  let t = tile * ${THREADS}u + li;
+  if (t >= threads.x) { return; }
+  let tx = t % ${width}u;
+  let ty = t / ${width}u;
+  let u = tx % ${l.rowTexels}u;
+  let row = ty * ${l.fold}u + tx / ${l.rowTexels}u;
+  let plane = row / ${l.paddedRows}u;
+  let iy = i32(row % ${l.paddedRows}u) - ${p.top};
+  var v = vec4f(0.0);
+  for (var q = 0u; q < 4u; q++) {
+    let ix = i32(4u * u + q) - ${p.left};
+    if (plane < ${p.n * p.c}u && iy >= 0 && iy < ${p.h} && ix >= 0 && ix < ${p.w}) {
+      v[q] = src[(plane * ${p.h}u + u32(iy)) * ${p.w}u + u32(ix)];
+    }
+  }
+  textureStore(dst, vec2u(tx, ty), v);
+}
+`;
+}
+
+/** WGSL: the weights' texture from w [o, c, kh, kw], texel (o/4, tap), zeros past o. */
+function packWeightsWgsl(p: Conv2dParams, l: Layout): string {
+  const [width, height] = l.weights;
+  return /* wgsl */ `
+@group(0) @binding(0) var<uniform> threads: vec4u;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
+${tiledMain(THREADS)}
+  let t = tile * ${THREADS}u + li;
+  if (t >= threads.x) { return; }
+  let tap = t / ${width}u;
+  let o4 = t % ${width}u;
+  var v = vec4f(0.0);
+  for (var q = 0u; q < 4u; q++) {
+    if (4u * o4 + q < ${p.o}u) { v[q] = src[(4u * o4 + q) * ${height}u + tap]; }
+  }
+  textureStore(dst, vec2u(o4, tap), v);
+}
+`;
+}
+
+/** WGSL: the product; a thread's block of CHANNELS × COLUMNS outputs. */
+function productWgsl(p: Conv2dParams, l: Layout, storage: boolean): string {
+  const texture = storage ? "texture_storage_2d<rgba32float, read>" : "texture_2d<f32>";
+  const offsets = (j: number) => range(COLUMNS).map((t) => t * p.sw + j * p.dw);
+  const texels = Math.floor(offsets(p.kw - 1)[COLUMNS - 1] / 4) + 1;
+  const each = (f: (k: number, t: number) => string) =>
+    range(CHANNELS).flatMap((k) => range(COLUMNS).map((t) => f(k, t)));
+  const taps = range(p.kw).map((j) =>
+    [
+      ...range(CHANNELS / 4).map((h) =>
+        `let a${j}_${h} = ${texel(storage, "wt", `firstTexel + ${h}u`, `tapRow + ${j}u`)};`
+      ),
+      ...each((k, t) => {
+        const offset = offsets(j)[t];
+        return `acc${k}_${t} += a${j}_${k >> 2}[${k & 3}] * x${offset >> 2}[${offset & 3}];`;
+      }),
+    ].join("\n      ")
+  ).join("\n      ");
+  const stores = each((k, t) =>
+    `if (o0 + ${k}u < ${p.o}u && q0 + ${t}u < ${p.ow}u) { ` +
+    `out[((b * ${p.o}u + o0 + ${k}u) * ${p.oh}u + y) * ${p.ow}u + q0 + ${t}u] = acc${k}_${t}; }`
+  ).join("\n  ");
+  return /* wgsl */ `
+@group(0) @binding(0) var<uniform> threads: vec4u;
+@group(0) @binding(1) var xt: ${texture};
+@group(0) @binding(2) var wt: ${texture};
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${tiledMain(THREADS)}
+  let idx = tile * ${THREADS}u + li;
+  if (idx >= threads.x) { return; }
+  let q0 = (idx % ${l.columnBlocks}u) * ${COLUMNS}u;
+  let y = (idx / ${l.columnBlocks}u) % ${p.oh}u;
+  let rest = idx / ${l.columnBlocks * p.oh}u;
+  let o0 = (rest % ${l.channelBlocks}u) * ${CHANNELS}u;
+  let b = rest / ${l.channelBlocks}u;
+  let firstTexel = o0 / 4u;
+  let u0 = (q0 / 4u) * ${p.sw}u;
+  ${each((k, t) => `var acc${k}_${t} = 0.0;`).join("\n  ")}
+  for (var c = 0u; c < ${p.c}u; c++) {
+    for (var i = 0u; i < ${p.kh}u; i++) {
+      let row = (b * ${p.c}u + c) * ${l.paddedRows}u + y * ${p.sh}u + i * ${p.dh}u;
+      let tx = u0 + (row % ${l.fold}u) * ${l.rowTexels}u;
+      let ty = row / ${l.fold}u;
+      ${
+    range(texels).map((u) => `let x${u} = ${texel(storage, "xt", `tx + ${u}u`, "ty")};`).join(
+      "\n      ",
+    )
+  }
+      let tapRow = (c * ${p.kh}u + i) * ${p.kw}u;
+      ${taps}
+    }
+  }
+  ${stores}
+}
+`;
+}
+
+/** Encodes the convolution (groups 1) of `x` [n, c, h, w] with `w` [o, c, kh, kw] into `out`. */
+export function encodeConv2dImplicit(
+  runtime: GpuRuntime,
+  [x, w]: readonly DeviceArray[],
+  out: DeviceArray,
+  p: Conv2dParams,
+): void {
+  const l = layoutOf(p, runtime.device.limits.maxTextureDimension2D);
+  const storage = readOnlyStorageTextures();
+  const geometry = [p.n, p.c, p.h, p.w, p.o, p.kh, p.kw, p.sh, p.sw, p.dh, p.dw, p.top, p.left];
+  const key = `${geometry.join(",")}/${l.fold}`;
+  const threads = (count: number) => packUniforms([{ u32: count }]);
+  const pack = (
+    kind: string,
+    src: DeviceArray,
+    [width, height]: [number, number],
+    wgsl: string,
+  ) => {
+    const texture = runtime.scratchTexture("conv2d", width, height);
+    runtime.dispatch({
+      op: "conv2d",
+      key: `conv2d/implicit-${kind}/${key}`,
+      wgsl: () => wgsl,
+      uniforms: threads(width * height),
+      buffers: [src, texture.createView()],
+      workgroups: Math.ceil(width * height / THREADS),
+    });
+    return texture;
+  };
+  const image = pack("image", x, l.image, packImageWgsl(p, l));
+  const weights = pack("weights", w, l.weights, packWeightsWgsl(p, l));
+  const blocks = p.n * l.channelBlocks * p.oh * l.columnBlocks;
+  runtime.dispatch({
+    op: "conv2d",
+    key: `conv2d/implicit/${+storage}/${key}`,
+    wgsl: () => productWgsl(p, l, storage),
+    uniforms: threads(blocks),
+    buffers: [image.createView(), weights.createView(), out],
+    workgroups: Math.ceil(blocks / THREADS),
+  });
+}
