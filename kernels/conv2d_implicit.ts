@@ -6,10 +6,10 @@
  * a texel load is a handful of vector instructions where a storage buffer load at a
  * computed address runs one SIMD lane at a time, so both operands are read as texels:
  *
- * - the image, padded: x is copied once into a texture whose rows are the padded rows
- *   of every (image, channel) plane, the padding written as zeros, so the inner loop
- *   has no bounds test (a padded zero is multiplied, 0·w, as padding the image and then
- *   convolving does); rows are folded side by side, a few to a texture row;
+ * - the image, padded: x is copied once into a texture of the padded rows of every
+ *   (image, channel) plane, the padding written as zeros (`_conv2d_texels.ts`), so the
+ *   inner loop has no bounds test (a padded zero is multiplied, 0·w, as padding the
+ *   image and then convolving does);
  * - the weights: a texel holds one tap (c, i, j) of four output channels.
  *
  * A thread computes {@linkcode CHANNELS} output channels × {@linkcode COLUMNS}
@@ -28,6 +28,14 @@
  * workgroup, a thread per block, in row-major order of [N, O/8, H′, W′/8].
  */
 import { range } from "./_matmul_shared.ts";
+import {
+  encodePlaneTexels,
+  paddedRowStart,
+  type PlaneTexels,
+  planeTexels,
+  planeTexelsFit,
+  texelLoad,
+} from "./_conv2d_texels.ts";
 import { packUniforms, readOnlyStorageTextures, tiledMain } from "./_shared.ts";
 import type { Conv2dParams } from "./conv2d.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
@@ -37,23 +45,11 @@ const THREADS = 64;
 const COLUMNS = 8;
 /** Output channels a thread computes (a multiple of 4). */
 const CHANNELS = 8;
-/**
- * Texels a row of the image's texture holds at most (more where one padded row is
- * longer): several padded rows side by side, so that folding is the common case, which
- * the properties' small images exercise too.
- */
-const IMAGE_WIDTH = 64;
 
-/** Where the padded image and the weights lie in their textures. */
+/** Where the padded image and the weights lie in their textures, and the blocks. */
 interface Layout {
-  /** Padded rows of one plane: h + top + bottom. */
-  readonly paddedRows: number;
-  /** Texels of a padded row: enough for the last block's farthest tap. */
-  readonly rowTexels: number;
-  /** Padded rows side by side in a texture row. */
-  readonly fold: number;
-  /** The image texture's sides, in texels. */
-  readonly image: [number, number];
+  /** The padded image: a row long enough for the last block's farthest tap. */
+  readonly image: PlaneTexels;
   /** The weight texture's sides: a texel per 4 channels, a row per tap. */
   readonly weights: [number, number];
   /** Blocks of columns in an output row. */
@@ -62,19 +58,12 @@ interface Layout {
   readonly channelBlocks: number;
 }
 
-function layoutOf(p: Conv2dParams, maxSide: number): Layout {
+function layoutOf(p: Conv2dParams): Layout {
   const columnBlocks = Math.ceil(p.ow / COLUMNS);
   const farthest = (columnBlocks * COLUMNS - 1) * p.sw + (p.kw - 1) * p.dw;
-  const rowTexels = Math.floor(farthest / 4) + 1;
-  const paddedRows = p.h + p.top + p.bottom;
-  const fold = Math.max(1, Math.floor(Math.min(IMAGE_WIDTH, maxSide) / rowTexels));
-  const rows = p.n * p.c * paddedRows;
   const channelBlocks = Math.ceil(p.o / CHANNELS);
   return {
-    paddedRows,
-    rowTexels,
-    fold,
-    image: [rowTexels * Math.min(fold, rows), Math.ceil(rows / fold)],
+    image: planeTexels(p.n * p.c, [p.h, p.w], p, Math.floor(farthest / 4) + 1),
     weights: [channelBlocks * CHANNELS / 4, p.c * p.kh * p.kw],
     columnBlocks,
     channelBlocks,
@@ -83,46 +72,13 @@ function layoutOf(p: Conv2dParams, maxSide: number): Layout {
 
 /** Whether the implicit kernel takes the convolution `p` on `runtime` (its textures fit). */
 export function implicitSupports(runtime: GpuRuntime, p: Conv2dParams): boolean {
-  const maxSide = runtime.device.limits.maxTextureDimension2D;
-  const { image, weights } = layoutOf(p, maxSide);
-  return p.groups === 1 && Math.max(...image, ...weights) <= maxSide;
-}
-
-/** WGSL: a texel load from `texture` at (x, y), storage or sampled. */
-function texel(storage: boolean, texture: string, x: string, y: string): string {
-  return `textureLoad(${texture}, vec2u(${x}, ${y})${storage ? "" : ", 0"})`;
-}
-
-/** WGSL: the padded image's texture from x [n, c, h, w], a thread per texel. */
-function packImageWgsl(p: Conv2dParams, l: Layout): string {
-  const [width] = l.image;
-  return /* wgsl */ `
-@group(0) @binding(0) var<uniform> threads: vec4u;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
-${tiledMain(THREADS)}
-  let t = tile * ${THREADS}u + li;
-  if (t >= threads.x) { return; }
-  let tx = t % ${width}u;
-  let ty = t / ${width}u;
-  let u = tx % ${l.rowTexels}u;
-  let row = ty * ${l.fold}u + tx / ${l.rowTexels}u;
-  let plane = row / ${l.paddedRows}u;
-  let iy = i32(row % ${l.paddedRows}u) - ${p.top};
-  var v = vec4f(0.0);
-  for (var q = 0u; q < 4u; q++) {
-    let ix = i32(4u * u + q) - ${p.left};
-    if (plane < ${p.n * p.c}u && iy >= 0 && iy < ${p.h} && ix >= 0 && ix < ${p.w}) {
-      v[q] = src[(plane * ${p.h}u + u32(iy)) * ${p.w}u + u32(ix)];
-    }
-  }
-  textureStore(dst, vec2u(tx, ty), v);
-}
-`;
+  const { image, weights } = layoutOf(p);
+  const fits = Math.max(...weights) <= runtime.device.limits.maxTextureDimension2D;
+  return p.groups === 1 && fits && planeTexelsFit(runtime, image);
 }
 
 /** WGSL: the weights' texture from w [o, c, kh, kw], texel (o/4, tap), zeros past o. */
-function packWeightsWgsl(p: Conv2dParams, l: Layout): string {
+function weightsWgsl(p: Conv2dParams, l: Layout): string {
   const [width, height] = l.weights;
   return /* wgsl */ `
 @group(0) @binding(0) var<uniform> threads: vec4u;
@@ -152,7 +108,7 @@ function productWgsl(p: Conv2dParams, l: Layout, storage: boolean): string {
   const taps = range(p.kw).map((j) =>
     [
       ...range(CHANNELS / 4).map((h) =>
-        `let a${j}_${h} = ${texel(storage, "wt", `firstTexel + ${h}u`, `tapRow + ${j}u`)};`
+        `let a${j}_${h} = ${texelLoad(storage, "wt", `firstTexel + ${h}u`, `tapRow + ${j}u`)};`
       ),
       ...each((k, t) => {
         const offset = offsets(j)[t];
@@ -182,11 +138,12 @@ ${tiledMain(THREADS)}
   ${each((k, t) => `var acc${k}_${t} = 0.0;`).join("\n  ")}
   for (var c = 0u; c < ${p.c}u; c++) {
     for (var i = 0u; i < ${p.kh}u; i++) {
-      let row = (b * ${p.c}u + c) * ${l.paddedRows}u + y * ${p.sh}u + i * ${p.dh}u;
-      let tx = u0 + (row % ${l.fold}u) * ${l.rowTexels}u;
-      let ty = row / ${l.fold}u;
+      let row = (b * ${p.c}u + c) * ${l.image.paddedRows}u + y * ${p.sh}u + i * ${p.dh}u;
+      ${paddedRowStart(l.image, "row", "row")}
       ${
-    range(texels).map((u) => `let x${u} = ${texel(storage, "xt", `tx + ${u}u`, "ty")};`).join(
+    range(texels).map((u) =>
+      `let x${u} = ${texelLoad(storage, "xt", `rowX + u0 + ${u}u`, "rowY")};`
+    ).join(
       "\n      ",
     )
   }
@@ -206,34 +163,25 @@ export function encodeConv2dImplicit(
   out: DeviceArray,
   p: Conv2dParams,
 ): void {
-  const l = layoutOf(p, runtime.device.limits.maxTextureDimension2D);
+  const l = layoutOf(p);
   const storage = readOnlyStorageTextures();
   const geometry = [p.n, p.c, p.h, p.w, p.o, p.kh, p.kw, p.sh, p.sw, p.dh, p.dw, p.top, p.left];
-  const key = `${geometry.join(",")}/${l.fold}`;
   const threads = (count: number) => packUniforms([{ u32: count }]);
-  const pack = (
-    kind: string,
-    src: DeviceArray,
-    [width, height]: [number, number],
-    wgsl: string,
-  ) => {
-    const texture = runtime.scratchTexture("conv2d", width, height);
-    runtime.dispatch({
-      op: "conv2d",
-      key: `conv2d/implicit-${kind}/${key}`,
-      wgsl: () => wgsl,
-      uniforms: threads(width * height),
-      buffers: [src, texture.createView()],
-      workgroups: Math.ceil(width * height / THREADS),
-    });
-    return texture;
-  };
-  const image = pack("image", x, l.image, packImageWgsl(p, l));
-  const weights = pack("weights", w, l.weights, packWeightsWgsl(p, l));
+  const image = encodePlaneTexels(runtime, x, l.image);
+  const [width, height] = l.weights;
+  const weights = runtime.scratchTexture("conv2d", width, height);
+  runtime.dispatch({
+    op: "conv2d",
+    key: `conv2d/implicit-weights/${p.o},${height}`,
+    wgsl: () => weightsWgsl(p, l),
+    uniforms: threads(width * height),
+    buffers: [w, weights.createView()],
+    workgroups: Math.ceil(width * height / THREADS),
+  });
   const blocks = p.n * l.channelBlocks * p.oh * l.columnBlocks;
   runtime.dispatch({
     op: "conv2d",
-    key: `conv2d/implicit/${+storage}/${key}`,
+    key: `conv2d/implicit/${+storage}/${geometry}`,
     wgsl: () => productWgsl(p, l, storage),
     uniforms: threads(blocks),
     buffers: [image.createView(), weights.createView(), out],
