@@ -18,7 +18,11 @@
  * kernels 5×5, padding 2; inner 25) 9.2 ms implicit, 60.0 direct, 442 by im2col; the
  * second (256×6×14×14, 16 kernels 5×5; inner 150) 15.8 ms implicit, 414 direct, 268 by
  * im2col. Not measured on a GPU: the implicit kernel's texel reads suit one as well, and
- * the rule takes it there too until a measurement says otherwise.
+ * the rule takes it there too until a measurement says otherwise. The input gradient at
+ * stride 1 is a convolution too (of the output's gradient, the weights flipped), which
+ * the implicit kernel takes where it applies (LeNet's second layer at batch 256, in a
+ * jitted step: 12 + 33 ms against 300 by im2col: 13 to permute, 82 for the matmul, 208
+ * for col2im); otherwise im2col's or the direct kernel's, by the lowering's rule.
  *
  * Earlier figures, before the implicit kernel (llvmpipe, kernel-only, one run each, a
  * machine loaded ~6× its 2 cores, so ratios more than figures): the VGG block took 7,040
@@ -44,7 +48,12 @@ import {
   encodeConv2dTransposedIm2col,
   im2colElements,
 } from "./conv2d_im2col.ts";
-import { encodeConv2dImplicit, implicitSupports } from "./conv2d_implicit.ts";
+import {
+  encodeConv2dImplicit,
+  encodeConv2dTransposedImplicit,
+  implicitSupports,
+  implicitTransposedSupports,
+} from "./conv2d_implicit.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
 /** The geometry of one convolution, validated: sizes, stride, dilation, padding, groups. */
@@ -153,7 +162,11 @@ export function encodeConv2dTransposed(
   out: DeviceArray,
   params: Conv2dParams,
 ): void {
-  const encode = loweredVariant(runtime, params) === "im2col"
+  const implicit = (pinned.get(runtime) ?? "implicit") === "implicit" &&
+    implicitTransposedSupports(runtime, params);
+  const encode = implicit
+    ? encodeConv2dTransposedImplicit
+    : loweredVariant(runtime, params) === "im2col"
     ? encodeConv2dTransposedIm2col
     : encodeConv2dTransposedDirect;
   encode(runtime, inputs, out, params);

@@ -77,9 +77,16 @@ export function implicitSupports(runtime: GpuRuntime, p: Conv2dParams): boolean 
   return p.groups === 1 && fits && planeTexelsFit(runtime, image);
 }
 
-/** WGSL: the weights' texture from w [o, c, kh, kw], texel (o/4, tap), zeros past o. */
-function weightsWgsl(p: Conv2dParams, l: Layout): string {
+/**
+ * WGSL: the weights' texture, texel (o/4, tap), zeros past o, from w [o, c, kh, kw]; or,
+ * for the input gradient (`flipped`), the convolution's w [c, o, kh, kw] (`p` the
+ * transposed geometry) read as w′[o, c, i, j] = w[c, o, kh − 1 − i, kw − 1 − j].
+ */
+function weightsWgsl(p: Conv2dParams, l: Layout, flipped: boolean): string {
   const [width, height] = l.weights;
+  const at = flipped
+    ? `((c * ${p.o}u + oc) * ${p.kh}u + ${p.kh - 1}u - i) * ${p.kw}u + ${p.kw - 1}u - j`
+    : `oc * ${height}u + tap`;
   return /* wgsl */ `
 @group(0) @binding(0) var<uniform> threads: vec4u;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
@@ -89,17 +96,26 @@ ${tiledMain(THREADS)}
   if (t >= threads.x) { return; }
   let tap = t / ${width}u;
   let o4 = t % ${width}u;
+  let j = tap % ${p.kw}u;
+  let i = (tap / ${p.kw}u) % ${p.kh}u;
+  let c = tap / ${p.kh * p.kw}u;
   var v = vec4f(0.0);
   for (var q = 0u; q < 4u; q++) {
-    if (4u * o4 + q < ${p.o}u) { v[q] = src[(4u * o4 + q) * ${height}u + tap]; }
+    let oc = 4u * o4 + q;
+    if (oc < ${p.o}u) { v[q] = src[${at}]; }
   }
   textureStore(dst, vec2u(o4, tap), v);
 }
 `;
 }
 
-/** WGSL: the product; a thread's block of CHANNELS × COLUMNS outputs. */
-function productWgsl(p: Conv2dParams, l: Layout, storage: boolean): string {
+/**
+ * WGSL: the product; a thread's block of CHANNELS × COLUMNS outputs. With `masked`, only
+ * the products of taps inside the image are added (a padded row's are skipped, a padded
+ * column's selected away): the input gradient sums the outputs an element fed, no
+ * padded zero times a weight (an infinite weight would make it NaN).
+ */
+function productWgsl(p: Conv2dParams, l: Layout, storage: boolean, masked: boolean): string {
   const texture = storage ? "texture_storage_2d<rgba32float, read>" : "texture_2d<f32>";
   const offsets = (j: number) => range(COLUMNS).map((t) => t * p.sw + j * p.dw);
   const texels = Math.floor(offsets(p.kw - 1)[COLUMNS - 1] / 4) + 1;
@@ -112,7 +128,8 @@ function productWgsl(p: Conv2dParams, l: Layout, storage: boolean): string {
       ),
       ...each((k, t) => {
         const offset = offsets(j)[t];
-        return `acc${k}_${t} += a${j}_${k >> 2}[${k & 3}] * x${offset >> 2}[${offset & 3}];`;
+        const product = `a${j}_${k >> 2}[${k & 3}] * x${offset >> 2}[${offset & 3}]`;
+        return `acc${k}_${t} += ${masked ? `select(0.0, ${product}, inside${t}_${j})` : product};`;
       }),
     ].join("\n      ")
   ).join("\n      ");
@@ -136,8 +153,24 @@ ${tiledMain(THREADS)}
   let firstTexel = o0 / 4u;
   let u0 = (q0 / 4u) * ${p.sw}u;
   ${each((k, t) => `var acc${k}_${t} = 0.0;`).join("\n  ")}
+  ${
+    masked
+      ? range(p.kw).flatMap((j) =>
+        range(COLUMNS).map((t) => {
+          const column = `q0 * ${p.sw}u + ${offsets(j)[t]}u`;
+          return `let inside${t}_${j} = ${column} >= ${p.left}u && ${column} < ${p.left + p.w}u;`;
+        })
+      ).join("\n  ")
+      : ""
+  }
   for (var c = 0u; c < ${p.c}u; c++) {
     for (var i = 0u; i < ${p.kh}u; i++) {
+      ${
+    masked
+      ? `let paddedRow = y * ${p.sh}u + i * ${p.dh}u;
+      if (paddedRow < ${p.top}u || paddedRow >= ${p.top + p.h}u) { continue; }`
+      : ""
+  }
       let row = (b * ${p.c}u + c) * ${l.image.paddedRows}u + y * ${p.sh}u + i * ${p.dh}u;
       ${paddedRowStart(l.image, "row", "row")}
       ${
@@ -156,24 +189,29 @@ ${tiledMain(THREADS)}
 `;
 }
 
-/** Encodes the convolution (groups 1) of `x` [n, c, h, w] with `w` [o, c, kh, kw] into `out`. */
-export function encodeConv2dImplicit(
+/**
+ * Encodes the implicit product of `p` (the convolution, or the input gradient's
+ * transposed geometry with `flipped` weights and `masked` padding) into `out`.
+ */
+function encodeImplicit(
   runtime: GpuRuntime,
   [x, w]: readonly DeviceArray[],
   out: DeviceArray,
   p: Conv2dParams,
+  transposed: boolean,
 ): void {
   const l = layoutOf(p);
   const storage = readOnlyStorageTextures();
   const geometry = [p.n, p.c, p.h, p.w, p.o, p.kh, p.kw, p.sh, p.sw, p.dh, p.dw, p.top, p.left];
+  const key = `${+transposed}/${+storage}/${geometry}`;
   const threads = (count: number) => packUniforms([{ u32: count }]);
   const image = encodePlaneTexels(runtime, x, l.image);
   const [width, height] = l.weights;
   const weights = runtime.scratchTexture("conv2d", width, height);
   runtime.dispatch({
     op: "conv2d",
-    key: `conv2d/implicit-weights/${p.o},${height}`,
-    wgsl: () => weightsWgsl(p, l),
+    key: `conv2d/implicit-weights/${key}`,
+    wgsl: () => weightsWgsl(p, l, transposed),
     uniforms: threads(width * height),
     buffers: [w, weights.createView()],
     workgroups: Math.ceil(width * height / THREADS),
@@ -181,10 +219,71 @@ export function encodeConv2dImplicit(
   const blocks = p.n * l.channelBlocks * p.oh * l.columnBlocks;
   runtime.dispatch({
     op: "conv2d",
-    key: `conv2d/implicit/${+storage}/${geometry}`,
-    wgsl: () => productWgsl(p, l, storage),
+    key: `conv2d/implicit/${key}`,
+    wgsl: () => productWgsl(p, l, storage, transposed),
     uniforms: threads(blocks),
     buffers: [image.createView(), weights.createView(), out],
     workgroups: Math.ceil(blocks / THREADS),
   });
+}
+
+/** Encodes the convolution (groups 1) of `x` [n, c, h, w] with `w` [o, c, kh, kw] into `out`. */
+export function encodeConv2dImplicit(
+  runtime: GpuRuntime,
+  inputs: readonly DeviceArray[],
+  out: DeviceArray,
+  p: Conv2dParams,
+): void {
+  encodeImplicit(runtime, inputs, out, p, false);
+}
+
+/**
+ * The input gradient of the convolution `p` (stride 1) as a convolution of its output's
+ * gradient [n, o, oh, ow]: dx[b, c, r, a] = Σ g[b, o, r + top − i·dh, a + left − j·dw]·
+ * w[o, c, i, j] over the taps that land inside g, which with i′ = kh − 1 − i is a
+ * convolution of g padded by (kh − 1)·dh − top above and (kh − 1)·dh − bottom below (so
+ * too at the sides), with w′[c, o, i′, j′] = w[o, c, kh − 1 − i′, kw − 1 − j′]; null where
+ * a padding exceeds the kernel's reach (a negative padding) or the stride is not 1.
+ */
+function transposedGeometry(p: Conv2dParams): Conv2dParams | null {
+  const rows = (p.kh - 1) * p.dh, columns = (p.kw - 1) * p.dw;
+  const top = rows - p.top, bottom = rows - p.bottom;
+  const left = columns - p.left, right = columns - p.right;
+  if (p.sh !== 1 || p.sw !== 1 || Math.min(top, bottom, left, right) < 0) return null;
+  return {
+    ...p,
+    c: p.o,
+    h: p.oh,
+    w: p.ow,
+    o: p.c,
+    oh: p.h,
+    ow: p.w,
+    top,
+    bottom,
+    left,
+    right,
+  };
+}
+
+/** Whether the implicit kernel takes the input gradient of the convolution `p` on `runtime`. */
+export function implicitTransposedSupports(runtime: GpuRuntime, p: Conv2dParams): boolean {
+  const transposed = transposedGeometry(p);
+  return transposed !== null && implicitSupports(runtime, transposed);
+}
+
+/**
+ * Encodes the input gradient (groups 1, stride 1) of `g` [n, o, oh, ow] with `w`
+ * [o, c, kh, kw] into `out` [n, c, h, w], as the convolution of
+ * {@linkcode transposedGeometry}: each element sums the O·kh·kw products of the outputs it
+ * fed (fewer at the edges), within γ(O·kh·kw)·Σ|g·w|.
+ */
+export function encodeConv2dTransposedImplicit(
+  runtime: GpuRuntime,
+  inputs: readonly DeviceArray[],
+  out: DeviceArray,
+  p: Conv2dParams,
+): void {
+  const transposed = transposedGeometry(p);
+  if (!transposed) throw new RangeError("conv2d: the implicit input gradient needs stride 1");
+  encodeImplicit(runtime, inputs, out, transposed, true);
 }
