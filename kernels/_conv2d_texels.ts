@@ -4,9 +4,9 @@
  * texel four neighbouring values of a row, each row written with its padding as zeros
  * (zero rows above and below, zero columns to its left and past its end), so that a
  * kernel reads a padded plane with no bounds test. Padded rows lie side by side, a few to
- * a texture row ({@linkcode ROW_WIDTH} texels, more where one padded row is longer), so
- * that tall batches fit the texture's sides and the properties' small images exercise
- * the folding too. On llvmpipe a texel load is a handful of vector instructions where a
+ * a texture row ({@linkcode ROW_WIDTH} texels, more where one padded row is longer or
+ * where the rows would not fit {@linkcode DEFAULT_SIDE} texture rows), so that large
+ * batches fit the texture's sides and the properties' small images exercise the folding. On llvmpipe a texel load is a handful of vector instructions where a
  * storage buffer load at a computed address runs one SIMD lane at a time
  * (`matmul_texture.ts`).
  *
@@ -16,8 +16,10 @@ import { packUniforms, tiledMain } from "./_shared.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
 const THREADS = 64;
-/** Texels a texture row holds at most, unless one padded row is longer. */
+/** Texels a texture row holds at most, unless one padded row is longer or the rows many. */
 const ROW_WIDTH = 64;
+/** WebGPU's default `maxTextureDimension2D`: a texture's height stays within it. */
+const DEFAULT_SIDE = 8192;
 
 /** Where an array of padded planes lies in its texture. */
 export interface PlaneTexels {
@@ -52,7 +54,7 @@ export function planeTexels(
   rowTexels: number,
 ): PlaneTexels {
   const paddedRows = h + top + bottom, rows = planes * paddedRows;
-  const fold = Math.max(1, Math.floor(ROW_WIDTH / rowTexels));
+  const fold = Math.max(1, Math.floor(ROW_WIDTH / rowTexels), Math.ceil(rows / DEFAULT_SIDE));
   const sides: [number, number] = [rowTexels * Math.min(fold, rows), Math.ceil(rows / fold)];
   return { planes, h, w, top, left, paddedRows, rowTexels, fold, sides };
 }
