@@ -14,7 +14,8 @@
  * one run, the machine shared): the VGG block (1×64×56×56, 64 kernels 3×3, padding 1;
  * inner dimension 576) 34.9 ms implicit, 66.3 ms by im2col, against 25.1 ms for the
  * matmul of its im2col shape ([64, 576]·[576, 3,136]): 0.72× the matmul's GFLOP/s, was
- * 0.38× by im2col. LeNet at batch 256 (medians of 3): the first layer (256×1×28×28, 6
+ * 0.38× by im2col (0.80× and 0.75× in two more such runs, medians of 5 and 9; the
+ * sequential `bench:report --only conv2d`, at load average ~11, gave 0.51×). LeNet at batch 256 (medians of 3): the first layer (256×1×28×28, 6
  * kernels 5×5, padding 2; inner 25) 9.2 ms implicit, 60.0 direct, 442 by im2col; the
  * second (256×6×14×14, 16 kernels 5×5; inner 150) 15.8 ms implicit, 414 direct, 268 by
  * im2col. Not measured on a GPU: the implicit kernel's texel reads suit one as well, and
