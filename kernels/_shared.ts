@@ -1,8 +1,8 @@
 /**
  * @file What every kernel file shares: the WGSL that turns a folded dispatch back into
  * one workgroup index (and the head of a tiled kernel's entry point, which starts from
- * it), the packing of a uniform block from u32/f32 words, and the binding of an array
- * as whole vec4 or mat4x4 blocks.
+ * it), the packing of a uniform block from u32/f32 words, the binding of an array
+ * as whole vec4 or mat4x4 blocks, and whether WGSL reads storage textures here.
  */
 import type { DeviceArray } from "./runtime.ts";
 
@@ -62,4 +62,17 @@ export function asBlocks(array: DeviceArray, bytes: number): DeviceArray {
     );
   }
   return { buffer: array.buffer, byteLength };
+}
+
+/**
+ * Whether WGSL can read rgba32float storage textures here (read-only access, WGSL's
+ * `readonly_and_readwrite_storage_textures`): on llvmpipe such a load costs a fraction
+ * of a sampled texture's `textureLoad` (see `matmul_texture.ts`).
+ */
+export function readOnlyStorageTextures(): boolean {
+  const features = typeof navigator === "undefined"
+    ? undefined
+    : (navigator.gpu as { wgslLanguageFeatures?: ReadonlySet<string> } | undefined)
+      ?.wgslLanguageFeatures;
+  return features?.has("readonly_and_readwrite_storage_textures") ?? false;
 }

@@ -1,35 +1,42 @@
 /**
  * @file `conv2d`'s GPU kernels and the choice between them
- * (docs/architecture.md#kernels-chosen-per-adapter): the convolution lowered onto the
- * library's matmul by im2col (`conv2d_im2col.ts`), or direct kernels, a thread per
- * row block written (`conv2d_direct.ts`). im2col is taken where it applies — one channel
- * group, a columns matrix that fits one buffer — and the matmul's inner dimension
- * C·kh·kw is at least {@linkcode IM2COL_MIN_INNER}; the direct kernels serve grouped
- * (depthwise) convolutions and short sums.
+ * (docs/architecture.md#kernels-chosen-per-adapter): an implicit GEMM, the gather folded
+ * into a register-tiled product's texel reads (`conv2d_implicit.ts`); the convolution
+ * lowered onto the library's matmul by im2col (`conv2d_im2col.ts`); or direct kernels, a
+ * thread per block of a row written (`conv2d_direct.ts`). The implicit kernel is taken
+ * wherever it applies (one channel group, textures that fit the adapter's sides) on
+ * every adapter class; where it does not, im2col where it applies (one group, a columns
+ * matrix that fits one buffer) and the matmul's inner dimension C·kh·kw is at least
+ * {@linkcode IM2COL_MIN_INNER}; the direct kernels serve grouped (depthwise)
+ * convolutions and short sums.
  *
- * Measured on llvmpipe (kernel-only, timestamp queries, one run each, on a machine
- * loaded ~6× its 2 cores, so ratios more than figures): a VGG block (1×64×56×56, 64
- * kernels 3×3, padding 1; inner dimension 576) took 7,040 ms direct, 240 ms by im2col
- * with a thread per element of the columns, 125 ms with a thread per row (matmul of the
- * same FLOPs alone: 16–44 ms); LeNet's second layer (256×6×14×14, 16 kernels 5×5; inner
- * 150) 5,152 ms direct against 453 ms by im2col; LeNet's first (256×1×28×28, 6 kernels
- * 5×5, padding 2; inner 25) 2,265 ms direct against 3,393 ms by im2col, where the matmul
- * of 6 rows by 25 is itself slow (2.2–2.9 s at [6, 25]·[25, 200,704]). Folding the
- * gather into the matmul's operand reads instead (TensorFlow.js's `conv2d_mm`, through
- * matmul's hooks, the geometry as constants) took 3,911 ms for the VGG block against
- * 142 ms by im2col in the same run: the hooked kernels read B a scalar at a time, and
- * each read repeats the gather's index arithmetic for every row block.
+ * Measured on llvmpipe (kernel-only, timestamp queries, medians of 7 interleaved calls,
+ * one run, the machine shared): the VGG block (1×64×56×56, 64 kernels 3×3, padding 1;
+ * inner dimension 576) 34.9 ms implicit, 66.3 ms by im2col, against 25.1 ms for the
+ * matmul of its im2col shape ([64, 576]·[576, 3,136]): 0.72× the matmul's GFLOP/s, was
+ * 0.38× by im2col (0.80× and 0.75× in two more such runs, medians of 5 and 9; the
+ * sequential `bench:report --only conv2d`, at load average ~11, gave 0.51×). LeNet at batch 256 (medians of 3): the first layer (256×1×28×28, 6
+ * kernels 5×5, padding 2; inner 25) 9.2 ms implicit, 60.0 direct, 442 by im2col; the
+ * second (256×6×14×14, 16 kernels 5×5; inner 150) 15.8 ms implicit, 414 direct, 268 by
+ * im2col. Not measured on a GPU: the implicit kernel's texel reads suit one as well, and
+ * the rule takes it there too until a measurement says otherwise. The input gradient at
+ * stride 1 is a convolution too (of the output's gradient, the weights flipped), which
+ * the implicit kernel takes where it applies (LeNet's second layer at batch 256, in a
+ * jitted step: 12 + 33 ms against 300 by im2col: 13 to permute, 82 for the matmul, 208
+ * for col2im); otherwise im2col's or the direct kernel's, by the lowering's rule.
  *
- * Those direct figures were of a thread per output. With a thread per block of 8 output
- * channels × 8 columns of a row (each input and weight read serving several sums, no
- * division in the inner loop), LeNet's first layer took 129–193 ms eagerly at batch 256
- * (best of 3, two rounds) against 208–232 ms with 4 channels × 8 columns, 169–253 ms with
- * 8 × 4, 385–550 ms with 1 × 8, and 3,164 ms in a jitted training step with a thread per
- * output (scripts/profile_lenet.ts; load average 5–8).
- * Measured again with 8 × 8 (forward only, the whole op, best of 2, two rounds): LeNet's
- * first layer (inner 25) 148–210 ms direct against 1,250–1,443 ms by im2col, its second
- * (inner 150) 295–371 against 249–256 ms, the VGG block (inner 576) 464–492 against
- * 59–63 ms: the crossover stays between 25 and 150, and {@linkcode IM2COL_MIN_INNER} at 64.
+ * Earlier figures, before the implicit kernel (llvmpipe, kernel-only, one run each, a
+ * machine loaded ~6× its 2 cores, so ratios more than figures): the VGG block took 7,040
+ * ms direct with a thread per output, 240 ms by im2col with a thread per element of the
+ * columns, 125 ms with a thread per row; folding the gather into matmul's hooks (the
+ * geometry as constants) took 3,911 ms against 142 ms by im2col in the same run, since
+ * the hooked kernels then read B a scalar at a time, repeating the gather's index
+ * arithmetic for every row block (through the texture kernels' hooked packing, once per
+ * element, it still cost a packing pass of B as long as the product). With a thread per
+ * block of 8 output channels × 8 columns of a row, the direct kernel took 148–210 ms for
+ * LeNet's first layer against 1,250–1,443 ms by im2col, 295–371 against 249–256 ms for
+ * its second, 464–492 against 59–63 ms for the VGG block: the crossover between them
+ * stays between inner dimensions 25 and 150, and {@linkcode IM2COL_MIN_INNER} at 64.
  *
  * The weight gradient has a kernel of its own (`conv2d_weight_gradient.ts`): as a
  * convolution it lowered onto a matmul of huge inner dimension and few threads (LeNet's
@@ -42,6 +49,12 @@ import {
   encodeConv2dTransposedIm2col,
   im2colElements,
 } from "./conv2d_im2col.ts";
+import {
+  encodeConv2dImplicit,
+  encodeConv2dTransposedImplicit,
+  implicitSupports,
+  implicitTransposedSupports,
+} from "./conv2d_implicit.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
 /** The geometry of one convolution, validated: sizes, stride, dilation, padding, groups. */
@@ -88,26 +101,45 @@ export interface Conv2dParams {
 export const IM2COL_MIN_INNER = 64;
 
 /** A `conv2d` kernel's name. */
-export type Conv2dVariant = "direct" | "im2col";
+export type Conv2dVariant = "direct" | "im2col" | "implicit";
 
 const pinned = new WeakMap<GpuRuntime, Conv2dVariant>();
 
 /**
  * Makes every `conv2d` on `runtime` use `variant` where it applies, whatever the inner
- * dimension (tests run both this way; im2col never serves groups > 1).
+ * dimension (tests run each this way; implicit and im2col never serve groups > 1, and
+ * the implicit variant's input gradient is im2col's, or the direct kernel's where im2col
+ * does not apply).
  */
 export function pinConv2dVariant(runtime: GpuRuntime, variant: Conv2dVariant): void {
   pinned.set(runtime, variant);
 }
 
-/** The kernel the convolution `params` describes uses on `runtime`. */
-export function conv2dVariantFor(runtime: GpuRuntime, params: Conv2dParams): Conv2dVariant {
+/**
+ * The lowering (im2col or direct) of the convolution `params` describes on `runtime`:
+ * what its input gradient runs, and its forward where the implicit kernel does not.
+ */
+function loweredVariant(runtime: GpuRuntime, params: Conv2dParams): "direct" | "im2col" {
   const { groups, c, kh, kw } = params;
-  const lowers = groups === 1 && im2colElements(params) <= runtime.maxElements;
   const pin = pinned.get(runtime);
+  const lowers = groups === 1 && im2colElements(params) <= runtime.maxElements;
   if (!lowers || pin === "direct") return "direct";
   return pin === "im2col" || c * kh * kw >= IM2COL_MIN_INNER ? "im2col" : "direct";
 }
+
+/** The kernel the convolution `params` describes uses on `runtime`. */
+export function conv2dVariantFor(runtime: GpuRuntime, params: Conv2dParams): Conv2dVariant {
+  const pin = pinned.get(runtime) ?? "implicit";
+  if (pin === "implicit" && implicitSupports(runtime, params)) return "implicit";
+  return loweredVariant(runtime, params);
+}
+
+/** Each variant's forward kernel. */
+const FORWARD: Readonly<Record<Conv2dVariant, typeof encodeConv2dDirect>> = {
+  direct: encodeConv2dDirect,
+  im2col: encodeConv2dIm2col,
+  implicit: encodeConv2dImplicit,
+};
 
 /** Encodes the convolution of `x` [n, c, h, w] with `w` [o, c/groups, kh, kw] into `out`. */
 export function encodeConv2d(
@@ -116,9 +148,7 @@ export function encodeConv2d(
   out: DeviceArray,
   params: Conv2dParams,
 ): void {
-  const encode = conv2dVariantFor(runtime, params) === "im2col"
-    ? encodeConv2dIm2col
-    : encodeConv2dDirect;
+  const encode = FORWARD[conv2dVariantFor(runtime, params)];
   encode(runtime, inputs, out, params);
 }
 
@@ -133,7 +163,11 @@ export function encodeConv2dTransposed(
   out: DeviceArray,
   params: Conv2dParams,
 ): void {
-  const encode = conv2dVariantFor(runtime, params) === "im2col"
+  const implicit = (pinned.get(runtime) ?? "implicit") === "implicit" &&
+    implicitTransposedSupports(runtime, params);
+  const encode = implicit
+    ? encodeConv2dTransposedImplicit
+    : loweredVariant(runtime, params) === "im2col"
     ? encodeConv2dTransposedIm2col
     : encodeConv2dTransposedDirect;
   encode(runtime, inputs, out, params);

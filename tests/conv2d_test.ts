@@ -68,7 +68,7 @@ gpuTest("conv2d: GPU matches NumPy's evaluation of PyTorch's definition", checkN
 
 // Each variant pinned on the test device (a shape takes only one of them otherwise), on
 // plain and folded grids.
-for (const variant of ["im2col", "direct"] as Conv2dVariant[]) {
+for (const variant of ["implicit", "im2col", "direct"] as Conv2dVariant[]) {
   for (const property of [conv2dProperty, conv2dGradientsProperty]) {
     gpuTest(`${property.name} (${variant} where it applies)`, async (dev) => {
       for (const maxWorkgroupsPerDimension of [undefined, 7]) {
@@ -83,17 +83,21 @@ for (const variant of ["im2col", "direct"] as Conv2dVariant[]) {
 }
 
 // The weight gradient's sum split into chunks of one image, so that batches of two take
-// its second pass (the partials added in order), and kernel rows into blocks of 3
-// columns, so that widths of 4 leave a block's edge unstored; plain and folded grids.
-gpuTest(`${conv2dGradientsProperty.name} (weight gradient split small)`, async (dev) => {
-  for (const maxWorkgroupsPerDimension of [undefined, 7]) {
-    const backend = await gpu({ device: dev.device, maxWorkgroupsPerDimension });
-    pinWeightGradientSplit(backend.runtime, { images: 1, taps: 3 });
-    const numRuns = conv2dGradientsProperty.numRuns / (maxWorkgroupsPerDimension ? 4 : 1);
-    await assertProperty(conv2dGradientsProperty, backend, runs(numRuns));
-    backend.destroy();
-  }
-});
+// its second pass (the partials added in order): with all of a kernel row's taps a thread
+// (the texel-fed kernel, for one group), and with blocks of 3 columns (the kernel that
+// reads buffers, for every group), so that widths of 4 leave a block's edge unstored;
+// plain and folded grids.
+for (const taps of [8, 3]) {
+  gpuTest(`${conv2dGradientsProperty.name} (weight gradient split, ${taps} taps)`, async (dev) => {
+    for (const maxWorkgroupsPerDimension of [undefined, 7]) {
+      const backend = await gpu({ device: dev.device, maxWorkgroupsPerDimension });
+      pinWeightGradientSplit(backend.runtime, { images: 1, taps });
+      const numRuns = conv2dGradientsProperty.numRuns / (maxWorkgroupsPerDimension ? 4 : 1);
+      await assertProperty(conv2dGradientsProperty, backend, runs(numRuns));
+      backend.destroy();
+    }
+  });
+}
 
 /**
  * corr2d(x, k) and conv2d of x as one single-channel image, on `backend`: the same shape,
