@@ -277,9 +277,7 @@ export function benchIterations(
   rate: number,
 ): number | undefined {
   const seconds = c.work / rate;
-  return seconds > 0.02
-    ? Math.max(1, Math.min(10, Math.round(0.5 / seconds)))
-    : undefined;
+  return seconds > 0.02 ? Math.max(1, Math.min(10, Math.round(0.5 / seconds))) : undefined;
 }
 
 /** Throughput benches put this many calls in flight before one wait. */
