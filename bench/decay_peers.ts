@@ -171,7 +171,7 @@ function ours(id: string, label: string, backend: "gpu" | "cpu", jit: boolean): 
               const list = evaluations as Tensor[];
               using all = concat(list);
               list.forEach((t) => t.dispose());
-              return await all.read();
+              return Float32Array.from(await all.read());
             },
             weight: () => reshape(run.weight(), [run.weight().size]),
             dispose: () => run.dispose(),

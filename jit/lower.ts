@@ -16,6 +16,7 @@ import { generateMap } from "../kernels/map_kernel.ts";
 import { generateMatmulHooks } from "../kernels/matmul_hooks.ts";
 import { generateProgram, phaseWork, type ProgramPhase } from "../kernels/program_kernel.ts";
 import { generateReduce, PARTIALS_SOURCE } from "../kernels/reduce_kernel.ts";
+import type { DType } from "../kernels/dtype.ts";
 import { dispatchGenerated } from "../kernels/forms.ts";
 import { matmulVariantFor } from "../kernels/matmul.ts";
 import { packUniforms } from "../kernels/_shared.ts";
@@ -69,7 +70,9 @@ function rootTerm(
     let term = memo.get(id);
     if (term) return term;
     const node = graph.nodes[id];
-    term = stored.has(id) || node.kind !== "op" ? bufferTerm(id, node.shape) : build(id);
+    term = stored.has(id) || node.kind !== "op"
+      ? bufferTerm(id, node.shape, node.dtype)
+      : build(id);
     memo.set(id, term);
     return term;
   };
@@ -80,7 +83,7 @@ function rootTerm(
 function inputTerm(graph: Graph, stored: ReadonlySet<number>, id: number): Term {
   const node = graph.nodes[id];
   return stored.has(id) || node.kind !== "op"
-    ? bufferTerm(id, node.shape)
+    ? bufferTerm(id, node.shape, node.dtype)
     : rootTerm(graph, stored, id);
 }
 
@@ -188,7 +191,7 @@ export function lower(
           ) => (b.kind === "input" ? inputFor(b.source) : output));
           if (hooks.words.length > 0) {
             // The epilogue's runtime words, as the storage array the hooks read.
-            buffers.push(runtime.upload(label, new Float32Array(packUniforms(hooks.words))));
+            buffers.push(runtime.upload(label, new Uint32Array(packUniforms(hooks.words))));
           }
           matmulVariantFor(runtime, params).encodeHooked(runtime, params, {
             wgsl: hooks.wgsl,
@@ -261,7 +264,11 @@ export function fitsOneProgram(
   const { reads, writes } = phaseSources(phases);
   const sources = new Set([...reads, ...writes]);
   if (sources.size > device.limits.maxStorageBuffersPerShaderStage) return false;
-  const buffers = [...sources].map((s) => ({ sources: [s], writable: writes.includes(s) }));
+  const buffers = [...sources].map((s) => ({
+    sources: [s],
+    writable: writes.includes(s),
+    dtype: graph.nodes[s].dtype,
+  }));
   return generateProgram(phases, buffers).words.length * 4 <= MAX_UNIFORM_BYTES;
 }
 
@@ -279,11 +286,16 @@ export function runAsOneProgram(
 ): void {
   const phases = steps.map((s) => s.phase!(env.graph));
   const { reads, writes } = phaseSources(phases);
-  const byBuffer = new Map<GPUBuffer, { sources: number[]; writable: boolean }>();
+  const byBuffer = new Map<GPUBuffer, { sources: number[]; writable: boolean; dtype: DType }>();
   for (const source of [...reads, ...writes]) {
     const buffer = env.array(source).buffer;
     let entry = byBuffer.get(buffer);
-    if (!entry) byBuffer.set(buffer, entry = { sources: [], writable: false });
+    if (!entry) {
+      byBuffer.set(
+        buffer,
+        entry = { sources: [], writable: false, dtype: env.graph.nodes[source].dtype },
+      );
+    }
     if (!entry.sources.includes(source)) entry.sources.push(source);
     if (writes.includes(source)) entry.writable = true;
   }

@@ -28,6 +28,7 @@
  * written in `kernels/special_math_wgsl.ts`, one prelude each.
  * Modelled on jax-js's `alu.ts` (one tiny IR, one interpreter per target).
  */
+import { computeWgsl, type DType, DTYPES, type Operand, promoteTypes } from "./dtype.ts";
 import { PHILOX_WGSL, philoxWords } from "./philox.ts";
 import { MATH_PRELUDES } from "./special_math_wgsl.ts";
 import { SPECIAL_WGSL } from "./special_wgsl.ts";
@@ -36,7 +37,8 @@ import { SPECIAL_WGSL } from "./special_wgsl.ts";
 export type Expr =
   | { readonly kind: "input"; readonly index: number }
   | { readonly kind: "literal"; readonly value: number }
-  | { readonly kind: "scalar"; readonly value: number }
+  | { readonly kind: "scalar"; readonly value: number; readonly dtype?: DType }
+  | { readonly kind: "cast"; readonly to: DType; readonly arg: Expr }
   | { readonly kind: "call"; readonly fn: FunctionName; readonly args: readonly Expr[] }
   | { readonly kind: "keep"; readonly mask: DropoutMask }
   | { readonly kind: "position" };
@@ -262,6 +264,8 @@ export function expressionCost(expr: Expr): number {
   switch (expr.kind) {
     case "call":
       return expr.args.reduce<number>((n, a) => n + expressionCost(a), FUNCTIONS[expr.fn].cost);
+    case "cast":
+      return 1 + expressionCost(expr.arg);
     case "keep":
       return KEEP_COST;
     default:
@@ -282,9 +286,23 @@ export function literal(value: number): Expr {
   return { kind: "literal", value };
 }
 
-/** A runtime float32 (a uniform word: changing it needs no new pipeline). */
-export function scalar(value: number): Expr {
-  return { kind: "scalar", value };
+/**
+ * A runtime value (a uniform word: changing it needs no new pipeline): a float32 that
+ * takes the type of what it meets, as a JavaScript number does (a learning rate), or,
+ * given `dtype`, a value of that type (a fill value).
+ */
+export function scalar(value: number, dtype?: DType): Expr {
+  return dtype === undefined ? { kind: "scalar", value } : { kind: "scalar", value, dtype };
+}
+
+/**
+ * `arg` converted to `to`, as `astype` converts: to a float by rounding (float16 on
+ * store); from a float to an integer by truncating toward zero, saturating at the type's
+ * range, NaN to 0 (WGSL's own conversion clamps, and leaves NaN undefined); between int32
+ * and uint32 by keeping the bits (wrapping, as NumPy and C do); to bool by truth.
+ */
+export function cast(to: DType, arg: Expr): Expr {
+  return { kind: "cast", to, arg };
 }
 
 /** A call of one of the language's functions. */
@@ -313,9 +331,41 @@ export function inputCount(expr: Expr): number {
       return expr.index + 1;
     case "call":
       return Math.max(0, ...expr.args.map(inputCount));
+    case "cast":
+      return inputCount(expr.arg);
     default:
       return 0;
   }
+}
+
+/**
+ * The element type of an expression's value given its inputs' types: an input's own, a
+ * cast's target, a call's arguments promoted (`promoteTypes`: a literal, or a scalar
+ * without a type, is a weak number that never widens a tensor); float32 when nothing
+ * but weak numbers and positions is read.
+ */
+export function expressionType(expr: Expr, inputTypes: readonly DType[]): DType {
+  const operand = (e: Expr): Operand => {
+    switch (e.kind) {
+      case "input":
+        return inputTypes[e.index];
+      case "literal":
+        return e.value;
+      case "scalar":
+        return e.dtype ?? 0.5; // a weak float
+      case "cast":
+        return e.to;
+      case "call":
+        return e.args.map(operand).reduce((a, b) =>
+          typeof a === "number" && typeof b === "number" ? 0.5 : promoteTypes(a, b)
+        );
+      case "keep":
+      case "position":
+        return "float32";
+    }
+  };
+  const type = operand(expr);
+  return typeof type === "number" ? "float32" : type;
 }
 
 /** A 32-bit word of a uniform block: an unsigned integer or a float32. */
@@ -325,7 +375,10 @@ export type Word = { readonly u32: number } | { readonly f32: number };
 export function runtimeWords(expr: Expr): Word[] {
   const words: Word[] = [];
   const visit = (e: Expr): void => {
-    if (e.kind === "scalar") words.push({ f32: e.value });
+    if (e.kind === "scalar") {
+      const type = e.dtype ?? "float32";
+      words.push(DTYPES[type].compute === "f32" ? { f32: e.value } : { u32: e.value >>> 0 });
+    } else if (e.kind === "cast") visit(e.arg);
     else if (e.kind === "keep") {
       const { key, threshold, dropAll } = e.mask;
       words.push({ u32: key[0] }, { u32: key[1] }, { u32: threshold }, { u32: dropAll ? 1 : 0 });
@@ -337,8 +390,10 @@ export function runtimeWords(expr: Expr): Word[] {
 
 /** What the WGSL interpreter needs from the kernel it writes into. */
 export interface WgslContext {
-  /** WGSL of the op's `index`-th input at the current element (f32, or vec4f). */
+  /** WGSL of the op's `index`-th input at the current element (its type's, or a vec4 of it). */
   input(index: number): string;
+  /** The element types of the inputs. */
+  readonly inputTypes: readonly DType[];
   /** WGSL reading runtime word `ordinal` of this expression (in {@linkcode runtimeWords} order). */
   word(ordinal: number, type: "u32" | "f32"): string;
   /** WGSL of the current flat element index (u32); with `vector`, of the block of four. */
@@ -362,6 +417,10 @@ export function expressionPrelude(exprs: readonly Expr[]): string {
   const preludes = new Set<string>();
   const visit = (e: Expr): void => {
     if (e.kind === "keep") preludes.add(PHILOX_WGSL);
+    if (e.kind === "cast") {
+      preludes.add(SPECIAL_WGSL);
+      visit(e.arg);
+    }
     if (e.kind !== "call") return;
     (FUNCTIONS[e.fn] as FunctionDefinition).prelude?.forEach((p) => preludes.add(p));
     e.args.forEach(visit);
@@ -380,9 +439,19 @@ export function expressionWgsl(expr: Expr, context: WgslContext): string {
       case "literal":
         return context.vector ? `vec4f(${f32Literal(e.value)})` : f32Literal(e.value);
       case "scalar": {
-        const word = context.word(ordinal++, "f32");
-        return context.vector ? `vec4f(${word})` : word;
+        const type = e.dtype ?? "float32";
+        const compute = DTYPES[type].compute;
+        const word = context.word(ordinal++, compute === "f32" ? "f32" : "u32");
+        const value = compute === "i32" ? `bitcast<i32>(${word})` : word;
+        return context.vector ? `${computeWgsl(type, true)}(${value})` : value;
       }
+      case "cast":
+        return castWgsl(
+          expressionType(e.arg, context.inputTypes),
+          e.to,
+          emit(e.arg),
+          context.vector,
+        );
       case "call":
         return FUNCTIONS[e.fn].wgsl(e.args.map(emit), context.vector);
       case "position":
@@ -405,12 +474,14 @@ export function expressionWgsl(expr: Expr, context: WgslContext): string {
 }
 
 /**
- * The float64 interpreter, compiled once per expression into nested closures: the
- * expression's exact value for `inputs` at element `index` (before the single rounding
- * to float32 that the reference does). Scalars are the float32 the kernel receives.
+ * The float64 interpreter, compiled once per expression (over inputs of `inputTypes`)
+ * into nested closures: the expression's exact value for `inputs` at element `index`
+ * (before the single rounding to the result's type that the reference does). Scalars are
+ * the float32 the kernel receives.
  */
 export function expressionFunction(
   expr: Expr,
+  inputTypes: readonly DType[],
 ): (inputs: readonly number[], index: number) => number {
   switch (expr.kind) {
     case "input": {
@@ -422,12 +493,19 @@ export function expressionFunction(
       return () => v;
     }
     case "scalar": {
-      const v = Math.fround(expr.value);
+      const v = expr.dtype === undefined || DTYPES[expr.dtype].float
+        ? Math.fround(expr.value)
+        : expr.value;
       return () => v;
+    }
+    case "cast": {
+      const to = expr.to, from = expressionType(expr.arg, inputTypes);
+      const arg = expressionFunction(expr.arg, inputTypes);
+      return (inputs, index) => castNumber(arg(inputs, index), from, to);
     }
     case "call": {
       const f = FUNCTIONS[expr.fn].f64 as (...args: number[]) => number;
-      const args = expr.args.map(expressionFunction);
+      const args = expr.args.map((a) => expressionFunction(a, inputTypes));
       if (args.length === 1) {
         const [a] = args;
         return (inputs, index) => f(a(inputs, index));
@@ -458,7 +536,9 @@ export function expressionSignature(expr: Expr): string {
     case "literal":
       return `${expr.value}`;
     case "scalar":
-      return "s";
+      return `s${expr.dtype ?? ""}`;
+    case "cast":
+      return `${expr.to}(${expressionSignature(expr.arg)})`;
     case "keep":
       return "k";
     case "position":
@@ -466,4 +546,48 @@ export function expressionSignature(expr: Expr): string {
     case "call":
       return `${expr.fn}(${expr.args.map(expressionSignature).join(",")})`;
   }
+}
+
+/**
+ * One number of type `from` converted to `to` as {@linkcode cast} converts it (the
+ * float64 meaning): to a float unchanged (the caller's store rounds it); from a float to
+ * an integer truncated toward zero and saturated at the type's range, NaN → 0; between
+ * integer types wrapped (`| 0`, `>>> 0`: the bits kept); to bool by truth (NaN is true,
+ * as in NumPy).
+ */
+export function castNumber(v: number, from: DType, to: DType): number {
+  switch (to) {
+    case "float32":
+    case "float16":
+      return v;
+    case "bool":
+      return v !== 0 ? 1 : 0;
+    case "int32":
+      if (!DTYPES[from].float) return v | 0;
+      return Number.isNaN(v) ? 0 : Math.trunc(Math.min(Math.max(v, -(2 ** 31)), 2 ** 31 - 1));
+    case "uint32":
+      if (!DTYPES[from].float) return v >>> 0;
+      return Number.isNaN(v) ? 0 : Math.trunc(Math.min(Math.max(v, 0), 2 ** 32 - 1));
+  }
+}
+
+/**
+ * WGSL converting `text`, a value (or vec4) of `from`'s compute type, to `to`'s, as
+ * {@linkcode castNumber} does.
+ */
+function castWgsl(from: DType, to: DType, text: string, vector: boolean): string {
+  const source = DTYPES[from].compute, target = DTYPES[to].compute;
+  const type = computeWgsl(to, vector);
+  if (to === "bool") {
+    if (from === "bool") return text;
+    // Truth: nonzero, NaN included (tested by its bits).
+    const nonzero = source === "f32"
+      ? `special_is_true${vector ? "_4" : ""}(${text})`
+      : `(${text} != ${computeWgsl(from, vector)}())`;
+    return `select(${type}(0u), ${type}(1u), ${nonzero})`;
+  }
+  if (source === target) return text;
+  if (target === "f32") return `${type}(${text})`;
+  if (source !== "f32") return `bitcast<${type}>(${text})`; // int32 ↔ uint32, bool → int
+  return `special_to_${target}${vector ? "_4" : ""}(${text})`;
 }

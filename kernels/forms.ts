@@ -19,13 +19,16 @@ import { generateMap } from "./map_kernel.ts";
 import { generateReduce, PARTIALS_SOURCE } from "./reduce_kernel.ts";
 import type { MatmulParams } from "./_matmul_shared.ts";
 import { asBlocks, packUniforms } from "./_shared.ts";
+import type { DType } from "./dtype.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 import { bufferTerm, resultTerm, type Shape, type Term } from "./term.ts";
 
-/** Shapes of one op application. */
+/** Shapes and element types of one op application. */
 export interface OpShapes {
   readonly inputs: readonly Shape[];
   readonly output: Shape;
+  readonly inputTypes: readonly DType[];
+  readonly outputType: DType;
 }
 
 /** An op's computation, for the kernel generator. */
@@ -77,7 +80,7 @@ export function encodeForm(
   output: DeviceArray,
   shapes: OpShapes,
 ): void {
-  const terms = shapes.inputs.map((shape, i) => bufferTerm(i, shape));
+  const terms = shapes.inputs.map((shape, i) => bufferTerm(i, shape, shapes.inputTypes[i]));
   if (form.kind === "term") {
     const kernel = generateMap([form.build(terms)], "uniform");
     dispatchGenerated(runtime, op, kernel, (source) => inputs[source], [output]);

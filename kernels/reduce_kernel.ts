@@ -22,7 +22,7 @@ import {
   type Template,
 } from "./kernel_plan.ts";
 import { foldLanes } from "./reduction_tree.ts";
-import { sizeOf } from "./term.ts";
+import { bufferTerm, sizeOf } from "./term.ts";
 import { declarations, exprsOf, USE_PARAMS, Writer } from "./wgsl_writer.ts";
 
 /** Threads per workgroup reducing one output: the lanes of its reduction tree. */
@@ -210,7 +210,7 @@ function writeReduce(
     ? w.u32((c) => Math.ceil(reductionSizes(c.plan as ReducePlan).length / CHUNK))
     : "";
   const finish = chunks ? `out0[slot] = ${parts.result("a")};` : parts.finish("a", "o", "out0");
-  w.bindings.push({ kind: "output", index: 0, vector: false });
+  w.bindings.push({ kind: "output", index: 0, vector: false, dtype: "float32" });
   // Range of r this invocation reduces: all of it, or one chunk.
   const range = chunks
     ? `let first = chunk * ${CHUNK}u;\n  let end = min(first + ${CHUNK}u, ${length});`
@@ -316,7 +316,7 @@ export function generateReduce(plan: ReducePlan, mode: ConstantMode): ReduceKern
   const chunks = Math.ceil(length / CHUNK);
   // The first pass writes the partials; only the second writes (maybe in place) the output.
   const first = generatePass({ ...plan, inPlace: undefined }, mode, "workgroup", true);
-  const partials = { kind: "buffer", shape: [outputs, chunks], source: PARTIALS_SOURCE } as const;
+  const partials = bufferTerm(PARTIALS_SOURCE, [outputs, chunks]);
   const second = generatePass(
     {
       kind: "reduce",

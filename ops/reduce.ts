@@ -9,6 +9,7 @@
  * with the length (every multiplication scales the whole). `any` and `all` are `max` and
  * `min` of the values' truth, a prologue the kernel fuses.
  */
+import type { FloatArray } from "./dtype.ts";
 import { reductionRoundings } from "../kernels/reduce_kernel.ts";
 import { call, input, literal, scalar } from "../kernels/expression.ts";
 import { encodeForm, type OpForm } from "../kernels/forms.ts";
@@ -56,7 +57,7 @@ function outputOf(shape: readonly number[], axes: readonly number[]): [Int32Arra
 }
 
 /** Float64 sums per output, for the reference. */
-function sums(x: Float32Array, shape: readonly number[], axes: readonly number[]): Float64Array {
+function sums(x: FloatArray, shape: readonly number[], axes: readonly number[]): Float64Array {
   const [to, outputs] = outputOf(shape, axes);
   const out = new Float64Array(outputs);
   x.forEach((v, i) => out[to[i]] += v);
@@ -67,13 +68,14 @@ function sums(x: Float32Array, shape: readonly number[], axes: readonly number[]
 function reduction(
   name: string,
   form: (params: ReduceParams, shape: readonly number[]) => OpForm,
-  reference: (x: Float32Array, shape: readonly number[], params: ReduceParams) => Float32Array,
+  reference: (x: FloatArray, shape: readonly number[], params: ReduceParams) => Float32Array,
   vjp: OpDefinition<ReduceParams>["vjp"],
   treeScale?: (count: number) => number,
 ): OpDefinition<ReduceParams> {
   return {
     name,
-    reference: ([x], params, shapes) => reference(x, shapes.inputs[0], params),
+    // The spine lets only the float types in (the default `takes`).
+    reference: ([x], params, shapes) => reference(x as FloatArray, shapes.inputs[0], params),
     form: (params, shapes) => form(params, shapes.inputs[0]),
     kernel(runtime, inputs, output, params, shapes) {
       const shape = shapes.inputs[0];

@@ -21,6 +21,7 @@ import {
   any,
   argmax,
   argmin,
+  astype,
   avgPool2d,
   type Backend,
   batchNorm,
@@ -95,6 +96,7 @@ import {
   philox4x32,
   pow,
   prod,
+  promoteTypes,
   randomKey,
   randomNormal,
   relu,
@@ -136,6 +138,7 @@ import {
 import { GpuRuntime } from "../runtime.ts";
 import { broadcastsTo } from "../ops/broadcast.ts";
 import { isShape } from "../ops/tensor.ts";
+import { isDType } from "../ops/dtype.ts";
 import { dev, folded, gpuTest, ref, runs } from "./_harness.ts";
 
 /** Values no public argument accepts in general; each position keeps those it refuses. */
@@ -220,6 +223,23 @@ const isRows = (v: unknown) =>
 const isPair = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: unknown) =>
   isInt(min, max)(v) ||
   (Array.isArray(v) && v.length === 2 && isInt(min, max)(v[0]) && isInt(min, max)(v[1]));
+/** An element type `owner` stores (WebGPU has no float16 kernels yet). */
+const isStorable = (owner: Backend) => (v: unknown) =>
+  isDType(v) && (owner.kind === "cpu" || v !== "float16");
+/** Three values of a type `owner` stores: a typed array of a tensor type, or numbers or booleans. */
+const isTensorValues = (owner: Backend) => (v: unknown) =>
+  ((v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint32Array ||
+    v instanceof Uint8Array || (v instanceof Float16Array && owner.kind === "cpu")) ||
+    (Array.isArray(v) &&
+      (Array.from(v).every((x) => typeof x === "number") ||
+        Array.from(v).every((x) => typeof x === "boolean")))) &&
+  (v as ArrayLike<unknown>).length === 3;
+/** The `{ dtype }` options of a creation method at `index`, for `owner`. */
+const dtypeOptions = (owner: Backend, index: number): Position[] => [
+  { index, ok: optional(isObject) },
+  { index, field: "dtype", ok: optional(isStorable(owner)), extra: ["int64", "float64"] },
+];
+
 /** `[1]` or `[-1]`: the last axis of a matrix, as a list. */
 const isLastAxisList = (v: unknown) => Array.isArray(v) && v.length === 1 && [1, -1].includes(v[0]);
 
@@ -301,7 +321,7 @@ interface Fixtures {
 /** A subclass of Tensor that no backend made. */
 class RogueTensor extends Tensor {
   constructor(readonly owner: Backend) {
-    super([3]);
+    super([3], "float32");
   }
   get backend(): Backend {
     return this.owner;
@@ -462,11 +482,8 @@ function entries(f: Fixtures): Entry[] {
         positions: [
           {
             index: 0,
-            ok: (v) =>
-              (v instanceof Float32Array ||
-                (Array.isArray(v) && Array.from(v).every((x) => typeof x === "number"))) &&
-              v.length === 3,
-            extra: [[1, 2], [1, "2", 3], [1, 2n, 3], [1, , 3]],
+            ok: isTensorValues(owner),
+            extra: [[1, 2], [1, "2", 3], [1, 2n, 3], [1, , 3], [true, 1, 0], new Float64Array(3)],
           },
           {
             index: 1,
@@ -476,24 +493,28 @@ function entries(f: Fixtures): Entry[] {
             ),
             extra: BAD_SHAPES,
           },
+          ...dtypeOptions(owner, 2),
         ],
-        arity: 2,
+        arity: 3,
+        options: 2,
       },
       ...["zeros", "ones"].map((name): Entry => ({
         name,
         covers: `${kind}.${name}`,
         call: method(owner, name),
         valid: () => [[2, 3]],
-        positions: [shapePosition],
-        arity: 1,
+        positions: [shapePosition, ...dtypeOptions(owner, 1)],
+        arity: 2,
+        options: 1,
       })),
       {
         name: "full",
         covers: `${kind}.full`,
         call: method(owner, "full"),
-        valid: () => [[2, 3], 0.5],
-        positions: [shapePosition, { index: 1, ok: isNumber }],
-        arity: 2,
+        valid: () => [[2, 3], 1],
+        positions: [shapePosition, { index: 1, ok: isNumber }, ...dtypeOptions(owner, 2)],
+        arity: 3,
+        options: 2,
       },
       {
         name: "profile",
@@ -592,8 +613,14 @@ function entries(f: Fixtures): Entry[] {
             ok: (v: unknown) => isShape(v) && v.reduce((a, d) => a * d, 1) === 3,
             extra: BAD_SHAPES,
           },
+          {
+            // Any 4-byte type fits the 12 bytes; float16's 8 do not.
+            index: 3,
+            ok: optional((v) => isStorable(owner)(v) && v !== "float16"),
+            extra: ["float16", "int64"],
+          },
         ],
-        arity: 3,
+        arity: 4,
       },
     ];
   };
@@ -631,8 +658,8 @@ function entries(f: Fixtures): Entry[] {
         { index: 0, ok: (v) => v instanceof CpuBackend, extra: [{}, "cpu"] },
         {
           index: 1,
-          ok: (v) => v instanceof Float32Array && v.length === 3,
-          extra: [[1, 2, 3], new Float32Array(2)],
+          ok: (v) => isTensorValues(cpu())(v) && !Array.isArray(v),
+          extra: [[1, 2, 3], new Float32Array(2), new Float64Array(3)],
         },
         {
           index: 2,
@@ -701,6 +728,24 @@ function entries(f: Fixtures): Entry[] {
       positions: [{ index: 1, ok: never, extra: [wide] }],
     },
     unary("l2Penalty", l2Penalty),
+    {
+      name: "astype",
+      call: forward(astype),
+      valid: () => [v3, "int32"],
+      positions: [solo(0), { index: 1, ok: isStorable(b), extra: ["int64", "float64"] }],
+      arity: 2,
+    },
+    {
+      name: "promoteTypes",
+      call: forward(promoteTypes),
+      valid: () => ["int32", 2],
+      positions: [0, 1].map((index) => ({
+        index,
+        ok: (v: unknown) => isDType(v) || isNumber(v),
+        extra: ["int64", NaN],
+      })),
+      arity: 2,
+    },
     {
       name: "sgdStep",
       call: forward(sgdStep),

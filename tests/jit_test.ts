@@ -56,6 +56,7 @@ import {
   gamma,
   gpuTest,
   MIN_NORMAL,
+  readFloat32,
   ref,
   runs,
   U,
@@ -84,10 +85,10 @@ async function bothWays<A extends unknown[]>(
   const before = dev.stats().dispatches;
   using out = compiled(...args);
   const dispatches = dev.stats().dispatches - before;
-  const got = await out.read();
+  const got = await readFloat32(out);
   using reference = f(...make(ref));
   compiled.dispose();
-  return { got, want: await reference.read(), dispatches };
+  return { got, want: await readFloat32(reference), dispatches };
 }
 
 /** `f`'s results compiled with `kernels` (after a call that compiles), and that call's dispatches. */
@@ -102,7 +103,7 @@ async function compiledRun(
   const before = dev.stats().dispatches;
   const out = compiled(...args);
   const dispatches = dev.stats().dispatches - before;
-  const read = await Promise.all(out.map((t) => t.read()));
+  const read = await Promise.all(out.map(readFloat32));
   out.forEach((t) => t.dispose());
   compiled.dispose();
   return { read, dispatches };

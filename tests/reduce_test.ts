@@ -79,7 +79,7 @@ gpuTest(prodProperty.name, async (dev) => {
 
 Deno.test("min, argmin, prod, any, all: known values (NumPy's) and refused arguments", async () => {
   using x = ref.tensor([4, 1, 3, 1, 0, -2], [2, 3]);
-  const read = async (t: { read(): Promise<Float32Array> } & Disposable) => {
+  const read = async (t: Tensor) => {
     using owned = t;
     return [...await owned.read()];
   };
