@@ -28,10 +28,23 @@
  * written in `kernels/special_math_wgsl.ts`, one prelude each.
  * Modelled on jax-js's `alu.ts` (one tiny IR, one interpreter per target).
  */
-import { computeWgsl, type DType, DTYPES, type Operand, promoteTypes } from "./dtype.ts";
+import { computeWgsl, type DType, DTYPES, type Operand } from "./dtype.ts";
 import { PHILOX_WGSL, philoxWords } from "./philox.ts";
 import { MATH_PRELUDES } from "./special_math_wgsl.ts";
 import { SPECIAL_WGSL } from "./special_wgsl.ts";
+import {
+  callFunction,
+  type CallTypes,
+  callTypes,
+  callWgsl,
+  castNumber,
+  castWgsl,
+  INTEGER_WGSL,
+  joinOperands,
+  literalWgsl,
+} from "./typed_calls.ts";
+
+export { castNumber };
 
 /** An expression over an elementwise op's inputs. */
 export type Expr =
@@ -345,27 +358,42 @@ export function inputCount(expr: Expr): number {
  * but weak numbers and positions is read.
  */
 export function expressionType(expr: Expr, inputTypes: readonly DType[]): DType {
-  const operand = (e: Expr): Operand => {
-    switch (e.kind) {
-      case "input":
-        return inputTypes[e.index];
-      case "literal":
-        return e.value;
-      case "scalar":
-        return e.dtype ?? 0.5; // a weak float
-      case "cast":
-        return e.to;
-      case "call":
-        return e.args.map(operand).reduce((a, b) =>
-          typeof a === "number" && typeof b === "number" ? 0.5 : promoteTypes(a, b)
-        );
-      case "keep":
-      case "position":
-        return "float32";
-    }
-  };
-  const type = operand(expr);
+  const type = expressionOperand(expr, inputTypes);
   return typeof type === "number" ? "float32" : type;
+}
+
+/**
+ * The type of an expression's value as an operand of promotion: a type, or (literals,
+ * untyped scalars, calls of nothing else) a weak number.
+ */
+function expressionOperand(e: Expr, inputTypes: readonly DType[]): Operand {
+  switch (e.kind) {
+    case "input":
+      return inputTypes[e.index];
+    case "literal":
+      return e.value;
+    case "scalar":
+      return e.dtype ?? 0.5; // a weak float
+    case "cast":
+      return e.to;
+    case "call": {
+      const operands = e.args.map((a) => expressionOperand(a, inputTypes));
+      return operands.every((o) => typeof o === "number")
+        ? joinOperands(operands)
+        : callTypes(e.fn, operands).result;
+    }
+    case "keep":
+    case "position":
+      return "float32";
+  }
+}
+
+/** The types of call `e`'s arguments and result, given the expression's input types. */
+function typesOfCall(
+  e: Expr & { kind: "call" },
+  inputTypes: readonly DType[],
+): CallTypes {
+  return callTypes(e.fn, e.args.map((a) => expressionOperand(a, inputTypes)));
 }
 
 /** A 32-bit word of a uniform block: an unsigned integer or a float32. */
@@ -423,6 +451,8 @@ export function expressionPrelude(exprs: readonly Expr[]): string {
     }
     if (e.kind !== "call") return;
     (FUNCTIONS[e.fn] as FunctionDefinition).prelude?.forEach((p) => preludes.add(p));
+    if (e.fn === "floorDiv" || e.fn === "mod") preludes.add(INTEGER_WGSL);
+    preludes.add(SPECIAL_WGSL); // truth and the float comparisons of typed calls
     e.args.forEach(visit);
   };
   exprs.forEach(visit);
@@ -437,7 +467,7 @@ export function expressionWgsl(expr: Expr, context: WgslContext): string {
       case "input":
         return context.input(e.index);
       case "literal":
-        return context.vector ? `vec4f(${f32Literal(e.value)})` : f32Literal(e.value);
+        return literalWgsl(e.value, "float32", context.vector, f32Literal);
       case "scalar": {
         const type = e.dtype ?? "float32";
         const compute = DTYPES[type].compute;
@@ -452,8 +482,21 @@ export function expressionWgsl(expr: Expr, context: WgslContext): string {
           emit(e.arg),
           context.vector,
         );
-      case "call":
-        return FUNCTIONS[e.fn].wgsl(e.args.map(emit), context.vector);
+      case "call": {
+        const types = typesOfCall(e, context.inputTypes);
+        const args = e.args.map((a, k) =>
+          a.kind === "literal"
+            ? literalWgsl(a.value, types.args[k], context.vector, f32Literal)
+            : castWgsl(
+              expressionType(a, context.inputTypes),
+              types.args[k],
+              emit(a),
+              context.vector,
+            )
+        );
+        const float = FUNCTIONS[e.fn].wgsl as (args: readonly string[], vector: boolean) => string;
+        return callWgsl(e.fn, types, args, context.vector, (a) => float(a, context.vector));
+      }
       case "position":
         return context.vector
           ? `vec4f(vec4u(${context.index} * 4u) + vec4u(0u, 1u, 2u, 3u))`
@@ -504,8 +547,16 @@ export function expressionFunction(
       return (inputs, index) => castNumber(arg(inputs, index), from, to);
     }
     case "call": {
-      const f = FUNCTIONS[expr.fn].f64 as (...args: number[]) => number;
-      const args = expr.args.map((a) => expressionFunction(a, inputTypes));
+      const types = typesOfCall(expr, inputTypes);
+      const f = callFunction(expr.fn, types, FUNCTIONS[expr.fn].f64 as (...a: number[]) => number);
+      const args = expr.args.map((a, k) => {
+        const value = expressionFunction(a, inputTypes), to = types.args[k];
+        const from = expressionType(a, inputTypes);
+        // Literals are weak: exact in the call's type. Other arguments are converted.
+        if (from === to || a.kind === "literal") return value;
+        return (inputs: readonly number[], index: number) =>
+          castNumber(value(inputs, index), from, to);
+      });
       if (args.length === 1) {
         const [a] = args;
         return (inputs, index) => f(a(inputs, index));
@@ -546,48 +597,4 @@ export function expressionSignature(expr: Expr): string {
     case "call":
       return `${expr.fn}(${expr.args.map(expressionSignature).join(",")})`;
   }
-}
-
-/**
- * One number of type `from` converted to `to` as {@linkcode cast} converts it (the
- * float64 meaning): to a float unchanged (the caller's store rounds it); from a float to
- * an integer truncated toward zero and saturated at the type's range, NaN → 0; between
- * integer types wrapped (`| 0`, `>>> 0`: the bits kept); to bool by truth (NaN is true,
- * as in NumPy).
- */
-export function castNumber(v: number, from: DType, to: DType): number {
-  switch (to) {
-    case "float32":
-    case "float16":
-      return v;
-    case "bool":
-      return v !== 0 ? 1 : 0;
-    case "int32":
-      if (!DTYPES[from].float) return v | 0;
-      return Number.isNaN(v) ? 0 : Math.trunc(Math.min(Math.max(v, -(2 ** 31)), 2 ** 31 - 1));
-    case "uint32":
-      if (!DTYPES[from].float) return v >>> 0;
-      return Number.isNaN(v) ? 0 : Math.trunc(Math.min(Math.max(v, 0), 2 ** 32 - 1));
-  }
-}
-
-/**
- * WGSL converting `text`, a value (or vec4) of `from`'s compute type, to `to`'s, as
- * {@linkcode castNumber} does.
- */
-function castWgsl(from: DType, to: DType, text: string, vector: boolean): string {
-  const source = DTYPES[from].compute, target = DTYPES[to].compute;
-  const type = computeWgsl(to, vector);
-  if (to === "bool") {
-    if (from === "bool") return text;
-    // Truth: nonzero, NaN included (tested by its bits).
-    const nonzero = source === "f32"
-      ? `special_is_true${vector ? "_4" : ""}(${text})`
-      : `(${text} != ${computeWgsl(from, vector)}())`;
-    return `select(${type}(0u), ${type}(1u), ${nonzero})`;
-  }
-  if (source === target) return text;
-  if (target === "f32") return `${type}(${text})`;
-  if (source !== "f32") return `bitcast<${type}>(${text})`; // int32 ↔ uint32, bool → int
-  return `special_to_${target}${vector ? "_4" : ""}(${text})`;
 }

@@ -22,7 +22,7 @@ import {
   type Template,
 } from "./kernel_plan.ts";
 import { foldLanes } from "./reduction_tree.ts";
-import { bufferTerm, sizeOf } from "./term.ts";
+import { bufferTerm, sizeOf, termType } from "./term.ts";
 import { declarations, exprsOf, USE_PARAMS, Writer } from "./wgsl_writer.ts";
 
 /** Threads per workgroup reducing one output: the lanes of its reduction tree. */
@@ -210,7 +210,9 @@ function writeReduce(
     ? w.u32((c) => Math.ceil(reductionSizes(c.plan as ReducePlan).length / CHUNK))
     : "";
   const finish = chunks ? `out0[slot] = ${parts.result("a")};` : parts.finish("a", "o", "out0");
-  w.bindings.push({ kind: "output", index: 0, vector: false, dtype: "float32" });
+  // A first pass writes float partials; the last writes the epilogue's type (argmax: int32).
+  const dtype = !chunks && plan.epilogue ? termType(plan.epilogue) : "float32";
+  w.bindings.push({ kind: "output", index: 0, vector: false, dtype });
   // Range of r this invocation reduces: all of it, or one chunk.
   const range = chunks
     ? `let first = chunk * ${CHUNK}u;\n  let end = min(first + ${CHUNK}u, ${length});`

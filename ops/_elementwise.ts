@@ -112,13 +112,19 @@ export function applyElementwise<P>(
  * expression over inputs (g, x) = (`input(0)`, `input(1)`): the backward step is one
  * fused kernel too.
  */
-export function unaryOp(name: string, f: Expr, derivative: Expr): OpDefinition<void> {
+export function unaryOp(
+  name: string,
+  f: Expr,
+  derivative: Expr,
+  takes: readonly DType[] = FLOAT_TYPES,
+): OpDefinition<void> {
   const gradOp = elementwiseOp<void>({
     name,
     expression: () => call("mul", input(0), derivative),
   });
   return elementwiseOp<void>({
     name,
+    takes,
     expression: () => f,
     vjp: (grad, [value]) => [applyElementwise(gradOp, { g: grad, x: value }, undefined)],
   });
@@ -128,9 +134,14 @@ export function unaryOp(name: string, f: Expr, derivative: Expr): OpDefinition<v
  * An op that is piecewise constant in its inputs (rounding, comparisons, logic): its
  * gradient is zero almost everywhere, as JAX and PyTorch take it, so none flows.
  */
-export function piecewiseConstantOp(name: string, f: Expr): OpDefinition<void> {
+export function piecewiseConstantOp(
+  name: string,
+  f: Expr,
+  takes: readonly DType[] = FLOAT_TYPES,
+): OpDefinition<void> {
   return elementwiseOp<void>({
     name,
+    takes,
     expression: () => f,
     vjp: (_g, inputs) => inputs.map(() => null),
   });

@@ -19,6 +19,7 @@ import { checkResultSize } from "./_validate.ts";
 import {
   describeTypes,
   type DType,
+  DTYPES,
   FLOAT_TYPES,
   promoteTypes,
   type StorageArray,
@@ -96,7 +97,9 @@ export function runOp<P>(
     ? recorder.record(op, inputs, params, outShape, dtype)
     : runOn(backend, op, inputs, params, outShape, dtype);
   const tape = activeTape();
-  if (tape && inputs.some((t) => tape.tracked.has(t))) {
+  // Only float values are differentiated: an integer or bool result (a comparison,
+  // argmax, a cast) carries no cotangent, so the path through it is not recorded.
+  if (tape && DTYPES[dtype].float && inputs.some((t) => tape.tracked.has(t))) {
     if (!op.vjp) {
       output.dispose();
       throw new TypeError(

@@ -31,6 +31,9 @@ export type { StorageArray } from "../kernels/dtype.ts";
 /** The float types: what float-only ops (matmul, softmax, the optimisers, …) take. */
 export const FLOAT_TYPES: readonly DType[] = ["float32", "float16"];
 
+/** The number types, bool left out: what `sub`, `neg`, `floorDiv`, `mod`, rounding take. */
+export const NUMBER_TYPES: readonly DType[] = ["float32", "float16", "int32", "uint32"];
+
 /** Every type: what ops that work on any element type take. */
 export const ALL_TYPES: readonly DType[] = DTYPE_NAMES;
 

@@ -316,6 +316,9 @@ interface Fixtures {
   w4: Tensor;
   /** A tensor that only the valid call of `dispose` disposes. */
   spare: Tensor;
+  /** Tensors of the wrong element type for float-only ops: bool [2, 3], int32 [3]. */
+  b23: Tensor;
+  i3: Tensor;
 }
 
 /** A subclass of Tensor that no backend made. */
@@ -356,6 +359,8 @@ function fixtures(b: Backend, foreign: Backend[]): Fixtures {
     x4: b.tensor(new Float32Array(18).fill(1), [1, 2, 3, 3]),
     w4: b.tensor(new Float32Array(8).fill(1), [2, 1, 2, 2]),
     spare: b.tensor([1]),
+    b23: b.tensor([true, false, true, false, true, false], [2, 3]),
+    i3: b.tensor(new Int32Array([1, 2, 3])),
   };
 }
 
@@ -365,7 +370,7 @@ function disposeFixtures(f: Fixtures): void {
   for (const t of [m23, m32, v3, col3, s, tall, wide, w21, w12, b1, img, labels, spare, bad[0]]) {
     t.dispose();
   }
-  for (const t of [f.x4, f.w4]) {
+  for (const t of [f.x4, f.w4, f.b23, f.i3]) {
     t.dispose();
   }
   foreign.forEach((t) => t.dispose());
@@ -706,7 +711,8 @@ function entries(f: Fixtures): Entry[] {
       name: "matmul",
       call: (x, y) => matmul(x as Tensor, y as Tensor, { transposeB: true }),
       valid: () => [m23, m23],
-      positions: [T(0, [m32]), T(1, [m32])],
+      // A bool matrix is refused too (T adds tensors of other backends, mixed).
+      positions: [T(0, [m32, f.b23]), T(1, [m32, f.b23])],
     },
     {
       name: "matmul",
@@ -751,10 +757,11 @@ function entries(f: Fixtures): Entry[] {
       call: forward(sgdStep),
       valid: () => [v3, v3, { lr: 0.1, weightDecay: 0, batchSize: 2 }],
       positions: [
-        T(0, [m23]),
-        T(1, [m23, s]),
+        T(0, [m23, f.i3]),
+        T(1, [m23, s, f.i3]),
         { index: 2, ok: never, extra: [{}, { weightDecay: 1 }] },
-        { index: 2, field: "lr", ok: isNumber },
+        // An int32 tensor as the learning rate: a number is expected.
+        { index: 2, field: "lr", ok: isNumber, extra: [f.i3] },
         { index: 2, field: "weightDecay", ok: optional(isNumber) },
         { index: 2, field: "batchSize", ok: optional(isInt(1)), extra: [2.5] },
       ],

@@ -9,17 +9,37 @@
 import assert from "node:assert/strict";
 import {
   add,
+  all,
+  any,
+  argmax,
+  argmin,
   astype,
+  type Backend,
+  crossEntropy,
   type DType,
+  grad,
+  greater,
   jit,
   matmul,
+  mean,
+  mul,
   promoteTypes,
   softmax,
+  sub,
   sum,
+  takeRows,
   type Tensor,
+  where,
 } from "../mod.ts";
 import { assertProperty } from "./_properties.ts";
-import { astypeProperty, expectedCast, fullTypesProperty } from "./_properties_types.ts";
+import {
+  astypeProperty,
+  BINARY_OPS,
+  expectedCast,
+  expectedResultType,
+  fullTypesProperty,
+  integerOpsProperty,
+} from "./_properties_types.ts";
 import { gpuTest, ref, runs } from "./_harness.ts";
 
 const TYPES: readonly DType[] = ["bool", "uint32", "int32", "float16", "float32"];
@@ -51,6 +71,47 @@ Deno.test("promoteTypes: JAX's table for every pair of types and with weak numbe
   assert.equal(promoteTypes(2, 3), "int32");
   assert.equal(promoteTypes(2, 0.5), "float32");
 });
+
+Deno.test("README's promotion table is promoteTypes' (and so JAX's)", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const rows = readme.split("\n").filter((l) =>
+    /^\| (bool|uint32|int32|float16|float32|i\*|f\*) +\|/.test(l)
+  )
+    .map((l) => l.split("|").slice(1, -1).map((c) => c.trim()));
+  assert.equal(rows.length, 7, "seven rows: five types and the two weak numbers");
+  for (const [row, ...results] of rows) {
+    assert.deepEqual(results, JAX_TABLE[row as DType], `README's row ${row}`);
+  }
+});
+
+Deno.test("every binary op on every pair of types: the promotion table's type, or refused", () => {
+  const one = (dtype: DType) => ref.tensor([1, 0], [2], { dtype });
+  for (const [kind, ops] of Object.entries(BINARY_OPS) as [keyof typeof BINARY_OPS, object][]) {
+    for (const [name, op] of Object.entries(ops) as [string, (a: Tensor, b: Tensor) => Tensor][]) {
+      for (const a of TYPES) {
+        for (const b of TYPES) {
+          using x = one(a);
+          using y = one(b);
+          const expected = expectedResultType(kind, a, b);
+          if (expected === null) {
+            assert.throws(() => op(x, y), new RegExp(`^TypeError: ${name}: expected . to be`));
+            continue;
+          }
+          using out = op(x, y);
+          assert.equal(out.dtype, expected, `${name}(${a}, ${b})`);
+        }
+      }
+    }
+  }
+});
+
+Deno.test("integer and bool ops: exact and wrapping on the reference", () =>
+  assertProperty(integerOpsProperty, ref, runs(integerOpsProperty.numRuns)));
+
+gpuTest(
+  "integer and bool ops: exact and wrapping on the GPU",
+  (dev) => assertProperty(integerOpsProperty, dev, runs(integerOpsProperty.numRuns)),
+);
 
 Deno.test("tensor(): the values' own type, or { dtype }; read() the type's array", async () => {
   const cases: [Tensor, DType, unknown][] = [
@@ -149,7 +210,12 @@ Deno.test("float-only ops refuse other types, naming the op, the types and the g
     message: "matmul: expected a to be float32 or float16, got bool",
   });
   assert.throws(() => softmax(i), /softmax: expected x to be float32 or float16, got int32/);
-  assert.throws(() => add(f, i), /add: expected b to be float32 or float16, got int32/);
+  assert.throws(
+    () => sub(b, f),
+    /sub: expected a to be float32, float16, int32 or uint32, got bool/,
+  );
+  using sum = add(f, i); // add takes every type: int32 and float32 promote to float32
+  assert.equal(sum.dtype, "float32");
 });
 
 Deno.test("float16: stored as Float16Array on the CPU", async () => {
@@ -200,3 +266,51 @@ gpuTest("jit: types flow through the graph, and the signature includes them", as
   f.dispose();
   g.dispose();
 });
+
+Deno.test("reductions by type, indices, gradients: on the reference", async () => {
+  await reductionsAndIndices(ref);
+});
+
+gpuTest("reductions by type, indices, gradients: on the GPU, as on the reference", async (dev) => {
+  await reductionsAndIndices(dev);
+});
+
+/** argmax/argmin int32, any/all bool, mean of ints float32, int32 indices, float-only grads. */
+async function reductionsAndIndices(b: Backend): Promise<void> {
+  using x = b.tensor([1, 5, 3, 9, NaN, 2], [2, 3]);
+  using i = argmax(x, { axis: 1 });
+  using j = argmin(x, { axis: 0 });
+  assert.deepEqual([i.dtype, j.dtype], ["int32", "int32"]);
+  assert.deepEqual([...await i.read(), ...await j.read()], [1, 1, 0, 1, 1]);
+  using w = b.tensor(new Int32Array([0, 3, 0, -1]), [2, 2]);
+  using anyRows = any(w, { axis: 1 });
+  using allRows = all(w, { axis: 1 });
+  assert.deepEqual([anyRows.dtype, allRows.dtype], ["bool", "bool"]);
+  assert.deepEqual([...await anyRows.read(), ...await allRows.read()], [1, 1, 0, 0]);
+  using m = mean(w, { axis: 0 });
+  assert.equal(m.dtype, "float32");
+  assert.deepEqual([...await m.read()], [0, 1]);
+  using picked = takeRows(x, b.tensor(new Int32Array([1, 1, 0])));
+  using pickedFloat = takeRows(x, b.tensor([1, 0]));
+  using ints = takeRows(w, [1]);
+  assert.deepEqual(await picked.read(), new Float32Array([9, NaN, 2, 9, NaN, 2, 1, 5, 3]));
+  assert.deepEqual([...await pickedFloat.read()].slice(3), [1, 5, 3]);
+  assert.deepEqual([ints.dtype, ...await ints.read()], ["int32", 0, -1]);
+  assert.throws(
+    () => takeRows(x, b.tensor([true])),
+    /takeRows: expected rows to be int32 or float32/,
+  );
+  using logits = b.tensor([0, 0, 1e4, -1e4], [2, 2]);
+  using labels = b.tensor(new Int32Array([1, 0]));
+  using loss = crossEntropy(logits, labels);
+  assert.ok(Math.abs((await loss.read())[0] - Math.LN2 / 2) < 1e-6);
+  assert.throws(
+    () => grad((t: Tensor) => sum(astype(t, "float32")))(w),
+    /grad: expected argument 0 to be float32 or float16, got int32/,
+  );
+  // Through a comparison no gradient flows: the float path alone is differentiated.
+  using v = b.tensor([1, -2, 3]);
+  const [dv] = grad((t: Tensor) => sum(where(greater(t, b.tensor([0])), t, mul(t, t))))(v);
+  using _dv = dv;
+  assert.deepEqual([...await dv.read()], [1, -4, 1]);
+}
