@@ -15,13 +15,14 @@
 import { generateMap } from "../kernels/map_kernel.ts";
 import { generateMatmulHooks } from "../kernels/matmul_hooks.ts";
 import { generateProgram, phaseWork, type ProgramPhase } from "../kernels/program_kernel.ts";
-import { generateReduce, PARTIALS_SOURCE } from "../kernels/reduce_kernel.ts";
-import type { DType } from "../kernels/dtype.ts";
+import { accumulatedType, generateReduce, PARTIALS_SOURCE } from "../kernels/reduce_kernel.ts";
+import { type DType, DTYPES } from "../kernels/dtype.ts";
 import { dispatchGenerated } from "../kernels/forms.ts";
 import { matmulVariantFor } from "../kernels/matmul.ts";
 import { packUniforms } from "../kernels/_shared.ts";
 import { type DeviceArray, type GpuRuntime, MAX_UNIFORM_BYTES } from "../kernels/runtime.ts";
-import { bufferTerm, resultTerm, type Term, termChildren } from "../kernels/term.ts";
+import { bufferTerm, resultTerm, type Term, termChildren, termType } from "../kernels/term.ts";
+import { reductionType } from "../kernels/kernel_plan.ts";
 import { encodeOp } from "../ops/_op.ts";
 import { formOf, type FusionPlan, type PlannedKernel } from "./fusion_plan.ts";
 import { type Graph, type GraphNode, shapesOf } from "./graph.ts";
@@ -93,10 +94,10 @@ function epilogueTerm(
   stored: ReadonlySet<number>,
   kernel: PlannedKernel & { kind: "reduce" | "matmul" },
   own: ((result: Term) => Term) | undefined,
+  resultType: DType,
 ): Term | undefined {
   if (!own && kernel.epilogue.length === 0) return undefined;
-  const anchor = graph.nodes[kernel.anchor];
-  const result = resultTerm(anchor.shape);
+  const result = resultTerm(graph.nodes[kernel.anchor].shape, resultType);
   const value = own ? own(result) : result;
   return rootTerm(graph, stored, kernel.writes, new Map([[kernel.anchor, value]]));
 }
@@ -120,18 +121,21 @@ function kernelPlan(
       kind: "hooks",
       a: inputs[0],
       b: inputs[1],
-      epilogue: epilogueTerm(graph, stored, kernel, undefined),
+      epilogue: epilogueTerm(graph, stored, kernel, undefined, "float32"),
       ...form.params,
       ...own,
     };
   }
   if (form.kind !== "reduce") throw new Error(`jit: ${anchor.op.name} cannot anchor a kernel`);
+  const source = form.prologue ? form.prologue(inputs[0]) : inputs[0];
+  // The result term has the accumulated type (argmax's: a float position).
+  const accumulated = reductionType(form.reducer, termType(source));
   return {
     kind: "reduce",
     reducer: form.reducer,
-    source: form.prologue ? form.prologue(inputs[0]) : inputs[0],
+    source,
     axes: form.axes,
-    epilogue: epilogueTerm(graph, stored, kernel, form.epilogue?.bind(form)),
+    epilogue: epilogueTerm(graph, stored, kernel, form.epilogue?.bind(form), accumulated),
     ...own,
   };
 }
@@ -201,12 +205,12 @@ export function lower(
           });
           return;
         }
-        const { kernels, partials } = generateReduce(planned, "inline");
+        const { kernels, partials, partialType } = generateReduce(planned, "inline");
         if (partials === 0) {
           dispatchGenerated(runtime, label, kernels[0], inputFor, [output]);
           return;
         }
-        const temporary = runtime.allocate(label, partials);
+        const temporary = runtime.allocate(label, partials, partialType);
         dispatchGenerated(runtime, label, kernels[0], inputFor, [temporary]);
         const partialsFor = (s: number) => (s === PARTIALS_SOURCE ? temporary : env.array(s));
         dispatchGenerated(runtime, label, kernels[1], partialsFor, [output]);
@@ -254,6 +258,11 @@ export function fitsOneProgram(
 ): boolean {
   if (!steps.every((s) => s.phase)) return false;
   const phases = steps.map((s) => s.phase!(graph));
+  // The program kernel's reductions accumulate in f32 (its one `fusedResult`); integer
+  // reductions run as kernels of their own.
+  const integer = (plan: ProgramPhase["plan"]) =>
+    plan.kind === "reduce" && DTYPES[accumulatedType(plan)].compute !== "f32";
+  if (phases.some(({ plan }) => integer(plan))) return false;
   let work = 0;
   for (const { plan } of phases) {
     const w = phaseWork(plan);

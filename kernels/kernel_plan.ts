@@ -31,6 +31,16 @@ import { type Shape, sizeOf, type StridedDim, type Term, termChildren } from "./
 /** How a reduction combines values (the arg reducers keep the value's index too). */
 export type Reducer = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
 
+/**
+ * The type a reduction accumulates and its result term has: argmax and argmin keep a
+ * float position (their epilogue stores it as int32); others the source's type, bool
+ * summed as int32. Floats accumulate in f32 whatever their storage.
+ */
+export function reductionType(reducer: Reducer, source: DType): DType {
+  if (reducer === "argmax" || reducer === "argmin") return "float32";
+  return source === "bool" ? "int32" : source;
+}
+
 /** A kernel to generate. */
 export type KernelPlan =
   | {

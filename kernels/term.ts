@@ -67,7 +67,7 @@ export type View =
   }
   | {
     readonly kind: "gather";
-    /** Row indices (whole numbers in float32), one per output row. */
+    /** Row indices (int32: `ops/indices.ts` converts float32 ones), one per output row. */
     readonly rows: Term;
     /** Elements per row. */
     readonly rowSize: number;

@@ -163,13 +163,14 @@ export function lessEqual(a: Tensor, b: Tensor): Tensor {
 }
 
 /**
- * `a` where `cond` ≠ 0 (NaN counts as true, as in NumPy), else `b`; all three broadcast
- * together.
+ * `a` where `cond` is true, else `b`; all three broadcast together. `cond` is a bool
+ * tensor, or any type read by truth (nonzero, NaN included, as in NumPy); `a` and `b`
+ * are promoted together.
  *
  * @param cond The condition, e.g. a mask from {@linkcode greater}.
  * @param a Values where the condition holds.
  * @param b Values elsewhere.
- * @returns A new tensor of the broadcast shape.
+ * @returns A new tensor of the broadcast shape and `a`'s and `b`'s promoted type.
  * @example
  * ```ts
  * import { cpu, greater, where } from "@deno-gpu/kernels";

@@ -76,7 +76,7 @@ export function mseLoss(yHat: Tensor, y: Tensor): Tensor {
  * ±10⁴ give a finite loss). The label's log-probability is picked, not multiplied by a
  * one-hot mask, so a −Inf logit of another class costs nothing (PyTorch's gather); a row
  * holding +Inf or NaN gives NaN. Its gradient with respect to the logits is
- * `(softmax − one-hot)/n`. Labels are class ids in [0, c) as float32 whole numbers;
+ * `(softmax − one-hot)/n`. Labels are class ids in [0, c): int32, or float32 whole numbers;
  * they are checked on the CPU backend, while on the GPU a label outside the range
  * contributes nothing to the loss.
  *
