@@ -36,7 +36,9 @@
  *
  * @module
  */
-export { type Backend, Tensor } from "./ops/tensor.ts";
+export { type Backend, Tensor, type TensorOptions } from "./ops/tensor.ts";
+export { type DType, type Operand, promoteTypes, type StorageArray } from "./ops/dtype.ts";
+export { astype } from "./ops/astype.ts";
 export { cpu, CpuBackend, CpuTensor } from "./ops/cpu_backend.ts";
 export {
   gpu,

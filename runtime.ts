@@ -57,6 +57,7 @@ export {
   type CapturedCommand,
   CaptureResources,
 } from "./kernels/capture.ts";
+export type { HostWords } from "./kernels/dtype.ts";
 export { type KernelSpan, KernelTimer } from "./kernels/kernel_timer.ts";
 export { GpuTensor } from "./ops/gpu_backend.ts";
 export { asBlocks, LINEAR_WORKGROUP, packUniforms, type UniformWord } from "./kernels/_shared.ts";

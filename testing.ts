@@ -38,11 +38,14 @@
  */
 export type {
   Backend,
+  DType,
   KernelProfile,
   KernelSpan,
   ProfileReport,
   ProfileTiming,
+  StorageArray,
   Tensor,
+  TensorOptions,
 } from "./mod.ts";
 /** The error bounds: γ(n), dot products, tree sums, ULPs (testing/bounds.ts). */
 export * as bounds from "./testing/bounds.ts";

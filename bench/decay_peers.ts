@@ -187,7 +187,7 @@ function ours(
               const list = evaluations as Tensor[];
               using all = concat(list);
               list.forEach((t) => t.dispose());
-              return await all.read();
+              return Float32Array.from(await all.read());
             },
             weight: () => reshape(run.weight(), [run.weight().size]),
             dispose: () => run.dispose(),

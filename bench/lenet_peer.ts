@@ -70,7 +70,9 @@ export async function benchLenetPeer(
   const batches = [1, 2].flatMap((epoch) => run.batches(epoch));
   const initial = Object.fromEntries(
     await Promise.all(
-      Object.entries(run.trained.params).map(async ([k, t]) => [k, await t.read()] as const),
+      Object.entries(run.trained.params).map(async ([k, t]) =>
+        [k, Float32Array.from(await t.read())] as const
+      ),
     ),
   );
 

@@ -57,7 +57,7 @@ export async function benchMlpPeer(
   const nTrain = host.train.X.shape[0], nTest = host.test.X.shape[0];
   const run = startRun(ours, spec, settings);
   // tfjs: the same data, kernels [in, out] as tfjs lays them out, the same initial values.
-  const data = (t: unknown) => (t as CpuTensor).data;
+  const data = (t: unknown) => Float32Array.from((t as CpuTensor).data);
   const Xtrain = tf.tensor2d(data(host.train.X), [nTrain, PIXELS]);
   const Xtest = tf.tensor2d(data(host.test.X), [nTest, PIXELS]);
   const labelsTrain = tf.tensor1d(data(host.train.labels), "int32");
@@ -65,7 +65,7 @@ export async function benchMlpPeer(
   const oneHot = tf.oneHot(labelsTrain, CLASSES);
   const initial = Object.fromEntries(
     await Promise.all(
-      PARAM_NAMES.map(async (n) => [n, await run.params[n].read()] as const),
+      PARAM_NAMES.map(async (n) => [n, Float32Array.from(await run.params[n].read())] as const),
     ),
   );
   const variable = (name: string, rows: number, columns: number) => {

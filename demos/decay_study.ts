@@ -361,7 +361,8 @@ export async function runStudy(
     using all = scope(() =>
       concat([...pending.map((p) => p.losses), ...also.map((t) => reshape(t, [t.size]))])
     );
-    const values = await all.read();
+    // Float32: every loss and weight here is (read() gives the array of the tensor's type).
+    const values = Float32Array.from(await all.read());
     const read = pending.splice(0);
     read.forEach(({ losses }) => losses.dispose());
     read.forEach(({ epoch }, i) => {

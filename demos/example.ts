@@ -33,7 +33,7 @@ function run(b: Backend): Record<string, Tensor> {
 
 const onGpu = run(dev), onCpu = run(ref);
 for (const [name, t] of Object.entries(onGpu)) {
-  const [g, c] = [await t.read(), await onCpu[name].read()];
+  const [g, c] = [Array.from(await t.read()), await onCpu[name].read()];
   const maxError = g.reduce((m, v, i) => Math.max(m, Math.abs(v - c[i])), 0);
   console.log(
     `${name.padEnd(24)} shape [${t.shape}]  max |gpu − cpu| = ${maxError.toExponential(2)}`,

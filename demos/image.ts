@@ -192,7 +192,7 @@ async function compute(
       { name: "horizontal", detail: "corr2d with [[1], [-1]]", call: () => corr2d(x, horizontal) },
     ];
     const results = [x, ...ops.map((op) => keep(op.call()))];
-    const values = await Promise.all(results.map((t) => t.read()));
+    const values = await Promise.all(results.map(async (t) => Float32Array.from(await t.read())));
     const timings: OpTiming[] = [];
     for (const op of ops) {
       timings.push(await timeOp(() => op.call().dispose(), () => finish(backend)));

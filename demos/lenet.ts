@@ -320,7 +320,7 @@ async function pictures(
   })));
   const kernels = await Promise.all(STUDY_RUNS.map(async (spec, i) => ({
     name: spec.name,
-    weights: await trained[i].params["0.weight"].read(),
+    weights: Float32Array.from(await trained[i].params["0.weight"].read()),
   })));
   const side = trained[0].params["0.weight"].shape[3];
   return [

@@ -1,6 +1,6 @@
 /**
  * @file What a jitted function is called with, and what it returns, flattened: a
- * structure string (nesting, keys, tensor shapes, which tensors are the same one) that
+ * structure string (nesting, keys, tensor shapes and types, which tensors are the same one) that
  * is the call's signature, plus the leaves — tensors, and numbers (random keys are
  * plain objects of numbers, so their words are numbers too). A new signature compiles
  * again; new leaf values replay. Anything else is a `TypeError` naming `jit`.
@@ -9,7 +9,7 @@ import { describe, isTensor, type Tensor } from "../ops/tensor.ts";
 
 /** The leaves and signature of a call's arguments. */
 export interface FlatArguments {
-  /** Nesting, object keys, tensor shapes and aliasing: equal strings, equal programs. */
+  /** Nesting, object keys, tensor shapes and types, aliasing: equal strings, equal programs. */
   readonly structure: string;
   /** Tensor leaves, in order. */
   readonly tensors: readonly Tensor[];
@@ -37,7 +37,7 @@ export function flattenArguments(args: readonly unknown[]): FlatArguments {
       const alias = tensors.indexOf(value);
       tensors.push(value);
       positions.push(position);
-      return alias >= 0 ? `T=${alias}` : `T[${value.shape}]`;
+      return alias >= 0 ? `T=${alias}` : `T[${value.shape}]${value.dtype}`;
     }
     if (typeof value === "number") {
       numbers.push(value);

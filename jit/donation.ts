@@ -66,6 +66,7 @@ export function planInPlace(
     firstOutput.add(result);
     for (const argument of candidates) {
       if (taken.has(argument) || size(argument) !== size(result)) continue;
+      if (nodes[argument].dtype !== nodes[result].dtype) continue; // another type's storage
       if (plan.kernels.slice(k + 1).some((later) => later.reads.includes(argument))) continue;
       if (kernel.reads.includes(argument) && !readsInPlace(k, argument)) continue;
       inPlace.set(result, argument);

@@ -8,7 +8,7 @@
  * value only at the element it writes.
  */
 import type { OpForm } from "../kernels/forms.ts";
-import { type Term, termChildren } from "../kernels/term.ts";
+import { resultTerm, type Term, termChildren } from "../kernels/term.ts";
 import { type Graph, type GraphNode, shapesOf } from "./graph.ts";
 
 /** How a planned kernel computes the node it writes. */
@@ -97,7 +97,7 @@ export function ownTerm(
 ): OwnTerm | null {
   if (form?.kind !== "term") return null;
   const node = graph.nodes[id] as OpNode;
-  const inputs = node.inputs.map((i) => ({ kind: "result", shape: graph.nodes[i].shape }) as Term);
+  const inputs = node.inputs.map((i) => resultTerm(graph.nodes[i].shape, graph.nodes[i].dtype));
   return { term: form.build(inputs), inputs };
 }
 

@@ -12,6 +12,8 @@
  * sequence the same way).
  */
 import type { OpDefinition } from "../ops/_op.ts";
+import type { DType, StorageArray } from "../ops/dtype.ts";
+import type { OpShapes } from "../ops/_op.ts";
 import type { Tensor } from "../ops/tensor.ts";
 import { objectIds } from "./object_ids.ts";
 
@@ -19,7 +21,7 @@ import { objectIds } from "./object_ids.ts";
 export type NodeSource =
   | { readonly kind: "argument"; readonly leaf: number }
   | { readonly kind: "external"; readonly tensor: Tensor }
-  | { readonly kind: "constant"; readonly values: Float32Array<ArrayBuffer> }
+  | { readonly kind: "constant"; readonly values: StorageArray }
   | {
     readonly kind: "op";
     // deno-lint-ignore no-explicit-any
@@ -28,8 +30,8 @@ export type NodeSource =
     readonly inputs: readonly number[];
   };
 
-/** A value of the recorded graph. */
-export type GraphNode = NodeSource & { readonly shape: readonly number[] };
+/** A value of the recorded graph: where it comes from, its shape and its element type. */
+export type GraphNode = NodeSource & { readonly shape: readonly number[]; readonly dtype: DType };
 
 /** A recorded function: its nodes, and which of them it returned, in order. */
 export interface Graph {
@@ -45,7 +47,7 @@ const opId: (op: object) => number = objectIds();
 /** The part of a graph a compiled program is specialised to. */
 export function staticKey(graph: Graph): string {
   const parts = graph.nodes.map((node) => {
-    const shape = `[${node.shape}]`;
+    const shape = `[${node.shape}]${node.dtype}`;
     switch (node.kind) {
       case "argument":
         return `a${node.leaf}${shape}`;
@@ -62,12 +64,14 @@ export function staticKey(graph: Graph): string {
   return `${parts.join(";")}|${graph.outputs}|${graph.resultStructure}`;
 }
 
-/** The shapes of an op node's inputs and output. */
-export function shapesOf(
-  graph: Graph,
-  node: GraphNode & { kind: "op" },
-): { inputs: readonly (readonly number[])[]; output: readonly number[] } {
-  return { inputs: node.inputs.map((i) => graph.nodes[i].shape), output: node.shape };
+/** The shapes and element types of an op node's inputs and output. */
+export function shapesOf(graph: Graph, node: GraphNode & { kind: "op" }): OpShapes {
+  return {
+    inputs: node.inputs.map((i) => graph.nodes[i].shape),
+    output: node.shape,
+    inputTypes: node.inputs.map((i) => graph.nodes[i].dtype),
+    outputType: node.dtype,
+  };
 }
 
 /** Nodes the outputs depend on (others are dead code: never computed). */

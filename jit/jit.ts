@@ -282,8 +282,11 @@ export function jit<A extends unknown[], R>(
     if (fresh) traces++;
     // Results written over donated arguments take their buffers over.
     for (const leaf of last.program.donatedInPlace) detachArray(flat.tensors[leaf] as GpuTensor);
-    const shapes = last.graph.outputs.map((id) => last!.graph.nodes[id].shape);
-    const result = rebuildResult(last.result, (i) => new GpuTensor(backend, outputs[i], shapes[i]));
+    const nodes = last.graph.outputs.map((id) => last!.graph.nodes[id]);
+    const result = rebuildResult(
+      last.result,
+      (i) => new GpuTensor(backend, outputs[i], nodes[i].shape, nodes[i].dtype),
+    );
     disposeDonated(flat.tensors, flat.positions, donate, result);
     return result as R;
   };
@@ -344,7 +347,7 @@ function record<A extends unknown[], R>(
   tensors: readonly Tensor[],
 ): { graph: Graph; result: unknown } {
   const recorder = new GraphRecorder(backend);
-  const symbols = tensors.map((t, leaf) => recorder.argument(leaf, t.shape));
+  const symbols = tensors.map((t, leaf) => recorder.argument(leaf, t.shape, t.dtype));
   const traced = replaceTensors(args, (i) => symbols[i]) as A;
   const result = recordWith(recorder, () => f(...traced)) as unknown;
   if (result instanceof Promise) {

@@ -15,12 +15,14 @@
 import { generateMap } from "../kernels/map_kernel.ts";
 import { generateMatmulHooks } from "../kernels/matmul_hooks.ts";
 import { generateProgram, phaseWork, type ProgramPhase } from "../kernels/program_kernel.ts";
-import { generateReduce, PARTIALS_SOURCE } from "../kernels/reduce_kernel.ts";
+import { accumulatedType, generateReduce, PARTIALS_SOURCE } from "../kernels/reduce_kernel.ts";
+import { type DType, DTYPES } from "../kernels/dtype.ts";
 import { dispatchGenerated } from "../kernels/forms.ts";
 import { matmulVariantFor } from "../kernels/matmul.ts";
 import { packUniforms } from "../kernels/_shared.ts";
 import { type DeviceArray, type GpuRuntime, MAX_UNIFORM_BYTES } from "../kernels/runtime.ts";
-import { bufferTerm, resultTerm, type Term, termChildren } from "../kernels/term.ts";
+import { bufferTerm, resultTerm, type Term, termChildren, termType } from "../kernels/term.ts";
+import { reductionType } from "../kernels/kernel_plan.ts";
 import { encodeOp } from "../ops/_op.ts";
 import { formOf, type FusionPlan, type PlannedKernel } from "./fusion_plan.ts";
 import { type Graph, type GraphNode, shapesOf } from "./graph.ts";
@@ -69,7 +71,9 @@ function rootTerm(
     let term = memo.get(id);
     if (term) return term;
     const node = graph.nodes[id];
-    term = stored.has(id) || node.kind !== "op" ? bufferTerm(id, node.shape) : build(id);
+    term = stored.has(id) || node.kind !== "op"
+      ? bufferTerm(id, node.shape, node.dtype)
+      : build(id);
     memo.set(id, term);
     return term;
   };
@@ -80,7 +84,7 @@ function rootTerm(
 function inputTerm(graph: Graph, stored: ReadonlySet<number>, id: number): Term {
   const node = graph.nodes[id];
   return stored.has(id) || node.kind !== "op"
-    ? bufferTerm(id, node.shape)
+    ? bufferTerm(id, node.shape, node.dtype)
     : rootTerm(graph, stored, id);
 }
 
@@ -90,10 +94,10 @@ function epilogueTerm(
   stored: ReadonlySet<number>,
   kernel: PlannedKernel & { kind: "reduce" | "matmul" },
   own: ((result: Term) => Term) | undefined,
+  resultType: DType,
 ): Term | undefined {
   if (!own && kernel.epilogue.length === 0) return undefined;
-  const anchor = graph.nodes[kernel.anchor];
-  const result = resultTerm(anchor.shape);
+  const result = resultTerm(graph.nodes[kernel.anchor].shape, resultType);
   const value = own ? own(result) : result;
   return rootTerm(graph, stored, kernel.writes, new Map([[kernel.anchor, value]]));
 }
@@ -117,18 +121,21 @@ function kernelPlan(
       kind: "hooks",
       a: inputs[0],
       b: inputs[1],
-      epilogue: epilogueTerm(graph, stored, kernel, undefined),
+      epilogue: epilogueTerm(graph, stored, kernel, undefined, "float32"),
       ...form.params,
       ...own,
     };
   }
   if (form.kind !== "reduce") throw new Error(`jit: ${anchor.op.name} cannot anchor a kernel`);
+  const source = form.prologue ? form.prologue(inputs[0]) : inputs[0];
+  // The result term has the accumulated type (argmax's: a float position).
+  const accumulated = reductionType(form.reducer, termType(source));
   return {
     kind: "reduce",
     reducer: form.reducer,
-    source: form.prologue ? form.prologue(inputs[0]) : inputs[0],
+    source,
     axes: form.axes,
-    epilogue: epilogueTerm(graph, stored, kernel, form.epilogue?.bind(form)),
+    epilogue: epilogueTerm(graph, stored, kernel, form.epilogue?.bind(form), accumulated),
     ...own,
   };
 }
@@ -188,7 +195,7 @@ export function lower(
           ) => (b.kind === "input" ? inputFor(b.source) : output));
           if (hooks.words.length > 0) {
             // The epilogue's runtime words, as the storage array the hooks read.
-            buffers.push(runtime.upload(label, new Float32Array(packUniforms(hooks.words))));
+            buffers.push(runtime.upload(label, new Uint32Array(packUniforms(hooks.words))));
           }
           matmulVariantFor(runtime, params).encodeHooked(runtime, params, {
             wgsl: hooks.wgsl,
@@ -198,12 +205,12 @@ export function lower(
           });
           return;
         }
-        const { kernels, partials } = generateReduce(planned, "inline");
+        const { kernels, partials, partialType } = generateReduce(planned, "inline");
         if (partials === 0) {
           dispatchGenerated(runtime, label, kernels[0], inputFor, [output]);
           return;
         }
-        const temporary = runtime.allocate(label, partials);
+        const temporary = runtime.allocate(label, partials, partialType);
         dispatchGenerated(runtime, label, kernels[0], inputFor, [temporary]);
         const partialsFor = (s: number) => (s === PARTIALS_SOURCE ? temporary : env.array(s));
         dispatchGenerated(runtime, label, kernels[1], partialsFor, [output]);
@@ -251,6 +258,11 @@ export function fitsOneProgram(
 ): boolean {
   if (!steps.every((s) => s.phase)) return false;
   const phases = steps.map((s) => s.phase!(graph));
+  // The program kernel's reductions accumulate in f32 (its one `fusedResult`); integer
+  // reductions run as kernels of their own.
+  const integer = (plan: ProgramPhase["plan"]) =>
+    plan.kind === "reduce" && DTYPES[accumulatedType(plan)].compute !== "f32";
+  if (phases.some(({ plan }) => integer(plan))) return false;
   let work = 0;
   for (const { plan } of phases) {
     const w = phaseWork(plan);
@@ -261,7 +273,11 @@ export function fitsOneProgram(
   const { reads, writes } = phaseSources(phases);
   const sources = new Set([...reads, ...writes]);
   if (sources.size > device.limits.maxStorageBuffersPerShaderStage) return false;
-  const buffers = [...sources].map((s) => ({ sources: [s], writable: writes.includes(s) }));
+  const buffers = [...sources].map((s) => ({
+    sources: [s],
+    writable: writes.includes(s),
+    dtype: graph.nodes[s].dtype,
+  }));
   return generateProgram(phases, buffers).words.length * 4 <= MAX_UNIFORM_BYTES;
 }
 
@@ -279,11 +295,16 @@ export function runAsOneProgram(
 ): void {
   const phases = steps.map((s) => s.phase!(env.graph));
   const { reads, writes } = phaseSources(phases);
-  const byBuffer = new Map<GPUBuffer, { sources: number[]; writable: boolean }>();
+  const byBuffer = new Map<GPUBuffer, { sources: number[]; writable: boolean; dtype: DType }>();
   for (const source of [...reads, ...writes]) {
     const buffer = env.array(source).buffer;
     let entry = byBuffer.get(buffer);
-    if (!entry) byBuffer.set(buffer, entry = { sources: [], writable: false });
+    if (!entry) {
+      byBuffer.set(
+        buffer,
+        entry = { sources: [], writable: false, dtype: env.graph.nodes[source].dtype },
+      );
+    }
     if (!entry.sources.includes(source)) entry.sources.push(source);
     if (writes.includes(source)) entry.writable = true;
   }

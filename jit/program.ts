@@ -17,6 +17,13 @@
  * command stream (`GpuRuntime.stage`), so calls encoded back to back each see their own;
  * a call with the same values stages nothing. Nothing waits for the GPU.
  */
+import {
+  type DType,
+  type HostWords,
+  hostWords,
+  type StorageArray,
+  storageBytes,
+} from "../kernels/dtype.ts";
 import type { CapturedCommand } from "../kernels/capture.ts";
 import { CaptureResources } from "../kernels/capture.ts";
 import { type DeviceArray, type GpuRuntime, MAX_UNIFORM_BYTES } from "../kernels/runtime.ts";
@@ -110,8 +117,8 @@ export class Program {
   #aliases = "";
   /** What was staged last: uniform bytes, upload data, constants' values. */
   #stagedUniforms: Uint8Array | null = null;
-  readonly #stagedUploads = new Map<number, Float32Array>();
-  readonly #stagedConstants = new Map<number, Float32Array>();
+  readonly #stagedUploads = new Map<number, HostWords>();
+  readonly #stagedConstants = new Map<number, StorageArray>();
   /** The last capture, described for comparison with the next. */
   #described: Described[] | null = null;
   #disposed = false;
@@ -178,31 +185,34 @@ export class Program {
     // Last kernel that reads each stored node.
     const lastRead = new Map<number, number>();
     this.#plan.kernels.forEach((kernel, k) => kernel.reads.forEach((id) => lastRead.set(id, k)));
-    const free: DeviceArray[] = [];
-    const release: Array<[number, DeviceArray]> = [];
+    // Buffers are shared only by values of one type: a program kernel binds a buffer once,
+    // as one element type.
+    const free: Array<DeviceArray & { dtype: DType }> = [];
+    const release: Array<[number, DeviceArray & { dtype: DType }]> = [];
     this.#steps.forEach((step, k) => {
       for (let i = release.length - 1; i >= 0; i--) {
         if (release[i][0] < k) free.push(...release.splice(i, 1).map(([, a]) => a));
       }
       const id = step.writes;
       if (this.#outputOf.has(id)) return;
-      const bytes = size(graph.nodes[id]) * 4;
-      const fit = free.findIndex((a) => a.buffer.size >= bytes);
+      const dtype = graph.nodes[id].dtype;
+      const bytes = storageBytes(size(graph.nodes[id]), dtype);
+      const fit = free.findIndex((a) => a.buffer.size >= bytes && a.dtype === dtype);
       const array = fit >= 0
         ? { buffer: free.splice(fit, 1)[0].buffer, byteLength: bytes }
-        : this.#allocate(step.label, bytes / 4);
+        : this.#allocate(step.label, size(graph.nodes[id]), dtype);
       this.#owned.set(id, array);
-      release.push([lastRead.get(id) ?? kernelOf.get(id)!, array]);
+      release.push([lastRead.get(id) ?? kernelOf.get(id)!, { ...array, dtype }]);
     });
     graph.nodes.forEach((node, id) => {
       if (node.kind === "constant" && this.#plan.live.has(id)) {
-        this.#owned.set(id, this.#allocate("jit", node.values.length));
+        this.#owned.set(id, this.#allocate("jit", node.values.length, node.dtype));
       }
     });
   }
 
-  #allocate(op: string, elements: number): DeviceArray {
-    const array = this.#runtime.allocate(op, elements);
+  #allocate(op: string, elements: number, dtype: DType): DeviceArray {
+    const array = this.#runtime.allocate(op, elements, dtype);
     this.#ownedBuffers.push(array);
     return array;
   }
@@ -218,7 +228,8 @@ export class Program {
     const outputs = this.#outputNodes.map((id, position) => {
       const argument = this.#inPlace.get(id);
       if (argument === undefined || this.#outputOf.get(id) !== position) {
-        return runtime.allocate(this.#labelOf.get(id) ?? "jit", size(call.graph.nodes[id]));
+        const node = call.graph.nodes[id];
+        return runtime.allocate(this.#labelOf.get(id) ?? "jit", size(node), node.dtype);
       }
       taken.add(position);
       return call.arguments[(call.graph.nodes[argument] as { leaf: number }).leaf];
@@ -342,7 +353,8 @@ export class Program {
     graph.nodes.forEach((node, id) => {
       if (node.kind !== "constant" || !this.#owned.has(id)) return;
       if (equalValues(this.#stagedConstants.get(id), node.values)) return;
-      writes.push({ target: this.#owned.get(id)!.buffer, offset: 0, data: bytesOf(node.values) });
+      const data = bytesOf(hostWords(node.values));
+      writes.push({ target: this.#owned.get(id)!.buffer, offset: 0, data });
       this.#stagedConstants.set(id, node.values);
     });
     this.#runtime.stage("jit", writes);
@@ -418,7 +430,7 @@ function size(node: GraphNode): number {
   return node.shape.reduce((a, b) => a * b, 1);
 }
 
-function bytesOf(values: Float32Array): Uint8Array<ArrayBuffer> {
+function bytesOf(values: HostWords): Uint8Array<ArrayBuffer> {
   return new Uint8Array(values.slice().buffer);
 }
 
@@ -428,8 +440,8 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-function equalValues(a: Float32Array | undefined, b: Float32Array): boolean {
-  if (!a || a.length !== b.length) return false;
+function equalValues(a: ArrayBufferView | undefined, b: ArrayBufferView): boolean {
+  if (!a || a.byteLength !== b.byteLength) return false;
   return equalBytes(
     new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
     new Uint8Array(b.buffer, b.byteOffset, b.byteLength),

@@ -8,6 +8,7 @@
  * to be alive), tensors it makes from values become constants (uploaded when they
  * change).
  */
+import { type DType, dtypeOfArray, type StorageArray } from "../ops/dtype.ts";
 import type { OpDefinition } from "../ops/_op.ts";
 import { type Recorder, SymbolicTensor } from "../ops/_trace.ts";
 import type { GpuBackend } from "../ops/gpu_backend.ts";
@@ -23,12 +24,12 @@ export class GraphRecorder implements Recorder {
   constructor(readonly backend: GpuBackend) {}
 
   /** A symbolic tensor for tensor argument `leaf`. */
-  argument(leaf: number, shape: readonly number[]): SymbolicTensor {
-    return this.#add({ kind: "argument", leaf, shape });
+  argument(leaf: number, shape: readonly number[], dtype: DType): SymbolicTensor {
+    return this.#add({ kind: "argument", leaf, shape, dtype });
   }
 
   #add(node: GraphNode): SymbolicTensor {
-    const symbol = new SymbolicTensor(this.backend, node.shape, this.nodes.length);
+    const symbol = new SymbolicTensor(this.backend, node.shape, node.dtype, this.nodes.length);
     this.#symbols.set(symbol, this.nodes.length);
     this.nodes.push(node);
     return symbol;
@@ -48,7 +49,7 @@ export class GraphRecorder implements Recorder {
     let id = this.#externals.get(tensor);
     if (id === undefined) {
       id = this.nodes.length;
-      this.nodes.push({ kind: "external", tensor, shape: tensor.shape });
+      this.nodes.push({ kind: "external", tensor, shape: tensor.shape, dtype: tensor.dtype });
       this.#externals.set(tensor, id);
     }
     return id;
@@ -59,12 +60,14 @@ export class GraphRecorder implements Recorder {
     inputs: readonly Tensor[],
     params: P,
     shape: readonly number[],
+    dtype: DType,
   ): Tensor {
     const ids = inputs.map((t) => this.nodeOf(t));
-    return this.#add({ kind: "op", op, params, inputs: ids, shape: [...shape] });
+    return this.#add({ kind: "op", op, params, inputs: ids, shape: [...shape], dtype });
   }
 
-  constant(values: Float32Array<ArrayBuffer>, shape: readonly number[]): Tensor {
-    return this.#add({ kind: "constant", values: values.slice(), shape: [...shape] });
+  constant(values: StorageArray, shape: readonly number[]): Tensor {
+    const dtype = dtypeOfArray(values)!;
+    return this.#add({ kind: "constant", values: values.slice(), shape: [...shape], dtype });
   }
 }

@@ -163,9 +163,11 @@ export class BufferPools {
     });
   }
 
-  /** A storage buffer for `elements` float32 values, counted as live until released. */
-  allocate(op: string, elements: number): DeviceArray {
-    const byteLength = elements * 4;
+  /**
+   * A storage buffer of `byteLength` bytes (pooled by that size's class, whatever the
+   * element type), counted as live until released.
+   */
+  allocate(op: string, byteLength: number): DeviceArray {
     const buffer = this.take(op, this.storage, byteLength);
     this.#liveBuffers++;
     this.#liveBytes += buffer.size;

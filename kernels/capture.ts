@@ -10,6 +10,7 @@
  * runtime values change, to learn the new uniform bytes and uploads; the kernel code
  * (hand-written or generated) is never forked for replay.
  */
+import type { HostWords } from "./dtype.ts";
 import type { KernelEncoder } from "./encoder.ts";
 import type { DeviceArray, KernelDispatch } from "./runtime.ts";
 
@@ -37,13 +38,13 @@ export type CapturedCommand =
     readonly kind: "upload";
     readonly op: string;
     readonly array: DeviceArray;
-    readonly data: Float32Array<ArrayBuffer>;
+    readonly data: HostWords;
   };
 
 /** How the resources get real storage (the runtime's own allocators). */
 export interface CaptureAllocators {
-  /** A storage buffer of `elements` float32 values. */
-  allocate(op: string, elements: number): DeviceArray;
+  /** A storage buffer of `bytes` (a multiple of 4). */
+  allocate(op: string, bytes: number): DeviceArray;
   /** Returns a buffer from `allocate`. */
   release(array: DeviceArray): void;
   /** A scratch rgba32float texture. */
@@ -70,15 +71,15 @@ export class CaptureResources {
     this.#nextTexture = 0;
   }
 
-  /** The next temporary of at least `elements` float32 values. */
-  temporary(op: string, elements: number): DeviceArray {
+  /** The next temporary of at least `bytes`. */
+  temporary(op: string, bytes: number): DeviceArray {
     const i = this.#nextTemporary++;
     const existing = this.#temporaries[i];
-    if (existing && existing.buffer.size >= elements * 4) {
-      return { buffer: existing.buffer, byteLength: elements * 4 };
+    if (existing && existing.buffer.size >= bytes) {
+      return { buffer: existing.buffer, byteLength: bytes };
     }
     if (existing) this.#allocators!.release(existing);
-    const made = this.#allocators!.allocate(op, elements);
+    const made = this.#allocators!.allocate(op, bytes);
     this.#temporaries[i] = made;
     return made;
   }
@@ -132,8 +133,8 @@ export class Capture implements KernelEncoder {
    */
   constructor(readonly resources: CaptureResources, readonly outer: KernelEncoder) {}
 
-  allocate(op: string, elements: number): DeviceArray {
-    return this.resources.temporary(op, elements);
+  allocate(op: string, bytes: number): DeviceArray {
+    return this.resources.temporary(op, bytes);
   }
 
   release(array: DeviceArray): void {
@@ -148,8 +149,8 @@ export class Capture implements KernelEncoder {
     this.commands.push({ kind: "dispatch", dispatch });
   }
 
-  upload(op: string, values: Float32Array<ArrayBuffer>): DeviceArray {
-    const array = this.resources.temporary(op, values.length);
+  upload(op: string, values: HostWords): DeviceArray {
+    const array = this.resources.temporary(op, values.byteLength);
     this.commands.push({ kind: "upload", op, array, data: values.slice() });
     return array;
   }

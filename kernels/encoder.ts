@@ -30,6 +30,7 @@
  */
 import type { BufferPool, BufferPools } from "./buffer_pool.ts";
 import type { DeviceHealth } from "./device_health.ts";
+import type { HostWords } from "./dtype.ts";
 import type { DeviceLimits, Grid } from "./device_limits.ts";
 import type { PipelineCache } from "./pipeline_cache.ts";
 import type { KernelTimer } from "./kernel_timer.ts";
@@ -40,12 +41,12 @@ import type { DeviceArray, KernelDispatch } from "./runtime.ts";
  * checks every argument at its public boundary before handing it on.
  */
 export interface KernelEncoder {
-  /** Storage for `elements` float32 values (a capture's temporaries are its own). */
-  allocate(op: string, elements: number): DeviceArray;
+  /** Storage of `bytes` (a multiple of 4; a capture's temporaries are its own). */
+  allocate(op: string, bytes: number): DeviceArray;
   /** Gives back storage from {@linkcode KernelEncoder.allocate}. */
   release(array: DeviceArray): void;
   /** New storage holding `values`. */
-  upload(op: string, values: Float32Array<ArrayBuffer>): DeviceArray;
+  upload(op: string, values: HostWords): DeviceArray;
   /** An rgba32float texture that the following commands may fill and read. */
   scratchTexture(op: string, width: number, height: number): GPUTexture;
   /** One dispatch, on the grid the runtime checked for it. */
@@ -141,9 +142,9 @@ export class LiveBatch implements KernelEncoder {
     return this.#workCount;
   }
 
-  allocate(op: string, elements: number): DeviceArray {
+  allocate(op: string, bytes: number): DeviceArray {
     this.#workCount++;
-    return this.#pools.allocate(op, elements);
+    return this.#pools.allocate(op, bytes);
   }
 
   release(array: DeviceArray): void {
@@ -151,8 +152,8 @@ export class LiveBatch implements KernelEncoder {
     this.recycle(this.#pools.storage, array.buffer);
   }
 
-  upload(op: string, values: Float32Array<ArrayBuffer>): DeviceArray {
-    const array = this.allocate(op, values.length);
+  upload(op: string, values: HostWords): DeviceArray {
+    const array = this.allocate(op, values.byteLength);
     this.#device.queue.writeBuffer(
       array.buffer,
       0,

@@ -28,15 +28,30 @@
  * written in `kernels/special_math_wgsl.ts`, one prelude each.
  * Modelled on jax-js's `alu.ts` (one tiny IR, one interpreter per target).
  */
+import { computeWgsl, type DType, DTYPES, type Operand } from "./dtype.ts";
 import { PHILOX_WGSL, philoxWords } from "./philox.ts";
 import { MATH_PRELUDES } from "./special_math_wgsl.ts";
 import { SPECIAL_WGSL } from "./special_wgsl.ts";
+import {
+  callFunction,
+  type CallTypes,
+  callTypes,
+  callWgsl,
+  castNumber,
+  castWgsl,
+  INTEGER_WGSL,
+  joinOperands,
+  literalWgsl,
+} from "./typed_calls.ts";
+
+export { castNumber };
 
 /** An expression over an elementwise op's inputs. */
 export type Expr =
   | { readonly kind: "input"; readonly index: number }
   | { readonly kind: "literal"; readonly value: number }
-  | { readonly kind: "scalar"; readonly value: number }
+  | { readonly kind: "scalar"; readonly value: number; readonly dtype?: DType }
+  | { readonly kind: "cast"; readonly to: DType; readonly arg: Expr }
   | { readonly kind: "call"; readonly fn: FunctionName; readonly args: readonly Expr[] }
   | { readonly kind: "keep"; readonly mask: DropoutMask }
   | { readonly kind: "position" };
@@ -262,6 +277,8 @@ export function expressionCost(expr: Expr): number {
   switch (expr.kind) {
     case "call":
       return expr.args.reduce<number>((n, a) => n + expressionCost(a), FUNCTIONS[expr.fn].cost);
+    case "cast":
+      return 1 + expressionCost(expr.arg);
     case "keep":
       return KEEP_COST;
     default:
@@ -282,9 +299,23 @@ export function literal(value: number): Expr {
   return { kind: "literal", value };
 }
 
-/** A runtime float32 (a uniform word: changing it needs no new pipeline). */
-export function scalar(value: number): Expr {
-  return { kind: "scalar", value };
+/**
+ * A runtime value (a uniform word: changing it needs no new pipeline): a float32 that
+ * takes the type of what it meets, as a JavaScript number does (a learning rate), or,
+ * given `dtype`, a value of that type (a fill value).
+ */
+export function scalar(value: number, dtype?: DType): Expr {
+  return dtype === undefined ? { kind: "scalar", value } : { kind: "scalar", value, dtype };
+}
+
+/**
+ * `arg` converted to `to`, as `astype` converts: to a float by rounding (float16 on
+ * store); from a float to an integer by truncating toward zero, saturating at the type's
+ * range, NaN to 0 (WGSL's own conversion clamps, and leaves NaN undefined); between int32
+ * and uint32 by keeping the bits (wrapping, as NumPy and C do); to bool by truth.
+ */
+export function cast(to: DType, arg: Expr): Expr {
+  return { kind: "cast", to, arg };
 }
 
 /** A call of one of the language's functions. */
@@ -313,9 +344,56 @@ export function inputCount(expr: Expr): number {
       return expr.index + 1;
     case "call":
       return Math.max(0, ...expr.args.map(inputCount));
+    case "cast":
+      return inputCount(expr.arg);
     default:
       return 0;
   }
+}
+
+/**
+ * The element type of an expression's value given its inputs' types: an input's own, a
+ * cast's target, a call's arguments promoted (`promoteTypes`: a literal, or a scalar
+ * without a type, is a weak number that never widens a tensor); float32 when nothing
+ * but weak numbers and positions is read.
+ */
+export function expressionType(expr: Expr, inputTypes: readonly DType[]): DType {
+  const type = expressionOperand(expr, inputTypes);
+  return typeof type === "number" ? "float32" : type;
+}
+
+/**
+ * The type of an expression's value as an operand of promotion: a type, or (literals,
+ * untyped scalars, calls of nothing else) a weak number.
+ */
+function expressionOperand(e: Expr, inputTypes: readonly DType[]): Operand {
+  switch (e.kind) {
+    case "input":
+      return inputTypes[e.index];
+    case "literal":
+      return e.value;
+    case "scalar":
+      return e.dtype ?? 0.5; // a weak float
+    case "cast":
+      return e.to;
+    case "call": {
+      const operands = e.args.map((a) => expressionOperand(a, inputTypes));
+      return operands.every((o) => typeof o === "number")
+        ? joinOperands(operands)
+        : callTypes(e.fn, operands).result;
+    }
+    case "keep":
+    case "position":
+      return "float32";
+  }
+}
+
+/** The types of call `e`'s arguments and result, given the expression's input types. */
+function typesOfCall(
+  e: Expr & { kind: "call" },
+  inputTypes: readonly DType[],
+): CallTypes {
+  return callTypes(e.fn, e.args.map((a) => expressionOperand(a, inputTypes)));
 }
 
 /** A 32-bit word of a uniform block: an unsigned integer or a float32. */
@@ -325,7 +403,10 @@ export type Word = { readonly u32: number } | { readonly f32: number };
 export function runtimeWords(expr: Expr): Word[] {
   const words: Word[] = [];
   const visit = (e: Expr): void => {
-    if (e.kind === "scalar") words.push({ f32: e.value });
+    if (e.kind === "scalar") {
+      const type = e.dtype ?? "float32";
+      words.push(DTYPES[type].compute === "f32" ? { f32: e.value } : { u32: e.value >>> 0 });
+    } else if (e.kind === "cast") visit(e.arg);
     else if (e.kind === "keep") {
       const { key, threshold, dropAll } = e.mask;
       words.push({ u32: key[0] }, { u32: key[1] }, { u32: threshold }, { u32: dropAll ? 1 : 0 });
@@ -337,8 +418,10 @@ export function runtimeWords(expr: Expr): Word[] {
 
 /** What the WGSL interpreter needs from the kernel it writes into. */
 export interface WgslContext {
-  /** WGSL of the op's `index`-th input at the current element (f32, or vec4f). */
+  /** WGSL of the op's `index`-th input at the current element (its type's, or a vec4 of it). */
   input(index: number): string;
+  /** The element types of the inputs. */
+  readonly inputTypes: readonly DType[];
   /** WGSL reading runtime word `ordinal` of this expression (in {@linkcode runtimeWords} order). */
   word(ordinal: number, type: "u32" | "f32"): string;
   /** WGSL of the current flat element index (u32); with `vector`, of the block of four. */
@@ -362,8 +445,14 @@ export function expressionPrelude(exprs: readonly Expr[]): string {
   const preludes = new Set<string>();
   const visit = (e: Expr): void => {
     if (e.kind === "keep") preludes.add(PHILOX_WGSL);
+    if (e.kind === "cast") {
+      preludes.add(SPECIAL_WGSL);
+      visit(e.arg);
+    }
     if (e.kind !== "call") return;
     (FUNCTIONS[e.fn] as FunctionDefinition).prelude?.forEach((p) => preludes.add(p));
+    if (e.fn === "floorDiv" || e.fn === "mod") preludes.add(INTEGER_WGSL);
+    preludes.add(SPECIAL_WGSL); // truth and the float comparisons of typed calls
     e.args.forEach(visit);
   };
   exprs.forEach(visit);
@@ -378,13 +467,36 @@ export function expressionWgsl(expr: Expr, context: WgslContext): string {
       case "input":
         return context.input(e.index);
       case "literal":
-        return context.vector ? `vec4f(${f32Literal(e.value)})` : f32Literal(e.value);
+        return literalWgsl(e.value, "float32", context.vector, f32Literal);
       case "scalar": {
-        const word = context.word(ordinal++, "f32");
-        return context.vector ? `vec4f(${word})` : word;
+        const type = e.dtype ?? "float32";
+        const compute = DTYPES[type].compute;
+        const word = context.word(ordinal++, compute === "f32" ? "f32" : "u32");
+        const value = compute === "i32" ? `bitcast<i32>(${word})` : word;
+        return context.vector ? `${computeWgsl(type, true)}(${value})` : value;
       }
-      case "call":
-        return FUNCTIONS[e.fn].wgsl(e.args.map(emit), context.vector);
+      case "cast":
+        return castWgsl(
+          expressionType(e.arg, context.inputTypes),
+          e.to,
+          emit(e.arg),
+          context.vector,
+        );
+      case "call": {
+        const types = typesOfCall(e, context.inputTypes);
+        const args = e.args.map((a, k) =>
+          a.kind === "literal"
+            ? literalWgsl(a.value, types.args[k], context.vector, f32Literal)
+            : castWgsl(
+              expressionType(a, context.inputTypes),
+              types.args[k],
+              emit(a),
+              context.vector,
+            )
+        );
+        const float = FUNCTIONS[e.fn].wgsl as (args: readonly string[], vector: boolean) => string;
+        return callWgsl(e.fn, types, args, context.vector, (a) => float(a, context.vector));
+      }
       case "position":
         return context.vector
           ? `vec4f(vec4u(${context.index} * 4u) + vec4u(0u, 1u, 2u, 3u))`
@@ -405,12 +517,14 @@ export function expressionWgsl(expr: Expr, context: WgslContext): string {
 }
 
 /**
- * The float64 interpreter, compiled once per expression into nested closures: the
- * expression's exact value for `inputs` at element `index` (before the single rounding
- * to float32 that the reference does). Scalars are the float32 the kernel receives.
+ * The float64 interpreter, compiled once per expression (over inputs of `inputTypes`)
+ * into nested closures: the expression's exact value for `inputs` at element `index`
+ * (before the single rounding to the result's type that the reference does). Scalars are
+ * the float32 the kernel receives.
  */
 export function expressionFunction(
   expr: Expr,
+  inputTypes: readonly DType[],
 ): (inputs: readonly number[], index: number) => number {
   switch (expr.kind) {
     case "input": {
@@ -422,12 +536,27 @@ export function expressionFunction(
       return () => v;
     }
     case "scalar": {
-      const v = Math.fround(expr.value);
+      const v = expr.dtype === undefined || DTYPES[expr.dtype].float
+        ? Math.fround(expr.value)
+        : expr.value;
       return () => v;
     }
+    case "cast": {
+      const to = expr.to, from = expressionType(expr.arg, inputTypes);
+      const arg = expressionFunction(expr.arg, inputTypes);
+      return (inputs, index) => castNumber(arg(inputs, index), from, to);
+    }
     case "call": {
-      const f = FUNCTIONS[expr.fn].f64 as (...args: number[]) => number;
-      const args = expr.args.map(expressionFunction);
+      const types = typesOfCall(expr, inputTypes);
+      const f = callFunction(expr.fn, types, FUNCTIONS[expr.fn].f64 as (...a: number[]) => number);
+      const args = expr.args.map((a, k) => {
+        const value = expressionFunction(a, inputTypes), to = types.args[k];
+        const from = expressionType(a, inputTypes);
+        // Literals are weak: exact in the call's type. Other arguments are converted.
+        if (from === to || a.kind === "literal") return value;
+        return (inputs: readonly number[], index: number) =>
+          castNumber(value(inputs, index), from, to);
+      });
       if (args.length === 1) {
         const [a] = args;
         return (inputs, index) => f(a(inputs, index));
@@ -458,7 +587,9 @@ export function expressionSignature(expr: Expr): string {
     case "literal":
       return `${expr.value}`;
     case "scalar":
-      return "s";
+      return `s${expr.dtype ?? ""}`;
+    case "cast":
+      return `${expr.to}(${expressionSignature(expr.arg)})`;
     case "keep":
       return "k";
     case "position":

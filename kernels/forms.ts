@@ -14,18 +14,21 @@
  * {@linkcode encodeForm} is the eager path: one op, its inputs as buffers, shapes and
  * strides as uniform words (so one pipeline serves every shape of a structure).
  */
-import type { GeneratedKernel, Reducer } from "./kernel_plan.ts";
+import { type GeneratedKernel, type Reducer, reductionType } from "./kernel_plan.ts";
 import { generateMap } from "./map_kernel.ts";
 import { generateReduce, PARTIALS_SOURCE } from "./reduce_kernel.ts";
 import type { MatmulParams } from "./_matmul_shared.ts";
 import { asBlocks, packUniforms } from "./_shared.ts";
+import type { DType } from "./dtype.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
-import { bufferTerm, resultTerm, type Shape, type Term } from "./term.ts";
+import { bufferTerm, resultTerm, type Shape, type Term, termType } from "./term.ts";
 
-/** Shapes of one op application. */
+/** Shapes and element types of one op application. */
 export interface OpShapes {
   readonly inputs: readonly Shape[];
   readonly output: Shape;
+  readonly inputTypes: readonly DType[];
+  readonly outputType: DType;
 }
 
 /** An op's computation, for the kernel generator. */
@@ -77,7 +80,7 @@ export function encodeForm(
   output: DeviceArray,
   shapes: OpShapes,
 ): void {
-  const terms = shapes.inputs.map((shape, i) => bufferTerm(i, shape));
+  const terms = shapes.inputs.map((shape, i) => bufferTerm(i, shape, shapes.inputTypes[i]));
   if (form.kind === "term") {
     const kernel = generateMap([form.build(terms)], "uniform");
     dispatchGenerated(runtime, op, kernel, (source) => inputs[source], [output]);
@@ -86,18 +89,20 @@ export function encodeForm(
   if (form.kind === "matmul") {
     throw new TypeError(`${op}: a matmul form has no generated eager kernel`);
   }
-  const { kernels, partials } = generateReduce({
+  const source = form.prologue ? form.prologue(terms[0]) : terms[0];
+  const result = resultTerm(shapes.output, reductionType(form.reducer, termType(source)));
+  const { kernels, partials, partialType } = generateReduce({
     kind: "reduce",
     reducer: form.reducer,
-    source: form.prologue ? form.prologue(terms[0]) : terms[0],
+    source,
     axes: form.axes,
-    epilogue: form.epilogue?.(resultTerm(shapes.output)),
+    epilogue: form.epilogue?.(result),
   }, "uniform");
   if (partials === 0) {
     dispatchGenerated(runtime, op, kernels[0], (source) => inputs[source], [output]);
     return;
   }
-  const temporary = runtime.allocate(op, partials);
+  const temporary = runtime.allocate(op, partials, partialType);
   try {
     dispatchGenerated(runtime, op, kernels[0], (source) => inputs[source], [temporary]);
     const inputFor = (source: number) => (source === PARTIALS_SOURCE ? temporary : inputs[source]);

@@ -23,6 +23,7 @@
  * bounded ({@linkcode TEMPLATE_CAPACITY}): a process meeting ever new shapes forgets
  * the templates used longest ago, and meeting one again only writes its WGSL again.
  */
+import type { DType } from "./dtype.ts";
 import { expressionSignature, runtimeWords, type Word } from "./expression.ts";
 import { LruCache } from "./lru_cache.ts";
 import {
@@ -36,6 +37,16 @@ import {
 
 /** How a reduction combines values (the arg reducers keep the value's index too). */
 export type Reducer = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
+
+/**
+ * The type a reduction accumulates and its result term has: argmax and argmin keep a
+ * float position (their epilogue stores it as int32); others the source's type, bool
+ * summed as int32. Floats accumulate in f32 whatever their storage.
+ */
+export function reductionType(reducer: Reducer, source: DType): DType {
+  if (reducer === "argmax" || reducer === "argmin") return "float32";
+  return source === "bool" ? "int32" : source;
+}
 
 /** A kernel to generate. */
 export type KernelPlan =
@@ -105,8 +116,8 @@ export interface GeneratedKernel {
   /** The word block, bound as the uniform at binding 0. */
   readonly words: readonly Word[];
   /**
-   * Resources from binding 1 on: buffer sources (a term's `source`) read as f32 or as
-   * vec4f blocks, then the outputs (`output` index), read-write.
+   * Resources from binding 1 on: buffer sources (a term's `source`) read as elements of
+   * their type or as vec4 blocks, then the outputs (`output` index), read-write.
    */
   readonly bindings: readonly Binding[];
   /** Workgroups to dispatch. */
@@ -115,8 +126,18 @@ export interface GeneratedKernel {
 
 /** One storage binding of a generated kernel. */
 export type Binding =
-  | { readonly kind: "input"; readonly source: number; readonly vector: boolean }
-  | { readonly kind: "output"; readonly index: number; readonly vector: boolean };
+  | {
+    readonly kind: "input";
+    readonly source: number;
+    readonly vector: boolean;
+    readonly dtype: DType;
+  }
+  | {
+    readonly kind: "output";
+    readonly index: number;
+    readonly vector: boolean;
+    readonly dtype: DType;
+  };
 
 /** Context of a word getter: a DAG of the same structure, in canonical order. */
 export interface BindContext {
@@ -203,9 +224,9 @@ export function signatureOf(
     const size = mode === "inline" ? `#${sizeOf(t.shape)}` : "";
     switch (t.kind) {
       case "buffer":
-        return `b${t.source}${size}`;
+        return `b${t.source}${t.dtype}${size}`;
       case "result":
-        return `r`;
+        return `r${t.dtype}`;
       case "map":
         return `m(${expressionSignature(t.expr)})[${t.args.map(ref)}]${size}`;
       case "view":

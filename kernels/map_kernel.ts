@@ -15,8 +15,8 @@ import {
   type KernelPlan,
   type Template,
 } from "./kernel_plan.ts";
-import { sizeOf, type Term } from "./term.ts";
-import { declarations, exprsOf, USE_PARAMS, Writer } from "./wgsl_writer.ts";
+import { sizeOf, type Term, termType } from "./term.ts";
+import { declarations, exprsOf, storeWgsl, USE_PARAMS, Writer } from "./wgsl_writer.ts";
 
 /** Threads per workgroup of map kernels. */
 const MAP_WORKGROUP = 256;
@@ -53,8 +53,12 @@ function writeMap(
     const n = sizeOf((c.plan as KernelPlan & { kind: "map" }).outputs[0].shape);
     return vector ? Math.ceil(n / 4) : n;
   });
-  const stores = plan.outputs.map((t, o) => `  out${o}[i] = ${w.fn(t, vector)}(i);`);
-  plan.outputs.forEach((_, o) => w.bindings.push({ kind: "output", index: o, vector }));
+  const stores = plan.outputs.map((t, o) =>
+    `  out${o}[i] = ${storeWgsl(termType(t), vector, `${w.fn(t, vector)}(i)`)};`
+  );
+  plan.outputs.forEach((t, o) =>
+    w.bindings.push({ kind: "output", index: o, vector, dtype: termType(t) })
+  );
   const wgsl = [
     declarations(w.getters.length, w.bindings),
     `var<private> fusedResult: f32;`,

@@ -42,7 +42,7 @@ export function hookFunctions(w: Writer, plan: HooksPlan, target: string): strin
 /** Writes the hooks of a matmul variant: bindings from 1, term functions, loadA/loadB/storeC. */
 function writeHooks(w: Writer, plan: HooksPlan): Template {
   const hooks = hookFunctions(w, plan, "out0");
-  w.bindings.push({ kind: "output", index: 0, vector: false });
+  w.bindings.push({ kind: "output", index: 0, vector: false, dtype: "float32" });
   const storage = w.bindings.map((binding, i) => {
     const name = binding.kind === "input" ? `in${i + 1}` : `out${binding.index}`;
     const access = binding.kind === "input" ? "read" : "read_write";

@@ -7,6 +7,7 @@
  * dot products in order through its hooks (`kernels/matmul_hooks.ts`), a reduction with
  * the reduce kernel's parts and the one reduction tree (`kernels/reduction_tree.ts`).
  */
+import type { DType } from "./dtype.ts";
 import { expressionPrelude } from "./expression.ts";
 import {
   bindContext,
@@ -30,8 +31,8 @@ import {
   takesTwoPasses,
 } from "./reduce_kernel.ts";
 import { foldLanes } from "./reduction_tree.ts";
-import { sizeOf } from "./term.ts";
-import { declarations, exprsOf, USE_PARAMS, Writer } from "./wgsl_writer.ts";
+import { sizeOf, termType } from "./term.ts";
+import { declarations, exprsOf, storeWgsl, USE_PARAMS, Writer } from "./wgsl_writer.ts";
 
 /** Threads of a program kernel's one workgroup. */
 const PROGRAM_WORKGROUP = 256;
@@ -51,10 +52,14 @@ export interface ProgramPhase {
   readonly writes: readonly number[];
 }
 
-/** A buffer of a program kernel: the buffer sources it holds, and whether a phase writes it. */
+/**
+ * A buffer of a program kernel: the buffer sources it holds (all of its one element
+ * type), and whether a phase writes it.
+ */
 export interface ProgramBuffer {
   readonly sources: readonly number[];
   readonly writable: boolean;
+  readonly dtype: DType;
 }
 
 /**
@@ -117,7 +122,7 @@ export function generateProgram(
   buffers: readonly ProgramBuffer[],
 ): GeneratedKernel {
   const canonical = phases.map((phase) => canonicalTerms(phase.plan));
-  const layout = buffers.map((b) => `${b.writable ? "w" : "r"}${b.sources.join("+")}`);
+  const layout = buffers.map((b) => `${b.writable ? "w" : "r"}${b.dtype}${b.sources.join("+")}`);
   const key = `program|${layout.join(",")}|${
     phases.map((phase, p) =>
       `${signatureOf(phase.plan, canonical[p], "inline", false)}>${phase.writes}`
@@ -146,8 +151,8 @@ function writeProgram(
     const name = buffer.writable ? `out${outputs}` : `in${bindings.length + 1}`;
     bindings.push(
       buffer.writable
-        ? { kind: "output", index: outputs++, vector: false }
-        : { kind: "input", source: buffer.sources[0], vector: false },
+        ? { kind: "output", index: outputs++, vector: false, dtype: buffer.dtype }
+        : { kind: "input", source: buffer.sources[0], vector: false, dtype: buffer.dtype },
     );
     for (const source of buffer.sources) nameOf.set(source, name);
   }
@@ -208,7 +213,7 @@ function writePhase(
   switch (plan.kind) {
     case "map": {
       const stores = plan.outputs.map((t, o) =>
-        `${binding(phase.writes[o])}[i] = ${w.fn(t, false)}(i);`
+        `${binding(phase.writes[o])}[i] = ${storeWgsl(termType(t), false, `${w.fn(t, false)}(i)`)};`
       );
       return { functions: [], code: loop(`${sizeOf(plan.outputs[0].shape)}u`, "i", stores) };
     }

@@ -19,10 +19,13 @@ import {
   type ReducePlan,
   type Reducer,
   reductionDims,
+  reductionType,
   type Template,
 } from "./kernel_plan.ts";
 import { foldLanes } from "./reduction_tree.ts";
-import { sizeOf } from "./term.ts";
+import { bufferTerm, sizeOf, termType } from "./term.ts";
+import { computeWgsl, type DType, DTYPES } from "./dtype.ts";
+import { castWgsl } from "./typed_calls.ts";
 import { declarations, exprsOf, USE_PARAMS, Writer } from "./wgsl_writer.ts";
 
 /** Threads per workgroup reducing one output: the lanes of its reduction tree. */
@@ -92,7 +95,28 @@ function argCombine(before: ">" | "<"): string {
 function reducerWgsl(
   reducer: Reducer,
   infinity: string,
+  accumulated: DType,
 ): { type: string; identity: string; combine: string } {
+  const T = DTYPES[accumulated].compute;
+  if (T !== "f32") {
+    // Integers: wrapping sums and products (associative, so any tree gives the same
+    // result), exact extremes from the type's own bounds.
+    const [lowest, highest] = T === "i32"
+      ? ["i32(-2147483648)", "2147483647i"]
+      : ["0u", "4294967295u"];
+    switch (reducer) {
+      case "sum":
+        return { type: T, identity: `${T}(0)`, combine: "return a + b;" };
+      case "prod":
+        return { type: T, identity: `${T}(1)`, combine: "return a * b;" };
+      case "max":
+        return { type: T, identity: lowest, combine: "return max(a, b);" };
+      case "min":
+        return { type: T, identity: highest, combine: "return min(a, b);" };
+      default:
+        throw new TypeError(`${reducer}: integers are not reduced by this reducer`);
+    }
+  }
   switch (reducer) {
     case "sum":
       return { type: "f32", identity: "0.0", combine: "return a + b;" };
@@ -123,6 +147,11 @@ function reducerWgsl(
         combine: argCombine("<"),
       };
   }
+}
+
+/** The type a plan accumulates (`reductionType`): what its partials and result hold. */
+export function accumulatedType(plan: ReducePlan): DType {
+  return reductionType(plan.reducer, termType(plan.source));
 }
 
 /** The pieces of a reduction that a kernel loops over, written by one writer. */
@@ -163,16 +192,17 @@ export function reductionParts(w: Writer, plan: ReducePlan): ReductionParts {
   const source = w.fn(plan.source, false);
   const finite = plan.reducer === "sum" || plan.reducer === "prod";
   const infinity = finite ? "" : w.word(() => ({ f32: Infinity }), "f32");
-  const r = reducerWgsl(plan.reducer, infinity);
+  const accumulated = accumulatedType(plan);
+  const r = reducerWgsl(plan.reducer, infinity, accumulated);
   const isArg = isArgReducer(plan.reducer);
   const [combine, oIndex, rIndex] = ["combine", "oIndex", "rIndex"].map((f) =>
     `${w.phase.prefix}${f}`
   );
   const result = (a: string) => (isArg ? `${a}.y` : a);
-  const value = (v: string) =>
-    isArg
-      ? `vec2f(${source}(base + ${rIndex}(${v})), f32(${v}))`
-      : `${source}(base + ${rIndex}(${v}))`;
+  // A bool source (u32 0/1) is summed as i32.
+  const read = (v: string) =>
+    castWgsl(termType(plan.source), accumulated, `${source}(base + ${rIndex}(${v}))`, false);
+  const value = (v: string) => (isArg ? `vec2f(${read(v)}, f32(${v}))` : read(v));
   return {
     helpers: [
       `fn ${combine}(a: ${r.type}, b: ${r.type}) -> ${r.type} {\n  ${r.combine}\n}`,
@@ -210,7 +240,11 @@ function writeReduce(
     ? w.u32((c) => Math.ceil(reductionSizes(c.plan as ReducePlan).length / CHUNK))
     : "";
   const finish = chunks ? `out0[slot] = ${parts.result("a")};` : parts.finish("a", "o", "out0");
-  w.bindings.push({ kind: "output", index: 0, vector: false });
+  // A first pass writes partials of the accumulated type; the last the epilogue's
+  // (argmax: int32) or, without one, the accumulated type.
+  const accumulated = accumulatedType(plan);
+  const dtype = !chunks && plan.epilogue ? termType(plan.epilogue) : accumulated;
+  w.bindings.push({ kind: "output", index: 0, vector: false, dtype });
   // Range of r this invocation reduces: all of it, or one chunk.
   const range = chunks
     ? `let first = chunk * ${CHUNK}u;\n  let end = min(first + ${CHUNK}u, ${length});`
@@ -249,7 +283,7 @@ function writeReduce(
     ];
   const wgsl = [
     declarations(w.getters.length, w.bindings),
-    `var<private> fusedResult: f32;`,
+    `var<private> fusedResult: ${computeWgsl(accumulated, false)};`,
     strategy === "workgroup"
       ? `var<workgroup> partial: array<${parts.type}, ${REDUCE_WORKGROUP}>;`
       : "",
@@ -286,6 +320,8 @@ export interface ReduceKernels {
   readonly kernels: readonly GeneratedKernel[];
   /** Elements of the temporary between two passes; 0 for one pass. */
   readonly partials: number;
+  /** The type of those elements (`reductionType`). */
+  readonly partialType: DType;
 }
 
 /** The buffer source number that stands for the partials between two reduction passes. */
@@ -311,12 +347,16 @@ export function generateReduce(plan: ReducePlan, mode: ConstantMode): ReduceKern
   const { outputs, length } = reductionSizes(plan);
   if (!takesTwoPasses(plan)) {
     const strategy = length <= SEQUENTIAL_MAX ? "sequential" : "workgroup";
-    return { kernels: [generatePass(plan, mode, strategy)], partials: 0 };
+    return {
+      kernels: [generatePass(plan, mode, strategy)],
+      partials: 0,
+      partialType: accumulatedType(plan),
+    };
   }
   const chunks = Math.ceil(length / CHUNK);
   // The first pass writes the partials; only the second writes (maybe in place) the output.
   const first = generatePass({ ...plan, inPlace: undefined }, mode, "workgroup", true);
-  const partials = { kind: "buffer", shape: [outputs, chunks], source: PARTIALS_SOURCE } as const;
+  const partials = bufferTerm(PARTIALS_SOURCE, [outputs, chunks], accumulatedType(plan));
   const second = generatePass(
     {
       kind: "reduce",
@@ -329,5 +369,5 @@ export function generateReduce(plan: ReducePlan, mode: ConstantMode): ReduceKern
     mode,
     chunks <= SEQUENTIAL_MAX ? "sequential" : "workgroup",
   );
-  return { kernels: [first, second], partials: outputs * chunks };
+  return { kernels: [first, second], partials: outputs * chunks, partialType: partials.dtype };
 }

@@ -30,6 +30,7 @@ import {
   describeValue,
 } from "./_checks.ts";
 import { DeviceHealth } from "./device_health.ts";
+import { type DType, hostValues, hostWords, type StorageArray, storageBytes } from "./dtype.ts";
 import { DeviceLimits } from "./device_limits.ts";
 import { type KernelEncoder, LiveBatch, MAX_DISPATCHES_PER_SUBMIT } from "./encoder.ts";
 import { templateCount } from "./kernel_plan.ts";
@@ -170,7 +171,7 @@ export interface KernelDispatch {
 export interface DeviceArray {
   /** The underlying buffer; may be larger than `byteLength`. */
   readonly buffer: GPUBuffer;
-  /** Bytes in use: 4 × element count. */
+  /** Bytes in use: the element count × the type's bytes, rounded up to a multiple of 4. */
   readonly byteLength: number;
 }
 
@@ -340,21 +341,25 @@ export class GpuRuntime {
   }
 
   /**
-   * Takes a storage buffer for `elements` float32 values from the pool. More elements
-   * than one binding holds ({@linkcode GpuRuntime.maxElements}) is a `RangeError` naming
-   * `op` and the limit, thrown before anything is allocated.
+   * Takes a storage buffer for `elements` values of `dtype` (float32 by default) from
+   * the pool, which keeps buffers by byte size whatever their type. More elements than
+   * one binding holds ({@linkcode GpuRuntime.maxElements}) is a `RangeError` naming `op`
+   * and the limit, thrown before anything is allocated.
    */
-  allocate(op: string, elements: number): DeviceArray {
+  allocate(op: string, elements: number, dtype: DType = "float32"): DeviceArray {
     this.assertUsable(op);
     checkElementCount(op, elements, this.maxElements);
-    return this.#encoder.allocate(op, elements);
+    return this.#encoder.allocate(op, storageBytes(elements, dtype));
   }
 
-  /** Uploads values into a new storage buffer. */
-  upload(op: string, values: Float32Array<ArrayBuffer>): DeviceArray {
+  /**
+   * Uploads values into a new storage buffer, stored as their type is (`kernels/dtype.ts`:
+   * a `Uint8Array` of bool as u32 words).
+   */
+  upload(op: string, values: StorageArray): DeviceArray {
     this.assertUsable(op);
     checkElementCount(op, values.length, this.maxElements);
-    return this.#encoder.upload(op, values);
+    return this.#encoder.upload(op, hostWords(values));
   }
 
   /**
@@ -420,7 +425,7 @@ export class GpuRuntime {
   capture(resources: CaptureResources, block: () => void): CapturedCommand[] {
     const live = this.#live;
     resources.begin({
-      allocate: (op, elements) => live.allocate(op, elements),
+      allocate: (op, bytes) => live.allocate(op, bytes),
       release: (array) => live.release(array),
       texture: (width, height) =>
         this.#pools.createTexture(`captured ${width}×${height}`, width, height),
@@ -527,8 +532,11 @@ export class GpuRuntime {
     this.#live.timer = timer;
   }
 
-  /** Reads a buffer back: submits pending work and resolves with a copy of its values. */
-  async read(op: string, array: DeviceArray): Promise<Float32Array> {
+  /**
+   * Reads a buffer of `dtype` values (float32 by default) back: submits pending work and
+   * resolves with a copy of its values, in the type's host array.
+   */
+  async read(op: string, array: DeviceArray, dtype: DType = "float32"): Promise<StorageArray> {
     this.assertUsable(op);
     const encoder = this.#live.copyEncoder(op);
     this.#reads++;
@@ -537,7 +545,7 @@ export class GpuRuntime {
     this.#live.flush();
     const scopes = this.#health.scopesSoFar();
     await this.#health.survive(op, staging.mapAsync(GPUMapMode.READ, 0, array.byteLength));
-    const values = new Float32Array(staging.getMappedRange(0, array.byteLength).slice(0));
+    const values = hostValues(staging.getMappedRange(0, array.byteLength).slice(0), dtype);
     staging.unmap();
     this.#live.recycle(this.#pools.staging, staging);
     await scopes;

@@ -53,7 +53,7 @@ function scatterAddWgsl(along: boolean): string {
 struct Params { threads: u32, n: u32, inner: u32, count: u32, blocks: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> indices: array<f32>;
+@group(0) @binding(2) var<storage, read> indices: array<i32>;
 @group(0) @binding(3) var<storage, read> updates: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 ${SPECIAL_WGSL}

@@ -25,7 +25,7 @@
  * recomputed, and −0 keeps its sign); `argsort` carries key and position.
  */
 import { LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
-import { INDEX_POSITION_WGSL, INDEX_VALUE_WGSL } from "./index_values.ts";
+import { INDEX_POSITION_WGSL, INDEX_STORAGE, INDEX_VALUE_WGSL } from "./index_values.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 import { encodeScan } from "./scan.ts";
 
@@ -41,6 +41,12 @@ const DIGITS = 1 << RADIX_BITS;
 const PASSES = 32 / RADIX_BITS;
 /** Consecutive values of a line one radix thread counts and scatters. */
 const CHUNK = 1024;
+
+/**
+ * The longest line the kernels sort: the radix passes count places as float sums of
+ * whole numbers (`encodeScan`), exact to 2²⁴.
+ */
+export const MAX_SORTED: number = 2 ** 24;
 
 /** What a sort writes: the sorted values, or the positions they came from. */
 export type SortOutput = "values" | "indices";
@@ -95,7 +101,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
 
 /** WGSL: the rank sort, a thread per value (see the file's comment). */
 function rankWgsl(output: SortOutput): string {
-  return `${head(storage([["x", "u32", false], ["out", "f32", true]]))}
+  return `${head(storage([["x", "u32", false], ["out", outputStorage(output), true]]))}
   if (g >= params.lines * params.n) { return; }
   let line = g / params.n;
   let k = g % params.n;
@@ -109,6 +115,11 @@ function rankWgsl(output: SortOutput): string {
   out[along(line, rank)] = ${output === "values" ? "bitcast<f32>(bits)" : "indexValue(k)"};
 }
 `;
+}
+
+/** The WGSL element type a sort writes: the values' (f32), or for `argsort` an index's. */
+function outputStorage(output: SortOutput): string {
+  return output === "values" ? "f32" : INDEX_STORAGE;
 }
 
 /** WGSL: storage bindings 1, 2, … in order, each `[name, element type, writable]`. */
@@ -168,7 +179,7 @@ function scatterWgsl(output: SortOutput, first: boolean, last: boolean): string 
   const bindings: [string, string, boolean][] = [
     ["src", "u32", false],
     ["offsets", "f32", false],
-    ["dst", last ? "f32" : "u32", true],
+    ["dst", last ? outputStorage(output) : "u32", true],
   ];
   if (pairs && !first) bindings.push(["srcIndex", "u32", false]);
   if (pairs && !last) bindings.push(["dstIndex", "u32", true]);
@@ -295,7 +306,9 @@ export function encodeSort(
  * once: no atomics, deterministic.
  */
 function permuteWgsl(scatter: boolean): string {
-  return `${head(storage([["v", "f32", false], ["indices", "f32", false], ["out", "f32", true]]))}
+  return `${
+    head(storage([["v", "f32", false], ["indices", INDEX_STORAGE, false], ["out", "f32", true]]))
+  }
   if (g >= params.lines * params.n) { return; }
   let line = g / params.n;
   let k = g % params.n;

@@ -236,6 +236,16 @@ export const SPECIAL_WGSL: string = [
   return log(a);
 }`,
   lanewise("log", 1),
+  // astype from a float to an integer (`cast` of kernels/expression.ts): truncation toward
+  // zero, saturating at the type's range, NaN → 0, whatever WGSL's own conversion does
+  // out of range (it clamps) or at NaN (undefined).
+  ...["", "_4"].flatMap((s) => {
+    const [F, I, U] = s ? ["vec4f", "vec4<i32>", "vec4<u32>"] : ["f32", "i32", "u32"];
+    return [
+      `fn special_to_i32${s}(a: ${F}) -> ${I} {\n  return select(select(${I}(max(a, ${F}(-2147483648.0))), ${I}(2147483647), a >= ${F}(2147483648.0)), ${I}(0), special_is_nan${s}(a));\n}`,
+      `fn special_to_u32${s}(a: ${F}) -> ${U} {\n  return select(select(${U}(max(a, ${F}(0.0))), ${U}(4294967295u), a >= ${F}(4294967296.0)), ${U}(0u), special_is_nan${s}(a));\n}`,
+    ];
+  }),
   overBoth(
     "sqrt",
     "a: T",

@@ -17,7 +17,8 @@
  * Eager ops build a one-op term graph over their input buffers; `jit` builds a fused one
  * over many ops. Both go through the kernel generator (`kernels/kernel_plan.ts`).
  */
-import type { Expr } from "./expression.ts";
+import type { DType } from "./dtype.ts";
+import { type Expr, expressionType } from "./expression.ts";
 
 /** A shape: dimensions ≥ 1, row-major; `[]` is a scalar. */
 export type Shape = readonly number[];
@@ -30,9 +31,11 @@ export type Term =
     readonly shape: Shape;
     readonly expr: Expr;
     readonly args: readonly Term[];
+    /** The expression's type given its arguments' (`expressionType`). */
+    readonly dtype: DType;
   }
   | { readonly kind: "view"; readonly shape: Shape; readonly view: View; readonly source: Term }
-  | { readonly kind: "result"; readonly shape: Shape };
+  | { readonly kind: "result"; readonly shape: Shape; readonly dtype: DType };
 
 /** A storage buffer the kernel reads; `source` tells the caller which one to bind. */
 export interface BufferTerm {
@@ -40,6 +43,8 @@ export interface BufferTerm {
   readonly shape: Shape;
   /** Identifies the buffer for the caller (an input index, a graph node, …). */
   readonly source: number;
+  /** The element type the buffer stores. */
+  readonly dtype: DType;
 }
 
 /** One dimension of a strided view: output extent and source stride. */
@@ -69,8 +74,8 @@ export type View =
      */
     readonly kind: "gather";
     /**
-     * Indices (whole numbers in float32, in [−axisSize, axisSize)): `count` of them, or
-     * `along`, one per output element.
+     * Indices (int32: `ops/indices.ts` converts float32 ones; in [−axisSize, axisSize)):
+     * `count` of them, or `along`, one per output element.
      */
     readonly rows: Term;
     /** Whether `rows` has the output's shape, read at the output's own index. */
@@ -120,19 +125,27 @@ export function stridesOf(shape: Shape): number[] {
   return strides;
 }
 
-/** A buffer read at its own index. */
-export function bufferTerm(source: number, shape: Shape): BufferTerm {
-  return { kind: "buffer", shape, source };
+/** A buffer of `dtype` values (float32 by default) read at its own index. */
+export function bufferTerm(source: number, shape: Shape, dtype: DType = "float32"): BufferTerm {
+  return { kind: "buffer", shape, source, dtype };
 }
 
 /** An elementwise expression of `args`, which all have `shape`. */
 export function mapTerm(expr: Expr, args: readonly Term[], shape: Shape): Term {
-  return { kind: "map", shape, expr, args };
+  return { kind: "map", shape, expr, args, dtype: expressionType(expr, args.map(termType)) };
 }
 
-/** The accumulated value of the kernel (a reduction's or a matmul's), for its epilogue. */
-export function resultTerm(shape: Shape): Term {
-  return { kind: "result", shape };
+/**
+ * The accumulated value of the kernel (a reduction's or a matmul's, of `dtype`: float32
+ * by default), for its epilogue.
+ */
+export function resultTerm(shape: Shape, dtype: DType = "float32"): Term {
+  return { kind: "result", shape, dtype };
+}
+
+/** The element type of a term's values: a view has its source's. */
+export function termType(term: Term): DType {
+  return term.kind === "view" ? termType(term.source) : term.dtype;
 }
 
 /**

@@ -7,6 +7,7 @@
  * matmul-hooks and program kernels (`kernels/*_kernel.ts`, `kernels/matmul_hooks.ts`)
  * put its functions around their own `main`.
  */
+import { computeWgsl, type DType, DTYPES } from "./dtype.ts";
 import { type Expr, expressionWgsl, runtimeWords } from "./expression.ts";
 import {
   type BindContext,
@@ -17,7 +18,7 @@ import {
   type Getter,
   type KernelPlan,
 } from "./kernel_plan.ts";
-import { gathersBlocks, type StridedDim, type Term, type View } from "./term.ts";
+import { gathersBlocks, type StridedDim, type Term, termType, type View } from "./term.ts";
 
 /**
  * Names of one phase of a program kernel: its functions are prefixed, its words follow
@@ -75,14 +76,14 @@ export class Writer {
     return type === "u32" ? read : `bitcast<f32>(${read})`;
   }
 
-  /** The binding that reads buffer `source` as f32 (or vec4f). */
-  input(source: number, vector: boolean): string {
+  /** The binding that reads buffer `source`, of `dtype` values, as scalars (or vec4). */
+  input(source: number, vector: boolean, dtype: DType = "float32"): string {
     if (this.phase.binding) return this.phase.binding(source);
     if (source === this.plan.inPlace) return "out0";
     const key = `${source}/${vector}`;
     let binding = this.#inputBindings.get(key);
     if (binding === undefined) {
-      this.bindings.push({ kind: "input", source, vector });
+      this.bindings.push({ kind: "input", source, vector, dtype });
       binding = this.bindings.length;
       this.#inputBindings.set(key, binding);
     }
@@ -95,7 +96,7 @@ export class Writer {
     const name = `${this.phase.prefix}t${k}${vector ? "v" : ""}`;
     if (this.#emitted.has(name)) return name;
     this.#emitted.add(name);
-    const type = vector ? "vec4f" : "f32";
+    const type = computeWgsl(termType(t), vector);
     const body = this.#body(t, k, vector);
     this.#functions.push(`fn ${name}(i: u32) -> ${type} {\n${body}\n}`);
     return name;
@@ -104,7 +105,9 @@ export class Writer {
   #body(t: Term, k: number, vector: boolean): string {
     switch (t.kind) {
       case "buffer":
-        return `  return ${this.input(t.source, vector)}[i];`;
+        return `  return ${
+          loadWgsl(t.dtype, vector, `${this.input(t.source, vector, t.dtype)}[i]`)
+        };`;
       case "result":
         return `  return fusedResult;`;
       case "map": {
@@ -118,6 +121,7 @@ export class Writer {
         );
         const code = expressionWgsl(t.expr, {
           input: (j) => `${args[j]}(i)`,
+          inputTypes: t.args.map(termType),
           word: (ordinal) => wordRefs[ordinal],
           index: "i",
           vector,
@@ -162,7 +166,7 @@ export class Writer {
     if (vector) {
       // Only constant reads are vectorised (see vectorizable): splat the scalar.
       const offset = this.u32((c) => stridedOf(c, k).offset);
-      return `  return vec4f(${this.fn(t.source, false)}(${offset}));`;
+      return `  return ${computeWgsl(termType(t), true)}(${this.fn(t.source, false)}(${offset}));`;
     }
     const { lines, offset, inside } = this.decompose(
       "i",
@@ -172,7 +176,9 @@ export class Writer {
     );
     const read = `${this.fn(t.source, false)}(u32(${offset}))`;
     if (!inside) return `${lines}\n  return ${read};`;
-    const outside = view.outside ? `${this.fn(view.outside, false)}(i)` : "0.0";
+    const outside = view.outside
+      ? `${this.fn(view.outside, false)}(i)`
+      : `${computeWgsl(termType(t), false)}()`;
     return `${lines}\n  if (${inside}) { return ${read}; }\n  return ${outside};`;
   }
 
@@ -241,7 +247,8 @@ export function declarations(words: number, bindings: readonly Binding[]): strin
     `@group(0) @binding(0) var<uniform> params: Params;`,
   ];
   bindings.forEach((b, i) => {
-    const type = b.vector ? "vec4f" : "f32";
+    const element = DTYPES[b.dtype].storage;
+    const type = b.vector ? `vec4<${element}>` : element;
     lines.push(
       b.kind === "input"
         ? `@group(0) @binding(${i + 1}) var<storage, read> in${i + 1}: array<${type}>;`
@@ -249,6 +256,23 @@ export function declarations(words: number, bindings: readonly Binding[]): strin
     );
   });
   return lines.join("\n");
+}
+
+/**
+ * WGSL of a value of `dtype` loaded from storage as its compute type: float16 widened to
+ * f32 (kernels compute floats in f32), every other type as stored.
+ */
+export function loadWgsl(dtype: DType, vector: boolean, text: string): string {
+  return DTYPES[dtype].storage === DTYPES[dtype].compute
+    ? text
+    : `${computeWgsl(dtype, vector)}(${text})`;
+}
+
+/** WGSL of a compute-type value stored as `dtype`: f32 rounded once to f16 for float16. */
+export function storeWgsl(dtype: DType, vector: boolean, text: string): string {
+  const storage = DTYPES[dtype].storage;
+  if (storage === DTYPES[dtype].compute) return text;
+  return `${vector ? `vec4<${storage}>` : storage}(${text})`;
 }
 
 /** The expressions of a kernel's map terms (for their WGSL prelude). */

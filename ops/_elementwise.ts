@@ -2,7 +2,9 @@
  * @file Elementwise ops from one expression each
  * (docs/architecture.md#elementwise-math-once). The factory turns
  * an expression over the op's inputs into a whole {@linkcode OpDefinition}: the reference
- * is the expression's float64 interpreter (rounded once to float32), the GPU form a map
+ * is the expression's float64 interpreter (rounded once to the result's type), the
+ * result's type is the expression's (`expressionType`: its inputs' types promoted, weak
+ * literals and scalars never widening them), the GPU form a map
  * term over the inputs broadcast to the output shape — the eager kernel is generated from
  * it, and `jit` fuses it — and the vector-Jacobian product is summed back over broadcast
  * axes. Adding an op is one expression and its derivative.
@@ -12,8 +14,10 @@ import {
   type Expr,
   expressionFunction,
   expressionSignature,
+  expressionType,
   input,
 } from "../kernels/expression.ts";
+import { type DType, DTYPES, FLOAT_TYPES } from "./dtype.ts";
 import { broadcastView, mapTerm } from "../kernels/term.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { checkResultSize, checkTensors } from "./_validate.ts";
@@ -23,6 +27,8 @@ import type { Tensor } from "./tensor.ts";
 /** An elementwise op: its name, its expression, and its derivative. */
 export interface ElementwiseSpec<P> {
   readonly name: string;
+  /** The element types the inputs may have (default: the float types). */
+  readonly takes?: readonly DType[];
   /** The output at one element, over inputs `input(0)`, `input(1)`, …. */
   expression(params: P): Expr;
   /**
@@ -48,12 +54,14 @@ export function elementwiseOp<P>(spec: ElementwiseSpec<P>): OpDefinition<P> {
   const vjp = spec.vjp;
   return {
     name: spec.name,
+    takes: spec.takes ?? FLOAT_TYPES,
+    returns: (types, params) => expressionType(spec.expression(params), types),
     reference(inputs, params, shapes) {
-      const f = expressionFunction(spec.expression(params));
+      const f = expressionFunction(spec.expression(params), shapes.inputTypes);
       const n = shapes.output.reduce((a, b) => a * b, 1);
       const maps = shapes.inputs.map((shape) => sourceIndices(shapes.output, shape));
       const args = new Array<number>(inputs.length);
-      const out = new Float32Array(n);
+      const out = new DTYPES[shapes.outputType].array(n);
       for (let i = 0; i < n; i++) {
         for (let k = 0; k < inputs.length; k++) {
           const map = maps[k];
@@ -93,7 +101,7 @@ export function applyElementwise<P>(
   named: Record<string, unknown>,
   params: P,
 ): Tensor {
-  const inputs = checkTensors(op.name, named);
+  const inputs = checkTensors(op.name, named, op.takes);
   const shape = broadcastShapes(op.name, ...inputs.map((t) => t.shape));
   checkResultSize(op.name, inputs[0].backend, shape);
   return runOp(op, inputs, params, shape);
@@ -104,13 +112,19 @@ export function applyElementwise<P>(
  * expression over inputs (g, x) = (`input(0)`, `input(1)`): the backward step is one
  * fused kernel too.
  */
-export function unaryOp(name: string, f: Expr, derivative: Expr): OpDefinition<void> {
+export function unaryOp(
+  name: string,
+  f: Expr,
+  derivative: Expr,
+  takes: readonly DType[] = FLOAT_TYPES,
+): OpDefinition<void> {
   const gradOp = elementwiseOp<void>({
     name,
     expression: () => call("mul", input(0), derivative),
   });
   return elementwiseOp<void>({
     name,
+    takes,
     expression: () => f,
     vjp: (grad, [value]) => [applyElementwise(gradOp, { g: grad, x: value }, undefined)],
   });
@@ -120,9 +134,14 @@ export function unaryOp(name: string, f: Expr, derivative: Expr): OpDefinition<v
  * An op that is piecewise constant in its inputs (rounding, comparisons, logic): its
  * gradient is zero almost everywhere, as JAX and PyTorch take it, so none flows.
  */
-export function piecewiseConstantOp(name: string, f: Expr): OpDefinition<void> {
+export function piecewiseConstantOp(
+  name: string,
+  f: Expr,
+  takes: readonly DType[] = FLOAT_TYPES,
+): OpDefinition<void> {
   return elementwiseOp<void>({
     name,
+    takes,
     expression: () => f,
     vjp: (_g, inputs) => inputs.map(() => null),
   });

@@ -10,23 +10,35 @@ export const SUMMARY_THRESHOLD = 1000;
 /** Elements shown at each end of a summarised dimension (NumPy's edgeitems). */
 const EDGE = 3;
 
-/** The shortest decimal that reads back as the float32 `v`. */
-export function formatNumber(v: number): string {
+/** The shortest decimal that reads back as `v`, a float32 (or, with `round`, another float). */
+export function formatNumber(v: number, round: (x: number) => number = Math.fround): string {
   if (!Number.isFinite(v)) return String(v);
   if (Object.is(v, -0)) return "-0";
   for (let digits = 1; digits < 9; digits++) {
     const text = v.toPrecision(digits);
-    if (Math.fround(Number(text)) === v) return String(Number(text));
+    if (round(Number(text)) === v) return String(Number(text));
   }
   return String(Number(v.toPrecision(9)));
 }
 
 /**
- * The values of a row-major array of `shape` in nested brackets, rows aligned, summarised
+ * The values of a row-major array of `shape` and element type `dtype` (integers in full,
+ * bool as `true`/`false`) in nested brackets, rows aligned, summarised
  * with `...` when there are more than {@linkcode SUMMARY_THRESHOLD}.
  */
-export function formatValues(shape: readonly number[], values: ArrayLike<number>): string {
-  if (shape.length === 0) return formatNumber(values[0]);
+export function formatValues(
+  shape: readonly number[],
+  values: ArrayLike<number>,
+  dtype = "float32",
+): string {
+  const format = dtype === "bool"
+    ? (v: number) => String(v !== 0)
+    : dtype === "int32" || dtype === "uint32"
+    ? String
+    : dtype === "float16"
+    ? (v: number) => formatNumber(v, Math.f16round)
+    : (v: number) => formatNumber(v);
+  if (shape.length === 0) return format(values[0]);
   const summarise = values.length > SUMMARY_THRESHOLD;
   const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
   /** Indices shown along a dimension of `n`; `null` marks the `...`. */
@@ -43,7 +55,7 @@ export function formatValues(shape: readonly number[], values: ArrayLike<number>
   const collect = (d: number, offset: number): void => {
     for (const i of shown(shape[d])) {
       if (i === null) continue;
-      if (d === shape.length - 1) cells.set(offset + i, formatNumber(values[offset + i]));
+      if (d === shape.length - 1) cells.set(offset + i, format(values[offset + i]));
       else collect(d + 1, offset + i * strides[d]);
     }
   };
@@ -75,14 +87,18 @@ export type ShownValues =
   | { readonly formatted: string }
   | { readonly missing: string };
 
-/** A tensor's text: `Tensor [2, 3] cpu` and its values, or in parentheses why there are none. */
+/**
+ * A tensor's text: `Tensor [2, 3] cpu` (`Tensor [2] int32 cpu` for a type other than
+ * float32) and its values, bool's as `true`/`false`, or in parentheses why there are none.
+ */
 export function formatTensor(
   shape: readonly number[],
+  dtype: string,
   backend: string,
   shown: ShownValues,
 ): string {
-  const head = `Tensor [${shape.join(", ")}] ${backend}`;
+  const head = `Tensor [${shape.join(", ")}] ${dtype === "float32" ? "" : `${dtype} `}${backend}`;
   if ("missing" in shown) return `${head} (${shown.missing})`;
-  const text = "values" in shown ? formatValues(shape, shown.values) : shown.formatted;
+  const text = "values" in shown ? formatValues(shape, shown.values, dtype) : shown.formatted;
   return shape.length >= 2 ? `${head}\n${text}` : `${head} ${text}`;
 }

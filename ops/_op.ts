@@ -5,13 +5,25 @@
  * product. {@linkcode runOp} hands the application to `jit`'s recorder when one is
  * active, else to the backend its (already validated) inputs live on, which runs the
  * implementation it has (`runOn` in `ops/tensor.ts`); and it records the application on
- * the autodiff tape when one is active. This file imports no backend: they import it.
+ * the autodiff tape when one is active. It is also where element types are enforced: an
+ * op declares the types it takes (`takes`, float types by default) and the type it
+ * returns (`returns`, by default its inputs' types promoted), and {@linkcode runOp}
+ * refuses other inputs with a `TypeError` naming the op. This file imports no backend:
+ * they import it.
  */
 import { encodeForm, type OpForm, type OpShapes } from "../kernels/forms.ts";
 import type { DeviceArray, GpuRuntime } from "../kernels/runtime.ts";
 import { activeTape } from "./_tape.ts";
 import { recorderFor } from "./_trace.ts";
 import { checkResultSize } from "./_validate.ts";
+import {
+  describeTypes,
+  type DType,
+  DTYPES,
+  FLOAT_TYPES,
+  promoteTypes,
+  type StorageArray,
+} from "./dtype.ts";
 import { type Backend, runOn, type Tensor } from "./tensor.ts";
 
 export type { OpForm, OpShapes };
@@ -20,8 +32,18 @@ export type { OpForm, OpShapes };
 export interface OpDefinition<P> {
   /** The public name, used in errors. */
   readonly name: string;
-  /** The CPU reference: returns the output values, row-major. */
-  reference(inputs: readonly Float32Array[], params: P, shapes: OpShapes): Float32Array;
+  /**
+   * The element types every input may have (default {@linkcode FLOAT_TYPES}: float-only
+   * ops declare nothing); another is a `TypeError` naming the op.
+   */
+  readonly takes?: readonly DType[];
+  /** The result's element type (default: the inputs' types promoted; float32 without inputs). */
+  returns?(inputTypes: readonly DType[], params: P): DType;
+  /**
+   * The CPU reference: returns the output values, row-major, in the result type's array
+   * or (float ops computing in float32) a `Float32Array`, which the backend rounds to it.
+   */
+  reference(inputs: readonly StorageArray[], params: P, shapes: OpShapes): StorageArray;
   /**
    * The GPU computation for the kernel generator and `jit`; the eager kernel too, unless
    * {@linkcode OpDefinition.kernel} is given.
@@ -69,12 +91,15 @@ export function runOp<P>(
   backend: Backend = inputs[0].backend,
 ): Tensor {
   checkResultSize(op.name, backend, outShape);
+  const dtype = resultType(op, inputs, params);
   const recorder = recorderFor(backend);
   const output = recorder
-    ? recorder.record(op, inputs, params, outShape)
-    : runOn(backend, op, inputs, params, outShape);
+    ? recorder.record(op, inputs, params, outShape, dtype)
+    : runOn(backend, op, inputs, params, outShape, dtype);
   const tape = activeTape();
-  if (tape && inputs.some((t) => tape.tracked.has(t))) {
+  // Only float values are differentiated: an integer or bool result (a comparison,
+  // argmax, a cast) carries no cotangent, so the path through it is not recorded.
+  if (tape && DTYPES[dtype].float && inputs.some((t) => tape.tracked.has(t))) {
     if (!op.vjp) {
       output.dispose();
       throw new TypeError(
@@ -91,6 +116,25 @@ export function runOp<P>(
     });
   }
   return output;
+}
+
+/**
+ * The element type of `op`'s result on `inputs`, after checking that it takes their
+ * types: what {@linkcode runOp} and `jit`'s recorder give the output.
+ */
+export function resultType<P>(op: OpDefinition<P>, inputs: readonly Tensor[], params: P): DType {
+  const takes = op.takes ?? FLOAT_TYPES;
+  inputs.forEach((t, i) => {
+    if (!takes.includes(t.dtype)) {
+      const which = inputs.length === 1 ? "" : ` (input ${i + 1} of ${inputs.length})`;
+      throw new TypeError(
+        `${op.name}: expected a tensor of ${describeTypes(takes)}, got ${t.dtype}${which}`,
+      );
+    }
+  });
+  const types = inputs.map((t) => t.dtype);
+  if (op.returns) return op.returns(types, params);
+  return types.length === 0 ? "float32" : types.reduce((a, b) => promoteTypes(a, b));
 }
 
 /** Encodes one application of `op` on the GPU: its kernel, or the one generated from its form. */

@@ -7,6 +7,7 @@
  * pass and the optimiser alike. The recorder lives in `jit/`; this file only defines
  * what `ops/` needs of it, so `ops/` never imports `jit/`.
  */
+import type { DType, StorageArray } from "./dtype.ts";
 import type { OpDefinition } from "./_op.ts";
 import { type Backend, brandTensor, Tensor } from "./tensor.ts";
 
@@ -20,9 +21,10 @@ export interface Recorder {
     inputs: readonly Tensor[],
     params: P,
     shape: readonly number[],
+    dtype: DType,
   ): Tensor;
-  /** Records a tensor made from values while recording. */
-  constant(values: Float32Array, shape: readonly number[]): Tensor;
+  /** Records a tensor made from values (of their array's type) while recording. */
+  constant(values: StorageArray, shape: readonly number[]): Tensor;
 }
 
 let active: Recorder | null = null;
@@ -60,8 +62,8 @@ export class SymbolicTensor extends Tensor {
   readonly node: number;
 
   /** A recorded value of `backend` (made by recorders, not by users). */
-  constructor(backend: Backend, shape: readonly number[], node: number) {
-    super(shape);
+  constructor(backend: Backend, shape: readonly number[], dtype: DType, node: number) {
+    super(shape, dtype);
     this.#backend = backend;
     this.node = node;
     brandTensor(this, "traced");

@@ -8,6 +8,7 @@
  */
 import { checkElementCount } from "../kernels/_checks.ts";
 import { recorderFor } from "./_trace.ts";
+import { describeTypes, type DType, FLOAT_TYPES } from "./dtype.ts";
 import {
   type Backend,
   describe,
@@ -59,11 +60,19 @@ export function checkTensor(op: string, name: string, value: unknown): Tensor {
   return value;
 }
 
-/** Checks that named tensors are live and share one backend; returns them in order. */
-export function checkTensors(op: string, named: Record<string, unknown>): Tensor[] {
+/**
+ * Checks that named tensors are live, share one backend and have types `op` takes
+ * (`takes`: the float types unless given, as most ops take); returns them in order.
+ */
+export function checkTensors(
+  op: string,
+  named: Record<string, unknown>,
+  takes: readonly DType[] = FLOAT_TYPES,
+): Tensor[] {
   const entries = Object.entries(named).map(([name, v]) =>
     [name, checkTensor(op, name, v)] as const
   );
+  for (const [name, t] of entries) checkType(op, name, t, takes);
   const [firstName, first] = entries[0];
   for (const [name, t] of entries.slice(1)) {
     if (t.backend !== first.backend) {
@@ -74,6 +83,27 @@ export function checkTensors(op: string, named: Record<string, unknown>): Tensor
     }
   }
   return entries.map(([, t]) => t);
+}
+
+/** Checks that tensor `t`, argument `name` of `op`, has one of the types `takes`. */
+export function checkType(op: string, name: string, t: Tensor, takes: readonly DType[]): void {
+  if (!takes.includes(t.dtype)) {
+    throw new TypeError(`${op}: expected ${name} to be ${describeTypes(takes)}, got ${t.dtype}`);
+  }
+}
+
+/**
+ * Checks that `tensors` (arguments of `op` that are joined into one tensor: concat's,
+ * stack's) have one element type; returns them.
+ */
+export function checkOneType(op: string, tensors: Tensor[]): Tensor[] {
+  const other = tensors.find((t) => t.dtype !== tensors[0].dtype);
+  if (other) {
+    throw new TypeError(
+      `${op}: expected tensors of one type, got ${tensors[0].dtype} and ${other.dtype}`,
+    );
+  }
+  return tensors;
 }
 
 /**

@@ -10,30 +10,35 @@
 import { call, input, literal, scalar } from "../kernels/expression.ts";
 import { applyElementwise, elementwiseOp, piecewiseConstantOp } from "./_elementwise.ts";
 import { checkArity, checkNumber } from "./_validate.ts";
+import { ALL_TYPES, NUMBER_TYPES } from "./dtype.ts";
 import type { Tensor } from "./tensor.ts";
 
 const [a, b, c] = [input(0), input(1), input(2)];
 
 const addOp = elementwiseOp<void>({
   name: "add",
+  takes: ALL_TYPES,
   expression: () => call("add", a, b),
   vjp: (g) => [g, g],
 });
 
 const subOp = elementwiseOp<void>({
   name: "sub",
+  takes: NUMBER_TYPES,
   expression: () => call("sub", a, b),
   vjp: (g, _inputs, _params, needed) => [g, needed[1] ? neg(g) : null],
 });
 
 const negOp = elementwiseOp<void>({
   name: "neg",
+  takes: NUMBER_TYPES,
   expression: () => call("neg", a),
   vjp: (g) => [neg(g)],
 });
 
 const mulOp = elementwiseOp<void>({
   name: "mul",
+  takes: ALL_TYPES,
   expression: () => call("mul", a, b),
   vjp: (g, [x, y], _params, needed) => [needed[0] ? mul(g, y) : null, needed[1] ? mul(g, x) : null],
 });
@@ -46,6 +51,7 @@ const divGradOp = elementwiseOp<void>({
 
 const divOp = elementwiseOp<void>({
   name: "div",
+  takes: ALL_TYPES,
   expression: () => call("div", a, b),
   vjp: (g, [x, y], _params, needed) => [
     needed[0] ? div(g, y) : null,
@@ -73,6 +79,7 @@ const minimumGradOp = winnerGradOp("minimum");
 
 const maximumOp = elementwiseOp<void>({
   name: "maximum",
+  takes: ALL_TYPES,
   expression: () => call("maximum", a, b),
   vjp: (g, [x, y], _params, needed) => [
     needed[0] ? applyElementwise(maximumGradOp, { g, x, y }, undefined) : null,
@@ -82,6 +89,7 @@ const maximumOp = elementwiseOp<void>({
 
 const minimumOp = elementwiseOp<void>({
   name: "minimum",
+  takes: ALL_TYPES,
   expression: () => call("minimum", a, b),
   vjp: (g, [x, y], _params, needed) => [
     needed[0] ? applyElementwise(minimumGradOp, { g, x, y }, undefined) : null,
@@ -114,7 +122,7 @@ const powOp = elementwiseOp<void>({
   ],
 });
 
-const floorDivOp = piecewiseConstantOp("floorDiv", call("floorDiv", a, b));
+const floorDivOp = piecewiseConstantOp("floorDiv", call("floorDiv", a, b), NUMBER_TYPES);
 
 // mod(a, b) = a − b·floorDiv(a, b): ∂/∂a = 1, ∂/∂b = −floorDiv(a, b) (as PyTorch's
 // remainder and JAX's), one kernel: inputs (g, x, y).
@@ -125,6 +133,7 @@ const modDivisorGradOp = elementwiseOp<void>({
 
 const modOp = elementwiseOp<void>({
   name: "mod",
+  takes: NUMBER_TYPES,
   expression: () => call("mod", a, b),
   vjp: (g, [x, y], _params, needed) => [
     g,

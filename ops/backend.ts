@@ -8,8 +8,9 @@
  * runs like any other.
  */
 import { fill } from "./creation.ts";
+import type { StorageArray } from "./dtype.ts";
 import type { ProfileReport } from "./profile_report.ts";
-import type { Tensor } from "./tensor.ts";
+import type { Tensor, TensorOptions } from "./tensor.ts";
 import { checkArity } from "./_validate.ts";
 
 /**
@@ -41,10 +42,18 @@ export abstract class Backend {
   /**
    * Makes a tensor from row-major values.
    *
-   * @param values The values; converted to float32.
+   * @param values The values: a typed array keeps its type (`Int32Array` is int32,
+   * `Uint32Array` uint32, `Float16Array` float16, `Uint8Array` bool), an array of numbers
+   * is float32 and an array of booleans bool.
    * @param shape The shape; defaults to `[values.length]`. `[]` is a scalar.
+   * @param options `dtype`: the element type, the values converted to it as `astype`
+   * converts (integers truncate toward zero and saturate, NaN → 0).
    */
-  abstract tensor(values: Float32Array | readonly number[], shape?: readonly number[]): Tensor;
+  abstract tensor(
+    values: StorageArray | readonly number[] | readonly boolean[],
+    shape?: readonly number[],
+    options?: TensorOptions,
+  ): Tensor;
 
   /**
    * Runs `fn` and reports every kernel (on the CPU, every op) it ran on this backend,
@@ -59,29 +68,33 @@ export abstract class Backend {
    * A tensor of `shape` filled with 0.
    *
    * @param shape Dimensions, integers ≥ 1.
+   * @param options `dtype`: the element type (float32 by default).
    * @returns A new tensor.
    */
-  zeros(shape: readonly number[]): Tensor {
-    checkArity("zeros", arguments, 1);
-    return fill("zeros", this, shape, 0);
+  zeros(shape: readonly number[], options?: TensorOptions): Tensor {
+    checkArity("zeros", arguments, 2);
+    return fill("zeros", this, shape, 0, options);
   }
 
   /**
    * A tensor of `shape` filled with 1.
    *
    * @param shape Dimensions, integers ≥ 1.
+   * @param options `dtype`: the element type (float32 by default).
    * @returns A new tensor.
    */
-  ones(shape: readonly number[]): Tensor {
-    checkArity("ones", arguments, 1);
-    return fill("ones", this, shape, 1);
+  ones(shape: readonly number[], options?: TensorOptions): Tensor {
+    checkArity("ones", arguments, 2);
+    return fill("ones", this, shape, 1, options);
   }
 
   /**
-   * A tensor of `shape` filled with `value`, rounded to float32.
+   * A tensor of `shape` filled with `value`, rounded to float32 (or `options.dtype`).
    *
    * @param shape Dimensions, integers ≥ 1.
-   * @param value A finite number.
+   * @param value A finite number; for an integer type an integer in the type's range, for
+   * bool `true`, `false`, 0 or 1.
+   * @param options `dtype`: the element type (float32 by default).
    * @returns A new tensor.
    * @example
    * ```ts
@@ -94,8 +107,8 @@ export abstract class Backend {
    * dev.destroy();
    * ```
    */
-  full(shape: readonly number[], value: number): Tensor {
-    checkArity("full", arguments, 2);
-    return fill("full", this, shape, value);
+  full(shape: readonly number[], value: number | boolean, options?: TensorOptions): Tensor {
+    checkArity("full", arguments, 3);
+    return fill("full", this, shape, value, options);
   }
 }

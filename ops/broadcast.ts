@@ -9,6 +9,7 @@
 import { broadcastView } from "../kernels/term.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { checkArity, checkResultSize, checkTensors } from "./_validate.ts";
+import { ALL_TYPES, DTYPES } from "./dtype.ts";
 import { describeShape, formatShape, isShape, type Tensor } from "./tensor.ts";
 
 /** Whether `from` broadcasts to `to` under NumPy's rules. */
@@ -91,9 +92,13 @@ export function checkShape(op: string, shape: unknown, name = "shape"): readonly
 
 const broadcastToOp: OpDefinition<void> = {
   name: "broadcastTo",
+  takes: ALL_TYPES,
   reference([x], _params, shapes) {
     const map = sourceIndices(shapes.output, shapes.inputs[0]);
-    return map ? Float32Array.from(map, (j) => x[j]) : x.slice();
+    if (!map) return x.slice();
+    const out = new DTYPES[shapes.outputType].array(map.length);
+    map.forEach((j, i) => out[i] = x[j]);
+    return out;
   },
   form: (_params, shapes) => ({
     kind: "term",
@@ -120,7 +125,7 @@ const broadcastToOp: OpDefinition<void> = {
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   checkArity("broadcastTo", arguments, 2);
   const op = "broadcastTo";
-  const [input] = checkTensors(op, { x });
+  const [input] = checkTensors(op, { x }, ALL_TYPES);
   const target = checkShape(op, shape);
   if (!broadcastsTo(input.shape, target)) {
     throw new RangeError(

@@ -1,6 +1,8 @@
 /**
- * @file The CPU reference backend: tensors are plain `Float32Array`s and every op runs
- * its reference implementation (float64 accumulation, one rounding to float32). It is
+ * @file The CPU reference backend: tensors are plain typed arrays of their element type
+ * (`Float32Array` for float32, `Int32Array` for int32, a `Uint8Array` of 0/1 for bool, …)
+ * and every op runs its reference implementation (float64 accumulation, one rounding to
+ * the result's type). It is
  * the "truth" the WebGPU kernels are tested against, written for clarity, not speed.
  */
 import type { OpDefinition } from "./_op.ts";
@@ -8,14 +10,17 @@ import { checkArity } from "./_validate.ts";
 import { Backend } from "./backend.ts";
 import { cpuOpTimes, cpuRecording, runProfiled } from "./profile.ts";
 import type { ProfileReport } from "./profile_report.ts";
+import { type DType, dtypeOfArray, DTYPES, type StorageArray } from "./dtype.ts";
 import {
   brandBackend,
   brandTensor,
+  castValues,
   checkTensorArgs,
   describe,
   showValuesFrom,
   storageSize,
   Tensor,
+  type TensorOptions,
 } from "./tensor.ts";
 
 /**
@@ -36,20 +41,24 @@ const CPU_MAX_ELEMENTS = 2 ** 28;
  */
 export class CpuTensor extends Tensor {
   readonly #backend: CpuBackend;
-  #data: Float32Array | null;
+  #data: StorageArray | null;
 
-  /** Wraps `data` (not copied) as a tensor of `backend`. */
-  constructor(backend: CpuBackend, data: Float32Array, shape: readonly number[]) {
+  /**
+   * Wraps `data` (not copied) as a tensor of `backend`, of the array's element type
+   * (a `Uint8Array` is bool, and must hold only 0 and 1).
+   */
+  constructor(backend: CpuBackend, data: StorageArray, shape: readonly number[]) {
     checkArity("tensor", arguments, 3);
-    if (!(backend instanceof CpuBackend) || !(data instanceof Float32Array)) {
+    const dtype = dtypeOfArray(data);
+    if (!(backend instanceof CpuBackend) || dtype === null) {
       throw new TypeError(
-        `tensor: expected a CpuBackend and a Float32Array, got ${describe(backend)} and ${
-          describe(data)
-        }`,
+        `tensor: expected a CpuBackend and a typed array of a tensor type, got ${
+          describe(backend)
+        } and ${describe(data)}`,
       );
     }
     storageSize(shape, data.length);
-    super(shape);
+    super(shape, dtype);
     this.#backend = backend;
     this.#data = data;
     brandTensor(this, "stored");
@@ -63,13 +72,13 @@ export class CpuTensor extends Tensor {
   }
 
   /** The values, for ops; throws once disposed. */
-  get data(): Float32Array {
+  get data(): StorageArray {
     if (!this.#data) throw new TypeError("tensor: expected a live tensor, got a disposed one");
     return this.#data;
   }
 
-  /** Copies the values out, row-major. */
-  read(): Promise<Float32Array> {
+  /** Copies the values out, row-major, in the type's array. */
+  read(): Promise<StorageArray> {
     try {
       checkArity("read", arguments, 0);
     } catch (error) {
@@ -111,13 +120,20 @@ export class CpuBackend extends Backend {
   constructor() {
     checkArity("CpuBackend", arguments, 0);
     super();
-    brandBackend(this, (op, inputs, params, shape) => this.#run(op, inputs, params, shape));
+    brandBackend(
+      this,
+      (op, inputs, params, shape, dtype) => this.#run(op, inputs, params, shape, dtype),
+    );
   }
 
-  /** Makes a tensor from row-major values (copied). */
-  tensor(values: Float32Array | readonly number[], shape?: readonly number[]): CpuTensor {
-    checkArity("tensor", arguments, 2);
-    const args = checkTensorArgs(values, shape, this.maxElements);
+  /** Makes a tensor from row-major values (copied), of their own type or `options.dtype`. */
+  tensor(
+    values: StorageArray | readonly number[] | readonly boolean[],
+    shape?: readonly number[],
+    options?: TensorOptions,
+  ): CpuTensor {
+    checkArity("tensor", arguments, 3);
+    const args = checkTensorArgs(values, shape, options, this.maxElements);
     return new CpuTensor(this, args.values, args.shape);
   }
 
@@ -153,16 +169,26 @@ export class CpuBackend extends Backend {
     inputs: readonly Tensor[],
     params: P,
     shape: readonly number[],
+    dtype: DType,
   ): CpuTensor {
     const times = cpuOpTimes();
     const startMs = times ? performance.now() : 0;
     const values = op.reference(
       inputs.map((t) => (t as CpuTensor).data),
       params,
-      { inputs: inputs.map((t) => t.shape), output: shape },
+      {
+        inputs: inputs.map((t) => t.shape),
+        output: shape,
+        inputTypes: inputs.map((t) => t.dtype),
+        outputType: dtype,
+      },
     );
     times?.push({ name: op.name, startMs, durationMs: performance.now() - startMs });
-    return new CpuTensor(this, values, shape);
+    // A reference computing in float32 (most float ops) is stored as the result's type.
+    const stored = values instanceof DTYPES[dtype].array
+      ? values
+      : castValues(values, dtypeOfArray(values)!, dtype);
+    return new CpuTensor(this, stored, shape);
   }
 }
 

@@ -21,14 +21,18 @@ import { disposedRead } from "./cpu_backend.ts";
 import { formatValues, type ShownValues, SUMMARY_THRESHOLD } from "./_format.ts";
 import { encodeOp, type OpDefinition } from "./_op.ts";
 import { Backend } from "./backend.ts";
+import { storageBytes } from "../kernels/dtype.ts";
+import { checkDType, type DType, type StorageArray } from "./dtype.ts";
 import {
   brandBackend,
   brandTensor,
   checkTensorArgs,
   describe,
+  formatShape,
   showValuesFrom,
   storageSize,
   Tensor,
+  type TensorOptions,
 } from "./tensor.ts";
 import { recorderFor } from "./_trace.ts";
 import { gpuRecording, runProfiled } from "./profile.ts";
@@ -64,9 +68,17 @@ export class GpuTensor extends Tensor {
     };
   }
 
-  /** Wraps a device array (owned from now on) as a tensor of `backend`. */
-  constructor(backend: GpuBackend, array: DeviceArray, shape: readonly number[]) {
-    checkArity("tensor", arguments, 3);
+  /**
+   * Wraps a device array (owned from now on) as a tensor of `backend` holding values of
+   * `dtype` (float32 by default).
+   */
+  constructor(
+    backend: GpuBackend,
+    array: DeviceArray,
+    shape: readonly number[],
+    dtype: DType = "float32",
+  ) {
+    checkArity("tensor", arguments, 4);
     if (!(backend instanceof GpuBackend) || !(array?.buffer instanceof GPUBuffer)) {
       throw new TypeError(
         `tensor: expected a GpuBackend and a device array, got ${describe(backend)} and ${
@@ -74,8 +86,16 @@ export class GpuTensor extends Tensor {
         }`,
       );
     }
-    storageSize(shape, array.byteLength / 4);
-    super(shape);
+    const size = storageSize(shape);
+    checkDType("tensor", dtype);
+    if (array.byteLength !== storageBytes(size, dtype)) {
+      throw new RangeError(
+        `tensor: expected ${storageBytes(size, dtype)} bytes of ${dtype} for shape ${
+          formatShape(shape)
+        }, got a device array of ${array.byteLength}`,
+      );
+    }
+    super(shape, dtype);
     this.#backend = backend;
     this.#array = array;
     brandTensor(this, "stored");
@@ -98,17 +118,19 @@ export class GpuTensor extends Tensor {
   }
 
   /**
-   * Submits pending work and copies the values back, row-major. Inspection shows them
-   * from then on (a tensor never changes).
+   * Submits pending work and copies the values back, row-major, in the type's array.
+   * Inspection shows them from then on (a tensor never changes).
    */
-  read(): Promise<Float32Array> {
+  read(): Promise<StorageArray> {
     try {
       checkArity("read", arguments, 0);
       if (!this.#array) throw disposedRead();
-      return this.#backend.runtime.read("read", this.#array).then((values) => {
+      return this.#backend.runtime.read("read", this.#array, this.dtype).then((words) => {
+        // float16's storage is padded to whole 4-byte words.
+        const values = words.length === this.size ? words : words.slice(0, this.size);
         this.#lastRead = values.length <= SUMMARY_THRESHOLD
           ? { values: values.slice() }
-          : { formatted: formatValues(this.shape, values) };
+          : { formatted: formatValues(this.shape, values, this.dtype) };
         return values;
       });
     } catch (error) {
@@ -187,7 +209,10 @@ export class GpuBackend extends Backend {
     super();
     this.runtime = runtime;
     this.name = name;
-    brandBackend(this, (op, inputs, params, shape) => this.#run(op, inputs, params, shape));
+    brandBackend(
+      this,
+      (op, inputs, params, shape, dtype) => this.#run(op, inputs, params, shape, dtype),
+    );
   }
 
   /** The largest tensor, in elements: what one storage binding of the device holds. */
@@ -201,16 +226,27 @@ export class GpuBackend extends Backend {
   }
 
   /**
-   * Makes a tensor from row-major values, uploaded to the device (inside a function being
-   * compiled by `jit`, a constant of the program whose values are uploaded per call).
+   * Makes a tensor from row-major values, of their own type or `options.dtype`, uploaded
+   * to the device (inside a function being compiled by `jit`, a constant of the program
+   * whose values are uploaded per call).
    */
-  tensor(values: Float32Array | readonly number[], shape?: readonly number[]): Tensor {
-    checkArity("tensor", arguments, 2);
-    const args = checkTensorArgs(values, shape, this.runtime.maxElements);
+  tensor(
+    values: StorageArray | readonly number[] | readonly boolean[],
+    shape?: readonly number[],
+    options?: TensorOptions,
+  ): Tensor {
+    checkArity("tensor", arguments, 3);
+    const args = checkTensorArgs(values, shape, options, this.runtime.maxElements);
+    checkStorable("tensor", this, args.dtype);
     const recorder = recorderFor(this);
     if (recorder) return recorder.constant(args.values, args.shape);
     this.runtime.assertUsable("tensor");
-    return new GpuTensor(this, this.runtime.upload("tensor", args.values), args.shape);
+    return new GpuTensor(
+      this,
+      this.runtime.upload("tensor", args.values),
+      args.shape,
+      args.dtype,
+    );
   }
 
   /**
@@ -222,8 +258,10 @@ export class GpuBackend extends Backend {
     inputs: readonly Tensor[],
     params: P,
     shape: readonly number[],
+    dtype: DType,
   ): GpuTensor {
-    const output = this.runtime.allocate(op.name, shape.reduce((a, b) => a * b, 1));
+    checkStorable(op.name, this, dtype);
+    const output = this.runtime.allocate(op.name, shape.reduce((a, b) => a * b, 1), dtype);
     try {
       encodeOp(
         this.runtime,
@@ -231,13 +269,18 @@ export class GpuBackend extends Backend {
         inputs.map((t) => (t as GpuTensor).array),
         output,
         params,
-        { inputs: inputs.map((t) => t.shape), output: shape },
+        {
+          inputs: inputs.map((t) => t.shape),
+          output: shape,
+          inputTypes: inputs.map((t) => t.dtype),
+          outputType: dtype,
+        },
       );
     } catch (error) {
       this.runtime.release(output);
       throw error;
     }
-    return new GpuTensor(this, output, shape);
+    return new GpuTensor(this, output, shape, dtype);
   }
 
   /** Live tensors, and the buffers and bytes they and the pool hold. */
@@ -379,6 +422,18 @@ export interface GpuOptions {
    * - `"off"`: the rule alone, nothing measured, read or remembered.
    */
   readonly tuning?: MatmulTuningMode;
+}
+
+/**
+ * Refuses float16 on WebGPU for now: its kernels (`enable f16;`, the adapter's
+ * `shader-f16`) are not written yet. The CPU backend stores float16 already.
+ */
+function checkStorable(op: string, backend: GpuBackend, dtype: DType): void {
+  if (dtype === "float16") {
+    throw new TypeError(
+      `${op}: float16 is not supported yet on WebGPU (adapter "${backend.name}"); use float32, or the CPU backend`,
+    );
+  }
 }
 
 /** Checks the shapes given to {@linkcode GpuBackend.tune}. */

@@ -13,7 +13,8 @@
  * Its gradients: the identity for x, a gather for the updates.
  */
 import { encodeScatterAdd } from "../kernels/scatter_add.ts";
-import { call, input, position } from "../kernels/expression.ts";
+import { call, cast, input, position } from "../kernels/expression.ts";
+import { DTYPES } from "../kernels/dtype.ts";
 import {
   broadcastView,
   gatherAlongView,
@@ -21,7 +22,8 @@ import {
   mapTerm,
   reshapeTerm,
 } from "../kernels/term.ts";
-import { checkIndices, MAX_INDEX } from "./_indices.ts";
+import { ALL_TYPES, type DType } from "./dtype.ts";
+import { checkIndexList, checkIndexType, int32Indices } from "./indices.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { activeTape } from "./_tape.ts";
 import {
@@ -63,14 +65,14 @@ function gatheredShape(shape: readonly number[], axis: number, indices: readonly
  */
 function forEachGathered(
   op: string,
-  indices: Float32Array,
+  indices: ArrayLike<number>,
   { axis, along }: IndexParams,
   xShape: readonly number[],
   outShape: readonly number[],
   visit: (from: number, to: number) => void,
 ): void {
   const [outer, n, inner] = around(xShape, axis);
-  const rows = checkIndices(op, indices, n);
+  const rows = checkIndexList(op, "indices", indices, n, { fromEnd: true });
   const count = along ? outShape[axis] : rows.length;
   for (let a = 0, to = 0; a < outer; a++) {
     for (let j = 0; j < count; j++) {
@@ -81,10 +83,13 @@ function forEachGathered(
   }
 }
 
+/** Gathers of x (any type) at int32 indices (`ops/indices.ts`); the result has x's type. */
 const gatherOp: OpDefinition<IndexParams> = {
   name: "gather",
+  takes: ALL_TYPES,
+  returns: ([x]) => x,
   reference([x, indices], params, shapes) {
-    const out = new Float32Array(shapes.output.reduce((a, b) => a * b, 1));
+    const out = new DTYPES[shapes.outputType].array(shapes.output.reduce((a, b) => a * b, 1));
     forEachGathered(
       gatherOpOf(params).name,
       indices,
@@ -117,8 +122,17 @@ function gatherOpOf({ along }: IndexParams): OpDefinition<IndexParams> {
   return along ? takeAlongAxisOp : gatherOp;
 }
 
+/**
+ * The types `scatterAdd` adds: float32, as its kernel (`kernels/scatter_add.ts`) reads
+ * and writes; others are a `TypeError` naming the op.
+ */
+const SCATTERED_TYPES: readonly DType[] = ["float32"];
+
+/** x and updates of `SCATTERED_TYPES`, int32 indices (checked by `scatterAdd`). */
 const scatterAddOp: OpDefinition<IndexParams> = {
   name: "scatterAdd",
+  takes: [...SCATTERED_TYPES, "int32"],
+  returns: ([x]) => x,
   reference([x, indices, updates], params, shapes) {
     // In float64 from x, each update in index order (NumPy's order: the same ±0).
     const sums = Float64Array.from(x);
@@ -164,48 +178,43 @@ function checkAxisOf(op: string, x: Tensor, options: unknown, fallback = 0): num
 }
 
 /**
- * The indices argument checked: a tensor on x's backend as given, or a list's values
- * checked on the host (uploaded only once every argument is checked).
+ * The indices argument checked: a tensor on x's backend of an index type
+ * (`ops/indices.ts`), or a list's values checked on the host (uploaded only once every
+ * argument is checked).
  */
 function checkIndexArgument(
   op: string,
   x: Tensor,
   indices: unknown,
   n: number,
-): Tensor | Float32Array {
-  if (isTensor(indices)) return checkTensors(op, { x, indices })[1];
-  const list = indices as ArrayLike<unknown>;
-  if (
-    list === null || typeof list !== "object" || !Number.isInteger(list.length) ||
-    list.length < 1 || list.length > 2 ** 31
-  ) {
-    throw new TypeError(
-      `${op}: expected indices to be a tensor or a non-empty array of integers, got ${
-        describe(indices)
-      }`,
-    );
-  }
-  return checkIndices(op, list, n);
+): Tensor | Int32Array {
+  if (!isTensor(indices)) return checkIndexList(op, "indices", indices, n, { fromEnd: true });
+  const [, given] = checkTensors(op, { x, indices }, ALL_TYPES);
+  checkIndexType(op, "indices", given);
+  return given;
 }
 
 /** The shape of checked indices: a list's is 1-D. */
-function indexShape(indices: Tensor | Float32Array): readonly number[] {
+function indexShape(indices: Tensor | Int32Array): readonly number[] {
   return isTensor(indices) ? indices.shape : [indices.length];
 }
 
 /**
- * Runs `apply` with the indices as a tensor on x's backend; a list is uploaded and freed
- * afterwards, unless a gradient taken later of one of `differentiable` needs it (then
- * the differentiating scope frees it).
+ * Runs `apply` with the indices as an int32 tensor on x's backend; a list uploaded, or
+ * float32 indices converted, is freed afterwards, unless a gradient taken later of one of
+ * `differentiable` needs it (then the differentiating scope frees it).
  */
 function withIndices(
+  op: string,
   x: Tensor,
-  indices: Tensor | Float32Array,
+  indices: Tensor | Int32Array,
   differentiable: readonly Tensor[],
   apply: (indices: Tensor) => Tensor,
 ): Tensor {
-  if (isTensor(indices)) return apply(indices);
-  const tensor = x.backend.tensor(indices);
+  const tensor = isTensor(indices)
+    ? int32Indices(op, "indices", indices)
+    : x.backend.tensor(indices);
+  if (tensor === indices) return apply(tensor);
   try {
     return apply(tensor);
   } finally {
@@ -244,12 +253,13 @@ export function gather(
 ): Tensor {
   checkArity("gather", arguments, 3);
   const op = "gather";
-  const [input] = checkTensors(op, { x });
+  const [input] = checkTensors(op, { x }, ALL_TYPES);
   const axis = checkAxisOf(op, input, options);
   const checked = checkIndexArgument(op, input, indices, input.shape[axis]);
   const shape = gatheredShape(input.shape, axis, indexShape(checked));
   checkResultSize(op, input.backend, shape);
   return withIndices(
+    op,
     input,
     checked,
     [input],
@@ -286,7 +296,7 @@ export function takeAlongAxis(
 ): Tensor {
   checkArity("takeAlongAxis", arguments, 3);
   const op = "takeAlongAxis";
-  const [input] = checkTensors(op, { x });
+  const [input] = checkTensors(op, { x }, ALL_TYPES);
   const rank = input.shape.length;
   const axis = checkAxisOf(op, input, options, -1);
   const checked = checkIndexArgument(op, input, indices, input.shape[axis]);
@@ -310,7 +320,7 @@ export function takeAlongAxis(
   checkResultSize(op, input.backend, shape);
   const widen = (t: Tensor, to: readonly number[]) =>
     t.shape.every((d, i) => d === to[i]) ? t : broadcastTo(t, to);
-  return withIndices(input, checked, [input], (index) =>
+  return withIndices(op, input, checked, [input], (index) =>
     scope(() =>
       runOp(
         takeAlongAxisOp,
@@ -324,11 +334,14 @@ export function takeAlongAxis(
     ));
 }
 
+/** int32 class ids to float32 rows. */
 const oneHotOp: OpDefinition<{ depth: number }> = {
   name: "oneHot",
+  takes: ["int32"],
+  returns: () => "float32",
   reference([indices], { depth }) {
     const out = new Float32Array(indices.length * depth);
-    checkIndices("oneHot", indices, depth, { fromEnd: false }).forEach((r, j) => {
+    checkIndexList("oneHot", "indices", indices, depth).forEach((r, j) => {
       out[j * depth + r] = 1;
     });
     return out;
@@ -338,7 +351,7 @@ const oneHotOp: OpDefinition<{ depth: number }> = {
     kind: "term",
     build: ([indices]) =>
       mapTerm(
-        call("equal", input(0), input(1)),
+        cast("float32", call("equal", input(0), input(1))),
         [
           broadcastView(reshapeTerm(indices, [...shapes.inputs[0], 1]), shapes.output),
           broadcastView(mapTerm(position(), [], [depth]), shapes.output),
@@ -370,11 +383,17 @@ const oneHotOp: OpDefinition<{ depth: number }> = {
 export function oneHot(indices: Tensor, depth: number): Tensor {
   checkArity("oneHot", arguments, 2);
   const op = "oneHot";
-  const [index] = checkTensors(op, { indices });
-  const classes = checkInteger(op, "depth", depth, { min: 1, max: MAX_INDEX });
-  const shape = [...index.shape, classes];
-  checkResultSize(op, index.backend, shape);
-  return runOp(oneHotOp, [index], { depth: classes }, shape);
+  const [given] = checkTensors(op, { indices }, ALL_TYPES);
+  // The classes are compared with the kernel's float32 position: exact to 2^24.
+  const classes = checkInteger(op, "depth", depth, { min: 1, max: 2 ** 24 });
+  const shape = [...given.shape, classes];
+  checkResultSize(op, given.backend, shape);
+  const index = int32Indices(op, "indices", given);
+  try {
+    return runOp(oneHotOp, [index], { depth: classes }, shape);
+  } finally {
+    if (index !== given) index.dispose();
+  }
 }
 
 /**
@@ -408,7 +427,7 @@ export function scatterAdd(
 ): Tensor {
   checkArity("scatterAdd", arguments, 4);
   const op = "scatterAdd";
-  const [input, values] = checkTensors(op, { x, updates });
+  const [input, values] = checkTensors(op, { x, updates }, SCATTERED_TYPES);
   const axis = checkAxisOf(op, input, options);
   const checked = checkIndexArgument(op, input, indices, input.shape[axis]);
   const shape = gatheredShape(input.shape, axis, indexShape(checked));
@@ -422,6 +441,7 @@ export function scatterAdd(
     );
   }
   return withIndices(
+    op,
     input,
     checked,
     [input, values],

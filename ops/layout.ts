@@ -26,21 +26,22 @@ import {
   checkAxes,
   checkInteger,
   checkNumber,
+  checkOneType,
   checkOptions,
   checkRank,
   checkResultSize,
   checkTensors,
 } from "./_validate.ts";
+import { astype } from "./astype.ts";
 import { broadcastTo } from "./broadcast.ts";
+import { ALL_TYPES, DTYPES } from "./dtype.ts";
+import { checkIndexList, int32Indices } from "./indices.ts";
 import { equal } from "./compare.ts";
 import { iota } from "./creation.ts";
 import { matmul } from "./matmul.ts";
 import { scope } from "./scope.ts";
 import { reshape } from "./shape.ts";
 import { describe, describeShape, formatShape, isTensor, type Tensor } from "./tensor.ts";
-
-/** Indices held in float32 are exact below this. */
-const MAX_INDEX = 2 ** 24;
 
 /**
  * Inputs one concat kernel joins: each is a storage binding (WebGPU guarantees 8 per
@@ -50,12 +51,15 @@ const MAX_INDEX = 2 ** 24;
  */
 const CONCAT_INPUTS = 4;
 
+/** Rows of x (any type) at int32 indices (`ops/indices.ts`); the result has x's type. */
 const takeRowsOp: OpDefinition<void> = {
   name: "takeRows",
+  takes: ALL_TYPES,
+  returns: ([x]) => x,
   reference([x, rows], _params, shapes) {
     const n = shapes.inputs[0][0];
     const rowSize = x.length / n;
-    const out = new Float32Array(rows.length * rowSize);
+    const out = new DTYPES[shapes.outputType].array(rows.length * rowSize);
     rows.forEach((r, i) => {
       if (!Number.isInteger(r) || r < 0 || r >= n) {
         throw new RangeError(
@@ -71,41 +75,11 @@ const takeRowsOp: OpDefinition<void> = {
   vjp(g, [x, rows], _params, needed) {
     if (!needed[0]) return [null, null];
     const n = x.shape[0];
-    const hits = equal(reshape(rows, [rows.size, 1]), iota(x.backend, n));
+    const hits = astype(equal(reshape(rows, [rows.size, 1]), iota(x.backend, n)), g.dtype);
     const flat = matmul(hits, reshape(g, [rows.size, g.size / rows.size]), { transposeA: true });
     return [reshape(flat, x.shape), null];
   },
 };
-
-/**
- * Checks row indices for a tensor of `n` rows: a non-empty array-like of integers in
- * [0, n); returns them as float32 (exact: each below 2²⁴).
- */
-export function checkRows(op: string, rows: unknown, n: number): Float32Array<ArrayBuffer> {
-  const list = rows as ArrayLike<unknown>;
-  if (
-    list === null || typeof list !== "object" || !Number.isInteger(list.length) ||
-    list.length < 1
-  ) {
-    throw new TypeError(`${op}: expected a non-empty array of row indices, got ${describe(rows)}`);
-  }
-  // Before the indices are copied: an array-like may claim any length.
-  if (list.length > 2 ** 31) {
-    throw new RangeError(`${op}: expected at most 2147483648 row indices, got ${list.length}`);
-  }
-  const limit = Math.min(n, MAX_INDEX);
-  return Float32Array.from({ length: list.length }, (_, i) => {
-    const r = list[i];
-    if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r >= limit) {
-      throw new RangeError(
-        `${op}: expected row indices in [0, ${limit}), got ${
-          typeof r === "number" ? r : describe(r)
-        } at position ${i}${n > MAX_INDEX ? " (indices are float32, exact below 2^24)" : ""}`,
-      );
-    }
-    return r;
-  });
-}
 
 /**
  * Rows of a tensor (its leading dimension) at the given indices, in that order: a
@@ -128,18 +102,23 @@ export function checkRows(op: string, rows: unknown, n: number): Float32Array<Ar
 export function takeRows(x: Tensor, rows: ArrayLike<number> | Tensor): Tensor {
   checkArity("takeRows", arguments, 2);
   const op = "takeRows";
-  const [input] = checkTensors(op, { x });
+  const [input] = checkTensors(op, { x }, ALL_TYPES);
   if (input.shape.length < 1) {
     throw new RangeError(`${op}: expected x to have at least one dimension, got a scalar`);
   }
   const [n, ...rest] = input.shape;
   if (isTensor(rows)) {
-    const [, indices] = checkTensors(op, { x, rows });
-    checkRank(op, "rows", indices, 1);
-    checkResultSize(op, input.backend, [indices.size, ...rest]);
-    return runOp(takeRowsOp, [input, indices], undefined, [indices.size, ...rest]);
+    const [, given] = checkTensors(op, { x, rows }, ALL_TYPES);
+    checkRank(op, "rows", given, 1);
+    checkResultSize(op, input.backend, [given.size, ...rest]);
+    const indices = int32Indices(op, "rows", given);
+    try {
+      return runOp(takeRowsOp, [input, indices], undefined, [given.size, ...rest]);
+    } finally {
+      if (indices !== given && !activeTape()?.tracked.has(input)) indices.dispose();
+    }
   }
-  const values = checkRows(op, rows, n);
+  const values = checkIndexList(op, "row indices", rows, n);
   checkResultSize(op, input.backend, [values.length, ...rest]);
   const indices = input.backend.tensor(values);
   try {
@@ -326,9 +305,10 @@ export function pad(
 
 const sliceOp: OpDefinition<{ begin: readonly number[] }> = {
   name: "slice",
+  takes: ALL_TYPES,
   reference([x], { begin }, shapes) {
     const [from, to] = [shapes.inputs[0], shapes.output];
-    const out = new Float32Array(to.reduce((a, b) => a * b, 1));
+    const out = new DTYPES[shapes.outputType].array(to.reduce((a, b) => a * b, 1));
     const coordinate = new Array<number>(to.length).fill(0);
     for (let i = 0; i < out.length; i++) {
       let source = 0;
@@ -365,7 +345,7 @@ const sliceOp: OpDefinition<{ begin: readonly number[] }> = {
 export function slice(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
   checkArity("slice", arguments, 3);
   const op = "slice";
-  const [input] = checkTensors(op, { x });
+  const [input] = checkTensors(op, { x }, ALL_TYPES);
   const rank = input.shape.length;
   for (const [name, list] of [["begin", begin], ["size", size]] as const) {
     if (!Array.isArray(list) || list.length !== rank) {
@@ -389,9 +369,10 @@ export function slice(x: Tensor, begin: readonly number[], size: readonly number
 
 const reverseOp: OpDefinition<{ axes: readonly number[] }> = {
   name: "reverse",
+  takes: ALL_TYPES,
   reference([x], { axes }, shapes) {
     const shape = shapes.output;
-    const out = new Float32Array(x.length);
+    const out = new DTYPES[shapes.outputType].array(x.length);
     const coordinate = new Array<number>(shape.length).fill(0);
     for (let i = 0; i < out.length; i++) {
       let source = 0;
@@ -427,17 +408,18 @@ const reverseOp: OpDefinition<{ axes: readonly number[] }> = {
  */
 export function reverse(x: Tensor, axes?: number | readonly number[]): Tensor {
   checkArity("reverse", arguments, 2);
-  const [input] = checkTensors("reverse", { x });
+  const [input] = checkTensors("reverse", { x }, ALL_TYPES);
   const flipped = checkAxes("reverse", axes, input.shape.length);
   return runOp(reverseOp, [input], { axes: flipped }, input.shape);
 }
 
 const concatOp: OpDefinition<{ axis: number }> = {
   name: "concat",
+  takes: ALL_TYPES,
   reference(inputs, { axis }, shapes) {
     const to = shapes.output;
     const outer = to.slice(0, axis).reduce((a, b) => a * b, 1);
-    const out = new Float32Array(to.reduce((a, b) => a * b, 1));
+    const out = new DTYPES[shapes.outputType].array(to.reduce((a, b) => a * b, 1));
     let offset = 0;
     for (let o = 0; o < outer; o++) {
       for (const x of inputs) {
@@ -501,9 +483,13 @@ export function concat(tensors: readonly Tensor[], options?: { readonly axis?: n
     throw new TypeError(`${op}: expected a non-empty array of tensors, got ${describe(tensors)}`);
   }
   // Array.from, not map: a hole in a sparse array is checked as `undefined`.
-  const inputs = checkTensors(
+  const inputs = checkOneType(
     op,
-    Object.fromEntries(Array.from(tensors, (t, i) => [`tensors[${i}]`, t])),
+    checkTensors(
+      op,
+      Object.fromEntries(Array.from(tensors, (t, i) => [`tensors[${i}]`, t])),
+      ALL_TYPES,
+    ),
   );
   const rank = inputs[0].shape.length;
   if (rank === 0) {

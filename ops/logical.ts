@@ -1,17 +1,19 @@
 /**
  * @file Logical ops and value tests, elementwise with NumPy broadcasting: `logicalAnd`,
  * `logicalOr`, `logicalXor`, `logicalNot` read a float as NumPy's `bool(x)` does — true
- * where nonzero, NaN included — and `isNaN`, `isFinite` test each value; all give float32
- * 0 or 1 (there is no bool dtype yet), exactly. No gradient flows through them.
+ * where nonzero, NaN included; a bool as itself; an integer as nonzero — and `isNaN`,
+ * `isFinite` test each value (an integer is finite); all take every type and give bool,
+ * exactly. No gradient flows through them.
  */
 import { call, type FunctionName, input } from "../kernels/expression.ts";
 import { applyElementwise, piecewiseConstantOp } from "./_elementwise.ts";
 import { checkArity } from "./_validate.ts";
+import { ALL_TYPES } from "./dtype.ts";
 import type { Tensor } from "./tensor.ts";
 
 const [a, b] = [input(0), input(1)];
-const binary = (name: FunctionName) => piecewiseConstantOp(name, call(name, a, b));
-const unary = (name: FunctionName) => piecewiseConstantOp(name, call(name, a));
+const binary = (name: FunctionName) => piecewiseConstantOp(name, call(name, a, b), ALL_TYPES);
+const unary = (name: FunctionName) => piecewiseConstantOp(name, call(name, a), ALL_TYPES);
 
 const logicalAndOp = binary("logicalAnd");
 const logicalOrOp = binary("logicalOr");
@@ -25,13 +27,13 @@ const isFiniteOp = unary("isFinite");
  *
  * @param a A tensor.
  * @param b A tensor whose shape broadcasts with `a`'s.
- * @returns A new tensor of 0s and 1s, of the broadcast shape.
+ * @returns A new bool tensor of the broadcast shape.
  * @example
  * ```ts
  * import { cpu, logicalAnd } from "@deno-gpu/kernels";
  * const ref = cpu();
  * using m = logicalAnd(ref.tensor([0, 2, NaN, 1]), ref.tensor([1, -1, 1, 0]));
- * console.log(await m.read()); // Float32Array [0, 1, 1, 0]
+ * console.log(await m.read()); // Uint8Array [0, 1, 1, 0]
  * ```
  */
 export function logicalAnd(a: Tensor, b: Tensor): Tensor {
@@ -44,13 +46,13 @@ export function logicalAnd(a: Tensor, b: Tensor): Tensor {
  *
  * @param a A tensor.
  * @param b A tensor whose shape broadcasts with `a`'s.
- * @returns A new tensor of 0s and 1s, of the broadcast shape.
+ * @returns A new bool tensor of the broadcast shape.
  * @example
  * ```ts
  * import { cpu, logicalOr } from "@deno-gpu/kernels";
  * const ref = cpu();
  * using m = logicalOr(ref.tensor([0, 0, NaN]), ref.tensor([0, -0.5, 0]));
- * console.log(await m.read()); // Float32Array [0, 1, 1]
+ * console.log(await m.read()); // Uint8Array [0, 1, 1]
  * ```
  */
 export function logicalOr(a: Tensor, b: Tensor): Tensor {
@@ -64,13 +66,13 @@ export function logicalOr(a: Tensor, b: Tensor): Tensor {
  *
  * @param a A tensor.
  * @param b A tensor whose shape broadcasts with `a`'s.
- * @returns A new tensor of 0s and 1s, of the broadcast shape.
+ * @returns A new bool tensor of the broadcast shape.
  * @example
  * ```ts
  * import { cpu, logicalXor } from "@deno-gpu/kernels";
  * const ref = cpu();
  * using m = logicalXor(ref.tensor([0, 3, 3, 0]), ref.tensor([0, 0, 1, 1]));
- * console.log(await m.read()); // Float32Array [0, 1, 0, 1]
+ * console.log(await m.read()); // Uint8Array [0, 1, 0, 1]
  * ```
  */
 export function logicalXor(a: Tensor, b: Tensor): Tensor {
@@ -82,12 +84,12 @@ export function logicalXor(a: Tensor, b: Tensor): Tensor {
  * 1 where `x` is ±0, else 0 (NaN is true, so its negation is 0).
  *
  * @param x A tensor.
- * @returns A new tensor of 0s and 1s, of `x`'s shape.
+ * @returns A new bool tensor of `x`'s shape.
  * @example
  * ```ts
  * import { cpu, logicalNot } from "@deno-gpu/kernels";
  * using m = logicalNot(cpu().tensor([0, -0, 2, NaN]));
- * console.log(await m.read()); // Float32Array [1, 1, 0, 0]
+ * console.log(await m.read()); // Uint8Array [1, 1, 0, 0]
  * ```
  */
 export function logicalNot(x: Tensor): Tensor {
@@ -99,12 +101,12 @@ export function logicalNot(x: Tensor): Tensor {
  * 1 where `x` is NaN, else 0 (tested by its bits on the GPU).
  *
  * @param x A tensor.
- * @returns A new tensor of 0s and 1s, of `x`'s shape.
+ * @returns A new bool tensor of `x`'s shape.
  * @example
  * ```ts
  * import { cpu, isNaN } from "@deno-gpu/kernels";
  * using m = isNaN(cpu().tensor([NaN, Infinity, 1]));
- * console.log(await m.read()); // Float32Array [1, 0, 0]
+ * console.log(await m.read()); // Uint8Array [1, 0, 0]
  * ```
  */
 export function isNaN(x: Tensor): Tensor {
@@ -116,12 +118,12 @@ export function isNaN(x: Tensor): Tensor {
  * 1 where `x` is neither NaN nor ±Inf, else 0.
  *
  * @param x A tensor.
- * @returns A new tensor of 0s and 1s, of `x`'s shape.
+ * @returns A new bool tensor of `x`'s shape.
  * @example
  * ```ts
  * import { cpu, isFinite } from "@deno-gpu/kernels";
  * using m = isFinite(cpu().tensor([NaN, -Infinity, 1e-40, 3]));
- * console.log(await m.read()); // Float32Array [0, 0, 1, 1]
+ * console.log(await m.read()); // Uint8Array [0, 0, 1, 1]
  * ```
  */
 export function isFinite(x: Tensor): Tensor {

@@ -11,9 +11,10 @@
  * `expm1`, `rsqrt`, `sin` and `cos` are written in `kernels/special_math_wgsl.ts` with
  * their accuracy (bounds derived in `tests/_numerics.ts`).
  */
-import { call, input, literal, scalar } from "../kernels/expression.ts";
+import { call, cast, input, literal, scalar } from "../kernels/expression.ts";
 import { applyElementwise, elementwiseOp, unaryOp } from "./_elementwise.ts";
 import { checkArity, checkNumber } from "./_validate.ts";
+import { NUMBER_TYPES } from "./dtype.ts";
 import type { Tensor } from "./tensor.ts";
 
 const x = input(1);
@@ -21,7 +22,12 @@ const x = input(1);
 const absOp = unaryOp(
   "abs",
   call("abs", input(0)),
-  call("sub", call("greater", x, literal(0)), call("less", x, literal(0))),
+  call(
+    "sub",
+    cast("float32", call("greater", x, literal(0))),
+    cast("float32", call("less", x, literal(0))),
+  ),
+  NUMBER_TYPES,
 );
 const expOp = unaryOp("exp", call("exp", input(0)), call("exp", x));
 const logOp = unaryOp("log", call("log", input(0)), call("div", literal(1), x));

@@ -81,7 +81,7 @@ function forEachWindow(
 }
 
 /** The first of `cells` (offset by `base` in `x`) holding their maximum; a NaN, the first one. */
-function firstMaximum(x: Float32Array, base: number, cells: readonly number[]): number {
+function firstMaximum(x: ArrayLike<number>, base: number, cells: readonly number[]): number {
   let at = cells[0];
   for (const cell of cells) {
     const v = x[base + cell], best = x[base + at];

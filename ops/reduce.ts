@@ -9,16 +9,19 @@
  * with the length (every multiplication scales the whole). `any` and `all` are `max` and
  * `min` of the values' truth, a prologue the kernel fuses.
  */
+import type { FloatArray } from "./dtype.ts";
 import { reductionRoundings } from "../kernels/reduce_kernel.ts";
-import { call, input, literal, scalar } from "../kernels/expression.ts";
+import { call, cast, input, literal, scalar } from "../kernels/expression.ts";
 import { encodeForm, type OpForm } from "../kernels/forms.ts";
 import { encodeTreeSum } from "../kernels/reduce.ts";
 import { mapTerm } from "../kernels/term.ts";
 import { applyElementwise, elementwiseOp } from "./_elementwise.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { checkArity, checkAxes, checkOptions, checkTensors } from "./_validate.ts";
+import { ALL_TYPES, type DType, DTYPES, FLOAT_TYPES } from "./dtype.ts";
 import { div, mul } from "./arithmetic.ts";
 import { broadcastTo } from "./broadcast.ts";
+import { astype } from "./astype.ts";
 import { equal, isZero } from "./compare.ts";
 import { scale } from "./math.ts";
 import { reshape } from "./shape.ts";
@@ -56,7 +59,7 @@ function outputOf(shape: readonly number[], axes: readonly number[]): [Int32Arra
 }
 
 /** Float64 sums per output, for the reference. */
-function sums(x: Float32Array, shape: readonly number[], axes: readonly number[]): Float64Array {
+function sums(x: FloatArray, shape: readonly number[], axes: readonly number[]): Float64Array {
   const [to, outputs] = outputOf(shape, axes);
   const out = new Float64Array(outputs);
   x.forEach((v, i) => out[to[i]] += v);
@@ -67,13 +70,23 @@ function sums(x: Float32Array, shape: readonly number[], axes: readonly number[]
 function reduction(
   name: string,
   form: (params: ReduceParams, shape: readonly number[]) => OpForm,
-  reference: (x: Float32Array, shape: readonly number[], params: ReduceParams) => Float32Array,
+  reference: (
+    x: FloatArray,
+    shape: readonly number[],
+    params: ReduceParams,
+  ) => Float32Array | Int32Array | Uint8Array,
   vjp: OpDefinition<ReduceParams>["vjp"],
   treeScale?: (count: number) => number,
 ): OpDefinition<ReduceParams> {
   return {
     name,
-    reference: ([x], params, shapes) => reference(x, shapes.inputs[0], params),
+    // Float types, or for any and all every type: as float32 there, which keeps truth.
+    reference: ([x], params, shapes) =>
+      reference(
+        x instanceof Float32Array || x instanceof Float16Array ? x : Float32Array.from(x),
+        shapes.inputs[0],
+        params,
+      ),
     form: (params, shapes) => form(params, shapes.inputs[0]),
     kernel(runtime, inputs, output, params, shapes) {
       const shape = shapes.inputs[0];
@@ -146,7 +159,7 @@ function extremumOp(
     (g, [x], params) => {
       const kept = keptShape(x.shape, params.axes);
       const extremum = runOp(op, [x], { axes: params.axes, keepDims: true }, kept);
-      const winners = equal(x, extremum);
+      const winners = astype(equal(x, extremum), x.dtype); // a float mask: sums count ties
       const ties = sum(winners, { axis: params.axes, keepDims: true });
       return [mul(winners, div(reshape(g, kept), ties))];
     },
@@ -162,13 +175,19 @@ const minOp = extremumOp("min", Math.min, Infinity);
  * the first value that `beats` every earlier one, or of the first NaN (NumPy).
  */
 function argOp(name: "argmax" | "argmin", beats: (v: number, best: number) => boolean) {
-  return reduction(
+  const op = reduction(
     name,
-    ({ axes }) => ({ kind: "reduce", reducer: name, axes }),
+    // The reducer keeps the position as a float (exact below 2²⁴); stored as int32.
+    ({ axes }) => ({
+      kind: "reduce",
+      reducer: name,
+      axes,
+      epilogue: (result) => mapTerm(cast("int32", input(0)), [result], result.shape),
+    }),
     (x, shape, { axes }) => {
       const [to, outputs] = outputOf(shape, axes);
       const best = new Float32Array(outputs);
-      const index = new Float32Array(outputs).fill(-1);
+      const index = new Int32Array(outputs).fill(-1);
       const seen = new Int32Array(outputs);
       x.forEach((v, i) => {
         const o = to[i], position = seen[o]++;
@@ -179,6 +198,7 @@ function argOp(name: "argmax" | "argmin", beats: (v: number, best: number) => bo
     },
     () => [null],
   );
+  return { ...op, returns: () => "int32" as const };
 }
 
 const argmaxOp = argOp("argmax", (v, best) => v > best);
@@ -227,21 +247,23 @@ const prodOp = reduction(
 );
 
 /**
- * `any` or `all`: the max or min of the values' truth (1 where nonzero, NaN included, as
- * NumPy's `bool(x)`), as float32 0 or 1 until the bool type lands. Not differentiable.
+ * `any` or `all` of any type: the max or min of the values' truth (1 where nonzero, NaN
+ * included, as NumPy's `bool(x)`), reduced as float 0 or 1 and stored as bool. Not
+ * differentiable.
  */
 function truthOp(name: "any" | "all", reducer: "max" | "min", identity: 0 | 1) {
-  return reduction(
+  const op = reduction(
     name,
     ({ axes }) => ({
       kind: "reduce",
       reducer,
       axes,
       prologue: (t) => mapTerm(call("where", input(0), literal(1), literal(0)), [t], t.shape),
+      epilogue: (result) => mapTerm(cast("bool", input(0)), [result], result.shape),
     }),
     (x, shape, { axes }) => {
       const [to, outputs] = outputOf(shape, axes);
-      const out = new Float32Array(outputs).fill(identity);
+      const out = new Uint8Array(outputs).fill(identity);
       x.forEach((v, i) => {
         if ((v !== 0) !== (identity === 1)) out[to[i]] = 1 - identity;
       });
@@ -249,6 +271,7 @@ function truthOp(name: "any" | "all", reducer: "max" | "min", identity: 0 | 1) {
     },
     () => [null],
   );
+  return { ...op, takes: ALL_TYPES, returns: () => "bool" as const };
 }
 
 const anyOp = truthOp("any", "max", 0);
@@ -262,13 +285,17 @@ export interface ReduceOptions {
   readonly keepDims?: boolean;
 }
 
-/** Validates a reduction's input and options; returns the input, params and output shape. */
+/**
+ * Validates a reduction's input (of the types `takes`: the float types unless given) and
+ * options; returns the input, params and output shape.
+ */
 function reduceArgs(
   op: string,
   x: unknown,
   options: unknown,
+  takes: readonly DType[] = FLOAT_TYPES,
 ): [Tensor, ReduceParams, number[]] {
-  const [input] = checkTensors(op, { x });
+  const [input] = checkTensors(op, { x }, takes);
   const o = checkOptions(op, options, false, ["axis", "keepDims"]);
   const axes = checkAxes(op, o.axis, input.shape.length);
   if (o.keepDims !== undefined && typeof o.keepDims !== "boolean") {
@@ -304,7 +331,8 @@ export function sum(x: Tensor, options?: ReduceOptions): Tensor {
 
 /**
  * The mean over `axis` (all axes by default): the sum times the float32 reciprocal of
- * the count.
+ * the count. Of int32, uint32 or bool values, the mean of their float32 values (as
+ * JAX's: float32).
  *
  * @param x A tensor.
  * @param options `axis` and `keepDims`, as for {@linkcode sum}.
@@ -318,8 +346,10 @@ export function sum(x: Tensor, options?: ReduceOptions): Tensor {
  */
 export function mean(x: Tensor, options?: ReduceOptions): Tensor {
   checkArity("mean", arguments, 2);
-  const [input, params, shape] = reduceArgs("mean", x, options);
-  return runOp(meanOp, [input], params, shape);
+  const [input, params, shape] = reduceArgs("mean", x, options, ALL_TYPES);
+  if (DTYPES[input.dtype].float) return runOp(meanOp, [input], params, shape);
+  using values = astype(input, "float32");
+  return runOp(meanOp, [values], params, shape);
 }
 
 /**
@@ -344,7 +374,7 @@ export function max(x: Tensor, options?: ReduceOptions): Tensor {
 
 /**
  * The index of the maximum along one axis (the first on ties, the first NaN if any), as
- * a float32 whole number. Not differentiable.
+ * int32. Not differentiable.
  *
  * @param x A tensor.
  * @param options `axis` (one integer; negative counts from the end) and `keepDims`.
@@ -353,7 +383,7 @@ export function max(x: Tensor, options?: ReduceOptions): Tensor {
  * ```ts
  * import { argmax, cpu } from "@deno-gpu/kernels";
  * using i = argmax(cpu().tensor([1, 5, 3, 9, 4, 9], [2, 3]), { axis: 1 });
- * console.log(await i.read()); // Float32Array [1, 0]
+ * console.log(await i.read()); // Int32Array [1, 0]
  * ```
  */
 export function argmax(
@@ -386,7 +416,7 @@ export function min(x: Tensor, options?: ReduceOptions): Tensor {
 
 /**
  * The index of the minimum along one axis (the first on ties, the first NaN if any), as
- * a float32 whole number. Not differentiable.
+ * int32. Not differentiable.
  *
  * @param x A tensor.
  * @param options `axis` (one integer; negative counts from the end) and `keepDims`.
@@ -395,7 +425,7 @@ export function min(x: Tensor, options?: ReduceOptions): Tensor {
  * ```ts
  * import { argmin, cpu } from "@deno-gpu/kernels";
  * using i = argmin(cpu().tensor([4, 1, 3, 2, 7, 2], [2, 3]), { axis: 1 });
- * console.log(await i.read()); // Float32Array [1, 0]
+ * console.log(await i.read()); // Int32Array [1, 0]
  * ```
  */
 export function argmin(
@@ -446,40 +476,40 @@ export function prod(x: Tensor, options?: ReduceOptions): Tensor {
 
 /**
  * Whether any value over `axis` (all axes by default) is nonzero — NaN counts, as in
- * NumPy — as float32 1 or 0. Not differentiable.
+ * NumPy — as bool, for any element type. Not differentiable.
  *
  * @param x A tensor.
  * @param options `axis` and `keepDims`, as for {@linkcode sum}.
- * @returns A new tensor of 0s and 1s without the reduced axes (or with them as 1s).
+ * @returns A new bool tensor without the reduced axes (or with them as 1s).
  * @example
  * ```ts
  * import { any, cpu } from "@deno-gpu/kernels";
  * using a = any(cpu().tensor([0, 0, 0, -2], [2, 2]), { axis: 1 });
- * console.log(await a.read()); // Float32Array [0, 1]
+ * console.log(await a.read()); // Uint8Array [0, 1]
  * ```
  */
 export function any(x: Tensor, options?: ReduceOptions): Tensor {
   checkArity("any", arguments, 2);
-  const [input, params, shape] = reduceArgs("any", x, options);
+  const [input, params, shape] = reduceArgs("any", x, options, ALL_TYPES);
   return runOp(anyOp, [input], params, shape);
 }
 
 /**
  * Whether every value over `axis` (all axes by default) is nonzero — NaN counts, as in
- * NumPy — as float32 1 or 0. Not differentiable.
+ * NumPy — as bool, for any element type. Not differentiable.
  *
  * @param x A tensor.
  * @param options `axis` and `keepDims`, as for {@linkcode sum}.
- * @returns A new tensor of 0s and 1s without the reduced axes (or with them as 1s).
+ * @returns A new bool tensor without the reduced axes (or with them as 1s).
  * @example
  * ```ts
  * import { all, cpu } from "@deno-gpu/kernels";
  * using a = all(cpu().tensor([1, NaN, 0, 3], [2, 2]), { axis: 1 });
- * console.log(await a.read()); // Float32Array [1, 0]
+ * console.log(await a.read()); // Uint8Array [1, 0]
  * ```
  */
 export function all(x: Tensor, options?: ReduceOptions): Tensor {
   checkArity("all", arguments, 2);
-  const [input, params, shape] = reduceArgs("all", x, options);
+  const [input, params, shape] = reduceArgs("all", x, options, ALL_TYPES);
   return runOp(allOp, [input], params, shape);
 }

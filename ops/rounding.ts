@@ -7,12 +7,14 @@
 import { call, input } from "../kernels/expression.ts";
 import { applyElementwise, piecewiseConstantOp } from "./_elementwise.ts";
 import { checkArity } from "./_validate.ts";
+import { NUMBER_TYPES } from "./dtype.ts";
 import type { Tensor } from "./tensor.ts";
 
-const floorOp = piecewiseConstantOp("floor", call("floor", input(0)));
-const ceilOp = piecewiseConstantOp("ceil", call("ceil", input(0)));
-const roundOp = piecewiseConstantOp("round", call("round", input(0)));
-const signOp = piecewiseConstantOp("sign", call("sign", input(0)));
+// On int32 and uint32 the value itself (sign: −1, 0 or 1), as NumPy's.
+const floorOp = piecewiseConstantOp("floor", call("floor", input(0)), NUMBER_TYPES);
+const ceilOp = piecewiseConstantOp("ceil", call("ceil", input(0)), NUMBER_TYPES);
+const roundOp = piecewiseConstantOp("round", call("round", input(0)), NUMBER_TYPES);
+const signOp = piecewiseConstantOp("sign", call("sign", input(0)), NUMBER_TYPES);
 
 /**
  * Elementwise largest whole number ≤ x (exact; floor(−0.5) is −1, floor(−0) is −0).

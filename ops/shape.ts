@@ -7,11 +7,13 @@
 import { reshapeTerm, transposeView } from "../kernels/term.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { checkArity, checkAxes, checkInteger, checkTensors } from "./_validate.ts";
+import { ALL_TYPES, DTYPES } from "./dtype.ts";
 import { checkShape } from "./broadcast.ts";
 import { describe, describeShape, formatShape, type Tensor } from "./tensor.ts";
 
 const reshapeOp: OpDefinition<void> = {
   name: "reshape",
+  takes: ALL_TYPES,
   reference: ([x]) => x.slice(),
   form: (_params, shapes) => ({ kind: "term", build: ([x]) => reshapeTerm(x, shapes.output) }),
   vjp: (g, [x]) => [reshape(g, x.shape)],
@@ -34,7 +36,7 @@ const reshapeOp: OpDefinition<void> = {
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   checkArity("reshape", arguments, 2);
   const op = "reshape";
-  const [input] = checkTensors(op, { x });
+  const [input] = checkTensors(op, { x }, ALL_TYPES);
   if (!Array.isArray(shape)) {
     throw new TypeError(`${op}: expected shape as an array of integers, got ${describe(shape)}`);
   }
@@ -60,11 +62,12 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 const transposeOp: OpDefinition<{ perm: readonly number[] }> = {
   name: "transpose",
+  takes: ALL_TYPES,
   reference([x], { perm }, shapes) {
     const from = shapes.inputs[0];
     const strides = from.map((_, d) => from.slice(d + 1).reduce((a, b) => a * b, 1));
     const to = shapes.output;
-    const out = new Float32Array(x.length);
+    const out = new DTYPES[shapes.outputType].array(x.length);
     const coordinate = new Array<number>(to.length).fill(0);
     for (let i = 0; i < out.length; i++) {
       let source = 0;
@@ -99,7 +102,7 @@ const transposeOp: OpDefinition<{ perm: readonly number[] }> = {
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   checkArity("transpose", arguments, 2);
   const op = "transpose";
-  const [input] = checkTensors(op, { x });
+  const [input] = checkTensors(op, { x }, ALL_TYPES);
   const rank = input.shape.length;
   const order = perm === undefined ? input.shape.map((_, d) => rank - 1 - d) : perm;
   const valid = Array.isArray(order) && order.length === rank &&
@@ -138,7 +141,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
 export function expandDims(x: Tensor, axis: number): Tensor {
   checkArity("expandDims", arguments, 2);
   const op = "expandDims";
-  const [input] = checkTensors(op, { x });
+  const [input] = checkTensors(op, { x }, ALL_TYPES);
   const rank = input.shape.length;
   const a = checkInteger(op, "axis", axis, { min: -rank - 1, max: rank });
   const at = a < 0 ? a + rank + 1 : a;
@@ -164,7 +167,7 @@ export function expandDims(x: Tensor, axis: number): Tensor {
 export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
   checkArity("squeeze", arguments, 2);
   const op = "squeeze";
-  const [input] = checkTensors(op, { x });
+  const [input] = checkTensors(op, { x }, ALL_TYPES);
   const axes = axis === undefined
     ? input.shape.flatMap((d, i) => (d === 1 ? [i] : []))
     : checkAxes(op, axis, input.shape.length);

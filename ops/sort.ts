@@ -9,8 +9,9 @@
  * where each value came from (a permutation by the argsort); `argsort`'s indices carry no
  * gradient, as JAX's integer indices do not.
  */
-import { encodePermute, encodeSort, type SortOutput } from "../kernels/sort.ts";
-import { indexValue, MAX_INDEXED } from "../kernels/index_values.ts";
+import { encodePermute, encodeSort, MAX_SORTED, type SortOutput } from "../kernels/sort.ts";
+import { indexValue } from "../kernels/index_values.ts";
+import type { DType } from "./dtype.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import {
   checkArity,
@@ -23,6 +24,12 @@ import {
 import { slice } from "./layout.ts";
 import { linesOf } from "./scan.ts";
 import { describe, formatShape, type Tensor } from "./tensor.ts";
+
+/**
+ * The types the sorts take: float32, whose bits the kernels turn into ordered keys
+ * (`kernels/sort.ts`); other types are a `TypeError` naming the op.
+ */
+const SORTED_TYPES: readonly DType[] = ["float32"];
 
 /** The sorted axis (non-negative) and the order. */
 interface SortOpParams {
@@ -42,7 +49,7 @@ export interface SortOptions {
 export interface TopK {
   /** The k largest values along the last axis, largest first (NaN first). */
   readonly values: Tensor;
-  /** Their positions along the last axis (float32 whole numbers). */
+  /** Their positions along the last axis (int32). */
   readonly indices: Tensor;
 }
 
@@ -64,13 +71,13 @@ function compareFor(descending: boolean): (a: number, b: number) => number {
  * `Array.prototype.sort` is stable), then each place's value or position.
  */
 function sortReference(
-  x: Float32Array,
+  x: ArrayLike<number>,
   shape: readonly number[],
   { axis, descending }: SortOpParams,
   output: SortOutput,
-): Float32Array {
+): Float32Array | Int32Array {
   const { n, inner, lines } = linesOf(shape, axis);
-  const out = new Float32Array(x.length);
+  const out = output === "values" ? new Float32Array(x.length) : new Int32Array(x.length);
   const compare = compareFor(descending);
   for (let line = 0; line < lines; line++) {
     const at = (k: number) => Math.floor(line / inner) * n * inner + (line % inner) + k * inner;
@@ -92,6 +99,8 @@ function sortOp(
   const name = output === "values" ? "sort" : "argsort";
   return {
     name,
+    takes: SORTED_TYPES,
+    returns: () => (output === "values" ? "float32" : "int32"),
     reference: ([x], params, shapes) => sortReference(x, shapes.inputs[0], params, output),
     kernel(runtime, [x], out, params, shapes) {
       const lines = linesOf(shapes.inputs[0], params.axis);
@@ -114,6 +123,8 @@ interface PermuteParams {
  */
 const permuteOp: OpDefinition<PermuteParams> = {
   name: "sort",
+  takes: ["float32", "int32"],
+  returns: () => "float32",
   reference([v, indices], { axis, scatter }, shapes) {
     const { n, inner } = linesOf(shapes.inputs[0], axis);
     const out = new Float32Array(v.length);
@@ -145,7 +156,7 @@ const sortValuesOp: OpDefinition<SortOpParams> = sortOp("values", (g, [x], param
 
 /** Validates a sort's input and options. */
 function sortArgs(op: string, x: unknown, options: unknown): [Tensor, SortOpParams] {
-  const [input] = checkTensors(op, { x });
+  const [input] = checkTensors(op, { x }, SORTED_TYPES);
   const o = checkOptions(op, options, false, ["axis", "descending"]);
   if (o.axis !== undefined && typeof o.axis !== "number") {
     throw new TypeError(`${op}: expected axis to be an integer, got ${describe(o.axis)}`);
@@ -155,11 +166,11 @@ function sortArgs(op: string, x: unknown, options: unknown): [Tensor, SortOpPara
   return [input, { axis, descending: checkFlag(op, "descending", o.descending) }];
 }
 
-/** Checks that an axis' positions are exact as indices (at most 2²⁴). */
+/** Checks that an axis is short enough for the sort kernels (at most 2²⁴ values). */
 function checkLength(op: string, x: Tensor, axis: number): void {
-  if (x.shape[axis] > MAX_INDEXED) {
+  if (x.shape[axis] > MAX_SORTED) {
     throw new RangeError(
-      `${op}: expected an axis of at most 2^24 values (float32 indices are exact to 2^24), got ${
+      `${op}: expected an axis of at most 2^24 values (the radix sort's places are counted exactly to 2^24), got ${
         formatShape(x.shape)
       } along axis ${axis}`,
     );
@@ -194,8 +205,7 @@ export function sort(x: Tensor, options?: SortOptions): Tensor {
 /**
  * The positions that sort `x` along `axis`: NumPy's `argsort(kind="stable")` (ties in
  * their order, NaN last), or with `descending` JAX's `argsort(descending=True)` (largest
- * first, NaN first, ties still in their order). The indices are float32 whole numbers, as
- * `argmax`'s; no gradient flows through them (JAX's indices are integers).
+ * first, NaN first, ties still in their order). The indices are int32, as `argmax`'s; no gradient flows through them (JAX's indices are integers).
  *
  * @param x A tensor of at least one dimension, at most 2²⁴ values along `axis`.
  * @param options `axis` (default −1; negative counts from the end), `descending`.
@@ -205,8 +215,8 @@ export function sort(x: Tensor, options?: SortOptions): Tensor {
  * import { argsort, cpu } from "@deno-gpu/kernels";
  * using i = argsort(cpu().tensor([3, NaN, -1, 3]));
  * using j = argsort(cpu().tensor([3, NaN, -1, 3]), { descending: true });
- * console.log(await i.read()); // Float32Array [2, 0, 3, 1]
- * console.log(await j.read()); // Float32Array [1, 0, 3, 2]
+ * console.log(await i.read()); // Int32Array [2, 0, 3, 1]
+ * console.log(await j.read()); // Int32Array [1, 0, 3, 2]
  * ```
  */
 export function argsort(x: Tensor, options?: SortOptions): Tensor {
@@ -230,7 +240,7 @@ export function argsort(x: Tensor, options?: SortOptions): Tensor {
  * import { cpu, topK } from "@deno-gpu/kernels";
  * const { values, indices } = topK(cpu().tensor([1, 9, 4, 9, 2, 7], [2, 3]), 2);
  * console.log(await values.read()); // Float32Array [9, 4, 9, 7]
- * console.log(await indices.read()); // Float32Array [1, 2, 0, 2]
+ * console.log(await indices.read()); // Int32Array [1, 2, 0, 2]
  * values.dispose();
  * indices.dispose();
  * ```
@@ -238,7 +248,7 @@ export function argsort(x: Tensor, options?: SortOptions): Tensor {
 export function topK(x: Tensor, k: number): TopK {
   checkArity("topK", arguments, 2);
   const op = "topK";
-  const [input] = checkTensors(op, { x });
+  const [input] = checkTensors(op, { x }, SORTED_TYPES);
   const [axis] = checkAxes(op, -1, input.shape.length);
   checkLength(op, input, axis);
   const n = input.shape[axis];

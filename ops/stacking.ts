@@ -12,10 +12,12 @@ import { type OpDefinition, runOp } from "./_op.ts";
 import {
   checkArity,
   checkInteger,
+  checkOneType,
   checkOptions,
   checkResultSize,
   checkTensors,
 } from "./_validate.ts";
+import { ALL_TYPES, DTYPES } from "./dtype.ts";
 import { sumToShape } from "./broadcast.ts";
 import { concat } from "./layout.ts";
 import { scope } from "./scope.ts";
@@ -44,9 +46,13 @@ export function stack(tensors: readonly Tensor[], options?: { readonly axis?: nu
     throw new TypeError(`${op}: expected a non-empty array of tensors, got ${describe(tensors)}`);
   }
   // Array.from, not map: a hole in a sparse array is checked as `undefined`.
-  const inputs = checkTensors(
+  const inputs = checkOneType(
     op,
-    Object.fromEntries(Array.from(tensors, (t, i) => [`tensors[${i}]`, t])),
+    checkTensors(
+      op,
+      Object.fromEntries(Array.from(tensors, (t, i) => [`tensors[${i}]`, t])),
+      ALL_TYPES,
+    ),
   );
   const shape = inputs[0].shape;
   const rank = shape.length;
@@ -76,11 +82,12 @@ interface TileParams {
 
 const tileOp: OpDefinition<TileParams> = {
   name: "tile",
+  takes: ALL_TYPES,
   reference([x], { spaced }, shapes) {
     // x's dimensions, with the leading 1s that reps longer than its rank add.
     const from = spaced.filter((_, i) => i % 2 === 1);
     const to = shapes.output;
-    const out = new Float32Array(to.reduce((a, b) => a * b, 1));
+    const out = new DTYPES[shapes.outputType].array(to.reduce((a, b) => a * b, 1));
     const coordinate = new Array<number>(to.length).fill(0);
     for (let i = 0; i < out.length; i++) {
       let source = 0;
@@ -118,7 +125,7 @@ const tileOp: OpDefinition<TileParams> = {
 export function tile(x: Tensor, reps: number | readonly number[]): Tensor {
   checkArity("tile", arguments, 2);
   const op = "tile";
-  const [input] = checkTensors(op, { x });
+  const [input] = checkTensors(op, { x }, ALL_TYPES);
   const list = typeof reps === "number" ? [reps] : reps;
   if (!Array.isArray(list)) {
     throw new TypeError(

@@ -2,16 +2,19 @@
  * @file The tensor type every op is written against, and the brands that tell the
  * library's tensors and backends from look-alikes.
  *
- * A tensor is an immutable, row-major float32 array with a shape, owned by one
- * backend. Its storage (a `Float32Array` on the CPU reference, a pooled GPU buffer on
- * WebGPU) lives in the backend's own subclass; ops reach it only through
+ * A tensor is an immutable, row-major array with a shape and an element type
+ * (`dtype`, float32 by default: `ops/dtype.ts`), owned by one backend. Its storage (the
+ * type's typed array on the CPU reference, a pooled GPU buffer on WebGPU) lives in the
+ * backend's own subclass; ops reach it only through
  * {@linkcode runOp}, which hands each application to the backend's own runner
  * ({@linkcode runOn}), so one op definition serves both backends. This file sits at the
  * bottom of `ops/`: validation asks it whether a value is a tensor a backend made, or a
  * backend, without importing the backends (which import the ops above it).
  */
-import { checkArity, describeValue } from "../kernels/_checks.ts";
+import { checkArity, checkOptions, describeValue } from "../kernels/_checks.ts";
+import { castNumber } from "../kernels/expression.ts";
 import { formatTensor, type ShownValues } from "./_format.ts";
+import { checkDType, type DType, dtypeOfValues, DTYPES, type StorageArray } from "./dtype.ts";
 import { trackInScope } from "./scope.ts";
 import type { OpDefinition } from "./_op.ts";
 import type { Backend } from "./backend.ts";
@@ -32,7 +35,7 @@ let originOf: (t: Tensor) => TensorOrigin | null;
 let setOrigin: (t: Tensor, origin: TensorOrigin) => void;
 
 /**
- * An immutable row-major float32 array owned by one backend.
+ * An immutable row-major array of one element type, owned by one backend.
  *
  * @example
  * ```ts
@@ -48,6 +51,8 @@ export abstract class Tensor {
   readonly shape: readonly number[];
   /** The element count: the product of the dimensions. */
   readonly size: number;
+  /** The element type: `"float32"` unless the tensor was made or cast otherwise. */
+  readonly dtype: DType;
   #disposed = false;
   #shownValues: () => ShownValues = () => ({ missing: "values not available" });
   #origin: TensorOrigin | null = null;
@@ -60,9 +65,10 @@ export abstract class Tensor {
   }
 
   /** Records the tensor in the running {@linkcode scope}, if any. */
-  protected constructor(shape: readonly number[]) {
+  protected constructor(shape: readonly number[], dtype: DType) {
     this.size = storageSize(shape);
     this.shape = Object.freeze([...shape]);
+    this.dtype = dtype;
     trackInScope(this);
   }
 
@@ -77,9 +83,11 @@ export abstract class Tensor {
   /**
    * Copies the values out, row-major.
    *
-   * @returns A new `Float32Array` of {@linkcode Tensor.size} values.
+   * @returns A new array of {@linkcode Tensor.size} values of the tensor's type:
+   * `Float32Array`, `Float16Array`, `Int32Array`, `Uint32Array`, or for bool a
+   * `Uint8Array` of 0 and 1.
    */
-  abstract read(): Promise<Float32Array>;
+  abstract read(): Promise<StorageArray>;
 
   /** Frees the storage. Disposing twice does nothing; using a disposed tensor throws. */
   dispose(): void {
@@ -98,7 +106,8 @@ export abstract class Tensor {
   protected abstract free(): void;
 
   /**
-   * The shape, the backend and the values where they are on the host: always on the CPU
+   * The shape, the element type (unless float32), the backend and the values where they
+   * are on the host: always on the CPU
    * backend, after a `read()` on WebGPU (tensors are immutable, so the last read's
    * values stay true). Past 1,000 elements, the first and last three along each axis.
    *
@@ -113,7 +122,7 @@ export abstract class Tensor {
   toString(): string {
     checkArity("toString", arguments, 0);
     const shown = this.disposed ? { missing: "disposed" } : this.#shownValues();
-    return formatTensor(this.shape, this.backend.kind, shown);
+    return formatTensor(this.shape, this.dtype, this.backend.kind, shown);
   }
 
   /** What `console.log` and `Deno.inspect` print: {@linkcode Tensor.toString}. */
@@ -153,14 +162,15 @@ export function tensorOrigin(t: Tensor): TensorOrigin | null {
 
 /**
  * How a backend runs one op application on its own tensors (validated by the caller),
- * returning a new tensor of `shape`: the CPU reference computes the values, WebGPU
- * allocates the result and encodes the kernel.
+ * returning a new tensor of `shape` and element type `dtype`: the CPU reference computes
+ * the values, WebGPU allocates the result and encodes the kernel.
  */
 export type OpRunner = <P>(
   op: OpDefinition<P>,
   inputs: readonly Tensor[],
   params: P,
   shape: readonly number[],
+  dtype: DType,
 ) => Tensor;
 
 /**
@@ -187,6 +197,7 @@ export function runOn<P>(
   inputs: readonly Tensor[],
   params: P,
   shape: readonly number[],
+  dtype: DType,
 ): Tensor {
   const run = runners.get(backend);
   if (!run) {
@@ -194,7 +205,7 @@ export function runOn<P>(
       `${op.name}: expected a backend from cpu() or gpu(), got ${describe(backend)}`,
     );
   }
-  return run(op, inputs, params, shape);
+  return run(op, inputs, params, shape, dtype);
 }
 
 /**
@@ -240,20 +251,27 @@ export function formatShape(shape: readonly number[]): string {
 }
 
 /**
- * Checks a shape and value count given to `tensor()`: dimensions are positive
- * integers (zero-size dimensions are refused) and their product is the value count.
+ * Checks what is given to `tensor()`: the values (a typed array of a tensor type, or an
+ * array of numbers or of booleans), the shape (positive integers whose product is the
+ * value count; zero-size tensors are refused) and the options (`dtype`, to which the
+ * values are converted as {@linkcode castValues} does; by default the values' own type).
  */
 export function checkTensorArgs(
   values: unknown,
   shape: unknown,
+  options: unknown,
   maxElements: number,
-): { values: Float32Array<ArrayBuffer>; shape: readonly number[] } {
-  if (!(values instanceof Float32Array) && !Array.isArray(values)) {
+): { values: StorageArray; shape: readonly number[]; dtype: DType } {
+  const given = dtypeOfValues(values);
+  if (given === null) {
     throw new TypeError(
-      `tensor: expected values as a Float32Array or an array of numbers, got ${describe(values)}`,
+      `tensor: expected values as a typed array (Float32Array, Float16Array, Int32Array, Uint32Array, Uint8Array) or an array of numbers or booleans, got ${
+        describe(values)
+      }`,
     );
   }
-  const dims = shape === undefined ? [values.length] : shape;
+  const list = values as ArrayLike<unknown>;
+  const dims = shape === undefined ? [list.length] : shape;
   if (!Array.isArray(dims)) {
     throw new TypeError(`tensor: expected shape as an array of integers, got ${describe(shape)}`);
   }
@@ -272,22 +290,63 @@ export function checkTensorArgs(
       `tensor: expected at most ${maxElements} elements (the backend's largest buffer), got ${size}`,
     );
   }
-  if (size !== values.length) {
+  if (size !== list.length) {
     throw new RangeError(
-      `tensor: expected ${size} values for shape ${formatShape(dims)}, got ${values.length}`,
+      `tensor: expected ${size} values for shape ${formatShape(dims)}, got ${list.length}`,
     );
   }
   if (Array.isArray(values)) {
+    const kind = given === "bool" ? "boolean" : "number";
     // An index loop, not `some`, so that holes in a sparse array are caught too.
     for (let i = 0; i < values.length; i++) {
-      if (typeof values[i] !== "number") {
+      const v = values[i];
+      if (given === "bool" ? typeof v !== "boolean" : typeof v !== "number") {
         throw new TypeError(
-          `tensor: expected every value to be a number, got ${describe(values[i])} at index ${i}`,
+          `tensor: expected every value to be a ${kind}, got ${describe(values[i])} at index ${i}`,
         );
       }
     }
   }
-  return { values: Float32Array.from(values), shape: dims };
+  const { dtype: named } = checkOptions("tensor", options, false, ["dtype"]);
+  const dtype = named === undefined ? given : checkDType("tensor", named);
+  return {
+    values: castValues(list as ArrayLike<number | boolean>, given, dtype),
+    shape: dims,
+    dtype,
+  };
+}
+
+/**
+ * A new array of `to` holding `values` (copied) of type `from`, converted as `astype`
+ * converts (`castNumber` of `kernels/expression.ts`).
+ */
+export function castValues(
+  values: ArrayLike<number | boolean>,
+  from: DType,
+  to: DType,
+): StorageArray {
+  // Of the type already: a byte copy, which keeps a NaN's payload (a number may not); a
+  // Uint8Array given as bool may hold other values than 0 and 1.
+  if (values instanceof DTYPES[to].array && to !== "bool") return values.slice();
+  const out = new DTYPES[to].array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = castNumber(Number(values[i]), from, to);
+  return out;
+}
+
+/**
+ * Options of `tensor()`.
+ *
+ * @example
+ * ```ts
+ * import { cpu, type TensorOptions } from "@deno-gpu/kernels";
+ * const options: TensorOptions = { dtype: "int32" };
+ * using t = cpu().tensor([1, 2, 3], [3], options);
+ * console.log(t.dtype, await t.read()); // "int32" Int32Array [1, 2, 3]
+ * ```
+ */
+export interface TensorOptions {
+  /** The element type; by default the values' own (float32 for an array of numbers). */
+  readonly dtype?: DType;
 }
 
 /** A short description of a value's type for error messages; a tensor's gives its shape. */

@@ -31,7 +31,7 @@ function sameValue(a: number, b: number): boolean {
  * WGSL lets a GPU do), an element may instead be exactly `flushed[i]`.
  */
 export function assertWithin(
-  actual: Float32Array,
+  actual: ArrayLike<number>,
   expected: ArrayLike<number>,
   bound: (i: number) => number,
   what: string,

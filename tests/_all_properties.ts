@@ -58,6 +58,7 @@ import { poolGradProperty, poolProperty } from "./_properties_pool.ts";
 import { batchNormProperty, layerNormProperty } from "./_properties_norm.ts";
 import { batchedMatmulProperty } from "./_properties_batched.ts";
 import { einsumProperty } from "./_properties_einsum.ts";
+import { astypeProperty, fullTypesProperty, integerOpsProperty } from "./_properties_types.ts";
 
 /** Every shared property, each op's and jit's at each granularity, in a fixed order. */
 export const PROPERTIES: readonly OpProperty<unknown>[] = [
@@ -108,6 +109,9 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   poolGradProperty,
   batchNormProperty,
   layerNormProperty,
+  astypeProperty,
+  fullTypesProperty,
+  integerOpsProperty,
   COMPOSITION_PROPERTIES.auto,
   COMPOSITION_PROPERTIES.fused,
   COMPOSITION_PROPERTIES.ops,

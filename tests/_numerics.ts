@@ -10,6 +10,7 @@ import type fc from "fast-check";
 import { assertWithin, isFlushedValue } from "../testing/compare.ts";
 import { flushSubnormal, specialKind } from "../testing/values.ts";
 import { expUlps, gamma, MIN_NORMAL, U, ulp } from "../testing/bounds.ts";
+import type { Tensor } from "../mod.ts";
 
 export { assertWithin, isFlushedValue } from "../testing/compare.ts";
 export {
@@ -196,18 +197,27 @@ export function geluBound(x: number, r: number, backend: Adapter): number {
   return Math.abs(x) * s + U * (Math.abs(r) + Math.abs(x) * s) + MIN_NORMAL;
 }
 
-/** Asserts two float32 arrays are bit-identical, except that any NaN matches any NaN. */
-export function assertBitwise(actual: Float32Array, expected: Float32Array, what: string): void {
-  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
-  const b = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
-  if (a.length !== b.length) {
-    throw new Error(`${what}: expected ${b.length} values, got ${a.length}`);
+/**
+ * Asserts two arrays of float32 values are bit-identical, except that any NaN matches
+ * any NaN: `Object.is` tells every float32 bit pattern but NaN's apart (−0 from +0).
+ */
+export function assertBitwise(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  what: string,
+): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${what}: expected ${expected.length} values, got ${actual.length}`);
   }
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i] && !(Number.isNaN(actual[i]) && Number.isNaN(expected[i]))) {
+  for (let i = 0; i < actual.length; i++) {
+    if (!Object.is(actual[i], expected[i]) && !bothNaN(actual[i], expected[i])) {
       throw new Error(`${what}: element ${i} is ${actual[i]}, expected exactly ${expected[i]}`);
     }
   }
+}
+
+function bothNaN(a: number, b: number): boolean {
+  return Number.isNaN(a) && Number.isNaN(b);
 }
 
 /**
@@ -217,9 +227,9 @@ export function assertBitwise(actual: Float32Array, expected: Float32Array, what
  * WGSL allows both. A NaN matches any NaN (its payload is not specified).
  */
 export function assertBitwiseOrFlushed(
-  actual: Float32Array,
-  expected: Float32Array,
-  flushed: Float32Array,
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  flushed: ArrayLike<number>,
   what: string,
 ): void {
   if (actual.length !== expected.length || flushed.length !== expected.length) {
@@ -228,10 +238,9 @@ export function assertBitwiseOrFlushed(
         `(and ${flushed.length} flushed)`,
     );
   }
-  const bits = (a: Float32Array, i: number) => new Uint32Array(a.buffer, a.byteOffset, a.length)[i];
   for (let i = 0; i < expected.length; i++) {
-    const nan = Number.isNaN(actual[i]) && Number.isNaN(expected[i]);
-    if (!nan && bits(actual, i) !== bits(expected, i) && !isFlushedValue(actual[i], flushed[i])) {
+    const same = Object.is(actual[i], expected[i]) || bothNaN(actual[i], expected[i]);
+    if (!same && !isFlushedValue(actual[i], flushed[i])) {
       throw new Error(
         `${what}: element ${i} is ${actual[i]}, expected exactly ${expected[i]} (or ${
           flushed[i]
@@ -243,8 +252,8 @@ export function assertBitwiseOrFlushed(
 
 /** Asserts two float32 arrays are equal element by element (+0 equals −0; NaN equals NaN). */
 export function assertEqualValues(
-  actual: Float32Array,
-  expected: Float32Array,
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
   what: string,
 ): void {
   assertWithin(actual, expected, () => 0, what);
@@ -270,4 +279,30 @@ export function coordinates(i: number, shape: readonly number[]): number[] {
     i = Math.floor(i / shape[d]);
   }
   return c;
+}
+
+/**
+ * The values of a tensor the test computed in float32, asserting that they are: `read()`
+ * returns the array of the tensor's type, so this checks the type as well.
+ */
+export function readFloat32(t: Tensor): Promise<Float32Array> {
+  return readAs(t, Float32Array, "float32");
+}
+
+/** The values of a tensor of int32 (indices), asserting that they are, as `readFloat32`. */
+export function readInt32(t: Tensor): Promise<Int32Array> {
+  return readAs(t, Int32Array, "int32");
+}
+
+/** `t.read()`, asserting that it gives an instance of `type` (the array of `name`). */
+async function readAs<A>(
+  t: Tensor,
+  type: abstract new (...args: never[]) => A,
+  name: string,
+): Promise<A> {
+  const values = await t.read();
+  if (!(values instanceof type)) {
+    throw new Error(`expected ${name} values, got ${t.dtype} (${values.constructor.name})`);
+  }
+  return values;
 }

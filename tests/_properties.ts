@@ -268,7 +268,7 @@ export interface Corr2dCase {
  * of the reference, element by element.
  */
 export async function assertCorr2dWithin(
-  actual: Float32Array,
+  actual: ArrayLike<number>,
   x: Float32Array,
   xShape: readonly [number, number],
   k: Float32Array,

@@ -39,6 +39,7 @@ import {
   MIN_NORMAL,
   type Profile,
   profile,
+  readFloat32,
   seed,
   U,
   values,
@@ -168,14 +169,14 @@ function convolveWithGradients(
 
 /** Reads and disposes tensors. */
 async function readAll(tensors: readonly Tensor[]): Promise<Float32Array[]> {
-  const out = await Promise.all(tensors.map((t) => t.read()));
+  const out = await Promise.all(tensors.map(readFloat32));
   tensors.forEach((t) => t.dispose());
   return out;
 }
 
 /** Asserts `actual` is within (γ(terms) + u)·scale/(1 − u) + terms·MIN_NORMAL of `expected`. */
 function assertSums(
-  actual: Float32Array,
+  actual: ArrayLike<number>,
   expected: Float32Array,
   flushed: Float32Array,
   scale: Float32Array,

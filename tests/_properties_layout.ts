@@ -33,6 +33,7 @@ import {
   dim,
   type Profile,
   profile,
+  readFloat32,
   seed,
   size,
   values,
@@ -103,7 +104,7 @@ async function same(
   using out = op(g);
   using r = op(ref.tensor(x, shape));
   assertShape(out.shape, r.shape, what);
-  const expected = await r.read();
+  const expected = await readFloat32(r);
   assertBitwise(await out.read(), expected, what);
   return { values: expected, shape: r.shape };
 }

@@ -14,7 +14,16 @@
  */
 import fc from "fast-check";
 import { Adam, type Backend, concat, reshape, scope, SGD, type Tensor } from "../mod.ts";
-import { dim, MIN_NORMAL, ordinaryProfile, type Profile, seed, U, values } from "./_numerics.ts";
+import {
+  dim,
+  MIN_NORMAL,
+  ordinaryProfile,
+  type Profile,
+  readFloat32,
+  seed,
+  U,
+  values,
+} from "./_numerics.ts";
 import type { OpProperty } from "./_properties.ts";
 
 /** Per-element (exact value, bound on |computed − exact|) of one float32 tensor. */
@@ -219,7 +228,7 @@ async function trajectory<S>(
     ({ params, state } = next);
     if (CHECKED.has(t)) {
       using both = scope(() => concat(names.map((n) => reshape(params[n], [-1]))));
-      const flat = await both.read();
+      const flat = await readFloat32(both);
       read.set(t, [flat.subarray(0, c.sizes[0]), flat.subarray(c.sizes[0])]);
     }
   }

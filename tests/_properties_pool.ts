@@ -123,7 +123,7 @@ function firstMaximum(x: Float32Array, cells: number[], view: (v: number) => num
 }
 
 /** The expected value nearer to `actual` at each element (either is a correct result). */
-function nearer(actual: Float32Array, a: Float64Array, b: Float64Array): Float64Array {
+function nearer(actual: ArrayLike<number>, a: Float64Array, b: Float64Array): Float64Array {
   return a.map((v, i) => {
     const same = (e: number) => Object.is(e, actual[i]) || e === actual[i];
     if (same(v) || same(b[i])) return same(v) ? v : b[i];

@@ -12,7 +12,16 @@
  */
 import fc from "fast-check";
 import { argsort, type Backend, sort, topK } from "../mod.ts";
-import { assertBitwise, assertShape, type Profile, profile, seed, values } from "./_numerics.ts";
+import {
+  assertBitwise,
+  assertShape,
+  type Profile,
+  profile,
+  readFloat32,
+  readInt32,
+  seed,
+  values,
+} from "./_numerics.ts";
 import { type OpProperty, ref } from "./_properties.ts";
 
 /** A sort's case: a shape, the axis and how it is given, the order, the values. */
@@ -94,7 +103,7 @@ function order(a: number, b: number, descending: boolean): number {
 function assertStableSort(
   x: Float32Array,
   sorted: Float32Array,
-  indices: Float32Array,
+  indices: Int32Array,
   line: { n: number; inner: number; k: number },
   descending: boolean,
   what: string,
@@ -165,14 +174,14 @@ export const sortProperty: OpProperty<SortCase> = {
     const x = sortValues(c);
     const n = c.shape[c.axis];
     const inner = c.shape.slice(c.axis + 1).reduce((a, b) => a * b, 1);
-    const results: Float32Array[] = [];
+    const results: (Float32Array | Int32Array)[] = [];
     for (const t of [backend, ref] as Backend[]) {
       using input = t.tensor(x, c.shape);
       using sorted = sort(input, options);
       using indices = argsort(input, options);
       assertShape(sorted.shape, c.shape, `sort ${what}`);
       assertShape(indices.shape, c.shape, `argsort ${what}`);
-      const [s, i] = [await sorted.read(), await indices.read()];
+      const [s, i] = [await readFloat32(sorted), await readInt32(indices)];
       assertStableSort(x, s, i, { n, inner, k: n }, c.descending, `sort ${what} on ${t.kind}`);
       results.push(s, i);
     }
@@ -197,7 +206,14 @@ export const topKProperty: OpProperty<SortCase> = {
       using v = top.values, i = top.indices;
       assertShape(v.shape, expectedShape, what);
       assertShape(i.shape, expectedShape, what);
-      assertStableSort(x, await v.read(), await i.read(), { n, inner: 1, k: c.k }, true, what);
+      assertStableSort(
+        x,
+        await readFloat32(v),
+        await readInt32(i),
+        { n, inner: 1, k: c.k },
+        true,
+        what,
+      );
     }
   },
 };

@@ -19,7 +19,7 @@ import {
 import { loadFont } from "../demos/_bitmap_font.ts";
 import { Raster } from "../demos/_raster.ts";
 import { makeStudyData, runStudy, STUDY_DEFAULTS } from "../demos/decay_study.ts";
-import { gpuTest, ref } from "./_harness.ts";
+import { gpuTest, readFloat32, ref } from "./_harness.ts";
 import { captureIo } from "./_demo_io.ts";
 import { type Backend, GpuBackend } from "../mod.ts";
 
@@ -204,7 +204,7 @@ function nullSpaceNorm(X: Float32Array, n: number, d: number, v: readonly number
 async function checkStudy(backend: Backend) {
   const settings = STUDY_DEFAULTS;
   const data = makeStudyData(backend, settings);
-  const X = await data.train.X.read();
+  const X = await readFloat32(data.train.X);
   const runs = [];
   // Live buffers at every evaluation: constant from epoch 5 to 150 if every step frees
   // its intermediates.

@@ -23,6 +23,7 @@ import {
   argmax,
   argmin,
   argsort,
+  astype,
   avgPool2d,
   type Backend,
   batchNorm,
@@ -100,6 +101,7 @@ import {
   philox4x32,
   pow,
   prod,
+  promoteTypes,
   randomKey,
   randomNormal,
   relu,
@@ -145,6 +147,7 @@ import {
 import { GpuRuntime } from "../runtime.ts";
 import { broadcastsTo } from "../ops/broadcast.ts";
 import { isShape } from "../ops/tensor.ts";
+import { isDType } from "../ops/dtype.ts";
 import { dev, folded, gpuTest, ref, runs } from "./_harness.ts";
 
 /** Values no public argument accepts in general; each position keeps those it refuses. */
@@ -235,6 +238,23 @@ const isIndices = (n: number) => (v: unknown) =>
 const isPair = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: unknown) =>
   isInt(min, max)(v) ||
   (Array.isArray(v) && v.length === 2 && isInt(min, max)(v[0]) && isInt(min, max)(v[1]));
+/** An element type `owner` stores (WebGPU has no float16 kernels yet). */
+const isStorable = (owner: Backend) => (v: unknown) =>
+  isDType(v) && (owner.kind === "cpu" || v !== "float16");
+/** Three values of a type `owner` stores: a typed array of a tensor type, or numbers or booleans. */
+const isTensorValues = (owner: Backend) => (v: unknown) =>
+  ((v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint32Array ||
+    v instanceof Uint8Array || (v instanceof Float16Array && owner.kind === "cpu")) ||
+    (Array.isArray(v) &&
+      (Array.from(v).every((x) => typeof x === "number") ||
+        Array.from(v).every((x) => typeof x === "boolean")))) &&
+  (v as ArrayLike<unknown>).length === 3;
+/** The `{ dtype }` options of a creation method at `index`, for `owner`. */
+const dtypeOptions = (owner: Backend, index: number): Position[] => [
+  { index, ok: optional(isObject) },
+  { index, field: "dtype", ok: optional(isStorable(owner)), extra: ["int64", "float64"] },
+];
+
 /** `[1]` or `[-1]`: the last axis of a matrix, as a list. */
 const isLastAxisList = (v: unknown) => Array.isArray(v) && v.length === 1 && [1, -1].includes(v[0]);
 
@@ -313,12 +333,15 @@ interface Fixtures {
   batch3: Tensor;
   /** A tensor that only the valid call of `dispose` disposes. */
   spare: Tensor;
+  /** Tensors of the wrong element type for float-only ops: bool [2, 3], int32 [3]. */
+  b23: Tensor;
+  i3: Tensor;
 }
 
 /** A subclass of Tensor that no backend made. */
 class RogueTensor extends Tensor {
   constructor(readonly owner: Backend) {
-    super([3]);
+    super([3], "float32");
   }
   get backend(): Backend {
     return this.owner;
@@ -354,6 +377,8 @@ function fixtures(b: Backend, foreign: Backend[]): Fixtures {
     w4: b.tensor(new Float32Array(8).fill(1), [2, 1, 2, 2]),
     batch3: b.tensor(new Float32Array(18).fill(1), [3, 3, 2]),
     spare: b.tensor([1]),
+    b23: b.tensor([true, false, true, false, true, false], [2, 3]),
+    i3: b.tensor(new Int32Array([1, 2, 3])),
   };
 }
 
@@ -363,7 +388,7 @@ function disposeFixtures(f: Fixtures): void {
   for (const t of [m23, m32, v3, col3, s, tall, wide, w21, w12, b1, img, labels, spare, bad[0]]) {
     t.dispose();
   }
-  for (const t of [f.x4, f.w4, f.batch3]) {
+  for (const t of [f.x4, f.w4, f.batch3, f.b23, f.i3]) {
     t.dispose();
   }
   foreign.forEach((t) => t.dispose());
@@ -495,11 +520,8 @@ function entries(f: Fixtures): Entry[] {
         positions: [
           {
             index: 0,
-            ok: (v) =>
-              (v instanceof Float32Array ||
-                (Array.isArray(v) && Array.from(v).every((x) => typeof x === "number"))) &&
-              v.length === 3,
-            extra: [[1, 2], [1, "2", 3], [1, 2n, 3], [1, , 3]],
+            ok: isTensorValues(owner),
+            extra: [[1, 2], [1, "2", 3], [1, 2n, 3], [1, , 3], [true, 1, 0], new Float64Array(3)],
           },
           {
             index: 1,
@@ -509,24 +531,28 @@ function entries(f: Fixtures): Entry[] {
             ),
             extra: BAD_SHAPES,
           },
+          ...dtypeOptions(owner, 2),
         ],
-        arity: 2,
+        arity: 3,
+        options: 2,
       },
       ...["zeros", "ones"].map((name): Entry => ({
         name,
         covers: `${kind}.${name}`,
         call: method(owner, name),
         valid: () => [[2, 3]],
-        positions: [shapePosition],
-        arity: 1,
+        positions: [shapePosition, ...dtypeOptions(owner, 1)],
+        arity: 2,
+        options: 1,
       })),
       {
         name: "full",
         covers: `${kind}.full`,
         call: method(owner, "full"),
-        valid: () => [[2, 3], 0.5],
-        positions: [shapePosition, { index: 1, ok: isNumber }],
-        arity: 2,
+        valid: () => [[2, 3], 1],
+        positions: [shapePosition, { index: 1, ok: isNumber }, ...dtypeOptions(owner, 2)],
+        arity: 3,
+        options: 2,
       },
       {
         name: "profile",
@@ -625,8 +651,14 @@ function entries(f: Fixtures): Entry[] {
             ok: (v: unknown) => isShape(v) && v.reduce((a, d) => a * d, 1) === 3,
             extra: BAD_SHAPES,
           },
+          {
+            // Any 4-byte type fits the 12 bytes; float16's 8 do not.
+            index: 3,
+            ok: optional((v) => isStorable(owner)(v) && v !== "float16"),
+            extra: ["float16", "int64"],
+          },
         ],
-        arity: 3,
+        arity: 4,
       },
     ];
   };
@@ -664,8 +696,8 @@ function entries(f: Fixtures): Entry[] {
         { index: 0, ok: (v) => v instanceof CpuBackend, extra: [{}, "cpu"] },
         {
           index: 1,
-          ok: (v) => v instanceof Float32Array && v.length === 3,
-          extra: [[1, 2, 3], new Float32Array(2)],
+          ok: (v) => isTensorValues(cpu())(v) && !Array.isArray(v),
+          extra: [[1, 2, 3], new Float32Array(2), new Float64Array(3)],
         },
         {
           index: 2,
@@ -712,7 +744,8 @@ function entries(f: Fixtures): Entry[] {
       name: "matmul",
       call: (x, y) => matmul(x as Tensor, y as Tensor, { transposeB: true }),
       valid: () => [m23, m23],
-      positions: [T(0, [m32]), T(1, [m32])],
+      // A bool matrix is refused too (T adds tensors of other backends, mixed).
+      positions: [T(0, [m32, f.b23]), T(1, [m32, f.b23])],
     },
     {
       name: "matmul",
@@ -769,14 +802,33 @@ function entries(f: Fixtures): Entry[] {
     },
     unary("l2Penalty", l2Penalty),
     {
+      name: "astype",
+      call: forward(astype),
+      valid: () => [v3, "int32"],
+      positions: [solo(0), { index: 1, ok: isStorable(b), extra: ["int64", "float64"] }],
+      arity: 2,
+    },
+    {
+      name: "promoteTypes",
+      call: forward(promoteTypes),
+      valid: () => ["int32", 2],
+      positions: [0, 1].map((index) => ({
+        index,
+        ok: (v: unknown) => isDType(v) || isNumber(v),
+        extra: ["int64", NaN],
+      })),
+      arity: 2,
+    },
+    {
       name: "sgdStep",
       call: forward(sgdStep),
       valid: () => [v3, v3, { lr: 0.1, weightDecay: 0, batchSize: 2 }],
       positions: [
-        T(0, [m23]),
-        T(1, [m23, s]),
+        T(0, [m23, f.i3]),
+        T(1, [m23, s, f.i3]),
         { index: 2, ok: never, extra: [{}, { weightDecay: 1 }] },
-        { index: 2, field: "lr", ok: isNumber },
+        // An int32 tensor as the learning rate: a number is expected.
+        { index: 2, field: "lr", ok: isNumber, extra: [f.i3] },
         { index: 2, field: "weightDecay", ok: optional(isNumber) },
         { index: 2, field: "batchSize", ok: optional(isInt(1)), extra: [2.5] },
       ],

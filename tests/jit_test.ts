@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import {
   add,
   argmax,
+  astype,
   broadcastTo,
   clip,
   type CpuTensor,
@@ -38,6 +39,7 @@ import {
   sgdStep,
   sigmoid,
   sign,
+  type StorageArray,
   sum,
   sumToShape,
   takeRows,
@@ -56,6 +58,7 @@ import {
   gamma,
   gpuTest,
   MIN_NORMAL,
+  readFloat32,
   ref,
   runs,
   U,
@@ -84,10 +87,10 @@ async function bothWays<A extends unknown[]>(
   const before = dev.stats().dispatches;
   using out = compiled(...args);
   const dispatches = dev.stats().dispatches - before;
-  const got = await out.read();
+  const got = await readFloat32(out);
   using reference = f(...make(ref));
   compiled.dispose();
-  return { got, want: await reference.read(), dispatches };
+  return { got, want: await readFloat32(reference), dispatches };
 }
 
 /** `f`'s results compiled with `kernels` (after a call that compiles), and that call's dispatches. */
@@ -96,7 +99,7 @@ async function compiledRun(
   f: (...args: Tensor[]) => Tensor[],
   args: Tensor[],
   kernels: KernelGranularity,
-): Promise<{ read: Float32Array[]; dispatches: number }> {
+): Promise<{ read: StorageArray[]; dispatches: number }> {
   const compiled = jit(f, { kernels });
   compiled(...args).forEach((t) => t.dispose());
   const before = dev.stats().dispatches;
@@ -113,10 +116,14 @@ gpuTest(
   async (dev) => {
     // Exact ops only (rounding, mod's one rounded sum, choices, comparisons, logic), so
     // the fused kernel, the eager kernels and the reference agree bit for bit.
+    // Comparisons and logic give bool: cast to float32 where a number op reads them.
     const f = (x: Tensor, y: Tensor) =>
-      logicalXor(
-        where(greaterEqual(x, y), mod(floor(x), y), clip(round(scale(x, 3)), -2, 2)),
-        sign(notEqual(isFinite(x), logicalNot(y))),
+      astype(
+        logicalXor(
+          where(greaterEqual(x, y), mod(floor(x), y), clip(round(scale(x, 3)), -2, 2)),
+          sign(astype(notEqual(isFinite(x), logicalNot(y)), "float32")),
+        ),
+        "float32",
       );
     const make = (b: GpuBackend | typeof ref) =>
       [b.tensor(values(300, "special", 3), [15, 20]), b.tensor(values(20, "mixed", 4))] as [

@@ -19,7 +19,7 @@ import {
   STUDY_RUNS,
 } from "../demos/lenet_study.ts";
 import { type Backend, loadSafetensors } from "../mod.ts";
-import { gamma, gpuTest, ref, U } from "./_harness.ts";
+import { gamma, gpuTest, readFloat32, ref, U } from "./_harness.ts";
 import { sigmoidBound } from "./_properties_elementwise.ts";
 import { captureIo } from "./_demo_io.ts";
 
@@ -136,7 +136,7 @@ Deno.test("lenet_study: Xavier-uniform weights, PyTorch's default biases, the sa
   const { params, buffers } = initState(ref, LENET_BN, 0);
   const again = initState(ref, LENET_BN, 0);
   for (const slot of stateSlots(LENET_BN).params) {
-    const values = await params[slot.name].read();
+    const values = await readFloat32(params[slot.name]);
     assert.deepEqual(values, await again.params[slot.name].read(), slot.name);
     if (slot.init === "ones" || slot.init === "zeros") {
       assert.ok(values.every((v) => v === (slot.init === "ones" ? 1 : 0)), slot.name);
@@ -426,7 +426,7 @@ gpuTest(
         using x = backend.tensor(images.images, [images.count, 1, 28, 28]);
         const { params, buffers } = initState(backend, spec.layers, 7);
         const logits = forward(spec.layers, params, buffers, x, false).logits;
-        results.push(await logits.read());
+        results.push(await readFloat32(logits));
         const entries = Object.entries(params);
         weights = Object.fromEntries(
           await Promise.all(entries.map(async ([k, t]) => [k, await t.read()])),

@@ -30,7 +30,7 @@ import {
   randomKey,
   saveSafetensors,
 } from "../mod.ts";
-import { expUlps, gamma, gpuTest, MIN_NORMAL, ref, U, ulp } from "./_harness.ts";
+import { expUlps, gamma, gpuTest, MIN_NORMAL, readFloat32, ref, U, ulp } from "./_harness.ts";
 import { captureIo } from "./_demo_io.ts";
 
 interface MlpJson {
@@ -235,7 +235,7 @@ gpuTest(
     // The reference's initial weights, copied to the GPU: both steps start from the same.
     const start = initParams(ref, { ...settings, initStd: 0.2 });
     const values = Object.fromEntries(
-      await Promise.all(PARAM_NAMES.map(async (n) => [n, await start[n].read()] as const)),
+      await Promise.all(PARAM_NAMES.map(async (n) => [n, await readFloat32(start[n])] as const)),
     );
     const rows = Array.from({ length: settings.batchSize }, (_, i) => (37 * i + 5) % digits.count);
     const X = Float32Array.from(

@@ -17,7 +17,7 @@ import {
 } from "../mod.ts";
 import { assertProperty } from "./_properties.ts";
 import { poolGradProperty, poolProperty } from "./_properties_pool.ts";
-import { assertWithin, dev, folded, gamma, gpuTest, ref, runs } from "./_harness.ts";
+import { assertWithin, dev, folded, gamma, gpuTest, readFloat32, ref, runs } from "./_harness.ts";
 
 for (const property of [poolProperty, poolGradProperty]) {
   Deno.test(`${property.name} (reference only)`, () =>
@@ -107,7 +107,7 @@ gpuTest(
     };
     using t = dev.tensor(x, [2, 3, 7, 6]);
     const eager = step(t);
-    const y = await eager.y.read();
+    const y = await readFloat32(eager.y);
     const squares = y.reduce((a, v) => a + v * v, 0);
     for (const kernels of ["auto", "fused", "ops"] as const) {
       const got = jit(step, { kernels })(t);

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { randomKey, randomNormal } from "../mod.ts";
 import { assertProperty } from "./_properties.ts";
 import { randomNormalProperty } from "./_properties_creation.ts";
-import { folded, gpuTest, ref, runs } from "./_harness.ts";
+import { folded, gpuTest, readFloat32, ref, runs } from "./_harness.ts";
 
 gpuTest(randomNormalProperty.name, async (dev) => {
   for (const backend of [dev, folded!]) {
@@ -19,7 +19,7 @@ gpuTest(randomNormalProperty.name, async (dev) => {
 gpuTest("randomNormal: mean, variance and CDF of 200,000 samples fit N(0, 1)", async (dev) => {
   const n = 200_000;
   using g = randomNormal(dev, [n], randomKey(2024));
-  const z = await g.read();
+  const z = await readFloat32(g);
   const mean = z.reduce((a, v) => a + v, 0) / n;
   const variance = z.reduce((a, v) => a + (v - mean) ** 2, 0) / n;
   // Six standard errors: sd(mean) = 1/√n, sd(variance) = √(2/n).

@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { type Backend, loadSafetensors, saveSafetensors } from "../mod.ts";
+import { type Backend, loadSafetensors, saveSafetensors, type StorageArray } from "../mod.ts";
 import { dev, gpuTest, ref, runs } from "./_harness.ts";
 
 const FIXTURE = await Deno.readFile(new URL("./fixtures/python.safetensors", import.meta.url));
@@ -24,7 +24,7 @@ const FIXTURE_TENSORS: Record<string, { shape: number[]; bits: number[] }> = {
   "z😀": { shape: [1], bits: [0x3e800000] },
 };
 
-const bitsOf = (values: Float32Array) => [...new Uint32Array(values.slice().buffer)];
+const bitsOf = (values: StorageArray) => [...new Uint32Array(values.slice().buffer)];
 
 /** Tests `fn` on the reference, and on the GPU where there is one. */
 function onBothBackends(name: string, fn: (backend: Backend) => Promise<void>): void {

@@ -144,6 +144,8 @@ function differentiate<A extends Tensor[]>(
     if (args.length === 0) {
       throw new TypeError(`${op}: expected at least one tensor argument, got none`);
     }
+    // Float types only (checkTensors' default): the gradient of an int or bool argument
+    // is a TypeError naming the op.
     checkTensors(op, Object.fromEntries(args.map((t, i) => [`argument ${i}`, t])));
     return scope(() => {
       const tape = new Tape();

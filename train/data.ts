@@ -14,7 +14,8 @@ import {
   checkTensors,
 } from "../ops/_validate.ts";
 import { add } from "../ops/arithmetic.ts";
-import { checkRows, takeRows } from "../ops/layout.ts";
+import { takeRows } from "../ops/layout.ts";
+import { checkIndexList } from "../ops/indices.ts";
 import { matmul } from "../ops/matmul.ts";
 import { checkKey, foldIn, philox4x32, type RandomKey, splitKey } from "../ops/random.ts";
 import { randomNormal } from "../ops/random_normal.ts";
@@ -162,6 +163,6 @@ export function checkDataset(op: string, data: unknown): Dataset {
 export function minibatch(data: Dataset, rows: readonly number[]): Dataset {
   checkArity("minibatch", arguments, 2);
   const { X, y } = checkDataset("minibatch", data);
-  checkRows("minibatch", rows, X.shape[0]);
+  checkIndexList("minibatch", "row indices", rows, X.shape[0]);
   return { X: takeRows(X, rows), y: takeRows(y, rows) };
 }

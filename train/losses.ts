@@ -5,7 +5,15 @@
  * −log softmax at the label, from stable log-softmax), and `evaluateLoss`, the mean of a
  * per-example loss over a whole dataset, kept on the device.
  */
-import { checkArity, checkRank, checkSameShape, checkTensors } from "../ops/_validate.ts";
+import {
+  checkArity,
+  checkRank,
+  checkSameShape,
+  checkTensors,
+  checkType,
+} from "../ops/_validate.ts";
+import { ALL_TYPES, FLOAT_TYPES } from "../ops/dtype.ts";
+import { checkIndexType } from "../ops/indices.ts";
 import { neg, sub } from "../ops/arithmetic.ts";
 import { equal, where } from "../ops/compare.ts";
 import { CpuTensor } from "../ops/cpu_backend.ts";
@@ -68,7 +76,7 @@ export function mseLoss(yHat: Tensor, y: Tensor): Tensor {
  * ±10⁴ give a finite loss). The label's log-probability is picked, not multiplied by a
  * one-hot mask, so a −Inf logit of another class costs nothing (PyTorch's gather); a row
  * holding +Inf or NaN gives NaN. Its gradient with respect to the logits is
- * `(softmax − one-hot)/n`. Labels are class ids in [0, c) as float32 whole numbers;
+ * `(softmax − one-hot)/n`. Labels are class ids in [0, c): int32, or float32 whole numbers;
  * they are checked on the CPU backend, while on the GPU a label outside the range
  * contributes nothing to the loss.
  *
@@ -86,7 +94,9 @@ export function mseLoss(yHat: Tensor, y: Tensor): Tensor {
 export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
   checkArity("crossEntropy", arguments, 2);
   const op = "crossEntropy";
-  const [scores, classes] = checkTensors(op, { logits, labels });
+  const [scores, classes] = checkTensors(op, { logits, labels }, ALL_TYPES);
+  checkType(op, "logits", scores, FLOAT_TYPES);
+  checkIndexType(op, "labels", classes);
   checkRank(op, "logits", scores, 2);
   const [n, c] = scores.shape;
   if (classes.shape.length !== 1 || classes.shape[0] !== n) {

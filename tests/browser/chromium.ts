@@ -22,7 +22,7 @@ import { chromium, type Page } from "playwright-core";
 import { corr2d, cpu, dropout, randomKey } from "../../mod.ts";
 import { serveDirectory } from "../../scripts/static_server.ts";
 import { CASES_SCALE } from "../_cases_scale.ts";
-import { assertBitwise } from "../_numerics.ts";
+import { assertBitwise, readFloat32 } from "../_numerics.ts";
 import { assertCorr2dWithin } from "../_properties.ts";
 import { PROPERTIES } from "../_all_properties.ts";
 import { MATMUL_VARIANTS } from "../../kernels/matmul.ts";
@@ -137,7 +137,7 @@ async function checkDemo(run: PageRun): Promise<void> {
   using kt = cpu().tensor(edge, [2, 1]);
   using ve = corr2d(rx, ke);
   using he = corr2d(rx, kt);
-  const ours = [await expected.read(), await ve.read(), await he.read()];
+  const ours = await Promise.all([expected, ve, he].map(readFloat32));
   [dropped, vertical, horizontal].forEach((image, i) => {
     const page = Float32Array.from(image.values);
     assert.equal(
