@@ -39,11 +39,20 @@ function badInputs(b: Backend) {
     "k = 3",
     "k = 2",
   );
+  // A vector is a matrix of one row, as NumPy promotes it: then its k must match.
   assertError(
     () => matmul(v3, m22),
     RangeError,
     "matmul:",
-    "expected a to have 2 dimensions",
+    "expected the inner dimensions to match",
+    "[3]",
+    "k = 3",
+  );
+  assertError(
+    () => matmul(v3, m22, { transposeA: true }),
+    RangeError,
+    "matmul:",
+    "expected a to have at least 2 dimensions (transposeA)",
     "[3]",
   );
   assertError(

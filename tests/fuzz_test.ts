@@ -1169,7 +1169,7 @@ function entries(f: Fixtures): Entry[] {
         ok: (v) =>
           v === undefined || v === 1 || v === -1 || isLastAxisList(v) ||
           (Array.isArray(v) && v.length === 0),
-        extra: [0, [0], 2, [1, -1], "1", [, 1], []],
+        extra: [0, [0], 2, [1, -1], "1", [, 1]],
       }],
       arity: 2,
     },
