@@ -4,6 +4,7 @@
  * A hookable matmul variant (`kernels/_matmul_shared.ts`, `MatmulHooks`) puts them in
  * its own kernel; a program kernel's matmul phase calls them from its own loop.
  */
+import { DTYPES } from "./dtype.ts";
 import { expressionPrelude } from "./expression.ts";
 import {
   type GeneratedKernel,
@@ -46,7 +47,8 @@ function writeHooks(w: Writer, plan: HooksPlan): Template {
   const storage = w.bindings.map((binding, i) => {
     const name = binding.kind === "input" ? `in${i + 1}` : `out${binding.index}`;
     const access = binding.kind === "input" ? "read" : "read_write";
-    return `@group(0) @binding(${i + 1}) var<storage, ${access}> ${name}: array<f32>;`;
+    const element = DTYPES[binding.dtype].storage;
+    return `@group(0) @binding(${i + 1}) var<storage, ${access}> ${name}: array<${element}>;`;
   });
   if (w.getters.length > 0) {
     storage.push(

@@ -136,9 +136,10 @@ gpuTest(
     const lookup = (table: Tensor, ids: Tensor, w: Tensor) => relu(matmul(gather(table, ids), w));
     const stored = (rows: Tensor, w: Tensor) => relu(matmul(rows, w));
     const ids = [3, 49, 0, 3, 17, -2];
+    // int32 ids, as indices are (float32 ones would add their conversion's kernel).
     const make = (b: Backend) => [
       b.tensor(values(50 * 8, "integers", 1), [50, 8]),
-      b.tensor(ids),
+      b.tensor(Int32Array.from(ids)),
       b.tensor(values(8 * 5, "integers", 2), [8, 5]),
     ];
     const [table, index, w] = make(dev);
