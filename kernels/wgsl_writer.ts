@@ -126,7 +126,10 @@ export class Writer {
           index: "i",
           vector,
         });
-        return `  return ${code};`;
+        // A float16 value is rounded as an op's store rounds it, so a fused kernel gives
+        // the values of the ops run one by one.
+        const dtype = termType(t);
+        return `  return ${loadWgsl(dtype, vector, storeWgsl(dtype, vector, code))};`;
       }
       case "view":
         return t.view.kind === "gather"
@@ -218,6 +221,9 @@ function gatherOf(c: BindContext, k: number): View & { kind: "gather" } {
   return (c.terms[k] as Term & { kind: "view" }).view as View & { kind: "gather" };
 }
 
+/** The directive a kernel with float16 storage opens with (needs `shader-f16`). */
+export const ENABLE_F16 = "enable f16;";
+
 /**
  * WGSL that uses the word block even when no word is read (a kernel of constants only):
  * a pipeline's automatic layout leaves out bindings the shader never uses, and the
@@ -225,9 +231,13 @@ function gatherOf(c: BindContext, k: number): View & { kind: "gather" } {
  */
 export const USE_PARAMS = "  _ = params.w[0].x;";
 
-/** WGSL declarations of a kernel's word block and storage bindings. */
+/**
+ * WGSL declarations of a kernel's word block and storage bindings, after `enable f16;`
+ * when a binding stores float16.
+ */
 export function declarations(words: number, bindings: readonly Binding[]): string {
   const lines = [
+    ...(bindings.some((b) => b.dtype === "float16") ? [ENABLE_F16] : []),
     `struct Params { w: array<vec4u, ${Math.max(1, Math.ceil(words / 4))}> }`,
     `@group(0) @binding(0) var<uniform> params: Params;`,
   ];

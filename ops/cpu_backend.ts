@@ -126,6 +126,11 @@ export class CpuBackend extends Backend {
     );
   }
 
+  /** Every type: float16 through `Float16Array` and `Math.f16round`. */
+  protected hasType(): boolean {
+    return true;
+  }
+
   /** Makes a tensor from row-major values (copied), of their own type or `options.dtype`. */
   tensor(
     values: StorageArray | readonly number[] | readonly boolean[],
