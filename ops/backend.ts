@@ -73,11 +73,11 @@ export abstract class Backend {
    */
   supports(dtype: DType): boolean {
     checkArity("supports", arguments, 1);
-    return this.hasType(checkDType("supports", dtype));
+    return this.storedTypes.includes(checkDType("supports", dtype));
   }
 
-  /** Whether this backend stores `dtype` (a checked type): {@linkcode Backend.supports}. */
-  protected abstract hasType(dtype: DType): boolean;
+  /** The types tensors of this backend can have: {@linkcode Backend.supports}. */
+  protected abstract readonly storedTypes: readonly DType[];
 
   /**
    * Runs `fn` and reports every kernel (on the CPU, every op) it ran on this backend,

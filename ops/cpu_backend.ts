@@ -10,7 +10,7 @@ import { checkArity } from "./_validate.ts";
 import { Backend } from "./backend.ts";
 import { cpuOpTimes, cpuRecording, runProfiled } from "./profile.ts";
 import type { ProfileReport } from "./profile_report.ts";
-import { type DType, dtypeOfArray, DTYPES, type StorageArray } from "./dtype.ts";
+import { ALL_TYPES, type DType, dtypeOfArray, DTYPES, type StorageArray } from "./dtype.ts";
 import {
   brandBackend,
   brandTensor,
@@ -127,9 +127,7 @@ export class CpuBackend extends Backend {
   }
 
   /** Every type: float16 through `Float16Array` and `Math.f16round`. */
-  protected hasType(): boolean {
-    return true;
-  }
+  protected readonly storedTypes: readonly DType[] = ALL_TYPES;
 
   /** Makes a tensor from row-major values (copied), of their own type or `options.dtype`. */
   tensor(

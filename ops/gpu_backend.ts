@@ -22,7 +22,7 @@ import { formatValues, type ShownValues, SUMMARY_THRESHOLD } from "./_format.ts"
 import { encodeOp, type OpDefinition } from "./_op.ts";
 import { Backend } from "./backend.ts";
 import { storageBytes } from "../kernels/dtype.ts";
-import { checkDType, type DType, type StorageArray } from "./dtype.ts";
+import { ALL_TYPES, checkDType, type DType, type StorageArray } from "./dtype.ts";
 import {
   brandBackend,
   brandTensor,
@@ -209,6 +209,9 @@ export class GpuBackend extends Backend {
     super();
     this.runtime = runtime;
     this.name = name;
+    this.storedTypes = runtime.device.features.has("shader-f16")
+      ? ALL_TYPES
+      : ALL_TYPES.filter((t) => t !== "float16");
     brandBackend(
       this,
       (op, inputs, params, shape, dtype) => this.#run(op, inputs, params, shape, dtype),
@@ -216,9 +219,7 @@ export class GpuBackend extends Backend {
   }
 
   /** Every type but float16 on a device without `shader-f16`. */
-  protected hasType(dtype: DType): boolean {
-    return dtype !== "float16" || this.runtime.device.features.has("shader-f16");
-  }
+  protected readonly storedTypes: readonly DType[];
 
   /** The largest tensor, in elements: what one storage binding of the device holds. */
   get maxElements(): number {

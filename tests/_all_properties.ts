@@ -49,6 +49,7 @@ import { conv2dGradientsProperty, conv2dProperty } from "./_properties_conv2d.ts
 import { poolGradProperty, poolProperty } from "./_properties_pool.ts";
 import { batchNormProperty, layerNormProperty } from "./_properties_norm.ts";
 import { astypeProperty, fullTypesProperty } from "./_properties_types.ts";
+import { FLOAT16_PROPERTIES } from "./_properties_float16.ts";
 
 /** Every shared property, each op's and jit's at each granularity, in a fixed order. */
 export const PROPERTIES: readonly OpProperty<unknown>[] = [
@@ -92,6 +93,7 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   layerNormProperty,
   astypeProperty,
   fullTypesProperty,
+  ...FLOAT16_PROPERTIES,
   COMPOSITION_PROPERTIES.auto,
   COMPOSITION_PROPERTIES.fused,
   COMPOSITION_PROPERTIES.ops,
