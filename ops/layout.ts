@@ -52,6 +52,8 @@ const CONCAT_INPUTS = 4;
 
 const takeRowsOp: OpDefinition<void> = {
   name: "takeRows",
+  // The rows' type, whatever the indices' (float32 whole numbers for now).
+  returns: ([x]) => x,
   reference([x, rows], _params, shapes) {
     const n = shapes.inputs[0][0];
     const rowSize = x.length / n;
