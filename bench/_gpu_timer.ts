@@ -36,8 +36,10 @@ export async function openBenchDevice(): Promise<BenchDevice> {
       maxBufferSize: adapter.limits.maxBufferSize,
       maxTextureDimension2D: adapter.limits.maxTextureDimension2D,
       // As gpu() requests them, so matmul's tiled kernel sizes its tiles as users get them.
-      maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
-      maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupStorageSize:
+        adapter.limits.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup:
+        adapter.limits.maxComputeInvocationsPerWorkgroup,
       maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
       maxComputeWorkgroupSizeY: adapter.limits.maxComputeWorkgroupSizeY,
     },
@@ -100,7 +102,9 @@ export class GpuTimer {
     backend.runtime.flush();
     this.#stamp(1, true);
     await this.#staging.mapAsync(GPUMapMode.READ);
-    const [start, end] = new BigUint64Array(this.#staging.getMappedRange().slice(0));
+    const [start, end] = new BigUint64Array(
+      this.#staging.getMappedRange().slice(0),
+    );
     this.#staging.unmap();
     return Number(end - start) / 1e6;
   }

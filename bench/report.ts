@@ -8,11 +8,23 @@
  * first call, ten and twenty calls, in new processes with and without stored tuning, beside the
  * same calls in this warm process; conv2d and its gradients at LeNet's and a VGG block's sizes
  * beside matmul of the same FLOPs (`_conv2d.ts`); and matmul at the shapes training runs
- * (`--only training`, `_training_shapes.ts`). Writes `report.json` and `report.md` under
+ * (`--only training`, `_training_shapes.ts`); add, sum and matmul in float32 and float16 side
+ * by side, and add in int32 (`--only dtypes`, `_dtypes.ts`). Writes `report.json` and `report.md` under
  * `bench/results/` (or `--out`).
  */
-import { cpu, gpu, type GpuBackend, type GpuTensor, matmul, type Tensor } from "../mod.ts";
-import { MATMUL_VARIANTS, matmulTuning, matmulVariantFor } from "../kernels/matmul.ts";
+import {
+  cpu,
+  gpu,
+  type GpuBackend,
+  type GpuTensor,
+  matmul,
+  type Tensor,
+} from "../mod.ts";
+import {
+  MATMUL_VARIANTS,
+  matmulTuning,
+  matmulVariantFor,
+} from "../kernels/matmul.ts";
 import { BENCH_OPS, benchValues } from "./_cases.ts";
 import {
   COLD_REPS,
@@ -22,22 +34,39 @@ import {
   timeProducts,
   WAIT_EVERY,
 } from "./_cold.ts";
-import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
+import {
+  fmt,
+  markdownTable,
+  median,
+  parseBenchArgs,
+  writeResult,
+} from "./_cli.ts";
 import { openBenchDevice } from "./_gpu_timer.ts";
 import { CONV2D_HEADER, conv2dFigures, conv2dRows } from "./_conv2d.ts";
-import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "../kernels/_shared.ts";
-import { benchTrainingShapes, type TrainingFigures } from "./_training_shapes.ts";
+import {
+  asBlocks,
+  LINEAR_WORKGROUP,
+  packUniforms,
+} from "../kernels/_shared.ts";
+import {
+  benchTrainingShapes,
+  type TrainingFigures,
+} from "./_training_shapes.ts";
+import { DTYPE_HEADER, dtypeFigures, dtypeRows } from "./_dtypes.ts";
 
 const options = parseBenchArgs(Deno.args, "bench:report", [
   "conv2d",
   "training",
+  "dtypes",
 ]);
 const bench = await openBenchDevice().catch((error) => {
   console.error(`bench:report: ${error.message}`);
   Deno.exit(1);
 });
 const { backend: dev, timer } = bench;
-const timing = timer ? "kernel-only (timestamp-query)" : "wall, one call and one wait";
+const timing = timer
+  ? "kernel-only (timestamp-query)"
+  : "wall, one call and one wait";
 const progress = (line: string) => console.error(line);
 progress(`adapter: ${bench.adapter}; GPU times: ${timing}`);
 
@@ -202,7 +231,9 @@ for (const [i, c] of cases.entries()) {
   const gpuMs = await gpuTime(dev, options.reps, onGpu.run);
   const wallMs = await wallTime(dev, options.reps, onGpu.run);
   onGpu.dispose();
-  const copy = c.unit === "GB/s" ? await copyTimes(c.work / 2, options.reps) : null;
+  const copy = c.unit === "GB/s"
+    ? await copyTimes(c.work / 2, options.reps)
+    : null;
   const rate = (ms: number) => c.work / ms / 1e6;
   rows.push({
     op: c.op,
@@ -325,6 +356,10 @@ if (options.only.has("matmul")) {
   }
 }
 
+const dtypesJson = options.only.has("dtypes")
+  ? await dtypeFigures(dev, options.reps, gpuTime, progress)
+  : [];
+
 /** Matmul at the shapes training runs, in a stream, beside 1024³ (bench/_training_shapes.ts). */
 let training: { figures: TrainingFigures; markdown: string } | null = null;
 if (options.only.has("training")) {
@@ -377,6 +412,9 @@ const variantsTable = variantRows.length
 const conv2dTable = conv2dJson.length
   ? markdownTable([...CONV2D_HEADER], conv2dRows(conv2dJson))
   : "";
+const dtypesTable = dtypesJson.length
+  ? markdownTable(DTYPE_HEADER, dtypeRows(dtypesJson))
+  : "";
 const when = new Date().toISOString();
 const markdown = [
   `Adapter: **${bench.adapter}** (${
@@ -390,6 +428,9 @@ const markdown = [
   "",
   conv2dTable &&
   `conv2d (${timing}; a gradient is forward + that gradient, less the forward), beside a matmul of the same FLOPs:\n\n${conv2dTable}`,
+  "",
+  dtypesTable &&
+  `Element types side by side (${timing}; GB/s of the bytes moved at each type; float16's \`sum\` and \`matmul\` run float32 kernels on widened copies, \`bench/_dtypes.ts\`):\n\n${dtypesTable}`,
   "",
   coldTable &&
   `Matmul as a script sees it (wall ms from the first call to the last result, one wait per ${WAIT_EVERY} calls and after the last; cold: a new process per figure, medians of ${coldReps}, \`bench/_cold.ts\`):\n\n${coldTable}`,
@@ -411,6 +452,7 @@ const json = JSON.stringify(
     matmulVariants: variantJson,
     matmulCold: coldJson,
     conv2d: conv2dJson,
+    dtypes: dtypesJson,
     matmulTraining: training?.figures ?? null,
   },
   null,

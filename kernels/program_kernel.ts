@@ -179,7 +179,7 @@ function writeProgram(
     words += w.getters.length;
   });
   const wgsl = [
-    declarations(words, bindings),
+    declarations(words, bindings, canonical.flatMap((c) => c.terms)),
     `var<private> fusedResult: f32;`,
     ...[...partials].map((type) =>
       `var<workgroup> partial_${type}: array<${type}, ${PROGRAM_WORKGROUP}>;`

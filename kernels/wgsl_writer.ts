@@ -233,11 +233,18 @@ export const USE_PARAMS = "  _ = params.w[0].x;";
 
 /**
  * WGSL declarations of a kernel's word block and storage bindings, after `enable f16;`
- * when a binding stores float16.
+ * when a binding stores float16 or one of `terms` (the kernel's) is float16: a fused
+ * float16 value is rounded through f16 even where no buffer holds one.
  */
-export function declarations(words: number, bindings: readonly Binding[]): string {
+export function declarations(
+  words: number,
+  bindings: readonly Binding[],
+  terms: readonly Term[],
+): string {
+  const float16 = bindings.some((b) => b.dtype === "float16") ||
+    terms.some((t) => termType(t) === "float16");
   const lines = [
-    ...(bindings.some((b) => b.dtype === "float16") ? [ENABLE_F16] : []),
+    ...(float16 ? [ENABLE_F16] : []),
     `struct Params { w: array<vec4u, ${Math.max(1, Math.ceil(words / 4))}> }`,
     `@group(0) @binding(0) var<uniform> params: Params;`,
   ];

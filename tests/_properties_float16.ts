@@ -8,12 +8,13 @@
  * against `Math.f16round` of the float64 value (float16 inputs make it exact). Values are
  * drawn as float32 (special profile included) and rounded to float16 first: the large and
  * tiny profiles become ±Inf and zeros, which the specials must survive too. A jitted
- * chain of maps gives the eager ops' values bit for bit (fused float16 terms are rounded
- * as the ops' stores round them).
+ * chain of maps, and a float32 matmul cast to float16, give the eager ops' values bit for
+ * bit (fused float16 terms are rounded as the ops' stores round them).
  */
 import fc from "fast-check";
 import {
   add,
+  astype,
   type Backend,
   exp,
   jit,
@@ -28,6 +29,7 @@ import {
 import { reductionRoundings } from "../kernels/reduce_kernel.ts";
 import {
   assertBitwise,
+  assertEqualValues,
   assertShape,
   assertWithinFloat16,
   dim,
@@ -234,6 +236,19 @@ const chain = (a: Tensor, b: Tensor): Tensor => {
   return add(r, b);
 };
 
+/**
+ * A float32 matmul whose result is rounded to float16 and added to a float16 tensor: the
+ * epilogue a matmul kernel must not take (its hooks bind f32), as autodiff makes it when
+ * it casts a float32 gradient to a float16 weight's type before the update.
+ */
+const castProduct = (a: Tensor, b: Tensor, c: Tensor): Tensor => {
+  using wa = astype(a, "float32");
+  using wb = astype(b, "float32");
+  using p = matmul(wa, wb);
+  using h = astype(p, "float16");
+  return add(h, c);
+};
+
 /** A fused float16 chain gives the values of the same ops run one by one, bit for bit. */
 export const float16JitProperty: OpProperty<Float16JitCase> = {
   name: "float16 jit: a fused chain of maps gives the eager ops' values exactly",
@@ -246,13 +261,28 @@ export const float16JitProperty: OpProperty<Float16JitCase> = {
     using ga = backend.tensor(a);
     using gb = backend.tensor(b);
     const fused = jit(chain);
+    const product = jit(castProduct);
     try {
       using eager = chain(ga, gb);
       using compiled = fused(ga, gb);
       const what = `float16 jit ${JSON.stringify(c)} on ${backend.kind}`;
       assertBitwise(await readHalves(compiled, what), await readHalves(eager, what), what);
+      // [r, k]·[k, r] + [r, r], from the same values.
+      const r = 1 + (c.n % 9), k = 1 + (c.seed % 13);
+      using pa = backend.tensor(halves(r * k, c.profile, c.seed + 2), [r, k]);
+      using pb = backend.tensor(halves(k * r, c.profile, c.seed + 3), [k, r]);
+      using pc = backend.tensor(halves(r * r, c.profile, c.seed + 4), [r, r]);
+      using eagerProduct = castProduct(pa, pb, pc);
+      using compiledProduct = product(pa, pb, pc);
+      // Exactly, but for the sign of a zero sum, which matmul's kernels do not fix.
+      assertEqualValues(
+        await readHalves(compiledProduct, `${what} product`),
+        await readHalves(eagerProduct, `${what} product`),
+        `${what} product`,
+      );
     } finally {
       fused.dispose();
+      product.dispose();
     }
   },
 };
