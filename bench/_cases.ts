@@ -56,10 +56,7 @@ export interface PreparedCase {
 
 /** Deterministic values in [−1, 1] (no subnormals, no zeros by design). */
 export function benchValues(n: number, seed: number): Float32Array {
-  return Float32Array.from(
-    { length: n },
-    (_, i) => Math.sin(i * 0.61803 + seed),
-  );
+  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.61803 + seed));
 }
 
 /** A case whose inputs have `shapes` and whose op is `fn` applied to them. */
@@ -142,12 +139,7 @@ const KEY = randomKey(42);
 export const BENCH_OPS: readonly BenchCase[] = [
   ...matmulCases(),
   ...corr2dCases(),
-  ...elementwise(
-    "sgdStep",
-    2,
-    1,
-    (p, g) => sgdStep(p, g, { lr: 0.1, weightDecay: 0.01 }),
-  ),
+  ...elementwise("sgdStep", 2, 1, (p, g) => sgdStep(p, g, { lr: 0.1, weightDecay: 0.01 })),
   ...elementwise("dropout", 1, 1, (x) => dropout(x, 0.5, KEY)),
   ...elementwise("l2Penalty", 1, 0, (w) => l2Penalty(w)),
   ...elementwise("add", 2, 1, (a, b) => add(a, b)),
@@ -166,14 +158,9 @@ export const BENCH_OPS: readonly BenchCase[] = [
  * second on the CPU reference, ~5 on the GPU here), so a run stays within minutes on
  * two cores; `undefined` lets `deno bench` decide.
  */
-export function benchIterations(
-  c: BenchCase,
-  rate: number,
-): number | undefined {
+export function benchIterations(c: BenchCase, rate: number): number | undefined {
   const seconds = c.work / rate;
-  return seconds > 0.02
-    ? Math.max(1, Math.min(10, Math.round(0.5 / seconds)))
-    : undefined;
+  return seconds > 0.02 ? Math.max(1, Math.min(10, Math.round(0.5 / seconds))) : undefined;
 }
 
 /** Throughput benches put this many calls in flight before one wait. */

@@ -44,19 +44,13 @@ export function parseBenchArgs(
       const text = value();
       reps = Number(text);
       if (!Number.isInteger(reps) || reps < 1 || reps > 50) {
-        fail(
-          `--reps expects an integer from 1 to 50, got ${JSON.stringify(text)}`,
-        );
+        fail(`--reps expects an integer from 1 to 50, got ${JSON.stringify(text)}`);
       }
     } else if (flag === "--only") {
       only = new Set(value().split(",").map((s) => s.trim()).filter(Boolean));
       const unknown = [...only].filter((op) => !ops.includes(op));
       if (unknown.length || only.size === 0) {
-        fail(
-          `--only expects op names from ${ops.join(", ")}, got ${
-            unknown.join(", ") || "none"
-          }`,
-        );
+        fail(`--only expects op names from ${ops.join(", ")}, got ${unknown.join(", ") || "none"}`);
       }
     } else if (flag === "--out") {
       out = value();
@@ -75,11 +69,7 @@ export function median(values: readonly number[]): number {
 }
 
 /** Writes `text` to `dir/name`, creating the folder. */
-export async function writeResult(
-  dir: string,
-  name: string,
-  text: string,
-): Promise<string> {
+export async function writeResult(dir: string, name: string, text: string): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
   const path = `${dir}/${name}`;
   await Deno.writeTextFile(path, text);
@@ -87,20 +77,11 @@ export async function writeResult(
 }
 
 /** A Markdown table. */
-export function markdownTable(
-  header: readonly string[],
-  rows: readonly string[][],
-): string {
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.map((r) => r[i].length))
-  );
+export function markdownTable(header: readonly string[], rows: readonly string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: readonly string[]) =>
     `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
-  return [
-    line(header),
-    line(widths.map((w) => "-".repeat(w))),
-    ...rows.map(line),
-  ].join("\n");
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
 /** A number with three significant digits (more for large values). */

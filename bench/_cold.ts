@@ -47,9 +47,7 @@ async function child(args: string[], location?: string): Promise<string> {
   const { code, stdout, stderr } = await command.output();
   if (code !== 0) {
     throw new Error(
-      `bench: a cold process failed (${args.join(" ")}):\n${
-        new TextDecoder().decode(stderr)
-      }`,
+      `bench: a cold process failed (${args.join(" ")}):\n${new TextDecoder().decode(stderr)}`,
     );
   }
   return new TextDecoder().decode(stdout);
@@ -71,9 +69,7 @@ export async function coldRun(c: ColdCase, location?: string): Promise<number> {
     `${c.waitEvery}`,
     ...(location ? [] : ["--forget"]),
   ];
-  return JSON.parse(
-    await child(args, c.lib === "ours" ? location ?? newLocation() : undefined),
-  )
+  return JSON.parse(await child(args, c.lib === "ours" ? location ?? newLocation() : undefined))
     .ms;
 }
 
@@ -108,17 +104,10 @@ async function coldFigures(
     ten: [] as number[],
     twenty: [] as number[],
   }));
-  for (
-    const [figure, calls] of [["first", 1], ["ten", 10], [
-      "twenty",
-      20,
-    ]] as const
-  ) {
+  for (const [figure, calls] of [["first", 1], ["ten", 10], ["twenty", 20]] as const) {
     for (let r = 0; r < reps; r++) {
       for (const [i, { lib, location }] of setups.entries()) {
-        figures[i][figure].push(
-          await coldRun({ lib, n, calls, waitEvery: WAIT_EVERY }, location),
-        );
+        figures[i][figure].push(await coldRun({ lib, n, calls, waitEvery: WAIT_EVERY }, location));
       }
     }
   }
@@ -222,9 +211,7 @@ async function main(args: readonly string[]): Promise<void> {
   if (flag("--lib") === "tfjs") {
     const tf = await import("@tensorflow/tfjs-core");
     await import("@tensorflow/tfjs-backend-webgpu");
-    if (!(await tf.setBackend("webgpu"))) {
-      throw new Error("tfjs: no WebGPU backend");
-    }
+    if (!(await tf.setBackend("webgpu"))) throw new Error("tfjs: no WebGPU backend");
     await tf.ready();
     const ta = tf.tensor2d(a, [n, n]), tb = tf.tensor2d(b, [n, n]);
     await Promise.all([ta.data(), tb.data()]);

@@ -6,15 +6,7 @@
  * A gradient is timed as forward plus that gradient (`grad` with respect to one argument,
  * through Σ y·g: a product and a sum more), less the forward's time.
  */
-import {
-  conv2d,
-  type GpuBackend,
-  grad,
-  matmul,
-  mul,
-  sum,
-  type Tensor,
-} from "../mod.ts";
+import { conv2d, type GpuBackend, grad, matmul, mul, sum, type Tensor } from "../mod.ts";
 import { benchValues } from "./_cases.ts";
 import { fmt } from "./_cli.ts";
 

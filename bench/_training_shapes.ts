@@ -9,14 +9,7 @@
  * batch 16, 1600×150×16). Then the jitted MLP step of demo:mlp (batch 64, dropout, SGD)
  * in ms and GFLOP/s, a stream of steps with one wait.
  */
-import {
-  foldIn,
-  type GpuBackend,
-  jit,
-  matmul,
-  randomKey,
-  type SgdState,
-} from "../mod.ts";
+import { foldIn, type GpuBackend, jit, matmul, randomKey, type SgdState } from "../mod.ts";
 import { matmulTuning, matmulVariantFor } from "../kernels/matmul.ts";
 import {
   initParams,
@@ -122,9 +115,7 @@ const MAX_PRODUCTS = 200;
 
 const flopsOf = ({ m, k, n }: TrainingProduct) => 2 * m * k * n;
 const shapeOf = (p: TrainingProduct) =>
-  `${p.m}×${p.k}×${p.n}${p.transposeA ? " Aᵀ" : ""}${
-    p.transposeB ? " Bᵀ" : ""
-  }`;
+  `${p.m}×${p.k}×${p.n}${p.transposeA ? " Aᵀ" : ""}${p.transposeB ? " Bᵀ" : ""}`;
 
 /** Median wall ms per call of `run`, over `reps` streams of `calls` calls and one wait each. */
 async function streamMs(
@@ -171,8 +162,7 @@ async function productMs(
 }
 
 /** The flops of one MLP training step at batch `b`: its eight products. */
-const mlpStepFlops = (b: number) =>
-  mlpProducts(b).reduce((sum, p) => sum + flopsOf(p), 0);
+const mlpStepFlops = (b: number) => mlpProducts(b).reduce((sum, p) => sum + flopsOf(p), 0);
 
 /** Median ms of one jitted step of demo:mlp (dropout, SGD) at batch `batch`, in a stream. */
 async function mlpStepMs(
@@ -265,8 +255,6 @@ export async function benchTrainingShapes(
     `Matmul at training shapes (wall ms per product in a stream: up to ${MAX_PRODUCTS} products, ` +
     `one wait, medians of ${reps} streams; 1024³ measured the same way in the same run):\n\n${table}\n\n` +
     `Jitted demo:mlp step (batch ${batch}, dropout, SGD; 50 steps, one wait): ` +
-    `${fmt(mlpStep.ms)} ms, ${
-      fmt(mlpStep.gflops)
-    } GFLOP/s (its eight products' flops).`;
+    `${fmt(mlpStep.ms)} ms, ${fmt(mlpStep.gflops)} GFLOP/s (its eight products' flops).`;
   return { figures: { referenceGflops, products, mlpStep }, markdown };
 }

@@ -34,14 +34,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
 import * as jax from "@jax-js/jax";
-import {
-  concat,
-  cpu,
-  type Dataset,
-  gpu,
-  reshape,
-  type Tensor,
-} from "../mod.ts";
+import { concat, cpu, type Dataset, gpu, reshape, type Tensor } from "../mod.ts";
 import {
   epochBatches,
   initialParams,
@@ -52,13 +45,7 @@ import {
   STUDY_DEFAULTS,
   type StudySettings,
 } from "../demos/decay_study.ts";
-import {
-  fmt,
-  markdownTable,
-  median,
-  parseBenchArgs,
-  writeResult,
-} from "./_cli.ts";
+import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
 
 const np = jax.numpy;
 type JaxArray = jax.Array;
@@ -112,16 +99,8 @@ async function makeInputs(): Promise<StudyInputs> {
     params.forEach((p) => p.dispose());
     return { weight, bias };
   }));
-  const batches = Array.from(
-    { length: SETTINGS.epochs },
-    (_, i) => epochBatches(SETTINGS, i + 1),
-  );
-  return {
-    train: { X: trainX, y: trainY },
-    test: { X: testX, y: testY },
-    init,
-    batches,
-  };
+  const batches = Array.from({ length: SETTINGS.epochs }, (_, i) => epochBatches(SETTINGS, i + 1));
+  return { train: { X: trainX, y: trainY }, test: { X: testX, y: testY }, init, batches };
 }
 
 /** Losses computed on an implementation's device: its own tensor, opaque to the driver. */
@@ -163,35 +142,24 @@ interface Implementation {
 }
 
 /** Ours, from `demos/decay_study.ts`, on the GPU (compiled or eager) or the CPU reference. */
-function ours(
-  id: string,
-  label: string,
-  backend: "gpu" | "cpu",
-  jit: boolean,
-): Implementation {
+function ours(id: string, label: string, backend: "gpu" | "cpu", jit: boolean): Implementation {
   return {
     id,
     label,
     async open(inputs) {
       const dev = backend === "gpu" ? await gpu() : cpu();
       const tensor = (a: HostArray) => dev.tensor(a.values, a.shape);
-      const set = (s: StudyInputs["train"]): Dataset => ({
-        X: tensor(s.X),
-        y: tensor(s.y),
-      });
+      const set = (s: StudyInputs["train"]): Dataset => ({ X: tensor(s.X), y: tensor(s.y) });
       const train = set(inputs.train), test = set(inputs.test);
       const data = {
         train,
         test,
-        dispose: () =>
-          [train.X, train.y, test.X, test.y].forEach((t) => t.dispose()),
+        dispose: () => [train.X, train.y, test.X, test.y].forEach((t) => t.dispose()),
       };
       const settings = { ...SETTINGS, jit };
       return {
         start(spec, init) {
-          const [weight, bias] = spec.variant === "scratch"
-            ? ["w", "b"]
-            : ["weight", "bias"];
+          const [weight, bias] = spec.variant === "scratch" ? ["w", "b"] : ["weight", "bias"];
           const run = startRun(data, spec, settings, {
             [weight]: tensor(init.weight),
             [bias]: tensor(init.bias),
@@ -229,13 +197,10 @@ function jaxJs(label: string): Implementation {
     label,
     async open(inputs) {
       if (!(await jax.init("webgpu")).includes("webgpu")) {
-        throw new Error(
-          "decay peers: jax-js could not start its WebGPU backend",
-        );
+        throw new Error("decay peers: jax-js could not start its WebGPU backend");
       }
       jax.defaultDevice("webgpu");
-      const array = (a: HostArray) =>
-        np.array(a.values, { shape: [...a.shape] });
+      const array = (a: HostArray) => np.array(a.values, { shape: [...a.shape] });
       const X = array(inputs.train.X), y = array(inputs.train.y);
       const Xtest = array(inputs.test.X), ytest = array(inputs.test.y);
       return {
@@ -251,64 +216,38 @@ function jaxJs(label: string): Implementation {
           // Scratch: Σ over the batch of the loss plus λ·½‖w‖²; concise: the mean loss.
           const objective = (p: Params, Xb: JaxArray, yb: JaxArray) => {
             if (!scratch) return loss(net(p, Xb), yb).mean();
-            const penalty = np.square(p.weight.ref).sum().mul(
-              0.5 * spec.lambda,
-            );
+            const penalty = np.square(p.weight.ref).sum().mul(0.5 * spec.lambda);
             return loss(net(p, Xb), yb).add(penalty).sum();
           };
           // p − lr·(g·(1/B) + wd·p): scratch divides by B, concise decays the weight.
-          const update = (
-            p: JaxArray,
-            g: JaxArray,
-            batch: number,
-            wd: number,
-          ) => p.ref.sub(g.mul(1 / batch).add(p.mul(wd)).mul(SETTINGS.lr));
-          const step = jax.jit(
-            (p: Params, X: JaxArray, y: JaxArray, rows: JaxArray) => {
-              const Xb = np.take(X, rows.ref, 0), yb = np.take(y, rows, 0);
-              const g = jax.grad(objective)(jax.tree.ref(p), Xb, yb);
-              const batch = scratch ? SETTINGS.batchSize : 1;
-              return {
-                weight: update(
-                  p.weight,
-                  g.weight,
-                  batch,
-                  scratch ? 0 : spec.lambda,
-                ),
-                bias: update(p.bias, g.bias, batch, 0),
-              };
-            },
-          );
+          const update = (p: JaxArray, g: JaxArray, batch: number, wd: number) =>
+            p.ref.sub(g.mul(1 / batch).add(p.mul(wd)).mul(SETTINGS.lr));
+          const step = jax.jit((p: Params, X: JaxArray, y: JaxArray, rows: JaxArray) => {
+            const Xb = np.take(X, rows.ref, 0), yb = np.take(y, rows, 0);
+            const g = jax.grad(objective)(jax.tree.ref(p), Xb, yb);
+            const batch = scratch ? SETTINGS.batchSize : 1;
+            return {
+              weight: update(p.weight, g.weight, batch, scratch ? 0 : spec.lambda),
+              bias: update(p.bias, g.bias, batch, 0),
+            };
+          });
           const losses = jax.jit((
             p: Params,
             X: JaxArray,
             y: JaxArray,
             Xt: JaxArray,
             yt: JaxArray,
-          ) =>
-            np.stack([
-              loss(net(jax.tree.ref(p), X), y).mean(),
-              loss(net(p, Xt), yt).mean(),
-            ])
-          );
-          let params: Params = {
-            weight: array(init.weight),
-            bias: array(init.bias),
-          };
+          ) => np.stack([loss(net(jax.tree.ref(p), X), y).mean(), loss(net(p, Xt), yt).mean()]));
+          let params: Params = { weight: array(init.weight), bias: array(init.bias) };
           return {
             step(rows) {
-              const indices = np.array(Int32Array.from(rows), {
-                dtype: np.int32,
-              });
+              const indices = np.array(Int32Array.from(rows), { dtype: np.int32 });
               params = step(params, X.ref, y.ref, indices);
             },
-            losses: () =>
-              losses(jax.tree.ref(params), X.ref, y.ref, Xtest.ref, ytest.ref),
+            losses: () => losses(jax.tree.ref(params), X.ref, y.ref, Xtest.ref, ytest.ref),
             // concatenate consumes the evaluations, data() the result.
             read: async (evaluations) =>
-              Float32Array.from(
-                await np.concatenate(evaluations as JaxArray[]).data(),
-              ),
+              Float32Array.from(await np.concatenate(evaluations as JaxArray[]).data()),
             weight: () => np.ravel(params.weight.ref),
             dispose() {
               jax.tree.dispose(params);
@@ -335,9 +274,7 @@ function tfjs(label: string): Implementation {
     label,
     async open(inputs) {
       if (!(await tf.setBackend("webgpu"))) {
-        throw new Error(
-          "decay peers: TensorFlow.js could not start its WebGPU backend",
-        );
+        throw new Error("decay peers: TensorFlow.js could not start its WebGPU backend");
       }
       await tf.ready();
       const tensor = (a: HostArray) => tf.tensor(a.values, [...a.shape]);
@@ -350,68 +287,29 @@ function tfjs(label: string): Implementation {
           const bias = tf.variable(tensor(init.bias));
           // Xw + b (scratch) or X·Wᵀ + b (nn.Linear).
           const net = (X: tf.Tensor) =>
-            tf.add(
-              tf.matMul(
-                X as tf.Tensor2D,
-                weight as tf.Tensor2D,
-                false,
-                !scratch,
-              ),
-              bias,
-            );
+            tf.add(tf.matMul(X as tf.Tensor2D, weight as tf.Tensor2D, false, !scratch), bias);
           const loss = (yHat: tf.Tensor, y: tf.Tensor) =>
-            scratch
-              ? tf.mul(tf.square(tf.sub(yHat, y)), 0.5)
-              : tf.square(tf.sub(yHat, y));
+            scratch ? tf.mul(tf.square(tf.sub(yHat, y)), 0.5) : tf.square(tf.sub(yHat, y));
           const objective = (Xb: tf.Tensor, yb: tf.Tensor): tf.Scalar => {
             if (!scratch) return tf.mean(loss(net(Xb), yb));
-            const penalty = tf.mul(
-              tf.sum(tf.square(weight)),
-              0.5 * spec.lambda,
-            );
+            const penalty = tf.mul(tf.sum(tf.square(weight)), 0.5 * spec.lambda);
             return tf.sum(tf.add(loss(net(Xb), yb), penalty));
           };
-          const update = (
-            p: tf.Variable,
-            g: tf.Tensor,
-            batch: number,
-            wd: number,
-          ) =>
-            p.assign(
-              tf.sub(
-                p,
-                tf.mul(
-                  tf.add(tf.mul(g, 1 / batch), tf.mul(p, wd)),
-                  SETTINGS.lr,
-                ),
-              ),
-            );
+          const update = (p: tf.Variable, g: tf.Tensor, batch: number, wd: number) =>
+            p.assign(tf.sub(p, tf.mul(tf.add(tf.mul(g, 1 / batch), tf.mul(p, wd)), SETTINGS.lr)));
           return {
             step(rows) {
               tf.tidy(() => {
                 const indices = tf.tensor1d(Int32Array.from(rows), "int32");
                 const [Xb, yb] = [tf.gather(X, indices), tf.gather(y, indices)];
-                const { grads } = tf.variableGrads(() => objective(Xb, yb), [
-                  weight,
-                  bias,
-                ]);
+                const { grads } = tf.variableGrads(() => objective(Xb, yb), [weight, bias]);
                 const batch = scratch ? SETTINGS.batchSize : 1;
-                update(
-                  weight,
-                  grads[weight.name],
-                  batch,
-                  scratch ? 0 : spec.lambda,
-                );
+                update(weight, grads[weight.name], batch, scratch ? 0 : spec.lambda);
                 update(bias, grads[bias.name], batch, 0);
               });
             },
             losses: () =>
-              tf.tidy(() =>
-                tf.stack([
-                  tf.mean(loss(net(X), y)),
-                  tf.mean(loss(net(Xtest), ytest)),
-                ])
-              ),
+              tf.tidy(() => tf.stack([tf.mean(loss(net(X), y)), tf.mean(loss(net(Xtest), ytest))])),
             async read(evaluations) {
               const list = evaluations as tf.Tensor[];
               const all = tf.concat(list);
@@ -456,10 +354,7 @@ const READ_EVERY_MS = 250;
  * `evaluateEvery` epochs and at the last (kept on the device and read together at most
  * every 250 ms, as `runStudy` does), the last ones read with the final weight.
  */
-async function timeStudy(
-  session: Session,
-  inputs: StudyInputs,
-): Promise<StudyOutcome> {
+async function timeStudy(session: Session, inputs: StudyInputs): Promise<StudyOutcome> {
   const started = performance.now();
   const runs: RunOutcome[] = [];
   for (const [i, spec] of SPECS.entries()) {
@@ -500,17 +395,12 @@ const RTOL = 1e-3;
  * The rounding scale of one evaluation's predictions with weight `w`: u·max over the
  * examples of Σᵢ|xᵢwᵢ| + |y|, the size of the terms the prediction's sum cancels.
  */
-function predictionRounding(
-  set: StudyInputs["train"],
-  w: readonly number[],
-): number {
+function predictionRounding(set: StudyInputs["train"], w: readonly number[]): number {
   const [n, d] = set.X.shape;
   let largest = 0;
   for (let row = 0; row < n; row++) {
     let terms = Math.abs(set.y.values[row]);
-    for (let i = 0; i < d; i++) {
-      terms += Math.abs(set.X.values[row * d + i] * w[i]);
-    }
+    for (let i = 0; i < d; i++) terms += Math.abs(set.X.values[row * d + i] * w[i]);
     largest = Math.max(largest, terms);
   }
   return U * largest;
@@ -552,12 +442,7 @@ function checkAgreement(
   inputs: StudyInputs,
 ): Agreement {
   let allowanceUsed = 0, weightDeviation = 0;
-  const compare = (
-    what: string,
-    value: number,
-    ref: number,
-    allowed: number,
-  ) => {
+  const compare = (what: string, value: number, ref: number, allowed: number) => {
     const used = Math.abs(value - ref) / allowed;
     if (!(used <= 1)) {
       throw new Error(
@@ -573,21 +458,11 @@ function checkAgreement(
       const delta = predictionRounding(inputs[set], ref.w);
       const loss = Math.abs(ref[set]);
       const allowed = RTOL * loss + 2 * Math.sqrt(loss) * delta + delta ** 2;
-      compare(
-        `${run.name}: the final ${set} loss`,
-        run[set],
-        ref[set],
-        allowed,
-      );
+      compare(`${run.name}: the final ${set} loss`, run[set], ref[set], allowed);
     }
     compare(`${run.name}: ‖w‖`, run.wNorm, ref.wNorm, RTOL * ref.wNorm);
     const distance = Math.hypot(...run.w.map((v, j) => v - ref.w[j]));
-    compare(
-      `${run.name}: the weight (‖w − w_ref‖)`,
-      distance,
-      0,
-      RTOL * ref.wNorm,
-    );
+    compare(`${run.name}: the weight (‖w − w_ref‖)`, distance, 0, RTOL * ref.wNorm);
     weightDeviation = Math.max(weightDeviation, distance / ref.wNorm);
   });
   return { allowanceUsed, weightDeviation };
@@ -595,9 +470,7 @@ function checkAgreement(
 
 /** The pinned version of a bench dependency, from bench/deno.json. */
 async function pinned(name: string): Promise<string> {
-  const config = JSON.parse(
-    await Deno.readTextFile(new URL("./deno.json", import.meta.url)),
-  );
+  const config = JSON.parse(await Deno.readTextFile(new URL("./deno.json", import.meta.url)));
   return String(config.imports[name]).split("@").at(-1)!;
 }
 
@@ -626,18 +499,12 @@ interface ProcessOutcome {
 /** The studies of implementation `id` in this fresh process, printed as one JSON line. */
 async function child(id: string): Promise<void> {
   const impl = (await implementations()).find((i) => i.id === id);
-  if (!impl) {
-    throw new Error(
-      `decay peers: ${CHILD_FLAG} expects an implementation, got "${id}"`,
-    );
-  }
+  if (!impl) throw new Error(`decay peers: ${CHILD_FLAG} expects an implementation, got "${id}"`);
   const inputs = await makeInputs();
   const session = await impl.open(inputs);
   const cold = await timeStudy(session, inputs);
   const warm: StudyOutcome[] = [];
-  for (let i = 0; i < WARM_STUDIES; i++) {
-    warm.push(await timeStudy(session, inputs));
-  }
+  for (let i = 0; i < WARM_STUDIES; i++) warm.push(await timeStudy(session, inputs));
   session.close();
   const outcome: ProcessOutcome = { cold, warm };
   console.log(CHILD_LINE + JSON.stringify(outcome));
@@ -658,9 +525,7 @@ async function inFreshProcess(id: string): Promise<ProcessOutcome> {
     ],
     stdin: "null",
   }).output();
-  const line = new TextDecoder().decode(stdout).split("\n").find((l) =>
-    l.startsWith(CHILD_LINE)
-  );
+  const line = new TextDecoder().decode(stdout).split("\n").find((l) => l.startsWith(CHILD_LINE));
   if (code !== 0 || !line) {
     throw new Error(
       `decay peers: the process of ${id} exited with status ${code}:\n${
@@ -696,13 +561,10 @@ export async function decayPeers(options: DecayPeersOptions): Promise<void> {
   const progress = (line: string) => console.error(`decay peers: ${line}`);
   const inputs = await makeInputs();
   const impls = await implementations();
-  const steps = SPECS.length *
-    inputs.batches.reduce((n, epoch) => n + epoch.length, 0);
+  const steps = SPECS.length * inputs.batches.reduce((n, epoch) => n + epoch.length, 0);
 
   // The reference: ours on the CPU, once, untimed; every study below is checked against it.
-  const referenceSession = await impls.find((i) => i.id === "ours-cpu")!.open(
-    inputs,
-  );
+  const referenceSession = await impls.find((i) => i.id === "ours-cpu")!.open(inputs);
   const reference = await timeStudy(referenceSession, inputs);
   referenceSession.close();
   const agreement = new Map<string, Agreement>();
@@ -766,25 +628,19 @@ export async function decayPeers(options: DecayPeersOptions): Promise<void> {
   );
   const row = (id: string) => rows.find((r) => r.id === id)!;
   const target = (what: string, id: string, limit: number) => {
-    const [c, w] = [
-      base.coldSeconds / row(id).coldSeconds,
-      base.warmSeconds / row(id).warmSeconds,
-    ];
+    const [c, w] = [base.coldSeconds / row(id).coldSeconds, base.warmSeconds / row(id).warmSeconds];
     const met = (r: number) => r <= limit ? "met" : "not met";
-    return `- ${what}: ours jit / ${row(id).label} = ${fmt(c)} cold (${
-      met(c)
-    }), ${fmt(w)} warm (${met(w)}); target ≤ ${limit}.`;
+    return `- ${what}: ours jit / ${row(id).label} = ${fmt(c)} cold (${met(c)}), ${fmt(w)} warm (${
+      met(w)
+    }); target ≤ ${limit}.`;
   };
-  const adapter = (await navigator.gpu.requestAdapter())?.info.description ??
-    "?";
+  const adapter = (await navigator.gpu.requestAdapter())?.info.description ?? "?";
   const when = new Date().toISOString();
   const markdown = [
     [
       `The weight-decay study (${SPECS.length} runs, ${steps} SGD steps, the losses read every`,
       `${SETTINGS.evaluateEvery} epochs) on **${adapter}**`,
-      `(${
-        Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default stack"
-      }): wall seconds of the whole`,
+      `(${Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default stack"}): wall seconds of the whole`,
       `study; ${when}. Each implementation alone in a fresh process, ${options.reps} processes`,
       "each, interleaved: cold is the median of the processes' first studies (compilation",
       `included), warm of their next ${WARM_STUDIES}. Ratios: ours`,
@@ -792,9 +648,7 @@ export async function decayPeers(options: DecayPeersOptions): Promise<void> {
       "agree with the CPU reference's: the last two columns give the largest relative distance",
       "of the weight and the largest deviation over its allowance (10⁻³ relative plus the",
       `predictions' rounding). 1-minute load average before the processes (2 cores; it counts`,
-      `the bench's own): median ${median(loads)}, ${Math.min(...loads)}–${
-        Math.max(...loads)
-      }.`,
+      `the bench's own): median ${median(loads)}, ${Math.min(...loads)}–${Math.max(...loads)}.`,
     ].join(" "),
     "",
     table,
@@ -819,13 +673,7 @@ export async function decayPeers(options: DecayPeersOptions): Promise<void> {
     2,
   );
   progress(`wrote ${await writeResult(options.out, "decay_peers.json", json)}`);
-  progress(
-    `wrote ${await writeResult(
-      options.out,
-      "decay_peers.md",
-      markdown + "\n",
-    )}`,
-  );
+  progress(`wrote ${await writeResult(options.out, "decay_peers.md", markdown + "\n")}`);
 }
 
 if (import.meta.main) {

@@ -6,19 +6,11 @@
  * demo does, where nothing waits inside an epoch.
  */
 import { type Backend, cpu } from "../mod.ts";
-import {
-  makeStudyData,
-  type RunSpec,
-  startRun,
-  STUDY_DEFAULTS,
-} from "../demos/decay_study.ts";
+import { makeStudyData, type RunSpec, startRun, STUDY_DEFAULTS } from "../demos/decay_study.ts";
 import { dev } from "./_backends.ts";
 
 const ROWS = [3, 14, 7, 0, 19];
-const SPECS: RunSpec[] = [{ variant: "scratch", lambda: 15 }, {
-  variant: "concise",
-  lambda: -2,
-}];
+const SPECS: RunSpec[] = [{ variant: "scratch", lambda: 15 }, { variant: "concise", lambda: -2 }];
 
 function setUp(backend: Backend, spec: RunSpec) {
   const data = makeStudyData(backend, STUDY_DEFAULTS);

@@ -5,15 +5,7 @@
  * where `kernels: "auto"` switches from the first to the second (`PROGRAM_WORK` in
  * jit/lower.ts, from these figures). Timed as a training loop runs: 100 steps, one wait.
  */
-import {
-  grad,
-  jit,
-  type KernelGranularity,
-  matmul,
-  mean,
-  mseLoss,
-  relu,
-} from "../mod.ts";
+import { grad, jit, type KernelGranularity, matmul, mean, mseLoss, relu } from "../mod.ts";
 import { sgdStep, type Tensor } from "../mod.ts";
 import { dev } from "./_backends.ts";
 
@@ -40,8 +32,7 @@ for (const { batch, inputs } of SIZES) {
   ]);
   for (const kernels of GRANULARITIES) {
     const step = jit((w1: Tensor, w2: Tensor) => {
-      const loss = (a: Tensor, b: Tensor) =>
-        mean(mseLoss(matmul(relu(matmul(X!, a)), b), y!));
+      const loss = (a: Tensor, b: Tensor) => mean(mseLoss(matmul(relu(matmul(X!, a)), b), y!));
       const [g1, g2] = grad(loss)(w1, w2);
       return [sgdStep(w1, g1, { lr: 0.01 }), sgdStep(w2, g2, { lr: 0.01 })];
     }, { kernels, donate: [0, 1] });

@@ -24,18 +24,8 @@ import type * as tfNamespace from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs";
 import type { GpuBackend } from "../mod.ts";
 import { DemoFailure } from "../demos/args.ts";
-import {
-  type FashionMnist,
-  PIXELS,
-  readFashionMnist,
-  SIDE,
-} from "../demos/fashion_mnist.ts";
-import {
-  LENET_DEFAULTS,
-  startRun,
-  STUDY_RUNS,
-  uploadData,
-} from "../demos/lenet_study.ts";
+import { type FashionMnist, PIXELS, readFashionMnist, SIDE } from "../demos/fashion_mnist.ts";
+import { LENET_DEFAULTS, startRun, STUDY_RUNS, uploadData } from "../demos/lenet_study.ts";
 import { fmt, markdownTable, median, writeResult } from "./_cli.ts";
 
 type Tf = typeof tfNamespace;
@@ -88,25 +78,19 @@ export async function benchLenetPeer(
 
   // tfjs: NHWC images, HWIO kernels, [in, out] dense weights.
   const kernel = (name: string, shape: [number, number, number, number]) =>
-    tf.tidy(() =>
-      tf.variable(tf.transpose(tf.tensor4d(initial[name], shape), [2, 3, 1, 0]))
-    );
+    tf.tidy(() => tf.variable(tf.transpose(tf.tensor4d(initial[name], shape), [2, 3, 1, 0])));
   const dense = (
     name: string,
     rows: number,
     columns: number,
     values = initial[name],
-  ) =>
-    tf.tidy(() =>
-      tf.variable(tf.transpose(tf.tensor2d(values, [rows, columns])))
-    );
+  ) => tf.tidy(() => tf.variable(tf.transpose(tf.tensor2d(values, [rows, columns]))));
   // Ours flattens [16, 5, 5] as (c, y, x); tfjs's [5, 5, 16] as (y, x, c).
   const firstDense = new Float32Array(120 * 400);
   for (let j = 0; j < 120; j++) {
     for (let c = 0; c < 16; c++) {
       for (let p = 0; p < 25; p++) {
-        firstDense[j * 400 + p * 16 + c] =
-          initial["7.weight"][j * 400 + c * 25 + p];
+        firstDense[j * 400 + p * 16 + c] = initial["7.weight"][j * 400 + c * 25 + p];
       }
     }
   }
@@ -124,18 +108,8 @@ export async function benchLenetPeer(
   );
   type T4 = tfNamespace.Tensor4D;
   /** Convolution, bias, sigmoid, 2×2 average pooling: one of LeNet's feature stages. */
-  const stage = (
-    x: T4,
-    kernel: T4,
-    bias: tfNamespace.Tensor,
-    pad: 2 | "valid",
-  ) =>
-    tf.avgPool(
-      tf.sigmoid(tf.add(tf.conv2d(x, kernel, 1, pad), bias)) as T4,
-      2,
-      2,
-      "valid",
-    );
+  const stage = (x: T4, kernel: T4, bias: tfNamespace.Tensor, pad: 2 | "valid") =>
+    tf.avgPool(tf.sigmoid(tf.add(tf.conv2d(x, kernel, 1, pad), bias)) as T4, 2, 2, "valid");
   const model = (x: T4) => {
     const h = stage(stage(x, w.c1, b["0"], 2), w.c2, b["3"], "valid");
     let d = tf.reshape(h, [x.shape[0], 400]) as tfNamespace.Tensor2D;
@@ -150,16 +124,10 @@ export async function benchLenetPeer(
       tf.tidy(() => {
         const images = new Float32Array(batch.length * PIXELS);
         batch.forEach((r, i) =>
-          images.set(
-            host.train.images.subarray(r * PIXELS, (r + 1) * PIXELS),
-            i * PIXELS,
-          )
+          images.set(host.train.images.subarray(r * PIXELS, (r + 1) * PIXELS), i * PIXELS)
         );
         const x = tf.tensor4d(images, [batch.length, SIDE, SIDE, 1]);
-        const labels = tf.tensor1d(
-          batch.map((r) => host.train.labels[r]),
-          "int32",
-        );
+        const labels = tf.tensor1d(batch.map((r) => host.train.labels[r]), "int32");
         return optimizer.minimize(
           () => tf.losses.softmaxCrossEntropy(tf.oneHot(labels, 10), model(x)),
           true,

@@ -65,9 +65,7 @@ export async function benchMlpPeer(
   const oneHot = tf.oneHot(labelsTrain, CLASSES);
   const initial = Object.fromEntries(
     await Promise.all(
-      PARAM_NAMES.map(async (n) =>
-        [n, Float32Array.from(await run.params[n].read())] as const
-      ),
+      PARAM_NAMES.map(async (n) => [n, Float32Array.from(await run.params[n].read())] as const),
     ),
   );
   const variable = (name: string, rows: number, columns: number) => {
@@ -80,8 +78,7 @@ export async function benchMlpPeer(
   const w1 = variable("w1", h1, PIXELS),
     w2 = variable("w2", h2, h1),
     w3 = variable("w3", CLASSES, h2);
-  const b1 = tf.variable(tf.tensor1d(initial.b1)),
-    b2 = tf.variable(tf.tensor1d(initial.b2));
+  const b1 = tf.variable(tf.tensor1d(initial.b1)), b2 = tf.variable(tf.tensor1d(initial.b2));
   const b3 = tf.variable(tf.tensor1d(initial.b3));
   const model = (x: tfNamespace.Tensor, training: boolean) => {
     let h = tf.relu(tf.add(tf.matMul(x, w1), b1));
@@ -129,56 +126,26 @@ export async function benchMlpPeer(
   const seconds = { ours: [] as number[], theirs: [] as number[] };
   const accuracy = { ours: 0, theirs: 0 };
   for (let epoch = 1; epoch <= epochs + 1; epoch++) {
-    for (
-      const [side, train] of [["ours", ourEpoch], [
-        "theirs",
-        theirEpoch,
-      ]] as const
-    ) {
+    for (const [side, train] of [["ours", ourEpoch], ["theirs", theirEpoch]] as const) {
       const start = performance.now();
       accuracy[side] = await train(epoch);
       if (epoch > 1) seconds[side].push((performance.now() - start) / 1000);
     }
-    progress(
-      `mlp epoch ${epoch}/${epochs + 1}${epoch === 1 ? " (warm-up)" : ""}`,
-    );
+    progress(`mlp epoch ${epoch}/${epochs + 1}${epoch === 1 ? " (warm-up)" : ""}`);
   }
   run.dispose();
   ours.dispose();
   host.dispose();
-  tf.dispose([
-    Xtrain,
-    Xtest,
-    labelsTrain,
-    labelsTest,
-    oneHot,
-    w1,
-    w2,
-    w3,
-    b1,
-    b2,
-    b3,
-  ]);
+  tf.dispose([Xtrain, Xtest, labelsTrain, labelsTest, oneHot, w1, w2, w3, b1, b2, b3]);
   optimizer.dispose();
 
   const sides: Record<"ours" | "theirs", Side> = {
-    ours: {
-      secondsPerEpoch: median(seconds.ours),
-      testAccuracy: accuracy.ours,
-    },
-    theirs: {
-      secondsPerEpoch: median(seconds.theirs),
-      testAccuracy: accuracy.theirs,
-    },
+    ours: { secondsPerEpoch: median(seconds.ours), testAccuracy: accuracy.ours },
+    theirs: { secondsPerEpoch: median(seconds.theirs), testAccuracy: accuracy.theirs },
   };
   const ratio = sides.theirs.secondsPerEpoch / sides.ours.secondsPerEpoch;
   const table = markdownTable(
-    [
-      "MLP epoch (1,437 images, batches of 64)",
-      "ours",
-      "tfjs",
-      "ours / tfjs (epochs per second)",
-    ],
+    ["MLP epoch (1,437 images, batches of 64)", "ours", "tfjs", "ours / tfjs (epochs per second)"],
     [
       [
         "seconds per epoch (median)",
@@ -197,11 +164,7 @@ export async function benchMlpPeer(
   const markdown =
     `MLP training (demo:mlp's dropout run, its step compiled with jit) vs TensorFlow.js ${tf.version_core} (WebGPU), same run, alternating epochs, medians of ${epochs}; above 1: ours is faster.\n\n${table}`;
   console.log(`\n${markdown}`);
-  const json = JSON.stringify(
-    { tfjs: tf.version_core, epochs, ...sides, ratio },
-    null,
-    2,
-  );
+  const json = JSON.stringify({ tfjs: tf.version_core, epochs, ...sides, ratio }, null, 2);
   progress(`wrote ${await writeResult(out, "mlp_peer.json", json)}`);
   progress(`wrote ${await writeResult(out, "mlp_peer.md", markdown + "\n")}`);
 }

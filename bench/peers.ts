@@ -21,59 +21,37 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import { matmulTuning } from "../kernels/matmul.ts";
 import { BENCH_OPS, type BenchCase, benchValues } from "./_cases.ts";
-import {
-  COLD_REPS,
-  COLD_SIZES,
-  type ColdFigures,
-  coldMatmul,
-  WAIT_EVERY,
-} from "./_cold.ts";
-import {
-  fmt,
-  markdownTable,
-  median,
-  parseBenchArgs,
-  writeResult,
-} from "./_cli.ts";
+import { COLD_REPS, COLD_SIZES, type ColdFigures, coldMatmul, WAIT_EVERY } from "./_cold.ts";
+import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
 import { openBenchDevice } from "./_gpu_timer.ts";
 import { decayPeers } from "./decay_peers.ts";
 import { benchMlpPeer } from "./mlp_peer.ts";
 import { benchLenetPeer } from "./lenet_peer.ts";
 
-const options = parseBenchArgs(Deno.args, "bench:peers", [
-  "mlp",
-  "lenet",
-  "decay",
-]);
+const options = parseBenchArgs(Deno.args, "bench:peers", ["mlp", "lenet", "decay"]);
 const progress = (line: string) => console.error(line);
 
 if (!(await tf.setBackend("webgpu"))) {
-  console.error(
-    "bench:peers: TensorFlow.js could not start its WebGPU backend on this adapter",
-  );
+  console.error("bench:peers: TensorFlow.js could not start its WebGPU backend on this adapter");
   Deno.exit(1);
 }
 await tf.ready();
 // tfjs requests its own device from navigator.gpu's default adapter, as ours does; it
 // keeps only the adapter's vendor and architecture.
-const theirInfo =
-  (tf.backend() as unknown as { adapterInfo?: Record<string, unknown> })
-    .adapterInfo;
+const theirInfo = (tf.backend() as unknown as { adapterInfo?: Record<string, unknown> })
+  .adapterInfo;
 const theirAdapter = theirInfo
   ? `${theirInfo.vendor || "?"} ${theirInfo.architecture || ""}`.trim()
   : "?";
 const bench = await openBenchDevice();
 const { backend: dev, timer } = bench;
-progress(
-  `ours: ${bench.adapter}; tfjs-webgpu ${tf.version_core}: ${theirAdapter}`,
-);
+progress(`ours: ${bench.adapter}; tfjs-webgpu ${tf.version_core}: ${theirAdapter}`);
 
 /** The tfjs program for each op of the catalogue, on inputs of the case's shapes. */
 const TFJS: Record<string, (inputs: tf.Tensor[]) => tf.Tensor> = {
   matmul: ([a, b]) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
   corr2d: ([x, k]) => tf.conv2d(x as tf.Tensor4D, k as tf.Tensor4D, 1, "valid"),
-  sgdStep: ([p, g]) =>
-    tf.tidy(() => tf.sub(p, tf.mul(tf.add(g, tf.mul(p, 0.01)), 0.1))),
+  sgdStep: ([p, g]) => tf.tidy(() => tf.sub(p, tf.mul(tf.add(g, tf.mul(p, 0.01)), 0.1))),
   dropout: ([x]) => tf.dropout(x, 0.5),
   l2Penalty: ([w]) => tf.tidy(() => tf.mul(tf.sum(tf.square(w)), 0.5)),
 };
@@ -83,10 +61,7 @@ function tfjsInputs(c: BenchCase): tf.Tensor[] {
   return c.shapes.map((shape, i) => {
     const values = benchValues(shape.reduce((a, b) => a * b, 1), i);
     if (c.op !== "corr2d") return tf.tensor(values, [...shape]);
-    return tf.tensor(
-      values,
-      i === 0 ? [1, shape[0], shape[1], 1] : [shape[0], shape[1], 1, 1],
-    );
+    return tf.tensor(values, i === 0 ? [1, shape[0], shape[1], 1] : [shape[0], shape[1], 1, 1]);
   });
 }
 
@@ -127,9 +102,7 @@ for (const [i, c] of cases.entries()) {
     await result.data();
     wall.theirs.push(performance.now() - start);
     result.dispose();
-    if (timer) {
-      kernel.ours.push(await timer.time(dev, () => ours.run().dispose()));
-    }
+    if (timer) kernel.ours.push(await timer.time(dev, () => ours.run().dispose()));
     const timed = await tf.time(() => program(theirs).dispose());
     if (typeof timed.kernelMs === "number") kernel.theirs.push(timed.kernelMs);
   }
@@ -156,9 +129,7 @@ const coldJson: Record<string, Record<string, ColdFigures>> = {};
 if (options.only.has("matmul")) {
   for (const n of COLD_SIZES) {
     progress(`matmul ${n}³ in cold processes, ours and tfjs`);
-    const { fresh, stored, others: [tfjs] } = await coldMatmul(n, coldReps, [{
-      lib: "tfjs",
-    }]);
+    const { fresh, stored, others: [tfjs] } = await coldMatmul(n, coldReps, [{ lib: "tfjs" }]);
     coldJson[`${n}³`] = { fresh, stored, tfjs };
     for (const figure of ["first", "ten", "twenty"] as const) {
       coldRows.push([
@@ -174,8 +145,7 @@ if (options.only.has("matmul")) {
   }
 }
 
-const ratio = (a: number | null, b: number | null) =>
-  a === null || b === null ? "–" : fmt(a / b);
+const ratio = (a: number | null, b: number | null) => a === null || b === null ? "–" : fmt(a / b);
 const table = markdownTable(
   [
     "op",
@@ -235,16 +205,10 @@ const json = JSON.stringify(
 if (rows.length > 0 || coldRows.length > 0) {
   console.log(markdown);
   progress(`wrote ${await writeResult(options.out, "peers.json", json)}`);
-  progress(
-    `wrote ${await writeResult(options.out, "peers.md", markdown + "\n")}`,
-  );
+  progress(`wrote ${await writeResult(options.out, "peers.md", markdown + "\n")}`);
 }
-if (options.only.has("mlp")) {
-  await benchMlpPeer(tf, dev, options.reps, options.out, progress);
-}
-if (options.only.has("lenet")) {
-  await benchLenetPeer(tf, dev, options.reps, options.out, progress);
-}
+if (options.only.has("mlp")) await benchMlpPeer(tf, dev, options.reps, options.out, progress);
+if (options.only.has("lenet")) await benchLenetPeer(tf, dev, options.reps, options.out, progress);
 bench.destroy();
 // The weight-decay study on both peers and ours (bench/decay_peers.ts).
 if (options.only.has("decay")) await decayPeers(options);

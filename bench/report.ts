@@ -9,22 +9,11 @@
  * same calls in this warm process; conv2d and its gradients at LeNet's and a VGG block's sizes
  * beside matmul of the same FLOPs (`_conv2d.ts`); and matmul at the shapes training runs
  * (`--only training`, `_training_shapes.ts`); add, sum and matmul in float32 and float16 side
- * by side, and add in int32 (`--only dtypes`, `_dtypes.ts`). Writes `report.json` and `report.md` under
- * `bench/results/` (or `--out`).
+ * by side, and add in int32 (`--only dtypes`, `_dtypes.ts`). Writes `report.json` and
+ * `report.md` under `bench/results/` (or `--out`).
  */
-import {
-  cpu,
-  gpu,
-  type GpuBackend,
-  type GpuTensor,
-  matmul,
-  type Tensor,
-} from "../mod.ts";
-import {
-  MATMUL_VARIANTS,
-  matmulTuning,
-  matmulVariantFor,
-} from "../kernels/matmul.ts";
+import { cpu, gpu, type GpuBackend, type GpuTensor, matmul, type Tensor } from "../mod.ts";
+import { MATMUL_VARIANTS, matmulTuning, matmulVariantFor } from "../kernels/matmul.ts";
 import { BENCH_OPS, benchValues } from "./_cases.ts";
 import {
   COLD_REPS,
@@ -34,24 +23,11 @@ import {
   timeProducts,
   WAIT_EVERY,
 } from "./_cold.ts";
-import {
-  fmt,
-  markdownTable,
-  median,
-  parseBenchArgs,
-  writeResult,
-} from "./_cli.ts";
+import { fmt, markdownTable, median, parseBenchArgs, writeResult } from "./_cli.ts";
 import { openBenchDevice } from "./_gpu_timer.ts";
 import { CONV2D_HEADER, conv2dFigures, conv2dRows } from "./_conv2d.ts";
-import {
-  asBlocks,
-  LINEAR_WORKGROUP,
-  packUniforms,
-} from "../kernels/_shared.ts";
-import {
-  benchTrainingShapes,
-  type TrainingFigures,
-} from "./_training_shapes.ts";
+import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "../kernels/_shared.ts";
+import { benchTrainingShapes, type TrainingFigures } from "./_training_shapes.ts";
 import { DTYPE_HEADER, dtypeFigures, dtypeRows } from "./_dtypes.ts";
 
 const options = parseBenchArgs(Deno.args, "bench:report", [
@@ -64,9 +40,7 @@ const bench = await openBenchDevice().catch((error) => {
   Deno.exit(1);
 });
 const { backend: dev, timer } = bench;
-const timing = timer
-  ? "kernel-only (timestamp-query)"
-  : "wall, one call and one wait";
+const timing = timer ? "kernel-only (timestamp-query)" : "wall, one call and one wait";
 const progress = (line: string) => console.error(line);
 progress(`adapter: ${bench.adapter}; GPU times: ${timing}`);
 
@@ -231,9 +205,7 @@ for (const [i, c] of cases.entries()) {
   const gpuMs = await gpuTime(dev, options.reps, onGpu.run);
   const wallMs = await wallTime(dev, options.reps, onGpu.run);
   onGpu.dispose();
-  const copy = c.unit === "GB/s"
-    ? await copyTimes(c.work / 2, options.reps)
-    : null;
+  const copy = c.unit === "GB/s" ? await copyTimes(c.work / 2, options.reps) : null;
   const rate = (ms: number) => c.work / ms / 1e6;
   rows.push({
     op: c.op,
@@ -412,9 +384,7 @@ const variantsTable = variantRows.length
 const conv2dTable = conv2dJson.length
   ? markdownTable([...CONV2D_HEADER], conv2dRows(conv2dJson))
   : "";
-const dtypesTable = dtypesJson.length
-  ? markdownTable(DTYPE_HEADER, dtypeRows(dtypesJson))
-  : "";
+const dtypesTable = dtypesJson.length ? markdownTable(DTYPE_HEADER, dtypeRows(dtypesJson)) : "";
 const when = new Date().toISOString();
 const markdown = [
   `Adapter: **${bench.adapter}** (${

@@ -184,7 +184,8 @@ function termWords({ term }: OwnTerm): number {
  * Pass 4: each reduction and matmul takes its epilogue — forward, while its value is no
  * result and has one reader, a term op of the same size that reads it at its own index,
  * not yet in another anchor's epilogue, whose runtime words still fit the kernel's
- * uniform block, and which neither reads nor makes a float16 value. The anchor and the epilogue's inner values are then not stored.
+ * uniform block, and which neither reads nor makes a float16 value. The anchor and the
+ * epilogue's inner values are then not stored.
  */
 function attachEpilogues(fusion: Fusion): void {
   const { graph, order, kinds, terms, readers, outputs, stored, epilogues, absorbed } = fusion;

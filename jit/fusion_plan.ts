@@ -73,7 +73,10 @@ export function kernelAccess(
 
 type OpNode = GraphNode & { kind: "op" };
 
-/** The form of op node `id` (how its op fuses), or null for an op without one (or one that runs unfused). */
+/**
+ * The form of op node `id` (how its op fuses), or null for an op without one (or one that
+ * runs unfused).
+ */
 export function formOf(graph: Graph, id: number): OpForm | null {
   const node = graph.nodes[id] as OpNode;
   const shapes = shapesOf(graph, node);

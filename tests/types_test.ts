@@ -3,8 +3,9 @@
  * `tensor()` taking its type from the values or `{ dtype }`; `read()` giving the type's
  * array; `astype` and `full` exact on both backends (tests/_properties_types.ts); printing
  * with the type; float-only ops refusing other types with the op's name; float16 stored on
- * the CPU, and on WebGPU where the adapter has shader-f16 (refused, naming it, elsewhere); storage bytes by type; `jit`
- * carrying the types through its graph and keying its programs by them.
+ * the CPU, and on WebGPU where the adapter has shader-f16 (refused, naming it, elsewhere);
+ * storage bytes by type; `jit` carrying the types through its graph and keying its
+ * programs by them.
  */
 import assert from "node:assert/strict";
 import {
