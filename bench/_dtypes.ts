@@ -6,18 +6,14 @@
  * adapter (llvmpipe converts f16 on the CPU's vector units). `add` and the elementwise
  * ops load and store f16 in their generated kernels; `sum` and `matmul` are float32
  * kernels run on f32 copies of f16 inputs (`kernels/float16_widening.ts`), so their
- * float16 time includes the widening and saves memory, not time.
+ * float16 time includes the widening and saves memory, not time. A plain WGSL copy of the
+ * same values at each type shows what moving the bytes alone costs on the adapter.
  */
-import {
-  add,
-  type DType,
-  type GpuBackend,
-  matmul,
-  sum,
-  type Tensor,
-} from "../mod.ts";
+import { add, type DType, type GpuBackend, GpuTensor, matmul, sum, type Tensor } from "../mod.ts";
+import { LINEAR_WORKGROUP, packUniforms } from "../kernels/_shared.ts";
+import { DTYPES } from "../kernels/dtype.ts";
 import { benchValues } from "./_cases.ts";
-import { fmt } from "./_cli.ts";
+import { fmt, median } from "./_cli.ts";
 
 /** Elements of the `add` and `sum` cases (the issue's target size). */
 export const DTYPE_ELEMENTS = 10_000_000;
@@ -37,6 +33,8 @@ export interface DtypeFigure {
   readonly unit: "GB/s" | "GFLOP/s";
   /** This type's time over float32's for the same op and size. */
   readonly vsFloat32: number;
+  /** Why it was not timed: the op's TypeError for this type. */
+  readonly refused?: string;
 }
 
 /** What the report's timer does: median ms of `reps` calls of `run` after one untimed. */
@@ -59,6 +57,15 @@ const CASES = [
     unit: "GB/s" as const,
   },
   {
+    op: "copy (WGSL, vec4)",
+    size: "10⁷",
+    types: ["float32", "float16"] as DType[],
+    shapes: [[DTYPE_ELEMENTS]],
+    run: ([x]: Tensor[], dev: GpuBackend) => rawCopy(dev, x),
+    work: (bytes: number) => 2 * DTYPE_ELEMENTS * bytes,
+    unit: "GB/s" as const,
+  },
+  {
     op: "sum",
     size: "10⁷",
     types: ["float32", "float16"] as DType[],
@@ -78,15 +85,41 @@ const CASES = [
   },
 ];
 
-const BYTES: Record<DType, number> = {
-  float32: 4,
-  float16: 2,
-  int32: 4,
-  uint32: 4,
-  bool: 4,
-};
+/**
+ * A plain copy of `x` (float32 or float16; vec4 loads and stores, no conversion, as many
+ * threads at each type): what moving the bytes alone costs at each type on this adapter,
+ * beside `add`.
+ */
+function rawCopy(dev: GpuBackend, x: Tensor): Tensor {
+  const element = DTYPES[x.dtype].storage;
+  const out = dev.runtime.allocate("copy", x.size, x.dtype);
+  dev.runtime.dispatch({
+    op: "copy",
+    key: `bench/rawCopy/${element}`,
+    wgsl: () =>
+      /* wgsl */ `${element === "f16" ? "enable f16;" : ""}
+@group(0) @binding(0) var<uniform> count: vec4u;
+@group(0) @binding(1) var<storage, read> src: array<vec4<${element}>>;
+@group(0) @binding(2) var<storage, read_write> dst: array<vec4<${element}>>;
+${LINEAR_WORKGROUP}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, groups) * 64u + lid;
+  if (i < count.x) { dst[i] = src[i]; }
+}`,
+    uniforms: packUniforms([{ u32: x.size / 4 }]),
+    buffers: [(x as GpuTensor).array, out],
+    workgroups: Math.ceil(x.size / 4 / 64),
+  });
+  return new GpuTensor(dev, out, x.shape, x.dtype);
+}
 
-/** Measures every case at each type the device stores (float16 only with shader-f16). */
+/**
+ * Measures every case at each type the device stores (float16 only with shader-f16). The
+ * types take turns, one timed call each per round, so that load from other processes on
+ * the machine falls on all of them alike; each figure is the median of `reps` rounds.
+ */
 export async function dtypeFigures(
   dev: GpuBackend,
   reps: number,
@@ -95,32 +128,51 @@ export async function dtypeFigures(
 ): Promise<DtypeFigure[]> {
   const figures: DtypeFigure[] = [];
   for (const c of CASES) {
-    let float32Ms = NaN;
-    for (const dtype of c.types.filter((t) => dev.supports(t))) {
-      progress(`${c.op} ${c.size} ${dtype}`);
-      const inputs = c.shapes.map((shape, i) => {
+    const types = c.types.filter((t) => dev.supports(t));
+    progress(`${c.op} ${c.size}: ${types.join(", ")}`);
+    const inputs = types.map((dtype) =>
+      c.shapes.map((shape, i) => {
         const n = shape.reduce((a, b) => a * b, 1);
         // Integers: whole values, so that int32 adds exactly what float32 rounds.
-        const values = benchValues(n, i + 1).map((
-          v,
-        ) => (dtype === "int32" ? Math.round(v * 100) : v));
+        const values = benchValues(n, i + 1).map((v) =>
+          dtype === "int32" ? Math.round(v * 100) : v
+        );
         return dev.tensor(values, shape, { dtype });
-      });
-      try {
-        const ms = await gpuTime(dev, reps, () => c.run(inputs));
-        if (dtype === "float32") float32Ms = ms;
-        figures.push({
-          op: c.op,
-          dtype,
-          size: c.size,
-          ms,
-          rate: c.work(BYTES[dtype]) / ms / 1e6,
-          unit: c.unit,
-          vsFloat32: ms / float32Ms,
-        });
-      } finally {
-        inputs.forEach((t) => t.dispose());
+      })
+    );
+    // An op that refuses a type (int32 arithmetic comes with the types branch) is reported
+    // as such, with the reason, not timed.
+    const refused = new Map<DType, string>();
+    const times = types.map((): number[] => []);
+    try {
+      for (let round = 0; round < reps; round++) {
+        for (const [t, dtype] of types.entries()) {
+          if (refused.has(dtype)) continue;
+          try {
+            times[t].push(await gpuTime(dev, 1, () => c.run(inputs[t], dev)));
+          } catch (error) {
+            if (!(error instanceof TypeError)) throw error;
+            refused.set(dtype, error.message);
+          }
+        }
       }
+    } finally {
+      inputs.flat().forEach((x) => x.dispose());
+    }
+    const ms = times.map((t) => (t.length ? median(t) : NaN));
+    const float32Ms = ms[types.indexOf("float32")];
+    for (const [t, dtype] of types.entries()) {
+      const reason = refused.get(dtype);
+      figures.push({
+        op: c.op,
+        dtype,
+        size: c.size,
+        ms: ms[t],
+        rate: c.work(DTYPES[dtype].bytes) / ms[t] / 1e6,
+        unit: c.unit,
+        vsFloat32: ms[t] / float32Ms,
+        ...(reason ? { refused: reason } : {}),
+      });
     }
   }
   return figures;
@@ -134,6 +186,7 @@ export const DTYPE_HEADER = [
   "median ms",
   "rate",
   "time vs float32",
+  "note",
 ];
 
 /** The table's rows. */
@@ -143,7 +196,8 @@ export function dtypeRows(figures: readonly DtypeFigure[]): string[][] {
     f.size,
     f.dtype,
     fmt(f.ms),
-    `${fmt(f.rate)} ${f.unit}`,
-    `${fmt(f.vsFloat32)}×`,
+    f.refused ? "" : `${fmt(f.rate)} ${f.unit}`,
+    f.refused ? "" : `${fmt(f.vsFloat32)}×`,
+    f.refused ?? "",
   ]);
 }

@@ -20,7 +20,10 @@ export interface BenchDevice {
   destroy(): void;
 }
 
-/** Requests a device with the adapter's largest limits and `timestamp-query` if offered. */
+/**
+ * Requests a device with the adapter's largest limits, and `timestamp-query` and
+ * `shader-f16` where offered.
+ */
 export async function openBenchDevice(): Promise<BenchDevice> {
   const adapter = await navigator.gpu?.requestAdapter();
   if (!adapter) {
@@ -29,17 +32,17 @@ export async function openBenchDevice(): Promise<BenchDevice> {
     );
   }
   const timestamps = adapter.features.has("timestamp-query");
+  const features: GPUFeatureName[] = ["timestamp-query", "shader-f16"];
   const device = await adapter.requestDevice({
-    requiredFeatures: timestamps ? ["timestamp-query"] : [],
+    // As gpu() requests them: float16 where the adapter has it.
+    requiredFeatures: features.filter((f) => adapter.features.has(f)),
     requiredLimits: {
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
       maxBufferSize: adapter.limits.maxBufferSize,
       maxTextureDimension2D: adapter.limits.maxTextureDimension2D,
       // As gpu() requests them, so matmul's tiled kernel sizes its tiles as users get them.
-      maxComputeWorkgroupStorageSize:
-        adapter.limits.maxComputeWorkgroupStorageSize,
-      maxComputeInvocationsPerWorkgroup:
-        adapter.limits.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
       maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
       maxComputeWorkgroupSizeY: adapter.limits.maxComputeWorkgroupSizeY,
     },
@@ -102,9 +105,7 @@ export class GpuTimer {
     backend.runtime.flush();
     this.#stamp(1, true);
     await this.#staging.mapAsync(GPUMapMode.READ);
-    const [start, end] = new BigUint64Array(
-      this.#staging.getMappedRange().slice(0),
-    );
+    const [start, end] = new BigUint64Array(this.#staging.getMappedRange().slice(0));
     this.#staging.unmap();
     return Number(end - start) / 1e6;
   }
