@@ -20,7 +20,10 @@ export interface BenchDevice {
   destroy(): void;
 }
 
-/** Requests a device with the adapter's largest limits and `timestamp-query` if offered. */
+/**
+ * Requests a device with the adapter's largest limits, and `timestamp-query` and
+ * `shader-f16` where offered.
+ */
 export async function openBenchDevice(): Promise<BenchDevice> {
   const adapter = await navigator.gpu?.requestAdapter();
   if (!adapter) {
@@ -29,8 +32,10 @@ export async function openBenchDevice(): Promise<BenchDevice> {
     );
   }
   const timestamps = adapter.features.has("timestamp-query");
+  const features: GPUFeatureName[] = ["timestamp-query", "shader-f16"];
   const device = await adapter.requestDevice({
-    requiredFeatures: timestamps ? ["timestamp-query"] : [],
+    // As gpu() requests them: float16 where the adapter has it.
+    requiredFeatures: features.filter((f) => adapter.features.has(f)),
     requiredLimits: {
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
       maxBufferSize: adapter.limits.maxBufferSize,

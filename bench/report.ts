@@ -8,8 +8,9 @@
  * first call, ten and twenty calls, in new processes with and without stored tuning, beside the
  * same calls in this warm process; conv2d and its gradients at LeNet's and a VGG block's sizes
  * beside matmul of the same FLOPs (`_conv2d.ts`); and matmul at the shapes training runs
- * (`--only training`, `_training_shapes.ts`). Writes `report.json` and `report.md` under
- * `bench/results/` (or `--out`).
+ * (`--only training`, `_training_shapes.ts`); add, sum and matmul in float32 and float16 side
+ * by side, and add in int32 (`--only dtypes`, `_dtypes.ts`). Writes `report.json` and
+ * `report.md` under `bench/results/` (or `--out`).
  */
 import { cpu, gpu, type GpuBackend, type GpuTensor, matmul, type Tensor } from "../mod.ts";
 import { MATMUL_VARIANTS, matmulTuning, matmulVariantFor } from "../kernels/matmul.ts";
@@ -27,10 +28,12 @@ import { openBenchDevice } from "./_gpu_timer.ts";
 import { CONV2D_HEADER, conv2dFigures, conv2dRows } from "./_conv2d.ts";
 import { asBlocks, LINEAR_WORKGROUP, packUniforms } from "../kernels/_shared.ts";
 import { benchTrainingShapes, type TrainingFigures } from "./_training_shapes.ts";
+import { DTYPE_HEADER, dtypeFigures, dtypeRows } from "./_dtypes.ts";
 
 const options = parseBenchArgs(Deno.args, "bench:report", [
   "conv2d",
   "training",
+  "dtypes",
 ]);
 const bench = await openBenchDevice().catch((error) => {
   console.error(`bench:report: ${error.message}`);
@@ -325,6 +328,10 @@ if (options.only.has("matmul")) {
   }
 }
 
+const dtypesJson = options.only.has("dtypes")
+  ? await dtypeFigures(dev, options.reps, gpuTime, progress)
+  : [];
+
 /** Matmul at the shapes training runs, in a stream, beside 1024³ (bench/_training_shapes.ts). */
 let training: { figures: TrainingFigures; markdown: string } | null = null;
 if (options.only.has("training")) {
@@ -377,6 +384,7 @@ const variantsTable = variantRows.length
 const conv2dTable = conv2dJson.length
   ? markdownTable([...CONV2D_HEADER], conv2dRows(conv2dJson))
   : "";
+const dtypesTable = dtypesJson.length ? markdownTable(DTYPE_HEADER, dtypeRows(dtypesJson)) : "";
 const when = new Date().toISOString();
 const markdown = [
   `Adapter: **${bench.adapter}** (${
@@ -390,6 +398,9 @@ const markdown = [
   "",
   conv2dTable &&
   `conv2d (${timing}; a gradient is forward + that gradient, less the forward), beside a matmul of the same FLOPs:\n\n${conv2dTable}`,
+  "",
+  dtypesTable &&
+  `Element types side by side (${timing}; GB/s of the bytes moved at each type; float16's \`sum\` and \`matmul\` run float32 kernels on widened copies, \`bench/_dtypes.ts\`):\n\n${dtypesTable}`,
   "",
   coldTable &&
   `Matmul as a script sees it (wall ms from the first call to the last result, one wait per ${WAIT_EVERY} calls and after the last; cold: a new process per figure, medians of ${coldReps}, \`bench/_cold.ts\`):\n\n${coldTable}`,
@@ -411,6 +422,7 @@ const json = JSON.stringify(
     matmulVariants: variantJson,
     matmulCold: coldJson,
     conv2d: conv2dJson,
+    dtypes: dtypesJson,
     matmulTraining: training?.figures ?? null,
   },
   null,

@@ -13,7 +13,7 @@
  * so that first-use costs are past, then profiles the next with `dev.profile`: it prints the kernels' table and writes the
  * step's Trace Event JSON to FILE, for Perfetto or `chrome://tracing`.
  */
-import { type Backend, loadSafetensors, saveSafetensors, type Tensor } from "../mod.ts";
+import { astype, type Backend, loadSafetensors, saveSafetensors, type Tensor } from "../mod.ts";
 import {
   countCorrect,
   epochBatches,
@@ -31,6 +31,7 @@ import {
 } from "./mlp_study.ts";
 import type { Panel } from "./plot.ts";
 import {
+  choiceOption,
   consoleIo,
   DemoFailure,
   EXIT,
@@ -49,6 +50,9 @@ import { describeDivergence, DivergenceWatch } from "./_divergence.ts";
 
 /** Steps `--profile` trains before the one it profiles (llvmpipe compiles a shader on first use). */
 const WARM_UP_STEPS = 3;
+
+/** The types `--dtype` takes. */
+const DTYPE_CHOICES = ["float32", "float16"] as const;
 
 /** Where the trained weights go, in `--out`. */
 const MODEL_FILE = "model.safetensors";
@@ -70,6 +74,9 @@ Options:
   --batch-size N    examples per minibatch, an integer in [1, 1437] (default ${MLP_DEFAULTS.batchSize})
   --seed N          seed of the split, initialisation, shuffling and dropout masks,
                     an integer in [0, 2³²) (default ${MLP_DEFAULTS.seed})
+  --dtype T         float32 (default) or float16: the weights, images, activations and
+                    gradients stored as float16 (half the bytes), every kernel computing
+                    in f32 (matmul and sums accumulating in f32) and rounding once
   --load FILE       evaluate the weights in FILE (a model.safetensors it saved) on the
                     training and test images of --seed's split instead of training:
                     give the seed they were trained with
@@ -97,12 +104,12 @@ interface Options extends TrainingOptions {
  * silently ignored (`--profile` reads `--batch-size`: a step's size).
  */
 const STUDY_ONLY: Record<string, { unread: readonly string[]; why: string }> = {
-  load: { unread: ["epochs", "lr", "batch-size", "out"], why: "which trains nothing" },
+  load: { unread: ["epochs", "lr", "batch-size", "out", "dtype"], why: "which trains nothing" },
   profile: { unread: ["epochs", "lr", "out"], why: "which runs a few steps" },
 };
 
 function parseOptions(args: string[]): Options | "help" {
-  const parsed = parseTrainingOptions(args, ["batch-size", "load", "profile"], {
+  const parsed = parseTrainingOptions(args, ["batch-size", "load", "profile", "dtype"], {
     ...MLP_DEFAULTS,
     out: "out/mlp",
   });
@@ -121,9 +128,10 @@ function parseOptions(args: string[]): Options | "help" {
   const batchSize = values["batch-size"] === undefined
     ? MLP_DEFAULTS.batchSize
     : integerOption("batch-size", values["batch-size"], 1, 1437);
+  const dtype = choiceOption("dtype", values.dtype ?? MLP_DEFAULTS.dtype, DTYPE_CHOICES);
   return {
     ...common,
-    settings: { ...MLP_DEFAULTS, ...common.settings, batchSize },
+    settings: { ...MLP_DEFAULTS, ...common.settings, batchSize, dtype },
     load: values.load,
     profile: values.profile,
   };
@@ -206,13 +214,16 @@ function modelMetadata(spec: (typeof STUDY_RUNS)[number], settings: MlpSettings)
     epochs: String(settings.epochs),
     lr: String(settings.lr),
     batchSize: String(settings.batchSize),
+    dtype: settings.dtype,
   };
 }
 
 function train(options: Options, io: Io): Promise<number> {
   const { settings } = options;
   return withBackend(options.backend, async (backend) => {
-    io.out(settingsLine(backend, settings, [`batches of ${settings.batchSize}`]));
+    io.out(
+      settingsLine(backend, settings, [`batches of ${settings.batchSize}`, settings.dtype]),
+    );
     const started = performance.now();
     const data = splitDigits(await readDigits(), backend, settings);
     const results: RunResult[] = [];
@@ -220,7 +231,12 @@ function train(options: Options, io: Io): Promise<number> {
     let model: Uint8Array | undefined;
     const saveModel = (spec: (typeof STUDY_RUNS)[number]) => async (params: MlpParams) => {
       if (spec !== STUDY_RUNS[0]) return;
-      model = await saveSafetensors(params, { metadata: modelMetadata(spec, settings) });
+      // model.safetensors holds F32 (nn.Linear's default type): float16 weights widen exactly.
+      const f32 = Object.fromEntries(
+        Object.entries(params).map(([name, p]) => [name, astype(p, "float32")]),
+      );
+      model = await saveSafetensors(f32, { metadata: modelMetadata(spec, settings) });
+      Object.values(f32).forEach((t) => t.dispose());
     };
     for (const spec of STUDY_RUNS) {
       const watch = new DivergenceWatch();

@@ -18,6 +18,7 @@
  */
 import {
   argmax,
+  astype,
   type Backend,
   concat,
   crossEntropy,
@@ -112,6 +113,13 @@ export interface MlpSettings {
   readonly initStd: number;
   /** Compile the training step with `jit` (true); false runs it eagerly, op by op. */
   readonly jit: boolean;
+  /**
+   * The type of the weights, the images and so every activation and gradient: float32,
+   * or float16 (mixed precision: half the bytes stored and moved, while every kernel
+   * computes in f32 — matmul's and the reductions' sums accumulate in f32 — and rounds
+   * once to float16 on store; no f32 master copy of the weights).
+   */
+  readonly dtype: "float32" | "float16";
 }
 
 /**
@@ -127,6 +135,7 @@ export const MLP_DEFAULTS: MlpSettings = {
   hidden: [256, 256],
   initStd: 0.01,
   jit: true,
+  dtype: "float32",
 };
 
 /** A run: its name and the dropout probabilities after the two hidden layers. */
@@ -176,7 +185,7 @@ export function splitDigits(digits: Digits, backend: Backend, settings: MlpSetti
     const X = new Float32Array(rows.length * PIXELS);
     rows.forEach((r, i) => X.set(digits.images.subarray(r * PIXELS, (r + 1) * PIXELS), i * PIXELS));
     return {
-      X: backend.tensor(X, [rows.length, PIXELS]),
+      X: backend.tensor(X, [rows.length, PIXELS], { dtype: settings.dtype }),
       labels: backend.tensor(rows.map((r) => digits.labels[r])),
     };
   };
@@ -216,12 +225,23 @@ function layers(settings: MlpSettings): [Linear, Linear, Linear] {
   return [new Linear(PIXELS, h1), new Linear(h1, h2), new Linear(h2, CLASSES)];
 }
 
-/** Initial parameters: every weight and bias drawn from N(0, initStd²), as d2l initialises them. */
+/**
+ * Initial parameters: every weight and bias drawn from N(0, initStd²), as d2l initialises
+ * them (the float32 draws rounded to `settings.dtype`, so both types start alike).
+ */
 export function initParams(backend: Backend, settings: MlpSettings): MlpParams {
   const key = keys(settings.seed).init;
-  const made = layers(settings).map((layer, i) =>
-    layer.init(backend, foldIn(key, i), settings.initStd)
-  );
+  const made = layers(settings).map((layer, i) => {
+    const drawn = layer.init(backend, foldIn(key, i), settings.initStd);
+    if (settings.dtype === "float32") return drawn;
+    const typed = {
+      weight: astype(drawn.weight, settings.dtype),
+      bias: astype(drawn.bias, settings.dtype),
+    };
+    drawn.weight.dispose();
+    drawn.bias.dispose();
+    return typed;
+  });
   return {
     w1: made[0].weight,
     b1: made[0].bias,

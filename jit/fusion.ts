@@ -184,7 +184,8 @@ function termWords({ term }: OwnTerm): number {
  * Pass 4: each reduction and matmul takes its epilogue — forward, while its value is no
  * result and has one reader, a term op of the same size that reads it at its own index,
  * not yet in another anchor's epilogue, whose runtime words still fit the kernel's
- * uniform block. The anchor and the epilogue's inner values are then not stored.
+ * uniform block, and which neither reads nor makes a float16 value. The anchor and the
+ * epilogue's inner values are then not stored.
  */
 function attachEpilogues(fusion: Fusion): void {
   const { graph, order, kinds, terms, readers, outputs, stored, epilogues, absorbed } = fusion;
@@ -203,6 +204,11 @@ function attachEpilogues(fusion: Fusion): void {
       // A value joins one kernel's epilogue at most (two anchors may feed it).
       if (kinds.get(reader) !== "term" || absorbed.has(reader)) break;
       if (sizeOf(graph.nodes[reader].shape) !== size) break;
+      // Reduction and matmul kernels bind f32 (their float16 forms run widened, unfused).
+      const node = graph.nodes[reader] as { dtype: string; inputs: readonly number[] };
+      if ([node, ...node.inputs.map((i) => graph.nodes[i])].some((n) => n.dtype === "float16")) {
+        break;
+      }
       const own = terms.get(reader)!;
       const position = (graph.nodes[reader] as { inputs: readonly number[] }).inputs.indexOf(end);
       if (!readsAtOwnIndex(own.term, own.inputs[position])) break;

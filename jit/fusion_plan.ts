@@ -73,10 +73,18 @@ export function kernelAccess(
 
 type OpNode = GraphNode & { kind: "op" };
 
-/** The form of op node `id` (how its op fuses), or null for an op without one. */
+/**
+ * The form of op node `id` (how its op fuses), or null for an op without one (or one that
+ * runs unfused).
+ */
 export function formOf(graph: Graph, id: number): OpForm | null {
   const node = graph.nodes[id] as OpNode;
-  return node.op.form ? node.op.form(node.params, shapesOf(graph, node)) : null;
+  const shapes = shapesOf(graph, node);
+  const form = node.op.form ? node.op.form(node.params, shapes) : null;
+  // Reductions and matmuls on float16 run as their own kernels, widened to float32
+  // (`kernels/float16_widening.ts`); only maps fuse float16 loads and stores.
+  const float16 = [...shapes.inputTypes, shapes.outputType].includes("float16");
+  return form && float16 && form.kind !== "term" ? null : form;
 }
 
 /** An op node's own term over placeholder terms for its inputs. */

@@ -60,7 +60,7 @@ function writeMap(
     w.bindings.push({ kind: "output", index: o, vector, dtype: termType(t) })
   );
   const wgsl = [
-    declarations(w.getters.length, w.bindings),
+    declarations(w.getters.length, w.bindings, w.terms),
     `var<private> fusedResult: f32;`,
     expressionPrelude(exprsOf(canonical.terms)),
     LINEAR_WORKGROUP,

@@ -179,7 +179,7 @@ function writeProgram(
     words += w.getters.length;
   });
   const wgsl = [
-    declarations(words, bindings),
+    declarations(words, bindings, canonical.flatMap((c) => c.terms)),
     `var<private> fusedResult: f32;`,
     `var<private> batchIndex: u32;`,
     ...[...partials].map((type) =>

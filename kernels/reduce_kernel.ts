@@ -282,7 +282,7 @@ function writeReduce(
       `  }`,
     ];
   const wgsl = [
-    declarations(w.getters.length, w.bindings),
+    declarations(w.getters.length, w.bindings, w.terms),
     `var<private> fusedResult: ${computeWgsl(accumulated, false)};`,
     strategy === "workgroup"
       ? `var<workgroup> partial: array<${parts.type}, ${REDUCE_WORKGROUP}>;`

@@ -126,7 +126,10 @@ export class Writer {
           index: "i",
           vector,
         });
-        return `  return ${code};`;
+        // A float16 value is rounded as an op's store rounds it, so a fused kernel gives
+        // the values of the ops run one by one.
+        const dtype = termType(t);
+        return `  return ${loadWgsl(dtype, vector, storeWgsl(dtype, vector, code))};`;
       }
       case "view":
         return t.view.kind === "gather"
@@ -233,6 +236,9 @@ function gatherOf(c: BindContext, k: number): View & { kind: "gather" } {
   return (c.terms[k] as Term & { kind: "view" }).view as View & { kind: "gather" };
 }
 
+/** The directive a kernel with float16 storage opens with (needs `shader-f16`). */
+export const ENABLE_F16 = "enable f16;";
+
 /**
  * WGSL that uses the word block even when no word is read (a kernel of constants only):
  * a pipeline's automatic layout leaves out bindings the shader never uses, and the
@@ -240,9 +246,20 @@ function gatherOf(c: BindContext, k: number): View & { kind: "gather" } {
  */
 export const USE_PARAMS = "  _ = params.w[0].x;";
 
-/** WGSL declarations of a kernel's word block and storage bindings. */
-export function declarations(words: number, bindings: readonly Binding[]): string {
+/**
+ * WGSL declarations of a kernel's word block and storage bindings, after `enable f16;`
+ * when a binding stores float16 or one of `terms` (the kernel's) is float16: a fused
+ * float16 value is rounded through f16 even where no buffer holds one.
+ */
+export function declarations(
+  words: number,
+  bindings: readonly Binding[],
+  terms: readonly Term[],
+): string {
+  const float16 = bindings.some((b) => b.dtype === "float16") ||
+    terms.some((t) => termType(t) === "float16");
   const lines = [
+    ...(float16 ? [ENABLE_F16] : []),
     `struct Params { w: array<vec4u, ${Math.max(1, Math.ceil(words / 4))}> }`,
     `@group(0) @binding(0) var<uniform> params: Params;`,
   ];

@@ -12,6 +12,7 @@
  * they import it.
  */
 import { encodeForm, type OpForm, type OpShapes } from "../kernels/forms.ts";
+import { encodeWidened } from "../kernels/float16_widening.ts";
 import type { DeviceArray, GpuRuntime } from "../kernels/runtime.ts";
 import { activeTape } from "./_tape.ts";
 import { recorderFor } from "./_trace.ts";
@@ -137,7 +138,12 @@ export function resultType<P>(op: OpDefinition<P>, inputs: readonly Tensor[], pa
   return types.length === 0 ? "float32" : types.reduce((a, b) => promoteTypes(a, b));
 }
 
-/** Encodes one application of `op` on the GPU: its kernel, or the one generated from its form. */
+/**
+ * Encodes one application of `op` on the GPU: its kernel, or the one generated from its
+ * form. Generated maps load and store float16 themselves; hand-written kernels and
+ * reductions are float32 kernels, run on float32 copies of float16 buffers
+ * (`kernels/float16_widening.ts`).
+ */
 export function encodeOp<P>(
   runtime: GpuRuntime,
   op: OpDefinition<P>,
@@ -146,7 +152,11 @@ export function encodeOp<P>(
   params: P,
   shapes: OpShapes,
 ): void {
-  if (op.kernel) op.kernel(runtime, inputs, output, params, shapes);
-  else if (op.form) encodeForm(runtime, op.name, op.form(params, shapes), inputs, output, shapes);
-  else throw new TypeError(`${op.name}: has neither a kernel nor a form`);
+  if (!op.kernel && !op.form) throw new TypeError(`${op.name}: has neither a kernel nor a form`);
+  const encode = (wide: readonly DeviceArray[], target: DeviceArray, wideShapes: OpShapes) =>
+    op.kernel
+      ? op.kernel(runtime, wide, target, params, wideShapes)
+      : encodeForm(runtime, op.name, op.form!(params, wideShapes), wide, target, wideShapes);
+  if (!op.kernel && op.form!(params, shapes).kind === "term") encode(inputs, output, shapes);
+  else encodeWidened(runtime, op.name, inputs, output, shapes, encode);
 }

@@ -8,7 +8,7 @@
  * runs like any other.
  */
 import { fill } from "./creation.ts";
-import type { StorageArray } from "./dtype.ts";
+import { checkDType, type DType, type StorageArray } from "./dtype.ts";
 import type { ProfileReport } from "./profile_report.ts";
 import type { Tensor, TensorOptions } from "./tensor.ts";
 import { checkArity } from "./_validate.ts";
@@ -54,6 +54,30 @@ export abstract class Backend {
     shape?: readonly number[],
     options?: TensorOptions,
   ): Tensor;
+
+  /**
+   * Whether tensors of `dtype` can live here: every type on the CPU; on WebGPU every type
+   * but float16, which needs the adapter's `shader-f16` feature (`gpu()` requests it where
+   * offered; the GL stack has none).
+   *
+   * @param dtype An element type.
+   * @returns `true` when tensors of `dtype` can be made and computed on this backend.
+   * @example
+   * ```ts
+   * import { cpu, gpu } from "@deno-gpu/kernels";
+   * const dev = await gpu();
+   * console.log(cpu().supports("float16"), dev.supports("int32")); // true true
+   * console.log(dev.supports("float16")); // true on Vulkan/llvmpipe, false on the GL stack
+   * dev.destroy();
+   * ```
+   */
+  supports(dtype: DType): boolean {
+    checkArity("supports", arguments, 1);
+    return this.storedTypes.includes(checkDType("supports", dtype));
+  }
+
+  /** The types tensors of this backend can have: {@linkcode Backend.supports}. */
+  protected abstract readonly storedTypes: readonly DType[];
 
   /**
    * Runs `fn` and reports every kernel (on the CPU, every op) it ran on this backend,

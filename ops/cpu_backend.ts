@@ -10,7 +10,7 @@ import { checkArity } from "./_validate.ts";
 import { Backend } from "./backend.ts";
 import { cpuOpTimes, cpuRecording, runProfiled } from "./profile.ts";
 import type { ProfileReport } from "./profile_report.ts";
-import { type DType, dtypeOfArray, DTYPES, type StorageArray } from "./dtype.ts";
+import { ALL_TYPES, type DType, dtypeOfArray, DTYPES, type StorageArray } from "./dtype.ts";
 import {
   brandBackend,
   brandTensor,
@@ -125,6 +125,9 @@ export class CpuBackend extends Backend {
       (op, inputs, params, shape, dtype) => this.#run(op, inputs, params, shape, dtype),
     );
   }
+
+  /** Every type: float16 through `Float16Array` and `Math.f16round`. */
+  protected readonly storedTypes: readonly DType[] = ALL_TYPES;
 
   /** Makes a tensor from row-major values (copied), of their own type or `options.dtype`. */
   tensor(

@@ -22,7 +22,7 @@ import { formatValues, type ShownValues, SUMMARY_THRESHOLD } from "./_format.ts"
 import { encodeOp, type OpDefinition } from "./_op.ts";
 import { Backend } from "./backend.ts";
 import { storageBytes } from "../kernels/dtype.ts";
-import { checkDType, type DType, type StorageArray } from "./dtype.ts";
+import { ALL_TYPES, checkDType, type DType, type StorageArray } from "./dtype.ts";
 import {
   brandBackend,
   brandTensor,
@@ -209,11 +209,17 @@ export class GpuBackend extends Backend {
     super();
     this.runtime = runtime;
     this.name = name;
+    this.storedTypes = runtime.device.features.has("shader-f16")
+      ? ALL_TYPES
+      : ALL_TYPES.filter((t) => t !== "float16");
     brandBackend(
       this,
       (op, inputs, params, shape, dtype) => this.#run(op, inputs, params, shape, dtype),
     );
   }
+
+  /** Every type but float16 on a device without `shader-f16`. */
+  protected readonly storedTypes: readonly DType[];
 
   /** The largest tensor, in elements: what one storage binding of the device holds. */
   get maxElements(): number {
@@ -425,13 +431,13 @@ export interface GpuOptions {
 }
 
 /**
- * Refuses float16 on WebGPU for now: its kernels (`enable f16;`, the adapter's
- * `shader-f16`) are not written yet. The CPU backend stores float16 already.
+ * Refuses a type the device cannot store: float16 where the adapter lacks `shader-f16`
+ * (kernels on float16 storage need `enable f16;`).
  */
 function checkStorable(op: string, backend: GpuBackend, dtype: DType): void {
-  if (dtype === "float16") {
+  if (!backend.supports(dtype)) {
     throw new TypeError(
-      `${op}: float16 is not supported yet on WebGPU (adapter "${backend.name}"); use float32, or the CPU backend`,
+      `${op}: float16 needs the shader-f16 feature, which the adapter "${backend.name}" does not offer; use float32, or the CPU backend`,
     );
   }
 }
@@ -453,6 +459,9 @@ function checkShapes(shapes: unknown): MatmulShape[] {
 }
 
 const POWER_PREFERENCES = ["low-power", "high-performance"];
+
+/** Features `gpu()` requests where the adapter offers them. */
+const OPTIONAL_FEATURES: GPUFeatureName[] = ["timestamp-query", "shader-f16"];
 
 /** Configures matmul on `runtime`; destroys the runtime if that fails ("eager" tuning). */
 async function configured(
@@ -550,8 +559,9 @@ export async function gpu(options: GpuOptions = {}): Promise<GpuBackend> {
   let device: GPUDevice;
   try {
     device = await adapter.requestDevice({
-      // For dev.profile's GPU times; asked for only where offered.
-      requiredFeatures: adapter.features.has("timestamp-query") ? ["timestamp-query"] : [],
+      // timestamp-query for dev.profile's GPU times, shader-f16 for float16 tensors;
+      // each asked for only where offered.
+      requiredFeatures: OPTIONAL_FEATURES.filter((feature) => adapter.features.has(feature)),
       requiredLimits: {
         maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
         maxBufferSize: adapter.limits.maxBufferSize,

@@ -59,6 +59,7 @@ import { batchNormProperty, layerNormProperty } from "./_properties_norm.ts";
 import { batchedMatmulProperty } from "./_properties_batched.ts";
 import { einsumProperty } from "./_properties_einsum.ts";
 import { astypeProperty, fullTypesProperty, integerOpsProperty } from "./_properties_types.ts";
+import { FLOAT16_PROPERTIES } from "./_properties_float16.ts";
 
 /** Every shared property, each op's and jit's at each granularity, in a fixed order. */
 export const PROPERTIES: readonly OpProperty<unknown>[] = [
@@ -112,6 +113,7 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   astypeProperty,
   fullTypesProperty,
   integerOpsProperty,
+  ...FLOAT16_PROPERTIES,
   COMPOSITION_PROPERTIES.auto,
   COMPOSITION_PROPERTIES.fused,
   COMPOSITION_PROPERTIES.ops,

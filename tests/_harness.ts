@@ -11,6 +11,7 @@ import type fc from "fast-check";
 import { cpu, gpu, type GpuBackend } from "../mod.ts";
 import { CASES_SCALE } from "./_cases_scale.ts";
 import { runs as runsOnce } from "./_numerics.ts";
+import { NO_SHADER_F16 } from "./_properties.ts";
 
 export * from "./_numerics.ts";
 
@@ -63,6 +64,24 @@ export function gpuTest(name: string, fn: (dev: GpuBackend) => Promise<void> | v
     name,
     ignore: dev === null,
     // Pending WebGPU error-scope promises may outlive a test by design.
+    sanitizeOps: false,
+    fn: () => fn(dev!),
+  });
+}
+
+/** Whether the GPU under test stores float16 (its adapter has `shader-f16`). */
+export const gpuHasFloat16: boolean = dev?.supports("float16") ?? false;
+
+/**
+ * Registers a test that needs float16 on the GPU: where the adapter has no shader-f16
+ * (the GL stack), ignored — reported as ignored under a name that says why, never as
+ * passed — and every other test runs.
+ */
+export function float16Test(name: string, fn: (dev: GpuBackend) => Promise<void> | void): void {
+  const skipped = dev !== null && !gpuHasFloat16;
+  Deno.test({
+    name: skipped ? `${name} (${NO_SHADER_F16})` : name,
+    ignore: !gpuHasFloat16,
     sanitizeOps: false,
     fn: () => fn(dev!),
   });

@@ -306,3 +306,77 @@ async function readAs<A>(
   }
   return values;
 }
+
+/** Unit roundoff of float16 (11 significant bits): a float16 result's own rounding. */
+export const U16 = 2 ** -11;
+
+/** The smallest positive float16 (a subnormal): the grid's spacing below 2⁻¹⁴. */
+export const F16_MIN_SUBNORMAL = 2 ** -24;
+
+/** The smallest normal float16: WGSL lets a GPU flush a float16 result below it to zero. */
+export const F16_MIN_NORMAL = 2 ** -14;
+
+/**
+ * The bound on |gpu − reference| for a float16 result. The kernel computes in float32,
+ * within `bound32` of the exact value x (its float32 bound: the same as the op's on
+ * float32, the float16 inputs being exact in float32), and converts once to float16; the
+ * reference computes x in float64 and rounds it to float16 (through float32 for the ops
+ * whose reference returns a Float32Array, which adds u·|x|).
+ *
+ * - GPU: |c − x| ≤ bound32; WGSL does not fix the conversion's rounding mode (either
+ *   neighbour of c may come back), so |g − c| ≤ one spacing of the float16 grid:
+ *   2u₁₆|c| for a normal result, 2⁻²⁴ among the subnormals.
+ * - Reference: |r − x| ≤ u₁₆(1 + u)|x| + u|x| + 2⁻²⁵ (to nearest, via float32).
+ *
+ * So |g − r| ≤ 2u₁₆(|x| + bound32) + bound32 + (u₁₆(1 + u) + u)|x| + 1.5·2⁻²⁴, with
+ * |x| ≤ (|r| + 2⁻²⁵)/(1 − 2u₁₆) from the reference's own rounding (generous).
+ *
+ * @param reference The reference's float16 value (finite).
+ * @param bound32 The float32 computation's bound at this element.
+ * @returns The largest |gpu − reference| the scheme allows.
+ */
+export function float16Bound(reference: number, bound32: number): number {
+  const x = (Math.abs(reference) + F16_MIN_SUBNORMAL / 2) / (1 - 2 * U16);
+  return 2 * U16 * (x + bound32) + bound32 + (U16 * (1 + U) + U) * x +
+    1.5 * F16_MIN_SUBNORMAL;
+}
+
+/** The largest finite float16. */
+const F16_MAX = 65504;
+
+/**
+ * Asserts each element of a float16 result within {@linkcode float16Bound} of the float16
+ * reference, given the float32 computation's bound at the element. NaN must meet NaN.
+ * WGSL's conversion of a value between the largest float16 (65504) and 2¹⁶ may give
+ * either 65504 or ±Inf, and beyond 2¹⁶ gives ±Inf: so against a finite value ±Inf counts
+ * as ±2¹⁶ (65504 against Inf is 32 apart, inside the bound there; Inf against anything
+ * below 65504 by more than the bound fails), and two infinities must be the same. A
+ * result a flushing GPU set to zero is accepted where the reference is below the
+ * smallest normal float16.
+ */
+export function assertWithinFloat16(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  bound32: (i: number) => number,
+  what: string,
+): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${what}: expected ${expected.length} values, got ${actual.length}`);
+  }
+  const finite = (v: number) => (Number.isFinite(v) ? v : Math.sign(v) * 2 ** 16);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i], e = expected[i];
+    if (Number.isNaN(a) || Number.isNaN(e) || (!Number.isFinite(a) && !Number.isFinite(e))) {
+      if (a === e || bothNaN(a, e)) continue;
+      throw new Error(`${what}: element ${i} is ${a}, reference exactly ${e}`);
+    }
+    if (a === 0 && Math.abs(e) < F16_MIN_NORMAL) continue;
+    const error = Math.abs(finite(a) - finite(e));
+    const bound = float16Bound(Math.min(Math.abs(finite(e)), 2 ** 16), bound32(i));
+    if (!(error <= bound) || (Math.abs(e) === Infinity && Math.abs(a) < F16_MAX)) {
+      throw new Error(
+        `${what}: element ${i} is ${a}, reference ${e}, error ${error} exceeds the bound ${bound}`,
+      );
+    }
+  }
+}

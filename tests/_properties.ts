@@ -15,6 +15,7 @@ import {
   cpu,
   type CpuBackend,
   dropout,
+  type DType,
   l2Penalty,
   matmul,
   randomKey,
@@ -56,7 +57,16 @@ export interface OpProperty<C> extends Property<C> {
    * {@linkcode assertProperty} requires every kind to be drawn in a run.
    */
   readonly noSpecialValues?: string;
+  /**
+   * An element type the property needs on the backend (float16: the adapter's
+   * shader-f16). Where the backend lacks it, runners report the property as skipped
+   * with {@linkcode NO_SHADER_F16}'s words, never as passed.
+   */
+  readonly needs?: DType;
 }
+
+/** How a runner names a float16 property it skipped on an adapter without shader-f16. */
+export const NO_SHADER_F16 = "skipped: this adapter has no shader-f16";
 
 /** The CPU reference every property compares with. */
 export const ref: CpuBackend = cpu();

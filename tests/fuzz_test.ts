@@ -238,13 +238,12 @@ const isIndices = (n: number) => (v: unknown) =>
 const isPair = (min: number, max = Number.MAX_SAFE_INTEGER) => (v: unknown) =>
   isInt(min, max)(v) ||
   (Array.isArray(v) && v.length === 2 && isInt(min, max)(v[0]) && isInt(min, max)(v[1]));
-/** An element type `owner` stores (WebGPU has no float16 kernels yet). */
-const isStorable = (owner: Backend) => (v: unknown) =>
-  isDType(v) && (owner.kind === "cpu" || v !== "float16");
+/** An element type `owner` stores (float16 on WebGPU only where the adapter has shader-f16). */
+const isStorable = (owner: Backend) => (v: unknown) => isDType(v) && owner.supports(v);
 /** Three values of a type `owner` stores: a typed array of a tensor type, or numbers or booleans. */
 const isTensorValues = (owner: Backend) => (v: unknown) =>
   ((v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint32Array ||
-    v instanceof Uint8Array || (v instanceof Float16Array && owner.kind === "cpu")) ||
+    v instanceof Uint8Array || (v instanceof Float16Array && owner.supports("float16"))) ||
     (Array.isArray(v) &&
       (Array.from(v).every((x) => typeof x === "number") ||
         Array.from(v).every((x) => typeof x === "boolean")))) &&
@@ -553,6 +552,14 @@ function entries(f: Fixtures): Entry[] {
         positions: [shapePosition, { index: 1, ok: isNumber }, ...dtypeOptions(owner, 2)],
         arity: 3,
         options: 2,
+      },
+      {
+        name: "supports",
+        covers: `${kind}.supports`,
+        call: method(owner, "supports"),
+        valid: () => ["float16"],
+        positions: [{ index: 0, ok: isDType, extra: ["float64", "Float16", ""] }],
+        arity: 1,
       },
       {
         name: "profile",

@@ -4,6 +4,7 @@
  * options fail as the other demos' do, and the GPU and the reference agree — one step
  * within the forward error bound of the network, three epochs within a stated bound. The
  * weights it saves (model.safetensors), evaluated by `--load`, give the counts it reported.
+ * With `--dtype float16` the model takes half the bytes and learns as float32 does.
  */
 import assert from "node:assert/strict";
 import { main } from "../demos/mlp.ts";
@@ -18,6 +19,7 @@ import {
   readDigits,
   runStudy,
   splitDigits,
+  startRun,
   STUDY_RUNS,
 } from "../demos/mlp_study.ts";
 import { reductionRoundings } from "../kernels/reduce_kernel.ts";
@@ -30,7 +32,17 @@ import {
   randomKey,
   saveSafetensors,
 } from "../mod.ts";
-import { expUlps, gamma, gpuTest, MIN_NORMAL, readFloat32, ref, U, ulp } from "./_harness.ts";
+import {
+  expUlps,
+  float16Test,
+  gamma,
+  gpuTest,
+  MIN_NORMAL,
+  readFloat32,
+  ref,
+  U,
+  ulp,
+} from "./_harness.ts";
 import { captureIo } from "./_demo_io.ts";
 
 interface MlpJson {
@@ -398,6 +410,11 @@ Deno.test("demo:mlp: bad options exit with status 2 and name the option", async 
         ["--profile", "step.json", "--load", "model.safetensors"],
         /^demo:mlp: --profile: expected no --load beside it \(one of the two\), got both/,
       ],
+      [["--dtype", "int32"], /^demo:mlp: --dtype: expected float32 or float16, got "int32"/],
+      [
+        ["--load", "model.safetensors", "--dtype", "float16"],
+        /^demo:mlp: --dtype: expected no value with --load, which trains nothing, got "float16"/,
+      ],
       [
         ["--dropout", "0.5"],
         /^demo:mlp: --dropout: expected one of --epochs, .* got an unknown option/,
@@ -426,4 +443,38 @@ Deno.test("demo:mlp: bad options exit with status 2 and name the option", async 
   assert.match(io.lines.join("\n"), /--batch-size N/);
   assert.match(io.lines.join("\n"), /--load FILE/);
   assert.match(io.lines.join("\n"), /--profile FILE/);
+  assert.match(io.lines.join("\n"), /--dtype T/);
 });
+
+float16Test(
+  "demo:mlp --dtype float16: the model takes half the bytes and learns as float32 does",
+  async (dev) => {
+    const digits = await readDigits();
+    const accuracy: Record<string, number> = {};
+    const bytes: Record<string, number> = {};
+    // Five epochs of the run without dropout: past the initial plateau (test accuracy
+    // ≈ 30% at epoch 5, measured 29.7% in float32 and 30.0% in float16).
+    for (const dtype of ["float32", "float16"] as const) {
+      const settings = { ...MLP_DEFAULTS, epochs: 5, dtype };
+      const data = splitDigits(digits, dev, settings);
+      try {
+        assert.equal(data.train.X.dtype, dtype);
+        const before = dev.memory().liveBytes;
+        const run = startRun(data, STUDY_RUNS[1], settings);
+        bytes[dtype] = dev.memory().liveBytes - before;
+        assert.deepEqual(PARAM_NAMES.map((n) => run.params[n].dtype), PARAM_NAMES.map(() => dtype));
+        run.dispose();
+        const result = await runStudy(data, STUDY_RUNS[1], settings);
+        accuracy[dtype] = result.testAccuracy.at(-1)!;
+      } finally {
+        data.dispose();
+      }
+    }
+    // 85,002 parameters: 340,008 bytes in float32; the pool rounds each of the six
+    // buffers up to 256 bytes, so float16's is half of that within 6 · 256.
+    assert.ok(bytes.float32 >= 4 * 85_002, `${bytes.float32}`);
+    assert.ok(Math.abs(bytes.float16 - bytes.float32 / 2) <= 6 * 256, JSON.stringify(bytes));
+    // The issue's target: float16's test accuracy within 1 point of float32's.
+    assert.ok(Math.abs(accuracy.float16 - accuracy.float32) <= 0.01, JSON.stringify(accuracy));
+  },
+);

@@ -3,8 +3,9 @@
  * `tensor()` taking its type from the values or `{ dtype }`; `read()` giving the type's
  * array; `astype` and `full` exact on both backends (tests/_properties_types.ts); printing
  * with the type; float-only ops refusing other types with the op's name; float16 stored on
- * the CPU and refused on WebGPU until its kernels exist; storage bytes by type; `jit`
- * carrying the types through its graph and keying its programs by them.
+ * the CPU, and on WebGPU where the adapter has shader-f16 (refused, naming it, elsewhere);
+ * storage bytes by type; `jit` carrying the types through its graph and keying its
+ * programs by them.
  */
 import assert from "node:assert/strict";
 import {
@@ -225,15 +226,24 @@ Deno.test("float16: stored as Float16Array on the CPU", async () => {
   assert.deepEqual([...await back.read()], [Math.f16round(1.1), Infinity]);
 });
 
-gpuTest("float16 on WebGPU: a TypeError naming the adapter until its kernels exist", (dev) => {
+gpuTest("float16 on WebGPU: dev.supports says whether the adapter has shader-f16", async (dev) => {
+  const has = dev.device.features.has("shader-f16");
+  assert.equal(dev.supports("float16"), has);
+  assert.ok(dev.supports("float32") && dev.supports("int32") && ref.supports("float16"));
+  assert.throws(() => dev.supports("float64" as DType), /supports: expected dtype to be one of/);
+  if (has) {
+    using h = dev.tensor([1.1, 65520, -2], [3], { dtype: "float16" });
+    assert.deepEqual([...await h.read()], [Math.f16round(1.1), Infinity, -2]);
+    return;
+  }
+  // The GL stack: a TypeError naming the adapter, for tensors and for results alike.
   assert.throws(
     () => dev.tensor(new Float16Array([1])),
     (e: Error) =>
-      e instanceof TypeError && e.message.includes("float16") &&
-      e.message.includes(dev.name),
+      e instanceof TypeError && e.message.includes("shader-f16") && e.message.includes(dev.name),
   );
   using x = dev.tensor([1]);
-  assert.throws(() => astype(x, "float16"), /astype: float16 is not supported yet on WebGPU/);
+  assert.throws(() => astype(x, "float16"), /astype: float16 needs the shader-f16 feature/);
 });
 
 gpuTest(

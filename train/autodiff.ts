@@ -13,6 +13,8 @@
 import { checkArity, checkOptions, checkTensors } from "../ops/_validate.ts";
 import { recordOn, Tape } from "../ops/_tape.ts";
 import { add } from "../ops/arithmetic.ts";
+import { astype } from "../ops/astype.ts";
+import { DTYPES } from "../ops/dtype.ts";
 import { scale } from "../ops/math.ts";
 import { scope } from "../ops/scope.ts";
 import { describe, formatShape, isTensor, type Tensor } from "../ops/tensor.ts";
@@ -25,6 +27,15 @@ export interface ValueAndGrads {
   readonly grads: Tensor[];
 }
 
+/**
+ * `g` as a cotangent of `primal`: of the primal's float type, as in JAX (a float16
+ * input's gradient is float16, though its op computed it beside float32 operands).
+ */
+function ofPrimalType(g: Tensor | null, primal: Tensor): Tensor | null {
+  if (!g || g.dtype === primal.dtype || !DTYPES[primal.dtype].float) return g;
+  return astype(g, primal.dtype);
+}
+
 /** Walks the tape backwards from `value`, returning the gradient of each argument. */
 function backpropagate(tape: Tape, value: Tensor, args: readonly Tensor[]): Tensor[] {
   const adjoints = new Map<Tensor, Tensor>();
@@ -35,7 +46,7 @@ function backpropagate(tape: Tape, value: Tensor, args: readonly Tensor[]): Tens
     if (!g) continue;
     const grads = entry.vjp(g, entry.inputs.map((t) => tape.tracked.has(t)));
     entry.inputs.forEach((input, j) => {
-      const gj = grads[j];
+      const gj = ofPrimalType(grads[j], input);
       if (!gj) return;
       const previous = adjoints.get(input);
       adjoints.set(input, previous ? add(previous, gj) : gj);

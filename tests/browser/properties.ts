@@ -9,7 +9,7 @@
  */
 import { add, type Backend, gpu, matmul, relu } from "../../mod.ts";
 import { MATMUL_VARIANTS } from "../../kernels/matmul.ts";
-import { assertProperty, matmulProperty, type OpProperty } from "../_properties.ts";
+import { assertProperty, matmulProperty, NO_SHADER_F16, type OpProperty } from "../_properties.ts";
 import { PROPERTIES } from "../_all_properties.ts";
 
 /** The outcome of one property. */
@@ -22,6 +22,8 @@ export interface PropertyReport {
   readonly ms: number;
   /** fast-check's report when it failed (the shrunk case, the seed, the assertion), else null. */
   readonly error: string | null;
+  /** Why it was not run ({@linkcode NO_SHADER_F16}), when the adapter lacks a type it needs. */
+  readonly skipped?: string;
 }
 
 /** What {@linkcode runProperties} returns. */
@@ -43,6 +45,10 @@ export async function runProperties(runsScale: number, seed: number): Promise<Pr
   const dev = await gpu();
   const reports: PropertyReport[] = [];
   const run = async (name: string, property: OpProperty<unknown>, backend: Backend, n: number) => {
+    if (property.needs && !backend.supports(property.needs)) {
+      reports.push({ name, numRuns: 0, ms: 0, error: null, skipped: NO_SHADER_F16 });
+      return;
+    }
     const start = performance.now();
     let error: string | null = null;
     try {
