@@ -48,7 +48,12 @@ import { adamProperty, sgdProperty } from "./_properties_optimizers.ts";
 import { conv2dGradientsProperty, conv2dProperty } from "./_properties_conv2d.ts";
 import { poolGradProperty, poolProperty } from "./_properties_pool.ts";
 import { batchNormProperty, layerNormProperty } from "./_properties_norm.ts";
-import { astypeProperty, fullTypesProperty, integerOpsProperty } from "./_properties_types.ts";
+import {
+  astypeProperty,
+  fullTypesProperty,
+  integerOpsProperty,
+  integerReduceProperty,
+} from "./_properties_types.ts";
 
 /** Every shared property, each op's and jit's at each granularity, in a fixed order. */
 export const PROPERTIES: readonly OpProperty<unknown>[] = [
@@ -93,6 +98,7 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   astypeProperty,
   fullTypesProperty,
   integerOpsProperty,
+  integerReduceProperty,
   COMPOSITION_PROPERTIES.auto,
   COMPOSITION_PROPERTIES.fused,
   COMPOSITION_PROPERTIES.ops,
