@@ -1,6 +1,6 @@
 /**
  * @file The one place where index tensors and lists are checked and normalised
- * (DESIGN.md, "Types"): indices — `takeRows`'s rows, `crossEntropy`'s labels, and the
+ * (docs/architecture.md#types): indices — `takeRows`'s rows, `crossEntropy`'s labels, and the
  * gathers to come — are int32; float32 tensors of whole numbers are still accepted
  * (what every index was before there were types) and converted. An index list becomes
  * an int32 tensor, exact to 2³¹.

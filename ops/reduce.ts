@@ -11,7 +11,7 @@
  * truth, a prologue the kernel fuses. Types (`reductionType`): `sum` takes every type,
  * `prod`, `max`, `min` the number types, and integers keep their type (bool sums as
  * int32) with wrapping sums and products and exact extremes; `mean` of integers or bool
- * is float32; `argmax`, `argmin` take floats and give int32.
+ * is float32; `argmax`, `argmin` take the number types and give int32.
  */
 import { reductionRoundings } from "../kernels/reduce_kernel.ts";
 import { reductionType } from "../kernels/kernel_plan.ts";
@@ -214,13 +214,15 @@ const maxOp = extremumOp("max", Math.max);
 const minOp = extremumOp("min", Math.min);
 
 /**
- * `argmax` or `argmin`: the position, within its output's values in row-major order, of
- * the first value that `beats` every earlier one, or of the first NaN (NumPy).
+ * `argmax` or `argmin` of a number type: the position, within its output's values in
+ * row-major order, of the first value that `beats` every earlier one, or of the first NaN
+ * (NumPy). Integers compare exactly (their position is kept in their own type).
  */
 function argOp(name: "argmax" | "argmin", beats: (v: number, best: number) => boolean) {
   const op = reduction(
     name,
-    // The reducer keeps the position as a float (exact below 2²⁴); stored as int32.
+    // The reducer keeps a float's position as a float (exact below 2²⁴), an integer's in
+    // its type; stored as int32.
     ({ axes }) => ({
       kind: "reduce",
       reducer: name,
@@ -241,7 +243,7 @@ function argOp(name: "argmax" | "argmin", beats: (v: number, best: number) => bo
     },
     () => [null],
   );
-  return { ...op, returns: () => "int32" as const };
+  return { ...op, takes: NUMBER_TYPES, returns: () => "int32" as const };
 }
 
 const argmaxOp = argOp("argmax", (v, best) => v > best);
@@ -428,7 +430,7 @@ export function max(x: Tensor, options?: ReduceOptions): Tensor {
 
 /**
  * The index of the maximum along one axis (the first on ties, the first NaN if any), as
- * int32. Not differentiable.
+ * int32, of a number type (integers compared exactly). Not differentiable.
  *
  * @param x A tensor.
  * @param options `axis` (one integer; negative counts from the end) and `keepDims`.
@@ -471,7 +473,7 @@ export function min(x: Tensor, options?: ReduceOptions): Tensor {
 
 /**
  * The index of the minimum along one axis (the first on ties, the first NaN if any), as
- * int32. Not differentiable.
+ * int32, of a number type (integers compared exactly). Not differentiable.
  *
  * @param x A tensor.
  * @param options `axis` (one integer; negative counts from the end) and `keepDims`.

@@ -1,5 +1,5 @@
 /**
- * @file The properties of element types (DESIGN.md, "Types (contract)"), checked exactly:
+ * @file The properties of element types (docs/architecture.md#types), checked exactly:
  * integer and bool values have no rounding, so every comparison here is equality, against
  * a rule written out in this file (not the library's `castNumber`). `astype` from float32
  * (the special profile included: NaN, ±Inf, ±0, subnormals) to every type, and from int32
@@ -10,6 +10,8 @@
 import fc from "fast-check";
 import {
   add,
+  argmax,
+  argmin,
   astype,
   type Backend,
   div,
@@ -63,7 +65,7 @@ export function expectedCast(v: number, from: DType, to: DType): number {
   return Math.trunc(Math.min(Math.max(v, lo), hi)) || 0; // an integer has no −0
 }
 
-/** The host array `read()` gives for each type (DESIGN.md). */
+/** The host array `read()` gives for each type (README, "Types"). */
 const ARRAY_TYPES = {
   float32: Float32Array,
   float16: Float16Array,
@@ -356,29 +358,45 @@ export const integerOpsProperty: OpProperty<IntegerCase> = {
 /** A reduction of integers: the type, the reducer, the shape and which axes. */
 export interface IntegerReduceCase {
   dtype: DType;
-  op: "sum" | "prod" | "max" | "min";
+  op: "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
   rows: number;
   columns: number;
   axis: 0 | 1 | "all";
   seed: number;
 }
 
-const REDUCTIONS = { sum, prod, max, min };
+/** The reductions by name, all called as `(x, { axis? })`. */
+const REDUCTIONS = { sum, prod, max, min, argmax, argmin } as Record<
+  IntegerReduceCase["op"],
+  (x: Tensor, options: { axis?: number }) => Tensor
+>;
 
 /**
  * A reduction of `values` (row-major [rows, columns]) exactly, in BigInt: wrapped into
  * the result type after every step (wrapping is a ring map, so the tree's order does not
- * matter); bool sums count (int32).
+ * matter); bool sums count (int32); argmax and argmin the position of the first extreme
+ * (NumPy's), as int32.
  */
 function exactReduction(c: IntegerReduceCase, values: ArrayLike<number>): number[] {
+  if (c.op === "argmax" || c.op === "argmin") {
+    const extreme = exactReduction({ ...c, op: c.op === "argmax" ? "max" : "min" }, values);
+    const outputs = c.axis === 0 ? c.columns : c.rows;
+    const at = (o: number, k: number) =>
+      values[c.axis === 0 ? k * c.columns + o : o * c.columns + k];
+    return Array.from({ length: outputs }, (_, o) => {
+      let k = 0;
+      while (at(o, k) !== extreme[o]) k++;
+      return k;
+    });
+  }
   const wrap = (v: bigint) => c.dtype === "uint32" ? BigInt.asUintN(32, v) : BigInt.asIntN(32, v);
   const outputs = c.axis === "all" ? 1 : c.axis === 0 ? c.columns : c.rows;
-  const combine = {
+  const combine = ({
     sum: (a: bigint, b: bigint) => wrap(a + b),
     prod: (a: bigint, b: bigint) => wrap(a * b),
     max: (a: bigint, b: bigint) => (a > b ? a : b),
     min: (a: bigint, b: bigint) => (a < b ? a : b),
-  }[c.op];
+  } as Record<string, (a: bigint, b: bigint) => bigint>)[c.op];
   const out: (bigint | undefined)[] = new Array(outputs).fill(
     c.op === "sum" ? 0n : c.op === "prod" ? 1n : undefined,
   );
@@ -397,11 +415,11 @@ function exactReduction(c: IntegerReduceCase, values: ArrayLike<number>): number
  * generated kernel's two passes, whose partials are of the reduced type too.
  */
 export const integerReduceProperty: OpProperty<IntegerReduceCase> = {
-  name: "sum, prod, max, min of integers and sum of bool: exact, wrapping, in their type",
+  name: "sum, prod, max, min, argmax, argmin of integers and sum of bool: exact, in their type",
   cases: fc.oneof(
     fc.record({
       dtype: fc.constantFrom<DType>("int32", "uint32"),
-      op: fc.constantFrom("sum" as const, "prod" as const, "max" as const, "min" as const),
+      op: fc.constantFrom<IntegerReduceCase["op"]>("sum", "prod", "max", "min", "argmax", "argmin"),
     }),
     fc.record({ dtype: fc.constant<DType>("bool"), op: fc.constant("sum" as const) }),
   ).chain((typed) =>
@@ -410,7 +428,10 @@ export const integerReduceProperty: OpProperty<IntegerReduceCase> = {
       op: fc.constant(typed.op),
       rows: dim(4),
       columns: fc.oneof(dim(300), fc.constantFrom(3000, 5000)),
-      axis: fc.constantFrom<0 | 1 | "all">(0, 1, "all"),
+      // argmax and argmin take one axis.
+      axis: typed.op.startsWith("arg")
+        ? fc.constantFrom<0 | 1>(0, 1)
+        : fc.constantFrom<0 | 1 | "all">(0, 1, "all"),
       seed,
     })
   ),
@@ -420,7 +441,7 @@ export const integerReduceProperty: OpProperty<IntegerReduceCase> = {
   async check(backend: Backend, c: IntegerReduceCase) {
     const x = asType(integerWords(c.rows * c.columns, c.seed), c.dtype);
     const expected = exactReduction(c, x);
-    const type = c.dtype === "bool" ? "int32" : c.dtype;
+    const type = c.dtype === "bool" || c.op.startsWith("arg") ? "int32" : c.dtype;
     const options = c.axis === "all" ? {} : { axis: c.axis };
     const f = (t: Tensor) => REDUCTIONS[c.op](t, options);
     for (const on of [backend, ref]) {

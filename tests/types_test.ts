@@ -1,5 +1,5 @@
 /**
- * Element types (DESIGN.md, "Types (contract)"): JAX's promotion table with weak numbers;
+ * Element types (docs/architecture.md#types): JAX's promotion table with weak numbers;
  * `tensor()` taking its type from the values or `{ dtype }`; `read()` giving the type's
  * array; `astype` and `full` exact on both backends (tests/_properties_types.ts); printing
  * with the type; float-only ops refusing other types with the op's name; float16 stored on
@@ -222,8 +222,8 @@ Deno.test("reductions by type: NumPy's values, and the refused types", async () 
     /prod: expected x to be float32, float16, int32 or uint32, got bool/,
   );
   assert.throws(
-    () => argmax(pair, { axis: 0 }),
-    /argmax: expected x to be float32 or float16, got int32/,
+    () => argmax(flags, { axis: 0 }),
+    /argmax: expected x to be float32, float16, int32 or uint32, got bool/,
   );
 });
 
