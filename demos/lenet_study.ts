@@ -21,6 +21,7 @@
 import {
   add,
   argmax,
+  astype,
   avgPool2d,
   type Backend,
   batchNorm,
@@ -266,9 +267,12 @@ export function forward(
   return { logits: h, buffers: next };
 }
 
-/** How many of `labels` the logits' largest entries name, as a scalar tensor. */
+/**
+ * How many of `labels` the logits' largest entries name, as a float32 scalar tensor (the
+ * count of bools is int32; float32, as the losses it is reported beside).
+ */
 function rightAnswers(logits: Tensor, labels: Tensor): Tensor {
-  return sum(equal(argmax(logits, { axis: 1 }), labels));
+  return astype(sum(equal(argmax(logits, { axis: 1 }), labels)), "float32");
 }
 
 /** The test images on a backend: images `[n, 784]` and labels `[n]`. */

@@ -327,9 +327,17 @@ export function makeTrainStep(
     });
 }
 
-/** How many of `set`'s images the network classifies right, as a scalar tensor. */
+/**
+ * How many of `set`'s images the network classifies right, as a float32 scalar tensor
+ * (the count of bools is int32; float32, as the losses it is reported beside).
+ */
 export function correctCount(settings: MlpSettings, params: MlpParams, set: DigitSet): Tensor {
-  return scope(() => sum(equal(argmax(forward(settings, params, set.X), { axis: 1 }), set.labels)));
+  return scope(() =>
+    astype(
+      sum(equal(argmax(forward(settings, params, set.X), { axis: 1 }), set.labels)),
+      "float32",
+    )
+  );
 }
 
 /**

@@ -128,7 +128,7 @@ function kernelPlan(
   }
   if (form.kind !== "reduce") throw new Error(`jit: ${anchor.op.name} cannot anchor a kernel`);
   const source = form.prologue ? form.prologue(inputs[0]) : inputs[0];
-  // The result term has the accumulated type (argmax's: a float position).
+  // The result term has the accumulated type (argmax's of floats: a float position).
   const accumulated = reductionType(form.reducer, termType(source));
   return {
     kind: "reduce",

@@ -23,7 +23,7 @@
  * bounded ({@linkcode TEMPLATE_CAPACITY}): a process meeting ever new shapes forgets
  * the templates used longest ago, and meeting one again only writes its WGSL again.
  */
-import type { DType } from "./dtype.ts";
+import { type DType, DTYPES } from "./dtype.ts";
 import { expressionSignature, runtimeWords, type Word } from "./expression.ts";
 import { LruCache } from "./lru_cache.ts";
 import {
@@ -39,13 +39,15 @@ import {
 export type Reducer = "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
 
 /**
- * The type a reduction accumulates and its result term has: argmax and argmin keep a
- * float position (their epilogue stores it as int32); others the source's type, bool
- * summed as int32. Floats accumulate in f32 whatever their storage.
+ * The type a reduction accumulates and its result term has: the source's type, bool
+ * summed as int32; argmax and argmin of floats keep a float32 position beside the value,
+ * of integers one of the integer's type (their epilogue stores it as int32). Floats
+ * accumulate in f32 whatever their storage.
  */
 export function reductionType(reducer: Reducer, source: DType): DType {
-  if (reducer === "argmax" || reducer === "argmin") return "float32";
-  return source === "bool" ? "int32" : source;
+  if (source === "bool") return "int32";
+  const arg = reducer === "argmax" || reducer === "argmin";
+  return arg && DTYPES[source].float ? "float32" : source;
 }
 
 /** A kernel to generate. */

@@ -4,7 +4,6 @@
  * A hookable matmul variant (`kernels/_matmul_shared.ts`, `MatmulHooks`) puts them in
  * its own kernel; a program kernel's matmul phase calls them from its own loop.
  */
-import { DTYPES } from "./dtype.ts";
 import { expressionPrelude } from "./expression.ts";
 import {
   type GeneratedKernel,
@@ -12,7 +11,8 @@ import {
   type HooksPlan,
   type Template,
 } from "./kernel_plan.ts";
-import { exprsOf, Writer } from "./wgsl_writer.ts";
+import { termType } from "./term.ts";
+import { bindingWgsl, exprsOf, Writer } from "./wgsl_writer.ts";
 
 /**
  * Writes a matmul's operand reads and store with `w` (inline constants): functions
@@ -43,13 +43,11 @@ export function hookFunctions(w: Writer, plan: HooksPlan, target: string): strin
 /** Writes the hooks of a matmul variant: bindings from 1, term functions, loadA/loadB/storeC. */
 function writeHooks(w: Writer, plan: HooksPlan): Template {
   const hooks = hookFunctions(w, plan, "out0");
-  w.bindings.push({ kind: "output", index: 0, vector: false, dtype: "float32" });
-  const storage = w.bindings.map((binding, i) => {
-    const name = binding.kind === "input" ? `in${i + 1}` : `out${binding.index}`;
-    const access = binding.kind === "input" ? "read" : "read_write";
-    const element = DTYPES[binding.dtype].storage;
-    return `@group(0) @binding(${i + 1}) var<storage, ${access}> ${name}: array<${element}>;`;
-  });
+  // Every binding of its own type: an int32 operand of the epilogue (labels), a bool
+  // result of one (a comparison).
+  const dtype = plan.epilogue ? termType(plan.epilogue) : "float32";
+  w.bindings.push({ kind: "output", index: 0, vector: false, dtype });
+  const storage = w.bindings.map(bindingWgsl);
   if (w.getters.length > 0) {
     storage.push(
       `@group(0) @binding(${w.bindings.length + 1}) var<storage, read> hookWords: array<u32>;`,

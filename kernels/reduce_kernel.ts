@@ -100,7 +100,8 @@ function reducerWgsl(
   const T = DTYPES[accumulated].compute;
   if (T !== "f32") {
     // Integers: wrapping sums and products (associative, so any tree gives the same
-    // result), exact extremes from the type's own bounds.
+    // result), exact extremes from the type's own bounds; arg pairs (value, position) of
+    // the type, whose identity's position loses every tie.
     const [lowest, highest] = T === "i32"
       ? ["i32(-2147483648)", "2147483647i"]
       : ["0u", "4294967295u"];
@@ -113,8 +114,15 @@ function reducerWgsl(
         return { type: T, identity: lowest, combine: "return max(a, b);" };
       case "min":
         return { type: T, identity: highest, combine: "return min(a, b);" };
-      default:
-        throw new TypeError(`${reducer}: integers are not reduced by this reducer`);
+      case "argmax":
+      case "argmin": {
+        const [first, before] = reducer === "argmax" ? [lowest, ">"] : [highest, "<"];
+        return {
+          type: `vec2<${T}>`,
+          identity: `vec2<${T}>(${first}, ${highest})`,
+          combine: `return select(b, a, a.x ${before} b.x || (a.x == b.x && a.y < b.y));`,
+        };
+      }
     }
   }
   switch (reducer) {
@@ -161,7 +169,7 @@ export interface ReductionParts {
   /** WGSL combining partial values `a` and `b`. */
   combine(a: string, b: string): string;
   readonly oIndex: string;
-  /** WGSL type of a partial value (`vec2f` for argmax and argmin: value and index). */
+  /** WGSL type of a partial value (a `vec2` for argmax and argmin: value and index). */
   readonly type: string;
   readonly identity: string;
   /** WGSL of the output count and the reduction's length. */
@@ -202,7 +210,9 @@ export function reductionParts(w: Writer, plan: ReducePlan): ReductionParts {
   // A bool source (u32 0/1) is summed as i32.
   const read = (v: string) =>
     castWgsl(termType(plan.source), accumulated, `${source}(base + ${rIndex}(${v}))`, false);
-  const value = (v: string) => (isArg ? `vec2f(${read(v)}, f32(${v}))` : read(v));
+  // Arg reducers pair the value with its position, of the same WGSL type.
+  const position = DTYPES[accumulated].compute;
+  const value = (v: string) => (isArg ? `${r.type}(${read(v)}, ${position}(${v}))` : read(v));
   return {
     helpers: [
       `fn ${combine}(a: ${r.type}, b: ${r.type}) -> ${r.type} {\n  ${r.combine}\n}`,

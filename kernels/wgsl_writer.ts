@@ -263,16 +263,19 @@ export function declarations(
     `struct Params { w: array<vec4u, ${Math.max(1, Math.ceil(words / 4))}> }`,
     `@group(0) @binding(0) var<uniform> params: Params;`,
   ];
-  bindings.forEach((b, i) => {
-    const element = DTYPES[b.dtype].storage;
-    const type = b.vector ? `vec4<${element}>` : element;
-    lines.push(
-      b.kind === "input"
-        ? `@group(0) @binding(${i + 1}) var<storage, read> in${i + 1}: array<${type}>;`
-        : `@group(0) @binding(${i + 1}) var<storage, read_write> out${b.index}: array<${type}>;`,
-    );
-  });
-  return lines.join("\n");
+  return [...lines, ...bindings.map(bindingWgsl)].join("\n");
+}
+
+/**
+ * WGSL declaring `b` as binding `i + 1`: `in{i + 1}` (read-only) or `out{index}`, an
+ * array of its type's storage element (four to a vector).
+ */
+export function bindingWgsl(b: Binding, i: number): string {
+  const element = DTYPES[b.dtype].storage;
+  const type = b.vector ? `vec4<${element}>` : element;
+  return b.kind === "input"
+    ? `@group(0) @binding(${i + 1}) var<storage, read> in${i + 1}: array<${type}>;`
+    : `@group(0) @binding(${i + 1}) var<storage, read_write> out${b.index}: array<${type}>;`;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * @file The element types at the op layer (DESIGN.md, "Types (contract)"): the type of
+ * @file The element types at the op layer (docs/architecture.md#types): the type of
  * the values given to `tensor()`, the check of a `dtype` option, the sets of types ops
  * take, and — re-exported from `kernels/dtype.ts`, where the kernel generator types its
  * expressions with it — the one promotion function every binary and ternary op, the CPU

@@ -1,11 +1,11 @@
 /**
  * @file The one place where index tensors and lists are checked and normalised
- * (DESIGN.md, "Types"): indices — `takeRows`'s rows, `crossEntropy`'s labels, and the
+ * (docs/architecture.md#types): indices — `takeRows`'s rows, `crossEntropy`'s labels, and the
  * indexing ops' (`gather`, `takeAlongAxis`, `scatterAdd`, `oneHot`) — are int32; float32
  * tensors of whole numbers are still accepted (what every index was before there were
- * types) and converted. An index list becomes
- * an int32 tensor, exact to 2³¹. Indices on the host (a list, or a tensor of the CPU
- * backend) out of range are a `RangeError` naming the op.
+ * types) and converted. An index list becomes an int32 tensor, exact to 2³¹. Indices on
+ * the host (a list, or a tensor of the CPU backend) out of range are a `RangeError`
+ * naming the op.
  */
 import { astype } from "./astype.ts";
 import { describeTypes, type DType } from "./dtype.ts";

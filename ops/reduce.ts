@@ -1,16 +1,20 @@
 /**
  * @file Reductions over axes: `sum`, `mean`, `prod`, `max`, `min`, `argmax`, `argmin`,
  * `any`, `all`. `axis` is an integer or a list (negative counts from the end), none means
- * every axis; `keepDims` keeps the reduced axes as 1s. On the GPU each is a reduction form (`kernels/forms.ts`): the
- * generated kernel — one thread per output for short reductions, a workgroup's tree for
- * long ones — which `jit` extends with the ops before and after it. A sum of everything
- * runs the tuned tree of `kernels/reduce.ts` eagerly. The error of a sum grows with the
- * tree depth, not the length (`reductionRoundings`, `treeSumRoundings`); a product's
- * with the length (every multiplication scales the whole). `any` and `all` are `max` and
- * `min` of the values' truth, a prologue the kernel fuses.
+ * every axis; `keepDims` keeps the reduced axes as 1s. On the GPU each is a reduction
+ * form (`kernels/forms.ts`): the generated kernel — one thread per output for short
+ * reductions, a workgroup's tree for long ones — which `jit` extends with the ops before
+ * and after it. A float32 sum of everything runs the tuned tree of `kernels/reduce.ts`
+ * eagerly. The error of a sum grows with the tree depth, not the length
+ * (`reductionRoundings`, `treeSumRoundings`); a product's with the length (every
+ * multiplication scales the whole). `any` and `all` are `max` and `min` of the values'
+ * truth, a prologue the kernel fuses. Types (`reductionType`): `sum` takes every type,
+ * `prod`, `max`, `min` the number types, and integers keep their type (bool sums as
+ * int32) with wrapping sums and products and exact extremes; `mean` of integers or bool
+ * is float32; `argmax`, `argmin` take the number types and give int32.
  */
-import type { FloatArray } from "./dtype.ts";
 import { reductionRoundings } from "../kernels/reduce_kernel.ts";
+import { reductionType } from "../kernels/kernel_plan.ts";
 import { call, cast, input, literal, scalar } from "../kernels/expression.ts";
 import { encodeForm, type OpForm } from "../kernels/forms.ts";
 import { encodeTreeSum } from "../kernels/reduce.ts";
@@ -18,7 +22,14 @@ import { mapTerm } from "../kernels/term.ts";
 import { applyElementwise, elementwiseOp } from "./_elementwise.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { checkArity, checkAxes, checkOptions, checkTensors } from "./_validate.ts";
-import { ALL_TYPES, type DType, DTYPES, FLOAT_TYPES } from "./dtype.ts";
+import {
+  ALL_TYPES,
+  type DType,
+  DTYPES,
+  FLOAT_TYPES,
+  NUMBER_TYPES,
+  type StorageArray,
+} from "./dtype.ts";
 import { div, mul } from "./arithmetic.ts";
 import { broadcastTo } from "./broadcast.ts";
 import { astype } from "./astype.ts";
@@ -58,12 +69,38 @@ function outputOf(shape: readonly number[], axes: readonly number[]): [Int32Arra
   return [out, kept.reduce((n, d) => n * shape[d], 1)];
 }
 
-/** Float64 sums per output, for the reference. */
-function sums(x: FloatArray, shape: readonly number[], axes: readonly number[]): Float64Array {
+/**
+ * The reference's accumulators, one per output, for values of type `dtype` reduced by
+ * `reducer`: float64 for floats; for integers the array of the reduced type
+ * (`reductionType`: bool sums as int32), whose every store wraps as WGSL's arithmetic does.
+ */
+function accumulators(
+  reducer: "sum" | "prod" | "max" | "min",
+  dtype: DType,
+  outputs: number,
+): Float64Array | Int32Array | Uint32Array {
+  const type = reductionType(reducer, dtype);
+  return DTYPES[type].float ? new Float64Array(outputs) : new DTYPES[type].array(outputs) as
+    | Int32Array
+    | Uint32Array;
+}
+
+/** Sums per output, for the reference: float64, or wrapping integers. */
+function sums(
+  x: StorageArray,
+  shape: readonly number[],
+  axes: readonly number[],
+  dtype: DType,
+): Float64Array | Int32Array | Uint32Array {
   const [to, outputs] = outputOf(shape, axes);
-  const out = new Float64Array(outputs);
-  x.forEach((v, i) => out[to[i]] += v);
+  const out = accumulators("sum", dtype, outputs);
+  x.forEach((v: number, i: number) => out[to[i]] += v);
   return out;
+}
+
+/** The result array of a reference: float32 from float64 accumulators, else as they are. */
+function stored(out: Float64Array | Int32Array | Uint32Array): StorageArray {
+  return out instanceof Float64Array ? Float32Array.from(out) : out;
 }
 
 /** A reduction op: reference, form and (for sums of everything) the tuned tree kernel. */
@@ -71,27 +108,24 @@ function reduction(
   name: string,
   form: (params: ReduceParams, shape: readonly number[]) => OpForm,
   reference: (
-    x: FloatArray,
+    x: StorageArray,
     shape: readonly number[],
     params: ReduceParams,
-  ) => Float32Array | Int32Array | Uint8Array,
+    dtype: DType,
+  ) => StorageArray,
   vjp: OpDefinition<ReduceParams>["vjp"],
   treeScale?: (count: number) => number,
 ): OpDefinition<ReduceParams> {
   return {
     name,
-    // Float types, or for any and all every type: as float32 there, which keeps truth.
     reference: ([x], params, shapes) =>
-      reference(
-        x instanceof Float32Array || x instanceof Float16Array ? x : Float32Array.from(x),
-        shapes.inputs[0],
-        params,
-      ),
+      reference(x, shapes.inputs[0], params, shapes.inputTypes[0]),
     form: (params, shapes) => form(params, shapes.inputs[0]),
     kernel(runtime, inputs, output, params, shapes) {
       const shape = shapes.inputs[0];
       const all = shape.every((d, a) => d === 1 || params.axes.includes(a));
-      if (treeScale && all) {
+      // The tuned tree reads and adds f32; integer sums take the generated kernel.
+      if (treeScale && all && shapes.inputTypes[0] === "float32") {
         const count = countOf(shape, params.axes);
         encodeTreeSum(runtime, inputs, output, {
           op: name,
@@ -114,13 +148,17 @@ function spread(g: Tensor, x: Tensor, axes: readonly number[]): Tensor {
   return broadcastTo(reshape(g, keptShape(x.shape, axes)), x.shape);
 }
 
-const sumOp = reduction(
-  "sum",
-  ({ axes }) => ({ kind: "reduce", reducer: "sum", axes }),
-  (x, shape, { axes }) => Float32Array.from(sums(x, shape, axes)),
-  (g, [x], { axes }) => [spread(g, x, axes)],
-  () => 1,
-);
+const sumOp: OpDefinition<ReduceParams> = {
+  ...reduction(
+    "sum",
+    ({ axes }) => ({ kind: "reduce", reducer: "sum", axes }),
+    (x, shape, { axes }, dtype) => stored(sums(x, shape, axes, dtype)),
+    (g, [x], { axes }) => [spread(g, x, axes)],
+    () => 1,
+  ),
+  takes: ALL_TYPES,
+  returns: ([t]) => reductionType("sum", t),
+};
 
 const meanOp = reduction(
   "mean",
@@ -130,31 +168,36 @@ const meanOp = reduction(
     axes,
     epilogue: (r) => mapTerm(call("mul", input(0), scalar(1 / countOf(shape, axes))), [r], r.shape),
   }),
-  (x, shape, { axes }) => {
+  (x, shape, { axes }, dtype) => {
     const count = countOf(shape, axes);
-    return Float32Array.from(sums(x, shape, axes), (s) => s / count);
+    return Float32Array.from(sums(x, shape, axes, dtype), (s) => s / count);
   },
   (g, [x], { axes }) => [spread(scale(g, 1 / countOf(x.shape, axes)), x, axes)],
   (count) => 1 / count,
 );
 
 /**
- * `max` or `min`: NaN if any value is NaN (`Math.max`/`Math.min` propagate it, as NumPy
- * does). The gradient goes to the extremal elements, split equally among ties (as JAX does).
+ * `max` or `min` of a number type: NaN if any value is NaN (`Math.max`/`Math.min`
+ * propagate it, as NumPy does); of integers exact. The gradient goes to the extremal
+ * elements, split equally among ties (as JAX does).
  */
-function extremumOp(
-  name: "max" | "min",
-  pick: (a: number, b: number) => number,
-  identity: number,
-) {
+function extremumOp(name: "max" | "min", pick: (a: number, b: number) => number) {
   const op: OpDefinition<ReduceParams> = reduction(
     name,
     ({ axes }) => ({ kind: "reduce", reducer: name, axes }),
-    (x, shape, { axes }) => {
+    (x, shape, { axes }, dtype) => {
       const [to, outputs] = outputOf(shape, axes);
-      const out = new Float32Array(outputs).fill(identity);
-      x.forEach((v, i) => out[to[i]] = pick(out[to[i]], v));
-      return out;
+      // Float64 holds every value exactly; each output's first value starts it.
+      const out = new Float64Array(outputs);
+      const seen = new Uint8Array(outputs);
+      x.forEach((v: number, i: number) => {
+        const o = to[i];
+        out[o] = seen[o] ? pick(out[o], v) : v;
+        seen[o] = 1;
+      });
+      const result = new (DTYPES[dtype].float ? Float32Array : DTYPES[dtype].array)(outputs);
+      result.set(out);
+      return result;
     },
     (g, [x], params) => {
       const kept = keptShape(x.shape, params.axes);
@@ -164,20 +207,22 @@ function extremumOp(
       return [mul(winners, div(reshape(g, kept), ties))];
     },
   );
-  return op;
+  return { ...op, takes: NUMBER_TYPES };
 }
 
-const maxOp = extremumOp("max", Math.max, -Infinity);
-const minOp = extremumOp("min", Math.min, Infinity);
+const maxOp = extremumOp("max", Math.max);
+const minOp = extremumOp("min", Math.min);
 
 /**
- * `argmax` or `argmin`: the position, within its output's values in row-major order, of
- * the first value that `beats` every earlier one, or of the first NaN (NumPy).
+ * `argmax` or `argmin` of a number type: the position, within its output's values in
+ * row-major order, of the first value that `beats` every earlier one, or of the first NaN
+ * (NumPy). Integers compare exactly (their position is kept in their own type).
  */
 function argOp(name: "argmax" | "argmin", beats: (v: number, best: number) => boolean) {
   const op = reduction(
     name,
-    // The reducer keeps the position as a float (exact below 2²⁴); stored as int32.
+    // The reducer keeps a float's position as a float (exact below 2²⁴), an integer's in
+    // its type; stored as int32.
     ({ axes }) => ({
       kind: "reduce",
       reducer: name,
@@ -186,10 +231,10 @@ function argOp(name: "argmax" | "argmin", beats: (v: number, best: number) => bo
     }),
     (x, shape, { axes }) => {
       const [to, outputs] = outputOf(shape, axes);
-      const best = new Float32Array(outputs);
+      const best = new Float64Array(outputs);
       const index = new Int32Array(outputs).fill(-1);
       const seen = new Int32Array(outputs);
-      x.forEach((v, i) => {
+      x.forEach((v: number, i: number) => {
         const o = to[i], position = seen[o]++;
         const better = index[o] < 0 || (!isNaN(best[o]) && (beats(v, best[o]) || isNaN(v)));
         if (better) [best[o], index[o]] = [v, position];
@@ -198,7 +243,7 @@ function argOp(name: "argmax" | "argmin", beats: (v: number, best: number) => bo
     },
     () => [null],
   );
-  return { ...op, returns: () => "int32" as const };
+  return { ...op, takes: NUMBER_TYPES, returns: () => "int32" as const };
 }
 
 const argmaxOp = argOp("argmax", (v, best) => v > best);
@@ -226,25 +271,32 @@ const prodGradOp = elementwiseOp<void>({
   },
 });
 
-const prodOp = reduction(
-  "prod",
-  ({ axes }) => ({ kind: "reduce", reducer: "prod", axes }),
-  (x, shape, { axes }) => {
-    const [to, outputs] = outputOf(shape, axes);
-    const out = new Float64Array(outputs).fill(1);
-    x.forEach((v, i) => out[to[i]] *= v);
-    return Float32Array.from(out);
-  },
-  (g, [x], { axes }) => {
-    const kept = keptShape(x.shape, axes);
-    const reduced = (t: Tensor, op: OpDefinition<ReduceParams>) =>
-      runOp(op, [t], { axes, keepDims: true }, kept);
-    const nonzero = reduced(applyElementwise(nonzeroOp, { x }, undefined), prodOp);
-    const zeros = reduced(isZero(x), sumOp);
-    const p = reduced(x, prodOp);
-    return [applyElementwise(prodGradOp, { g: reshape(g, kept), x, p, nonzero, zeros }, undefined)];
-  },
-);
+const prodOp: OpDefinition<ReduceParams> = {
+  ...reduction(
+    "prod",
+    ({ axes }) => ({ kind: "reduce", reducer: "prod", axes }),
+    (x, shape, { axes }, dtype) => {
+      const [to, outputs] = outputOf(shape, axes);
+      const out = accumulators("prod", dtype, outputs).fill(1);
+      // Integers: the product's low 32 bits (Math.imul), as WGSL's wrapping multiplication.
+      const times = out instanceof Float64Array ? (a: number, b: number) => a * b : Math.imul;
+      x.forEach((v: number, i: number) => out[to[i]] = times(out[to[i]], v));
+      return stored(out);
+    },
+    (g, [x], { axes }) => {
+      const kept = keptShape(x.shape, axes);
+      const reduced = (t: Tensor, op: OpDefinition<ReduceParams>) =>
+        runOp(op, [t], { axes, keepDims: true }, kept);
+      const nonzero = reduced(applyElementwise(nonzeroOp, { x }, undefined), prodOp);
+      const zeros = reduced(isZero(x), sumOp);
+      const p = reduced(x, prodOp);
+      return [
+        applyElementwise(prodGradOp, { g: reshape(g, kept), x, p, nonzero, zeros }, undefined),
+      ];
+    },
+  ),
+  takes: NUMBER_TYPES,
+};
 
 /**
  * `any` or `all` of any type: the max or min of the values' truth (1 where nonzero, NaN
@@ -264,7 +316,7 @@ function truthOp(name: "any" | "all", reducer: "max" | "min", identity: 0 | 1) {
     (x, shape, { axes }) => {
       const [to, outputs] = outputOf(shape, axes);
       const out = new Uint8Array(outputs).fill(identity);
-      x.forEach((v, i) => {
+      x.forEach((v: number, i: number) => {
         if ((v !== 0) !== (identity === 1)) out[to[i]] = 1 - identity;
       });
       return out;
@@ -286,15 +338,16 @@ export interface ReduceOptions {
 }
 
 /**
- * Validates a reduction's input (of the types `takes`: the float types unless given) and
- * options; returns the input, params and output shape.
+ * Validates the input of reduction `def` (of the types it takes, unless `takes` says
+ * otherwise) and the options; returns the input, params and output shape.
  */
 function reduceArgs(
-  op: string,
+  def: OpDefinition<ReduceParams>,
   x: unknown,
   options: unknown,
-  takes: readonly DType[] = FLOAT_TYPES,
+  takes: readonly DType[] = def.takes ?? FLOAT_TYPES,
 ): [Tensor, ReduceParams, number[]] {
+  const op = def.name;
   const [input] = checkTensors(op, { x }, takes);
   const o = checkOptions(op, options, false, ["axis", "keepDims"]);
   const axes = checkAxes(op, o.axis, input.shape.length);
@@ -309,7 +362,9 @@ function reduceArgs(
 }
 
 /**
- * The sum over `axis` (all axes by default).
+ * The sum over `axis` (all axes by default), of any type: a float type's sum in that
+ * type; int32's and uint32's wrapping in theirs; bool's a count, int32 (NumPy's and JAX's
+ * integer sum, without their widening to int64).
  *
  * @param x A tensor.
  * @param options `axis` (a number or a list; negative counts from the end) and `keepDims`.
@@ -325,7 +380,7 @@ function reduceArgs(
  */
 export function sum(x: Tensor, options?: ReduceOptions): Tensor {
   checkArity("sum", arguments, 2);
-  const [input, params, shape] = reduceArgs("sum", x, options);
+  const [input, params, shape] = reduceArgs(sumOp, x, options);
   return runOp(sumOp, [input], params, shape);
 }
 
@@ -346,15 +401,16 @@ export function sum(x: Tensor, options?: ReduceOptions): Tensor {
  */
 export function mean(x: Tensor, options?: ReduceOptions): Tensor {
   checkArity("mean", arguments, 2);
-  const [input, params, shape] = reduceArgs("mean", x, options, ALL_TYPES);
+  const [input, params, shape] = reduceArgs(meanOp, x, options, ALL_TYPES); // ints: as float32;
   if (DTYPES[input.dtype].float) return runOp(meanOp, [input], params, shape);
   using values = astype(input, "float32");
   return runOp(meanOp, [values], params, shape);
 }
 
 /**
- * The maximum over `axis` (all axes by default); NaN if any value is NaN. Its gradient
- * is shared equally by the elements that attain the maximum.
+ * The maximum over `axis` (all axes by default), of a number type (int32 and uint32
+ * exactly, in their type); NaN if any value is NaN. Its gradient is shared equally by
+ * the elements that attain the maximum.
  *
  * @param x A tensor.
  * @param options `axis` and `keepDims`, as for {@linkcode sum}.
@@ -368,13 +424,13 @@ export function mean(x: Tensor, options?: ReduceOptions): Tensor {
  */
 export function max(x: Tensor, options?: ReduceOptions): Tensor {
   checkArity("max", arguments, 2);
-  const [input, params, shape] = reduceArgs("max", x, options);
+  const [input, params, shape] = reduceArgs(maxOp, x, options);
   return runOp(maxOp, [input], params, shape);
 }
 
 /**
  * The index of the maximum along one axis (the first on ties, the first NaN if any), as
- * int32. Not differentiable.
+ * int32, of a number type (integers compared exactly). Not differentiable.
  *
  * @param x A tensor.
  * @param options `axis` (one integer; negative counts from the end) and `keepDims`.
@@ -395,8 +451,9 @@ export function argmax(
 }
 
 /**
- * The minimum over `axis` (all axes by default); NaN if any value is NaN. Its gradient
- * is shared equally by the elements that attain the minimum.
+ * The minimum over `axis` (all axes by default), of a number type (int32 and uint32
+ * exactly, in their type); NaN if any value is NaN. Its gradient is shared equally by
+ * the elements that attain the minimum.
  *
  * @param x A tensor.
  * @param options `axis` and `keepDims`, as for {@linkcode sum}.
@@ -410,13 +467,13 @@ export function argmax(
  */
 export function min(x: Tensor, options?: ReduceOptions): Tensor {
   checkArity("min", arguments, 2);
-  const [input, params, shape] = reduceArgs("min", x, options);
+  const [input, params, shape] = reduceArgs(minOp, x, options);
   return runOp(minOp, [input], params, shape);
 }
 
 /**
  * The index of the minimum along one axis (the first on ties, the first NaN if any), as
- * int32. Not differentiable.
+ * int32, of a number type (integers compared exactly). Not differentiable.
  *
  * @param x A tensor.
  * @param options `axis` (one integer; negative counts from the end) and `keepDims`.
@@ -446,7 +503,7 @@ function runArg(op: OpDefinition<ReduceParams>, x: unknown, options: unknown): T
       }`,
     );
   }
-  const [input, params, shape] = reduceArgs(op.name, x, options);
+  const [input, params, shape] = reduceArgs(op, x, options);
   return runOp(op, [input], params, shape);
 }
 
@@ -455,7 +512,8 @@ function runArg(op: OpDefinition<ReduceParams>, x: unknown, options: unknown): T
  * tree of {@linkcode sum}: every one of the n − 1 multiplications rounds, whatever their
  * order, so the result is within γ(n − 1) of the exact product, relatively, while no
  * partial product overflows or falls below the normal range. NaN if any value is NaN or
- * an infinity meets a zero (NumPy). Its gradient is the product of the other values,
+ * an infinity meets a zero (NumPy). Of int32 or uint32, the product wraps in the type
+ * (exactly: the low 32 bits). Its gradient is the product of the other values,
  * zeros included (as JAX's).
  *
  * @param x A tensor.
@@ -470,7 +528,7 @@ function runArg(op: OpDefinition<ReduceParams>, x: unknown, options: unknown): T
  */
 export function prod(x: Tensor, options?: ReduceOptions): Tensor {
   checkArity("prod", arguments, 2);
-  const [input, params, shape] = reduceArgs("prod", x, options);
+  const [input, params, shape] = reduceArgs(prodOp, x, options);
   return runOp(prodOp, [input], params, shape);
 }
 
@@ -490,7 +548,7 @@ export function prod(x: Tensor, options?: ReduceOptions): Tensor {
  */
 export function any(x: Tensor, options?: ReduceOptions): Tensor {
   checkArity("any", arguments, 2);
-  const [input, params, shape] = reduceArgs("any", x, options, ALL_TYPES);
+  const [input, params, shape] = reduceArgs(anyOp, x, options);
   return runOp(anyOp, [input], params, shape);
 }
 
@@ -510,6 +568,6 @@ export function any(x: Tensor, options?: ReduceOptions): Tensor {
  */
 export function all(x: Tensor, options?: ReduceOptions): Tensor {
   checkArity("all", arguments, 2);
-  const [input, params, shape] = reduceArgs("all", x, options, ALL_TYPES);
+  const [input, params, shape] = reduceArgs(allOp, x, options);
   return runOp(allOp, [input], params, shape);
 }

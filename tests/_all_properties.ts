@@ -56,9 +56,14 @@ import { adamProperty, sgdProperty } from "./_properties_optimizers.ts";
 import { conv2dGradientsProperty, conv2dProperty } from "./_properties_conv2d.ts";
 import { poolGradProperty, poolProperty } from "./_properties_pool.ts";
 import { batchNormProperty, layerNormProperty } from "./_properties_norm.ts";
+import {
+  astypeProperty,
+  fullTypesProperty,
+  integerOpsProperty,
+  integerReduceProperty,
+} from "./_properties_types.ts";
 import { batchedMatmulProperty } from "./_properties_batched.ts";
 import { einsumProperty } from "./_properties_einsum.ts";
-import { astypeProperty, fullTypesProperty, integerOpsProperty } from "./_properties_types.ts";
 import { FLOAT16_PROPERTIES } from "./_properties_float16.ts";
 
 /** Every shared property, each op's and jit's at each granularity, in a fixed order. */
@@ -114,6 +119,7 @@ export const PROPERTIES: readonly OpProperty<unknown>[] = [
   fullTypesProperty,
   integerOpsProperty,
   ...FLOAT16_PROPERTIES,
+  integerReduceProperty,
   COMPOSITION_PROPERTIES.auto,
   COMPOSITION_PROPERTIES.fused,
   COMPOSITION_PROPERTIES.ops,

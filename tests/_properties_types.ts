@@ -1,14 +1,17 @@
 /**
- * @file The properties of element types (DESIGN.md, "Types (contract)"), checked exactly:
+ * @file The properties of element types (docs/architecture.md#types), checked exactly:
  * integer and bool values have no rounding, so every comparison here is equality, against
  * a rule written out in this file (not the library's `castNumber`). `astype` from float32
  * (the special profile included: NaN, ±Inf, ±0, subnormals) to every type, and from int32
  * bit patterns to every type, on the backend and on the reference; `full` of each type
- * holds its value exactly.
+ * holds its value exactly; integer and bool binary ops and reductions wrap exactly as a
+ * BigInt reference.
  */
 import fc from "fast-check";
 import {
   add,
+  argmax,
+  argmin,
   astype,
   type Backend,
   div,
@@ -17,18 +20,23 @@ import {
   floorDiv,
   greater,
   greaterEqual,
+  jit,
   less,
   lessEqual,
   logicalAnd,
   logicalOr,
   logicalXor,
+  max,
   maximum,
+  min,
   minimum,
   mod,
   mul,
   notEqual,
+  prod,
   promoteTypes,
   sub,
+  sum,
   type Tensor,
 } from "../mod.ts";
 import { dim, type Profile, profile, seed, values } from "./_numerics.ts";
@@ -57,7 +65,7 @@ export function expectedCast(v: number, from: DType, to: DType): number {
   return Math.trunc(Math.min(Math.max(v, lo), hi)) || 0; // an integer has no −0
 }
 
-/** The host array `read()` gives for each type (DESIGN.md). */
+/** The host array `read()` gives for each type (README, "Types"). */
 const ARRAY_TYPES = {
   float32: Float32Array,
   float16: Float16Array,
@@ -343,6 +351,111 @@ export const integerOpsProperty: OpProperty<IntegerCase> = {
         return result === "bool" ? +(e !== 0) : e;
       });
       assertExact(await out.read(), expected, what);
+    }
+  },
+};
+
+/** A reduction of integers: the type, the reducer, the shape and which axes. */
+export interface IntegerReduceCase {
+  dtype: DType;
+  op: "sum" | "prod" | "max" | "min" | "argmax" | "argmin";
+  rows: number;
+  columns: number;
+  axis: 0 | 1 | "all";
+  seed: number;
+}
+
+/** The reductions by name, all called as `(x, { axis? })`. */
+const REDUCTIONS = { sum, prod, max, min, argmax, argmin } as Record<
+  IntegerReduceCase["op"],
+  (x: Tensor, options: { axis?: number }) => Tensor
+>;
+
+/**
+ * A reduction of `values` (row-major [rows, columns]) exactly, in BigInt: wrapped into
+ * the result type after every step (wrapping is a ring map, so the tree's order does not
+ * matter); bool sums count (int32); argmax and argmin the position of the first extreme
+ * (NumPy's), as int32.
+ */
+function exactReduction(c: IntegerReduceCase, values: ArrayLike<number>): number[] {
+  if (c.op === "argmax" || c.op === "argmin") {
+    const extreme = exactReduction({ ...c, op: c.op === "argmax" ? "max" : "min" }, values);
+    const outputs = c.axis === 0 ? c.columns : c.rows;
+    const at = (o: number, k: number) =>
+      values[c.axis === 0 ? k * c.columns + o : o * c.columns + k];
+    return Array.from({ length: outputs }, (_, o) => {
+      let k = 0;
+      while (at(o, k) !== extreme[o]) k++;
+      return k;
+    });
+  }
+  const wrap = (v: bigint) => c.dtype === "uint32" ? BigInt.asUintN(32, v) : BigInt.asIntN(32, v);
+  const outputs = c.axis === "all" ? 1 : c.axis === 0 ? c.columns : c.rows;
+  const combine = ({
+    sum: (a: bigint, b: bigint) => wrap(a + b),
+    prod: (a: bigint, b: bigint) => wrap(a * b),
+    max: (a: bigint, b: bigint) => (a > b ? a : b),
+    min: (a: bigint, b: bigint) => (a < b ? a : b),
+  } as Record<string, (a: bigint, b: bigint) => bigint>)[c.op];
+  const out: (bigint | undefined)[] = new Array(outputs).fill(
+    c.op === "sum" ? 0n : c.op === "prod" ? 1n : undefined,
+  );
+  for (let i = 0; i < c.rows * c.columns; i++) {
+    const o = c.axis === "all" ? 0 : c.axis === 0 ? i % c.columns : Math.floor(i / c.columns);
+    const v = BigInt(values[i]);
+    out[o] = out[o] === undefined ? v : combine(out[o]!, v);
+  }
+  return out.map(Number);
+}
+
+/**
+ * `sum`, `prod`, `max`, `min` of int32 and uint32 (and `sum` of bool) over one axis or
+ * all: every element equal to the BigInt reference, in the reduced type (bool sums as
+ * int32), eagerly on the backend and the reference and under `jit`. Long rows take the
+ * generated kernel's two passes, whose partials are of the reduced type too.
+ */
+export const integerReduceProperty: OpProperty<IntegerReduceCase> = {
+  name: "sum, prod, max, min, argmax, argmin of integers and sum of bool: exact, in their type",
+  cases: fc.oneof(
+    fc.record({
+      dtype: fc.constantFrom<DType>("int32", "uint32"),
+      op: fc.constantFrom<IntegerReduceCase["op"]>("sum", "prod", "max", "min", "argmax", "argmin"),
+    }),
+    fc.record({ dtype: fc.constant<DType>("bool"), op: fc.constant("sum" as const) }),
+  ).chain((typed) =>
+    fc.record({
+      dtype: fc.constant(typed.dtype),
+      op: fc.constant(typed.op),
+      rows: dim(4),
+      columns: fc.oneof(dim(300), fc.constantFrom(3000, 5000)),
+      // argmax and argmin take one axis.
+      axis: typed.op.startsWith("arg")
+        ? fc.constantFrom<0 | 1>(0, 1)
+        : fc.constantFrom<0 | 1 | "all">(0, 1, "all"),
+      seed,
+    })
+  ),
+  numRuns: 30,
+  noSpecialValues: "integers have no NaN, infinities or subnormals; the values draw the " +
+    "integer edges (0, ±1, −2³¹, 2³¹ − 1 and, as uint32, 2³² − 1) instead",
+  async check(backend: Backend, c: IntegerReduceCase) {
+    const x = asType(integerWords(c.rows * c.columns, c.seed), c.dtype);
+    const expected = exactReduction(c, x);
+    const type = c.dtype === "bool" || c.op.startsWith("arg") ? "int32" : c.dtype;
+    const options = c.axis === "all" ? {} : { axis: c.axis };
+    const f = (t: Tensor) => REDUCTIONS[c.op](t, options);
+    for (const on of [backend, ref]) {
+      using t = on.tensor(x, [c.rows, c.columns]);
+      const compiled = jit(f);
+      using eager = f(t);
+      using fused = compiled(t);
+      compiled.dispose();
+      for (const [how, out] of [["eager", eager], ["jit", fused]] as const) {
+        const what = `${c.op} of ${c.dtype} [${c.rows}, ${c.columns}] over ${c.axis}, ` +
+          `${how} on ${on.kind}`;
+        if (out.dtype !== type) throw new Error(`${what}: dtype ${out.dtype}, expected ${type}`);
+        assertExact(await out.read(), expected, what);
+      }
     }
   },
 };

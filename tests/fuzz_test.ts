@@ -443,12 +443,18 @@ function entries(f: Fixtures): Entry[] {
       new Set(v.map((a: number) => (a + rank) % rank)).size === v.length);
   const BAD_AXES = [2, -3, 0.5, [0, 0], [1, -1], [0, 2], "0", [, 1]];
   /** A reduction of `m23` with `{ axis, keepDims }` (or only `axis`). */
-  const reduction = (name: string, fn: unknown, keepDims = true): Entry => ({
+  /** A reduction of `m23` over its last axis; `refused`: tensors of types it does not take. */
+  const reduction = (
+    name: string,
+    fn: unknown,
+    keepDims = true,
+    refused: Tensor[] = [],
+  ): Entry => ({
     name,
     call: forward(fn),
     valid: () => [m23, keepDims ? { axis: -1, keepDims: true } : { axis: -1 }],
     positions: [
-      solo(0),
+      solo(0, refused),
       { index: 1, ok: optional(isObject), extra: keepDims ? [] : [{ keepDims: true }] },
       { index: 1, field: "axis", ok: isAxis(2), extra: BAD_AXES },
       ...(keepDims
@@ -990,13 +996,14 @@ function entries(f: Fixtures): Entry[] {
     },
     reduction("sum", sum),
     reduction("mean", mean),
-    reduction("max", max),
-    reduction("min", min),
-    reduction("prod", prod),
+    // max, min, prod take the number types, not bool; logSumExp and softmax floats only.
+    reduction("max", max, true, [f.b23]),
+    reduction("min", min, true, [f.b23]),
+    reduction("prod", prod, true, [f.b23]),
     reduction("any", any),
     reduction("all", all),
-    reduction("logSumExp", logSumExp),
-    reduction("softmax", softmax, false),
+    reduction("logSumExp", logSumExp, true, [f.b23, f.i3]),
+    reduction("softmax", softmax, false, [f.b23, f.i3]),
     reduction("logSoftmax", logSoftmax, false),
     {
       name: "batchNorm",

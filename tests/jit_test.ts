@@ -18,6 +18,7 @@ import {
   floor,
   gpu,
   type GpuBackend,
+  greater,
   greaterEqual,
   isFinite,
   jit,
@@ -34,6 +35,7 @@ import {
   type RandomKey,
   randomKey,
   relu,
+  reshape,
   round,
   scale,
   sgdStep,
@@ -235,6 +237,30 @@ gpuTest(
     const product = await bothWays(dev, layer, inputs, { kernels: "program" });
     assert.deepEqual([...product.got], [...product.want]);
     assert.equal(product.dispatches, 1);
+    // Other types around a matmul, in its hooked kernel and in a program: int32 row ids
+    // gathering operand a, and a bool result of a comparison in the epilogue; integers,
+    // so exact.
+    const typed = (x: Tensor, w: Tensor, ids: Tensor) => {
+      const p = matmul(takeRows(x, ids), w, { transposeB: true });
+      return [p, greater(p, reshape(astype(ids, "float32"), [64, 1]))];
+    };
+    const typedInputs = (be: GpuBackend | typeof ref): [Tensor, Tensor, Tensor] => [
+      be.tensor(values(100 * 256, "integers", 26), [100, 256]),
+      be.tensor(values(64 * 256, "integers", 27), [64, 256]),
+      be.tensor(Int32Array.from({ length: 64 }, (_, i) => (i * 37) % 100)),
+    ];
+    const typedWant = await Promise.all(typed(...typedInputs(ref)).map((t) => t.read()));
+    for (const kernels of ["fused", "auto", "program"] as const) {
+      const args = typedInputs(dev);
+      const { read } = await compiledRun(
+        dev,
+        typed as (...t: Tensor[]) => Tensor[],
+        args,
+        kernels,
+      );
+      assert.deepEqual(read, typedWant, `typed epilogues, kernels: ${kernels}`);
+      args.forEach((t) => t.dispose());
+    }
     x.dispose();
     y.dispose();
   },

@@ -1,5 +1,5 @@
 /**
- * Element types (DESIGN.md, "Types (contract)"): JAX's promotion table with weak numbers;
+ * Element types (docs/architecture.md#types): JAX's promotion table with weak numbers;
  * `tensor()` taking its type from the values or `{ dtype }`; `read()` giving the type's
  * array; `astype` and `full` exact on both backends (tests/_properties_types.ts); printing
  * with the type; float-only ops refusing other types with the op's name; float16 stored on
@@ -22,8 +22,10 @@ import {
   greater,
   jit,
   matmul,
+  max,
   mean,
   mul,
+  prod,
   promoteTypes,
   softmax,
   sub,
@@ -32,6 +34,7 @@ import {
   type Tensor,
   where,
 } from "../mod.ts";
+import * as lib from "../mod.ts";
 import { assertProperty } from "./_properties.ts";
 import {
   astypeProperty,
@@ -40,6 +43,7 @@ import {
   expectedResultType,
   fullTypesProperty,
   integerOpsProperty,
+  integerReduceProperty,
 } from "./_properties_types.ts";
 import { gpuTest, ref, runs } from "./_harness.ts";
 
@@ -85,6 +89,84 @@ Deno.test("README's promotion table is promoteTypes' (and so JAX's)", async () =
   }
 });
 
+/** How the README's type table's ops are called on a [2, 2] tensor; others: `op(x)`. */
+const TYPE_TABLE_CALLS: Record<string, (x: Tensor) => unknown> = {
+  ...Object.fromEntries(
+    Object.values(BINARY_OPS).flatMap((ops) =>
+      Object.entries(ops).map(([name, op]) => [name, (x: Tensor) => op(x, x)])
+    ),
+  ),
+  where: (x) => lib.where(x, x, x),
+  argmax: (x) => lib.argmax(x, { axis: 0 }),
+  argmin: (x) => lib.argmin(x, { axis: 0 }),
+  reshape: (x) => lib.reshape(x, [4]),
+  slice: (x) => lib.slice(x, [0, 0], [1, 2]),
+  broadcastTo: (x) => lib.broadcastTo(x, [2, 2, 2]),
+  expandDims: (x) => lib.expandDims(x, 0),
+  tile: (x) => lib.tile(x, 2),
+  concat: (x) => lib.concat([x, x]),
+  stack: (x) => lib.stack([x, x]),
+  takeRows: (x) => lib.takeRows(x, [1, 0]),
+  gather: (x) => lib.gather(x, [1, 0]),
+  takeAlongAxis: (x) => lib.takeAlongAxis(x, ref.tensor(Int32Array.from([1, 0, 0, 1]), [2, 2])),
+  oneHot: (x) => lib.oneHot(x, 4),
+  topK: (x) => {
+    const { values, indices } = lib.topK(x, 1);
+    values.dispose();
+    indices.dispose();
+  },
+  scatterAdd: (x) => lib.scatterAdd(x, [1, 0], x),
+  astype: (x) => lib.astype(x, "float32"),
+  matmul: (x) => lib.matmul(x, x),
+  conv2d: (x) => {
+    using images = lib.reshape(x, [1, 1, 2, 2]);
+    return lib.conv2d(images, images);
+  },
+  sgdStep: (x) => lib.sgdStep(x, x, { lr: 0.1 }),
+  dropout: (x) => lib.dropout(x, 0.5, lib.randomKey(1)),
+};
+
+Deno.test("README's per-op type table: each named op takes exactly the types its row says", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const table = readme.slice(readme.indexOf("**By op**"), readme.indexOf("Gradients flow"));
+  const rows = table.split("\n").filter((l) => l.startsWith("| `") || l.startsWith("| every"))
+    .map((l) => l.split("|").slice(1, -1).map((c) => c.trim()));
+  assert.ok(rows.length >= 14, `the table has its rows (${rows.length})`);
+  let checked = 0;
+  for (const [ops, take] of rows) {
+    // "every type" ("any type": where's), or the types listed before any parenthesis.
+    const takes = /every type|any type/.test(take.split("(")[0])
+      ? TYPES
+      : TYPES.filter((t) => take.split("(")[0].trim().split(/, | or /).includes(t));
+    // `where(cond, a, b)`: a name before a parenthesis or a space; "`takeRows`'s" is an
+    // argument's row, not the op's.
+    const names = [...ops.matchAll(/`(\w+)[`(]/g)].map((m) => m[1])
+      .filter((n) =>
+        !ops.includes(`\`${n}\`'s`) && typeof lib[n as keyof typeof lib] === "function"
+      );
+    for (const name of names) {
+      const call = TYPE_TABLE_CALLS[name] ??
+        ((x: Tensor) => (lib[name as keyof typeof lib] as (x: Tensor) => unknown)(x));
+      for (const dtype of TYPES) {
+        using x = ref.tensor([1, 0, 2, 3], [2, 2], { dtype });
+        const what = `${name} of ${dtype} (README: ${take})`;
+        if (takes.includes(dtype)) {
+          const out = call(x);
+          if (out instanceof Object && Symbol.dispose in out) (out as Tensor).dispose();
+        } else {
+          assert.throws(
+            () => call(x),
+            new RegExp(`^TypeError: ${name}: expected .* got ${dtype}`),
+            what,
+          );
+        }
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked >= 40 * TYPES.length, `every named op checked (${checked / TYPES.length})`);
+});
+
 Deno.test("every binary op on every pair of types: the promotion table's type, or refused", () => {
   const one = (dtype: DType) => ref.tensor([1, 0], [2], { dtype });
   for (const [kind, ops] of Object.entries(BINARY_OPS) as [keyof typeof BINARY_OPS, object][]) {
@@ -113,6 +195,47 @@ gpuTest(
   "integer and bool ops: exact and wrapping on the GPU",
   (dev) => assertProperty(integerOpsProperty, dev, runs(integerOpsProperty.numRuns)),
 );
+
+Deno.test("integer reductions: exact and wrapping on the reference", () =>
+  assertProperty(integerReduceProperty, ref, runs(integerReduceProperty.numRuns)));
+
+gpuTest(
+  "integer reductions: exact and wrapping on the GPU, eagerly and under jit",
+  (dev) => assertProperty(integerReduceProperty, dev, runs(integerReduceProperty.numRuns)),
+);
+
+Deno.test("reductions by type: NumPy's values, and the refused types", async () => {
+  // NumPy: np.array([2**31 - 1, 1], np.int32).sum(dtype=np.int32) == -2**31 (wraps);
+  // np.array([True, False, True]).sum() == 2 (an integer); np.mean of int32 is a float.
+  using big = ref.tensor(new Int32Array([2 ** 31 - 1, 1]));
+  using wrapped = sum(big);
+  assert.equal(wrapped.dtype, "int32");
+  assert.deepEqual([...await wrapped.read()], [-(2 ** 31)]);
+  using flags = ref.tensor([true, false, true]);
+  using count = sum(flags);
+  assert.equal(count.dtype, "int32");
+  assert.deepEqual([...await count.read()], [2]);
+  using words = ref.tensor(new Uint32Array([4294967295, 0, 7]));
+  using highest = max(words);
+  assert.equal(highest.dtype, "uint32");
+  assert.deepEqual([...await highest.read()], [4294967295]);
+  using pair = ref.tensor(new Int32Array([1, 2]));
+  using average = mean(pair);
+  assert.equal(average.dtype, "float32");
+  assert.deepEqual([...await average.read()], [1.5]);
+  assert.throws(
+    () => max(flags),
+    /max: expected x to be float32, float16, int32 or uint32, got bool/,
+  );
+  assert.throws(
+    () => prod(flags),
+    /prod: expected x to be float32, float16, int32 or uint32, got bool/,
+  );
+  assert.throws(
+    () => argmax(flags, { axis: 0 }),
+    /argmax: expected x to be float32, float16, int32 or uint32, got bool/,
+  );
+});
 
 Deno.test("tensor(): the values' own type, or { dtype }; read() the type's array", async () => {
   const cases: [Tensor, DType, unknown][] = [
