@@ -85,6 +85,7 @@ import {
   setAdapterClass,
 } from "./_matmul_shared.ts";
 import { fastestVariant, scratchShape } from "./matmul_autotune.ts";
+import { NARROW_SIDE, narrowVariant } from "./matmul_narrow.ts";
 import { registersVariant } from "./matmul_registers.ts";
 import { splitKVariant } from "./matmul_split_k.ts";
 import { textureVariant } from "./matmul_texture.ts";
@@ -104,6 +105,7 @@ export const MATMUL_VARIANTS: ReadonlyMap<string, MatmulVariant> = new Map(
     tiledVariant(4, 4),
     tiledVariant(8, 8),
     splitKVariant,
+    narrowVariant,
   ].map((v) => [v.name, v]),
 );
 
@@ -185,6 +187,8 @@ interface ClassPolicy {
 
 /** A tiny output with a long k: one workgroup per output keeps the device busy. */
 const splitKShape = ({ m, n, k }: MatmulParams) => m * n <= 256 && k >= 1024;
+/** A narrow side (kernels/matmul_narrow.ts): most of any tiled variant's tile would be padding. */
+const narrowShape = ({ m, n }: MatmulParams) => Math.min(m, n) <= NARROW_SIDE;
 /**
  * Outputs this small are measured with `splitK` too: a few tiles of C leave a GPU's
  * cores idle where a workgroup per output does not (the measurement decides).
@@ -197,12 +201,14 @@ const POLICIES: Record<AdapterClass, ClassPolicy> = {
     rule: (p, cold) =>
       splitKShape(p)
         ? ["splitK"]
+        : narrowShape(p)
+        ? ["narrow", "texture8x8", "registers4x4"]
         : cold && p.m >= REGISTERS_TILE && p.n >= REGISTERS_TILE
         ? ["registers4x4"]
         : flopsOf(p) >= 2 ** 31
         ? ["texture16x16", "texture8x8", "registers4x4"]
         : ["texture8x8", "registers4x4"],
-    candidates: ["texture8x8", "texture16x16", "registers4x4"],
+    candidates: ["texture8x8", "texture16x16", "registers4x4", "narrow"],
     maxSide: 1024,
     commonShapes: [256, 1024],
   },
@@ -222,6 +228,7 @@ const POLICIES: Record<AdapterClass, ClassPolicy> = {
       "texture16x16",
       "registers8x8",
       "registers4x4",
+      "narrow",
     ],
     maxSide: 4096,
     commonShapes: [256, 1024, 4096],
