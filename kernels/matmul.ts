@@ -15,7 +15,11 @@
  *   run's 1024³ rate (20.8 and 14.8 GFLOP/s, so shares compare only roughly): LeNet
  *   12544×25×6 13.3 ms 1.4% → 2.59 ms 9.8%; 1600×150×16 7.38 ms 5.0% → 2.46 ms 21%;
  *   the MLP at batch 256, 256×256×10 Bᵀ 0.83 ms 7.6% → 0.81 ms 11%, 10×256×256 Aᵀ 1.04
- *   ms 6.1% → 0.86 ms 10%; the jitted MLP step (batch 64) 32.4 → 22.9 ms. At batch 64
+ *   ms 6.1% → 0.86 ms 10%; the jitted MLP step (batch 64) 32.4 → 22.9 ms. A second
+ *   pair, the old rule's second (1024³ at 14.2 and 15.7 GFLOP/s): 12544×25×6 10.8 ms
+ *   2.5% → 3.55 ms 6.8%; 1600×150×16 4.43 ms 12% → 3.04 ms 16%; 10×256×256 Aᵀ 0.93 →
+ *   0.77 ms; 256×256×10 Bᵀ 0.97 → 2.59 ms (an outlier or the load: 0.65–0.81 ms in the
+ *   other runs); the MLP step 23.3 → 20.6 ms. At batch 64
  *   (64×256×10 Bᵀ, 10×64×256 Aᵀ: ~0.5 ms, ~3%) both kernels are bound by each product's
  *   three commands (a pack, a copy, the product: 15×64×16 takes ~0.45 ms), and the
  *   tuning kept texture8x8; 64×10×256 (a narrow k) is not narrow's. Pinned, one process,
