@@ -190,6 +190,14 @@ export function dispatchHooked(
   });
 }
 
+/**
+ * WGSL that uses every hook statically, behind a test no workgroup passes: a hooked
+ * kernel's layout is `"auto"`, which holds only the bindings its entry point uses, and
+ * the hooks' buffers are bound whole (a kernel packing A would otherwise lack B's and C's).
+ */
+export const USE_EVERY_HOOK =
+  "if (tile == 0xffffffffu) { storeC(0u, 0u, loadA(0u, 0u) + loadB(0u, 0u)); }";
+
 /** The `encode` of a variant whose plain path is its hooked path with the plain hooks. */
 export function plainEncode(
   encodeHooked: MatmulVariant["encodeHooked"],
@@ -335,8 +343,9 @@ export function storeBlock(
  * llvmpipe compiles slowly: a cold process (Mesa's shader cache off) spent 0.9–1.0 CPU
  * seconds on a jitted texture8x8 matmul's first call against 0.5–0.6 with the tree, and
  * 8.0–8.8 against 4.7–5.3 on demo:mlp's first jitted step; the warm step is unchanged.
+ * `lo` is the index that `values[0]` stands for (the tree's recursion sets it).
  */
-function pickWgsl(index: string, target: string, values: readonly string[], lo = 0): string {
+export function pickWgsl(index: string, target: string, values: readonly string[], lo = 0): string {
   if (values.length === 1) return `${target} = ${values[0]};`;
   const half = values.length >> 1;
   const low = pickWgsl(index, target, values.slice(0, half), lo);

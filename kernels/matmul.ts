@@ -8,8 +8,25 @@
  *
  * - Both: a tiny output with a long k (m·n ≤ 256, k ≥ 1024) takes `splitK` (8×4096×8 on
  *   llvmpipe: 0.38 GFLOP/s against 0.20 for texture8x8 and 0.17 for registers4x4).
+ * - Software, a narrow side (n ≤ 16 or m ≤ 16): `narrow` (kernels/matmul_narrow.ts),
+ *   where every tiled kernel's tile is mostly padding. `deno task bench:report --only
+ *   training --reps 3`, llvmpipe, load average ~3.5, the old rule's process (texture8x8
+ *   there) and this one's back to back; ms per product in a stream and share of the same
+ *   run's 1024³ rate (20.8 and 14.8 GFLOP/s, so shares compare only roughly): LeNet
+ *   12544×25×6 13.3 ms 1.4% → 2.59 ms 9.8%; 1600×150×16 7.38 ms 5.0% → 2.46 ms 21%;
+ *   the MLP at batch 256, 256×256×10 Bᵀ 0.83 ms 7.6% → 0.81 ms 11%, 10×256×256 Aᵀ 1.04
+ *   ms 6.1% → 0.86 ms 10%; the jitted MLP step (batch 64) 32.4 → 22.9 ms. A second
+ *   pair, the old rule's second (1024³ at 14.2 and 15.7 GFLOP/s): 12544×25×6 10.8 ms
+ *   2.5% → 3.55 ms 6.8%; 1600×150×16 4.43 ms 12% → 3.04 ms 16%; 10×256×256 Aᵀ 0.93 →
+ *   0.77 ms; 256×256×10 Bᵀ 0.97 → 2.59 ms (an outlier or the load: 0.65–0.81 ms in the
+ *   other runs); the MLP step 23.3 → 20.6 ms. At batch 64
+ *   (64×256×10 Bᵀ, 10×64×256 Aᵀ: ~0.5 ms, ~3%) both kernels are bound by each product's
+ *   three commands (a pack, a copy, the product: 15×64×16 takes ~0.45 ms), and the
+ *   tuning kept texture8x8; 64×10×256 (a narrow k) is not narrow's. Pinned, one process,
+ *   narrow against texture8x8: 12544×25×6 2.1 against 11.7 ms, 1600×150×16 1.9 against
+ *   5.4, 10×256×256 Aᵀ 0.69 against 1.3.
  * - Software, every other product: the texture kernels, `texture8x8` below 2³¹ flops
- *   and `texture16x16` from there (1024³ on). Small, skinny and transposed products
+ *   and `texture16x16` from there (1024³ on). Small and transposed products
  *   too: a training loop never waits, so a stream of small products is throughput-bound
  *   (latency matters only for a cold process's first call, which the cold figures
  *   watch). Wall ms per product in a stream (`bench:report --only training`, llvmpipe,
@@ -85,6 +102,7 @@ import {
   setAdapterClass,
 } from "./_matmul_shared.ts";
 import { fastestVariant, scratchShape } from "./matmul_autotune.ts";
+import { NARROW_SIDE, narrowVariant } from "./matmul_narrow.ts";
 import { registersVariant } from "./matmul_registers.ts";
 import { splitKVariant } from "./matmul_split_k.ts";
 import { textureVariant } from "./matmul_texture.ts";
@@ -104,6 +122,7 @@ export const MATMUL_VARIANTS: ReadonlyMap<string, MatmulVariant> = new Map(
     tiledVariant(4, 4),
     tiledVariant(8, 8),
     splitKVariant,
+    narrowVariant,
   ].map((v) => [v.name, v]),
 );
 
@@ -185,6 +204,8 @@ interface ClassPolicy {
 
 /** A tiny output with a long k: one workgroup per output keeps the device busy. */
 const splitKShape = ({ m, n, k }: MatmulParams) => m * n <= 256 && k >= 1024;
+/** A narrow side (kernels/matmul_narrow.ts): most of any tiled variant's tile would be padding. */
+const narrowShape = ({ m, n }: MatmulParams) => Math.min(m, n) <= NARROW_SIDE;
 /**
  * Outputs this small are measured with `splitK` too: a few tiles of C leave a GPU's
  * cores idle where a workgroup per output does not (the measurement decides).
@@ -197,12 +218,14 @@ const POLICIES: Record<AdapterClass, ClassPolicy> = {
     rule: (p, cold) =>
       splitKShape(p)
         ? ["splitK"]
+        : narrowShape(p)
+        ? ["narrow", "texture8x8", "registers4x4"]
         : cold && p.m >= REGISTERS_TILE && p.n >= REGISTERS_TILE
         ? ["registers4x4"]
         : flopsOf(p) >= 2 ** 31
         ? ["texture16x16", "texture8x8", "registers4x4"]
         : ["texture8x8", "registers4x4"],
-    candidates: ["texture8x8", "texture16x16", "registers4x4"],
+    candidates: ["texture8x8", "texture16x16", "registers4x4", "narrow"],
     maxSide: 1024,
     commonShapes: [256, 1024],
   },
@@ -222,6 +245,7 @@ const POLICIES: Record<AdapterClass, ClassPolicy> = {
       "texture16x16",
       "registers8x8",
       "registers4x4",
+      "narrow",
     ],
     maxSide: 4096,
     commonShapes: [256, 1024, 4096],

@@ -36,7 +36,7 @@
  * per workgroup; the product, workgroups of 8×8 threads, one per (8·rows)×(8·cols)
  * tile of C.
  */
-import { asBlocks, packUniforms, tiledMain } from "./_shared.ts";
+import { asBlocks, packUniforms, readOnlyStorageTextures, tiledMain } from "./_shared.ts";
 import {
   batchOf,
   MATMUL_PARAMS_WGSL,
@@ -49,6 +49,7 @@ import {
   range,
   storeOperand,
   threadBlock,
+  USE_EVERY_HOOK,
 } from "./_matmul_shared.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
@@ -56,15 +57,6 @@ const THREADS = 8;
 const PACK_THREADS = 64;
 /** `copyBufferToTexture` needs rows of a multiple of 256 bytes: 64 floats. */
 const COPY_ROW_FLOATS = 64;
-
-/** Whether WGSL can read rgba32float storage textures here (read-only access). */
-function readOnlyStorageTextures(): boolean {
-  const features = typeof navigator === "undefined"
-    ? undefined
-    : (navigator.gpu as { wgslLanguageFeatures?: ReadonlySet<string> } | undefined)
-      ?.wgslLanguageFeatures;
-  return features?.has("readonly_and_readwrite_storage_textures") ?? false;
-}
 
 /**
  * How a packing kernel reads its source: one float at a time; one vec4 per texel (the
@@ -151,14 +143,6 @@ function operandTexture(
   });
   return texture;
 }
-
-/**
- * WGSL that uses every hook statically, behind a test no workgroup passes: a hooked
- * kernel's layout is `"auto"`, which holds only the bindings its entry point uses, and
- * the hooks' buffers are bound whole (the pack of A would otherwise lack B's and C's).
- */
-const USE_EVERY_HOOK =
-  "if (tile == 0xffffffffu) { storeC(0u, 0u, loadA(0u, 0u) + loadB(0u, 0u)); }";
 
 /**
  * Packs op(A) (`operand` "a": texel (x, y) holds op(A)[y][4x…4x+3], y < m) or op(B)

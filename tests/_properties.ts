@@ -113,9 +113,10 @@ export const matmulProperty: OpProperty<MatmulCase> = {
   numRuns: 120,
   cases: fc.record({
     // Skinny too: many rows, as a convolution lowered to a product (LeNet's 12544×25×6).
-    m: fc.oneof(dim(80), alignedDim(128), fc.integer({ min: 1000, max: 1600 })),
+    // And narrow: 16 or fewer columns or rows (the narrow variant's shapes).
+    m: fc.oneof(dim(80), alignedDim(128), fc.integer({ min: 1000, max: 1600 }), dim(16)),
     k: fc.oneof(dim(300), alignedDim(256)),
-    n: fc.oneof(dim(80), alignedDim(128)),
+    n: fc.oneof(dim(80), alignedDim(128), dim(16)),
     transposeA: fc.boolean(),
     transposeB: fc.boolean(),
     profile,
