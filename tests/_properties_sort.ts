@@ -46,7 +46,7 @@ const sortCases: fc.Arbitrary<SortCase> = fc.oneof(
     fc.integer({ min: 1, max: 3 }),
     fc.oneof(fc.integer({ min: 65, max: 13_000 }), fc.constantFrom(4_096, 4_097, 8_192, 12_289)),
   ),
-  fc.tuple(fc.integer({ min: 65, max: 9_000 }), fc.integer({ min: 1, max: 3 })),
+  fc.tuple(fc.integer({ min: 65, max: 7_000 }), fc.integer({ min: 1, max: 3 })),
 ).chain((shape) =>
   fc.record({
     shape: fc.constant(shape),
