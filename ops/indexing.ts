@@ -36,7 +36,7 @@ import {
 import { broadcastTo } from "./broadcast.ts";
 import { fill } from "./creation.ts";
 import { scope } from "./scope.ts";
-import { describe, formatShape, isTensor, type Tensor } from "./tensor.ts";
+import { formatShape, isTensor, type Tensor } from "./tensor.ts";
 
 /**
  * The axis indexed, and how the indices are read: `take`'s (one index per position along
