@@ -16,18 +16,32 @@
  * Longer lines by an LSD radix sort, {@linkcode RADIX_BITS} bits a pass from the lowest
  * (4 passes), stable for free. A thread owns a chunk of {@linkcode CHUNK} consecutive
  * values of a line and needs no other thread (as the scan's do; on llvmpipe barriers cost
- * more than the work): a count kernel writes each chunk's histogram of digits, digit-major
- * per line, so that the exclusive scan of a line's histograms (`encodeScan`, float sums
- * of whole numbers, exact below 2²⁴) is each (digit, chunk)'s first place; a scatter
- * kernel walks its chunk in order and writes each value at its digit's next place. The
+ * more than the work): a count kernel writes each chunk's histogram of digits (u32),
+ * digit-major per line; two places kernels turn them into each (digit, chunk)'s first
+ * place, in integers (exact whatever the length): a thread per (line, digit) scans that
+ * digit's counts over the chunks, a thread per line the digits' totals; a scatter kernel
+ * walks its chunk in order and writes each value at its digit's next place. The
  * first pass reads the input along its lines, the last writes the output along them;
  * between passes a line is contiguous. `sort` carries the values' bits alone (the key is
  * recomputed, and −0 keeps its sign); `argsort` carries key and position.
+ *
+ * Speed (issue 22's target: a sort of 2²⁰ float32 within 8× a copy of the same bytes,
+ * not met): on llvmpipe, `deno task bench:report --only sort --reps 5` (Vulkan,
+ * kernel-only, 2026-12-07) gives 76.4 ms beside 6.29 ms for the compute-shader copy in
+ * the same run, 12.1× (the copy alone varies from 4.8 to 9 ms on these shared cores).
+ * The kernels before chunks of 4,096, integer places and `lineStart`, run alternately
+ * with them: 105–111 ms (122 ms, 25.5× a 4.77 ms copy, on a quiet run). A pass is about a
+ * third counting and two thirds scattering; what costs there is llvmpipe's work per value
+ * and lane (a storage access, the histogram's private-array update), not the bytes.
+ * Measured and not taken: 11-bit digits (3 passes) need a 2,048-entry private histogram,
+ * with which one sort had not finished after ten minutes on llvmpipe; histograms in workgroup memory (16
+ * threads a group, to fit 16 KiB) were slower; vec4 reads did not help the count;
+ * counting the next pass in this scatter with atomicAdd (deterministic, being integer)
+ * cost the scatter more than the count it saves.
  */
 import { LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
 import { INDEX_POSITION_WGSL, INDEX_STORAGE, INDEX_VALUE_WGSL } from "./index_values.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
-import { encodeScan } from "./scan.ts";
 
 /** Threads per workgroup. */
 const THREADS = 64;
@@ -39,12 +53,19 @@ const RADIX_BITS = 8;
 const DIGITS = 1 << RADIX_BITS;
 /** Radix passes over a 32-bit key. */
 const PASSES = 32 / RADIX_BITS;
-/** Consecutive values of a line one radix thread counts and scatters. */
-const CHUNK = 1024;
+/**
+ * Consecutive values of a line one radix thread counts and scatters. Each chunk adds a
+ * histogram of {@linkcode DIGITS} places to count, scan and read back per pass, so a chunk
+ * 16 times the digits keeps that under a sixteenth of the values' traffic: 2²⁰ values
+ * are 256 threads, four workgroups, enough for llvmpipe's two cores (1,024 a chunk, the
+ * histograms' float scan took a fifth of the sort there; 8,192 measured no faster).
+ */
+const CHUNK = 4096;
 
 /**
- * The longest line the kernels sort: the radix passes count places as float sums of
- * whole numbers (`encodeScan`), exact to 2²⁴.
+ * The longest line the sorts take: 2²⁴, the longest a radix pass counted in floats could
+ * place exactly. Its places are now u32 counts, exact to 2³²; longer lines stay refused
+ * until they are tested.
  */
 export const MAX_SORTED: number = 2 ** 24;
 
@@ -132,12 +153,31 @@ function storage(list: readonly (readonly [string, string, boolean])[]): string 
 }
 
 /**
+ * WGSL: the head of a radix kernel, a thread per chunk: its `line`, `chunk`, and
+ * `lineStart`, the index of the line's first value along the tensor (computed once: the
+ * first and last passes step from it by `inner`, not through `along`'s divisions per
+ * value, which cost a count kernel a quarter of its time on llvmpipe).
+ */
+function radixHead(bindings: readonly (readonly [string, string, boolean])[]): string {
+  return `${head(storage(bindings))}
+  if (g >= params.lines * params.chunks) { return; }
+  let line = g / params.chunks;
+  let chunk = g % params.chunks;
+  let lineStart = along(line, 0u);`;
+}
+
+/** WGSL: a radix pass's source word k: the input along the tensor, or a contiguous line. */
+function sourceWord(first: boolean): string {
+  return first ? "src[lineStart + k * params.inner]" : "src[line * params.n + k]";
+}
+
+/**
  * WGSL: how one radix pass reads a line's k-th value (`word`, its `key`, and for
  * `argsort` its `position`): the first pass from the input along the tensor, later ones
  * from the previous pass's contiguous line (bits, or key and position).
  */
 function radixSource(output: SortOutput, first: boolean): string {
-  const word = first ? "src[along(line, k)]" : "src[line * params.n + k]";
+  const word = sourceWord(first);
   const key = output === "values" || first ? "sortKey(word)" : "word";
   const position = first ? "k" : "srcIndex[line * params.n + k]";
   return `let word = ${word};
@@ -153,17 +193,41 @@ function chunkLoop(body: string): string {
 
 /** WGSL: one radix pass's count kernel, each chunk's histogram (digit-major per line). */
 function countWgsl(output: SortOutput, first: boolean): string {
-  const word = first ? "src[along(line, k)]" : "src[line * params.n + k]";
+  const word = sourceWord(first);
   const key = output === "values" || first ? `sortKey(${word})` : word;
-  return `${head(storage([["src", "u32", false], ["counts", "f32", true]]))}
-  if (g >= params.lines * params.chunks) { return; }
-  let line = g / params.chunks;
-  let chunk = g % params.chunks;
+  return `${radixHead([["src", "u32", false], ["counts", "u32", true]])}
   var count: array<u32, ${DIGITS}>;
   ${chunkLoop(`count[digit(${key})] += 1u;`)}
   for (var d = 0u; d < ${DIGITS}u; d++) {
-    counts[(line * ${DIGITS}u + d) * params.chunks + chunk] = f32(count[d]);
+    counts[(line * ${DIGITS}u + d) * params.chunks + chunk] = count[d];
   }
+}
+`;
+}
+
+/**
+ * WGSL: a places kernel, in place over u32 counts: `chunks` turns each (line, digit)'s
+ * counts over the chunks into their exclusive scan and writes the digit's total to
+ * `totals`; `digits` turns each line's totals into their exclusive scan, each digit's
+ * first place in the line. A chunk's place for a digit is then the sum of the two.
+ */
+function placesWgsl(level: "chunks" | "digits"): string {
+  const chunks = level === "chunks";
+  const [scanned, width, threads] = chunks
+    ? ["counts", "params.chunks", `params.lines * ${DIGITS}u`]
+    : ["totals", `${DIGITS}u`, "params.lines"];
+  const bindings: [string, string, boolean][] = chunks
+    ? [["counts", "u32", true], ["totals", "u32", true]]
+    : [["totals", "u32", true]];
+  return `${head(storage(bindings))}
+  if (g >= ${threads}) { return; }
+  var running = 0u;
+  for (var i = g * ${width}; i < (g + 1u) * ${width}; i++) {
+    let count = ${scanned}[i];
+    ${scanned}[i] = running;
+    running += count;
+  }
+  ${chunks ? "totals[g] = running;" : ""}
 }
 `;
 }
@@ -171,30 +235,31 @@ function countWgsl(output: SortOutput, first: boolean): string {
 /**
  * WGSL: one radix pass's scatter kernel: each value of a chunk, in order, to its digit's
  * next place; the last pass writes the output along the tensor. Bindings: the source's
- * words, the offsets, the destination's words, then (argsort) the source's positions
+ * words, the places (each chunk's within its digit, each digit's first), the destination's
+ * words, then (argsort) the source's positions
  * after the first pass and the destination's before the last.
  */
 function scatterWgsl(output: SortOutput, first: boolean, last: boolean): string {
   const pairs = output === "indices";
   const bindings: [string, string, boolean][] = [
     ["src", "u32", false],
-    ["offsets", "f32", false],
+    ["offsets", "u32", false],
+    ["firsts", "u32", false],
     ["dst", last ? outputStorage(output) : "u32", true],
   ];
   if (pairs && !first) bindings.push(["srcIndex", "u32", false]);
   if (pairs && !last) bindings.push(["dstIndex", "u32", true]);
   const store = last
-    ? `dst[along(line, at)] = ${pairs ? "indexValue(position)" : "bitcast<f32>(word)"};`
+    ? `dst[lineStart + at * params.inner] = ${
+      pairs ? "indexValue(position)" : "bitcast<f32>(word)"
+    };`
     : pairs
     ? "dst[line * params.n + at] = key;\n    dstIndex[line * params.n + at] = position;"
     : "dst[line * params.n + at] = word;";
-  return `${head(storage(bindings))}
-  if (g >= params.lines * params.chunks) { return; }
-  let line = g / params.chunks;
-  let chunk = g % params.chunks;
+  return `${radixHead(bindings)}
   var next: array<u32, ${DIGITS}>;
   for (var d = 0u; d < ${DIGITS}u; d++) {
-    next[d] = u32(offsets[(line * ${DIGITS}u + d) * params.chunks + chunk]);
+    next[d] = firsts[line * ${DIGITS}u + d] + offsets[(line * ${DIGITS}u + d) * params.chunks + chunk];
   }
   ${
     chunkLoop(`${radixSource(output, first)}
@@ -246,8 +311,8 @@ export function encodeSort(
   const chunks = Math.ceil(n / CHUNK);
   const workgroups = Math.ceil((lines * chunks) / THREADS);
   const pairs = output === "indices";
-  const counts = runtime.allocate(op, lines * DIGITS * chunks);
-  const offsets = runtime.allocate(op, lines * DIGITS * chunks);
+  const counts = runtime.allocate(op, lines * DIGITS * chunks, "uint32");
+  const totals = runtime.allocate(op, lines * DIGITS, "uint32");
   // Each pass's source and destination: the input, two pairs of work buffers in turn,
   // the output.
   const work = [0, 1].map(() => ({
@@ -268,14 +333,16 @@ export function encodeSort(
       buffers: [from.words, counts],
       workgroups,
     });
-    encodeScan(runtime, op, counts, offsets, {
-      n: DIGITS * chunks,
-      inner: 1,
-      lines,
-      combiner: "sum",
-      exclusive: true,
-      reverse: false,
-    });
+    for (const level of ["chunks", "digits"] as const) {
+      runtime.dispatch({
+        op,
+        key: `sort/places/${level}`,
+        wgsl: () => placesWgsl(level),
+        uniforms: words,
+        buffers: level === "chunks" ? [counts, totals] : [totals],
+        workgroups: Math.ceil((level === "chunks" ? lines * DIGITS : lines) / THREADS),
+      });
+    }
     runtime.dispatch({
       op,
       key: `sort/scatter/${kind}`,
@@ -283,7 +350,8 @@ export function encodeSort(
       uniforms: words,
       buffers: [
         from.words,
-        offsets,
+        counts,
+        totals,
         last ? out : to.words,
         ...(from.positions ? [from.positions] : []),
         ...(to.positions && !last ? [to.positions] : []),
@@ -296,7 +364,7 @@ export function encodeSort(
     if (w.positions) runtime.release(w.positions);
   }
   runtime.release(counts);
-  runtime.release(offsets);
+  runtime.release(totals);
 }
 
 /**

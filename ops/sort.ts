@@ -166,11 +166,11 @@ function sortArgs(op: string, x: unknown, options: unknown): [Tensor, SortOpPara
   return [input, { axis, descending: checkFlag(op, "descending", o.descending) }];
 }
 
-/** Checks that an axis is short enough for the sort kernels (at most 2²⁴ values). */
+/** Checks that an axis is no longer than the sort kernels take (2²⁴ values, `MAX_SORTED`). */
 function checkLength(op: string, x: Tensor, axis: number): void {
   if (x.shape[axis] > MAX_SORTED) {
     throw new RangeError(
-      `${op}: expected an axis of at most 2^24 values (the radix sort's places are counted exactly to 2^24), got ${
+      `${op}: expected an axis of at most 2^24 values (the longest line the radix sort is tested to), got ${
         formatShape(x.shape)
       } along axis ${axis}`,
     );

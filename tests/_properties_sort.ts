@@ -6,7 +6,7 @@
  * −0 included); consecutive places are in order (NumPy's: NaN last; descending, JAX's:
  * NaN first; −0 = +0) and equal values keep their original order. A stable sort is
  * unique, so these pin the result; GPU and reference are also compared bit for bit.
- * Lines run past the rank sort's 64 values and over several radix chunks of 1,024
+ * Lines run past the rank sort's 64 values and over several radix chunks of 4,096
  * (`kernels/sort.ts`); values include every special kind and, in half the cases, come from
  * a pool of eight (±0, ±1, ±Inf, two NaNs), so that ties are the rule.
  */
@@ -41,12 +41,13 @@ const sortCases: fc.Arbitrary<SortCase> = fc.oneof(
     minLength: 1,
     maxLength: 3,
   }).filter((s) => s.reduce((a, b) => a * b, 1) <= 20_000),
-  // Long lines (the radix sort), of one line or a few, along either axis.
+  // Long lines (the radix sort), of one line or a few, along either axis; at most 20,000
+  // values, so that a rank sort along the other axis fits the folded device's grid.
   fc.tuple(
     fc.integer({ min: 1, max: 3 }),
-    fc.oneof(fc.integer({ min: 65, max: 5_000 }), fc.constantFrom(1_024, 1_025, 2_048, 3_073)),
-  ),
-  fc.tuple(fc.integer({ min: 65, max: 3_000 }), fc.integer({ min: 1, max: 3 })),
+    fc.oneof(fc.integer({ min: 65, max: 13_000 }), fc.constantFrom(4_096, 4_097, 8_192, 12_289)),
+  ).filter(([a, b]) => a * b <= 20_000),
+  fc.tuple(fc.integer({ min: 65, max: 6_600 }), fc.integer({ min: 1, max: 3 })),
 ).chain((shape) =>
   fc.record({
     shape: fc.constant(shape),
