@@ -1,5 +1,5 @@
 /**
- * @file The properties of float16 (DESIGN.md, "Types (contract)"): kernels load float16
+ * @file The properties of float16 (docs/architecture.md#types): kernels load float16
  * into f32, compute in f32 and round once to float16 on store; matmul and reductions
  * accumulate in f32 and round once. Each result is held to {@linkcode float16Bound} —
  * the op's float32 bound plus the result's one rounding (u₁₆ = 2⁻¹¹), with WGSL's

@@ -1,5 +1,5 @@
 /**
- * float16 (DESIGN.md, "Types (contract)"; issue 20): the properties of
+ * float16 (docs/architecture.md#types; issue 20): the properties of
  * tests/_properties_float16.ts on the reference and on the GPU; the generated WGSL
  * enabling f16 only where a binding stores it; a float16 tensor taking half the bytes
  * of a float32 one. On an adapter without shader-f16 (the GL stack) the GPU tests are
