@@ -33,8 +33,6 @@ export interface DtypeFigure {
   readonly unit: "GB/s" | "GFLOP/s";
   /** This type's time over float32's for the same op and size. */
   readonly vsFloat32: number;
-  /** Why it was not timed: the op's TypeError for this type. */
-  readonly refused?: string;
 }
 
 /** What the report's timer does: median ms of `reps` calls of `run` after one untimed. */
@@ -140,29 +138,19 @@ export async function dtypeFigures(
         return dev.tensor(values, shape, { dtype });
       })
     );
-    // An op that refuses a type (int32 arithmetic comes with the types branch) is reported
-    // as such, with the reason, not timed.
-    const refused = new Map<DType, string>();
     const times = types.map((): number[] => []);
     try {
       for (let round = 0; round < reps; round++) {
-        for (const [t, dtype] of types.entries()) {
-          if (refused.has(dtype)) continue;
-          try {
-            times[t].push(await gpuTime(dev, 1, () => c.run(inputs[t], dev)));
-          } catch (error) {
-            if (!(error instanceof TypeError)) throw error;
-            refused.set(dtype, error.message);
-          }
+        for (const t of types.keys()) {
+          times[t].push(await gpuTime(dev, 1, () => c.run(inputs[t], dev)));
         }
       }
     } finally {
       inputs.flat().forEach((x) => x.dispose());
     }
-    const ms = times.map((t) => (t.length ? median(t) : NaN));
+    const ms = times.map(median);
     const float32Ms = ms[types.indexOf("float32")];
     for (const [t, dtype] of types.entries()) {
-      const reason = refused.get(dtype);
       figures.push({
         op: c.op,
         dtype,
@@ -171,7 +159,6 @@ export async function dtypeFigures(
         rate: c.work(DTYPES[dtype].bytes) / ms[t] / 1e6,
         unit: c.unit,
         vsFloat32: ms[t] / float32Ms,
-        ...(reason ? { refused: reason } : {}),
       });
     }
   }
@@ -186,7 +173,6 @@ export const DTYPE_HEADER = [
   "median ms",
   "rate",
   "time vs float32",
-  "note",
 ];
 
 /** The table's rows. */
@@ -196,8 +182,7 @@ export function dtypeRows(figures: readonly DtypeFigure[]): string[][] {
     f.size,
     f.dtype,
     fmt(f.ms),
-    f.refused ? "" : `${fmt(f.rate)} ${f.unit}`,
-    f.refused ? "" : `${fmt(f.vsFloat32)}×`,
-    f.refused ?? "",
+    `${fmt(f.rate)} ${f.unit}`,
+    `${fmt(f.vsFloat32)}×`,
   ]);
 }
