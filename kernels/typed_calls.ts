@@ -172,16 +172,18 @@ const INTEGER: Partial<Record<FunctionName, IntegerDefinition>> = {
 /**
  * Python's `//` and `%` on i32, 0 for a zero divisor. WGSL's `/` truncates (and by zero
  * returns the dividend, which the select discards); −2³¹ / −1 is −2³¹ and its remainder 0,
- * as the float64 meaning gives once wrapped.
+ * as the float64 meaning gives once wrapped. The truncated remainder is a − q·b, not `%`:
+ * on the GL stack `%` of a negative i32 came out wrong (GLSL leaves it undefined; −7 % 3
+ * gave 0), where the division itself truncates as WGSL says.
  */
 export const INTEGER_WGSL: string = [
   `fn special_int_floor_div(a: i32, b: i32) -> i32 {
   let q = a / b;
-  let r = a % b;
+  let r = a - q * b;
   return select(select(q, q - 1, r != 0 && ((r < 0) != (b < 0))), 0, b == 0);
 }`,
   `fn special_int_mod(a: i32, b: i32) -> i32 {
-  let r = a % b;
+  let r = a - (a / b) * b;
   return select(select(r, r + b, r != 0 && ((r < 0) != (b < 0))), 0, b == 0);
 }`,
   ...["floor_div", "mod"].map((name) =>

@@ -196,6 +196,26 @@ gpuTest(
   (dev) => assertProperty(integerOpsProperty, dev, runs(integerOpsProperty.numRuns)),
 );
 
+/** floorDiv and mod of int32 with negative operands: NumPy's values (numpy 2.4, int32). */
+async function integerDivision(b: Backend): Promise<void> {
+  // The last column divides by zero (NumPy's 0, with a warning); −2³¹ // −1 wraps to −2³¹.
+  using x = b.tensor(Int32Array.from([-7, 7, -7, -6, 5, -(2 ** 31), 9]));
+  using y = b.tensor(Int32Array.from([3, -3, -3, 4, -1, -1, 0]));
+  using q = lib.floorDiv(x, y);
+  using r = lib.mod(x, y);
+  assert.deepEqual([...await q.read()], [-3, -3, 2, -2, -5, -(2 ** 31), 0], "floorDiv");
+  assert.deepEqual([...await r.read()], [2, -2, -1, 2, 0, 0, 0], "mod");
+}
+
+Deno.test("floorDiv, mod of int32: NumPy's values with negative operands, on the reference", () =>
+  integerDivision(ref));
+
+// The GL stack computed WGSL's `%` of a negative i32 wrongly (−7 % 3 gave 0).
+gpuTest(
+  "floorDiv, mod of int32: NumPy's values with negative operands, on the GPU",
+  integerDivision,
+);
+
 Deno.test("integer reductions: exact and wrapping on the reference", () =>
   assertProperty(integerReduceProperty, ref, runs(integerReduceProperty.numRuns)));
 
