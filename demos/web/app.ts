@@ -158,10 +158,15 @@ async function runOps(
 ): Promise<{ values: Float32Array[]; shapes: [number, number][]; timings: OpTiming[] }> {
   const { ops, dispose } = opsOn(backend, grey, shape, settings);
   try {
-    const values = [], shapes: [number, number][] = [];
+    const values: Float32Array[] = [], shapes: [number, number][] = [];
     for (const op of ops) {
       using out: Tensor = op();
-      values.push(await out.read());
+      const read = await out.read();
+      // The demo's ops are float32 ones (dropout, corr2d): read() gives their Float32Array.
+      if (!(read instanceof Float32Array)) {
+        throw new TypeError(`expected float32, got ${out.dtype}`);
+      }
+      values.push(read);
       shapes.push(out.shape as [number, number]);
     }
     const timings = [];
