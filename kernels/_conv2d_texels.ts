@@ -15,7 +15,8 @@
 import { packUniforms, tiledMain } from "./_shared.ts";
 import type { DeviceArray, GpuRuntime } from "./runtime.ts";
 
-const THREADS = 64;
+/** Threads a workgroup of {@linkcode TEXEL_FILL_HEAD}'s kernels, a texel each. */
+export const TEXEL_FILL_THREADS = 64;
 /** Texels a texture row holds at most, unless one padded row is longer or the rows many. */
 const ROW_WIDTH = 64;
 /** WebGPU's default `maxTextureDimension2D`: a texture's height stays within it. */
@@ -78,16 +79,23 @@ export function paddedRowStart(layout: PlaneTexels, name: string, row: string): 
       let ${name}Y = (${row}) / ${layout.fold}u;`;
 }
 
-/** WGSL: the copy of `src` [planes, h, w] into `layout`'s texture, a thread per texel. */
-function copyWgsl(l: PlaneTexels): string {
-  const [width] = l.sides;
-  return /* wgsl */ `
+/**
+ * WGSL: the head of a kernel that fills a texture from a buffer, a thread per texel: the
+ * thread count, `src`, `dst`, and `t`, the thread's texel (threads past the count return).
+ * The body that follows computes texel t's value and stores it.
+ */
+export const TEXEL_FILL_HEAD: string = /* wgsl */ `
 @group(0) @binding(0) var<uniform> threads: vec4u;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
-${tiledMain(THREADS)}
-  let t = tile * ${THREADS}u + li;
-  if (t >= threads.x) { return; }
+${tiledMain(TEXEL_FILL_THREADS)}
+  let t = tile * ${TEXEL_FILL_THREADS}u + li;
+  if (t >= threads.x) { return; }`;
+
+/** WGSL: the copy of `src` [planes, h, w] into `layout`'s texture, a thread per texel. */
+function copyWgsl(l: PlaneTexels): string {
+  const [width] = l.sides;
+  return /* wgsl */ `${TEXEL_FILL_HEAD}
   let tx = t % ${width}u;
   let ty = t / ${width}u;
   let u = tx % ${l.rowTexels}u;
@@ -121,7 +129,7 @@ export function encodePlaneTexels(
     wgsl: () => copyWgsl(layout),
     uniforms: packUniforms([{ u32: width * height }]),
     buffers: [src, texture.createView()],
-    workgroups: Math.ceil(width * height / THREADS),
+    workgroups: Math.ceil(width * height / TEXEL_FILL_THREADS),
   });
   return texture;
 }

@@ -34,6 +34,8 @@ import {
   type PlaneTexels,
   planeTexels,
   planeTexelsFit,
+  TEXEL_FILL_HEAD,
+  TEXEL_FILL_THREADS,
   texelLoad,
 } from "./_conv2d_texels.ts";
 import { packUniforms, readOnlyStorageTextures, tiledMain } from "./_shared.ts";
@@ -87,13 +89,7 @@ function weightsWgsl(p: Conv2dParams, l: Layout, flipped: boolean): string {
   const at = flipped
     ? `((c * ${p.o}u + oc) * ${p.kh}u + ${p.kh - 1}u - i) * ${p.kw}u + ${p.kw - 1}u - j`
     : `oc * ${height}u + tap`;
-  return /* wgsl */ `
-@group(0) @binding(0) var<uniform> threads: vec4u;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
-${tiledMain(THREADS)}
-  let t = tile * ${THREADS}u + li;
-  if (t >= threads.x) { return; }
+  return /* wgsl */ `${TEXEL_FILL_HEAD}
   let tap = t / ${width}u;
   let o4 = t % ${width}u;
   let j = tap % ${p.kw}u;
@@ -214,7 +210,7 @@ function encodeImplicit(
     wgsl: () => weightsWgsl(p, l, transposed),
     uniforms: threads(width * height),
     buffers: [w, weights.createView()],
-    workgroups: Math.ceil(width * height / THREADS),
+    workgroups: Math.ceil(width * height / TEXEL_FILL_THREADS),
   });
   const blocks = p.n * l.channelBlocks * p.oh * l.columnBlocks;
   runtime.dispatch({
