@@ -451,7 +451,11 @@ const CASES: Record<string, fc.Arbitrary<Case>> = {
   // assignment of the indices it does not fix, the summed-out ones included — more terms
   // than there are outputs where the spec sums (ijk,-> : 8 terms, 1 output; a CI run
   // found it at 1.2 times the bound that counted outputs only) — at most T = the product
-  // of every index's size, so T − 1 more roundings.
+  // of every index's size, so T − 1 more roundings. Those terms can cancel inside one
+  // Jacobian entry (a summed-out index), so Σᵢ|cᵢJᵢⱼ| understates them (scale 30 found
+  // shapes [4], [], [2, 2, 4] at 5 times the bound): their size is Σ|c|·|x|·… over every assignment, the
+  // einsum of |c| and the other operands' |x| with this operand set to eⱼ (it is linear
+  // in each operand).
   einsum: einsumCases.map((c) => {
     const small = {
       ...c,
@@ -463,6 +467,12 @@ const CASES: Record<string, fc.Arbitrary<Case>> = {
       f64: (xs: readonly Float64Array[]) => einsum64(small, xs).exact,
       shapes: einsumShapes(small),
       roundings: small.inputs.length + terms - 1,
+      magnitude: (xs, c, input, j) => {
+        const unit = xs.map((x, k) =>
+          k === input ? Float64Array.from(x, (_, i) => i === j ? 1 : 0) : x.map(Math.abs)
+        );
+        return einsum64(small, unit).scale.reduce((t, v, i) => t + Math.abs(c[i]) * v, 0);
+      },
     };
   }),
   // Copies: each gradient term is a c, summed.
