@@ -16,12 +16,14 @@ import {
   type CpuBackend,
   dropout,
   type DType,
+  type GpuBackend,
   l2Penalty,
   matmul,
   randomKey,
   sgdStep,
 } from "../mod.ts";
 import { treeSumRoundings } from "../kernels/reduce.ts";
+import { MATMUL_VARIANTS } from "../kernels/matmul.ts";
 import {
   assertBitwiseOrFlushed,
   assertShape,
@@ -150,6 +152,24 @@ export const matmulProperty: OpProperty<MatmulCase> = {
     assertWithin(await gc.read(), await rc.read(), bound, what, await rf.read());
   },
 };
+
+/**
+ * matmulProperty on `backend`, whose variant is pinned to `variant`: the cases that variant
+ * can run there (narrow takes a side of at most 16; splitK a workgroup per output, which a
+ * folded grid may not hold), named after the variant.
+ */
+export function pinnedMatmulProperty(
+  backend: GpuBackend,
+  variant: string,
+): OpProperty<MatmulCase> {
+  const pinned = MATMUL_VARIANTS.get(variant);
+  if (!pinned) throw new RangeError(`pinnedMatmulProperty: no matmul variant ${variant}`);
+  return {
+    ...matmulProperty,
+    name: matmulProperty.name.replace("matmul:", `matmul (${variant}):`),
+    cases: matmulProperty.cases.filter((c) => pinned.supports(backend.runtime, c)),
+  };
+}
 
 /** An l2Penalty case: a length and values. */
 export interface L2PenaltyCase {

@@ -28,8 +28,9 @@ function callsOf(report: ProfileReport): Record<string, number> {
 }
 
 /**
- * Dispatches one `matmul(a, a)` takes on `dev`: one for a one-kernel variant, three
- * for a texture-fed one (two packing kernels, then the product), as the adapter's rule picks.
+ * Dispatches one `matmul(a, a)` takes on `dev`, as the adapter's rule picks its variant:
+ * the product, after a packing kernel for each operand a texture-fed variant packs (none
+ * to two: narrow copies its long operand and packs the narrow one).
  */
 function matmulDispatches(dev: GpuBackend, a: Tensor): number {
   const before = dev.stats().dispatches;

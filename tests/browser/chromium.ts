@@ -365,7 +365,8 @@ Deno.test({
         );
         console.log(`  profile on ${result.adapter}: ${result.timing}`, result.dispatches);
         const k = result.matmulDispatches;
-        assert.ok(k === 1 || k === 3, `a matmul is one dispatch or three, got ${k}`);
+        // The product, after at most one packing kernel per operand (narrow packs one).
+        assert.ok(k >= 1 && k <= 3, `a matmul is one to three dispatches, got ${k}`);
         const names = [...Array(k).fill("matmul"), "add", "relu"];
         assert.deepEqual(result.dispatches.map(([name]) => name), names);
         assert.equal(result.timing, result.offered ? "timestamp-query" : "wall-clock estimate");

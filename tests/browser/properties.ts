@@ -9,7 +9,12 @@
  */
 import { add, type Backend, gpu, matmul, relu } from "../../mod.ts";
 import { MATMUL_VARIANTS } from "../../kernels/matmul.ts";
-import { assertProperty, matmulProperty, NO_SHADER_F16, type OpProperty } from "../_properties.ts";
+import {
+  assertProperty,
+  NO_SHADER_F16,
+  type OpProperty,
+  pinnedMatmulProperty,
+} from "../_properties.ts";
 import { PROPERTIES } from "../_all_properties.ts";
 
 /** The outcome of one property. */
@@ -66,9 +71,9 @@ export async function runProperties(runsScale: number, seed: number): Promise<Pr
     for (const variant of MATMUL_VARIANTS.keys()) {
       const pinned = await gpu({ device: dev.device, matmulVariant: variant });
       try {
-        const name = matmulProperty.name.replace("matmul:", `matmul (${variant}):`);
-        const n = Math.ceil(cases(matmulProperty as OpProperty<unknown>) * VARIANT_SHARE);
-        await run(name, matmulProperty as OpProperty<unknown>, pinned, n);
+        const property = pinnedMatmulProperty(pinned, variant) as OpProperty<unknown>;
+        const n = Math.ceil(cases(property) * VARIANT_SHARE);
+        await run(property.name, property, pinned, n);
       } finally {
         pinned.destroy();
       }
@@ -93,7 +98,7 @@ export interface ProfileRun {
   readonly dispatches: readonly (readonly [string, number])[];
   /** Complete events (`ph: "X"`) in the report's Trace Event JSON. */
   readonly traceEvents: number;
-  /** Dispatches one matmul takes here: 1, or 3 where its variant packs both operands first. */
+  /** Dispatches one matmul takes here: the product and its variant's packing kernels, 1 to 3. */
   readonly matmulDispatches: number;
 }
 
