@@ -198,6 +198,22 @@ export function dispatchHooked(
 export const USE_EVERY_HOOK =
   "if (tile == 0xffffffffu) { storeC(0u, 0u, loadA(0u, 0u) + loadB(0u, 0u)); }";
 
+/**
+ * WGSL: the head of a kernel that packs an operand through `hooks` into the rgba32float
+ * texture `dst` (binding `binding`), a thread per texel: `threads` a workgroup, each
+ * matrix's `params.tiles` texels; it names the thread's texel `t` and returns past them.
+ */
+export function packHead(hooks: string, binding: number, threads: number): string {
+  return /* wgsl */ `
+${MATMUL_PARAMS_WGSL}
+${hooks}
+@group(0) @binding(${binding}) var dst: texture_storage_2d<rgba32float, write>;
+${matmulMain(threads, 1, `(params.tiles + ${threads - 1}u) / ${threads}u`)}
+  ${USE_EVERY_HOOK}
+  let t = tile * ${threads}u + li;
+  if (t >= params.tiles) { return; }`;
+}
+
 /** The `encode` of a variant whose plain path is its hooked path with the plain hooks. */
 export function plainEncode(
   encodeHooked: MatmulVariant["encodeHooked"],

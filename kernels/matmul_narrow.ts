@@ -37,6 +37,7 @@ import {
   type MatmulParams,
   matmulUniforms,
   type MatmulVariant,
+  packHead,
   pickWgsl,
   plainHooks,
   range,
@@ -141,14 +142,7 @@ function packWgsl(hooks: string, binding: number, operand: Operand, packing: Pac
   let width = textureDimensions(dst).x;
   let xy = vec2u(at & (width - 1u), at >> countTrailingZeros(width));`
     : "let xy = vec2u(t % params.tilesN, batchIndex * params.k + t / params.tilesN);";
-  return /* wgsl */ `
-${MATMUL_PARAMS_WGSL}
-${hooks}
-@group(0) @binding(${binding}) var dst: texture_storage_2d<rgba32float, write>;
-${matmulMain(THREADS, 1, `(params.tiles + ${THREADS - 1}u) / ${THREADS}u`)}
-  ${USE_EVERY_HOOK}
-  let t = tile * ${THREADS}u + li;
-  if (t >= params.tiles) { return; }
+  return /* wgsl */ `${packHead(hooks, binding, THREADS)}
   var v = vec4f(0.0);
   for (var q = 0u; q < 4u; q++) {
     ${fill}

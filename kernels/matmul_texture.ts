@@ -45,6 +45,7 @@ import {
   type MatmulParams,
   matmulUniforms,
   type MatmulVariant,
+  packHead,
   plainHooks,
   range,
   storeOperand,
@@ -162,14 +163,7 @@ function hookedPackWgsl(
       ? `select(0.0, loadA(y, min(4u * x + ${q}u, params.k - 1u)), 4u * x + ${q}u < params.k)`
       : `select(0.0, loadB(min(y, params.k - 1u), min(4u * x + ${q}u, params.n - 1u)), ` +
         `y < params.k && 4u * x + ${q}u < params.n)`;
-  return /* wgsl */ `
-${MATMUL_PARAMS_WGSL}
-${hooks}
-@group(0) @binding(${binding}) var dst: texture_storage_2d<rgba32float, write>;
-${matmulMain(PACK_THREADS, 1, `(params.tiles + ${PACK_THREADS - 1}u) / ${PACK_THREADS}u`)}
-  ${USE_EVERY_HOOK}
-  let t = tile * ${PACK_THREADS}u + li;
-  if (t >= params.tiles) { return; }
+  return /* wgsl */ `${packHead(hooks, binding, PACK_THREADS)}
   let x = t % params.tilesN;
   let y = t / params.tilesN;
   textureStore(dst, vec2u(x, batchIndex * (${height}) + y), vec4f(${
