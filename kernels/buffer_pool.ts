@@ -27,6 +27,8 @@ function sizeClass(bytes: number): number {
 /** Free buffers of one usage, by size class. */
 export class BufferPool {
   readonly #free = new Map<number, GPUBuffer[]>();
+  /** Every buffer in {@linkcode BufferPool.#free}: one given back twice is a bug, not a spare. */
+  readonly #kept = new Set<GPUBuffer>();
   #bytes = 0;
   #count = 0;
 
@@ -42,6 +44,7 @@ export class BufferPool {
     const list = this.#free.get(size);
     while (list?.length) {
       const reused = list.pop()!;
+      this.#kept.delete(reused);
       this.#bytes -= size;
       this.#count--;
       if (!this.invalid.has(reused)) return reused;
@@ -52,12 +55,19 @@ export class BufferPool {
 
   /** Keeps `buffer` for reuse, or destroys it (failed, or past the pool's budget). */
   give(buffer: GPUBuffer): void {
+    if (this.#kept.has(buffer)) {
+      throw new Error(
+        `BufferPool: a ${buffer.size}-byte buffer was given back twice (an internal error; ` +
+          `please report it): two owners would share it`,
+      );
+    }
     if (this.invalid.has(buffer) || this.#bytes + buffer.size > POOL_BYTE_BUDGET) {
       buffer.destroy();
       return;
     }
     const list = this.#free.get(buffer.size) ?? [];
     list.push(buffer);
+    this.#kept.add(buffer);
     this.#free.set(buffer.size, list);
     this.#bytes += buffer.size;
     this.#count++;
@@ -77,6 +87,7 @@ export class BufferPool {
   destroy(): void {
     for (const list of this.#free.values()) list.forEach((b) => b.destroy());
     this.#free.clear();
+    this.#kept.clear();
     this.#bytes = 0;
     this.#count = 0;
   }
@@ -157,7 +168,8 @@ export class BufferPools {
     return pool.take(bytes, (size) => {
       let buffer: GPUBuffer | null = null;
       this.#health.scoped(op, ["out-of-memory", "validation"], () => {
-        buffer = this.#device.createBuffer({ size, usage: pool.usage });
+        // Labelled by the op that made it, so a WebGPU error about it names that op.
+        buffer = this.#device.createBuffer({ label: op, size, usage: pool.usage });
       }, () => this.#invalid.add(buffer!));
       return buffer!;
     });

@@ -45,6 +45,17 @@ export const folded: GpuBackend | null = dev
   : null;
 
 if (dev) {
+  // An error no scope catches (a bind group's creation: it comes back later as "BindGroup
+  // … is invalid") is printed with its cause, so a failing run's log says which resource.
+  for (const backend of [dev, folded]) {
+    backend?.device.addEventListener("uncapturederror", (event: Event) => {
+      console.error(
+        `uncaptured WebGPU error on ${backend.name}: ${
+          (event as GPUUncapturedErrorEvent).error.message
+        }`,
+      );
+    });
+  }
   const stack = Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default (Vulkan on Linux)";
   console.log(`WebGPU adapter: ${dev.name}; DENO_WEBGPU_BACKEND=${stack}`);
   // Each test file runs in its own isolate: free its device when the file is done,
