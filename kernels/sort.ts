@@ -28,12 +28,12 @@
  * recomputed, and −0 keeps its sign); `argsort` carries key and position.
  *
  * Speed (issue 22's target: a sort of 2²⁰ float32 within 8× a copy of the same bytes,
- * not met): on llvmpipe (Vulkan, kernel-only from timestamp-query, 2026-12-07), these
- * kernels and those before four-value loads, alternately in one process, 15 sorts each
- * beside the compute-shader copy of `deno task bench:report --only sort`: 69.1 ms and
- * 76.3 ms (min 58.3 and 69.0), the copy 5.95 ms: 11.6× and 12.8×. The cores are shared
- * and the copy alone varies from 5.5 to 12 ms; bench:report gave 76.4 ms beside 6.29 ms
- * (12.1×) for the kernels before, on a quiet run.
+ * not met): on llvmpipe, `deno task bench:report --only sort --reps 5` (Vulkan,
+ * kernel-only, 2026-12-07) gives 65.2 ms beside 5.95 ms for the compute-shader copy in
+ * the same run, 11.0×, and the kernels before four-value loads, run just before it,
+ * 71.5 ms beside 5.88 ms, 12.2× (another run of these: 67.3 ms, 10.5× a 6.43 ms copy).
+ * Alternately in one process, 15 sorts each: 69.1 ms and 76.3 ms (min 58.3 and 69.0)
+ * beside a 5.95 ms copy. The cores are shared; the copy alone varies from 5.5 to 12 ms.
  * What costs is llvmpipe's work per storage access:
  * a load or store at an address that differs by lane is a loop over the 8 lanes, about
  * the same for a vec4 as for one value, which is why the copy (16 floats a load) is fast.
