@@ -22,22 +22,32 @@
  * digit's counts over the chunks, a thread per line the digits' totals; a scatter kernel
  * walks its chunk in order and writes each value at its digit's next place. The
  * first pass reads the input along its lines, the last writes the output along them;
- * between passes a line is contiguous. `sort` carries the values' bits alone (the key is
+ * between passes the lines lie {@linkcode lineStride} apart, so that later passes read
+ * four values a load (as the first does where the input's lines are contiguous and so
+ * aligned). `sort` carries the values' bits alone (the key is
  * recomputed, and −0 keeps its sign); `argsort` carries key and position.
  *
  * Speed (issue 22's target: a sort of 2²⁰ float32 within 8× a copy of the same bytes,
  * not met): on llvmpipe, `deno task bench:report --only sort --reps 5` (Vulkan,
- * kernel-only, 2026-12-07) gives 76.4 ms beside 6.29 ms for the compute-shader copy in
- * the same run, 12.1× (the copy alone varies from 4.8 to 9 ms on these shared cores).
- * The kernels before chunks of 4,096, integer places and `lineStart`, run alternately
- * with them: 105–111 ms (122 ms, 25.5× a 4.77 ms copy, on a quiet run). A pass is about a
- * third counting and two thirds scattering; what costs there is llvmpipe's work per value
- * and lane (a storage access, the histogram's private-array update), not the bytes.
- * Measured and not taken: 11-bit digits (3 passes) need a 2,048-entry private histogram,
- * with which one sort had not finished after ten minutes on llvmpipe; histograms in workgroup memory (16
- * threads a group, to fit 16 KiB) were slower; vec4 reads did not help the count;
- * counting the next pass in this scatter with atomicAdd (deterministic, being integer)
- * cost the scatter more than the count it saves.
+ * kernel-only, 2026-12-07) gives 65.2 ms beside 5.95 ms for the compute-shader copy in
+ * the same run, 11.0×, and the kernels before four-value loads, run just before it,
+ * 71.5 ms beside 5.88 ms, 12.2× (another run of these: 67.3 ms, 10.5× a 6.43 ms copy).
+ * Alternately in one process, 15 sorts each: 69.1 ms and 76.3 ms (min 58.3 and 69.0)
+ * beside a 5.95 ms copy. The cores are shared; the copy alone varies from 5.5 to 12 ms.
+ * What costs is llvmpipe's work per storage access:
+ * a load or store at an address that differs by lane is a loop over the 8 lanes, about
+ * the same for a vec4 as for one value, which is why the copy (16 floats a load) is fast.
+ * Counting alone, 4 passes, 31 → 24 ms by vec4 loads (a mat4x4 load, 16 values, no
+ * faster); scattering alone 35 → 33 ms, of which 28 ms remain when every value is
+ * stored at its own index without the histogram: the loads, stores and key are the
+ * floor, not the histogram. Measured and not taken: 11-bit digits (3 passes) need a
+ * 2,048-entry private histogram, with which one sort had not finished after ten minutes
+ * on llvmpipe; histograms in workgroup memory (16 threads a group, to fit 16 KiB) were
+ * slower; counting the next pass in this scatter with atomicAdd (deterministic, being
+ * integer) cost the scatter more than the count it saves; 4-bit digits (8 passes) with
+ * the 16 counters and places as four vec4u stepped by selects, no private array indexed
+ * per lane: a pass counts in 7.5 ms and scatters in 9 ms beside 8-bit digits' 7 and 10
+ * (the private array is not what costs), so the sort took 126–135 ms beside 70–74 ms.
  */
 import { LINEAR_WORKGROUP, packUniforms } from "./_shared.ts";
 import { INDEX_POSITION_WGSL, INDEX_STORAGE, INDEX_VALUE_WGSL } from "./index_values.ts";
@@ -53,6 +63,8 @@ const RADIX_BITS = 8;
 const DIGITS = 1 << RADIX_BITS;
 /** Radix passes over a 32-bit key. */
 const PASSES = 32 / RADIX_BITS;
+/** Values one load of a radix pass reads (a vec4u), but for a strided input's. */
+const LOAD = 4;
 /**
  * Consecutive values of a line one radix thread counts and scatters. Each chunk adds a
  * histogram of {@linkcode DIGITS} places to count, scan and read back per pass, so a chunk
@@ -102,7 +114,8 @@ fn sortKey(bits: u32) -> u32 {
 /** WGSL shared by every sort kernel: the uniforms, the key, a thread's line. */
 function head(bindings: string): string {
   return /* wgsl */ `
-struct Params { n: u32, inner: u32, lines: u32, chunks: u32, shift: u32, descending: u32 }
+struct Params { n: u32, inner: u32, lines: u32, chunks: u32, shift: u32, descending: u32,
+               stride: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 ${bindings}
 ${LINEAR_WORKGROUP}
@@ -166,38 +179,85 @@ function radixHead(bindings: readonly (readonly [string, string, boolean])[]): s
   let lineStart = along(line, 0u);`;
 }
 
-/** WGSL: a radix pass's source word k: the input along the tensor, or a contiguous line. */
-function sourceWord(first: boolean): string {
-  return first ? "src[lineStart + k * params.inner]" : "src[line * params.n + k]";
+/**
+ * Where a radix pass reads its values: the input along the tensor a value at a time
+ * (`strided`: the first pass, where `inner` > 1 or n is not a multiple of 4); the
+ * input's contiguous lines four values a load (`contiguous`: the first pass otherwise);
+ * a work buffer's lines, `stride` apart, four values a load (`work`: later passes).
+ * A load of four costs llvmpipe about what a load of one does (its loop over the lanes
+ * is the cost), which made the count kernel a fifth faster.
+ */
+type Source = "strided" | "contiguous" | "work";
+
+/** The source of the radix pass `first` or not over lines of `params`. */
+function sourceOf(params: Pick<SortParams, "n" | "inner">, first: boolean): Source {
+  if (!first) return "work";
+  return params.inner === 1 && params.n % LOAD === 0 ? "contiguous" : "strided";
+}
+
+/** The WGSL element type of a radix pass's source words. */
+function sourceStorage(source: Source): string {
+  return source === "strided" ? "u32" : "vec4u";
 }
 
 /**
- * WGSL: how one radix pass reads a line's k-th value (`word`, its `key`, and for
- * `argsort` its `position`): the first pass from the input along the tensor, later ones
- * from the previous pass's contiguous line (bits, or key and position).
+ * WGSL: the loop over a radix thread's chunk, in order, from `source`; `body` sees `line`,
+ * `k`, `word` (the value's bits, or after the first pass of `argsort` its key), `key`
+ * (its key) and, where `positions`, `position` (where it stood in the line: `k` in the
+ * first pass, else read from `srcIndex`).
  */
-function radixSource(output: SortOutput, first: boolean): string {
-  const word = sourceWord(first);
-  const key = output === "values" || first ? "sortKey(word)" : "word";
-  const position = first ? "k" : "srcIndex[line * params.n + k]";
-  return `let word = ${word};
-    let key = ${key};${output === "indices" ? `\n    let position = ${position};` : ""}`;
-}
-
-/** WGSL: the loop over a radix thread's chunk; `body` sees `line` and `k`. */
-function chunkLoop(body: string): string {
-  return `for (var k = chunk * ${CHUNK}u; k < min((chunk + 1u) * ${CHUNK}u, params.n); k++) {
-    ${body}
+function chunkLoop(
+  output: SortOutput,
+  source: Source,
+  positions: boolean,
+  body: string,
+): string {
+  const work = source === "work";
+  const value = (word: string, position: string, indent: string) =>
+    [
+      `let word = ${word};`,
+      `let key = ${output === "values" || !work ? "sortKey(word)" : "word"};`,
+      ...(positions ? [`let position = ${position};`] : []),
+      ...body.split("\n"),
+    ].join(`\n${indent}`);
+  const end = `let end = min((chunk + 1u) * ${CHUNK}u, params.n);`;
+  if (source === "strided") {
+    return `${end}
+  for (var k = chunk * ${CHUNK}u; k < end; k++) {
+    ${value("src[lineStart + k * params.inner]", "k", "    ")}
+  }`;
+  }
+  // Whole loads, then the line's last few values: the loads' lanes each under an `if`
+  // made the sort a tenth slower on llvmpipe.
+  const load = (k: string) => {
+    const at = `(line * params.stride + ${k}) / ${LOAD}u`;
+    return `let words = src[${at}];${
+      positions && work ? `\n    let positions = srcIndex[${at}];` : ""
+    }`;
+  };
+  const lanes = ["x", "y", "z", "w"].map((lane, i) =>
+    `{
+      let k = k4 + ${i}u;
+      ${value(`words.${lane}`, work ? `positions.${lane}` : "k", "      ")}
+    }`
+  );
+  return `${end}
+  var k4 = chunk * ${CHUNK}u;
+  for (; k4 + ${LOAD}u <= end; k4 += ${LOAD}u) {
+    ${load("k4")}
+    ${lanes.join("\n    ")}
+  }
+  for (var k = k4; k < end; k++) {
+    ${load("k")}
+    ${value(`words[k % ${LOAD}u]`, work ? `positions[k % ${LOAD}u]` : "k", "    ")}
   }`;
 }
 
 /** WGSL: one radix pass's count kernel, each chunk's histogram (digit-major per line). */
-function countWgsl(output: SortOutput, first: boolean): string {
-  const word = sourceWord(first);
-  const key = output === "values" || first ? `sortKey(${word})` : word;
-  return `${radixHead([["src", "u32", false], ["counts", "u32", true]])}
+function countWgsl(output: SortOutput, source: Source): string {
+  return `${radixHead([["src", sourceStorage(source), false], ["counts", "u32", true]])}
   var count: array<u32, ${DIGITS}>;
-  ${chunkLoop(`count[digit(${key})] += 1u;`)}
+  ${chunkLoop(output, source, false, "count[digit(key)] += 1u;")}
   for (var d = 0u; d < ${DIGITS}u; d++) {
     counts[(line * ${DIGITS}u + d) * params.chunks + chunk] = count[d];
   }
@@ -239,33 +299,35 @@ function placesWgsl(level: "chunks" | "digits"): string {
  * words, then (argsort) the source's positions
  * after the first pass and the destination's before the last.
  */
-function scatterWgsl(output: SortOutput, first: boolean, last: boolean): string {
+function scatterWgsl(output: SortOutput, source: Source, last: boolean): string {
   const pairs = output === "indices";
   const bindings: [string, string, boolean][] = [
-    ["src", "u32", false],
+    ["src", sourceStorage(source), false],
     ["offsets", "u32", false],
     ["firsts", "u32", false],
     ["dst", last ? outputStorage(output) : "u32", true],
   ];
-  if (pairs && !first) bindings.push(["srcIndex", "u32", false]);
+  if (pairs && source === "work") bindings.push(["srcIndex", "vec4u", false]);
   if (pairs && !last) bindings.push(["dstIndex", "u32", true]);
   const store = last
     ? `dst[lineStart + at * params.inner] = ${
       pairs ? "indexValue(position)" : "bitcast<f32>(word)"
     };`
     : pairs
-    ? "dst[line * params.n + at] = key;\n    dstIndex[line * params.n + at] = position;"
-    : "dst[line * params.n + at] = word;";
+    ? "dst[line * params.stride + at] = key;\ndstIndex[line * params.stride + at] = position;"
+    : "dst[line * params.stride + at] = word;";
   return `${radixHead(bindings)}
   var next: array<u32, ${DIGITS}>;
   for (var d = 0u; d < ${DIGITS}u; d++) {
     next[d] = firsts[line * ${DIGITS}u + d] + offsets[(line * ${DIGITS}u + d) * params.chunks + chunk];
   }
   ${
-    chunkLoop(`${radixSource(output, first)}
-    let at = next[digit(key)];
-    next[digit(key)] = at + 1u;
-    ${store}`)
+    chunkLoop(
+      output,
+      source,
+      pairs,
+      `let at = next[digit(key)];\nnext[digit(key)] = at + 1u;\n${store}`,
+    )
   }
 }
 `;
@@ -284,7 +346,13 @@ function uniformsOf(
     { u32: chunks },
     { u32: shift },
     { u32: params.descending ? 1 : 0 },
+    { u32: lineStride(params.n) },
   ]);
+}
+
+/** The distance between lines in a radix sort's work buffers: n rounded up to loads. */
+function lineStride(n: number): number {
+  return Math.ceil(n / LOAD) * LOAD;
 }
 
 /** Encodes the sort of `x`'s lines described by `params` into `out` (same size). */
@@ -316,19 +384,20 @@ export function encodeSort(
   // Each pass's source and destination: the input, two pairs of work buffers in turn,
   // the output.
   const work = [0, 1].map(() => ({
-    words: runtime.allocate(op, n * lines),
-    positions: pairs ? runtime.allocate(op, n * lines) : null,
+    words: runtime.allocate(op, lineStride(n) * lines),
+    positions: pairs ? runtime.allocate(op, lineStride(n) * lines) : null,
   }));
   for (let pass = 0; pass < PASSES; pass++) {
     const first = pass === 0, last = pass === PASSES - 1;
     const from = first ? { words: x, positions: null } : work[(pass + 1) % 2];
     const to = work[pass % 2];
-    const kind = `${output}${first ? "/first" : ""}${last ? "/last" : ""}`;
+    const source = sourceOf(params, first);
+    const kind = `${output}/${source}${last ? "/last" : ""}`;
     const words = uniforms(chunks, pass * RADIX_BITS);
     runtime.dispatch({
       op,
       key: `sort/count/${kind}`,
-      wgsl: () => countWgsl(output, first),
+      wgsl: () => countWgsl(output, source),
       uniforms: words,
       buffers: [from.words, counts],
       workgroups,
@@ -346,7 +415,7 @@ export function encodeSort(
     runtime.dispatch({
       op,
       key: `sort/scatter/${kind}`,
-      wgsl: () => scatterWgsl(output, first, last),
+      wgsl: () => scatterWgsl(output, source, last),
       uniforms: words,
       buffers: [
         from.words,
