@@ -17,11 +17,13 @@
  * it; Python keeps the last), an unknown field in a tensor's entry, and trailing bytes no
  * tensor holds are errors. Zero-size tensors, which the library does not have, are refused.
  *
- * Tensors are float32 today, so files are F32; other dtypes are refused by name until the
- * library has them. Values are copied as bytes, so NaN payloads and subnormals survive;
- * like the backends' uploads, this assumes a little-endian host, as every WebGPU host is.
+ * The library's types are the file's F32, F16, I32, U32 and BOOL (a byte, 0 or 1); the
+ * format's other dtypes (BF16, F64, I8, …) are refused by name. Values are copied as bytes,
+ * so NaN payloads and subnormals survive; like the backends' uploads, this assumes a
+ * little-endian host, as every WebGPU host is.
  */
 import { checkArity, checkBackend, checkOptions, checkTensors } from "./_validate.ts";
+import { ALL_TYPES, type DType, type StorageArray } from "./dtype.ts";
 import { type Backend, describe, formatShape, type Tensor } from "./tensor.ts";
 
 const SAVE = "saveSafetensors";
@@ -30,7 +32,7 @@ const LOAD = "loadSafetensors";
 /** The key of the header's metadata, which no tensor may have as its name. */
 const METADATA_KEY = "__metadata__";
 
-/** The dtypes of the format (safetensors 0.8); only F32 is a type of the library yet. */
+/** The dtypes of the format (safetensors 0.8); {@linkcode FILE_TYPES} are the library's. */
 const DTYPES: ReadonlySet<string> = new Set([
   "BOOL",
   "F4",
@@ -56,8 +58,31 @@ const DTYPES: ReadonlySet<string> = new Set([
   "U64",
 ]);
 
-/** Bytes per F32 value. */
-const F32_BYTES = 4;
+/** An element type of the library as a file holds it. */
+interface FileType {
+  readonly dtype: DType;
+  /** The format's name for it. */
+  readonly name: string;
+  /** Bytes a value takes in the file. */
+  readonly bytes: number;
+  /** The host array over a tensor's bytes. */
+  readonly array: (bytes: ArrayBuffer) => StorageArray;
+}
+
+/**
+ * The library's types in the file, in the order Python's writer places them (its `Dtype`
+ * enum, descending: F32, U32, I32, F16, BOOL; names in code point order within one).
+ */
+const FILE_TYPES: readonly FileType[] = [
+  { dtype: "float32", name: "F32", bytes: 4, array: (b) => new Float32Array(b) },
+  { dtype: "uint32", name: "U32", bytes: 4, array: (b) => new Uint32Array(b) },
+  { dtype: "int32", name: "I32", bytes: 4, array: (b) => new Int32Array(b) },
+  { dtype: "float16", name: "F16", bytes: 2, array: (b) => new Float16Array(b) },
+  { dtype: "bool", name: "BOOL", bytes: 1, array: (b) => new Uint8Array(b) },
+];
+
+/** The file's description of a tensor of `dtype`. */
+const fileTypeOf = (dtype: DType): FileType => FILE_TYPES.find((t) => t.dtype === dtype)!;
 
 /** The fields of a tensor's entry in the header, in the order Python writes them. */
 const ENTRY_FIELDS = ["dtype", "shape", "data_offsets"];
@@ -69,8 +94,9 @@ export interface SaveSafetensorsOptions {
 }
 
 /**
- * Writes tensors in the safetensors format (F32), the bytes Python's `safetensors` writes
- * for the same arrays: PyTorch (`safetensors.torch.load`), JAX and NumPy read them.
+ * Writes tensors in the safetensors format (float32 as F32, float16 F16, int32 I32, uint32
+ * U32, bool BOOL), the bytes Python's `safetensors` writes for the same arrays: PyTorch
+ * (`safetensors.torch.load`), JAX and NumPy read them.
  *
  * @param tensors Live tensors of one backend by name: non-empty names other than
  * `"__metadata__"`. Each is read once, all at the same time (one wait on WebGPU).
@@ -99,19 +125,26 @@ export async function saveSafetensors(
       `${SAVE}: expected tensors as an object of tensors by name, got ${describe(tensors)}`,
     );
   }
-  const names = Object.keys(tensors).sort(byCodePoints);
-  for (const name of names) checkName(SAVE, name);
-  const list = names.length === 0 ? [] : checkTensors(
-    SAVE,
-    Object.fromEntries(names.map((name) => [`tensors[${JSON.stringify(name)}]`, tensors[name]])),
-  );
+  const given = Object.keys(tensors);
+  for (const name of given) checkName(SAVE, name);
+  if (given.length > 0) {
+    checkTensors(
+      SAVE,
+      Object.fromEntries(given.map((name) => [`tensors[${JSON.stringify(name)}]`, tensors[name]])),
+      ALL_TYPES,
+    );
+  }
+  // Python's order: by dtype (FILE_TYPES'), then by name in code points.
+  const rank = (name: string) => FILE_TYPES.indexOf(fileTypeOf(tensors[name].dtype));
+  const names = given.sort((a, b) => rank(a) - rank(b) || byCodePoints(a, b));
+  const list = names.map((name) => tensors[name]);
   const metadata = checkMetadata(SAVE, checkOptions(SAVE, options, false, ["metadata"]).metadata);
   const values = await Promise.all(list.map((t) => t.read()));
 
   let offset = 0;
   const entries = names.map((name, i) => {
     const entry = {
-      dtype: "F32",
+      dtype: fileTypeOf(list[i].dtype).name,
       shape: list[i].shape,
       data_offsets: [offset, offset += values[i].byteLength],
     };
@@ -137,11 +170,13 @@ export async function saveSafetensors(
 }
 
 /**
- * Reads a safetensors file (F32 tensors) into tensors on `backend`. Every byte of the file
- * is checked before anything is allocated: a truncated file, a header length past the end,
- * a header that is not a JSON object, a key given twice, offsets out of range, overlapping
- * or leaving gaps, a dtype other than F32, or a shape that does not match its bytes is a
- * `TypeError` or `RangeError` naming `loadSafetensors` and allocates nothing.
+ * Reads a safetensors file (F32, F16, I32, U32 and BOOL tensors) into tensors of the
+ * matching types on `backend`. Every byte of the file is checked before anything is
+ * allocated: a truncated file, a header length past the end, a header that is not a JSON
+ * object, a key given twice, offsets out of range, overlapping or leaving gaps, another
+ * dtype, a BOOL byte other than 0 or 1, a type the backend cannot hold (F16 without
+ * shader-f16), or a shape that does not match its bytes is a `TypeError` or `RangeError`
+ * naming `loadSafetensors` and allocates nothing.
  *
  * @param backend Where the tensors go.
  * @param bytes The file, as from `Deno.readFile` or {@linkcode saveSafetensors}.
@@ -169,10 +204,27 @@ export function loadSafetensors(backend: Backend, bytes: Uint8Array): Record<str
     );
   }
   const { entries, dataStart } = readLayout(bytes, owner.maxElements);
+  for (const { name, type, begin, end } of entries) {
+    if (!owner.supports(type.dtype)) {
+      throw new TypeError(
+        `${LOAD}: expected tensor ${JSON.stringify(name)} to have a type ${owner.name} ` +
+          `holds, got ${type.name} (${type.dtype}: see backend.supports)`,
+      );
+    }
+    if (type.dtype !== "bool") continue;
+    const at = bytes.subarray(dataStart + begin, dataStart + end).findIndex((b) => b > 1);
+    if (at >= 0) {
+      throw new RangeError(
+        `${LOAD}: expected tensor ${JSON.stringify(name)} (BOOL) to hold bytes 0 and 1, got ${
+          bytes[dataStart + begin + at]
+        } at element ${at}`,
+      );
+    }
+  }
   const made: [string, Tensor][] = [];
   try {
-    for (const { name, shape, begin, end } of entries) {
-      const values = new Float32Array(bytes.slice(dataStart + begin, dataStart + end).buffer);
+    for (const { name, type, shape, begin, end } of entries) {
+      const values = type.array(bytes.slice(dataStart + begin, dataStart + end).buffer);
       made.push([name, owner.tensor(values, shape)]);
     }
   } catch (error) {
@@ -183,9 +235,10 @@ export function loadSafetensors(backend: Backend, bytes: Uint8Array): Record<str
   return Object.fromEntries(made);
 }
 
-/** One tensor of a checked file: its name, shape and byte range within the data. */
+/** One tensor of a checked file: its name, type, shape and byte range within the data. */
 interface Entry {
   readonly name: string;
+  readonly type: FileType;
   readonly shape: readonly number[];
   readonly begin: number;
   readonly end: number;
@@ -270,9 +323,12 @@ function checkEntry(name: string, entry: unknown, dataLength: number, maxElement
       `${LOAD}: expected ${what} to have a safetensors dtype, got ${describe(dtype)}`,
     );
   }
-  if (dtype !== "F32") {
+  const type = FILE_TYPES.find((t) => t.name === dtype);
+  if (!type) {
     throw new TypeError(
-      `${LOAD}: expected ${what} to have dtype F32 (only F32 until the library has other types), got ${dtype}`,
+      `${LOAD}: expected ${what} to have one of the library's dtypes, ${
+        FILE_TYPES.map((t) => t.name).join(", ")
+      }, got ${dtype}`,
     );
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 1)) {
@@ -295,11 +351,11 @@ function checkEntry(name: string, entry: unknown, dataLength: number, maxElement
   }
   const [begin, end] = offsets as [number, number];
   const size = shape.reduce((a: number, d: number) => a * d, 1);
-  if (size * F32_BYTES !== end - begin) {
+  if (size * type.bytes !== end - begin) {
     throw new RangeError(
       `${LOAD}: expected ${what} of shape ${formatShape(shape)} to hold ${
-        size * F32_BYTES
-      } bytes (F32), got data_offsets [${begin}, ${end}]: ${end - begin} bytes`,
+        size * type.bytes
+      } bytes (${dtype}), got data_offsets [${begin}, ${end}]: ${end - begin} bytes`,
     );
   }
   if (size > maxElements) {
@@ -307,7 +363,7 @@ function checkEntry(name: string, entry: unknown, dataLength: number, maxElement
       `${LOAD}: expected ${what} to have at most ${maxElements} elements (the backend's largest tensor), got ${size}`,
     );
   }
-  return { name, shape, begin, end };
+  return { name, type, shape, begin, end };
 }
 
 /** Checks that the tensors' byte ranges tile `[0, dataLength)`: no gap, no overlap. */

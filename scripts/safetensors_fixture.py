@@ -1,4 +1,5 @@
-"""Writes tests/fixtures/python.safetensors with Python's safetensors package.
+"""Writes tests/fixtures/python.safetensors and tests/fixtures/python_types.safetensors
+with Python's safetensors package.
 
 Run from the repository root (the bytes depend only on the package's layout rules):
 
@@ -9,7 +10,9 @@ tests/safetensors_test.ts loads the file and compares its values with the ones b
 checks that saveSafetensors writes the same tensors to the same bytes. The names cover
 Python's order (by dtype, then by name in UTF-8 bytes, which is code point order, not
 JavaScript's UTF-16 order: "zｗ" U+FF57 before "z😀" U+1F600); the values cover the
-special ones (NaN, ±Infinity, -0, the smallest subnormal, the largest float32).
+special ones (NaN, ±Infinity, -0, the smallest subnormal, the largest float32). The second
+file holds one tensor of each of the library's other types (F16, I32, U32, BOOL) beside an
+F32 one, so it checks the order across dtypes too (F32, U32, I32, F16, BOOL).
 """
 import numpy as np
 from safetensors.numpy import save
@@ -27,3 +30,13 @@ tensors = {
 }
 with open("tests/fixtures/python.safetensors", "wb") as f:
     f.write(save(tensors, metadata={"format": "np"}))
+
+types = {
+    "a_bool": np.array([True, False, True]),
+    "b_f16": np.array([1.5, -0.0, 65504.0, 2.0**-24, np.inf, np.nan], dtype=np.float16),
+    "c_i32": np.array([[-(2**31), -1], [0, 2**31 - 1]], dtype=np.int32),
+    "d_u32": np.array([0, 2**32 - 1, 7], dtype=np.uint32),
+    "e_f32": np.array([0.5], dtype=np.float32),
+}
+with open("tests/fixtures/python_types.safetensors", "wb") as f:
+    f.write(save(types))

@@ -1,9 +1,10 @@
 /**
- * @file safetensors: a file made by Python's `safetensors` (`tests/fixtures/python.safetensors`,
- * written by `python3 scripts/safetensors_fixture.py` with safetensors 0.8.0) loads with its
- * values bit for bit on both backends, and `saveSafetensors` writes the same tensors to the
- * same bytes — so what we write, Python reads; any tensors round-trip bit for bit; and each
- * kind of hostile file is refused with an error naming `loadSafetensors`, allocating nothing.
+ * @file safetensors: files made by Python's `safetensors` (`tests/fixtures/python.safetensors`
+ * and `python_types.safetensors`, one tensor of each type, written by `python3
+ * scripts/safetensors_fixture.py` with safetensors 0.8.0) load with their values bit for bit
+ * on both backends, and `saveSafetensors` writes the same tensors to the same bytes — so what
+ * we write, Python reads; any tensors round-trip bit for bit; and each kind of hostile file
+ * is refused with an error naming `loadSafetensors`, allocating nothing.
  */
 import fc from "fast-check";
 import assert from "node:assert/strict";
@@ -25,6 +26,28 @@ const FIXTURE_TENSORS: Record<string, { shape: number[]; bits: number[] }> = {
 };
 
 const bitsOf = (values: StorageArray) => [...new Uint32Array(values.slice().buffer)];
+
+const TYPES_FIXTURE = await Deno.readFile(
+  new URL("./fixtures/python_types.safetensors", import.meta.url),
+);
+
+/** The second fixture's tensors, as the script makes them: shape and the host array's values. */
+const TYPED_TENSORS: Record<string, { shape: number[]; values: StorageArray }> = {
+  a_bool: { shape: [3], values: Uint8Array.of(1, 0, 1) },
+  // 1.5, −0, the largest float16, the smallest subnormal, Infinity, NumPy's NaN.
+  b_f16: {
+    shape: [6],
+    values: new Float16Array(Uint16Array.of(0x3e00, 0x8000, 0x7bff, 1, 0x7c00, 0x7e00).buffer),
+  },
+  c_i32: { shape: [2, 2], values: Int32Array.of(-(2 ** 31), -1, 0, 2 ** 31 - 1) },
+  d_u32: { shape: [3], values: Uint32Array.of(0, 2 ** 32 - 1, 7) },
+  e_f32: { shape: [1], values: Float32Array.of(0.5) },
+};
+
+/** A host array's bytes. */
+const bytesOf = (
+  values: StorageArray,
+) => [...new Uint8Array(values.buffer, values.byteOffset, values.byteLength)];
 
 /** Tests `fn` on the reference, and on the GPU where there is one. */
 function onBothBackends(name: string, fn: (backend: Backend) => Promise<void>): void {
@@ -192,9 +215,18 @@ const HOSTILE: [string, Uint8Array, RegExp][] = [
     /safetensors dtype, got string "Q8"/,
   ],
   ["a dtype that is not a string", file({ a: entry([1], [0, 4], 32) }, 4), /got number 32$/],
-  ["dtype F16", file({ h: entry([2], [0, 4], "F16") }, 4), /"h" .*only F32 .*, got F16$/],
-  ["dtype BF16", file({ h: entry([2], [0, 4], "BF16") }, 4), /only F32 .*, got BF16$/],
-  ["dtype I32", file({ i: entry([1], [0, 4], "I32") }, 4), /only F32 .*, got I32$/],
+  [
+    "dtype BF16",
+    file({ h: entry([2], [0, 4], "BF16") }, 4),
+    /"h" to have one of the library's dtypes, F32, U32, I32, F16, BOOL, got BF16$/,
+  ],
+  ["dtype F64", file({ d: entry([1], [0, 8], "F64") }, 8), /dtypes, .*got F64$/],
+  ["F16 bytes of F32", file({ h: entry([2], [0, 8], "F16") }, 8), /hold 4 bytes \(F16\)/],
+  [
+    "a BOOL byte of 2",
+    file({ b: entry([3], [0, 3], "BOOL") }, new Uint8Array([1, 0, 2])),
+    /"b" \(BOOL\) to hold bytes 0 and 1, got 2 at element 2$/,
+  ],
   ["offsets past the data", file({ a: entry([2], [0, 8]) }, 4), /≤ 4 .*got \[0,8\]$/],
   ["offsets reversed", file({ a: entry([1], [4, 0]) }, 4), /got \[4,0\]$/],
   ["a negative offset", file({ a: entry([1], [-4, 0]) }, 4), /got \[-4,0\]$/],
@@ -236,6 +268,39 @@ const HOSTILE: [string, Uint8Array, RegExp][] = [
   ["a dimension that is a string", file({ a: entry(["2"], [0, 8]) }, 8), /got \["2"\]$/],
   ["a shape that is not an array", file({ a: entry(2, [0, 8]) }, 8), /got 2$/],
 ];
+
+onBothBackends("every type in a file of Python's loads bit for bit, and saves to its bytes", async (
+  backend,
+) => {
+  if (!backend.supports("float16")) {
+    // This adapter has no shader-f16: the file's F16 tensor is refused, the file with it.
+    const before = counters();
+    assert.throws(
+      () => loadSafetensors(backend, TYPES_FIXTURE),
+      (e: unknown) => e instanceof TypeError && /"b_f16" .*got F16 \(float16/.test(e.message),
+    );
+    assert.deepEqual(counters(), before, "a refused file allocates nothing");
+    return;
+  }
+  const loaded = loadSafetensors(backend, TYPES_FIXTURE);
+  assert.deepEqual(Object.keys(loaded).sort(), Object.keys(TYPED_TENSORS));
+  for (const [name, { shape, values }] of Object.entries(TYPED_TENSORS)) {
+    const got = await loaded[name].read();
+    assert.deepEqual(loaded[name].shape, shape, name);
+    assert.equal(got.constructor, values.constructor, `${name}: ${loaded[name].dtype}`);
+    assert.deepEqual(bytesOf(got), bytesOf(values), name);
+  }
+  Object.values(loaded).forEach((t) => t.dispose());
+  // Made in name order, which is not Python's (by dtype first).
+  const tensors = Object.fromEntries(
+    Object.entries(TYPED_TENSORS).map(([name, { shape, values }]) => [
+      name,
+      backend.tensor(values, shape),
+    ]),
+  );
+  assert.deepEqual(await saveSafetensors(tensors), TYPES_FIXTURE);
+  Object.values(tensors).forEach((t) => t.dispose());
+});
 
 /** Live tensors, buffers and GPU work on the backends a load could touch. */
 function counters(): unknown[] {
