@@ -291,9 +291,12 @@ export function reductionDims(
 
 /**
  * Whether a map kernel can work on four elements per thread: every buffer is read at
- * the element's own index or at a constant index, and nothing gathers.
+ * the element's own index, or through a strided view that reads one value for each
+ * aligned block of four (trailing dimensions of stride 0, unmasked, four or a multiple
+ * of four elements in all: a constant, or a bias broadcast over an image's pixels), and
+ * nothing gathers.
  */
-function vectorizable(outputs: readonly Term[]): boolean {
+export function vectorizable(outputs: readonly Term[]): boolean {
   const n = sizeOf(outputs[0].shape);
   if (n < 4) return false;
   const ok = (t: Term): boolean => {
@@ -305,12 +308,22 @@ function vectorizable(outputs: readonly Term[]): boolean {
       case "map":
         return t.args.every(ok);
       case "view":
-        // A constant read (every stride 0, no mask) splats a scalar.
-        return t.view.kind === "strided" && !t.view.outside &&
-          t.view.dims.every((d) => d.stride === 0 && !d.mask);
+        return t.view.kind === "strided" && splatsBlocks(t.view.dims);
     }
   };
   return outputs.every(ok);
+}
+
+/**
+ * Whether a strided view over `dims` reads one value for each aligned block of four
+ * elements: its trailing dimensions of stride 0 and no mask span a multiple of four.
+ */
+function splatsBlocks(dims: readonly StridedDim[]): boolean {
+  let span = 1;
+  for (let d = dims.length - 1; d >= 0 && dims[d].stride === 0 && !dims[d].mask; d--) {
+    span *= dims[d].size;
+  }
+  return span % 4 === 0;
 }
 
 /** The context that word getters read a plan's words from. */

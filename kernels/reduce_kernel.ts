@@ -21,6 +21,7 @@ import {
   reductionDims,
   reductionType,
   type Template,
+  vectorizable,
 } from "./kernel_plan.ts";
 import { foldLanes } from "./reduction_tree.ts";
 import { bufferTerm, sizeOf, termType } from "./term.ts";
@@ -180,6 +181,12 @@ export interface ReductionParts {
    * below `end` (`step` absent: 1) of the reduction of the output at offset `base`.
    */
   accumulate(first: string, end: string, step?: number): string;
+  /**
+   * As `accumulate`, a vec4 of four consecutive values at a time (only where
+   * {@linkcode readsBlocks} holds): blocks `q` = `first`, `first` + `step`, … below `end`,
+   * each combined into `a` in order.
+   */
+  accumulateBlocks(first: string, end: string, step: number): string;
   /** WGSL of the reduced value in accumulator `a` (argmax, argmin: its index). */
   result(a: string): string;
   /** Statements storing accumulator `a` as output `o` of `target`, through the epilogue. */
@@ -197,7 +204,6 @@ export function reductionParts(w: Writer, plan: ReducePlan): ReductionParts {
   const length = w.u32((c) => sizeOf(dims(c).reduced.map((d) => d.size)));
   const keptIndex = w.decompose("o", kept.length, (c, d) => dims(c).kept[d], () => 0);
   const reducedIndex = w.decompose("r", reduced.length, (c, d) => dims(c).reduced[d], () => 0);
-  const source = w.fn(plan.source, false);
   const finite = plan.reducer === "sum" || plan.reducer === "prod";
   const infinity = finite ? "" : w.word(() => ({ f32: Infinity }), "f32");
   const accumulated = accumulatedType(plan);
@@ -207,9 +213,15 @@ export function reductionParts(w: Writer, plan: ReducePlan): ReductionParts {
     `${w.phase.prefix}${f}`
   );
   const result = (a: string) => (isArg ? `${a}.y` : a);
-  // A bool source (u32 0/1) is summed as i32.
+  // A bool source (u32 0/1) is summed as i32. The source's function is written when a
+  // loop reads it, so a kernel that reads blocks binds no scalar view of its buffers.
   const read = (v: string) =>
-    castWgsl(termType(plan.source), accumulated, `${source}(base + ${rIndex}(${v}))`, false);
+    castWgsl(
+      termType(plan.source),
+      accumulated,
+      `${w.fn(plan.source, false)}(base + ${rIndex}(${v}))`,
+      false,
+    );
   // Arg reducers pair the value with its position, of the same WGSL type.
   const position = DTYPES[accumulated].compute;
   const value = (v: string) => (isArg ? `${r.type}(${read(v)}, ${position}(${v}))` : read(v));
@@ -229,6 +241,11 @@ export function reductionParts(w: Writer, plan: ReducePlan): ReductionParts {
       `for (var j = ${first}; j < ${end}; j${
         step === undefined ? "++" : ` += ${step}u`
       }) { a = ${combine}(a, ${value("j")}); }`,
+    accumulateBlocks: (first, end, step) => {
+      const v = `${w.fn(plan.source, true)}((base + ${rIndex}(q * 4u)) / 4u)`;
+      const fold = ["x", "y", "z", "w"].reduce((acc, lane) => `${combine}(${acc}, v.${lane})`, "a");
+      return `for (var q = ${first}; q < ${end}; q += ${step}u) {\n    let v = ${v};\n    a = ${fold};\n  }`;
+    },
     result,
     finish: (a, o, target) =>
       plan.epilogue
@@ -237,12 +254,32 @@ export function reductionParts(w: Writer, plan: ReducePlan): ReductionParts {
   };
 }
 
-/** Writes a reduce kernel (or the first pass of a two-pass one, `chunks` > 1). */
+/**
+ * Whether a reduction can read its values four at a time as vec4: a float32 sum,
+ * product, max or min whose innermost reduced dimension is contiguous and a multiple of
+ * four long, every other stride a multiple of four (so each block of four is aligned),
+ * and whose source reads like a vectorised map's. A lane then combines the same number
+ * of values, in the same order within each block, so the rounding chain is as long.
+ */
+function readsBlocks(plan: ReducePlan): boolean {
+  if (termType(plan.source) !== "float32" || isArgReducer(plan.reducer)) return false;
+  const { kept, reduced } = reductionDims(plan.source.shape, plan.axes);
+  const inner = reduced.at(-1);
+  return inner !== undefined && inner.stride === 1 && inner.size % 4 === 0 &&
+    [...kept, ...reduced.slice(0, -1)].every((d) => d.stride % 4 === 0) &&
+    vectorizable([plan.source]);
+}
+
+/**
+ * Writes a reduce kernel (or the first pass of a two-pass one, `chunks` > 1; where it
+ * {@linkcode readsBlocks}, `blocks` reads four values at a time).
+ */
 function writeReduce(
   w: Writer,
   plan: ReducePlan,
   strategy: "sequential" | "workgroup",
   chunks: boolean,
+  blocks = false,
 ): Template {
   const parts = reductionParts(w, plan);
   const { outputs, length } = parts;
@@ -277,7 +314,9 @@ function writeReduce(
       `  let base = ${parts.oIndex}(min(o, ${outputs} - 1u));`,
       `  ${range}`,
       `  var a = ${parts.identity};`,
-      `  ${parts.accumulate("first + lid", "end", REDUCE_WORKGROUP)}`,
+      blocks
+        ? `  ${parts.accumulateBlocks("first / 4u + lid", "end / 4u", REDUCE_WORKGROUP)}`
+        : `  ${parts.accumulate("first + lid", "end", REDUCE_WORKGROUP)}`,
       `  partial[lid] = a;`,
       `  workgroupBarrier();`,
       ...foldLanes({
@@ -344,11 +383,14 @@ function generatePass(
   strategy: "sequential" | "workgroup",
   chunks = false,
 ): GeneratedKernel {
+  // Only a first pass reads blocks: its chunks are multiples of 4 × the lanes, so a lane
+  // combines at most CHUNK / REDUCE_WORKGROUP values, as reductionRoundings counts.
+  const blocks = chunks && readsBlocks(plan);
   return generateKernel(
     plan,
     mode,
-    `${strategy}${chunks ? "/chunks" : ""}`,
-    (canonical) => writeReduce(new Writer(plan, canonical, mode), plan, strategy, chunks),
+    `${strategy}${chunks ? "/chunks" : ""}${blocks ? "/blocks" : ""}`,
+    (canonical) => writeReduce(new Writer(plan, canonical, mode), plan, strategy, chunks, blocks),
   );
 }
 

@@ -167,9 +167,8 @@ export class Writer {
     vector: boolean,
   ): string {
     if (vector) {
-      // Only constant reads are vectorised (see vectorizable): splat the scalar.
-      const offset = this.u32((c) => stridedOf(c, k).offset);
-      return `  return ${computeWgsl(termType(t), true)}(${this.fn(t.source, false)}(${offset}));`;
+      // The view reads one value per block of four (see vectorizable): splat it.
+      return `  return ${computeWgsl(termType(t), true)}(${this.fn(t, false)}(i * 4u));`;
     }
     const { lines, offset, inside } = this.decompose(
       "i",

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import {
   abs,
+  add,
   all,
   any,
   argmax,
@@ -17,6 +18,7 @@ import {
   max,
   mean,
   min,
+  mul,
   neg,
   prod,
   scale,
@@ -32,6 +34,11 @@ import {
   sumMeanProperty,
 } from "./_properties_reduce.ts";
 import { assertBitwise, folded, gpuTest, ref, runs, values } from "./_harness.ts";
+import { assertWithin, gamma, MIN_NORMAL, U } from "./_numerics.ts";
+import { generateReduce, reductionRoundings } from "../kernels/reduce_kernel.ts";
+import { generateMap } from "../kernels/map_kernel.ts";
+import { broadcastView, bufferTerm, mapTerm } from "../kernels/term.ts";
+import { call, input } from "../kernels/expression.ts";
 
 gpuTest(sumMeanProperty.name, async (dev) => {
   await assertProperty(sumMeanProperty, dev, runs(sumMeanProperty.numRuns));
@@ -159,5 +166,64 @@ gpuTest(
         assertBitwise(await got.read(), await eager.read(), what);
       }
     }
+  },
+);
+
+Deno.test("kernels: a long sum over rows of four reads vec4 blocks; a broadcast over pixels splats", () => {
+  // Batch norm's shapes: a per-channel sum over [N, H, W] of x · b[c] (b broadcast over
+  // N, H, W), and the bias add x + b[c]. llvmpipe pays per storage access, so both read
+  // four values a load where each block of four is aligned; an odd row cannot.
+  const plans = (shape: number[]) => {
+    const x = bufferTerm(0, shape);
+    const b = broadcastView(bufferTerm(1, [1, shape[1], 1, 1]), shape);
+    const product = mapTerm(call("mul", input(0), input(1)), [x, b], shape);
+    return {
+      reduce: generateReduce(
+        { kind: "reduce", reducer: "sum", source: product, axes: [0, 2, 3] },
+        "uniform",
+      ),
+      map: generateMap([mapTerm(call("add", input(0), input(1)), [x, b], shape)], "uniform"),
+    };
+  };
+  const even = plans([8, 3, 24, 24]), odd = plans([8, 3, 25, 23]);
+  assert.equal(even.reduce.kernels.length, 2, "two passes");
+  assert.match(even.reduce.kernels[0].key, /\/blocks$/);
+  assert.match(even.reduce.kernels[0].wgsl, /array<vec4<f32>>/);
+  assert.doesNotMatch(odd.reduce.kernels[0].key, /\/blocks/);
+  assert.match(even.map.wgsl, /array<vec4<f32>>/);
+  assert.doesNotMatch(odd.map.wgsl, /array<vec4<f32>>/);
+});
+
+gpuTest(
+  "batch norm's shapes: the vec4 sum and the splatted broadcast against float64",
+  async (dev) => {
+    // The blocks' sum within its bound (γ(R) + u)·Σ|x·b| (u: the product's rounding), R the
+    // two-pass chain reductionRoundings counts; the add bit for bit (one rounding each).
+    const shape = [8, 3, 24, 24], n = 8 * 3 * 24 * 24, length = n / 3;
+    const xs = values(n, "unit", 11), bs = values(3, "unit", 12);
+    using x = dev.tensor(xs, shape);
+    using b = dev.tensor(bs, [3, 1, 1]);
+    const channel = (i: number) => Math.floor(i / (24 * 24)) % 3;
+    const exact = [0, 0, 0], size = [0, 0, 0];
+    xs.forEach((v, i) => {
+      exact[channel(i)] += v * bs[channel(i)];
+      size[channel(i)] += Math.abs(v * bs[channel(i)]);
+    });
+    const fused = jit((x: Tensor, b: Tensor) => sum(mul(x, b), { axis: [0, 2, 3] }));
+    using got = fused(x, b);
+    fused.dispose();
+    const R = reductionRoundings(length, 3);
+    assertWithin(
+      await got.read(),
+      exact,
+      (j) => (gamma(R) + U) * size[j] + length * MIN_NORMAL,
+      "sum",
+    );
+    using added = add(x, b);
+    assertBitwise(
+      await added.read(),
+      xs.map((v, i) => v + bs[channel(i)]),
+      "add",
+    );
   },
 );
