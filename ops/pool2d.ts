@@ -16,7 +16,15 @@
  */
 import { call, input, scalar } from "../kernels/expression.ts";
 import { encodePool2dGrad, type Pool2dWindow, type PoolMode } from "../kernels/pool2d_grad.ts";
-import { mapTerm, padView, stridedView, stridesOf, type Term } from "../kernels/term.ts";
+import {
+  mapTerm,
+  padView,
+  reshapeTerm,
+  stridedView,
+  stridesOf,
+  type Term,
+} from "../kernels/term.ts";
+import type { OpForm, OpShapes } from "../kernels/forms.ts";
 import { type OpDefinition, runOp } from "./_op.ts";
 import { checkArity, checkInteger, checkOptions, checkTensors } from "./_validate.ts";
 import { describe, formatShape, type Tensor } from "./tensor.ts";
@@ -125,17 +133,29 @@ function poolOp(mode: PoolMode): OpDefinition<PoolParams> {
         };
     },
     vjp(g, [x], p) {
-      return [
-        mode === "max"
-          ? runOp(maxPoolGradOp, [x, g], p, x.shape)
-          : runOp(avgPoolGradOp, [g], p, x.shape),
-      ];
+      if (mode === "max") return [runOp(maxPoolGradOp, [x, g], p, x.shape)];
+      return [runOp(tiles(x.shape, p) ? avgPoolTileGradOp : avgPoolGradOp, [g], p, x.shape)];
     },
   };
 }
 
-/** The input gradient of a pooling of `mode`: inputs (x, g) for max, (g) for avg. */
-function poolGradOp(mode: PoolMode): OpDefinition<PoolParams> {
+/**
+ * Whether the windows tile an image of `shape` exactly: stride = kernel, no padding, the
+ * image a whole number of windows (LeNet's 2×2 pooling of even sizes). Each cell is then
+ * in one window, and avgPool2d's gradient at it is that window's over kh·kw.
+ */
+function tiles(shape: readonly number[], p: Pool2dWindow): boolean {
+  return p.sh === p.kh && p.sw === p.kw && p.ph === 0 && p.pw === 0 &&
+    shape[2] % p.kh === 0 && shape[3] % p.kw === 0;
+}
+
+/**
+ * The input gradient of a pooling of `mode`: inputs (x, g) for max, (g) for avg. With
+ * `tiled` (avg only, windows that {@linkcode tiles}), a term instead of the kernel: g
+ * broadcast over each window's cells, times fl(1/(kh·kw)) as the kernel scales it, so
+ * `jit` fuses it into the gradient that consumes it.
+ */
+function poolGradOp(mode: PoolMode, tiled = false): OpDefinition<PoolParams> {
   return {
     name: `${mode}Pool2dGrad`,
     reference(inputs, p, { inputs: shapes, output: shape }) {
@@ -150,10 +170,37 @@ function poolGradOp(mode: PoolMode): OpDefinition<PoolParams> {
       });
       return Float32Array.from(dx);
     },
-    kernel(runtime, inputs, output, p, { inputs: shapes, output: shape }) {
-      const gShape = shapes[shapes.length - 1];
-      encodePool2dGrad(runtime, inputs, output, p, [shape[2], shape[3]], [gShape[2], gShape[3]]);
-    },
+    ...(tiled
+      ? {
+        form: (p: PoolParams, { inputs: [[n, c, oh, ow]], output: shape }: OpShapes): OpForm => ({
+          kind: "term",
+          build: ([g]) => {
+            const spread = stridedView(g, [n, c, oh, p.kh, ow, p.kw], [
+              c * oh * ow,
+              oh * ow,
+              ow,
+              0,
+              1,
+              0,
+            ], 0);
+            const scale = call("mul", input(0), scalar(1 / (p.kh * p.kw)));
+            return mapTerm(scale, [reshapeTerm(spread, shape)], shape);
+          },
+        }),
+      }
+      : {
+        kernel(runtime, inputs, output, p, { inputs: shapes, output: shape }) {
+          const gShape = shapes[shapes.length - 1];
+          encodePool2dGrad(
+            runtime,
+            inputs,
+            output,
+            p,
+            [shape[2], shape[3]],
+            [gShape[2], gShape[3]],
+          );
+        },
+      }),
     // avgPool2d's gradient is linear in g, and its adjoint is avgPool2d itself; maxPool2d's
     // has no vjp (a second derivative of maxPool2d is an error naming it).
     ...(mode === "avg"
@@ -172,6 +219,7 @@ const maxPoolOp = poolOp("max");
 const avgPoolOp = poolOp("avg");
 const maxPoolGradOp = poolGradOp("max");
 const avgPoolGradOp = poolGradOp("avg");
+const avgPoolTileGradOp = poolGradOp("avg", true);
 
 /** A pooling's options. */
 export interface Pool2dOptions {
