@@ -291,10 +291,9 @@ export function reductionDims(
 
 /**
  * Whether a map kernel can work on four elements per thread: every buffer is read at
- * the element's own index, or through a strided view that reads one value for each
- * aligned block of four (trailing dimensions of stride 0, unmasked, four or a multiple
- * of four elements in all: a constant, or a bias broadcast over an image's pixels), and
- * nothing gathers.
+ * the element's own index (a vec4 load) or through a view, which reads one value for
+ * the block where it {@linkcode splatsBlocks} and the four elements one by one where not
+ * (as many reads as a scalar kernel makes, the contiguous loads four times fewer).
  */
 export function vectorizable(outputs: readonly Term[]): boolean {
   const n = sizeOf(outputs[0].shape);
@@ -302,28 +301,39 @@ export function vectorizable(outputs: readonly Term[]): boolean {
   const ok = (t: Term): boolean => {
     switch (t.kind) {
       case "buffer":
+      case "view":
         return true;
       case "result":
         return false;
       case "map":
         return t.args.every(ok);
-      case "view":
-        return t.view.kind === "strided" && splatsBlocks(t.view.dims);
     }
   };
   return outputs.every(ok);
 }
 
 /**
- * Whether a strided view over `dims` reads one value for each aligned block of four
- * elements: its trailing dimensions of stride 0 and no mask span a multiple of four.
+ * Whether a view reads one value for each aligned block of four elements: a strided
+ * view whose trailing dimensions of stride 0 and no mask span a multiple of four (a
+ * constant, or a bias broadcast over an image's pixels).
  */
-function splatsBlocks(dims: readonly StridedDim[]): boolean {
+export function splatsBlocks(t: Term & { kind: "view" }): boolean {
+  if (t.view.kind !== "strided") return false;
+  const dims = t.view.dims;
   let span = 1;
   for (let d = dims.length - 1; d >= 0 && dims[d].stride === 0 && !dims[d].mask; d--) {
     span *= dims[d].size;
   }
   return span % 4 === 0;
+}
+
+/**
+ * Which views of `terms` splat a block of four ("s") and which read its elements ("e"),
+ * in order: it shapes a vectorised kernel's WGSL but depends on sizes, which a uniform
+ * kernel's signature leaves out, so it joins the template's key.
+ */
+function blockReads(terms: readonly Term[]): string {
+  return terms.map((t) => (t.kind === "view" ? (splatsBlocks(t) ? "s" : "e") : "")).join("");
 }
 
 /** The context that word getters read a plan's words from. */
@@ -357,7 +367,9 @@ export function generateKernel(
 ): GeneratedKernel {
   const canonical = canonicalTerms(plan);
   const vector = plan.kind === "map" && vectorizable(plan.outputs);
-  const key = `${signatureOf(plan, canonical, mode, vector)}|${variant}`;
+  const key = `${signatureOf(plan, canonical, mode, vector)}|${variant}|${
+    blockReads(canonical.terms)
+  }`;
   const template = templates.getOrCreate(key, () => write(canonical, vector));
   const context = bindContext(canonical.terms, plan);
   return {

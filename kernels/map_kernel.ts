@@ -1,8 +1,9 @@
 /**
- * @file The map kernel: one thread per output element (or per four, as vec4, when every
- * read is at the element's own index or one value per aligned block of four, a constant
- * or a broadcast: on llvmpipe a storage access costs per access, not per byte), each
- * writing one or more terms of the same size.
+ * @file The map kernel: one thread per output element, or per four as vec4 where it reads
+ * no reduction's result — contiguous reads as vec4 loads, views once per block where
+ * the block shares one value (a constant, a bias broadcast over pixels), else element by
+ * element: on llvmpipe a storage access costs per access, not per byte. Each thread
+ * writes one or more terms of the same size.
  * Eager elementwise ops and views are one map each; under `jit` a map is a fused chain
  * of them.
  */

@@ -26,8 +26,8 @@ import { LruCache } from "./lru_cache.ts";
 import { hookFunctions } from "./matmul_hooks.ts";
 import {
   REDUCE_WORKGROUP,
+  reducesSequentially,
   reductionParts,
-  SEQUENTIAL_MAX,
   takesTwoPasses,
 } from "./reduce_kernel.ts";
 import { foldLanes } from "./reduction_tree.ts";
@@ -240,7 +240,7 @@ function writePhase(
       const { kept, reduced } = reductionDims(plan.source.shape, plan.axes);
       const count = sizeOf(kept.map((d) => d.size));
       const functions = [...parts.helpers];
-      if (sizeOf(reduced.map((d) => d.size)) <= SEQUENTIAL_MAX) {
+      if (reducesSequentially(sizeOf(reduced.map((d) => d.size)), count)) {
         return {
           functions,
           code: loop(outputs, "o", [

@@ -17,6 +17,7 @@ import {
   type ConstantMode,
   type Getter,
   type KernelPlan,
+  splatsBlocks,
 } from "./kernel_plan.ts";
 import { gathersBlocks, type StridedDim, type Term, termType, type View } from "./term.ts";
 
@@ -131,10 +132,17 @@ export class Writer {
         const dtype = termType(t);
         return `  return ${loadWgsl(dtype, vector, storeWgsl(dtype, vector, code))};`;
       }
-      case "view":
-        return t.view.kind === "gather"
-          ? this.#gather(t, k, t.view)
-          : this.#strided(t, k, t.view, vector);
+      case "view": {
+        if (vector) {
+          // A block of four: one value splatted where the view reads one, else the
+          // four elements' values one by one (see vectorizable).
+          const type = computeWgsl(termType(t), true);
+          const scalar = this.fn(t, false);
+          const reads = splatsBlocks(t) ? ["i * 4u"] : [0, 1, 2, 3].map((e) => `i * 4u + ${e}u`);
+          return `  return ${type}(${reads.map((at) => `${scalar}(${at})`).join(", ")});`;
+        }
+        return t.view.kind === "gather" ? this.#gather(t, k, t.view) : this.#strided(t, k, t.view);
+      }
     }
   }
 
@@ -164,12 +172,7 @@ export class Writer {
     t: Term & { kind: "view" },
     k: number,
     view: View & { kind: "strided" },
-    vector: boolean,
   ): string {
-    if (vector) {
-      // The view reads one value per block of four (see vectorizable): splat it.
-      return `  return ${computeWgsl(termType(t), true)}(${this.fn(t, false)}(i * 4u));`;
-    }
     const { lines, offset, inside } = this.decompose(
       "i",
       view.dims.length,

@@ -172,7 +172,9 @@ gpuTest(
 Deno.test("kernels: a long sum over rows of four reads vec4 blocks; a broadcast over pixels splats", () => {
   // Batch norm's shapes: a per-channel sum over [N, H, W] of x · b[c] (b broadcast over
   // N, H, W), and the bias add x + b[c]. llvmpipe pays per storage access, so both read
-  // four values a load where each block of four is aligned; an odd row cannot.
+  // x four values a load where each block of four is aligned, and b once per block where
+  // a block shares one channel ("s" in the key); with odd planes, the add still reads x
+  // as vec4 but b element by element ("e"), and the sum reads one value at a time.
   const plans = (shape: number[]) => {
     const x = bufferTerm(0, shape);
     const b = broadcastView(bufferTerm(1, [1, shape[1], 1, 1]), shape);
@@ -187,11 +189,28 @@ Deno.test("kernels: a long sum over rows of four reads vec4 blocks; a broadcast 
   };
   const even = plans([8, 3, 24, 24]), odd = plans([8, 3, 25, 23]);
   assert.equal(even.reduce.kernels.length, 2, "two passes");
-  assert.match(even.reduce.kernels[0].key, /\/blocks$/);
+  assert.match(even.reduce.kernels[0].key, /\/blocks\|s$/);
   assert.match(even.reduce.kernels[0].wgsl, /array<vec4<f32>>/);
   assert.doesNotMatch(odd.reduce.kernels[0].key, /\/blocks/);
-  assert.match(even.map.wgsl, /array<vec4<f32>>/);
-  assert.doesNotMatch(odd.map.wgsl, /array<vec4<f32>>/);
+  assert.match(even.map.key, /\|map4\[.*\|s$/);
+  assert.match(odd.map.key, /\|map4\[.*\|e$/);
+});
+
+Deno.test("kernels: sums up to 256 long are a loop per output where there are 256 outputs or more", () => {
+  // A bias gradient (sum over a batch of 64 for 256 units) is a thread per output; 10
+  // units keep a workgroup's lanes and tree; the bounds count the chain each takes.
+  const strategy = (rows: number, columns: number) =>
+    generateReduce(
+      { kind: "reduce", reducer: "sum", source: bufferTerm(0, [rows, columns]), axes: [0] },
+      "uniform",
+    ).kernels[0].key.split("|").at(-2);
+  assert.equal(strategy(64, 256), "sequential");
+  assert.equal(strategy(256, 256), "sequential");
+  assert.equal(strategy(257, 256), "workgroup");
+  assert.equal(strategy(64, 10), "workgroup");
+  assert.equal(strategy(32, 10), "sequential");
+  assert.equal(reductionRoundings(64, 256), 63);
+  assert.equal(reductionRoundings(64, 10), 6);
 });
 
 gpuTest(
