@@ -10,7 +10,8 @@
  * On the GPU the forward pass is a generated reduction — max, or a sum times
  * fl(1/(kh·kw)) — over a strided view [N, C, OH, OW, kh, kw] of the padded image, so it
  * copies nothing and `jit` fuses the ops before and after it. The gradients are a
- * kernel of their own (`kernels/pool2d_grad.ts`): `avgPool2d` spreads a window's
+ * kernel of their own (`kernels/pool2d_grad.ts`), except avgPool2d's where the windows
+ * tile the image, a fusable term (see `tiles`): `avgPool2d` spreads a window's
  * gradient evenly over its kh·kw cells, `maxPool2d` routes it to the window's first
  * maximum in row-major order (PyTorch's tie rule; the first NaN where there is one).
  */
